@@ -1,0 +1,163 @@
+"""The one exception tree of iptvsync.
+
+Every error carries a stable ``code`` (the ``error.code`` of the HTTP envelope and of a failed
+sync run) and the HTTP ``status`` it maps to. Providers translate httpx errors into this tree at
+their boundary; the API maps the tree to responses in exactly one place (``api/errors.py``).
+
+    IptvsyncError                     500 internal_error
+    ├── RequestError                  (bad input from an API caller)
+    │   ├── ValidationFailed          422 validation_error
+    │   ├── NotFound                  404 not_found
+    │   ├── Unauthorized              401 unauthorized
+    │   ├── Forbidden                 403 forbidden
+    │   ├── NoSnapshot                404 no_snapshot
+    │   └── SnapshotTooOld            410 snapshot_too_old
+    ├── SyncStateError
+    │   ├── SyncRunning               409 sync_running       (detail: run_id)
+    │   └── NothingRunning            409 nothing_running
+    ├── SyncCancelled                 (internal: a run was asked to stop)
+    └── ProviderError                 502 (the provider failed us)
+        ├── ProviderUnreachable       502 provider_unreachable   (DNS, refused, circuit open)
+        ├── ProviderTimeout           502 provider_timeout
+        ├── ProviderAuthFailed        502 provider_auth_failed   (wrong MAC / credentials)
+        ├── ProviderAccountExpired    502 provider_account_expired
+        ├── ProviderBanned            502 provider_banned        (persistent 403 / 429)
+        ├── ProviderBadResponse       502 provider_bad_response  (malformed or hostile payload)
+        └── NotAPortal                502 not_a_portal           (the URL answers, but not as a portal)
+
+Messages never contain secrets (MACs, passwords, tokens): build them from masked values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class IptvsyncError(Exception):
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str = "", *, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message or self.__class__.__name__)
+        self.message = message or self.__class__.__name__
+        self.detail: dict[str, Any] = detail or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+class RequestError(IptvsyncError):
+    status = 400
+    code = "bad_request"
+
+
+class ValidationFailed(RequestError):
+    status = 422
+    code = "validation_error"
+
+
+class NotFound(RequestError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(RequestError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(RequestError):
+    status = 403
+    code = "forbidden"
+
+
+class NoSnapshot(RequestError):
+    status = 404
+    code = "no_snapshot"
+
+
+class SnapshotTooOld(RequestError):
+    status = 410
+    code = "snapshot_too_old"
+
+
+class SyncStateError(IptvsyncError):
+    status = 409
+
+
+class SyncRunning(SyncStateError):
+    code = "sync_running"
+
+    def __init__(self, run_id: int, message: str = "") -> None:
+        super().__init__(
+            message or f"a sync of this provider is already queued or running (run {run_id})",
+            detail={"run_id": run_id},
+        )
+        self.run_id = run_id
+
+
+class NothingRunning(SyncStateError):
+    code = "nothing_running"
+
+
+class SyncCancelled(IptvsyncError):
+    code = "cancelled"
+    status = 409
+
+
+class ProviderError(IptvsyncError):
+    status = 502
+    code = "provider_error"
+
+
+class ProviderUnreachable(ProviderError):
+    code = "provider_unreachable"
+
+
+class ProviderTimeout(ProviderError):
+    code = "provider_timeout"
+
+
+class ProviderAuthFailed(ProviderError):
+    code = "provider_auth_failed"
+
+
+class ProviderAccountExpired(ProviderError):
+    code = "provider_account_expired"
+
+
+class ProviderBanned(ProviderError):
+    code = "provider_banned"
+
+
+class ProviderBadResponse(ProviderError):
+    code = "provider_bad_response"
+
+
+class NotAPortal(ProviderError):
+    code = "not_a_portal"
+
+
+ERROR_CODES: frozenset[str] = frozenset(
+    {
+        "validation_error",
+        "not_found",
+        "unauthorized",
+        "forbidden",
+        "sync_running",
+        "nothing_running",
+        "no_snapshot",
+        "snapshot_too_old",
+        "provider_unreachable",
+        "provider_timeout",
+        "provider_auth_failed",
+        "provider_account_expired",
+        "provider_banned",
+        "provider_bad_response",
+        "not_a_portal",
+        "interrupted",
+    }
+)

@@ -1,0 +1,1 @@
+"""Provider clients: one package per upstream protocol."""

@@ -1,0 +1,58 @@
+"""Typed settings, read once from the environment (``IPTVSYNC_*``) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IPTVSYNC_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # default: sqlite file under data_dir
+    snapshot_dir: Path | None = None  # default: data_dir / "snapshots"
+    admin_token: SecretStr | None = None
+    #: Key for signed play URLs; derived from the admin token or a random file when unset.
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    runner: str = "inline"  # "inline" | "procrastinate"
+
+    # Sync rules (DESIGN section 4)
+    guard_ratio: float = 0.30
+    incremental_page_cap: int = 100
+    channel_refresh_after_s: int = 6 * 3600
+    batch_size: int = 500
+
+    # Politeness budget defaults (per provider; options may override)
+    max_concurrency: int = 32
+    start_concurrency: int = 2
+    max_rps: float | None = None
+    request_timeout_s: float = 15.0
+
+    # Snapshot / HTTP
+    snapshot_max_age_s: int = 3600
+    snapshot_keep_versions: int = 10
+    featured_count: int = 50
+    max_request_bytes: int = 1_000_000
+    cors_origins: list[str] = []
+
+    # Guide
+    epg_past_hours: int = 6
+    epg_future_days: int = 7
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'iptvsync.db').as_posix()}"
+
+    def resolved_snapshot_dir(self) -> Path:
+        return self.snapshot_dir or (self.data_dir / "snapshots")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
