@@ -23,7 +23,7 @@ their boundary; the API maps the tree to responses in exactly one place (``api/e
         ├── ProviderAccountExpired    502 provider_account_expired
         ├── ProviderBanned            502 provider_banned        (persistent 403 / 429)
         ├── ProviderBadResponse       502 provider_bad_response  (malformed or hostile payload)
-        └── NotAPortal                502 not_a_portal           (the URL answers, but not as a portal)
+        └── NotAPortal                502 not_a_portal           (answers, but not as a portal)
 
 Messages never contain secrets (MACs, passwords, tokens): build them from masked values.
 """
