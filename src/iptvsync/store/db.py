@@ -1,0 +1,58 @@
+"""Database engines: a SQLite file in WAL mode by default, PostgreSQL for scale.
+
+The engine is synchronous SQLAlchemy: SQLite is fastest that way, and async callers (the sync
+engine, the API) run database work in a thread. One engine per process, built in the app
+lifespan or by the CLI, and passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+
+def create_db_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """Build an engine for ``url`` with the settings each backend needs."""
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=20,
+            max_overflow=20,
+            **kwargs,
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        # pysqlite's own transaction handling defers BEGIN; take control so that a write
+        # transaction starts as soon as it is asked for (fewer SQLITE_BUSY upgrades).
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer and the writer never blocks readers.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite(engine: sa.Engine | sa.Connection) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,256 @@
+"""Database tables (SQLAlchemy 2 Core), shared by SQLite and PostgreSQL.
+
+Identity (DESIGN section 4): every catalogue row has a compact integer ``id`` assigned once per
+(provider, provider's own id) and never reused; removed items are soft-deleted
+(``deleted_at``), so a title that comes back keeps its id. ``hash`` decides whether a row needs
+rewriting; unchanged rows only get ``last_seen_run`` touched.
+
+Snapshot versions: ``providers.snapshot_version`` counts snapshot builds and never resets (not
+even on clean), so a version names one catalogue state for ever. Rows carry the version in which
+they were created, last changed and removed: a delta ``since=v`` is a query, not a change log.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = sa.DateTime(timezone=True)
+
+providers = sa.Table(
+    "providers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    # Secrets: stored so syncs can run, never returned by the API, never logged.
+    sa.Column("mac", sa.String(32)),
+    sa.Column("username", sa.String(200)),
+    sa.Column("password", sa.String(500)),
+    sa.Column("epg_url", sa.Text),
+    sa.Column("options", sa.JSON, nullable=False, default=dict),
+    sa.Column("snapshot_version", sa.Integer, nullable=False, default=0),
+    sa.Column("last_channel_sync_at", TS),
+    sa.Column("last_vod_sync_at", TS),
+    sa.Column("last_epg_sync_at", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("provider_category_id", sa.String(200), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("censored", sa.Boolean, nullable=False, default=False),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("created_version", sa.Integer, nullable=False, default=0),
+    sa.Column("changed_version", sa.Integer, nullable=False, default=0),
+    sa.Column("deleted_at", TS),
+    sa.UniqueConstraint("provider_id", "kind", "provider_category_id", name="uq_categories_key"),
+)
+
+
+def _item_columns() -> list[sa.Column[object]]:
+    """Columns every catalogue item table has."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "provider_id",
+            sa.Integer,
+            sa.ForeignKey("providers.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("provider_item_id", sa.String(500), nullable=False),
+        sa.Column("name", sa.String(1000), nullable=False),
+        sa.Column("category_id", sa.Integer),
+        # Our ids of every category the provider lists the item under, when more than one.
+        sa.Column("category_ids", sa.JSON),
+        sa.Column("censored", sa.Boolean, nullable=False, default=False),
+        sa.Column("cmd", sa.Text),
+        # Detail shown by id only: description, director, actors, genres, duration...
+        sa.Column("detail", sa.JSON),
+        sa.Column("hash", sa.String(32), nullable=False),
+        sa.Column("added_at", TS),
+        sa.Column("first_seen_at", TS, nullable=False),
+        sa.Column("updated_at", TS, nullable=False),
+        sa.Column("last_seen_run", sa.Integer),
+        sa.Column("created_version", sa.Integer, nullable=False, default=0),
+        sa.Column("changed_version", sa.Integer, nullable=False, default=0),
+        sa.Column("deleted_at", TS),
+        sa.Column("deleted_version", sa.Integer),
+    ]
+
+
+channels = sa.Table(
+    "channels",
+    metadata,
+    *_item_columns(),
+    sa.Column("number", sa.Integer),
+    sa.Column("logo", sa.Text),
+    sa.Column("epg_id", sa.String(500)),
+    sa.Column("archive", sa.Boolean, nullable=False, default=False),
+    sa.Column("archive_days", sa.Integer),
+    sa.Column("radio", sa.Boolean, nullable=False, default=False),
+    sa.UniqueConstraint("provider_id", "provider_item_id", name="uq_channels_key"),
+    sa.Index("ix_channels_order", "provider_id", "number", "id"),
+    sa.Index("ix_channels_category", "provider_id", "category_id", "number"),
+)
+
+movies = sa.Table(
+    "movies",
+    metadata,
+    *_item_columns(),
+    sa.Column("year", sa.Integer),
+    sa.Column("rating", sa.Float),
+    sa.Column("poster", sa.Text),
+    sa.Column("extension", sa.String(16)),
+    sa.UniqueConstraint("provider_id", "provider_item_id", name="uq_movies_key"),
+    sa.Index("ix_movies_added", "provider_id", "added_at", "id"),
+    sa.Index("ix_movies_category", "provider_id", "category_id", "added_at"),
+)
+
+series = sa.Table(
+    "series",
+    metadata,
+    *_item_columns(),
+    sa.Column("year", sa.Integer),
+    sa.Column("rating", sa.Float),
+    sa.Column("poster", sa.Text),
+    sa.Column("episodes_fetched_at", TS),
+    sa.UniqueConstraint("provider_id", "provider_item_id", name="uq_series_key"),
+    sa.Index("ix_series_added", "provider_id", "added_at", "id"),
+    sa.Index("ix_series_category", "provider_id", "category_id", "added_at"),
+)
+
+episodes = sa.Table(
+    "episodes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "series_id", sa.Integer, sa.ForeignKey("series.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("provider_item_id", sa.String(500), nullable=False),
+    sa.Column("season", sa.Integer, nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(1000), nullable=False),
+    sa.Column("season_name", sa.String(500)),
+    sa.Column("cmd", sa.Text),
+    sa.Column("extension", sa.String(16)),
+    sa.UniqueConstraint("series_id", "provider_item_id", name="uq_episodes_key"),
+)
+
+ITEM_TABLES: dict[str, sa.Table] = {"channel": channels, "movie": movies, "series": series}
+
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("plan", sa.JSON, nullable=False),
+    # queued -> running -> succeeded | failed | cancelled | guarded
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("phase", sa.String(32), nullable=False, default="queued"),
+    sa.Column("progress", sa.JSON, nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("incomplete", sa.Boolean, nullable=False, default=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("error", sa.JSON),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("worker", sa.String(200)),
+    sa.Column("heartbeat_at", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("started_at", TS),
+    sa.Column("finished_at", TS),
+    # One queued-or-running run per provider, enforced by the database itself.
+    sa.Index(
+        "uq_sync_runs_active",
+        "provider_id",
+        unique=True,
+        sqlite_where=sa.text("status IN ('queued', 'running')"),
+        postgresql_where=sa.text("status IN ('queued', 'running')"),
+    ),
+    sa.Index("ix_sync_runs_provider", "provider_id", "id"),
+)
+
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("generated_at", TS, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("sizes", sa.JSON, nullable=False),
+    sa.Column("stats", sa.JSON, nullable=False),
+    sa.UniqueConstraint("provider_id", "version", name="uq_snapshots_version"),
+)
+
+programmes = sa.Table(
+    "programmes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("channel_key", sa.String(500), nullable=False),
+    sa.Column("start", TS, nullable=False),
+    sa.Column("stop", TS, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("subtitle", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("category", sa.Text),
+    sa.Column("episode", sa.String(100)),
+    sa.Index("ix_programmes_channel", "provider_id", "channel_key", "start"),
+    sa.Index("ix_programmes_stop", "provider_id", "stop"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(200), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("token_hash", sa.String(128)),
+    sa.Column("all_providers", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+user_providers = sa.Table(
+    "user_providers",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "provider_id",
+        sa.Integer,
+        sa.ForeignKey("providers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
