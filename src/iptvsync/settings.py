@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     # Sync rules (DESIGN section 4)
     guard_ratio: float = 0.30
+    #: Below this many removals the guard never fires (a 5-channel list losing 2 is normal).
+    guard_min_items: int = 10
     incremental_page_cap: int = 100
     channel_refresh_after_s: int = 6 * 3600
     batch_size: int = 500

@@ -1,0 +1,164 @@
+"""Provider rows: create, read, update, delete, and their public (secret-free) shape."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+
+from iptvsync.errors import NotFound
+from iptvsync.providers.base import ProviderConfig
+from iptvsync.store.models import providers
+
+SECRET_QUERY_KEYS = {
+    "password",
+    "pass",
+    "pwd",
+    "token",
+    "key",
+    "secret",
+    "auth",
+    "username",
+    "user",
+}
+_MAC_TAIL = re.compile(
+    r"^([0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}):[0-9A-F]{2}:[0-9A-F]{2}:([0-9A-F]{2})$"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def mask_mac(mac: str | None) -> str | None:
+    """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56`` (DESIGN section 3)."""
+    if not mac:
+        return None
+    m = _MAC_TAIL.match(mac.upper())
+    return f"{m.group(1)}:XX:XX:{m.group(2)}" if m else "XX:XX:XX:XX:XX:XX"
+
+
+def mask_url(url: str | None) -> str | None:
+    """Hide credentials a URL may carry (userinfo, ``password=`` and friends in the query)."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, "***" if k.lower() in SECRET_QUERY_KEYS else v) for k, v in pairs], safe="*"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def public_provider(row: Any) -> dict[str, Any]:
+    """The API shape of a provider: never a secret."""
+    m = row._mapping
+    return {
+        "id": m["id"],
+        "name": m["name"],
+        "kind": m["kind"],
+        "url": mask_url(m["url"]),
+        "mac": mask_mac(m["mac"]),
+        "username": "***" if m["username"] else None,
+        "has_password": bool(m["password"]),
+        "epg_url": mask_url(m["epg_url"]),
+        "options": m["options"] or {},
+        "snapshot_version": m["snapshot_version"],
+        "last_channel_sync_at": _iso(m["last_channel_sync_at"]),
+        "last_vod_sync_at": _iso(m["last_vod_sync_at"]),
+        "created_at": _iso(m["created_at"]),
+        "updated_at": _iso(m["updated_at"]),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite returns naive datetimes; we only ever store UTC
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+iso = _iso
+
+
+def create_provider(conn: sa.Connection, data: dict[str, Any]) -> int:
+    now = utcnow()
+    values = {
+        "name": data["name"],
+        "kind": data["kind"],
+        "url": data["url"],
+        "mac": data.get("mac"),
+        "username": data.get("username"),
+        "password": data.get("password"),
+        "epg_url": data.get("epg_url"),
+        "options": data.get("options") or {},
+        "snapshot_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    result = conn.execute(providers.insert().values(**values))
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def get_provider(conn: sa.Connection, provider_id: int) -> Any:
+    row = conn.execute(sa.select(providers).where(providers.c.id == provider_id)).first()
+    if row is None:
+        raise NotFound(f"provider {provider_id} not found", detail={"provider_id": provider_id})
+    return row
+
+
+def list_providers(conn: sa.Connection) -> list[Any]:
+    return list(conn.execute(sa.select(providers).order_by(providers.c.id)))
+
+
+def update_provider(conn: sa.Connection, provider_id: int, changes: dict[str, Any]) -> None:
+    get_provider(conn, provider_id)
+    if changes:
+        conn.execute(
+            providers.update()
+            .where(providers.c.id == provider_id)
+            .values(**changes, updated_at=utcnow())
+        )
+
+
+def delete_provider(conn: sa.Connection, provider_id: int) -> None:
+    get_provider(conn, provider_id)
+    # Children first: SQLite enforces foreign keys but a cascade through FTS triggers is slow
+    # and PostgreSQL needs no help; explicit deletes keep both fast and obvious.
+    from iptvsync.store.catalogue import delete_provider_data
+
+    delete_provider_data(conn, provider_id, include_runs=True)
+    conn.execute(providers.delete().where(providers.c.id == provider_id))
+
+
+def provider_config(row: Any) -> ProviderConfig:
+    m = row._mapping
+    return ProviderConfig(
+        kind=m["kind"],
+        url=m["url"],
+        mac=m["mac"],
+        username=m["username"],
+        password=m["password"],
+        epg_url=m["epg_url"],
+        options=dict(m["options"] or {}),
+    )
+
+
+def provider_secrets(row: Any) -> list[str]:
+    """Every secret a provider row holds, for scrubbing text before it is logged or returned."""
+    m = row._mapping
+    return [s for s in (m["mac"], m["password"], m["username"]) if s and len(s) >= 3]

@@ -1,0 +1,204 @@
+"""Sync runs: rows with an explicit state machine.
+
+    queued ──► running ──► succeeded | failed | cancelled | guarded
+       └──────────────────► cancelled | failed (interrupted)
+
+At most one queued-or-running run per provider: a partial unique index enforces it, so two
+API replicas asked at the same instant cannot both start one. A run whose process died is
+found by its stale heartbeat and closed as ``failed`` with ``error.code = "interrupted"``.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+import psutil
+import sqlalchemy as sa
+
+from iptvsync.errors import NotFound, SyncRunning
+from iptvsync.store.models import sync_runs
+from iptvsync.store.providers import iso, utcnow
+
+ACTIVE = ("queued", "running")
+FINAL = ("succeeded", "failed", "cancelled", "guarded")
+KINDS = ("movies", "series", "channels")
+
+
+def empty_counts() -> dict[str, dict[str, int]]:
+    return {k: {"added": 0, "updated": 0, "unchanged": 0, "removed": 0} for k in KINDS}
+
+
+def empty_progress() -> dict[str, Any]:
+    return {
+        "done_pages": 0,
+        "total_pages": 0,
+        "done_items": 0,
+        "total_items": 0,
+        "items_per_s": 0.0,
+        "eta_s": None,
+    }
+
+
+def active_run_id(conn: sa.Connection, provider_id: int) -> int | None:
+    return conn.execute(
+        sa.select(sync_runs.c.id).where(
+            sync_runs.c.provider_id == provider_id, sync_runs.c.status.in_(ACTIVE)
+        )
+    ).scalar()
+
+
+def create_run(
+    engine: sa.Engine,
+    provider_id: int,
+    *,
+    scope: str,
+    mode: str,
+    plan: dict[str, str | None],
+    worker: str | None = None,
+) -> int:
+    """Insert a queued run, or raise SyncRunning with the id of the one that exists."""
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                sync_runs.insert().values(
+                    provider_id=provider_id,
+                    scope=scope,
+                    mode=mode,
+                    plan=plan,
+                    status="queued",
+                    phase="queued",
+                    progress=empty_progress(),
+                    counts=empty_counts(),
+                    requests=0,
+                    incomplete=False,
+                    warnings=[],
+                    cancel_requested=False,
+                    worker=worker,
+                    created_at=utcnow(),
+                    heartbeat_at=utcnow(),
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+    except sa.exc.IntegrityError:
+        with engine.connect() as conn:
+            existing = active_run_id(conn, provider_id)
+        if existing is None:  # it finished between our insert and our look-up
+            return create_run(engine, provider_id, scope=scope, mode=mode, plan=plan, worker=worker)
+        raise SyncRunning(existing) from None
+
+
+def get_run(conn: sa.Connection, run_id: int) -> Any:
+    row = conn.execute(sa.select(sync_runs).where(sync_runs.c.id == run_id)).first()
+    if row is None:
+        raise NotFound(f"sync run {run_id} not found", detail={"run_id": run_id})
+    return row
+
+
+def last_runs(conn: sa.Connection, provider_id: int, limit: int = 10) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(sync_runs)
+            .where(sync_runs.c.provider_id == provider_id)
+            .order_by(sync_runs.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def update_run(conn: sa.Connection, run_id: int, **values: Any) -> None:
+    conn.execute(sync_runs.update().where(sync_runs.c.id == run_id).values(**values))
+
+
+def request_cancel(conn: sa.Connection, provider_id: int) -> int | None:
+    run_id = active_run_id(conn, provider_id)
+    if run_id is not None:
+        update_run(conn, run_id, cancel_requested=True)
+    return run_id
+
+
+def cancel_requested(conn: sa.Connection, run_id: int) -> bool:
+    return bool(
+        conn.execute(
+            sa.select(sync_runs.c.cancel_requested).where(sync_runs.c.id == run_id)
+        ).scalar()
+    )
+
+
+def close_stale_runs(
+    conn: sa.Connection, *, stale_after_s: float, now: datetime | None = None
+) -> int:
+    """Close runs whose process died (no heartbeat for ``stale_after_s``) as interrupted."""
+    closed = close_dead_local_runs(conn)
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=stale_after_s)
+    result = conn.execute(
+        sync_runs.update()
+        .where(
+            sync_runs.c.status.in_(ACTIVE),
+            sa.or_(sync_runs.c.heartbeat_at.is_(None), sync_runs.c.heartbeat_at < cutoff),
+        )
+        .values(
+            status="failed",
+            phase="done",
+            finished_at=now,
+            error={"code": "interrupted", "message": "the process running this sync died"},
+        )
+    )
+    return result.rowcount
+
+
+def close_dead_local_runs(conn: sa.Connection) -> int:
+    """Close runs held by a process of this host that no longer exists (kill -9, crash).
+
+    Faster than waiting for the heartbeat to go stale: a restarted server can sync at once.
+    """
+    host = socket.gethostname()
+    dead: list[int] = []
+    for run_id, worker in conn.execute(
+        sa.select(sync_runs.c.id, sync_runs.c.worker).where(
+            sync_runs.c.status.in_(ACTIVE), sync_runs.c.worker.like(f"{host}:%")
+        )
+    ):
+        pid = worker.rsplit(":", 1)[1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            dead.append(run_id)
+    if dead:
+        conn.execute(
+            sync_runs.update()
+            .where(sync_runs.c.id.in_(dead), sync_runs.c.status.in_(ACTIVE))
+            .values(
+                status="failed",
+                phase="done",
+                finished_at=utcnow(),
+                error={"code": "interrupted", "message": "the process running this sync died"},
+            )
+        )
+    return len(dead)
+
+
+def public_run(row: Any) -> dict[str, Any]:
+    m = row._mapping
+    counts = empty_counts()
+    counts.update(m["counts"] or {})
+    return {
+        "id": m["id"],
+        "provider_id": m["provider_id"],
+        "scope": m["scope"],
+        "mode": m["mode"],
+        "plan": m["plan"],
+        "status": m["status"],
+        "phase": m["phase"],
+        "progress": {**empty_progress(), **(m["progress"] or {})},
+        "counts": counts,
+        "requests": m["requests"],
+        "incomplete": bool(m["incomplete"]),
+        "warnings": list(m["warnings"] or []),
+        "error": m["error"],
+        "created_at": iso(m["created_at"]),
+        "started_at": iso(m["started_at"]),
+        "finished_at": iso(m["finished_at"]),
+    }

@@ -1,0 +1,79 @@
+"""Records → rows, and the content hash that decides whether a stored row needs rewriting.
+
+Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from iptvsync.records import CatalogueRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
+from iptvsync.store.catalogue import UNCATEGORISED
+
+
+def content_hash(values: dict[str, Any]) -> str:
+    blob = orjson.dumps(values, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict[str, Any]:
+    """Column values for ``record``; ``category_ids`` maps provider category ids to ours."""
+    ours = [category_ids[c] for c in record.category_ids if c in category_ids]
+    ours = list(dict.fromkeys(ours))
+    primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
+    row: dict[str, Any] = {
+        "provider_item_id": record.provider_id,
+        "name": record.name or f"#{record.provider_id}",
+        "category_id": primary,
+        "category_ids": ours if len(ours) > 1 else None,
+        "censored": record.censored,
+        "cmd": record.cmd,
+    }
+    if isinstance(record, ChannelRecord):
+        row.update(
+            number=record.number,
+            logo=record.logo,
+            epg_id=record.epg_id,
+            archive=record.archive,
+            archive_days=record.archive_days,
+            radio=record.radio,
+            detail=dict(record.extra) or None,
+        )
+    else:
+        row.update(
+            year=record.year,
+            rating=record.rating,
+            poster=record.poster,
+            added_at=record.added_at,
+            detail=_detail(record),
+        )
+        if isinstance(record, MovieRecord):
+            row["extension"] = record.extension
+    hashed = {k: v for k, v in row.items() if v is not None}
+    if "added_at" in hashed:
+        hashed["added_at"] = hashed["added_at"].isoformat()
+    row["hash"] = content_hash(hashed)
+    return row
+
+
+def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
+    detail = {
+        "description": record.description,
+        "director": record.director,
+        "actors": record.actors,
+        "genres": record.genres,
+        "duration_min": record.duration_min,
+    }
+    detail = {k: v for k, v in detail.items() if v not in (None, "")}
+    return detail or None
+
+
+def kind_of(record: CatalogueRecord) -> Kind:
+    if isinstance(record, ChannelRecord):
+        return Kind.CHANNEL
+    if isinstance(record, SeriesRecord):
+        return Kind.SERIES
+    return Kind.MOVIE

@@ -1,0 +1,421 @@
+"""The sync engine: plan → walk → diff/upsert → sweep → snapshot.
+
+The engine does not know which runner calls it (in-process or Procrastinate): it gets a
+``SyncContext`` (database, http client, settings, a cancel signal, a progress sink) and a run id,
+and it is the same function in both. Progress, heartbeat and the cancel flag go through the
+run's row, so any API replica can watch or cancel a run that any worker executes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from iptvsync.errors import IptvsyncError, ProviderBadResponse, ProviderError, SyncCancelled
+from iptvsync.providers.base import ProviderClient, ProviderConfig
+from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
+from iptvsync.settings import Settings
+from iptvsync.store import catalogue as store
+from iptvsync.store import runs
+from iptvsync.store.models import providers
+from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
+from iptvsync.sync.diff import kind_of, record_to_row
+from iptvsync.sync.guide import store_guide
+
+log = logging.getLogger("iptvsync.sync")
+
+ClientFactory = Callable[[ProviderConfig, httpx.AsyncClient, Settings], ProviderClient]
+PLURAL = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
+FLUSH_EVERY_S = 0.5
+
+
+@dataclass
+class SyncContext:
+    db: sa.Engine
+    settings: Settings
+    http: httpx.AsyncClient
+    make_client: ClientFactory
+    #: Called after a run that changed the catalogue (builds the snapshot).
+    on_changed: Callable[[int], Awaitable[None]] | None = None
+    #: Set by the runner to stop the run (the cancel flag on the row works too).
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Receives the public run dict at every flush (CLI progress bars).
+    on_progress: Callable[[dict[str, Any]], None] | None = None
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass
+class RunState:
+    """What a running sync knows; flushed to its row twice a second."""
+
+    run_id: int
+    provider_id: int
+    version: int
+    phase: str = "planning"
+    counts: dict[str, dict[str, int]] = field(default_factory=runs.empty_counts)
+    warnings: list[str] = field(default_factory=list)
+    incomplete: bool = False
+    guarded: bool = False
+    stream_pages: dict[str, int] = field(default_factory=dict)
+    stream_totals: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    done_items: int = 0
+    walk_started: float | None = None
+    finished_totals: bool = False
+    client: ProviderClient | None = None
+
+    def progress(self) -> dict[str, Any]:
+        done_pages = sum(self.stream_pages.values())
+        total_pages = sum((t[0] or 0) for t in self.stream_totals.values())
+        total_items = sum((t[1] or 0) for t in self.stream_totals.values())
+        if self.finished_totals:
+            total_pages, total_items = done_pages, self.done_items
+        total_pages = max(total_pages, done_pages)
+        total_items = max(total_items, self.done_items)
+        rate = 0.0
+        if self.walk_started is not None:
+            elapsed = max(time.monotonic() - self.walk_started, 1e-6)
+            rate = self.done_items / elapsed
+        eta = (total_items - self.done_items) / rate if rate > 0 else None
+        return {
+            "done_pages": done_pages,
+            "total_pages": total_pages,
+            "done_items": self.done_items,
+            "total_items": total_items,
+            "items_per_s": round(rate, 1),
+            "eta_s": round(eta, 1) if eta is not None else None,
+        }
+
+    def changed(self) -> bool:
+        return any(c["added"] or c["updated"] or c["removed"] for c in self.counts.values())
+
+
+async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
+    """Run sync ``run_id`` to its end and return the public run. Never raises for provider
+    failures or cancellation: they end up in the run's status."""
+    db = ctx.db
+
+    def start() -> tuple[Any, Any]:
+        with db.begin() as conn:
+            run = runs.get_run(conn, run_id)
+            provider = get_provider(conn, run.provider_id)
+            if run.status != "queued":
+                return run, provider
+            runs.update_run(
+                conn,
+                run_id,
+                status="running",
+                phase="planning",
+                started_at=utcnow(),
+                heartbeat_at=utcnow(),
+                worker=ctx.worker,
+            )
+            return runs.get_run(conn, run_id), provider
+
+    run, provider = await asyncio.to_thread(start)
+    if run.status != "running":
+        return runs.public_run(run)
+    state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
+    secrets = provider_secrets(provider)
+    if run.cancel_requested:
+        ctx.cancel.set()
+
+    work = asyncio.create_task(_run_plan(ctx, state, run, provider))
+    ticker = asyncio.create_task(_tick(ctx, state, work))
+    status, error = "succeeded", None
+    try:
+        await work
+    except (asyncio.CancelledError, SyncCancelled):
+        status = "cancelled"
+    except ProviderError as exc:
+        status, error = "failed", {"code": exc.code, "message": _scrub(exc.message, secrets)}
+    except IptvsyncError as exc:
+        status, error = "failed", {"code": exc.code, "message": _scrub(exc.message, secrets)}
+    except Exception as exc:  # a bug must still close the run, not leave it "running"
+        log.exception("sync run %s crashed", run_id)
+        status = "failed"
+        error = {"code": "internal_error", "message": _scrub(type(exc).__name__, secrets)}
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+    if ctx.cancel.is_set() and status == "succeeded":
+        status = "cancelled"
+    if status == "succeeded" and state.guarded:
+        status = "guarded"
+    if status in ("succeeded", "guarded"):
+        state.finished_totals = True
+    return await asyncio.to_thread(_finish, ctx, state, status, error)
+
+
+def _finish(
+    ctx: SyncContext, state: RunState, status: str, error: dict[str, str] | None
+) -> dict[str, Any]:
+    with ctx.db.begin() as conn:
+        runs.update_run(
+            conn,
+            state.run_id,
+            status=status,
+            phase="done",
+            progress=state.progress(),
+            counts=state.counts,
+            warnings=state.warnings,
+            incomplete=state.incomplete,
+            requests=state.client.requests if state.client else 0,
+            error=error,
+            finished_at=utcnow(),
+            heartbeat_at=utcnow(),
+        )
+        public = runs.public_run(runs.get_run(conn, state.run_id))
+    if ctx.on_progress:
+        ctx.on_progress(public)
+    log.info(
+        "sync run %s of provider %s: %s (%s requests)",
+        state.run_id,
+        state.provider_id,
+        status,
+        public["requests"],
+    )
+    return public
+
+
+async def _tick(ctx: SyncContext, state: RunState, work: asyncio.Task[None]) -> None:
+    """Flush progress and heartbeat; turn a cancel request (row or event) into task cancel."""
+    while not work.done():
+        cancel = await asyncio.to_thread(_flush, ctx, state)
+        if cancel or ctx.cancel.is_set():
+            ctx.cancel.set()
+            work.cancel()
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ctx.cancel.wait(), FLUSH_EVERY_S)
+
+
+def _flush(ctx: SyncContext, state: RunState) -> bool:
+    with ctx.db.begin() as conn:
+        runs.update_run(
+            conn,
+            state.run_id,
+            phase=state.phase,
+            progress=state.progress(),
+            counts=state.counts,
+            warnings=state.warnings,
+            requests=state.client.requests if state.client else 0,
+            heartbeat_at=utcnow(),
+        )
+        cancel = runs.cancel_requested(conn, state.run_id)
+        public = runs.public_run(runs.get_run(conn, state.run_id)) if ctx.on_progress else None
+    if ctx.on_progress and public is not None:
+        ctx.on_progress(public)
+    return cancel
+
+
+async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> None:
+    client = ctx.make_client(provider_config(provider), ctx.http, ctx.settings)
+    state.client = client
+    try:
+        plan = run.plan or {}
+        if plan.get("channels"):
+            await _sync_scope(ctx, state, client, Scope.CHANNELS, plan["channels"])
+        if plan.get("vod"):
+            await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
+        if plan.get("channels"):
+            await _sync_guide(ctx, state, client)
+        if state.changed() or provider.snapshot_version == 0:
+            state.phase = "snapshot"
+            await asyncio.to_thread(_bump_version, ctx, state)
+            if ctx.on_changed is not None:
+                await ctx.on_changed(state.provider_id)
+    finally:
+        await client.aclose()
+
+
+async def _sync_scope(
+    ctx: SyncContext, state: RunState, client: ProviderClient, scope: Scope, mode: str
+) -> None:
+    kinds = [Kind.CHANNEL] if scope is Scope.CHANNELS else [Kind.MOVIE, Kind.SERIES]
+    state.phase = f"{scope.value}:categories"
+    cat_maps: dict[Kind, dict[str, int]] = {}
+    seen_categories: dict[Kind, set[str]] = {}
+    for kind in kinds:
+        records = await client.categories(kind)
+        rows = [
+            (c.provider_id, c.title, c.censored, c.position or i) for i, c in enumerate(records)
+        ]
+        seen_categories[kind] = {c.provider_id for c in records}
+        cat_maps[kind] = await asyncio.to_thread(_write_categories, ctx, state, kind, rows)
+
+    incremental_paging = mode == "incremental" and not client.whole_lists
+    state.phase = scope.value
+    if state.walk_started is None:
+        state.walk_started = time.monotonic()
+    buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
+    buffered = 0
+
+    async def flush() -> int:
+        nonlocal buffered
+        batches = {k: list(v.values()) for k, v in buffer.items() if v}
+        for v in buffer.values():
+            v.clear()
+        buffered = 0
+        if not batches:
+            return 0
+        return await asyncio.to_thread(_write_batches, ctx, state, batches, cat_maps)
+
+    async def on_page(page: Page) -> bool:
+        nonlocal buffered
+        if ctx.cancel.is_set():
+            raise SyncCancelled("cancelled")
+        state.stream_pages[page.stream] = state.stream_pages.get(page.stream, 0) + 1
+        if page.total_pages is not None or page.total_items is not None:
+            state.stream_totals[page.stream] = (page.total_pages, page.total_items)
+        for record in page.records:
+            kind = kind_of(record)
+            if kind in buffer:
+                buffer[kind][record.provider_id] = record
+        buffered += len(page.records)
+        state.done_items += len(page.records)
+        if incremental_paging:
+            new = await flush()
+            return new > 0
+        if buffered >= ctx.settings.batch_size:
+            await flush()
+        return True
+
+    result: WalkResult = await client.walk(
+        scope,
+        on_page,
+        newest_first=mode == "incremental",
+        page_cap=ctx.settings.incremental_page_cap if incremental_paging else None,
+    )
+    await flush()
+    state.warnings.extend(w for w in result.warnings if w not in state.warnings)
+    if result.stop_reason not in (None, "early_termination", "end") and not result.complete:
+        state.incomplete = True
+        warning = f"walk of {scope.value} stopped early: {result.stop_reason}"
+        if warning not in state.warnings:
+            state.warnings.append(warning)
+    if result.complete and (mode == "full" or client.whole_lists):
+        state.phase = f"{scope.value}:sweep"
+        await asyncio.to_thread(_sweep, ctx, state, kinds, seen_categories)
+    await asyncio.to_thread(_mark_synced, ctx, state, scope)
+
+
+def _write_categories(
+    ctx: SyncContext, state: RunState, kind: Kind, rows: list[tuple[str, str, bool, int]]
+) -> dict[str, int]:
+    with ctx.db.begin() as conn:
+        return store.upsert_categories(
+            conn, state.provider_id, kind.value, rows, version=state.version
+        )
+
+
+def _write_batches(
+    ctx: SyncContext,
+    state: RunState,
+    batches: dict[Kind, list[CatalogueRecord]],
+    cat_maps: dict[Kind, dict[str, int]],
+) -> int:
+    """One transaction for the buffered pages; returns how many items were new."""
+    now = utcnow()
+    new = 0
+    with ctx.db.begin() as conn:
+        for kind, records in batches.items():
+            cat_map = cat_maps[kind]
+            rows = [record_to_row(r, cat_map) for r in records]
+            result = store.upsert_items(
+                conn,
+                kind.value,
+                state.provider_id,
+                rows,
+                run_id=state.run_id,
+                version=state.version,
+                now=now,
+            )
+            counts = state.counts[PLURAL[kind]]
+            counts["added"] += result.added
+            counts["updated"] += result.updated
+            counts["unchanged"] += result.unchanged
+            new += len(result.new_keys)
+    return new
+
+
+def _sweep(
+    ctx: SyncContext, state: RunState, kinds: list[Kind], seen_categories: dict[Kind, set[str]]
+) -> None:
+    now = utcnow()
+    with ctx.db.begin() as conn:
+        for kind in kinds:
+            result = store.sweep_unseen(
+                conn,
+                kind.value,
+                state.provider_id,
+                run_id=state.run_id,
+                version=state.version,
+                now=now,
+                guard_ratio=ctx.settings.guard_ratio,
+                guard_min_items=ctx.settings.guard_min_items,
+            )
+            if result.guarded:
+                state.guarded = True
+                state.warnings.append(
+                    f"mass_removal_guard: the provider no longer lists {result.stale} of "
+                    f"{result.alive} {PLURAL[kind]}; kept them (more than "
+                    f"{ctx.settings.guard_ratio:.0%})"
+                )
+            state.counts[PLURAL[kind]]["removed"] += result.removed
+            store.retire_categories(
+                conn, state.provider_id, kind.value, seen_categories[kind], now, state.version
+            )
+
+
+def _mark_synced(ctx: SyncContext, state: RunState, scope: Scope) -> None:
+    column = "last_channel_sync_at" if scope is Scope.CHANNELS else "last_vod_sync_at"
+    with ctx.db.begin() as conn:
+        conn.execute(
+            providers.update().where(providers.c.id == state.provider_id).values({column: utcnow()})
+        )
+
+
+def _bump_version(ctx: SyncContext, state: RunState) -> None:
+    with ctx.db.begin() as conn:
+        conn.execute(
+            providers.update()
+            .where(providers.c.id == state.provider_id)
+            .values(snapshot_version=state.version)
+        )
+
+
+async def _sync_guide(ctx: SyncContext, state: RunState, client: ProviderClient) -> None:
+    guide = client.guide()
+    if guide is None:
+        return
+    state.phase = "epg"
+    window = (
+        timedelta(hours=ctx.settings.epg_past_hours),
+        timedelta(days=ctx.settings.epg_future_days),
+    )
+    try:
+        stored = await store_guide(ctx.db, state.provider_id, guide, window)
+        log.info("guide of provider %s: %s programmes", state.provider_id, stored)
+    except ProviderBadResponse as exc:
+        # A hostile or broken guide is refused; the channels still sync (DESIGN section 3).
+        state.warnings.append(f"epg_rejected: {exc.message}")
+    except ProviderError as exc:
+        state.warnings.append(f"epg_unavailable: {exc.code}")
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

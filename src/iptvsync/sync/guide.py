@@ -1,0 +1,93 @@
+"""Storing a provider's guide (EPG): a window around now, old programmes pruned.
+
+The new guide is written beside the old one and swapped in at the end, so readers never see
+an empty guide and a guide that fails half-way leaves the previous one in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from iptvsync.records import ProgrammeRecord
+from iptvsync.store.models import programmes
+from iptvsync.store.providers import utcnow
+
+BATCH = 2000
+
+
+async def store_guide(
+    db: sa.Engine,
+    provider_id: int,
+    guide: AsyncIterator[ProgrammeRecord],
+    window: tuple[timedelta, timedelta],
+) -> int:
+    now = utcnow()
+    start, end = now - window[0], now + window[1]
+
+    def high_water() -> int:
+        with db.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.max(programmes.c.id), 0))
+                ).scalar_one()
+            )
+
+    cutoff = await asyncio.to_thread(high_water)
+    batch: list[dict[str, object]] = []
+    stored = 0
+
+    def write(rows: list[dict[str, object]]) -> None:
+        with db.begin() as conn:
+            conn.execute(programmes.insert(), rows)
+
+    try:
+        async for p in guide:
+            if p.stop <= start or p.start >= end:
+                continue
+            batch.append(
+                {
+                    "provider_id": provider_id,
+                    "channel_key": p.channel_key,
+                    "start": p.start,
+                    "stop": p.stop,
+                    "title": p.title,
+                    "subtitle": p.subtitle,
+                    "description": p.description,
+                    "category": p.category,
+                    "episode": p.episode,
+                }
+            )
+            if len(batch) >= BATCH:
+                await asyncio.to_thread(write, batch)
+                stored += len(batch)
+                batch = []
+        if batch:
+            await asyncio.to_thread(write, batch)
+            stored += len(batch)
+    except BaseException:
+        await asyncio.to_thread(_drop_newer, db, provider_id, cutoff)
+        raise
+    await asyncio.to_thread(_drop_older, db, provider_id, cutoff)
+    return stored
+
+
+def _drop_newer(db: sa.Engine, provider_id: int, cutoff: int) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            programmes.delete().where(
+                programmes.c.provider_id == provider_id, programmes.c.id > cutoff
+            )
+        )
+
+
+def _drop_older(db: sa.Engine, provider_id: int, cutoff: int) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            programmes.delete().where(
+                programmes.c.provider_id == provider_id, programmes.c.id <= cutoff
+            )
+        )

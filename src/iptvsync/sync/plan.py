@@ -1,0 +1,76 @@
+"""Smart detection: what a sync should do, from what is stored (the seed's rules, DESIGN §3).
+
+Pure: counts and timestamps in, a plan out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from iptvsync.errors import ValidationFailed
+
+SCOPES = ("auto", "all", "vod", "channels")
+MODES = ("auto", "full", "incremental")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    channels: str | None  # "full" | "incremental" | None
+    vod: str | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"channels": self.channels, "vod": self.vod}
+
+
+def plan_sync(
+    *,
+    channels: int,
+    vod: int,
+    scope: str = "auto",
+    mode: str = "auto",
+    last_channel_sync_at: datetime | None = None,
+    now: datetime,
+    channel_refresh_after: timedelta = timedelta(hours=6),
+) -> Plan:
+    """Decide the plan.
+
+    ``auto`` scope: nothing synced → both full; no channels → full channels; no VOD → full VOD;
+    otherwise incremental VOD, plus a channel refresh when the last one is older than
+    ``channel_refresh_after`` (a Stalker channel list is one request).
+    """
+    if scope not in SCOPES:
+        raise ValidationFailed(f"scope must be one of {', '.join(SCOPES)}", detail={"scope": scope})
+    if mode not in MODES:
+        raise ValidationFailed(f"mode must be one of {', '.join(MODES)}", detail={"mode": mode})
+
+    def pick(have: int) -> str:
+        if mode != "auto":
+            return mode
+        return "incremental" if have else "full"
+
+    if scope == "channels":
+        return Plan(channels=pick(channels), vod=None)
+    if scope == "vod":
+        return Plan(channels=None, vod=pick(vod))
+    if scope == "all":
+        return Plan(channels=pick(channels), vod=pick(vod))
+    # auto
+    if mode != "auto":
+        return Plan(channels=mode, vod=mode)
+    if not channels and not vod:
+        return Plan(channels="full", vod="full")
+    if not channels:
+        return Plan(channels="full", vod=None)
+    if not vod:
+        return Plan(channels=None, vod="full")
+    stale = last_channel_sync_at is None or now - _aware(last_channel_sync_at, now) >= (
+        channel_refresh_after
+    )
+    return Plan(channels="incremental" if stale else None, vod="incremental")
+
+
+def _aware(value: datetime, like: datetime) -> datetime:
+    if value.tzinfo is None and like.tzinfo is not None:
+        return value.replace(tzinfo=like.tzinfo)
+    return value
