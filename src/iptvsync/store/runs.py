@@ -148,7 +148,7 @@ def close_stale_runs(
             error={"code": "interrupted", "message": "the process running this sync died"},
         )
     )
-    return result.rowcount
+    return closed + result.rowcount
 
 
 def close_dead_local_runs(conn: sa.Connection) -> int:
