@@ -16,6 +16,7 @@ each channel followed by its programmes), so nothing assumes DTD order.
 
 from __future__ import annotations
 
+import html
 import lzma
 import re
 import zlib
@@ -119,6 +120,10 @@ GuideItem = XmltvChannel | ProgrammeRecord
 
 def _text(elem: etree._Element) -> str | None:
     text = "".join(elem.itertext()).strip()
+    if "&" in text:
+        # Entities are never resolved, so an HTML entity such as &eacute; (undefined in XML,
+        # common in real guides, §3.3) survives as its literal reference: decode it as text.
+        text = html.unescape(text)
     return text or None
 
 
@@ -160,7 +165,7 @@ def _episode(elem: etree._Element) -> str | None:
 # The push parser
 
 
-class _Inflater:
+class Inflater:
     """Magic-byte detection and bounded incremental decompression."""
 
     def __init__(self) -> None:
@@ -236,7 +241,7 @@ class XmltvParser:
     """
 
     def __init__(self) -> None:
-        self._inflater = _Inflater()
+        self._inflater = Inflater()
         self._prolog: bytearray | None = bytearray()
         self._parser = etree.XMLPullParser(
             events=("end",),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 
 from iptvsync.errors import NotFound
 from iptvsync.providers.base import ProviderConfig
+from iptvsync.providers.http import mask_mac as _mask_mac
 from iptvsync.store.models import providers
 
 SECRET_QUERY_KEYS = {
@@ -24,9 +24,6 @@ SECRET_QUERY_KEYS = {
     "username",
     "user",
 }
-_MAC_TAIL = re.compile(
-    r"^([0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}):[0-9A-F]{2}:[0-9A-F]{2}:([0-9A-F]{2})$"
-)
 
 
 def utcnow() -> datetime:
@@ -35,10 +32,7 @@ def utcnow() -> datetime:
 
 def mask_mac(mac: str | None) -> str | None:
     """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56`` (DESIGN section 3)."""
-    if not mac:
-        return None
-    m = _MAC_TAIL.match(mac.upper())
-    return f"{m.group(1)}:XX:XX:{m.group(2)}" if m else "XX:XX:XX:XX:XX:XX"
+    return _mask_mac(mac) if mac else None
 
 
 def mask_url(url: str | None) -> str | None:

@@ -1,0 +1,141 @@
+"""The FastAPI app factory. Resources are built in the lifespan and injected (STYLE 5); the
+CLI builds the same ``Services`` for its own commands."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import ORJSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from iptvsync import __version__
+from iptvsync.api.errors import envelope, install_error_handlers
+from iptvsync.api.services import Services, open_database, open_http
+from iptvsync.settings import Settings, load_settings
+from iptvsync.sync.runner import InlineRunner
+from iptvsync.sync.service import Runner
+
+log = logging.getLogger("iptvsync.api")
+
+#: Routers of the optional parts, included when their module is present.
+ROUTERS = (
+    "iptvsync.api.providers",
+    "iptvsync.api.sync",
+    "iptvsync.api.health",
+    "iptvsync.api.catalogue",
+    "iptvsync.api.snapshot",
+    "iptvsync.api.play",
+    "iptvsync.api.epg",
+    "iptvsync.outputs.routes",
+    "iptvsync.web.routes",
+)
+
+
+def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = open_database(settings)
+        http = open_http(settings)
+        services = Services(settings=settings, db=db, http=http, runner=runner or _NoRunner())
+        if runner is None:
+            inline = InlineRunner(services.sync_context)
+            services.runner = inline
+            await inline.start(db)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            stop = getattr(services.runner, "stop", None)
+            if stop is not None:
+                await stop()
+            await http.aclose()
+            db.dispose()
+
+    app = FastAPI(
+        title="iptvsync",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    install_error_handlers(app)
+    for name in ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app
+
+
+class _NoRunner:
+    async def enqueue(self, run_id: int, provider_id: int) -> None:  # pragma: no cover
+        raise RuntimeError("no runner")
+
+    async def cancel(self, run_id: int) -> None:  # pragma: no cover
+        return None
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` (413) before reading them into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = envelope(
+            413, "validation_error", f"request body larger than {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def app_factory() -> Any:
+    """For ``uvicorn --factory iptvsync.api.app:app_factory``."""
+    return create_app()

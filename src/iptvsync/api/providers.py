@@ -1,0 +1,89 @@
+"""``/api/providers``: register, read, change and remove providers; probe one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
+
+from iptvsync.api.auth import Admin, Reader
+from iptvsync.api.schemas import ProviderIn, ProviderPatch
+from iptvsync.api.services import Svc
+from iptvsync.errors import SyncRunning
+from iptvsync.providers.registry import make_client
+from iptvsync.records import ProbeResult
+from iptvsync.store import providers as store
+from iptvsync.store import runs
+
+router = APIRouter(prefix="/api/providers", tags=["providers"])
+
+
+@router.post("", status_code=201)
+def create_provider(body: ProviderIn, svc: Svc, _: Admin) -> ORJSONResponse:
+    with svc.db.begin() as conn:
+        provider_id = store.create_provider(conn, body.model_dump())
+        row = store.get_provider(conn, provider_id)
+    return ORJSONResponse(store.public_provider(row), status_code=201)
+
+
+@router.get("")
+def list_providers(svc: Svc, who: Reader) -> dict[str, Any]:
+    with svc.db.connect() as conn:
+        rows = store.list_providers(conn)
+    return {"items": [store.public_provider(r) for r in rows if who.can_see(r.id)]}
+
+
+@router.get("/{provider_id}")
+def get_provider(provider_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
+    who.check(provider_id)
+    with svc.db.connect() as conn:
+        return store.public_provider(store.get_provider(conn, provider_id))
+
+
+@router.patch("/{provider_id}")
+def patch_provider(provider_id: int, body: ProviderPatch, svc: Svc, _: Admin) -> dict[str, Any]:
+    with svc.db.begin() as conn:
+        store.update_provider(conn, provider_id, body.model_dump(exclude_unset=True))
+        return store.public_provider(store.get_provider(conn, provider_id))
+
+
+@router.delete("/{provider_id}", status_code=204)
+def delete_provider(provider_id: int, svc: Svc, _: Admin) -> None:
+    with svc.db.begin() as conn:
+        store.get_provider(conn, provider_id)
+        running = runs.active_run_id(conn, provider_id)
+        if running is not None:
+            raise SyncRunning(running, "cancel the running sync before deleting this provider")
+        store.delete_provider(conn, provider_id)
+
+
+@router.post("/{provider_id}/probe")
+async def probe_provider(provider_id: int, svc: Svc, _: Admin) -> dict[str, Any]:
+    def load() -> Any:
+        with svc.db.connect() as conn:
+            return store.get_provider(conn, provider_id)
+
+    row = await asyncio.to_thread(load)
+    client = make_client(store.provider_config(row), svc.http, svc.settings)
+    try:
+        result = await client.probe()
+    finally:
+        await client.aclose()
+    return probe_dict(result)
+
+
+def probe_dict(result: ProbeResult) -> dict[str, Any]:
+    expires = result.account.expires_at
+    return {
+        "family": result.family,
+        "endpoint": store.mask_url(result.endpoint),
+        "page_size": result.page_size,
+        "version": result.version,
+        "account": {
+            "status": result.account.status,
+            "expires_at": store.iso(expires) if expires else None,
+        },
+        "counts": {k: result.counts.get(k) for k in ("channels", "movies", "series")},
+    }

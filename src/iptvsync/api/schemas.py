@@ -1,0 +1,97 @@
+"""Request bodies, validated at the edge (422 ``validation_error`` on anything off)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
+
+
+def normalise_mac(value: str) -> str:
+    compact = re.sub(r"[^0-9A-Fa-f]", "", value)
+    if len(compact) != 12 or re.search(r"[^0-9A-Fa-f:\-\s]", value):
+        raise ValueError("a MAC looks like 00:1A:79:12:34:56")
+    mac = ":".join(compact[i : i + 2] for i in range(0, 12, 2)).upper()
+    if not MAC_RE.match(mac):
+        raise ValueError("a MAC looks like 00:1A:79:12:34:56")
+    return mac
+
+
+def check_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    return value
+
+
+class ProviderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["stalker", "xtream", "m3u"]
+    url: str = Field(max_length=4000)
+    mac: str | None = Field(default=None, max_length=32)
+    username: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, max_length=500)
+    epg_url: str | None = Field(default=None, max_length=4000)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    _url = field_validator("url")(classmethod(lambda cls, v: check_url(v)))
+
+    @field_validator("epg_url")
+    @classmethod
+    def _epg(cls, v: str | None) -> str | None:
+        return check_url(v) if v else None
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, v: str | None) -> str | None:
+        return normalise_mac(v) if v else None
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> ProviderIn:
+        if self.kind == "stalker" and not self.mac:
+            raise ValueError("a stalker provider needs a mac")
+        if self.kind == "xtream" and not (self.username and self.password):
+            raise ValueError("an xtream provider needs username and password")
+        return self
+
+
+class ProviderPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=4000)
+    mac: str | None = Field(default=None, max_length=32)
+    username: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, max_length=500)
+    epg_url: str | None = Field(default=None, max_length=4000)
+    options: dict[str, Any] | None = None
+
+    @field_validator("url", "epg_url")
+    @classmethod
+    def _urls(cls, v: str | None) -> str | None:
+        return check_url(v) if v else v
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, v: str | None) -> str | None:
+        return normalise_mac(v) if v else None
+
+
+class SyncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["auto", "all", "vod", "channels"] = "auto"
+    mode: Literal["auto", "full", "incremental"] = "auto"
+
+
+class SyncChannelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["auto", "full", "incremental"] = "auto"
