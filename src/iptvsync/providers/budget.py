@@ -1,0 +1,416 @@
+"""The politeness budget: how many requests one provider sees at once, and how fast (DESIGN §4).
+
+One ``PolitenessBudget`` per provider, shared by every request to it. It combines:
+
+- an adaptive concurrency limit. It starts small (2 in flight), doubles per round trip while
+  answers come back as fast as the fastest seen ("slow start"), then steers by latency: Little's
+  law says a server that answers ``limit`` requests in ``p50`` seconds, when it could answer one in
+  ``baseline`` seconds, is really serving ``limit × baseline / p50`` at a time; the next limit is
+  that estimate plus a ``headroom`` share of queue (a delay gradient, as TCP Vegas / Netflix's
+  concurrency-limits do). A portal past its knee slows down before it refuses, so the limit
+  settles just above the knee instead of sawing between "fine" and 429. Errors (429, 5xx, the
+  transient "Too many connections" page, timeouts) still cut multiplicatively (×0.5), at most once
+  per round trip, as AIMD does;
+- an optional requests-per-second ceiling (token bucket);
+- exponential back-off with full jitter for retries;
+- a circuit breaker: after N consecutive connection failures the host is taken for dead for a
+  cool-down, and requests fail fast with ``ProviderUnreachable`` instead of queueing timeouts.
+
+Pure logic around asyncio primitives: the clock, the sleep and the random source are injected,
+so tests drive it with a fake clock.
+
+    budget = PolitenessBudget()
+    async with budget.slot() as slot:
+        response = await http.get(url)
+        slot.record(Outcome.OK)          # latency measured from slot acquisition
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+
+from iptvsync.errors import ProviderUnreachable
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    """What one request told us about the provider's load."""
+
+    OK = "ok"  # a clean answer: a latency sample
+    THROTTLED = "throttled"  # HTTP 429
+    SERVER_ERROR = "server_error"  # 5xx, or a 200 "Too many connections" page
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"  # refused, reset, DNS: the host may be down
+    NEUTRAL = "neutral"  # an answer that says nothing about load (auth failure, 404...)
+
+
+_CUT_OUTCOMES = frozenset({Outcome.THROTTLED, Outcome.SERVER_ERROR, Outcome.TIMEOUT})
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetConfig:
+    """Tuning knobs. The defaults are the product's defaults: no tuning per provider needed."""
+
+    start: float = 2.0
+    cap: int = 32
+    floor: int = 1
+    max_rps: float | None = None
+    #: Queue allowed on top of the estimated capacity, as a share of it.
+    headroom: float = 0.25
+    #: A window whose median latency is within this share of the baseline counts as "fast".
+    fast_tolerance: float = 0.15
+    #: Multiplicative cut on 429 / 5xx / timeouts.
+    cut_factor: float = 0.5
+    #: Latencies below this are scheduling noise, not queueing (0 ms in-process servers).
+    latency_floor_s: float = 0.003
+    #: The fastest answer of the last ``baseline_horizon_s`` seconds is the baseline.
+    baseline_horizon_s: float = 60.0
+    #: How often to dip to the estimated capacity for one round trip so the baseline is
+    #: re-measured without queueing (otherwise it creeps up, as in TCP Vegas).
+    probe_interval_s: float = 10.0
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    breaker_threshold: int = 5
+    breaker_cooldown_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.cap < 1 or self.floor < 1 or self.floor > self.cap:
+            raise ValueError("budget needs 1 <= floor <= cap")
+        if self.max_rps is not None and self.max_rps <= 0:
+            raise ValueError("max_rps must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStats:
+    limit: int
+    peak_limit: int
+    in_flight: int
+    requests: int
+    throttled: int  # 429s seen
+    server_errors: int
+    timeouts: int
+    connect_failures: int
+    cuts: int
+    circuit_open: bool
+    baseline_ms: float | None
+
+
+class Slot:
+    """One admitted request. ``record`` once; latency is measured from admission."""
+
+    __slots__ = ("_budget", "_epoch", "_recorded", "started", "trial")
+
+    def __init__(self, budget: PolitenessBudget, started: float, epoch: int, trial: bool) -> None:
+        self._budget = budget
+        self.started = started
+        self._epoch = epoch
+        self._recorded = False
+        self.trial = trial  # the one request let through a half-open circuit breaker
+
+    @property
+    def recorded(self) -> bool:
+        return self._recorded
+
+    def record(self, outcome: Outcome, latency: float | None = None) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        if latency is None:
+            latency = max(0.0, self._budget._clock() - self.started)
+        self._budget._record(outcome, latency, self._epoch)
+
+
+class PolitenessBudget:
+    """Adaptive concurrency + rate limit + back-off + circuit breaker for one provider."""
+
+    def __init__(
+        self,
+        config: BudgetConfig | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = cfg = config or BudgetConfig()
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._limit = float(min(max(cfg.start, cfg.floor), cfg.cap))
+        self._peak = self._limit
+        self._in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        # AIMD / gradient state
+        self._slow_start = True
+        self._epoch = 0  # bumped on every limit change; older samples don't judge the new limit
+        self._window: list[float] = []
+        self._window_peak = 0  # most requests in flight while this window's samples were taken
+        self._minima: deque[tuple[float, float]] = deque()  # (time, window minimum)
+        self._last_probe = clock()
+        self._probing = False
+        # token bucket
+        self._tokens = 1.0
+        self._token_time = clock()
+        self._rate_lock = asyncio.Lock()
+        # circuit breaker
+        self._consecutive_connect_failures = 0
+        self._open_until: float | None = None
+        self._half_open_trial = False
+        # stats
+        self._requests = 0
+        self._throttled = 0
+        self._server_errors = 0
+        self._timeouts = 0
+        self._connect_failures = 0
+        self._cuts = 0
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed in flight right now."""
+        return max(self.config.floor, int(self._limit))
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def stats(self) -> BudgetStats:
+        baseline = self._baseline()
+        return BudgetStats(
+            limit=self.limit,
+            peak_limit=max(self.config.floor, int(self._peak)),
+            in_flight=self._in_flight,
+            requests=self._requests,
+            throttled=self._throttled,
+            server_errors=self._server_errors,
+            timeouts=self._timeouts,
+            connect_failures=self._connect_failures,
+            cuts=self._cuts,
+            circuit_open=self.circuit_open,
+            baseline_ms=None if baseline is None else round(baseline * 1000, 3),
+        )
+
+    @property
+    def circuit_open(self) -> bool:
+        return self._open_until is not None and self._clock() < self._open_until
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Slot]:
+        """Wait for room (concurrency, then rate), yield a ``Slot``; release on exit.
+
+        Raises ProviderUnreachable at once while the circuit breaker is open.
+        """
+        trial = self._check_circuit()
+        try:
+            await self._acquire()
+        except BaseException:
+            if trial:
+                self._half_open_trial = False
+            raise
+        slot: Slot | None = None
+        try:
+            if not trial and self.circuit_open:  # it opened while we queued
+                self._check_circuit()
+            await self._take_token()
+            self._requests += 1
+            self._window_peak = max(self._window_peak, self._in_flight)
+            slot = Slot(self, self._clock(), self._epoch, trial)
+            yield slot
+        finally:
+            if trial and (slot is None or not slot.recorded):
+                self._half_open_trial = False  # the trial ended without a verdict: allow another
+            self._release()
+
+    def record(self, outcome: Outcome, latency: float) -> None:
+        """Report a request's outcome when not using ``Slot.record`` (counts as current)."""
+        self._record(outcome, latency, self._epoch)
+
+    def backoff_delay(self, attempt: int, *, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry ``attempt`` (0-based): full jitter,
+        ``uniform(0, min(cap, base × 2^attempt))``; a server's Retry-After is a floor."""
+        cfg = self.config
+        ceiling = min(cfg.backoff_cap_s, cfg.backoff_base_s * (2 ** max(0, attempt)))
+        delay = self._rng.uniform(0.0, ceiling)
+        if retry_after is not None and retry_after > 0:
+            delay = max(delay, min(retry_after, cfg.backoff_cap_s))
+        return delay
+
+    async def wait_backoff(self, attempt: int, *, retry_after: float | None = None) -> None:
+        await self._sleep(self.backoff_delay(attempt, retry_after=retry_after))
+
+    # -- admission ----------------------------------------------------------------------------
+
+    def _check_circuit(self) -> bool:
+        """Raise while the breaker is open; True when this request is the half-open trial."""
+        if self._open_until is None:
+            return False
+        if self._clock() < self._open_until:
+            raise ProviderUnreachable(
+                "the provider failed repeatedly; not retrying until the cool-down ends",
+                detail={"retry_in_s": round(self._open_until - self._clock(), 1)},
+            )
+        # Cool-down over: half-open. One trial request goes through; its outcome decides.
+        if self._half_open_trial:
+            raise ProviderUnreachable("the provider is being re-tested after failures")
+        self._half_open_trial = True
+        return True
+
+    async def _acquire(self) -> None:
+        if self._in_flight < self.limit and not self._waiters:
+            self._in_flight += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                # We were handed a slot as we got cancelled: pass it on.
+                self._in_flight -= 1
+                self._wake()
+            else:
+                self._remove_waiter(fut)
+            raise
+
+    def _remove_waiter(self, fut: asyncio.Future[None]) -> None:
+        try:
+            self._waiters.remove(fut)
+        except ValueError:
+            pass
+
+    def _release(self) -> None:
+        self._in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self._in_flight < self.limit:
+            fut = self._waiters.popleft()
+            if fut.done():
+                continue
+            self._in_flight += 1
+            fut.set_result(None)
+
+    async def _take_token(self) -> None:
+        rate = self.config.max_rps
+        if rate is None:
+            return
+        async with self._rate_lock:  # FIFO: one waiter computes its delay at a time
+            while True:
+                now = self._clock()
+                self._tokens = min(1.0, self._tokens + (now - self._token_time) * rate)
+                self._token_time = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                await self._sleep((1.0 - self._tokens) / rate)
+
+    # -- control ------------------------------------------------------------------------------
+
+    def _record(self, outcome: Outcome, latency: float, epoch: int) -> None:
+        cfg = self.config
+        if outcome is Outcome.CONNECT_ERROR:
+            self._connect_failures += 1
+            self._consecutive_connect_failures += 1
+            if self._half_open_trial or self._consecutive_connect_failures >= cfg.breaker_threshold:
+                self._open_until = self._clock() + cfg.breaker_cooldown_s
+            self._half_open_trial = False
+            self._cut(epoch)
+            return
+        # Any answer at all proves the host is alive.
+        self._consecutive_connect_failures = 0
+        self._open_until = None
+        self._half_open_trial = False
+        if outcome is Outcome.THROTTLED:
+            self._throttled += 1
+        elif outcome is Outcome.SERVER_ERROR:
+            self._server_errors += 1
+        elif outcome is Outcome.TIMEOUT:
+            self._timeouts += 1
+        if outcome in _CUT_OUTCOMES:
+            self._cut(epoch)
+            return
+        if outcome is not Outcome.OK:
+            return
+        self._note_minimum(latency)
+        if epoch != self._epoch:
+            return  # admitted under an older limit: says nothing about the current one
+        self._window.append(latency)
+        if len(self._window) >= max(2, self.limit):
+            self._adjust()
+
+    def _cut(self, epoch: int) -> None:
+        # At most one cut per round trip: failures of requests admitted before the last
+        # change are echoes of the load that caused it.
+        if epoch != self._epoch:
+            return
+        self._cuts += 1
+        self._slow_start = False
+        self._set_limit(self._limit * self.config.cut_factor)
+
+    def _adjust(self) -> None:
+        cfg = self.config
+        window = sorted(self._window)
+        p50 = window[len(window) // 2]
+        if len(window) % 2 == 0:
+            p50 = (p50 + window[len(window) // 2 - 1]) / 2
+        baseline = self._baseline() or p50
+        ratio = max(p50, cfg.latency_floor_s) / max(baseline, cfg.latency_floor_s)
+        limit = self._limit
+        if self._probing:
+            self._probing = False
+        if ratio <= 1.0 + cfg.fast_tolerance:
+            # Answers as fast as ever: the server has room. Grow only if we actually used the
+            # whole limit (RFC 7661): a caller sending one request at a time proves nothing
+            # about 32, and a limit inflated that way would burst at the next walk.
+            if self._window_peak < self.limit:
+                new = limit
+            elif self._slow_start:
+                new = limit * 2.0
+            else:
+                new = max(limit + 1.0, limit * (1.0 + cfg.headroom) / ratio)
+        else:
+            self._slow_start = False
+            # Little's law: the server is really serving limit / ratio at a time.
+            new = max(limit * cfg.cut_factor, limit * (1.0 + cfg.headroom) / ratio)
+        now = self._clock()
+        if not self._slow_start and now - self._last_probe >= cfg.probe_interval_s:
+            # Dip to the capacity estimate for one round trip so the queue drains and the
+            # baseline is measured afresh.
+            self._last_probe = now
+            self._probing = True
+            new = min(new, limit / ratio)
+        self._set_limit(new)
+
+    def _set_limit(self, value: float) -> None:
+        cfg = self.config
+        self._limit = min(float(cfg.cap), max(float(cfg.floor), value))
+        self._peak = max(self._peak, self._limit)
+        self._epoch += 1
+        self._window.clear()
+        self._window_peak = self._in_flight
+        self._wake()
+
+    def _note_minimum(self, latency: float) -> None:
+        now = self._clock()
+        horizon = self.config.baseline_horizon_s
+        minima = self._minima
+        # Keep a monotonic deque: older entries that are not smaller can never be the minimum.
+        while minima and minima[-1][1] >= latency:
+            minima.pop()
+        minima.append((now, latency))
+        while len(minima) > 1 and minima[0][0] < now - horizon:
+            minima.popleft()
+
+    def _baseline(self) -> float | None:
+        return self._minima[0][1] if self._minima else None

@@ -1,0 +1,73 @@
+"""Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), real servers.
+
+Every test that takes ``settings`` or ``db`` runs twice: on a SQLite file and on PostgreSQL
+(a schema of its own per test, dropped afterwards). Set ``IPTVSYNC_TEST_BACKENDS=sqlite`` to
+run the SQLite half only.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from iptvsync.settings import Settings
+from iptvsync.store.db import create_db_engine
+from iptvsync.store.migrate import upgrade
+
+PG_URL = os.environ.get("IPTVSYNC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = [
+    b.strip() for b in os.environ.get("IPTVSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
+]
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        # Extensions live in their own schema, once per database; each test schema finds them.
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+    yield engine
+    engine.dispose()
+
+
+def _pg_schema_url(schema: str) -> str:
+    return f"{PG_URL}?options=-csearch_path%3D{schema},extensions"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'iptvsync.db').as_posix()}"
+        return
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        batch_size=200,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[sa.Engine]:
+    engine = create_db_engine(settings.resolved_database_url())
+    upgrade(engine)
+    yield engine
+    engine.dispose()
