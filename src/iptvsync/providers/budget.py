@@ -108,12 +108,15 @@ class BudgetStats:
 class Slot:
     """One admitted request. ``record`` once; latency is measured from admission."""
 
-    __slots__ = ("_budget", "_epoch", "_recorded", "started", "trial")
+    __slots__ = ("_budget", "_epoch", "_load", "_recorded", "started", "trial")
 
-    def __init__(self, budget: PolitenessBudget, started: float, epoch: int, trial: bool) -> None:
+    def __init__(
+        self, budget: PolitenessBudget, started: float, epoch: int, load: int, trial: bool
+    ) -> None:
         self._budget = budget
         self.started = started
         self._epoch = epoch
+        self._load = load  # requests in flight when this one was admitted, itself included
         self._recorded = False
         self.trial = trial  # the one request let through a half-open circuit breaker
 
@@ -127,7 +130,7 @@ class Slot:
         self._recorded = True
         if latency is None:
             latency = max(0.0, self._budget._clock() - self.started)
-        self._budget._record(outcome, latency, self._epoch)
+        self._budget._record(outcome, latency, self._epoch, self._load)
 
 
 class PolitenessBudget:
@@ -152,11 +155,10 @@ class PolitenessBudget:
         # AIMD / gradient state
         self._slow_start = True
         self._epoch = 0  # bumped on every limit change; older samples don't judge the new limit
-        self._window: list[float] = []
+        self._window: list[tuple[float, int]] = []  # (latency, load) of current-epoch answers
         self._window_peak = 0  # most requests in flight while this window's samples were taken
         self._minima: deque[tuple[float, float]] = deque()  # (time, window minimum)
         self._last_probe = clock()
-        self._probing = False
         # token bucket
         self._tokens = 1.0
         self._token_time = clock()
@@ -225,7 +227,7 @@ class PolitenessBudget:
             await self._take_token()
             self._requests += 1
             self._window_peak = max(self._window_peak, self._in_flight)
-            slot = Slot(self, self._clock(), self._epoch, trial)
+            slot = Slot(self, self._clock(), self._epoch, self._in_flight, trial)
             yield slot
         finally:
             if trial and (slot is None or not slot.recorded):
@@ -234,7 +236,7 @@ class PolitenessBudget:
 
     def record(self, outcome: Outcome, latency: float) -> None:
         """Report a request's outcome when not using ``Slot.record`` (counts as current)."""
-        self._record(outcome, latency, self._epoch)
+        self._record(outcome, latency, self._epoch, self._in_flight or 1)
 
     def backoff_delay(self, attempt: int, *, retry_after: float | None = None) -> float:
         """Seconds to wait before retry ``attempt`` (0-based): full jitter,
@@ -317,7 +319,7 @@ class PolitenessBudget:
 
     # -- control ------------------------------------------------------------------------------
 
-    def _record(self, outcome: Outcome, latency: float, epoch: int) -> None:
+    def _record(self, outcome: Outcome, latency: float, epoch: int, load: int) -> None:
         cfg = self.config
         if outcome is Outcome.CONNECT_ERROR:
             self._connect_failures += 1
@@ -345,9 +347,14 @@ class PolitenessBudget:
         self._note_minimum(latency)
         if epoch != self._epoch:
             return  # admitted under an older limit: says nothing about the current one
-        self._window.append(latency)
+        self._window.append((latency, load))
         if len(self._window) >= max(2, self.limit):
             self._adjust()
+        elif self._slow_start and len(self._window) >= max(2, self.limit // 4):
+            # HyStart: leave slow start as soon as a quarter of the round trip shows queueing,
+            # before the rest of a doubled burst piles onto the server.
+            if self._measure()[0] > 1.0 + self.config.fast_tolerance:
+                self._adjust()
 
     def _cut(self, epoch: int) -> None:
         # At most one cut per round trip: failures of requests admitted before the last
@@ -360,15 +367,8 @@ class PolitenessBudget:
 
     def _adjust(self) -> None:
         cfg = self.config
-        window = sorted(self._window)
-        p50 = window[len(window) // 2]
-        if len(window) % 2 == 0:
-            p50 = (p50 + window[len(window) // 2 - 1]) / 2
-        baseline = self._baseline() or p50
-        ratio = max(p50, cfg.latency_floor_s) / max(baseline, cfg.latency_floor_s)
+        ratio, load = self._measure()
         limit = self._limit
-        if self._probing:
-            self._probing = False
         if ratio <= 1.0 + cfg.fast_tolerance:
             # Answers as fast as ever: the server has room. Grow only if we actually used the
             # whole limit (RFC 7661): a caller sending one request at a time proves nothing
@@ -381,16 +381,33 @@ class PolitenessBudget:
                 new = max(limit + 1.0, limit * (1.0 + cfg.headroom) / ratio)
         else:
             self._slow_start = False
-            # Little's law: the server is really serving limit / ratio at a time.
-            new = max(limit * cfg.cut_factor, limit * (1.0 + cfg.headroom) / ratio)
+            # Little's law: with `load` in flight answering `ratio` times slower than one alone,
+            # the server is really serving load / ratio at a time; allow a little queue on top.
+            new = max(limit * cfg.cut_factor, load * (1.0 + cfg.headroom) / ratio)
         now = self._clock()
         if not self._slow_start and now - self._last_probe >= cfg.probe_interval_s:
             # Dip to the capacity estimate for one round trip so the queue drains and the
             # baseline is measured afresh.
             self._last_probe = now
-            self._probing = True
-            new = min(new, limit / ratio)
+            new = min(new, load / ratio)
         self._set_limit(new)
+
+    def _measure(self) -> tuple[float, float]:
+        """(latency ratio, mean load) of the newest half of the window.
+
+        The ratio is the median latency over the baseline (1.0 = no queueing). Only the newest
+        half counts: right after a change the first answers come from requests admitted while
+        the new limit was still filling up, and they would hide the queue that builds behind.
+        """
+        recent = self._window[len(self._window) // 2 :]
+        ordered = sorted(lat for lat, _ in recent)
+        mid = len(ordered) // 2
+        p50 = ordered[mid] if len(ordered) % 2 else (ordered[mid] + ordered[mid - 1]) / 2
+        floor = self.config.latency_floor_s
+        baseline = self._baseline() or p50
+        ratio = max(p50, floor) / max(baseline, floor)
+        load = sum(n for _, n in recent) / len(recent)
+        return ratio, load
 
     def _set_limit(self, value: float) -> None:
         cfg = self.config

@@ -1,0 +1,359 @@
+"""The command line: ``iptvsync serve | demo | provider | sync | probe | snapshot | fake-portal``.
+
+Commands build the same resources as the app (settings, database, http client) and call the
+same services; the CLI adds Rich progress bars and one-line errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iptvsync.errors import IptvsyncError
+from iptvsync.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Keep a local copy of an IPTV provider's catalogue and serve it to apps and players.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+provider_app = typer.Typer(help="Register and list providers.", no_args_is_help=True)
+snapshot_app = typer.Typer(help="Snapshot files for nginx or a CDN.", no_args_is_help=True)
+user_app = typer.Typer(help="Users for the player outputs (M3U, XMLTV, Xtream API).")
+app.add_typer(provider_app, name="provider")
+app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(exc: IptvsyncError) -> None:
+    err.print(f"[bold red]error[/]: {exc.code}: {exc.message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _db(settings: Settings) -> Any:
+    from iptvsync.api.services import open_database
+
+    return open_database(settings)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- serve -----------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default: settings, 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Serve the API, the web page and the player outputs, and run syncs in-process."""
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if settings.admin_token is None and not _is_loopback(host):
+        err.print(
+            "[bold red]error[/]: refusing to listen on a non-loopback address without "
+            "IPTVSYNC_ADMIN_TOKEN: anyone on the network could control this server."
+        )
+        raise typer.Exit(2)
+    _setup_logging(verbose)
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from iptvsync.api.app import create_app
+
+    runner = None
+    if settings.runner == "procrastinate":
+        from iptvsync.sync.procrastinate_runner import ProcrastinateRunner
+
+        runner = ProcrastinateRunner(settings)
+    uvicorn.run(
+        create_app(settings, runner=runner),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+# --- providers -------------------------------------------------------------------------------
+
+
+@provider_app.command("add")
+def provider_add(
+    kind: str = typer.Argument(..., help="stalker | xtream | m3u"),
+    url: str = typer.Option(..., "--url", help="Portal / panel / playlist URL."),
+    name: str = typer.Option(None, "--name"),
+    mac: str = typer.Option(None, "--mac", help="Stalker: the MAC address."),
+    username: str = typer.Option(None, "--username"),
+    password: str = typer.Option(None, "--password"),
+    epg_url: str = typer.Option(None, "--epg-url"),
+) -> None:
+    """Register a provider (syntax is checked, reachability is not: try `iptvsync probe`)."""
+    from pydantic import ValidationError
+
+    from iptvsync.api.schemas import ProviderIn
+    from iptvsync.store import providers as store
+
+    try:
+        body = ProviderIn(
+            name=name or f"{kind} provider",
+            kind=kind,  # type: ignore[arg-type]
+            url=url,
+            mac=mac,
+            username=username,
+            password=password,
+            epg_url=epg_url,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        err.print(f"[bold red]error[/]: validation_error: {where}: {first['msg']}")
+        raise typer.Exit(2) from None
+    db = _db(load_settings())
+    with db.begin() as conn:
+        provider_id = store.create_provider(conn, body.model_dump())
+        row = store.public_provider(store.get_provider(conn, provider_id))
+    console.print(f"added provider [bold]{provider_id}[/]: {row['name']} ({row['kind']})")
+
+
+@provider_app.command("list")
+def provider_list() -> None:
+    """List providers with what is stored for each."""
+    from iptvsync.store import catalogue
+    from iptvsync.store import providers as store
+
+    db = _db(load_settings())
+    table = Table("id", "name", "kind", "url", "mac", "channels", "movies", "series")
+    with db.connect() as conn:
+        for row in store.list_providers(conn):
+            p = store.public_provider(row)
+            c = catalogue.live_counts(conn, row.id)
+            table.add_row(
+                str(p["id"]),
+                p["name"],
+                p["kind"],
+                p["url"] or "",
+                p["mac"] or "",
+                f"{c['channels']:,}",
+                f"{c['movies']:,}",
+                f"{c['series']:,}",
+            )
+    console.print(table)
+
+
+# --- sync ------------------------------------------------------------------------------------
+
+
+@app.command()
+def sync(
+    provider: str = typer.Argument(..., help="Provider id or name."),
+    channels: bool = typer.Option(False, "--channels", help="Channels only."),
+    vod: bool = typer.Option(False, "--vod", help="Movies and series only."),
+    full: bool = typer.Option(False, "--full", help="Walk everything (default: smart)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Sync a provider now, with progress bars (smart by default: syncs what is missing)."""
+    _setup_logging(verbose)
+    logging.getLogger("iptvsync").setLevel(logging.WARNING if not verbose else logging.DEBUG)
+    settings = load_settings()
+    db = _db(settings)
+    scope = "channels" if channels and not vod else "vod" if vod and not channels else "auto"
+    if channels and vod:
+        scope = "all"
+    try:
+        provider_id = _resolve_provider(db, provider)
+        run = asyncio.run(run_sync_with_progress(db, settings, provider_id, scope, full))
+    except IptvsyncError as exc:
+        fail(exc)
+        return
+    if run["status"] not in ("succeeded", "guarded"):
+        raise typer.Exit(1)
+
+
+def _resolve_provider(db: Any, ref: str) -> int:
+    from iptvsync.errors import NotFound
+    from iptvsync.store import providers as store
+
+    with db.connect() as conn:
+        rows = store.list_providers(conn)
+    for row in rows:
+        if (ref.isdigit() and row.id == int(ref)) or row.name == ref:
+            return int(row.id)
+    raise NotFound(f"no provider with id or name {ref!r} (see `iptvsync provider list`)")
+
+
+async def run_sync_with_progress(
+    db: Any, settings: Settings, provider_id: int, scope: str, full: bool
+) -> dict[str, Any]:
+    """Plan, run and show one sync in this process (the same engine the server runs)."""
+    from iptvsync.api.services import open_http
+    from iptvsync.cli_progress import SyncProgress
+    from iptvsync.providers.registry import make_client
+    from iptvsync.snapshot.build import build_snapshot_async
+    from iptvsync.sync.engine import SyncContext, execute_run
+    from iptvsync.sync.service import prepare_run
+
+    run_id, plan = await asyncio.to_thread(
+        prepare_run, db, settings, provider_id, scope=scope, mode="full" if full else "auto"
+    )
+    http = open_http(settings)
+
+    async def on_changed(pid: int) -> None:
+        await build_snapshot_async(db, settings, pid)
+
+    view = SyncProgress(console)
+    ctx = SyncContext(
+        db=db,
+        settings=settings,
+        http=http,
+        make_client=make_client,
+        on_changed=on_changed,
+        on_progress=view.update,
+    )
+    console.print(
+        f"sync run [bold]{run_id}[/]: channels={plan.channels or '-'} vod={plan.vod or '-'}"
+    )
+    try:
+        with view:
+            task = asyncio.create_task(execute_run(ctx, run_id))
+            try:
+                run = await asyncio.shield(task)
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                ctx.cancel.set()
+                run = await task
+    finally:
+        await http.aclose()
+    view.summary(run)
+    return run
+
+
+# --- probe -----------------------------------------------------------------------------------
+
+
+@app.command()
+def probe(
+    url: str = typer.Option(..., "--url", help="What you would paste into a player."),
+    mac: str | None = typer.Option(None, "--mac", help="Stalker portals: the MAC address."),
+    kind: str = typer.Option("stalker", "--kind", help="stalker | xtream | m3u"),
+    username: str = typer.Option(None, "--username"),
+    password: str = typer.Option(None, "--password"),
+) -> None:
+    """Connect to a provider and print what it is: family, page size, account, item counts."""
+    from iptvsync.api.schemas import check_url, normalise_mac
+    from iptvsync.providers.base import ProviderConfig
+
+    try:
+        url = check_url(url)
+        mac = normalise_mac(mac) if mac else None
+    except ValueError as exc:
+        err.print(f"[bold red]error[/]: validation_error: {exc}")
+        raise typer.Exit(2) from None
+    if kind == "stalker" and not mac:
+        err.print("[bold red]error[/]: validation_error: a stalker portal needs --mac")
+        raise typer.Exit(2)
+    config = ProviderConfig(kind=kind, url=url, mac=mac, username=username, password=password)
+    try:
+        result = asyncio.run(_probe(config))
+    except IptvsyncError as exc:
+        fail(exc)
+        return
+    table = Table(show_header=False)
+    table.add_row("family", result["family"])
+    table.add_row("endpoint", result["endpoint"])
+    table.add_row("page size", str(result["page_size"] or "-"))
+    if result.get("version"):
+        table.add_row("version", result["version"])
+    account = result["account"]
+    table.add_row("account", f"{account['status']} (expires {account['expires_at'] or 'never'})")
+    for k, v in result["counts"].items():
+        table.add_row(k, "-" if v is None else f"{v:,}")
+    console.print(table)
+
+
+async def _probe(config: Any) -> dict[str, Any]:
+    from iptvsync.api.providers import probe_dict
+    from iptvsync.api.services import open_http
+    from iptvsync.providers.registry import make_client
+
+    settings = load_settings()
+    http = open_http(settings)
+    try:
+        client = make_client(config, http, settings)
+        try:
+            return probe_dict(await client.probe())
+        finally:
+            await client.aclose()
+    finally:
+        await http.aclose()
+
+
+# --- snapshot --------------------------------------------------------------------------------
+
+
+@snapshot_app.command("export")
+def snapshot_export(
+    provider: str = typer.Argument(None, help="Provider id or name (default: all)."),
+) -> None:
+    """Write the snapshot files (json, gz, br, zst) to the snapshot directory, atomically."""
+    from iptvsync.snapshot.files import export_snapshots
+
+    settings = load_settings()
+    db = _db(settings)
+    try:
+        provider_id = _resolve_provider(db, provider) if provider else None
+        paths = export_snapshots(db, settings, provider_id)
+    except IptvsyncError as exc:
+        fail(exc)
+        return
+    for path in paths:
+        console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+# --- migrate ---------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (also done at every start)."""
+    settings = load_settings()
+    _db(settings)
+    console.print(f"database at head ({settings.resolved_database_url().split('://')[0]})")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
