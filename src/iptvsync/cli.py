@@ -341,6 +341,106 @@ def snapshot_export(
         console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
+# --- fake providers and the demo -------------------------------------------------------------
+
+
+@app.command("fake-portal")
+def fake_portal(
+    kind: str = typer.Option("stalker", "--kind", help="stalker | xtream | m3u"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8765, "--port"),
+    family: str = typer.Option("", "--family", help="stalker: stock | reseller"),
+    seed: int = typer.Option(42, "--seed"),
+    movies: int = typer.Option(64_106, "--movies"),
+    series: int = typer.Option(19_076, "--series"),
+    channels: int = typer.Option(5_000, "--channels"),
+    latency_ms: float = typer.Option(0.0, "--latency-ms"),
+    capacity: int = typer.Option(None, "--capacity", help="Requests in flight before slowing."),
+) -> None:
+    """Serve a fake provider with a generated catalogue (for trying iptvsync, tests, benches)."""
+    from iptvsync.fakes.server import serve_fake
+
+    serve_fake(
+        kind,
+        host,
+        port,
+        seed=seed,
+        movies=movies,
+        series=series,
+        channels=channels,
+        family=family,
+        latency_ms=latency_ms,
+        capacity=capacity,
+    )
+
+
+DEMO_MAC = "00:1A:79:12:34:56"
+DEMO_NAME = "Demo portal (fake)"
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000, "--port", help="Where iptvsync serves the API and web page."),
+    movies: int = typer.Option(8_000, "--movies"),
+    series: int = typer.Option(2_000, "--series"),
+    channels: int = typer.Option(800, "--channels"),
+    latency_ms: float = typer.Option(5.0, "--latency-ms", help="The fake portal's latency."),
+    family: str = typer.Option("stock", "--family", help="stock | reseller"),
+    full_size: bool = typer.Option(
+        False, "--full-size", help="A real provider's size: 64,106 movies, 19,076 series."
+    ),
+    serve_after: bool = typer.Option(True, "--serve/--no-serve"),
+) -> None:
+    """Start a fake Stalker portal, register it, sync it with progress bars, then serve it."""
+    from iptvsync.fakes.server import ServerProcess
+    from iptvsync.store import providers as store
+
+    if full_size:
+        movies, series, channels = 64_106, 19_076, 5_000
+    settings = load_settings()
+    logging.basicConfig(level=logging.WARNING)
+    console.print(
+        f"[bold]iptvsync demo[/]: starting a fake {family} Stalker portal "
+        f"({movies:,} movies, {series:,} series, {channels:,} channels, {latency_ms:g} ms latency)"
+    )
+    with ServerProcess(
+        "stalker",
+        movies=movies,
+        series=series,
+        channels=channels,
+        family=family,
+        latency_ms=latency_ms,
+    ) as portal:
+        url = f"{portal.url}/c/"
+        db = _db(settings)
+        with db.begin() as conn:
+            existing = next((r for r in store.list_providers(conn) if r.name == DEMO_NAME), None)
+            if existing is None:
+                provider_id = store.create_provider(
+                    conn, {"name": DEMO_NAME, "kind": "stalker", "url": url, "mac": DEMO_MAC}
+                )
+            else:
+                provider_id = int(existing.id)
+                store.update_provider(conn, provider_id, {"url": url})
+        console.print(f"fake portal at {url} · provider {provider_id} · MAC 00:1A:79:XX:XX:56")
+        try:
+            asyncio.run(run_sync_with_progress(db, settings, provider_id, "auto", False))
+        except IptvsyncError as exc:
+            fail(exc)
+        db.dispose()
+        if not serve_after:
+            return
+        console.print(
+            f"\n[bold green]serving[/] on http://127.0.0.1:{port}/ — open it in a browser.\n"
+            f"  API:      http://127.0.0.1:{port}/api/providers/{provider_id}/movies\n"
+            f"  snapshot: http://127.0.0.1:{port}/api/providers/{provider_id}/snapshot\n"
+            f"  playlist: http://127.0.0.1:{port}/playlist.m3u\n"
+            "Ctrl-C stops the server and the fake portal."
+        )
+        _setup_logging()
+        _serve(settings, "127.0.0.1", port)
+
+
 # --- migrate ---------------------------------------------------------------------------------
 
 

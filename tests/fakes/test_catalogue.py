@@ -38,7 +38,12 @@ def test_default_size_is_fast_and_complete() -> None:
     started = time.process_time()
     cat = generate()
     assert time.process_time() - started < 3.0
-    assert cat.counts() == {"categories": 150, "channels": 5_000, "movies": 64_106, "series": 19_076}
+    assert cat.counts() == {
+        "categories": 150,
+        "channels": 5_000,
+        "movies": 64_106,
+        "series": 19_076,
+    }
     movie_ids = {m.id for m in cat.movies}
     series_ids = {s.id for s in cat.series}
     assert len(movie_ids) == 64_106

@@ -366,6 +366,8 @@ class FakeStalkerPortal:
             if session.token and _bearer(request) != session.token:
                 raise _AuthFailure("Authorization failed.")
             return session
+        if action == "get_profile" and not self._registered(mac):
+            return session  # answered with the template profile, status 1 (§4.2)
         if not self._registered(mac) or (cfg.account_status == 1 and action != "get_profile"):
             raise _AuthFailure("")
         if cfg.account_status == 2 and not session.authed and action not in _TOKEN_EXEMPT:
@@ -437,7 +439,9 @@ class FakeStalkerPortal:
         if action == "get_localization":
             return ctx.reply({"lang": "en", "time_format": "H:i", "date_format": "d.m.Y"})
         if action == "get_modules":
-            return ctx.reply({"all_modules": ["tv", "vclub", "sclub", "radio"], "template": "default"})
+            return ctx.reply(
+                {"all_modules": ["tv", "vclub", "sclub", "radio"], "template": "default"}
+            )
         if action == "get_preload_images":
             return ctx.reply([])
         if action == "log":
@@ -593,9 +597,10 @@ class FakeStalkerPortal:
         return sorted(self.catalogue.items(kind), key=_SORT_KEYS.get(sortby, _name_key))
 
     def newest_added(self) -> datetime:
+        """The portal's "now" for the today/yesterday labels: its newest title."""
+
         def build() -> datetime:
-            stamps = [lst[0].added for lst in (self.catalogue.movies, self.catalogue.series) if lst]
-            stamps += [i.added for i in self.catalogue.newest_first("movie")[:1]]
+            stamps = [i.added for i in self.catalogue.newest_first("movie")[:1]]
             stamps += [i.added for i in self.catalogue.newest_first("series")[:1]]
             return max(stamps, default=datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -641,7 +646,9 @@ class _Ctx:
         """Stock servers return numbers as strings; panels mostly as ints (§0)."""
         return str(value) if self.cfg.stock else value
 
-    def reply(self, js: Any, *, text: str | None = None, extra: dict[str, Any] | None = None) -> Response:
+    def reply(
+        self, js: Any, *, text: str | None = None, extra: dict[str, Any] | None = None
+    ) -> Response:
         body: dict[str, Any] = {"js": js}
         if extra:
             body.update(extra)
@@ -650,7 +657,9 @@ class _Ctx:
         media = "application/json" if self.cfg.stock else "text/javascript;charset=UTF-8"
         return Response(orjson.dumps(body), 200, media_type=media)
 
-    def page(self, items: list[Any], build: Callable[[Any], dict[str, Any]], total: int | None = None) -> Response:
+    def page(
+        self, items: list[Any], build: Callable[[Any], dict[str, Any]], total: int | None = None
+    ) -> Response:
         cfg = self.cfg
         size = cfg.effective_page_size
         p = _int_or_none(self.params.get("p", "")) or 0
@@ -787,10 +796,18 @@ class _Ctx:
                 else False
             )
         else:
-            cmd = _b64(
-                {"type": "movie", "stream_id": item.id, "stream_source": None,
-                 "target_container": ext}
-            ) if not is_series else ""
+            cmd = (
+                _b64(
+                    {
+                        "type": "movie",
+                        "stream_id": item.id,
+                        "stream_source": None,
+                        "target_container": ext,
+                    }
+                )
+                if not is_series
+                else ""
+            )
             shot = f"{self.image_origin}{item.poster}" if item.poster else ""
         row: dict[str, Any] = {
             "id": self.num(item.id),
@@ -886,8 +903,13 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
     cfg, portal = ctx.cfg, ctx.portal
     if not cfg.get_all_channels_enabled:
         return ctx.reply(
-            {"total_items": ctx.num(0), "max_page_items": cfg.effective_page_size,
-             "selected_item": 0, "cur_page": 0, "data": []}
+            {
+                "total_items": ctx.num(0),
+                "max_page_items": cfg.effective_page_size,
+                "selected_item": 0,
+                "cur_page": 0,
+                "data": [],
+            }
         )
     everything = portal.channel_list("*", "number", hide_adult=False)
     shown = portal.channel_list("*", "number", hide_adult=cfg.hide_adult_from_all)
@@ -922,12 +944,12 @@ def _itv_create_link(ctx: _Ctx) -> Response:
         number = int(match.group(1)) - (LINK_OFFSET if ctx.cfg.stock else 0)
         channel = ctx.portal.catalogue.get("channel", number)
     if channel is None:
-        js = {"id": "", "cmd": "", "streamer_id": 0, "link_id": 0, "load": 0,
-              "error": "nothing_to_play"}
-        return ctx.reply(js)
+        missing = {"id": "", "cmd": "", "streamer_id": 0, "link_id": 0, "load": 0}
+        return ctx.reply({**missing, "error": "nothing_to_play"})
     key = ctx.portal.new_link("channel", channel.id)
+    js: dict[str, Any]
     if ctx.cfg.stock:
-        js: dict[str, Any] = {
+        js = {
             "id": str(channel.id),
             "cmd": f"ffrt {ctx.origin}/stream/live/{key}",
             "streamer_id": 0,
@@ -937,9 +959,7 @@ def _itv_create_link(ctx: _Ctx) -> Response:
         }
         return _maybe_ads(ctx, js, text="array(6) {...}\n")
     stream = "" if ctx.cfg.empty_stream_bug else str(channel.id)
-    url = (
-        f"{ctx.origin}/play/live.php?mac={ctx.mac}&stream={stream}&extension=ts&play_token={key}"
-    )
+    url = f"{ctx.origin}/play/live.php?mac={ctx.mac}&stream={stream}&extension=ts&play_token={key}"
     js = {"id": str(channel.id), "cmd": f"ffmpeg {url}"}
     # XC answers streamer_id/link_id/load/error outside js (§5.5).
     if ctx.cfg.ad_playlist:
@@ -1105,8 +1125,14 @@ def _stock_vod_link(ctx: _Ctx, cmd: str) -> Response:
         if movie is not None:
             target = ("movie", movie.id, movie.extension)
     if target is None:
-        js = {"id": 0, "cmd": "", "storage_id": "", "load": "", "error": "nothing_to_play",
-              "subtitles": []}
+        js = {
+            "id": 0,
+            "cmd": "",
+            "storage_id": "",
+            "load": "",
+            "error": "nothing_to_play",
+            "subtitles": [],
+        }
         return ctx.reply(js)
     kind, item_id, ext = target
     key = ctx.portal.new_link(kind, item_id)
@@ -1129,11 +1155,14 @@ def _reseller_vod_link(ctx: _Ctx, cmd: str) -> Response:
     if decoded and decoded.get("type") == "movie":
         movie = catalogue.get("movie", _int_or_none(str(decoded.get("stream_id"))) or -1)
         if movie is None:
-            return ctx.reply({"id": "", "cmd": "", "load": "", "subtitles": [],
-                              "error": "nothing_to_play"})
+            return ctx.reply(
+                {"id": "", "cmd": "", "load": "", "subtitles": [], "error": "nothing_to_play"}
+            )
         key = ctx.portal.new_link("movie", movie.id)
-        url = (f"{ctx.origin}/movie/{cfg.xc_username}/{cfg.xc_password}/{movie.id}."
-               f"{movie.extension}?play_token={key}")
+        url = (
+            f"{ctx.origin}/movie/{cfg.xc_username}/{cfg.xc_password}/{movie.id}."
+            f"{movie.extension}?play_token={key}"
+        )
         js = {"id": movie.id, "cmd": f"ffmpeg {url}", "load": "", "subtitles": [], "error": ""}
         return _maybe_ads(ctx, js)
     if decoded and decoded.get("type") == "series":
@@ -1145,12 +1174,15 @@ def _reseller_vod_link(ctx: _Ctx, cmd: str) -> Response:
     season = next((s for s in seasons(show) if s.number == season_num), None) if show else None
     if season is None or not 1 <= k <= len(season.episodes):
         # the panel picks the k-th episode; none there -> player_file_missing (§7.C)
-        return ctx.reply({"id": "", "cmd": "", "load": "", "subtitles": [],
-                          "error": "player_file_missing"})
+        return ctx.reply(
+            {"id": "", "cmd": "", "load": "", "subtitles": [], "error": "player_file_missing"}
+        )
     episode = season.episodes[k - 1]
     key = ctx.portal.new_link("episode", episode.id)
-    url = (f"{ctx.origin}/series/{cfg.xc_username}/{cfg.xc_password}/{episode.id}."
-           f"{episode.extension}?play_token={key}")
+    url = (
+        f"{ctx.origin}/series/{cfg.xc_username}/{cfg.xc_password}/{episode.id}."
+        f"{episode.extension}?play_token={key}"
+    )
     js = {"id": episode.id, "cmd": f"ffmpeg {url}", "load": "", "subtitles": [], "error": ""}
     return _maybe_ads(ctx, js)
 
@@ -1201,8 +1233,14 @@ def _main_info(ctx: _Ctx) -> Response:
     if cfg.stock:
         end = cfg.expires_at.strftime("%d.%m.%Y") if cfg.expires_at else ""
         return ctx.reply(
-            {"fname": "", "phone": "", "ls": "", "mac": ctx.mac, "end_date": end,
-             "tariff_plan": "Full"}
+            {
+                "fname": "",
+                "phone": "",
+                "ls": "",
+                "mac": ctx.mac,
+                "end_date": end,
+                "tariff_plan": "Full",
+            }
         )
     phone = _xc_date(cfg.expires_at) if cfg.expires_at else "Unlimited"
     return ctx.reply({"mac": ctx.mac, "phone": phone})
@@ -1387,8 +1425,9 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
         return Response(body, media_type="application/javascript")
 
     async def index_html(request: Request) -> Response:
-        return Response(b"<html><head><title>stalker_portal</title></head></html>",
-                        media_type="text/html")
+        return Response(
+            b"<html><head><title>stalker_portal</title></head></html>", media_type="text/html"
+        )
 
     async def image(request: Request) -> Response:
         name = request.url.path.rsplit("/", 1)[-1]
@@ -1402,8 +1441,10 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
             return Response(b"", 403)  # expired temporary link
         return Response(b"\x47" + b"\xff" * 187, media_type="video/mp2t")
 
-    routes = [Route(path, load_php, methods=["GET", "POST"]) for path in
-              dict.fromkeys(STOCK_PATHS + RESELLER_PATHS)]
+    routes = [
+        Route(path, load_php, methods=["GET", "POST"])
+        for path in dict.fromkeys(STOCK_PATHS + RESELLER_PATHS)
+    ]
     routes += [
         Route("/c/version.js", version_js),
         Route("/stalker_portal/c/version.js", version_js),

@@ -28,12 +28,11 @@ so tests drive it with a fake clock.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -286,10 +285,8 @@ class PolitenessBudget:
             raise
 
     def _remove_waiter(self, fut: asyncio.Future[None]) -> None:
-        try:
+        with suppress(ValueError):
             self._waiters.remove(fut)
-        except ValueError:
-            pass
 
     def _release(self) -> None:
         self._in_flight -= 1
@@ -350,11 +347,14 @@ class PolitenessBudget:
         self._window.append((latency, load))
         if len(self._window) >= max(2, self.limit):
             self._adjust()
-        elif self._slow_start and len(self._window) >= max(2, self.limit // 4):
+        elif (
+            self._slow_start
+            and len(self._window) >= max(2, self.limit // 4)
+            and self._measure()[0] > 1.0 + self.config.fast_tolerance
+        ):
             # HyStart: leave slow start as soon as a quarter of the round trip shows queueing,
             # before the rest of a doubled burst piles onto the server.
-            if self._measure()[0] > 1.0 + self.config.fast_tolerance:
-                self._adjust()
+            self._adjust()
 
     def _cut(self, epoch: int) -> None:
         # At most one cut per round trip: failures of requests admitted before the last

@@ -54,8 +54,10 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
             if encoded != secret:
                 out = out.replace(encoded, "***")
     out = _MAC_RE.sub(
-        lambda m: f"{m.group(1).upper()}{m.group(2).upper()}{m.group(3).upper()}"
-        f"{m.group(4)}XX{m.group(5)}XX{m.group(6).upper()}",
+        lambda m: (
+            f"{m.group(1).upper()}{m.group(2).upper()}{m.group(3).upper()}"
+            f"{m.group(4)}XX{m.group(5)}XX{m.group(6).upper()}"
+        ),
         out,
     )
     out = _BEARER_RE.sub(r"\1***", out)

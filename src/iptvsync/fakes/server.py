@@ -1,0 +1,277 @@
+"""Run fake providers on a real socket: in a thread, in a child process, or from the CLI.
+
+- ``ServerThread(app)`` serves any ASGI app under uvicorn on 127.0.0.1 in a daemon thread
+  (a context manager; ``.url``). The socket is bound before the thread starts, so there is no
+  free-port race. Good for tests.
+- ``ServerProcess(kind, ...)`` runs ``python -m iptvsync.fakes.server`` in a child process:
+  the fake gets its own interpreter (and GIL), which benchmarks at high concurrency need.
+- ``serve_fake(kind, host, port, ...)`` builds a catalogue and the fake's app and serves it,
+  blocking; the CLI's ``iptvsync fake-portal`` calls it.
+
+Kinds: ``stalker`` (``fakes/stalker.py``), ``xtream`` and ``m3u`` (``fakes/xtream.py``,
+``fakes/m3u.py``). Each module provides ``create_app(catalogue, config) -> Starlette``; a
+module may also provide ``config_for_cli(family=, latency_ms=, capacity=)`` returning its
+config object, otherwise it gets ``None`` (its defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from iptvsync.fakes.catalogue import Catalogue, generate
+
+KINDS = ("stalker", "xtream", "m3u")
+_READY = "IPTVSYNC-FAKE-LISTENING"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (prefer binding port 0 where you can)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def create_fake_app(
+    kind: str,
+    catalogue: Catalogue,
+    *,
+    family: str | None = None,
+    latency_ms: float = 0.0,
+    capacity: int | None = None,
+    **options: Any,
+) -> Any:
+    """The fake provider app of ``kind`` over ``catalogue``.
+
+    ``options`` are extra config fields (Stalker: any ``StalkerFakeConfig`` field).
+    """
+    if kind == "stalker":
+        from iptvsync.fakes.stalker import StalkerFakeConfig, create_app
+
+        config = StalkerFakeConfig(
+            family=family or "stock", latency_ms=latency_ms, capacity=capacity, **options
+        )
+        if config.family not in ("stock", "reseller"):
+            raise ValueError(f"unknown stalker family {config.family!r}")
+        return create_app(catalogue, config)
+    if kind not in KINDS:
+        raise ValueError(f"unknown fake kind {kind!r}; expected one of {KINDS}")
+    # Hook for the Xtream and M3U fakes (fakes/xtream.py, fakes/m3u.py).
+    module = importlib.import_module(f"iptvsync.fakes.{kind}")
+    hook = getattr(module, "config_for_cli", None)
+    cfg = None
+    if hook is not None:
+        cfg = hook(family=family or None, latency_ms=latency_ms, capacity=capacity, **options)
+    return module.create_app(catalogue, cfg)
+
+
+class ServerThread:
+    """Serve an ASGI app under uvicorn in a background thread."""
+
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    ) -> None:
+        self.app = app
+        self.host = host
+        self._sock = _bind(host, port)
+        self.port = int(self._sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("fake server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ServerProcess:
+    """Run a fake provider in a child process (its own interpreter); ``.url`` once started."""
+
+    def __init__(
+        self,
+        kind: str = "stalker",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 42,
+        movies: int = 64_106,
+        series: int = 19_076,
+        channels: int = 5_000,
+        family: str | None = None,
+        latency_ms: float = 0.0,
+        capacity: int | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.args = [
+            sys.executable,
+            "-m",
+            "iptvsync.fakes.server",
+            f"--kind={kind}",
+            f"--host={host}",
+            f"--port={port}",
+            f"--seed={seed}",
+            f"--movies={movies}",
+            f"--series={series}",
+            f"--channels={channels}",
+            f"--latency-ms={latency_ms}",
+        ]
+        if family:
+            self.args.append(f"--family={family}")
+        if capacity is not None:
+            self.args.append(f"--capacity={capacity}")
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("fake server process did not start")
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                continue
+            line = self.proc.stdout.readline()
+            if line.startswith(_READY):
+                self.port = int(line.split()[1])
+                return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_fake(
+    kind: str,
+    host: str,
+    port: int,
+    *,
+    seed: int,
+    movies: int,
+    series: int,
+    channels: int,
+    family: str,
+    latency_ms: float,
+    capacity: int | None,
+) -> None:
+    """Generate a catalogue and serve the fake ``kind`` on host:port until interrupted.
+
+    The Stalker fake registers every well-formed MAC here (``mac_allowed=None``), so a demo
+    works with any ``00:1A:79:..`` address. Port 0 picks a free port; the chosen port is
+    printed on stdout as ``IPTVSYNC-FAKE-LISTENING <port>``.
+    """
+    catalogue = generate(seed=seed, movies=movies, series=series, channels=channels)
+    options: dict[str, Any] = {"mac_allowed": None} if kind == "stalker" else {}
+    app = create_fake_app(
+        kind, catalogue, family=family, latency_ms=latency_ms, capacity=capacity, **options
+    )
+    sock = _bind(host, port)
+    bound = int(sock.getsockname()[1])
+    print(f"{_READY} {bound}", flush=True)
+    print(f"fake {kind} provider ({family or 'default'}) on http://{host}:{bound}/", flush=True)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m iptvsync.fakes.server")
+    parser.add_argument("--kind", choices=KINDS, default="stalker")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--movies", type=int, default=64_106)
+    parser.add_argument("--series", type=int, default=19_076)
+    parser.add_argument("--channels", type=int, default=5_000)
+    parser.add_argument("--family", default="")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--capacity", type=int, default=None)
+    args = parser.parse_args(argv)
+    serve_fake(
+        args.kind,
+        args.host,
+        args.port,
+        seed=args.seed,
+        movies=args.movies,
+        series=args.series,
+        channels=args.channels,
+        family=args.family or ("stock" if args.kind == "stalker" else ""),
+        latency_ms=args.latency_ms,
+        capacity=args.capacity,
+    )
+
+
+if __name__ == "__main__":
+    main()

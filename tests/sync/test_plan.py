@@ -1,0 +1,51 @@
+"""Smart detection (the seed's rules): pure, so a table says it all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from iptvsync.errors import ValidationFailed
+from iptvsync.sync.plan import plan_sync
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+RECENT = NOW - timedelta(hours=1)
+OLD = NOW - timedelta(hours=7)
+
+
+@pytest.mark.parametrize(
+    ("channels", "vod", "scope", "mode", "last", "expected"),
+    [
+        (0, 0, "auto", "auto", None, ("full", "full")),
+        (0, 10, "auto", "auto", None, ("full", None)),
+        (10, 0, "auto", "auto", RECENT, (None, "full")),
+        (10, 10, "auto", "auto", RECENT, (None, "incremental")),
+        (10, 10, "auto", "auto", OLD, ("incremental", "incremental")),
+        (10, 10, "auto", "full", RECENT, ("full", "full")),
+        (10, 10, "vod", "auto", RECENT, (None, "incremental")),
+        (10, 0, "vod", "auto", RECENT, (None, "full")),
+        (10, 10, "channels", "auto", RECENT, ("incremental", None)),
+        (0, 10, "channels", "auto", RECENT, ("full", None)),
+        (10, 10, "all", "auto", RECENT, ("incremental", "incremental")),
+        (0, 10, "all", "incremental", RECENT, ("incremental", "incremental")),
+    ],
+)
+def test_plan(
+    channels: int,
+    vod: int,
+    scope: str,
+    mode: str,
+    last: datetime | None,
+    expected: tuple[str | None, str | None],
+) -> None:
+    plan = plan_sync(
+        channels=channels, vod=vod, scope=scope, mode=mode, last_channel_sync_at=last, now=NOW
+    )
+    assert (plan.channels, plan.vod) == expected
+
+
+@pytest.mark.parametrize(("scope", "mode"), [("everything", "auto"), ("auto", "fast")])
+def test_bad_scope_or_mode_is_a_validation_error(scope: str, mode: str) -> None:
+    with pytest.raises(ValidationFailed):
+        plan_sync(channels=0, vod=0, scope=scope, mode=mode, now=NOW)

@@ -1,0 +1,183 @@
+"""The sync engine against a fake Stalker portal of both families, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+
+from iptvsync.store import runs
+from iptvsync.store.models import categories, channels, movies
+from iptvsync.sync.runner import InlineRunner
+from iptvsync.sync.service import request_cancel, request_sync
+from tests.sync.conftest import Harness
+
+
+def _assert_exact(h: Harness) -> None:
+    for kind in ("channel", "movie", "series"):
+        assert h.stored_ids(kind) == h.expected_ids(kind), kind
+
+
+async def test_full_sync_stores_exactly_the_catalogue(harness: Harness) -> None:
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    assert run["plan"] == {"channels": "full", "vod": "full"}
+    _assert_exact(harness)
+    c = run["counts"]
+    assert c["movies"]["added"] == len(harness.catalogue.movies)
+    assert c["series"]["added"] == len(harness.catalogue.series)
+    assert c["channels"]["added"] == len(harness.catalogue.channels)
+    p = run["progress"]
+    assert p["done_items"] == p["total_items"] > 0
+    assert p["done_pages"] == p["total_pages"] > 0
+    assert run["requests"] > 0
+    with harness.db.connect() as conn:
+        logos = [r[0] for r in conn.execute(sa.select(channels.c.logo).where(channels.c.logo != ""))]
+        cats = conn.execute(
+            sa.select(sa.func.count()).where(categories.c.provider_category_id == "*")
+        ).scalar_one()
+    assert logos and all(url.startswith("http") for url in logos)
+    assert cats == 0, "the portal's All pseudo-category is not stored"
+
+
+async def test_ids_are_stable_and_unchanged_rows_are_only_touched(harness: Harness) -> None:
+    await harness.sync()
+    with harness.db.connect() as conn:
+        before = dict(conn.execute(sa.select(movies.c.provider_item_id, movies.c.id)).all())
+    run = await harness.sync(scope="all", mode="full")
+    assert run["status"] == "succeeded"
+    assert run["counts"]["movies"]["unchanged"] == len(harness.catalogue.movies)
+    assert run["counts"]["movies"]["updated"] == 0
+    with harness.db.connect() as conn:
+        after = dict(conn.execute(sa.select(movies.c.provider_item_id, movies.c.id)).all())
+    assert before == after
+
+
+async def test_incremental_adds_exactly_the_new_items_with_few_requests(harness: Harness) -> None:
+    full = await harness.sync()
+    harness.portal.add("movie", 5)
+    harness.portal.add("series", 2)
+    run = await harness.sync()
+    assert run["plan"]["vod"] == "incremental"
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["movies"]["added"] == 5
+    assert run["counts"]["series"]["added"] == 2
+    assert run["counts"]["movies"]["removed"] == 0
+    _assert_exact(harness)
+    assert run["requests"] < full["requests"] * 0.5
+
+
+async def test_unchanged_incremental_uses_a_tiny_share_of_requests(harness: Harness) -> None:
+    full = await harness.sync()
+    run = await harness.sync()
+    assert run["status"] == "succeeded"
+    assert sum(c["added"] for c in run["counts"].values()) == 0
+    assert run["requests"] <= max(6, full["requests"] * 0.2)
+
+
+async def test_full_sync_removes_items_the_portal_dropped(harness: Harness) -> None:
+    await harness.sync()
+    gone = [m.id for m in harness.catalogue.movies[:3]]
+    harness.portal.remove("movie", gone)
+    run = await harness.sync(scope="vod", mode="full")
+    assert run["status"] == "succeeded"
+    assert run["counts"]["movies"]["removed"] == 3
+    assert not {str(g) for g in gone} & harness.stored_ids("movie")
+    _assert_exact(harness)
+    # The soft-deleted rows keep their ids for the day the titles come back.
+    with harness.db.connect() as conn:
+        deleted = conn.execute(
+            sa.select(sa.func.count()).where(movies.c.deleted_at.is_not(None))
+        ).scalar_one()
+    assert deleted == 3
+
+
+async def test_guard_keeps_rows_when_the_catalogue_shrinks_massively(harness: Harness) -> None:
+    await harness.sync()
+    before = harness.stored_ids("movie")
+    harness.portal.truncate("movie", 20)
+    run = await harness.sync(scope="vod", mode="full")
+    assert run["status"] == "guarded", run
+    assert run["counts"]["movies"]["removed"] == 0
+    assert any("mass_removal_guard" in w for w in run["warnings"])
+    assert harness.stored_ids("movie") == before
+
+
+async def test_incremental_never_removes(harness: Harness) -> None:
+    await harness.sync()
+    harness.portal.remove("movie", [harness.catalogue.movies[-1].id])
+    run = await harness.sync(scope="vod", mode="incremental")
+    assert run["counts"]["movies"]["removed"] == 0
+    assert len(harness.stored_ids("movie")) == len(harness.catalogue.movies) + 1
+
+
+async def test_kicked_session_mid_sync_still_completes_exactly(harness: Harness) -> None:
+    harness.portal.configure(kick_after=7)
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    _assert_exact(harness)
+
+
+async def test_429_storm_backs_off_and_completes(harness: Harness) -> None:
+    harness.portal.configure(capacity=1, hard_limit=2, latency_ms=2)
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    _assert_exact(harness)
+
+
+async def test_5xx_errors_are_retried(harness: Harness) -> None:
+    harness.portal.configure(error_rate=0.08)
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    _assert_exact(harness)
+
+
+async def test_repeated_page_one_marks_the_walk_incomplete_and_removes_nothing(
+    harness: Harness,
+) -> None:
+    await harness.sync()
+    harness.portal.configure(repeat_page1_after=2)
+    run = await harness.sync(scope="vod", mode="full")
+    assert run["status"] == "succeeded"
+    assert run["incomplete"] is True
+    assert run["warnings"]
+    assert run["counts"]["movies"]["removed"] == 0
+    assert harness.stored_ids("movie") == harness.expected_ids("movie")
+
+
+async def test_wrong_mac_fails_with_auth_code(harness: Harness) -> None:
+    harness.portal.configure(mac_allowed=("00:1A:79:00:00:01",))
+    run = await harness.sync()
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == "provider_auth_failed"
+    assert "12:34" not in str(run), "no MAC in a run"
+
+
+async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness) -> None:
+    harness.portal.configure(latency_ms=40)
+    runner = InlineRunner(harness.context)
+    run_id, _ = await request_sync(harness.db, harness.settings, runner, harness.provider_id)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        with harness.db.connect() as conn:
+            progress = runs.get_run(conn, run_id).progress
+        if progress["done_items"] > 20:
+            break
+    asked = asyncio.get_running_loop().time()
+    assert await request_cancel(harness.db, runner, harness.provider_id) == run_id
+    final = await runner.wait(run_id)
+    assert final is not None
+    assert asyncio.get_running_loop().time() - asked < 2.0
+    assert final["status"] == "cancelled"
+    stored = len(harness.stored_ids("movie")) + len(harness.stored_ids("channel"))
+    assert stored > 0
+    with harness.db.connect() as conn:
+        deleted = conn.execute(
+            sa.select(sa.func.count()).where(movies.c.deleted_at.is_not(None))
+        ).scalar_one()
+    assert deleted == 0
+    # The next run resumes: smart detection plans what is still missing and completes.
+    harness.portal.configure(latency_ms=0)
+    run = await harness.sync(scope="all", mode="full")
+    assert run["status"] == "succeeded"
+    _assert_exact(harness)
