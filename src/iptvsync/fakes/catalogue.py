@@ -501,8 +501,22 @@ def generate(
             for i in range(count):
                 items.append(_make_series(cat, base + i, stamps[i]))
         cat._next_id[kind] = base + count
+        _ensure_adult_item(cat, kind)
     cat._latest = end
     return cat
+
+
+def _ensure_adult_item(cat: Catalogue, kind: str) -> None:
+    # Small catalogues could draw no adult item at 1.5%; every kind should have one to test
+    # "hidden from All" with.
+    items = cat.items(kind)
+    adult = cat._cat_pick[kind][0][-1]
+    if len(items) < 10 or any(item.category_id == adult for item in items):
+        return
+    item = items[len(items) // 2]
+    item.category_id = adult
+    if isinstance(item, FakeChannel):
+        item.name = "XXX: " + item.name.split(": ", 1)[-1]
 
 
 def _import_batches(rng: random.Random, n: int, start: datetime, end: datetime) -> list[datetime]:

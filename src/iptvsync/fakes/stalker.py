@@ -372,8 +372,10 @@ class FakeStalkerPortal:
             raise _AuthFailure("")
         if cfg.account_status == 2 and not session.authed and action not in _TOKEN_EXEMPT:
             raise _AuthFailure("")
-        if not cfg.token_free and action != "do_auth" and _bearer(request) != session.token:
-            raise _AuthFailure("")
+        if cfg.token_free or action == "do_auth":
+            return session
+        if not session.token or _bearer(request) != session.token:
+            raise _AuthFailure("")  # no handshake yet, or a rotated-away token
         return session
 
     def _count_call(self, session: _Session) -> None:

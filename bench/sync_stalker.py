@@ -1,0 +1,164 @@
+"""Full sync of a Stalker portal against the fake portal in a separate process.
+
+Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
+  latency 0 ms, no capacity limit          → items/s
+  latency 20 ms, capacity 4 / capacity 16  → ratio to the protocol floor
+  an incremental re-sync of the unchanged catalogue → its share of the full sync's requests
+
+One JSON line per case: wall seconds, requests, 429s received, items/s, peak RSS (MB) and the
+ratio to the protocol floor (content pages × latency ÷ capacity). The adaptive politeness budget
+runs with its defaults: no tuning per case.
+
+    .venv/bin/python bench/sync_stalker.py [--movies N --series N --channels N] [--case NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from iptvsync.fakes.server import ServerProcess
+from iptvsync.providers.http import build_http_client
+from iptvsync.providers.registry import make_client
+from iptvsync.settings import Settings
+from iptvsync.store import providers as provider_store
+from iptvsync.store.db import create_db_engine
+from iptvsync.store.migrate import upgrade
+from iptvsync.sync.engine import SyncContext, execute_run
+from iptvsync.sync.service import prepare_run
+
+CASES = {
+    "0ms": {"latency_ms": 0.0, "capacity": None},
+    "20ms-cap4": {"latency_ms": 20.0, "capacity": 4},
+    "20ms-cap16": {"latency_ms": 20.0, "capacity": 16},
+}
+MAC = "00:1A:79:12:34:56"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def portal_stats(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"{url}/_control/stats")).json()  # type: ignore[no-any-return]
+
+
+async def reset_stats(url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        await http.post(f"{url}/_control/reset-stats")
+
+
+def content_pages(stats: dict[str, Any]) -> int:
+    """Requests that fetched catalogue pages (what the floor counts)."""
+    per_action = stats.get("per_action") or stats.get("actions") or {}
+    return sum(v for k, v in per_action.items() if "get_ordered_list" in k or "all_channels" in k)
+
+
+async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    case = CASES[name]
+    out: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ServerProcess(
+            "stalker",
+            movies=args.movies,
+            series=args.series,
+            channels=args.channels,
+            family=args.family,
+            latency_ms=case["latency_ms"],
+            capacity=case["capacity"],
+        ) as portal,
+    ):
+        settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db")
+        db = create_db_engine(settings.resolved_database_url())
+        upgrade(db)
+        with db.begin() as conn:
+            provider_id = provider_store.create_provider(
+                conn, {"name": "bench", "kind": "stalker", "url": f"{portal.url}/c/", "mac": MAC}
+            )
+        http = build_http_client(timeout_s=30)
+        ctx = SyncContext(db=db, settings=settings, http=http, make_client=make_client)
+        try:
+            await reset_stats(portal.url)
+            run_id, _ = prepare_run(db, settings, provider_id)
+            started = time.perf_counter()
+            run = await execute_run(ctx, run_id)
+            wall = time.perf_counter() - started
+            stats = await portal_stats(portal.url)
+            items = sum(c["added"] for c in run["counts"].values())
+            pages = content_pages(stats)
+            floor = (
+                pages * case["latency_ms"] / 1000 / case["capacity"] if case["capacity"] else None
+            )
+            out.append(
+                {
+                    "bench": "sync_stalker",
+                    "case": name,
+                    "family": args.family,
+                    "status": run["status"],
+                    "items": items,
+                    "wall_s": round(wall, 2),
+                    "requests": run["requests"],
+                    "content_pages": pages,
+                    "http_429": stats.get("sent_429", stats.get("429s")),
+                    "items_per_s": round(items / wall, 1),
+                    "peak_rss_mb": round(peak_rss_mb(), 1),
+                    "floor_s": round(floor, 2) if floor else None,
+                    "ratio_to_floor": round(wall / floor, 3) if floor else None,
+                }
+            )
+            if name == "0ms":
+                run_id, _ = prepare_run(db, settings, provider_id, scope="vod")
+                started = time.perf_counter()
+                again = await execute_run(ctx, run_id)
+                out.append(
+                    {
+                        "bench": "sync_stalker",
+                        "case": "incremental-unchanged",
+                        "family": args.family,
+                        "status": again["status"],
+                        "wall_s": round(time.perf_counter() - started, 3),
+                        "requests": again["requests"],
+                        "full_requests": run["requests"],
+                        "share_of_full": round(again["requests"] / run["requests"], 4),
+                    }
+                )
+        finally:
+            await http.aclose()
+            db.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--movies", type=int, default=64_106)
+    parser.add_argument("--series", type=int, default=19_076)
+    parser.add_argument("--channels", type=int, default=5_000)
+    parser.add_argument("--family", default="stock")
+    parser.add_argument("--case", action="append", choices=sorted(CASES))
+    args = parser.parse_args()
+    if not args.case:
+        # One process per case, so each peak RSS is that case's own.
+        sizes = [f"--movies={args.movies}", f"--series={args.series}"]
+        sizes += [f"--channels={args.channels}", f"--family={args.family}"]
+        for name in CASES:
+            subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
+        return
+    for name in args.case:
+        for line in asyncio.run(run_case(name, args)):
+            print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,478 @@
+"""Xtream Codes client: the I/O around ``parse.py``.
+
+Lists come whole in one response (tens of MB for a big line, ~135 MB for the default large
+account), so they are never buffered: the httpx body is pushed chunk by chunk into ijson's push
+parser and rows are handed on in pages of ``PAGE_SIZE``. Memory stays flat with list size.
+
+Politeness (reference §1.1): panels tarpit or ban floods, so requests go through a
+``PolitenessBudget`` capped at 4 in flight, with long timeouts (60 s), retries with jittered
+back-off on 429 / 5xx / empty bodies / "Too many connections", and no retry on a bad login.
+Credentials travel in the query string of API calls and in the path of play URLs only; messages
+and reprs never carry them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, aclosing
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import ijson
+import orjson
+
+from iptvsync.errors import (
+    ProviderBadResponse,
+    ProviderBanned,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnreachable,
+)
+from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
+from iptvsync.providers.http import is_connection_failure, translate_transport_error
+from iptvsync.providers.xmltv import iter_programmes
+from iptvsync.providers.xtream.parse import (
+    STREAM_PREFIX,
+    Deduper,
+    ListRecord,
+    XtreamLogin,
+    check_auth_object,
+    classify_failure,
+    is_transient,
+    normalise_base_url,
+    parse_categories,
+    parse_live_row,
+    parse_login,
+    parse_series_info,
+    parse_series_row,
+    parse_vod_info,
+    parse_vod_row,
+    strip_bom,
+)
+from iptvsync.records import (
+    CategoryRecord,
+    Kind,
+    MovieRecord,
+    Page,
+    ProbeResult,
+    ProgrammeRecord,
+    Scope,
+    SeasonRecord,
+    WalkResult,
+)
+from iptvsync.settings import Settings
+
+PAGE_SIZE = 1000
+DEFAULT_USER_AGENT = "VLC/3.0.18 LibVLC/3.0.18"  # IPTVnator's default; gets past most WAFs
+MAX_SMALL_BODY = 64 << 20  # login, categories, series info: read whole, but never unbounded
+SNIFF_BYTES = 32_768
+
+_CATEGORY_ACTIONS = {
+    Kind.CHANNEL: "get_live_categories",
+    Kind.MOVIE: "get_vod_categories",
+    Kind.SERIES: "get_series_categories",
+}
+
+# (stream name, action, row parser, id field) per scope; CHANNELS includes radio (§1.4).
+_STREAMS: dict[Scope, tuple[tuple[str, str, Callable[[Any], ListRecord | None], str], ...]] = {
+    Scope.CHANNELS: (("live", "get_live_streams", parse_live_row, "stream_id"),),
+    Scope.VOD: (
+        ("vod", "get_vod_streams", parse_vod_row, "stream_id"),
+        ("series", "get_series", parse_series_row, "series_id"),
+    ),
+}
+
+
+def _outcome(status: int, error: ProviderError) -> Outcome:
+    if status == 429:
+        return Outcome.THROTTLED
+    if status >= 500 or isinstance(error, ProviderBadResponse):
+        return Outcome.SERVER_ERROR
+    return Outcome.NEUTRAL
+
+
+async def _head(chunks: AsyncIterator[bytes]) -> bytes:
+    """Read until the first significant byte (after a BOM and whitespace) or the end."""
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        stripped = strip_bom(head)
+        if stripped and not (len(stripped) < 3 and b"\xef\xbb\xbf".startswith(stripped)):
+            return stripped
+        if len(head) > SNIFF_BYTES:
+            return stripped
+    return strip_bom(head)
+
+
+async def _read_upto(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    out = bytearray()
+    async for chunk in chunks:
+        out += chunk
+        if len(out) > limit:
+            raise ProviderBadResponse(f"response larger than {limit >> 20} MiB")
+    return bytes(out)
+
+
+class _Utf8Repair:
+    """Incremental lenient UTF-8: Latin-1 bytes inside JSON strings become U+FFFD (§1.2 item 5)
+    instead of failing the whole list. Pure-ASCII chunks pass untouched."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def __call__(self, data: bytes, final: bool = False) -> bytes:
+        if data.isascii() and not self._decoder.getstate()[0]:
+            return data
+        return self._decoder.decode(data, final).encode("utf-8")
+
+
+class XtreamClient:
+    """``ProviderClient`` for Xtream Codes panels (XC 2.x and XUI.one / XC_VM families)."""
+
+    whole_lists = True
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        http: httpx.AsyncClient,
+        *,
+        settings: Settings | None = None,
+        budget: PolitenessBudget | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        options = config.options or {}
+        self._http = http
+        self._base = normalise_base_url(config.url)
+        self._username = config.username or ""
+        self._password = config.password or ""
+        self._epg_url = config.epg_url
+        self._user_agent = str(options.get("user_agent") or DEFAULT_USER_AGENT)
+        timeout = float(options.get("timeout_s") or 60.0)
+        if settings is not None:
+            timeout = max(timeout, settings.request_timeout_s)
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        self._retries = int(options.get("retries", 3))
+        self._probe_counts = bool(options.get("probe_counts", True))
+        self._guide_mode = str(options.get("guide", "xmltv"))  # "xmltv" | "none"
+        self._live_extension = options.get("live_extension")
+        cap = int(options.get("max_concurrency", 4))
+        self._budget = budget or PolitenessBudget(BudgetConfig(start=min(2, cap), cap=cap))
+        self._clock = clock
+        self._requests = 0
+        self.login: XtreamLogin | None = None
+
+    def __repr__(self) -> str:
+        return f"XtreamClient(base={self._base!r})"
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _params(self, action: str | None, extra: dict[str, Any]) -> dict[str, str]:
+        params = {"username": self._username, "password": self._password}
+        if action:
+            params["action"] = action
+        params.update({k: str(v) for k, v in extra.items()})
+        return params
+
+    @asynccontextmanager
+    async def _open(
+        self, url: str, params: dict[str, str], *, json: bool = True
+    ) -> AsyncIterator[tuple[bytes, AsyncIterator[bytes]]]:
+        """One request through the budget, retried until its body starts looking right.
+
+        Yields (the first significant bytes, the rest of the body). A JSON body must start
+        with ``[`` or ``{`` after a BOM/whitespace; anything else is classified (§1.2 failure
+        shapes) and retried when transient. Once bytes have been handed on, nothing is retried.
+        """
+        attempt = 0
+        while True:
+            handed_on = False
+            error: ProviderError
+            async with self._budget.slot() as slot:
+                try:
+                    async with self._http.stream(
+                        "GET",
+                        url,
+                        params=params,
+                        headers={"User-Agent": self._user_agent, "Accept": "*/*"},
+                        timeout=self._timeout,
+                    ) as response:
+                        self._requests += 1
+                        chunks = response.aiter_bytes()
+                        head = await _head(chunks)
+                        status = response.status_code
+                        ok = status == 200 and (
+                            head[:1] in (b"[", b"{") if json else bool(head)
+                        )
+                        if ok:
+                            slot.record(Outcome.OK)
+                            handed_on = True
+                            yield head, chunks
+                            return
+                        body = head + await _read_upto(chunks, SNIFF_BYTES)
+                        error = classify_failure(status, body)
+                        slot.record(_outcome(status, error))
+                        transient = is_transient(error, status)
+                except httpx.HTTPError as exc:
+                    error = translate_transport_error(exc, url=url)
+                    if handed_on:
+                        raise error from exc
+                    slot.record(
+                        Outcome.CONNECT_ERROR
+                        if is_connection_failure(exc)
+                        else Outcome.TIMEOUT
+                        if isinstance(error, ProviderTimeout)
+                        else Outcome.SERVER_ERROR
+                    )
+                    transient = True
+            if not transient or attempt >= self._retries:
+                raise error
+            await self._budget.wait_backoff(attempt)
+            attempt += 1
+
+    async def _get_json(self, action: str | None = None, **extra: Any) -> Any:
+        url = f"{self._base}/player_api.php"
+        async with self._open(url, self._params(action, extra)) as (head, chunks):
+            body = head + await _read_upto(chunks, MAX_SMALL_BODY)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        try:  # Latin-1 bytes inside strings (§1.2 item 5): decode leniently and retry
+            return orjson.loads(body.decode("utf-8", errors="replace"))
+        except orjson.JSONDecodeError as exc:
+            raise ProviderBadResponse(f"malformed JSON from {action or 'login'}") from exc
+
+    async def _rows(self, action: str, prefix: str = "item") -> AsyncIterator[Any]:
+        """Stream the elements of a list action's JSON array (or object of rows) with ijson."""
+        url = f"{self._base}/player_api.php"
+        async with self._open(url, self._params(action, {})) as (head, chunks):
+            sink = ijson.sendable_list()
+            as_object = head[:1] == b"{"
+            parser = (
+                ijson.kvitems_coro(sink, "", use_float=True)
+                if as_object
+                else ijson.items_coro(sink, prefix, use_float=True)
+            )
+            repair = _Utf8Repair()
+            try:
+                parser.send(repair(head))
+                async for chunk in chunks:
+                    if sink:
+                        for item in self._unwrap(sink, as_object):
+                            yield item
+                    parser.send(repair(chunk))
+                tail = repair(b"", final=True)
+                if tail:
+                    parser.send(tail)
+                parser.close()
+            except ijson.JSONError as exc:
+                raise ProviderBadResponse(
+                    f"{action}: truncated or malformed JSON list ({str(exc)[:80]})"
+                ) from exc
+            for item in self._unwrap(sink, as_object):
+                yield item
+
+    @staticmethod
+    def _unwrap(sink: list[Any], as_object: bool) -> list[Any]:
+        items = list(sink)
+        del sink[:]
+        if not as_object:
+            return items
+        out = []
+        for key, value in items:
+            if key == "user_info":
+                # A list action answered with the login object: auth 0 (or a confused panel).
+                check_auth_object({"user_info": value})
+                raise ProviderBadResponse("list action answered with the login payload")
+            if isinstance(value, dict):  # a PHP array with gaps in its keys
+                out.append(value)
+        return out
+
+    # -- ProviderClient -----------------------------------------------------------------------
+
+    async def authenticate(self) -> XtreamLogin:
+        """Log in (once per client) and check the account: raises the typed refusal."""
+        payload = await self._get_json(None)
+        self.login = parse_login(payload, now=self._clock())
+        return self.login
+
+    async def _ensure_login(self) -> XtreamLogin:
+        return self.login or await self.authenticate()
+
+    async def probe(self) -> ProbeResult:
+        login = await self.authenticate()
+        counts: dict[str, int | None] = {"channels": None, "movies": None, "series": None}
+        if self._probe_counts:
+            # The API has no totals: count unique ids while streaming the lists (no rows built).
+            for key, action, field in (
+                ("channels", "get_live_streams", "stream_id"),
+                ("movies", "get_vod_streams", "stream_id"),
+                ("series", "get_series", "series_id"),
+            ):
+                counts[key] = await self._count(action, field)
+        return ProbeResult(
+            family=login.family,
+            endpoint=self._base,
+            page_size=None,
+            account=login.account,
+            counts=counts,
+            version=login.version,
+        )
+
+    async def _count(self, action: str, field: str) -> int:
+        seen: set[int | str] = set()
+        async with aclosing(self._rows(action, prefix=f"item.{field}")) as values:
+            async for value in values:
+                if isinstance(value, dict):  # object-of-rows panels: whole rows come back
+                    value = value.get(field)
+                if value is None or isinstance(value, (dict, list)):
+                    continue
+                text = str(value).strip()
+                if text:
+                    seen.add(int(text) if text.isdigit() else text)
+        return len(seen)
+
+    async def categories(self, kind: Kind) -> list[CategoryRecord]:
+        await self._ensure_login()
+        payload = await self._get_json(_CATEGORY_ACTIONS[Kind(kind)])
+        return parse_categories(payload, Kind(kind))
+
+    async def walk(
+        self,
+        scope: Scope,
+        on_page: PageHandler,
+        *,
+        newest_first: bool = False,
+        page_cap: int | None = None,
+    ) -> WalkResult:
+        """Walk a scope: one streamed list per stream, pages of ``PAGE_SIZE`` records.
+
+        ``newest_first`` and ``page_cap`` are ignored: the panel sends each list whole and
+        unsorted, so every walk reads it to the end and is complete (DESIGN §3, whole lists);
+        capping would only discard rows already downloaded. A handler returning False stops
+        that stream, and the walk is then incomplete. Duplicate rows are merged by id; a
+        record may come again in a later page with more ``category_ids`` (upsert: last wins).
+        The last page of each stream carries ``total_pages`` and ``total_items``.
+        """
+        await self._ensure_login()
+        result = WalkResult(complete=True)
+        for stream, action, parse, _field in _STREAMS[Scope(scope)]:
+            dedupe = Deduper()
+            batch: list[Any] = []
+            number = 0
+            skipped = 0
+            emitted = 0
+            stopped = False
+            async with aclosing(self._rows(action)) as rows:
+                async for row in rows:
+                    record = parse(row)
+                    if record is None:
+                        skipped += 1
+                        continue
+                    out = dedupe.accept(record)
+                    if out is None:
+                        continue
+                    batch.append(out)
+                    if len(batch) >= PAGE_SIZE:
+                        number += 1
+                        emitted += len(batch)
+                        page, batch = Page(stream, number, batch), []
+                        result.pages += 1
+                        result.items += len(page.records)
+                        if not await on_page(page):
+                            stopped = True
+                            break
+            if not stopped and (batch or number == 0):
+                number += 1
+                emitted += len(batch)
+                result.pages += 1
+                result.items += len(batch)
+                await on_page(
+                    Page(stream, number, batch, total_pages=number, total_items=len(dedupe))
+                )
+            if stopped:
+                result.complete = False
+                result.stop_reason = "early_termination"
+            if skipped:
+                result.warnings.append(f"{stream}: {skipped} rows without an id were skipped")
+            if len(dedupe) == 0 and not stopped:
+                result.warnings.append(f"{stream}: the provider returned an empty list")
+        return result
+
+    async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
+        await self._ensure_login()
+        return parse_series_info(await self._get_json("get_series_info", series_id=series_provider_id))
+
+    async def movie_detail(self, movie_provider_id: str) -> MovieRecord | None:
+        """``get_vod_info`` → a MovieRecord with description, cast, duration (not in the lists)."""
+        await self._ensure_login()
+        payload = await self._get_json("get_vod_info", vod_id=movie_provider_id)
+        fallback = MovieRecord(provider_id=str(movie_provider_id), name="")
+        record = parse_vod_info(payload, fallback)
+        return record if record is not None and record.name else None
+
+    async def resolve_play(self, target: PlayTarget) -> str:
+        """``/live|movie|series/U/P/<id>.<ext>`` (§1.7). No request: the panel answers the URL
+        itself with a 302 to a tokenised host, which the player follows."""
+        prefix = STREAM_PREFIX.get(target.kind)
+        if prefix is None:
+            raise ProviderBadResponse(f"cannot play a {target.kind!r}")
+        item = str(target.provider_item_id).strip()
+        if not item.isdigit():
+            raise ProviderBadResponse("Xtream play ids are numeric")
+        if target.kind == "channel":
+            ext = target.extension or self._live_extension
+            if not ext:
+                ext = self.login.live_extension if self.login else "ts"
+        else:
+            ext = target.extension or "mp4"
+        user = quote(self._username, safe="@.-_~")
+        password = quote(self._password, safe="@.-_~")
+        return f"{self._base}/{prefix}/{user}/{password}/{item}.{ext}"
+
+    def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
+        """``xmltv.php`` (or the provider's ``epg_url``) as a stream of programmes."""
+        if self._guide_mode == "none":
+            return None
+        return self._guide()
+
+    async def _guide(self) -> AsyncIterator[ProgrammeRecord]:
+        if self._epg_url:
+            url, params = self._epg_url, {}
+        else:
+            url, params = f"{self._base}/xmltv.php", self._params(None, {})
+        async with self._open(url, params, json=False) as (head, chunks):
+            async with aclosing(iter_programmes(_prepend(head, chunks))) as programmes:
+                async for programme in programmes:
+                    yield programme
+
+    async def short_epg(self, stream_id: str, limit: int = 4) -> list[ProgrammeRecord]:
+        """``get_short_epg`` for one channel (base64 text, UTC epochs)."""
+        from iptvsync.providers.xtream.parse import parse_short_epg
+
+        payload = await self._get_json("get_short_epg", stream_id=stream_id, limit=limit)
+        return parse_short_epg(payload, stream_id)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the httpx client is injected and owned by the caller."""
+
+
+async def _prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield head
+    async for chunk in chunks:
+        yield chunk
+
+
+# Errors a walk can raise, for callers that want to tell them apart without importing errors.
+WALK_ERRORS = (ProviderBadResponse, ProviderBanned, ProviderUnreachable, ProviderTimeout)
+with contextlib.suppress(Exception):
+    del contextlib
