@@ -32,7 +32,9 @@ async def test_full_sync_stores_exactly_the_catalogue(harness: Harness) -> None:
     assert p["done_pages"] == p["total_pages"] > 0
     assert run["requests"] > 0
     with harness.db.connect() as conn:
-        logos = [r[0] for r in conn.execute(sa.select(channels.c.logo).where(channels.c.logo != ""))]
+        logos = [
+            r[0] for r in conn.execute(sa.select(channels.c.logo).where(channels.c.logo != ""))
+        ]
         cats = conn.execute(
             sa.select(sa.func.count()).where(categories.c.provider_category_id == "*")
         ).scalar_one()

@@ -44,7 +44,7 @@ from iptvsync.fakes.xtream import (
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE tv [\n <!ENTITY lol "lol">\n'
     + b"".join(
-        b" <!ENTITY lol%d \"%s\">\n" % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
         for i in range(1, 10)
     )
     + b']>\n<tv><channel id="a"><display-name>&lol9;</display-name></channel></tv>\n'
@@ -134,19 +134,23 @@ def playlist_lines(provider: FakeM3uProvider, base: str) -> Iterator[bytes]:
         url = f"{base}/{u}/{p}/{ch.id}.ts"
         directives = ""
         if q == 0:
-            attrs = f'{tvg_id}tvg-name="{ch.name}" tvg-logo="{logo}" tvg-chno={ch.number} group-title="{group}"'
+            attrs = (
+                f'{tvg_id}tvg-name="{ch.name}" tvg-logo="{logo}" tvg-chno={ch.number} '
+                f'group-title="{group}"'
+            )
         elif q == 1:
             attrs = f"{tvg_id}tvg-logo='{logo}' group-title='{group}' tvg-chno=\"{ch.number}\""
         elif q == 2:
-            attrs = f'{tvg_id.replace("tvg-id", "tvg-ID")}GROUP-TITLE="{group}" tvg-chno="{ch.number}"'
+            attrs = (
+                f'{tvg_id.replace("tvg-id", "tvg-ID")}GROUP-TITLE="{group}" tvg-chno="{ch.number}"'
+            )
         elif q == 3:
             attrs = f'{tvg_id}tvg-chno="{ch.number}"'
             directives = f"#EXTGRP:{group}{eol}"
         elif q == 4:
             attrs = f'{tvg_id}group-title="{group}" tvg-chno="{ch.number}"'
             directives = (
-                f"#EXTVLCOPT:http-user-agent=FakeUA/1.0{eol}"
-                f"#EXTVLCOPT:http-referrer={base}/{eol}"
+                f"#EXTVLCOPT:http-user-agent=FakeUA/1.0{eol}#EXTVLCOPT:http-referrer={base}/{eol}"
             )
             url = f"{base}/live/{u}/{p}/{ch.id}.m3u8"
         elif q == 5:
@@ -198,9 +202,9 @@ def playlist_lines(provider: FakeM3uProvider, base: str) -> Iterator[bytes]:
             count = 0
             for season in seasons(show):
                 for ep in season.episodes:
-                    if cfg.max_episodes_per_series is not None:
-                        if count >= cfg.max_episodes_per_series:
-                            break
+                    limit = cfg.max_episodes_per_series
+                    if limit is not None and count >= limit:
+                        break
                     count += 1
                     name = episode_name(show, season.number, ep.number)
                     out.append(

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 from starlette.applications import Starlette
@@ -305,8 +305,10 @@ class FakeStalkerPortal:
             return Response(_HTML_5XX, status, media_type="text/html")
         params: dict[str, str] = dict(request.query_params)
         if request.method == "POST":
-            form = await request.form()
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            # Stock PHP reads $_REQUEST, so form-encoded POSTs work too (§2). Parsed by hand:
+            # Starlette's form() needs python-multipart.
+            raw = (await request.body()).decode("utf-8", "replace")
+            params.update(parse_qsl(raw, keep_blank_values=True))
         module, action = params.get("type", ""), params.get("action", "")
         stats.by_action[f"{module}.{action}"] += 1
         try:

@@ -416,7 +416,8 @@ def xmltv_documents(
                 f'    <title lang="en">{escape(prog["title"])}</title>\n'
                 f"    <desc>{escape(prog['desc'])}</desc>\n"
                 f"    <category>{escape(prog['category'])}</category>\n"
-                f'    <episode-num system="xmltv_ns">{prog["season"]}.{prog["episode"]}.</episode-num>\n'
+                f'    <episode-num system="xmltv_ns">{prog["season"]}.{prog["episode"]}.'
+                "</episode-num>\n"
                 "  </programme>\n"
             )
         if len(parts) > 400:

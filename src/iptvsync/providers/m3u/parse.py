@@ -342,9 +342,27 @@ class EntryKind(StrEnum):
 
 
 VIDEO_FILE_EXTENSIONS = frozenset(
-    "mp4 mkv avi mov m4v wmv flv webm mpg mpeg divx xvid 3gp ogv vob iso rmvb".split()
+    [
+        "mp4",
+        "mkv",
+        "avi",
+        "mov",
+        "m4v",
+        "wmv",
+        "flv",
+        "webm",
+        "mpg",
+        "mpeg",
+        "divx",
+        "xvid",
+        "3gp",
+        "ogv",
+        "vob",
+        "iso",
+        "rmvb",
+    ]
 )
-AUDIO_STREAM_EXTENSIONS = frozenset("aac mp3 ogg opus".split())
+AUDIO_STREAM_EXTENSIONS = frozenset(["aac", "mp3", "ogg", "opus"])
 _VOD_SEGMENTS = frozenset({"movie", "movies", "vod"})
 _SERIES_SEGMENTS = frozenset({"series"})
 
@@ -427,9 +445,41 @@ def classify(entry: M3uEntry) -> EntryKind:
 # Identity (DESIGN §3: stream URL without volatile query tokens, else tvg-id + name)
 
 VOLATILE_PARAMS = frozenset(
-    """token auth auth_token authtoken access_token play_token key expires expire expiry exp e st
-    sig signature hash h wmsauthsign hdnts hdnea session sessionid session_id sid nonce lease
-    timestamp time utc lutc start end tk""".split()
+    [
+        "token",
+        "auth",
+        "auth_token",
+        "authtoken",
+        "access_token",
+        "play_token",
+        "key",
+        "expires",
+        "expire",
+        "expiry",
+        "exp",
+        "e",
+        "st",
+        "sig",
+        "signature",
+        "hash",
+        "h",
+        "wmsauthsign",
+        "hdnts",
+        "hdnea",
+        "session",
+        "sessionid",
+        "session_id",
+        "sid",
+        "nonce",
+        "lease",
+        "timestamp",
+        "time",
+        "utc",
+        "lutc",
+        "start",
+        "end",
+        "tk",
+    ]
 )
 SECRET_PARAMS = frozenset({"username", "password", "user", "pass", "mac", "login"})
 _TOKENISH = re.compile(r"^[A-Za-z0-9_\-=~%.]{24,}$")
@@ -437,8 +487,10 @@ _TOKENISH = re.compile(r"^[A-Za-z0-9_\-=~%.]{24,}$")
 
 def _is_token(segment: str) -> bool:
     stem = segment.rsplit(".", 1)[0] if "." in segment[-6:] else segment
-    return bool(_TOKENISH.match(stem)) and any(c.isdigit() for c in stem) and any(
-        c.isalpha() for c in stem
+    return (
+        bool(_TOKENISH.match(stem))
+        and any(c.isdigit() for c in stem)
+        and any(c.isalpha() for c in stem)
     )
 
 
@@ -463,9 +515,7 @@ def normalise_url(url: str, secrets: Iterable[str] = ()) -> str | None:
     kept: list[str] = []
     for i, seg in enumerate(segments):
         decoded = unquote(seg)
-        if decoded in hidden:
-            kept.append("*")
-        elif i < last and _is_token(seg):
+        if decoded in hidden or (i < last and _is_token(seg)):
             kept.append("*")
         else:
             kept.append(seg)

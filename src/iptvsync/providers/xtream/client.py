@@ -14,9 +14,8 @@ and reprs never carry them.
 from __future__ import annotations
 
 import codecs
-import contextlib
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, aclosing
+from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -25,13 +24,7 @@ import httpx
 import ijson
 import orjson
 
-from iptvsync.errors import (
-    ProviderBadResponse,
-    ProviderBanned,
-    ProviderError,
-    ProviderTimeout,
-    ProviderUnreachable,
-)
+from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
 from iptvsync.providers.http import is_connection_failure, translate_transport_error
@@ -50,6 +43,7 @@ from iptvsync.providers.xtream.parse import (
     parse_login,
     parse_series_info,
     parse_series_row,
+    parse_short_epg,
     parse_vod_info,
     parse_vod_row,
     strip_bom,
@@ -209,9 +203,7 @@ class XtreamClient:
                         chunks = response.aiter_bytes()
                         head = await _head(chunks)
                         status = response.status_code
-                        ok = status == 200 and (
-                            head[:1] in (b"[", b"{") if json else bool(head)
-                        )
+                        ok = status == 200 and (head[:1] in (b"[", b"{") if json else bool(head))
                         if ok:
                             slot.record(Outcome.OK)
                             handed_on = True
@@ -410,7 +402,9 @@ class XtreamClient:
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
         await self._ensure_login()
-        return parse_series_info(await self._get_json("get_series_info", series_id=series_provider_id))
+        return parse_series_info(
+            await self._get_json("get_series_info", series_id=series_provider_id)
+        )
 
     async def movie_detail(self, movie_provider_id: str) -> MovieRecord | None:
         """``get_vod_info`` → a MovieRecord with description, cast, duration (not in the lists)."""
@@ -450,15 +444,15 @@ class XtreamClient:
             url, params = self._epg_url, {}
         else:
             url, params = f"{self._base}/xmltv.php", self._params(None, {})
-        async with self._open(url, params, json=False) as (head, chunks):
-            async with aclosing(iter_programmes(_prepend(head, chunks))) as programmes:
-                async for programme in programmes:
-                    yield programme
+        async with (
+            self._open(url, params, json=False) as (head, chunks),
+            aclosing(iter_programmes(_prepend(head, chunks))) as programmes,
+        ):
+            async for programme in programmes:
+                yield programme
 
     async def short_epg(self, stream_id: str, limit: int = 4) -> list[ProgrammeRecord]:
         """``get_short_epg`` for one channel (base64 text, UTC epochs)."""
-        from iptvsync.providers.xtream.parse import parse_short_epg
-
         payload = await self._get_json("get_short_epg", stream_id=stream_id, limit=limit)
         return parse_short_epg(payload, stream_id)
 
@@ -470,9 +464,3 @@ async def _prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[b
     yield head
     async for chunk in chunks:
         yield chunk
-
-
-# Errors a walk can raise, for callers that want to tell them apart without importing errors.
-WALK_ERRORS = (ProviderBadResponse, ProviderBanned, ProviderUnreachable, ProviderTimeout)
-with contextlib.suppress(Exception):
-    del contextlib

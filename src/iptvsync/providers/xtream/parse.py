@@ -688,7 +688,7 @@ def parse_short_epg(payload: Any, channel_key: str) -> list[ProgrammeRecord]:
 
 
 def normalise_base_url(url: str) -> str:
-    """The panel base: scheme://host[:port][/sub-path], with any pasted endpoint and query removed."""
+    """The panel base, ``scheme://host[:port][/sub-path]``: a pasted endpoint and query go."""
     base = url.strip().split("#", 1)[0].split("?", 1)[0].rstrip("/")
     for suffix in ("/player_api.php", "/get.php", "/xmltv.php", "/panel_api.php"):
         if base.lower().endswith(suffix):
