@@ -441,6 +441,96 @@ def demo(
         _serve(settings, "127.0.0.1", port)
 
 
+# --- users (player outputs) ------------------------------------------------------------------
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="User name (letters, digits, . _ @ + -)."),
+    password: str = typer.Option(
+        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True
+    ),
+    provider: list[str] = typer.Option(
+        [], "--provider", help="Provider id or name this user may see (repeatable)."
+    ),
+    all_providers: bool = typer.Option(False, "--all", help="Every provider, present and future."),
+) -> None:
+    """Add a user for the player outputs (M3U, XMLTV, Xtream API), with provider access."""
+    from iptvsync.outputs.users import create_user
+
+    settings = load_settings()
+    db = _db(settings)
+    if not provider and not all_providers:
+        err.print("[bold red]error[/]: validation_error: give --provider ID (repeatable) or --all")
+        raise typer.Exit(2)
+    try:
+        ids = [_resolve_provider(db, p) for p in provider]
+        with db.begin() as conn:
+            create_user(conn, name, password, provider_ids=ids, all_providers=all_providers)
+    except IptvsyncError as exc:
+        fail(exc)
+        return
+    access = "all providers" if all_providers else "providers " + ", ".join(map(str, ids))
+    console.print(f"added user [bold]{name}[/] ({access})", highlight=False)
+    if settings.admin_token is None:
+        console.print(
+            "note: IPTVSYNC_ADMIN_TOKEN is unset, so the outputs are open and accept any "
+            "credentials; access per user applies once it is set."
+        )
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List output users and what they may see (never a password or token)."""
+    from iptvsync.outputs.users import list_users
+
+    db = _db(load_settings())
+    table = Table("id", "name", "providers", "token", "created")
+    with db.connect() as conn:
+        for u in list_users(conn):
+            access = "all" if u["all_providers"] else ", ".join(map(str, u["provider_ids"]))
+            created = u["created_at"].strftime("%Y-%m-%d") if u["created_at"] else ""
+            table.add_row(
+                str(u["id"]),
+                u["username"],
+                access or "-",
+                "yes" if u["has_token"] else "-",
+                created,
+            )
+    console.print(table)
+
+
+@user_app.command("token")
+def user_token(name: str = typer.Argument(..., help="User name.")) -> None:
+    """Print a new API token for a user (replaces the old one; only its hash is stored)."""
+    from iptvsync.outputs.users import issue_token
+
+    db = _db(load_settings())
+    try:
+        with db.begin() as conn:
+            token = issue_token(conn, name)
+    except IptvsyncError as exc:
+        fail(exc)
+        return
+    # Plain print: the token is the output (scripts capture it); it is shown once, never again.
+    print(token)
+
+
+@user_app.command("remove")
+def user_remove(name: str = typer.Argument(..., help="User name.")) -> None:
+    """Remove a user; its players stop working at once (within a minute for cached logins)."""
+    from iptvsync.outputs.users import delete_user
+
+    db = _db(load_settings())
+    try:
+        with db.begin() as conn:
+            delete_user(conn, name)
+    except IptvsyncError as exc:
+        fail(exc)
+        return
+    console.print(f"removed user [bold]{name}[/]", highlight=False)
+
+
 # --- migrate ---------------------------------------------------------------------------------
 
 
@@ -448,8 +538,30 @@ def demo(
 def migrate() -> None:
     """Create or upgrade the database schema (also done at every start)."""
     settings = load_settings()
-    _db(settings)
+    db = _db(settings)
     console.print(f"database at head ({settings.resolved_database_url().split('://')[0]})")
+    if db.dialect.name == "postgresql":
+        console.print("job queue schema (Procrastinate) installed")
+
+
+# --- worker (scale mode) ---------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(None, help="Syncs run at once (default: settings, 4)."),
+    name: str = typer.Option(None, help="Worker name in logs (default: host:pid)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run syncs from the PostgreSQL job queue (scale mode; start any number, anywhere)."""
+    settings = load_settings()
+    if not settings.resolved_database_url().startswith("postgresql"):
+        err.print("[bold red]error[/]: `iptvsync worker` needs IPTVSYNC_DATABASE_URL=postgresql…")
+        raise typer.Exit(2)
+    _setup_logging(verbose)
+    from iptvsync.sync.procrastinate_runner import run_worker
+
+    run_worker(settings, concurrency=concurrency, name=name)
 
 
 def main() -> None:

@@ -22,6 +22,18 @@ class Settings(BaseSettings):
 
     runner: str = "inline"  # "inline" | "procrastinate"
 
+    # Scheduled syncs (providers' options.schedule; docs/deploy.md)
+    scheduler: bool = True
+    schedule_tick_s: float = 60.0
+    # Scale mode: ``iptvsync worker`` (Procrastinate on the same PostgreSQL; docs/deploy.md)
+    worker_concurrency: int = 4  # syncs one worker runs at once
+    worker_heartbeat_s: float = 10.0
+    #: A worker silent this long is dead: its sync is retried (resumed) by another worker.
+    worker_stalled_after_s: float = 30.0
+    #: On SIGTERM, running syncs get this long to end before they are cancelled.
+    worker_shutdown_timeout_s: float = 30.0
+    worker_poll_s: float = 5.0  # fallback polling; LISTEN/NOTIFY wakes workers at once
+
     # Sync rules (DESIGN section 4)
     guard_ratio: float = 0.30
     #: Below this many removals the guard never fires (a 5-channel list losing 2 is normal).

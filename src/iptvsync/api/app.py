@@ -19,6 +19,7 @@ from iptvsync.api.errors import envelope, install_error_handlers
 from iptvsync.api.services import Services, open_database, open_http
 from iptvsync.settings import Settings, load_settings
 from iptvsync.sync.runner import InlineRunner
+from iptvsync.sync.schedule import start_embedded_scheduler
 from iptvsync.sync.service import Runner
 
 log = logging.getLogger("iptvsync.api")
@@ -49,10 +50,15 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             inline = InlineRunner(services.sync_context)
             services.runner = inline
             await inline.start(db)
+        elif (start := getattr(runner, "start", None)) is not None:
+            await start(db)  # the Procrastinate runner opens its queue on our database
+        scheduler = start_embedded_scheduler(services)
         app.state.services = services
         try:
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             stop = getattr(services.runner, "stop", None)
             if stop is not None:
                 await stop()

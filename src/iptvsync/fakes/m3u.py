@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from iptvsync.fakes.catalogue import Catalogue, FakeSeries, seasons
@@ -36,6 +35,7 @@ from iptvsync.fakes.xtream import (
     ASSET,
     aiter_chunks,
     apply_switches,
+    control_endpoint,
     guide_anchor,
     gzip_chunks,
     xmltv_documents,
@@ -88,6 +88,14 @@ class FakeM3uProvider:
         apply_switches(self.config, switches)
 
 
+def config_for_cli(**options: Any) -> M3uFakeConfig:
+    """The config ``iptvsync fake-portal --kind m3u`` serves (family/latency do not apply)."""
+    config = M3uFakeConfig()
+    fields = {f.name for f in dataclasses.fields(config)}
+    apply_switches(config, {k: v for k, v in options.items() if k in fields and v is not None})
+    return config
+
+
 def episode_name(show: FakeSeries, season: int, episode: int) -> str:
     """Three spellings of an episode marker, chosen by series id."""
     style = show.id % 3
@@ -122,6 +130,9 @@ def playlist_lines(provider: FakeM3uProvider, base: str) -> Iterator[bytes]:
         group = titles.get(ch.category_id, "")
         logo = f"{base}/logos/{ch.logo}" if ch.logo else ""
         tvg_id = f'tvg-id="{ch.xmltv_id}" ' if ch.xmltv_id else ""
+        if junk and ch.id % 25 == 0:
+            noise = bytes(rng.getrandbits(8) for _ in range(62)).replace(b"\n", b"\x00")
+            out.append(b"\x00\x01" + noise + b"\n")
         q = ch.id % 10
         eol = "\r\n" if q % 2 == 0 else "\n"
         if ch.radio:
@@ -148,7 +159,7 @@ def playlist_lines(provider: FakeM3uProvider, base: str) -> Iterator[bytes]:
             attrs = f'{tvg_id}tvg-chno="{ch.number}"'
             directives = f"#EXTGRP:{group}{eol}"
         elif q == 4:
-            attrs = f'{tvg_id}group-title="{group}" tvg-chno="{ch.number}"'
+            attrs = f'{tvg_id}tvg-logo="{logo}" group-title="{group}" tvg-chno="{ch.number}"'
             directives = (
                 f"#EXTVLCOPT:http-user-agent=FakeUA/1.0{eol}#EXTVLCOPT:http-referrer={base}/{eol}"
             )
@@ -168,15 +179,13 @@ def playlist_lines(provider: FakeM3uProvider, base: str) -> Iterator[bytes]:
             attrs = f'{tvg_id}group-title="{group}" tvg-chno="{ch.number}" '  # space before ","
         elif q == 8:
             out.append(f"#EXTINF:-1 ,Orphan before {ch.id}{eol}")
-            attrs = f'{tvg_id}group-title="{group}" tvg-chno="{ch.number}"'
+            attrs = f'{tvg_id}tvg-logo="{logo}" group-title="{group}" tvg-chno="{ch.number}"'
         else:
             attrs = f'{tvg_id}group-title="{group}" tvg-chno="{ch.number}"'
             url = f"{base}/{u}/{p}/{ch.id}.m3u8?token={rng.getrandbits(64):016x}"
         if ch.archive:
             attrs = f'timeshift="{ch.archive_days}" ' + attrs
         out.append(f"#EXTINF:-1 {attrs},{ch.name}{eol}{directives}{url}{eol}")
-        if junk and ch.id % 25 == 0:
-            out.append(bytes(rng.getrandbits(8) for _ in range(64)).replace(b"\n", b"\x00") + b"\n")
         yield from flush()
 
     if cfg.include_movies:
@@ -282,38 +291,13 @@ def create_app(catalogue: Catalogue, config: M3uFakeConfig | None = None) -> Sta
     async def asset(request: Request) -> Response:
         return Response(ASSET, media_type="video/mp2t")
 
-    async def control(request: Request) -> Response:
-        what = request.path_params["what"]
-        body = await request.json() if request.method == "POST" else {}
-        if what == "stats":
-            return JSONResponse(
-                {
-                    "stats": dict(provider.stats),
-                    "downloads": provider.downloads,
-                    "counts": provider.catalogue.counts(),
-                }
-            )
-        if what == "reset-stats":
-            provider.stats.clear()
-            return JSONResponse({"ok": True})
-        if what == "config":
-            if request.method == "POST":
-                try:
-                    provider.set(**body)
-                except KeyError as exc:
-                    return JSONResponse({"error": f"unknown switch {exc}"}, status_code=422)
-            return JSONResponse(orjson.loads(orjson.dumps(dataclasses.asdict(provider.config))))
-        if what == "add":
-            return JSONResponse({"ids": provider.add(body["kind"], int(body.get("n", 1)))})
-        if what == "remove":
-            return JSONResponse({"removed": provider.remove(body["kind"], body["ids"])})
-        if what == "truncate":
-            return JSONResponse({"removed": provider.truncate(body["kind"], int(body["keep"]))})
-        return JSONResponse({"error": "unknown control"}, status_code=404)
-
     app = Starlette(
         routes=[
-            Route("/_control/{what}", control, methods=["GET", "POST"]),
+            Route(
+                "/_control/{what}",
+                control_endpoint(provider, lambda: {"downloads": provider.downloads}),
+                methods=["GET", "POST"],
+            ),
             Route("/_asset/stream.ts", asset),
             Route("/playlist.m3u", playlist),
             Route("/playlist.m3u.gz", playlist),

@@ -11,12 +11,14 @@
 Kinds: ``stalker`` (``fakes/stalker.py``), ``xtream`` and ``m3u`` (``fakes/xtream.py``,
 ``fakes/m3u.py``). Each module provides ``create_app(catalogue, config) -> Starlette``; a
 module may also provide ``config_for_cli(family=, latency_ms=, capacity=)`` returning its
-config object, otherwise it gets ``None`` (its defaults).
+config object; otherwise its config dataclass (from ``create_app``'s annotation) is built from
+the options it has fields for, the rest left at its defaults.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import select
 import socket
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import typing
 from types import TracebackType
 from typing import Any
 
@@ -77,11 +80,22 @@ def create_fake_app(
         raise ValueError(f"unknown fake kind {kind!r}; expected one of {KINDS}")
     # Hook for the Xtream and M3U fakes (fakes/xtream.py, fakes/m3u.py).
     module = importlib.import_module(f"iptvsync.fakes.{kind}")
+    wanted = {"family": family or None, "latency_ms": latency_ms, "capacity": capacity, **options}
+    return module.create_app(catalogue, _config_for(module, wanted))
+
+
+def _config_for(module: Any, wanted: dict[str, Any]) -> Any:
+    """The module's ``config_for_cli(**wanted)``, or its config dataclass built from the
+    ``wanted`` values it has fields for (found from ``create_app``'s annotation)."""
     hook = getattr(module, "config_for_cli", None)
-    cfg = None
     if hook is not None:
-        cfg = hook(family=family or None, latency_ms=latency_ms, capacity=capacity, **options)
-    return module.create_app(catalogue, cfg)
+        return hook(**wanted)
+    annotation = typing.get_type_hints(module.create_app).get("config")
+    for cls in typing.get_args(annotation) or (annotation,):
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+            names = {f.name for f in dataclasses.fields(cls)}
+            return cls(**{k: v for k, v in wanted.items() if k in names and v is not None})
+    return None
 
 
 class ServerThread:

@@ -97,6 +97,34 @@ _PROGRAMMES = (
 )
 
 
+def _fields(spec: str) -> dict[str, Any]:
+    """Constant row fields from "key=value" words (``#n`` is an int, else a string)."""
+    out: dict[str, Any] = {}
+    for word in spec.split():
+        key, _, value = word.partition("=")
+        out[key] = int(value[1:]) if value.startswith("#") else value
+    return out
+
+
+# The many constant columns of real rows (§5.4, §6.3), kept so pages weigh what real ones do.
+_CHANNEL_STATIC = _fields(
+    "cost=0 count=0 base_ch=1 service_id= bonus_ch=0 volume_correction=0 mc_cmd= "
+    "wowza_tmp_link=0 wowza_dvr=0 use_http_tmp_link=1 monitoring_status=1 enable_monitoring=0 "
+    "enable_wowza_load_balancing=0 cmd_1= cmd_2= cmd_3= correct_time=0 allow_pvr= "
+    "allow_local_pvr=1 allow_remote_pvr=0 allow_local_timeshift=1 nginx_secure_link=0 locked=0 "
+    "lock=#0 fav=#0 genres_str= open=#1 pvr=#1 use_load_balancing=#0"
+)
+_CMD_STATIC = _fields(
+    "priority=0 status=1 use_http_tmp_link=1 wowza_tmp_link=0 user_agent_filter= "
+    "use_load_balancing=0 nginx_secure_link=0 flussonic_tmp_link=0"
+)
+_VOD_STATIC = _fields(
+    "owner= old_name= fname= pic= cost=0 file= protocol= rtsp_url= hd=#1 volume_correction=0 "
+    "genre_id=0 cat_genre_id_1=0 accessed=1 status=1 count=0 rating_count_imdb=0 rating_mpaa= "
+    "country= year_end=0 lock=#0 fav=#0 for_rent=#0 position=#0 low_quality=#0"
+)
+
+
 @dataclass
 class StalkerFakeConfig:
     """Behaviour switches. Every field may be changed while the app runs."""
@@ -710,157 +738,70 @@ class _Ctx:
             link = ch.id
             cmd = f"ffmpeg http://localhost/ch/{ch.id}_"
             logo = f"{self.image_origin}/images/{ch.logo}" if ch.logo else ""
-        hd = "1" if "HD" in ch.name or "ᴴᴰ" in ch.name else "0"
         return {
+            **_CHANNEL_STATIC,
             "id": self.num(ch.id),
             "name": ch.name,
             "number": str(ch.number),
             "censored": ("1" if censored else "0") if stock else (1 if censored else ""),
             "cmd": cmd,
-            "cost": "0",
-            "count": "0",
-            "base_ch": "1",
-            "hd": hd,
+            "hd": "1" if "HD" in ch.name or "ᴴᴰ" in ch.name else "0",
             "xmltv_id": ch.xmltv_id or "",
-            "service_id": "",
-            "bonus_ch": "0",
-            "volume_correction": "0",
-            "mc_cmd": "",
             "enable_tv_archive": self.num(1 if ch.archive else 0),
-            "wowza_tmp_link": "0",
-            "wowza_dvr": "0",
-            "use_http_tmp_link": "1",
-            "monitoring_status": "1",
-            "enable_monitoring": "0",
-            "enable_wowza_load_balancing": "0",
-            "cmd_1": "",
-            "cmd_2": "",
-            "cmd_3": "",
             "logo": logo,
-            "correct_time": "0",
-            "allow_pvr": "",
-            "allow_local_pvr": "1",
-            "allow_remote_pvr": "0",
             "modified": added,
-            "allow_local_timeshift": "1",
-            "nginx_secure_link": "0",
             "tv_archive_duration": self.num(ch.archive_days * 24),
-            "locked": "0",
-            "lock": 0,
-            "fav": 0,
             "archive": 1 if ch.archive else 0,
-            "genres_str": "",
             "cur_playing": "[No channel info]",
             "epg": [],
-            "open": 1,
-            "pvr": 1,
             "tv_genre_id": self.num(ch.category_id),
             "added": added,
             "radio": self.num(1 if ch.radio else 0),  # not in the reference: a fake-ism
-            "use_load_balancing": 0,
-            "cmds": [
-                {
-                    "id": str(link),
-                    "ch_id": str(ch.id),
-                    "priority": "0",
-                    "url": cmd,
-                    "status": "1",
-                    "use_http_tmp_link": "1",
-                    "wowza_tmp_link": "0",
-                    "user_agent_filter": "",
-                    "use_load_balancing": "0",
-                    "nginx_secure_link": "0",
-                    "flussonic_tmp_link": "0",
-                }
-            ],
+            "cmds": [{**_CMD_STATIC, "id": str(link), "ch_id": str(ch.id), "url": cmd}],
         }
 
     # -- VOD ---------------------------------------------------------------------------------
 
     def vod_item(self, item: FakeMovie | FakeSeries) -> dict[str, Any]:
         stock = self.cfg.stock
-        is_series = isinstance(item, FakeSeries)
-        censored = item.category_id in self.portal.adult_ids()
+        movie = item if isinstance(item, FakeMovie) else None
         rating = f"{item.rating:.5f}" if item.rating is not None else ("" if stock else "N/A")
-        added = _stamp(item.added)
-        if isinstance(item, FakeMovie):
-            director, actors, duration, ext = (
-                item.director,
-                item.actors,
-                item.duration_min,
-                item.extension,
-            )
-        else:
-            director, actors, duration, ext = "", "", 0, ""
+        shot: str | bool
         if stock:
             cmd = f"/media/{item.id}.mpg"
-            shot: str | bool = (
-                f"/stalker_portal/screenshots/{math.ceil(item.id / 100)}/{item.id}.jpg"
-                if item.poster
-                else False
-            )
+            bucket = math.ceil(item.id / 100)
+            shot = f"/stalker_portal/screenshots/{bucket}/{item.id}.jpg" if item.poster else False
         else:
-            cmd = (
-                _b64(
-                    {
-                        "type": "movie",
-                        "stream_id": item.id,
-                        "stream_source": None,
-                        "target_container": ext,
-                    }
-                )
-                if not is_series
-                else ""
-            )
+            cmd = ""  # shows have no cmd; their seasons do (§7.C)
+            if movie is not None:
+                target = {"type": "movie", "stream_id": item.id, "stream_source": None}
+                cmd = _b64({**target, "target_container": movie.extension})
             shot = f"{self.image_origin}{item.poster}" if item.poster else ""
         row: dict[str, Any] = {
+            **_VOD_STATIC,
             "id": self.num(item.id),
-            "owner": "",
             "name": item.name,
-            "old_name": "",
             "o_name": item.name,
-            "fname": "",
             "description": item.description,
-            "pic": "",
-            "cost": "0",
-            "time": self.num(duration),
-            "file": "",
+            "time": self.num(movie.duration_min if movie else 0),
             "path": _path_slug(item.name, item.year),
-            "protocol": "",
-            "rtsp_url": "",
-            "censored": self.num(1 if censored else 0),
-            "hd": 1,
+            "censored": self.num(1 if item.category_id in self.portal.adult_ids() else 0),
             "series": [],
-            "volume_correction": "0",
             "category_id": self.num(item.category_id),
-            "genre_id": "0",
-            "cat_genre_id_1": "0",
-            "director": director,
-            "actors": actors,
+            "director": movie.director if movie else "",
+            "actors": movie.actors if movie else "",
             "year": str(item.year),
-            "accessed": "1",
-            "status": "1",
-            "added": added,
-            "count": "0",
+            "added": _stamp(item.added),
             "rating_kinopoisk": rating,
             "rating_imdb": rating,
-            "rating_count_imdb": "0",
             "age": "" if stock else "12+",
-            "rating_mpaa": "",
-            "country": "",
-            "is_series": self.num(1 if is_series else 0),
-            "year_end": "0",
+            "is_series": self.num(0 if movie else 1),
             "screenshots": str(item.id),
-            "is_movie": not is_series,
-            "lock": 0,
-            "fav": 0,
-            "for_rent": 0,
-            "position": 0,
+            "is_movie": movie is not None,
             "screenshot_uri": shot,
             "genres_str": item.genres,
             "cmd": cmd,
-            "has_files": 1 if is_series and not stock else 0,
-            "low_quality": 0,
+            "has_files": 1 if movie is None and not stock else 0,
         }
         if self.params.get("sortby") == "added":
             label = self._age_label(item.added)

@@ -22,7 +22,7 @@ import hashlib
 import time
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,6 +109,47 @@ class FakeXtreamProvider:
 
     def set(self, **switches: Any) -> None:
         apply_switches(self.config, switches)
+
+
+def config_for_cli(
+    family: str | None = None, latency_ms: float = 0.0, capacity: int | None = None, **options: Any
+) -> XtreamFakeConfig:
+    """The config ``iptvsync fake-portal --kind xtream`` serves: a family, and latency as the
+    panel's per-request delay (its tarpit). ``capacity`` has no Xtream meaning."""
+    config = XtreamFakeConfig(family=family or "xtream", tarpit_s=latency_ms / 1000.0)
+    apply_switches(config, {k: v for k, v in options.items() if v is not None})
+    return config
+
+
+def control_endpoint(provider: Any, extra: Callable[[], dict[str, Any]]) -> Any:
+    """``/_control/{stats|reset-stats|config|add|remove|truncate}`` for a fake provider with
+    ``catalogue``, ``config``, ``stats`` and the ``add``/``remove``/``truncate``/``set`` helpers."""
+
+    async def control(request: Request) -> Response:
+        what = request.path_params["what"]
+        body = await request.json() if request.method == "POST" else {}
+        if what == "stats":
+            counts = provider.catalogue.counts()
+            return JSONResponse({"stats": dict(provider.stats), "counts": counts, **extra()})
+        if what == "reset-stats":
+            provider.stats.clear()
+            return JSONResponse({"ok": True})
+        if what == "config":
+            if request.method == "POST":
+                try:
+                    provider.set(**body)
+                except KeyError as exc:
+                    return JSONResponse({"error": f"unknown switch {exc}"}, status_code=422)
+            return JSONResponse(orjson.loads(orjson.dumps(dataclasses.asdict(provider.config))))
+        if what == "add":
+            return JSONResponse({"ids": provider.add(body["kind"], int(body.get("n", 1)))})
+        if what == "remove":
+            return JSONResponse({"removed": provider.remove(body["kind"], body["ids"])})
+        if what == "truncate":
+            return JSONResponse({"removed": provider.truncate(body["kind"], int(body["keep"]))})
+        return JSONResponse({"error": "unknown control"}, status_code=404)
+
+    return control
 
 
 def apply_switches(config: Any, switches: dict[str, Any]) -> None:
@@ -267,13 +308,16 @@ class Rows:
         return row
 
 
-def _list_rows(provider: FakeXtreamProvider, base: str, action: str, category: str | None):
+def _list_rows(
+    provider: FakeXtreamProvider, base: str, action: str, category: str | None
+) -> Iterator[dict[str, Any]]:
     rows = Rows(provider, base)
-    kind, build = {
+    builders: dict[str, tuple[str, Callable[[Any, int, list[int], int], dict[str, Any]]]] = {
         "get_live_streams": ("channel", rows.live),
         "get_vod_streams": ("movie", rows.movie),
         "get_series": ("series", rows.series),
-    }[action]
+    }
+    kind, build = builders[action]
     wanted = int(category) if category and category.strip().lstrip("-").isdigit() else None
     if provider.config.nulls and wanted is None:
         yield {"num": 0, "name": "Broken row without an id", "stream_type": "live"}
@@ -292,7 +336,9 @@ def _list_rows(provider: FakeXtreamProvider, base: str, action: str, category: s
             yield build(item, num, cats, cat_id)
 
 
-async def _json_chunks(rows: Iterator[dict[str, Any]], config: XtreamFakeConfig):
+async def _json_chunks(
+    rows: Iterator[dict[str, Any]], config: XtreamFakeConfig
+) -> AsyncIterator[bytes]:
     """A JSON list, ``ROWS_PER_CHUNK`` rows per chunk; the quirks are applied to the bytes."""
     prefix = b"\xef\xbb\xbf \n" if config.bom else b""
     yield prefix + b"["
@@ -590,7 +636,7 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
 
     def vod_info(request: Request, raw_id: str | None) -> Any:
         cfg = provider.config
-        movie = provider.catalogue.get("movie", int(raw_id)) if _digits(raw_id) else None
+        movie = provider.catalogue.get("movie", int(raw_id or 0)) if _digits(raw_id) else None
         if movie is None:
             return {"info": [], "movie_data": []}
         rows = Rows(provider, _base(request))
@@ -634,7 +680,7 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
 
     def series_info(request: Request, raw_id: str | None) -> Any:
         cfg = provider.config
-        show = provider.catalogue.get("series", int(raw_id)) if _digits(raw_id) else None
+        show = provider.catalogue.get("series", int(raw_id or 0)) if _digits(raw_id) else None
         if show is None:
             return {"seasons": [], "info": [], "episodes": []}
         xui = cfg.family == "xui"
@@ -697,12 +743,12 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
 
     def short_epg(raw_id: str | None, limit: str | None, action: str) -> Any:
         cfg = provider.config
-        ch = provider.catalogue.get("channel", int(raw_id)) if _digits(raw_id) else None
+        ch = provider.catalogue.get("channel", int(raw_id or 0)) if _digits(raw_id) else None
         if ch is None or not ch.xmltv_id:
             return {"epg_listings": []}
         progs = list(schedule(ch, guide_anchor(cfg), cfg.epg_hours))
         if action == "get_short_epg":
-            progs = progs[: int(limit) if _digits(limit) else 4]
+            progs = progs[: int(limit or 4) if _digits(limit) else 4]
         local = timedelta(hours=1)  # panel-local strings differ from the UTC epochs (§1.8)
         return {
             "epg_listings": [
@@ -781,37 +827,12 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
     async def asset(request: Request) -> Response:
         return Response(ASSET, media_type="video/mp2t")
 
-    async def control(request: Request) -> Response:
-        what = request.path_params["what"]
-        body = await request.json() if request.method == "POST" else {}
-        if what == "stats":
-            return JSONResponse(
-                {
-                    "stats": dict(provider.stats),
-                    "streams_open": provider.streams_open,
-                    "counts": provider.catalogue.counts(),
-                }
-            )
-        if what == "reset-stats":
-            provider.stats.clear()
-            return JSONResponse({"ok": True})
-        if what == "config":
-            if request.method == "POST":
-                try:
-                    provider.set(**body)
-                except KeyError as exc:
-                    return JSONResponse({"error": f"unknown switch {exc}"}, status_code=422)
-            return JSONResponse(orjson.loads(orjson.dumps(dataclasses.asdict(provider.config))))
-        if what == "add":
-            return JSONResponse({"ids": provider.add(body["kind"], int(body.get("n", 1)))})
-        if what == "remove":
-            return JSONResponse({"removed": provider.remove(body["kind"], body["ids"])})
-        if what == "truncate":
-            return JSONResponse({"removed": provider.truncate(body["kind"], int(body["keep"]))})
-        return JSONResponse({"error": "unknown control"}, status_code=404)
-
     routes = [
-        Route("/_control/{what}", control, methods=["GET", "POST"]),
+        Route(
+            "/_control/{what}",
+            control_endpoint(provider, lambda: {"streams_open": provider.streams_open}),
+            methods=["GET", "POST"],
+        ),
         Route("/_asset/stream.ts", asset),
         Route("/player_api.php", player_api, methods=["GET", "POST"]),
         Route("/panel_api.php", player_api, methods=["GET", "POST"]),

@@ -54,6 +54,8 @@ class Outcome(StrEnum):
 
 
 _CUT_OUTCOMES = frozenset({Outcome.THROTTLED, Outcome.SERVER_ERROR, Outcome.TIMEOUT})
+#: Fewest answers a decision is made on: one or two samples are mostly jitter.
+_MIN_SAMPLES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,15 +347,15 @@ class PolitenessBudget:
         if epoch != self._epoch:
             return  # admitted under an older limit: says nothing about the current one
         self._window.append((latency, load))
-        if len(self._window) >= max(2, self.limit):
+        if len(self._window) >= max(_MIN_SAMPLES, self.limit):
             self._adjust()
         elif (
             self._slow_start
-            and len(self._window) >= max(2, self.limit // 4)
-            and self._measure()[0] > 1.0 + self.config.fast_tolerance
+            and len(self._window) >= max(_MIN_SAMPLES, self.limit // 4)
+            and self._measure()[0] > 1.0 + 2 * self.config.headroom
         ):
-            # HyStart: leave slow start as soon as a quarter of the round trip shows queueing,
-            # before the rest of a doubled burst piles onto the server.
+            # HyStart: leave slow start as soon as a quarter of the round trip shows a clear
+            # queue, before the rest of a doubled burst piles onto the server.
             self._adjust()
 
     def _cut(self, epoch: int) -> None:
@@ -369,7 +371,10 @@ class PolitenessBudget:
         cfg = self.config
         ratio, load = self._measure()
         limit = self._limit
-        if ratio <= 1.0 + cfg.fast_tolerance:
+        # Slow start tolerates the queue it is allowed to build anyway (headroom) before it
+        # ends: single samples jitter by more than fast_tolerance on a busy machine.
+        fast = 1.0 + (cfg.headroom if self._slow_start else cfg.fast_tolerance)
+        if ratio <= fast:
             # Answers as fast as ever: the server has room. Grow only if we actually used the
             # whole limit (RFC 7661): a caller sending one request at a time proves nothing
             # about 32, and a limit inflated that way would burst at the next walk.
@@ -378,7 +383,10 @@ class PolitenessBudget:
             elif self._slow_start:
                 new = limit * 2.0
             else:
-                new = max(limit + 1.0, limit * (1.0 + cfg.headroom) / ratio)
+                # Below the knee: step past it by a little more than the queue we allow, so
+                # a limit cut by jitter (or by our own CPU being busy) recovers in a few round
+                # trips; the gradient below brings an overshoot straight back.
+                new = max(limit + 1.0, limit * (1.0 + 2 * cfg.headroom) / ratio)
         else:
             self._slow_start = False
             # Little's law: with `load` in flight answering `ratio` times slower than one alone,

@@ -20,7 +20,7 @@ import html
 import lzma
 import re
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -119,7 +119,7 @@ GuideItem = XmltvChannel | ProgrammeRecord
 
 
 def _text(elem: etree._Element) -> str | None:
-    text = "".join(elem.itertext()).strip()
+    text = "".join(str(t) for t in elem.itertext()).strip()
     if "&" in text:
         # Entities are never resolved, so an HTML entity such as &eacute; (undefined in XML,
         # common in real guides, §3.3) survives as its literal reference: decode it as text.
@@ -229,7 +229,7 @@ class Inflater:
             raise ProviderBadResponse("guide is not valid compressed data") from exc
 
 
-_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)(?=[\s/>])")  # a complete tag name only
 
 
 class XmltvParser:
@@ -319,6 +319,8 @@ class XmltvParser:
         except etree.LxmlError as exc:
             raise ProviderBadResponse(f"guide is not well-formed XML: {_short(exc)}") from exc
         for _event, elem in events:
+            if not isinstance(elem, etree._Element):
+                continue
             if elem.tag == "channel":
                 channel = _channel(elem)
                 if channel is not None:
@@ -326,7 +328,7 @@ class XmltvParser:
                     out.append(channel)
             else:
                 self._programme(elem, out)
-            elem.clear(keep_tail=False)
+            elem.clear()
             parent = elem.getparent()
             if parent is not None:
                 while elem.getprevious() is not None:
@@ -383,7 +385,7 @@ def _short(exc: Exception) -> str:
 # Async helpers
 
 
-async def iter_guide(chunks: AsyncIterable[bytes]) -> AsyncIterator[GuideItem]:
+async def iter_guide(chunks: AsyncIterable[bytes]) -> AsyncGenerator[GuideItem, None]:
     """Channels and programmes from an async byte stream (an httpx body, a file reader)."""
     parser = XmltvParser()
     async for chunk in chunks:
@@ -393,7 +395,7 @@ async def iter_guide(chunks: AsyncIterable[bytes]) -> AsyncIterator[GuideItem]:
         yield item
 
 
-async def iter_programmes(chunks: AsyncIterable[bytes]) -> AsyncIterator[ProgrammeRecord]:
+async def iter_programmes(chunks: AsyncIterable[bytes]) -> AsyncGenerator[ProgrammeRecord, None]:
     """Only the programmes of ``iter_guide``."""
     async for item in iter_guide(chunks):
         if isinstance(item, ProgrammeRecord):

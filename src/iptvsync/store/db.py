@@ -7,6 +7,9 @@ lifespan or by the CLI, and passed down.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,13 @@ def create_db_engine(url: str, **kwargs: Any) -> sa.Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
-        # pysqlite's own transaction handling defers BEGIN; take control so that a write
-        # transaction starts as soon as it is asked for (fewer SQLITE_BUSY upgrades).
         event.listen(engine, "begin", _sqlite_on_begin)
+        # ``engine.begin()`` is how every write starts: make it BEGIN IMMEDIATE. In WAL mode a
+        # deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+        # another writer committed in between (busy_timeout cannot help a stale snapshot);
+        # an immediate one queues for the write lock instead. Reads (``engine.connect()``)
+        # stay deferred, so readers never wait for the writer.
+        setattr(engine, "begin", functools.partial(_begin_immediate, engine))  # noqa: B010
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -51,7 +58,16 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def _begin_immediate(engine: sa.Engine) -> Iterator[sa.Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
 
 
 def is_sqlite(engine: sa.Engine | sa.Connection) -> bool:

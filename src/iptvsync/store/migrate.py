@@ -21,3 +21,31 @@ def alembic_config(engine: sa.Engine) -> Config:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``; safe to call on every start."""
     command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name == "postgresql":
+        install_procrastinate_schema(engine)
+
+
+#: Serialises concurrent installs (several replicas starting at once).
+_PROCRASTINATE_LOCK = 0x69707476_50524F43
+
+
+def install_procrastinate_schema(engine: sa.Engine) -> bool:
+    """Install the job queue's tables on PostgreSQL (scale mode), once; True if it did.
+
+    The schema is Procrastinate's own (``SchemaManager``, what ``procrastinate schema --apply``
+    runs), applied in one transaction under an advisory lock, and only when its tables are
+    absent: Procrastinate's schema file is not idempotent. Upgrading Procrastinate itself later
+    means applying its migration files (docs/deploy.md). Installed on every PostgreSQL database,
+    so switching ``IPTVSYNC_RUNNER`` to ``procrastinate`` needs no extra step.
+    """
+    from procrastinate.schema import SchemaManager
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PROCRASTINATE_LOCK})")
+        if conn.exec_driver_sql("SELECT to_regclass('procrastinate_jobs')").scalar():
+            return False
+        # The driver's cursor, without parameters: the file is many statements and has '%'.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(SchemaManager.get_schema())
+        cursor.close()
+    return True

@@ -22,6 +22,10 @@ from iptvsync.store.models import sync_runs
 from iptvsync.store.providers import iso, utcnow
 
 ACTIVE = ("queued", "running")
+#: ``worker`` of runs handed to a job queue (scale mode: "procrastinate:<job id>[@host:pid]").
+#: While queued, such a run waits in the queue, not in a process: it is not stale for lack of a
+#: heartbeat, and the queue's workers close it if its job is lost (``sync/procrastinate_runner``).
+QUEUED_ELSEWHERE_PREFIX = "procrastinate:"
 FINAL = ("succeeded", "failed", "cancelled", "guarded")
 KINDS = ("movies", "series", "channels")
 
@@ -140,6 +144,10 @@ def close_stale_runs(
         .where(
             sync_runs.c.status.in_(ACTIVE),
             sa.or_(sync_runs.c.heartbeat_at.is_(None), sync_runs.c.heartbeat_at < cutoff),
+            sa.or_(
+                sync_runs.c.status != "queued",
+                ~sa.func.coalesce(sync_runs.c.worker, "").startswith(QUEUED_ELSEWHERE_PREFIX),
+            ),
         )
         .values(
             status="failed",

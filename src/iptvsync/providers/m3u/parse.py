@@ -26,6 +26,7 @@ from iptvsync.errors import (
     ProviderError,
 )
 from iptvsync.providers.xmltv import Inflater
+from iptvsync.providers.xtream.parse import looks_adult
 from iptvsync.records import ChannelRecord, EpisodeRecord, MovieRecord, SeriesRecord
 
 BOM = b"\xef\xbb\xbf"
@@ -35,7 +36,7 @@ MAX_LINE = 1 << 20  # a longer "line" is junk; it is skipped without being held 
 # Bytes → lines
 
 
-def sniff_error(head: bytes) -> ProviderError | None:
+def sniff_error(head: bytes, what: str = "playlist URL") -> ProviderError | None:
     """An error page or binary blob served instead of a playlist (checked on the first ~32 KB).
 
     Panels answer 200 with an HTML or JSON page saying "expired", "forbidden"... (Dispatcharr
@@ -49,14 +50,14 @@ def sniff_error(head: bytes) -> ProviderError | None:
     if body[:1] in (b"<", b"{", b"["):
         text = body[:32_768].decode("utf-8", errors="replace").lower()
         if "expired" in text:
-            return ProviderAccountExpired("playlist URL says the account has expired")
+            return ProviderAccountExpired(f"{what} says the account has expired")
         if any(w in text for w in ("banned", "blocked", "forbidden", "access denied")):
-            return ProviderBanned("playlist URL refused access")
+            return ProviderBanned(f"{what} refused access")
         if any(w in text for w in ("unauthori", "invalid", "login", "password", '"auth":0')):
-            return ProviderAuthFailed("playlist URL refused the credentials")
-        return ProviderBadResponse("playlist URL returned an HTML or JSON page, not a playlist")
+            return ProviderAuthFailed(f"{what} refused the credentials")
+        return ProviderBadResponse(f"{what} returned an HTML or JSON page, not the file")
     if b"\x00" in body[:32_768] and b"#EXT" not in body[:32_768]:
-        return ProviderBadResponse("playlist URL returned binary data, not a playlist")
+        return ProviderBadResponse(f"{what} returned binary data, not a playlist")
     return None
 
 
@@ -198,7 +199,7 @@ def parse_extinf(line: str) -> tuple[dict[str, str], str]:
     return attrs, name
 
 
-_URLISH = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://|/|[A-Za-z]:\\)")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://\S")
 
 
 def _is_junk(line: str) -> bool:
@@ -231,7 +232,9 @@ class M3uParser:
             # A quoted value broken across two lines (ipytv doctor): join it to the #EXTINF.
             self._extinf += line
             return None
-        if _is_junk(line) or not _URLISH.match(line):
+        # A URL line has a scheme; a bare absolute path counts only right after an #EXTINF.
+        pending_path = self._extinf is not None and line.startswith("/")
+        if _is_junk(line) or not (_URL.match(line) or pending_path):
             self.junk += 1
             return None
         return self._entry(line)
@@ -244,7 +247,7 @@ class M3uParser:
             raise ProviderBadResponse("not an M3U playlist (no #EXTM3U and no entries)")
 
     def _directive(self, line: str) -> M3uEntry | None:
-        upper = line[:16].upper()
+        upper = line[:24].upper()
         if upper.startswith("#EXTM3U"):
             if self.header is None:
                 self.header = M3uHeader(parse_attrs(line[len("#EXTM3U") :])[0])
@@ -308,8 +311,16 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip().lower(), value.strip()
 
 
+def _path(url: str) -> str:
+    """The URL's path without Kodi's ``|headers`` suffix; "" when the URL does not parse."""
+    try:
+        return urlsplit(url.split("|", 1)[0]).path
+    except ValueError:  # "Invalid IPv6 URL" and friends
+        return ""
+
+
 def _name_from_url(url: str) -> str:
-    path = urlsplit(url.split("|", 1)[0]).path.rstrip("/")
+    path = _path(url).rstrip("/")
     return unquote(path.rsplit("/", 1)[-1]) or url
 
 
@@ -404,7 +415,7 @@ def episode_marker(name: str) -> EpisodeMarker | None:
 
 
 def url_extension(url: str) -> str | None:
-    path = urlsplit(url.split("|", 1)[0]).path
+    path = _path(url)
     last = path.rsplit("/", 1)[-1]
     if "." not in last:
         return None
@@ -425,7 +436,7 @@ def classify(entry: M3uEntry) -> EntryKind:
     ext = url_extension(entry.url)
     if entry.attrs.get("radio", "").lower() == "true" or ext in AUDIO_STREAM_EXTENSIONS:
         return EntryKind.RADIO
-    segments = {s.lower() for s in urlsplit(entry.url.split("|", 1)[0]).path.split("/")}
+    segments = {s.lower() for s in _path(entry.url).split("/")}
     is_series_path = bool(segments & _SERIES_SEGMENTS)
     is_vod = (
         is_series_path
@@ -526,9 +537,13 @@ def normalise_url(url: str, secrets: Iterable[str] = ()) -> str | None:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in VOLATILE_PARAMS
     )
+    try:
+        port = parts.port
+    except ValueError:  # a non-numeric port: keep the netloc as written
+        return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
     host = (parts.hostname or "").lower()
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), host, "/".join(kept), urlencode(query), ""))
 
 
@@ -586,6 +601,7 @@ def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
     key = identity_key(entry, secrets)
     logo = entry.attrs.get("tvg-logo") or None
     groups = groups_of(entry)
+    censored = any(looks_adult(g) for g in groups)
     ext = url_extension(entry.url)
     if kind in (EntryKind.CHANNEL, EntryKind.RADIO):
         days = next(
@@ -635,6 +651,7 @@ def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
             archive=bool(days) or bool(catchup and catchup.lower() not in {"", "none"}),
             archive_days=days,
             radio=kind is EntryKind.RADIO,
+            censored=censored,
             extra=extra,
         )
     if kind is EntryKind.MOVIE:
@@ -647,6 +664,7 @@ def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
             category_ids=groups,
             cmd=entry.url,
             extension=ext,
+            censored=censored,
         )
     marker = episode_marker(entry.name)
     if marker is not None:
@@ -662,6 +680,7 @@ def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
         year=int(match.group(1)) if match else None,
         poster=logo,
         category_ids=groups,
+        censored=censored,
     )
     episode = EpisodeRecord(
         provider_id=key,

@@ -20,6 +20,7 @@ from iptvsync.errors import (
     NotAPortal,
     ProviderAuthFailed,
     ProviderBadResponse,
+    ProviderBanned,
     ProviderTimeout,
     ProviderUnreachable,
     ValidationFailed,
@@ -45,14 +46,18 @@ class Verdict(StrEnum):
     MAYBE = "maybe"  # an empty 200 body: reseller-style refusal, or nothing at all
     NOT_PORTAL = "not_portal"  # 404, HTML, some other JSON
     RETRY = "retry"  # 5xx, "Too many connections": cannot tell, try the next
+    BLOCKED = "blocked"  # 403 / 429: something there refuses us (Cloudflare, a ban)
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """The API endpoint found. ``family_hint``: "stock" (plain-text refusals), "reseller"
-    (``portal.php`` or empty-body refusals), or None when the answer did not say."""
+    """The API endpoint found. ``family_hint``: "stock" (plain-text refusals or the ``text``
+    debug key), "reseller" (empty-body refusals), or None when the answer did not say. The path
+    is no hint: many panels answer at every path, and fakes do too."""
 
     url: str
+    #: The content call answered without a token. Stock servers do that until a token is
+    #: bound to the MAC; only a panel that then refuses the handshake is treated as token-free.
     token_free: bool = False
     family_hint: str | None = None
 
@@ -81,7 +86,9 @@ def parse_portal_url(pasted: str) -> tuple[str, str, str | None]:
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed("the portal URL must be http(s)://host[...]", detail={"field": "url"})
+        raise ValidationFailed(
+            "the portal URL must be http(s)://host[...]", detail={"field": "url"}
+        )
     try:
         port = parts.port
     except ValueError as exc:
@@ -121,14 +128,15 @@ def candidate_endpoints(pasted: str) -> list[str]:
             f"{root}/server/load.php",
             f"{root}/stalker_portal/server/load.php",
         ]
-    seen: set[str] = set()
-    return [u for u in out if not (u in seen or seen.add(u))]  # type: ignore[func-returns-value]
+    return list(dict.fromkeys(out))
 
 
 def classify(status: int, body: bytes) -> tuple[Verdict, str | None]:
     """(verdict, family hint) of a token-less ``get_genres`` answer."""
-    if status >= 500 or status == 429:
+    if status >= 500:
         return Verdict.RETRY, None
+    if status in (403, 429):
+        return Verdict.BLOCKED, None
     if status != 200:
         return Verdict.NOT_PORTAL, None
     try:
@@ -138,7 +146,7 @@ def classify(status: int, body: bytes) -> tuple[Verdict, str | None]:
     except ProviderAuthFailed as exc:
         if exc.detail.get("reason") == "empty":
             return Verdict.MAYBE, "reseller"
-        return Verdict.AUTH, "stock" if exc.detail.get("reason") != "empty" else None
+        return Verdict.AUTH, "stock"  # plain-text refusals are stock Ministra's
     except ProviderBadResponse:
         return Verdict.NOT_PORTAL, None
     js = envelope.js
@@ -171,12 +179,14 @@ async def discover(pasted: str, fetch: Fetch) -> Endpoint:
     """Try the candidates in order; the first that answers like a portal wins.
 
     Raises ProviderUnreachable at once when the host refuses connections (no point trying other
-    paths on it), NotAPortal when every candidate answered but none like a portal, and
-    ProviderTimeout / ProviderUnreachable when they only failed transiently.
+    paths on it), NotAPortal when every candidate answered but none like a portal,
+    ProviderBanned when they only answered 403/429, and ProviderTimeout / ProviderUnreachable
+    when they only failed transiently.
     """
     candidates = candidate_endpoints(pasted)
     transient: list[Exception] = []
     definitive = 0
+    blocked = 0
     for candidate in candidates:
         try:
             result = await fetch(candidate, dict(GENRES_PARAMS))
@@ -184,9 +194,9 @@ async def discover(pasted: str, fetch: Fetch) -> Endpoint:
             transient.append(exc)
             continue
         verdict, hint = classify(result.status, result.body)
+        # Adopt the URL after redirects (http → https, port change) so later requests, which
+        # carry the token, go straight there (IPTVnator #1158 lost headers on redirects).
         endpoint_url = _strip_query(result.url) or candidate
-        if endpoint_url.endswith("portal.php"):
-            hint = hint or "reseller"
         if verdict in (Verdict.OPEN, Verdict.AUTH):
             return Endpoint(url=endpoint_url, token_free=verdict is Verdict.OPEN, family_hint=hint)
         if verdict is Verdict.MAYBE:
@@ -199,12 +209,20 @@ async def discover(pasted: str, fetch: Fetch) -> Endpoint:
                 return Endpoint(url=endpoint_url, token_free=False, family_hint=hint)
             definitive += 1
             continue
+        if verdict is Verdict.BLOCKED:
+            blocked += 1
+            continue
         if verdict is Verdict.RETRY:
             transient.append(
                 ProviderUnreachable(f"the portal answered HTTP {result.status} (server error)")
             )
             continue
         definitive += 1
+    if blocked:  # a WAF or a ban in front of the portal hides what answers behind it
+        raise ProviderBanned(
+            f"the server at {safe_url(_origin(pasted))} refuses us (HTTP 403/429): "
+            "blocked or rate limited"
+        )
     if transient and not definitive:
         if all(isinstance(e, ProviderTimeout) for e in transient):
             raise ProviderTimeout(f"no portal endpoint answered in time at {safe_url(pasted)}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,10 +59,13 @@ _MISSING = frozenset({"", "n/a", "na", "null", "none", "undefined", "false", "-"
 
 def to_str(value: Any) -> str | None:
     """A trimmed string; None for null, ``""``, ``"N/A"``, ``false`` and containers."""
-    if value is None or isinstance(value, dict | list | bool):
+    if isinstance(value, str):
+        text = value.strip()
+    elif value is None or isinstance(value, dict | list | bool):
         return None
-    text = str(value).strip()
-    if text.lower() in _MISSING:
+    else:
+        text = str(value).strip()
+    if len(text) <= 9 and text.lower() in _MISSING:
         return None
     return text
 
@@ -87,11 +91,14 @@ def to_float(value: Any) -> float | None:
     if isinstance(value, int | float):
         number = float(value)
     else:
-        text = str(value).strip().replace(",", ".")
-        if not re.fullmatch(r"[+-]?\d{1,12}(\.\d+)?", text):
+        text = str(value).strip()
+        if not text or len(text) > 32 or "_" in text:
             return None
-        number = float(text)
-    return number if number == number and abs(number) != float("inf") else None
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            return None
+    return number if math.isfinite(number) else None
 
 
 def to_bool(value: Any) -> bool:
@@ -106,13 +113,33 @@ def to_bool(value: Any) -> bool:
 
 
 def _text(value: Any, limit: int = 300) -> str | None:
-    """Portal-provided message text: HTML stripped, secrets masked, bounded."""
-    raw = to_str(value)
-    if raw is None:
+    """Portal-provided message text (errors, refusals): HTML stripped, secrets masked, bounded."""
+    plain = _clean(value, limit * 2)
+    return None if plain is None else (redact(plain)[:limit] or None)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _clean(value: Any, limit: int = 4000) -> str | None:
+    """Catalogue text: entities decoded, tags dropped, whitespace collapsed, ``"N/A"`` → None.
+    The cheap checks come first: this runs for every field of every row."""
+    if isinstance(value, str):
+        text = value
+    elif value is None or isinstance(value, dict | list | bool):
         return None
-    plain = re.sub(r"<[^>]*>", " ", html.unescape(raw))
-    plain = re.sub(r"\s+", " ", plain).strip()
-    return redact(plain)[:limit] or None
+    else:
+        text = str(value)
+    if "&" in text:
+        text = html.unescape(text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text:
+        text = " ".join(text.split())
+    text = text.strip()
+    if len(text) <= 9 and text.lower() in _MISSING:
+        return None
+    return text[:limit]
 
 
 _DATE_FORMATS = (
@@ -134,6 +161,11 @@ def parse_when(value: Any) -> datetime | None:
     """A portal date (``YYYY-MM-DD HH:MM:SS``, Unix seconds, XC's "March 5, 2026, 12:00 am")
     as an aware UTC datetime. Naive portal times are read as UTC (we send ``timezone=UTC``).
     ``0000-00-00``, ``Unlimited`` and garbage give None."""
+    if isinstance(value, str) and len(value) == 19 and value[4] == "-" and value[0] != "0":
+        try:  # the common case, at C speed
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
@@ -144,20 +176,21 @@ def parse_when(value: Any) -> datetime | None:
     text = to_str(value)
     if text is None or text.startswith("0000"):
         return None
-    text = re.sub(r"\s+", " ", text)
+    text = " ".join(text.split())
     if text.endswith("Z"):
         text = text[:-1]
-    for fmt in _DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return parsed.replace(tzinfo=UTC)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = None
+    if parsed is not None:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,6 +423,9 @@ def parse_account_info(
 # URLs of a portal: origin and base, logos, posters (reference §5.4, §6.3)
 
 
+_HTTP_URL = re.compile(r"(?i)^https?://")
+
+
 @dataclass(frozen=True, slots=True)
 class PortalUrls:
     """``origin`` = scheme://host[:port]; ``base`` = origin + the portal path (the directory
@@ -415,7 +451,7 @@ class PortalUrls:
         text = to_str(value)
         if text is None:
             return None
-        if re.match(r"(?i)^https?://", text):
+        if text.startswith(("http://", "https://")) or _HTTP_URL.match(text):
             return text
         if text.startswith("//"):
             return f"{urlsplit(self.origin).scheme}:{text}"
@@ -549,12 +585,12 @@ def parse_channel(
 
 
 def _archive_days(value: Any) -> int | None:
-    # Stock stores the archive depth in hours (default 168); XC panels in days. A value above
-    # a month of days can only be hours.
+    # Stock stores the archive depth in hours (default 168); some panels send days. Whole
+    # multiples of 24, and anything above a month of days, can only be hours.
     number = to_int(value)
     if number is None or number <= 0:
         return None
-    if number > 31:
+    if number > 31 or number % 24 == 0:
         return max(1, -(-number // 24))
     return number
 
@@ -577,7 +613,7 @@ def parse_channels(
 
 def decode_b64_cmd(cmd: str | None) -> dict[str, Any] | None:
     """XC/XUI movie cmds are base64 JSON (``{"type":"movie","stream_id":1234,...}``)."""
-    if not cmd or "://" in cmd or " " in cmd or len(cmd) > 4096:
+    if not cmd or len(cmd) > 4096 or "." in cmd or ":" in cmd or " " in cmd:
         return None
     try:
         padded = cmd + "=" * (-len(cmd) % 4)
@@ -589,9 +625,14 @@ def decode_b64_cmd(cmd: str | None) -> dict[str, Any] | None:
 
 
 def _year(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 1880 <= value <= 2100 else None
     text = to_str(value)
     if text is None:
         return None
+    if len(text) == 4 and text.isdigit():
+        number = int(text)
+        return number if 1880 <= number <= 2100 else None
     match = re.search(r"\b(18[89]\d|19\d\d|20\d\d|2100)\b", text)
     return int(match.group(1)) if match else None
 
@@ -608,9 +649,14 @@ def _rating(row: Mapping[str, Any]) -> float | None:
 
 
 def _duration_min(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 10_000 else None
     text = to_str(value)
     if text is None:
         return None
+    if text.isdigit():
+        minutes = int(text)
+        return minutes if 0 < minutes < 10_000 else None
     hms = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
     if hms:  # "01:45:00" or "1:45"
         return int(hms.group(1)) * 60 + int(hms.group(2)) or None
@@ -623,14 +669,16 @@ def _duration_min(value: Any) -> int | None:
 
 def _extension(row: Mapping[str, Any], cmd: str | None) -> str | None:
     ext = to_str(row.get("container_extension"))
-    decoded = decode_b64_cmd(cmd)
-    if ext is None and decoded is not None:
+    decoded = decode_b64_cmd(cmd) if ext is None else None
+    if decoded is not None:
         ext = to_str(decoded.get("target_container")) or to_str(decoded.get("container_extension"))
     if ext is None and cmd:
-        url = strip_solution(cmd)
-        match = re.search(r"\.([a-zA-Z0-9]{2,4})$", urlsplit(url).path)
-        if match and match.group(1).lower() not in ("mpg", "php"):
-            ext = match.group(1)
+        path = strip_solution(cmd).split("?", 1)[0].split("#", 1)[0]
+        tail = path.rsplit("/", 1)[-1]
+        if "." in tail:
+            suffix = tail.rsplit(".", 1)[1]
+            if 2 <= len(suffix) <= 4 and suffix.lower() not in ("mpg", "php"):
+                ext = suffix
     if ext is None:
         return None
     ext = ext.lstrip(".").lower()
@@ -659,10 +707,11 @@ def parse_vod_item(
     urls: PortalUrls,
     *,
     force_series: bool = False,
-    censored_categories: Iterable[str] = (),
+    censored_categories: Container[str] = (),
 ) -> MovieRecord | SeriesRecord | None:
     """A VOD row as a MovieRecord, or a SeriesRecord when it is a series (``force_series`` for
-    rows of the reseller ``type=series`` module). ``cmd`` is kept verbatim (base64 included)."""
+    rows of the reseller ``type=series`` module). ``cmd`` is kept verbatim (base64 included).
+    This runs for every one of a catalogue's 100k+ rows: keep it cheap."""
     item_id = to_str(row.get("id"))
     if item_id is None:
         return None
@@ -678,13 +727,13 @@ def parse_vod_item(
         "category_ids": (category,) if category and category != "0" else (),
         "added_at": parse_when(row.get("added")),
         "cmd": cmd,
-        "description": _text(row.get("description"), 4000),
-        "director": _text(row.get("director"), 500),
-        "actors": _text(row.get("actors"), 1000),
-        "genres": _text(row.get("genres_str"), 300),
+        "description": _clean(row.get("description"), 4000),
+        "director": _clean(row.get("director"), 500),
+        "actors": _clean(row.get("actors"), 1000),
+        "genres": _clean(row.get("genres_str"), 300),
         "duration_min": _duration_min(row.get("time")),
         "censored": to_bool(row.get("censored"))
-        or (category is not None and category in frozenset(censored_categories)),
+        or (category is not None and category in censored_categories),
     }
     if force_series or is_series_row(row):
         return SeriesRecord(**common)

@@ -1,1 +1,2 @@
-"""providers/xtream."""
+"""Xtream Codes provider: ``parse`` (pure: payloads → records, both server families) and
+``client`` (``XtreamClient``, the ``ProviderClient``). See docs/providers.md."""

@@ -14,7 +14,7 @@ and reprs never carry them.
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -31,8 +31,8 @@ from iptvsync.providers.http import is_connection_failure, translate_transport_e
 from iptvsync.providers.xmltv import iter_programmes
 from iptvsync.providers.xtream.parse import (
     STREAM_PREFIX,
-    Deduper,
     ListRecord,
+    PageBuilder,
     XtreamLogin,
     check_auth_object,
     classify_failure,
@@ -72,12 +72,12 @@ _CATEGORY_ACTIONS = {
     Kind.SERIES: "get_series_categories",
 }
 
-# (stream name, action, row parser, id field) per scope; CHANNELS includes radio (§1.4).
-_STREAMS: dict[Scope, tuple[tuple[str, str, Callable[[Any], ListRecord | None], str], ...]] = {
-    Scope.CHANNELS: (("live", "get_live_streams", parse_live_row, "stream_id"),),
+# (stream name, action, row parser) per scope; CHANNELS includes radio (§1.4).
+_STREAMS: dict[Scope, tuple[tuple[str, str, Callable[[Any], ListRecord | None]], ...]] = {
+    Scope.CHANNELS: (("live", "get_live_streams", parse_live_row),),
     Scope.VOD: (
-        ("vod", "get_vod_streams", parse_vod_row, "stream_id"),
-        ("series", "get_series", parse_series_row, "series_id"),
+        ("vod", "get_vod_streams", parse_vod_row),
+        ("series", "get_series", parse_series_row),
     ),
 }
 
@@ -243,7 +243,7 @@ class XtreamClient:
         except orjson.JSONDecodeError as exc:
             raise ProviderBadResponse(f"malformed JSON from {action or 'login'}") from exc
 
-    async def _rows(self, action: str, prefix: str = "item") -> AsyncIterator[Any]:
+    async def _rows(self, action: str, prefix: str = "item") -> AsyncGenerator[Any, None]:
         """Stream the elements of a list action's JSON array (or object of rows) with ijson."""
         url = f"{self._base}/player_api.php"
         async with self._open(url, self._params(action, {})) as (head, chunks):
@@ -357,12 +357,9 @@ class XtreamClient:
         """
         await self._ensure_login()
         result = WalkResult(complete=True)
-        for stream, action, parse, _field in _STREAMS[Scope(scope)]:
-            dedupe = Deduper()
-            batch: list[Any] = []
-            number = 0
+        for stream, action, parse in _STREAMS[Scope(scope)]:
+            pages = PageBuilder(stream, PAGE_SIZE)
             skipped = 0
-            emitted = 0
             stopped = False
             async with aclosing(self._rows(action)) as rows:
                 async for row in rows:
@@ -370,33 +367,21 @@ class XtreamClient:
                     if record is None:
                         skipped += 1
                         continue
-                    out = dedupe.accept(record)
-                    if out is None:
-                        continue
-                    batch.append(out)
-                    if len(batch) >= PAGE_SIZE:
-                        number += 1
-                        emitted += len(batch)
-                        page, batch = Page(stream, number, batch), []
-                        result.pages += 1
-                        result.items += len(page.records)
-                        if not await on_page(page):
-                            stopped = True
-                            break
-            if not stopped and (batch or number == 0):
-                number += 1
-                emitted += len(batch)
-                result.pages += 1
-                result.items += len(batch)
-                await on_page(
-                    Page(stream, number, batch, total_pages=number, total_items=len(dedupe))
-                )
+                    page = pages.add(record)
+                    if page is not None and not await _hand_on(page, on_page, result):
+                        stopped = True
+                        break
+            if not stopped:
+                for page in pages.finish():
+                    if not await _hand_on(page, on_page, result):
+                        stopped = True
+                        break
             if stopped:
                 result.complete = False
                 result.stop_reason = "early_termination"
             if skipped:
                 result.warnings.append(f"{stream}: {skipped} rows without an id were skipped")
-            if len(dedupe) == 0 and not stopped:
+            if len(pages.dedupe) == 0 and not stopped:
                 result.warnings.append(f"{stream}: the provider returned an empty list")
         return result
 
@@ -439,7 +424,7 @@ class XtreamClient:
             return None
         return self._guide()
 
-    async def _guide(self) -> AsyncIterator[ProgrammeRecord]:
+    async def _guide(self) -> AsyncGenerator[ProgrammeRecord, None]:
         if self._epg_url:
             url, params = self._epg_url, {}
         else:
@@ -460,7 +445,13 @@ class XtreamClient:
         """Nothing to release: the httpx client is injected and owned by the caller."""
 
 
-async def _prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _hand_on(page: Page, on_page: PageHandler, result: WalkResult) -> bool:
+    result.pages += 1
+    result.items += len(page.records)
+    return await on_page(page)
+
+
+async def _prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
     yield head
     async for chunk in chunks:
         yield chunk

@@ -33,6 +33,7 @@ from iptvsync.records import (
     EpisodeRecord,
     Kind,
     MovieRecord,
+    Page,
     ProgrammeRecord,
     SeasonRecord,
     SeriesRecord,
@@ -144,17 +145,17 @@ def minutes_of(value: Any) -> int | None:
     if not text:
         return None
     if ":" in text:
-        parts = [to_int(p) for p in text.split(":")]
-        if any(p is None for p in parts) or len(parts) > 3:
+        parsed = [to_int(p) for p in text.split(":")]
+        nums = [p for p in parsed if p is not None]
+        if len(nums) != len(parsed) or len(nums) > 3:
             return None
-        nums = [p for p in parts if p is not None]
         while len(nums) < 3:
             nums.insert(0, 0)
         hours, minutes, seconds = nums
         total = hours * 60 + minutes + (1 if seconds >= 30 else 0)
         return total or None
-    minutes = to_int(text)
-    return minutes if minutes and minutes > 0 else None
+    bare = to_int(text)
+    return bare if bare and bare > 0 else None
 
 
 def _rating(value: Any) -> float | None:
@@ -218,7 +219,7 @@ def classify_failure(status: int, body: bytes) -> ProviderError:
         return ProviderBanned("provider refused access (HTTP 403); check the User-Agent or IP")
     if status == 429:
         return ProviderBanned("provider rate limit (HTTP 429)")
-    if status >= 500:
+    if 500 <= status < 600:
         return ProviderUnreachable(f"provider server error (HTTP {status})")
     if any(word in text for word in _EXPIRED_WORDS):
         return ProviderAccountExpired("provider says the account has expired")
@@ -239,7 +240,7 @@ def classify_failure(status: int, body: bytes) -> ProviderError:
 
 def is_transient(error: ProviderError, status: int) -> bool:
     """Worth a retry with back-off: 429, 5xx, empty bodies, "too many connections"."""
-    if status == 429 or status >= 500:
+    if status == 429 or 500 <= status < 600:
         return True
     return isinstance(error, ProviderBadResponse)
 
@@ -372,7 +373,7 @@ def parse_categories(payload: Any, kind: Kind) -> list[CategoryRecord]:
                 kind=kind,
                 provider_id=cid,
                 title=title,
-                censored=to_bool(row.get("is_adult")) or _looks_adult(title),
+                censored=to_bool(row.get("is_adult")) or looks_adult(title),
                 position=position,
             )
         )
@@ -382,7 +383,8 @@ def parse_categories(payload: Any, kind: Kind) -> list[CategoryRecord]:
 _ADULT = re.compile(r"\b(xxx|adult|18\+|porn)", re.IGNORECASE)
 
 
-def _looks_adult(title: str) -> bool:
+def looks_adult(title: str) -> bool:
+    """Adult category titles (``XXX``, ``Adult``, ``18+``): flagged censored."""
     return bool(_ADULT.search(title))
 
 
@@ -474,38 +476,112 @@ def parse_series_row(row: Any) -> SeriesRecord | None:
 ListRecord = ChannelRecord | MovieRecord | SeriesRecord
 
 
+_HEX_KEY = re.compile(r"^[a-z][0-9a-f]{8,32}$")
+
+
+def _compact_key(pid: str) -> int | str:
+    """Ids as ints where exact: Xtream's digits, and the M3U ``u<hex>`` / ``s<hex>`` keys."""
+    if pid.isdigit():
+        return int(pid)
+    if _HEX_KEY.match(pid):
+        return (ord(pid[0]) << 132) | int(pid[1:], 16)
+    return pid
+
+
 class Deduper:
     """De-duplicates rows by id while keeping every category (§1.4, XUI "category duplicates").
 
     A stream is parsed page by page, so a duplicate may arrive after its first copy was already
-    handed on. ``accept`` returns the record to emit: the record itself when new, the first copy
-    with the merged ``category_ids`` when the duplicate brings a new category (emit it again: the
-    later copy wins on upsert), or None for a pure duplicate. Memory: one small entry per id.
+    handed on. ``accept`` returns the record to emit: the record itself when new, the record with
+    the merged ``category_ids`` (and the first copy's channel number) when the duplicate brings a
+    new category (emit it again: the later copy wins on upsert), or None for a pure duplicate.
+
+    Memory: an int id → small int (index of an interned category tuple) per record, about 70
+    bytes, plus the first number of each channel: ~13 MB for 178k movies.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, ...]] = {}
-        self._records: dict[str, ListRecord] = {}  # only ids seen twice, to rebuild merges
-        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._seen: dict[int | str, int] = {}
+        self._numbers: dict[int | str, int | None] = {}
+        self._index: dict[tuple[str, ...], int] = {}
+        self._tuples: list[tuple[str, ...]] = []
 
     def __len__(self) -> int:
         return len(self._seen)
 
+    def _intern(self, cats: tuple[str, ...]) -> int:
+        position = self._index.get(cats)
+        if position is None:
+            position = self._index[cats] = len(self._tuples)
+            self._tuples.append(cats)
+        return position
+
     def accept(self, record: ListRecord) -> ListRecord | None:
-        key = record.provider_id
-        cats = self._tuples.setdefault(record.category_ids, record.category_ids)
+        key = _compact_key(record.provider_id)
         previous = self._seen.get(key)
+        is_channel = isinstance(record, ChannelRecord)
         if previous is None:
-            self._seen[key] = cats
+            self._seen[key] = self._intern(record.category_ids)
+            if is_channel:
+                self._numbers[key] = record.number  # type: ignore[union-attr]
             return record
-        merged = previous + tuple(c for c in cats if c not in previous)
-        if merged == previous:
+        known = self._tuples[previous]
+        merged = known + tuple(c for c in record.category_ids if c not in known)
+        if merged == known:
             return None
-        self._seen[key] = self._tuples.setdefault(merged, merged)
-        first = self._records.get(key, record)
-        out = dataclasses.replace(first, category_ids=merged)
-        self._records[key] = out
-        return out
+        self._seen[key] = self._intern(merged)
+        if isinstance(record, ChannelRecord):
+            return dataclasses.replace(
+                record, category_ids=merged, number=self._numbers.get(key, record.number)
+            )
+        return dataclasses.replace(record, category_ids=merged)
+
+
+class PageBuilder:
+    """Pages of de-duplicated records for one stream of a walk.
+
+    One full page is held back, so the stream's last page (returned by ``finish``) is known and
+    carries ``total_pages`` and ``total_items``; a stream with no records still ends with one
+    empty page, so the engine sees every stream end.
+    """
+
+    def __init__(self, stream: str, size: int = 1000) -> None:
+        self.stream = stream
+        self.size = size
+        self.dedupe = Deduper()
+        self.number = 0
+        self._batch: list[ListRecord] = []
+        self._held: Page | None = None
+
+    def add(self, record: ListRecord) -> Page | None:
+        """Take a record; return a page that is ready to hand on, if any."""
+        out = self.dedupe.accept(record)
+        if out is None:
+            return None
+        self._batch.append(out)
+        if len(self._batch) < self.size:
+            return None
+        return self._hold(self._page())
+
+    def finish(self) -> list[Page]:
+        """The held page and the last one, the last with the stream's totals."""
+        pages = [self._held] if self._held is not None else []
+        self._held = None
+        if self._batch or not pages:
+            pages.append(self._page())
+        pages[-1].total_pages = self.number
+        pages[-1].total_items = len(self.dedupe)
+        return pages
+
+    def _page(self) -> Page:
+        self.number += 1
+        page = Page(self.stream, self.number, list(self._batch))
+        self._batch = []
+        return page
+
+    def _hold(self, page: Page) -> Page | None:
+        ready, self._held = self._held, page
+        return ready
 
 
 # ---------------------------------------------------------------------------------------------

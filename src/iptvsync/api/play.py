@@ -1,0 +1,100 @@
+"""Play: resolve a stream link at play time and redirect to it.
+
+Provider links expire in seconds (Stalker ``create_link`` tokens), so nothing is stored: every
+play asks the provider. The target URL can carry the provider account's credentials (Xtream
+puts them in the path), so the answer goes only to an authenticated caller: the admin, an
+output user allowed to see the provider, or a request with a valid signed ``sig``
+(``api.signing``). The ``Location`` header is the only place a provider credential appears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse
+
+from iptvsync.api.auth import principal_from_request
+from iptvsync.api.catalogue import scrubbed
+from iptvsync.api.services import Services, Svc
+from iptvsync.api.signing import verify
+from iptvsync.errors import Forbidden, ProviderBadResponse, ProviderError
+from iptvsync.providers.base import PlayTarget
+from iptvsync.providers.registry import make_client
+from iptvsync.store import queries
+from iptvsync.store.providers import get_provider, provider_config
+
+router = APIRouter(tags=["play"])
+
+
+@router.api_route(
+    "/api/providers/{provider_id}/play/{kind}/{item_id}",
+    methods=["GET", "HEAD"],
+    response_class=RedirectResponse,
+    status_code=302,
+)
+async def play(
+    provider_id: int,
+    kind: Literal["channel", "movie", "episode"],
+    item_id: int,
+    request: Request,
+    svc: Svc,
+    sig: str | None = Query(None, max_length=64, description="a signed play link's signature"),
+) -> RedirectResponse:
+    """302 to a freshly resolved stream URL; 502 with the provider's error code otherwise."""
+    _authorise(request, svc, provider_id, kind, item_id, sig)
+    provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
+    factory = svc.extras.get("make_client", make_client)
+    client = factory(provider_config(provider), svc.http, svc.settings)
+    try:
+        url = await client.resolve_play(target)
+    except ProviderError as exc:
+        raise scrubbed(exc, provider) from None
+    finally:
+        await client.aclose()
+    if not url or not isinstance(url, str):
+        raise ProviderBadResponse(
+            "the provider returned no stream link", detail={"kind": kind, "id": item_id}
+        )
+    return RedirectResponse(
+        url,
+        status_code=302,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _authorise(
+    request: Request, svc: Services, provider_id: int, kind: str, item_id: int, sig: str | None
+) -> None:
+    if sig is not None and verify(svc.settings, provider_id, kind, item_id, sig):
+        return
+    anonymous = not request.headers.get("authorization")
+    if sig is not None and svc.settings.admin_token is not None and anonymous:
+        raise Forbidden("this play link's signature is not valid or has expired")
+    principal_from_request(request).check(provider_id)
+
+
+def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:
+    with svc.db.connect() as conn:
+        provider = get_provider(conn, provider_id)
+        if kind == "episode":
+            ep = queries.episode_row(conn, provider_id, item_id)
+            return provider, PlayTarget(
+                kind="episode",
+                provider_item_id=ep.provider_item_id,
+                cmd=ep.cmd,
+                extension=ep.extension,
+                series_provider_id=ep.series_provider_item_id,
+                season=ep.season,
+                episode=ep.number,
+            )
+        row = queries.item_row(conn, kind, provider_id, item_id)
+        extra = dict(row.detail) if isinstance(row.detail, dict) else {}
+        return provider, PlayTarget(
+            kind=kind,
+            provider_item_id=row.provider_item_id,
+            cmd=row.cmd,
+            extension=row.extension if kind == "movie" else None,
+            extra=extra,
+        )

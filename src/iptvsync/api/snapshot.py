@@ -1,0 +1,230 @@
+"""``/api/providers/{id}/snapshot``: the whole catalogue for apps that load it once.
+
+The full document and its essentials are precomputed files (``snapshot.build``), streamed from
+disk in the encoding the client prefers; they are never read into memory here. A category's
+items and deltas (``?since=``) are read from the database, compressed once per snapshot
+version and encoding, and cached (``snapshot.serve.BODIES``).
+
+Every answer about a version carries ``ETag: W/"<version>"``, ``Vary: Accept-Encoding`` and
+``Cache-Control: public, max-age=<snapshot_max_age_s>``; ``If-None-Match`` with the current
+ETag is answered 304 before any file or query is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, ORJSONResponse, Response
+
+from iptvsync.api.auth import Reader
+from iptvsync.api.services import Services, Svc
+from iptvsync.errors import NoSnapshot, SnapshotTooOld, ValidationFailed
+from iptvsync.snapshot import files, serve
+from iptvsync.snapshot.build import build_snapshot
+from iptvsync.store import queries
+from iptvsync.store.models import snapshots
+from iptvsync.store.providers import get_provider
+
+router = APIRouter(tags=["snapshot"])
+BASE = "/api/providers/{provider_id}/snapshot"
+JSON = "application/json"
+
+
+def _latest(svc: Services, provider_id: int) -> Any:
+    """The provider's newest snapshot row; 404 ``not_found`` / ``no_snapshot``."""
+    with svc.db.connect() as conn:
+        get_provider(conn, provider_id)
+        row = conn.execute(
+            sa.select(snapshots)
+            .where(snapshots.c.provider_id == provider_id)
+            .order_by(snapshots.c.version.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        raise NoSnapshot(
+            f"provider {provider_id} has no snapshot yet: run a sync first",
+            detail={"provider_id": provider_id},
+        )
+    return row
+
+
+def _headers(svc: Services, version: int, encoding: str | None = None) -> dict[str, str]:
+    headers = {
+        "ETag": serve.etag_for(version),
+        "Vary": "Accept-Encoding",
+        "Cache-Control": f"public, max-age={svc.settings.snapshot_max_age_s}",
+    }
+    if encoding and encoding != "identity":
+        headers["Content-Encoding"] = encoding
+    return headers
+
+
+def _not_modified(request: Request, svc: Services, version: int) -> Response | None:
+    if serve.etag_matches(request.headers.get("if-none-match"), serve.etag_for(version)):
+        return Response(status_code=304, headers=_headers(svc, version))
+    return None
+
+
+async def _file(
+    request: Request, svc: Services, provider_id: int, part: str
+) -> tuple[Any, Response]:
+    """The newest snapshot row and a response streaming its ``part`` file."""
+    row = await asyncio.to_thread(_latest, svc, provider_id)
+    cached = _not_modified(request, svc, row.version)
+    if cached is not None:
+        return row, cached
+    encoding = serve.negotiate(request.headers.get("accept-encoding"))
+    path = files.version_path(svc.settings, provider_id, row.version, part, encoding)
+    try:
+        stat = await asyncio.to_thread(os.stat, path)
+    except FileNotFoundError:
+        # The files went (a wiped directory, another replica's disk): build them again.
+        await asyncio.to_thread(build_snapshot, svc.db, svc.settings, provider_id)
+        row = await asyncio.to_thread(_latest, svc, provider_id)
+        path = files.version_path(svc.settings, provider_id, row.version, part, encoding)
+        try:
+            stat = await asyncio.to_thread(os.stat, path)
+        except FileNotFoundError:
+            raise NoSnapshot(
+                f"the snapshot files of provider {provider_id} are missing",
+                detail={"provider_id": provider_id},
+            ) from None
+    response = FileResponse(
+        path,
+        media_type=JSON,
+        headers=_headers(svc, row.version, encoding),
+        stat_result=stat,
+    )
+    return row, response
+
+
+def _cached_json(
+    request: Request,
+    svc: Services,
+    row: Any,
+    key: tuple[Any, ...],
+    build: Any,
+) -> Response:
+    """A JSON body built by ``build()``, compressed for the client, cached per version."""
+    encoding = serve.negotiate(request.headers.get("accept-encoding"))
+    stamp = (row.provider_id, row.version, str(row.generated_at), *key)
+    raw = serve.BODIES.get_or_build((*stamp, "identity"), lambda: orjson.dumps(build()))
+    if len(raw) < serve.MIN_COMPRESS_BYTES:
+        encoding = "identity"
+    body = serve.BODIES.get_or_build((*stamp, encoding), lambda: serve.compress(raw, encoding))
+    return Response(body, media_type=JSON, headers=_headers(svc, row.version, encoding))
+
+
+@router.api_route(BASE, methods=["GET", "HEAD"])
+async def get_snapshot(
+    provider_id: int,
+    request: Request,
+    svc: Svc,
+    who: Reader,
+    kind: str | None = Query(None, description="movies, series or channels: page mode"),
+    page: int | None = Query(None, ge=1),
+    limit: int | None = Query(None, ge=1, description="above 500 means 500"),
+    since: int | None = Query(None, description="a version the app holds: answer a delta"),
+) -> Response:
+    """The whole snapshot; or one page of a kind (``?kind=&page=&limit=``); or what changed
+    since a version (``?since=``)."""
+    who.check(provider_id)
+    if since is not None:
+        if kind is not None or page is not None or limit is not None:
+            raise ValidationFailed("since cannot be combined with kind, page or limit")
+        return await asyncio.to_thread(_delta, request, svc, provider_id, since)
+    if kind is not None or page is not None or limit is not None:
+        if kind is None:
+            raise ValidationFailed("page and limit need kind=movies|series|channels")
+        return await asyncio.to_thread(
+            _page, svc, provider_id, kind, page or 1, limit or queries.DEFAULT_LIMIT
+        )
+    _, response = await _file(request, svc, provider_id, "")
+    return response
+
+
+def _page(svc: Services, provider_id: int, kind: str, page: int, limit: int) -> Response:
+    k = queries.kind_of(kind)
+    row = _latest(svc, provider_id)
+    with svc.db.connect() as conn:
+        body = queries.list_items(conn, k, provider_id, page=page, limit=limit)
+    return ORJSONResponse(body, headers={"X-Snapshot-Version": str(row.version)})
+
+
+def _delta(request: Request, svc: Services, provider_id: int, since: int) -> Response:
+    row = _latest(svc, provider_id)
+    to = row.version
+    cached = _not_modified(request, svc, to)
+    if cached is not None:
+        return cached
+    if since != to:
+        with svc.db.connect() as conn:
+            known = conn.execute(
+                sa.select(snapshots.c.id).where(
+                    snapshots.c.provider_id == provider_id, snapshots.c.version == since
+                )
+            ).first()
+        if since > to or known is None:
+            raise SnapshotTooOld(
+                f"version {since} is unknown or no longer kept (current {to}): "
+                "load the whole snapshot",
+                detail={"since": since, "current": to},
+            )
+
+    def build() -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "from": since,
+            "to": to,
+            "added": {},
+            "changed": {},
+            "removed": {},
+        }
+        with svc.db.connect() as conn:
+            for key, kind in (("movies", "movie"), ("series", "series"), ("channels", "channel")):
+                added: list[dict[str, Any]] = []
+                changed: list[dict[str, Any]] = []
+                removed: list[int] = []
+                if since != to:
+                    added, changed, removed = queries.changed_since(
+                        conn, kind, provider_id, since, to
+                    )
+                body["added"][key] = added
+                body["changed"][key] = changed
+                body["removed"][key] = removed
+        return body
+
+    return _cached_json(request, svc, row, ("since", since), build)
+
+
+@router.api_route(BASE + "/essentials", methods=["GET", "HEAD"])
+async def get_essentials(provider_id: int, request: Request, svc: Svc, who: Reader) -> Response:
+    """``{version, stats, categories, featured}`` for an app's first paint."""
+    who.check(provider_id)
+    _, response = await _file(request, svc, provider_id, "essentials")
+    return response
+
+
+@router.api_route(BASE + "/categories/{category_id}", methods=["GET", "HEAD"])
+def get_category(
+    provider_id: int, category_id: int, request: Request, svc: Svc, who: Reader
+) -> Response:
+    """``{version, category, items}``: every item of one category, in the kind's order."""
+    who.check(provider_id)
+    row = _latest(svc, provider_id)
+    cached = _not_modified(request, svc, row.version)
+    if cached is not None:
+        return cached
+    with svc.db.connect() as conn:
+        category = queries.get_category(conn, provider_id, category_id)
+
+    def build() -> dict[str, Any]:
+        with svc.db.connect() as conn:
+            items = list(queries.category_items(conn, category["kind"], provider_id, category_id))
+        return {"version": row.version, "category": category, "items": items}
+
+    return _cached_json(request, svc, row, ("category", category_id), build)

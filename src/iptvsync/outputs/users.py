@@ -1,0 +1,208 @@
+"""Users of the player outputs: create, list, token, remove; and who a player is.
+
+A user has a scrypt-hashed password (``api.auth.hash_password``), an optional API token stored as
+its SHA-256 (``api.auth.hash_token``), and access to some providers or to all of them. Players
+send the user's name and password: in the query (``player_api.php?username=&password=``), in the
+path (``/live/{user}/{pass}/{id}.ts``) or as HTTP Basic.
+
+Names and passwords travel raw in URL paths and unencoded in query strings (pyxtream, and most
+Android players, concatenate them into URLs), so both are restricted to characters that survive
+that: no ``/ ? # & % :``, no whitespace. Refusing them at ``user add`` beats a player that logs in
+and then fails on every stream.
+
+Open mode: when ``IPTVSYNC_ADMIN_TOKEN`` is unset (local use, loopback only; DESIGN §3 "asks for
+nothing"), every output is open and any user name and password are accepted; such a player sees
+every provider. Per-user access applies once an admin token is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from iptvsync.api.auth import OPEN, Principal, hash_password, hash_token, load_user, verify_password
+from iptvsync.errors import NotFound, ValidationFailed
+from iptvsync.settings import Settings
+from iptvsync.store.models import providers, user_providers, users
+from iptvsync.store.providers import utcnow
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
+_PASSWORD_FORBIDDEN = re.compile(r"[\s/?#&%:]")
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed(
+            "a user name is 1-64 letters, digits or . _ @ + - (players put it raw into URLs)",
+            detail={"field": "username"},
+        )
+    return username
+
+
+def check_password(password: str) -> None:
+    # Never echo the password back: say what is wrong, not what was given.
+    if not 4 <= len(password) <= 128:
+        raise ValidationFailed("a password has 4 to 128 characters", detail={"field": "password"})
+    if _PASSWORD_FORBIDDEN.search(password) or not password.isprintable():
+        raise ValidationFailed(
+            "a password may not contain spaces or / ? # & % : (players put it raw into "
+            "stream URLs and query strings)",
+            detail={"field": "password"},
+        )
+
+
+def create_user(
+    conn: sa.Connection,
+    username: str,
+    password: str,
+    *,
+    provider_ids: list[int] | None = None,
+    all_providers: bool = False,
+) -> int:
+    """Add a user with access to ``provider_ids`` (or to every provider, present and future)."""
+    check_username(username)
+    check_password(password)
+    if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
+        raise ValidationFailed(f"user {username!r} already exists", detail={"field": "username"})
+    wanted = sorted(set(provider_ids or []))
+    known = {
+        r[0] for r in conn.execute(sa.select(providers.c.id).where(providers.c.id.in_(wanted)))
+    }
+    missing = [p for p in wanted if p not in known]
+    if missing:
+        raise NotFound(f"no provider with id {missing[0]}", detail={"provider_id": missing[0]})
+    user_id = conn.execute(
+        users.insert()
+        .values(
+            username=username,
+            password_hash=hash_password(password),
+            all_providers=all_providers,
+            created_at=utcnow(),
+        )
+        .returning(users.c.id)
+    ).scalar_one()
+    if wanted and not all_providers:
+        conn.execute(
+            user_providers.insert(), [{"user_id": user_id, "provider_id": p} for p in wanted]
+        )
+    return int(user_id)
+
+
+def list_users(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Users with their access; never a hash."""
+    access: dict[int, list[int]] = {}
+    for user_id, provider_id in conn.execute(
+        sa.select(user_providers.c.user_id, user_providers.c.provider_id).order_by(
+            user_providers.c.provider_id
+        )
+    ):
+        access.setdefault(user_id, []).append(provider_id)
+    return [
+        {
+            "id": row.id,
+            "username": row.username,
+            "all_providers": bool(row.all_providers),
+            "provider_ids": access.get(row.id, []),
+            "has_token": row.token_hash is not None,
+            "created_at": row.created_at,
+        }
+        for row in conn.execute(sa.select(users).order_by(users.c.username))
+    ]
+
+
+def issue_token(conn: sa.Connection, username: str) -> str:
+    """A new API token for ``username`` (replacing any previous one); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    updated = conn.execute(
+        users.update().where(users.c.username == username).values(token_hash=hash_token(token))
+    ).rowcount
+    if not updated:
+        raise NotFound(f"no user named {username!r}")
+    return token
+
+
+def delete_user(conn: sa.Connection, username: str) -> None:
+    row = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise NotFound(f"no user named {username!r}")
+    conn.execute(user_providers.delete().where(user_providers.c.user_id == row.id))
+    conn.execute(users.delete().where(users.c.id == row.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is playing
+
+
+@dataclass
+class LoginCache:
+    """Recently verified (user, password) pairs, so a player's burst of requests (a dozen API
+    calls at start-up, one redirect per zap) costs one scrypt, not one each.
+
+    Keys are an HMAC of the password under a per-process random key: the cache never holds a
+    password or anything that verifies one outside this process. Only successes are cached, so
+    guessing stays as slow as scrypt; entries live ``ttl_s`` seconds, so a changed password or
+    access list takes effect within that time.
+    """
+
+    ttl_s: float = 60.0
+    max_entries: int = 1024
+    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    _entries: dict[tuple[str, bytes], tuple[float, Principal]] = field(default_factory=dict)
+
+    def _digest(self, username: str, password: str) -> tuple[str, bytes]:
+        return username, hmac.new(self._key, password.encode(), hashlib.sha256).digest()
+
+    def get(self, username: str, password: str) -> Principal | None:
+        key = self._digest(username, password)
+        hit = self._entries.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, username: str, password: str, principal: Principal) -> None:
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[self._digest(username, password)] = (time.monotonic() + self.ttl_s, principal)
+
+
+def login(
+    db: sa.Engine, settings: Settings, cache: LoginCache, username: str, password: str
+) -> Principal | None:
+    """The principal for a player's user name and password, or None when they are wrong.
+
+    Open mode (no admin token) accepts anything and sees everything.
+    """
+    if settings.admin_token is None:
+        return OPEN
+    if not username or not password:
+        return None
+    cached = cache.get(username, password)
+    if cached is not None:
+        return cached
+    with db.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+        if row is None:
+            # Spend the same time as a wrong password, so names cannot be probed by timing.
+            verify_password(password, _dummy_hash())
+            return None
+        if not verify_password(password, row.password_hash):
+            return None
+        principal = load_user(conn, row)
+    cache.put(username, password, principal)
+    return principal
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not a password", salt=b"iptvsync-dummy-s")

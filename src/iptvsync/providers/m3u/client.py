@@ -1,0 +1,487 @@
+"""M3U playlist client: the I/O around ``parse.py`` and ``providers/xmltv.py``.
+
+A playlist is one file, often 50+ MB. It is downloaded once into a temporary file (kept for
+``playlist_cache_s``, default 5 minutes, so ``categories``, ``walk`` and ``series_detail`` of
+one sync read the same bytes without downloading it again), then parsed line by line from disk:
+memory stays flat whatever its size. ``file://`` URLs and plain paths are read in place.
+
+Identity, the live/VOD heuristic and series grouping are documented in docs/providers.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing, asynccontextmanager
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import httpx
+
+from iptvsync.errors import (
+    ProviderAuthFailed,
+    ProviderBadResponse,
+    ProviderBanned,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnreachable,
+)
+from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
+from iptvsync.providers.http import is_connection_failure, safe_url, translate_transport_error
+from iptvsync.providers.m3u.parse import (
+    EpisodeEntry,
+    LineDecoder,
+    M3uEntry,
+    M3uHeader,
+    M3uParser,
+    M3uRecord,
+    identity_key,
+    sniff_error,
+    to_record,
+)
+from iptvsync.providers.xmltv import iter_programmes
+from iptvsync.providers.xtream.parse import PageBuilder, looks_adult
+from iptvsync.records import (
+    AccountInfo,
+    CategoryRecord,
+    ChannelRecord,
+    EpisodeRecord,
+    Kind,
+    MovieRecord,
+    Page,
+    ProbeResult,
+    ProgrammeRecord,
+    Scope,
+    SeasonRecord,
+    WalkResult,
+)
+from iptvsync.settings import Settings
+
+PAGE_SIZE = 1000
+READ_CHUNK = 1 << 18
+SNIFF_BYTES = 32_768
+DEFAULT_USER_AGENT = "VLC/3.0.18 LibVLC/3.0.18"
+
+
+def _status_error(status: int) -> ProviderError:
+    if status == 401:
+        return ProviderAuthFailed("the playlist URL refused the credentials (HTTP 401)")
+    if status in (403, 429):
+        return ProviderBanned(f"the playlist URL refused access (HTTP {status})")
+    if status >= 500:
+        return ProviderUnreachable(f"the playlist server failed (HTTP {status})")
+    if status == 404:
+        # XC panels answer 404 for bad credentials too (reference §1.2): say both.
+        return ProviderBadResponse("the playlist URL answered 404 (wrong URL or credentials)")
+    return ProviderBadResponse(f"the playlist URL answered HTTP {status}")
+
+
+def _sniff(head: bytes, what: str) -> ProviderError | None:
+    """Error pages served with 200. A guide legitimately starts with ``<``: only an HTML or
+    JSON page is an error there (anything else is judged by the XMLTV parser)."""
+    if what == "guide URL":
+        start = head.lstrip().lstrip(b"\xef\xbb\xbf").lstrip()[:15].lower()
+        if not start.startswith((b"<!doctype html", b"<html", b"{", b"[")):
+            return None
+    return sniff_error(head, what)
+
+
+def _local_path(url: str) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if not parts.scheme and url.startswith(("/", "./")):
+        return Path(url)
+    return None
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+async def _read_file(path: Path) -> AsyncGenerator[bytes, None]:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise ProviderUnreachable(f"cannot read {path.name}: {exc.strerror}") from exc
+    with handle:
+        while chunk := handle.read(READ_CHUNK):
+            yield chunk
+            await asyncio.sleep(0)
+
+
+class M3uClient:
+    """``ProviderClient`` for M3U playlists with an XMLTV guide."""
+
+    whole_lists = True
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        http: httpx.AsyncClient,
+        *,
+        settings: Settings | None = None,
+        budget: PolitenessBudget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        options = config.options or {}
+        self._http = http
+        self._url = config.url.strip()
+        self._epg_url = config.epg_url
+        self._user_agent = str(options.get("user_agent") or DEFAULT_USER_AGENT)
+        timeout = float(options.get("timeout_s") or 60.0)
+        if settings is not None:
+            timeout = max(timeout, settings.request_timeout_s)
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        self._retries = int(options.get("retries", 3))
+        self._cache_s = float(options.get("playlist_cache_s", 300.0))
+        self._budget = budget or PolitenessBudget(BudgetConfig(start=2, cap=2))
+        self._clock = clock
+        # Credentials that XC-derived playlists put in stream paths: kept out of identity keys.
+        query = dict(parse_qsl(urlsplit(self._url).query))
+        self._secrets = tuple(
+            s
+            for s in (
+                config.username,
+                config.password,
+                query.get("username"),
+                query.get("password"),
+            )
+            if s
+        )
+        self._requests = 0
+        self._spool: Path | None = None
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        self.header: M3uHeader | None = None
+        #: What the last full parse dropped: ``orphans`` (#EXTINF without URL), ``junk`` lines.
+        self.parse_stats: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"M3uClient(url={safe_url(self._url)!r})"
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    # -- transport ----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _open(
+        self, url: str, what: str = "playlist URL"
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """GET through the budget, retried (429, 5xx, network) until the body starts; the first
+        32 KB are sniffed for an error page served with 200 (reference §2.6)."""
+        attempt = 0
+        while True:
+            handed_on = False
+            error: ProviderError
+            async with self._budget.slot() as slot:
+                try:
+                    async with self._http.stream(
+                        "GET",
+                        url,
+                        headers={"User-Agent": self._user_agent, "Accept": "*/*"},
+                        timeout=self._timeout,
+                    ) as response:
+                        self._requests += 1
+                        status = response.status_code
+                        chunks = response.aiter_bytes()
+                        if status == 200:
+                            head = b""
+                            async for chunk in chunks:
+                                head += chunk
+                                if len(head) >= SNIFF_BYTES:
+                                    break
+                            sniffed = _sniff(head, what)
+                            if sniffed is not None:
+                                slot.record(Outcome.NEUTRAL)
+                                raise sniffed
+                            slot.record(Outcome.OK)
+                            handed_on = True
+                            yield _prepend(head, chunks)
+                            return
+                        error = _status_error(status)
+                        transient = status == 429 or status >= 500
+                        slot.record(
+                            Outcome.THROTTLED
+                            if status == 429
+                            else Outcome.SERVER_ERROR
+                            if status >= 500
+                            else Outcome.NEUTRAL
+                        )
+                except httpx.HTTPError as exc:
+                    error = translate_transport_error(exc, url=url)
+                    if handed_on:
+                        raise error from exc
+                    slot.record(
+                        Outcome.CONNECT_ERROR
+                        if is_connection_failure(exc)
+                        else Outcome.TIMEOUT
+                        if isinstance(error, ProviderTimeout)
+                        else Outcome.SERVER_ERROR
+                    )
+                    transient = True
+            if not transient or attempt >= self._retries:
+                raise error
+            await self._budget.wait_backoff(attempt)
+            attempt += 1
+
+    async def _playlist(self) -> Path:
+        """The playlist on local disk, downloaded at most once per ``playlist_cache_s``."""
+        local = _local_path(self._url)
+        if local is not None:
+            return local
+        async with self._lock:
+            if self._spool is not None and self._clock() - self._fetched_at < self._cache_s:
+                return self._spool
+            fd, name = tempfile.mkstemp(prefix="iptvsync-m3u-", suffix=".m3u")
+            path = Path(name)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    async with self._open(self._url) as chunks:
+                        async for chunk in chunks:
+                            out.write(chunk)
+            except BaseException:
+                _unlink(path)
+                raise
+            self._drop_spool()
+            self._spool, self._fetched_at = path, self._clock()
+            return path
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            _unlink(self._spool)
+            self._spool = None
+
+    async def entries(self) -> AsyncGenerator[M3uEntry, None]:
+        """Every entry of the playlist, streamed from disk."""
+        path = await self._playlist()
+        decoder = LineDecoder()
+        parser = M3uParser()
+        async with aclosing(_read_file(path)) as chunks:
+            first = True
+            async for chunk in chunks:
+                if first:
+                    first = False
+                    sniffed = sniff_error(chunk[:SNIFF_BYTES])
+                    if sniffed is not None:
+                        raise sniffed
+                for line in decoder.feed(chunk):
+                    entry = parser.feed(line)
+                    if parser.header is not None and self.header is None:
+                        self.header = parser.header
+                    if entry is not None:
+                        yield entry
+            for line in decoder.close():
+                entry = parser.feed(line)
+                if entry is not None:
+                    yield entry
+        parser.close()
+        self.header = parser.header or M3uHeader()
+        self.parse_stats = {
+            "entries": parser.entries,
+            "orphans": parser.orphans,
+            "junk": parser.junk + decoder.junk_lines,
+        }
+
+    async def records(self) -> AsyncGenerator[M3uRecord, None]:
+        async with aclosing(self.entries()) as entries:
+            async for entry in entries:
+                yield to_record(entry, self._secrets)
+
+    # -- ProviderClient -----------------------------------------------------------------------
+
+    async def probe(self) -> ProbeResult:
+        channels: set[str] = set()
+        movies: set[str] = set()
+        series: set[str] = set()
+        async with aclosing(self.records()) as records:
+            async for record in records:
+                if isinstance(record, ChannelRecord):
+                    channels.add(record.provider_id)
+                elif isinstance(record, MovieRecord):
+                    movies.add(record.provider_id)
+                else:
+                    series.add(record.series.provider_id)
+        return ProbeResult(
+            family="m3u",
+            endpoint=safe_url(self._url) if _local_path(self._url) is None else "file",
+            page_size=None,
+            account=AccountInfo(status="unknown"),
+            counts={"channels": len(channels), "movies": len(movies), "series": len(series)},
+        )
+
+    async def categories(self, kind: Kind) -> list[CategoryRecord]:
+        """Group titles (``group-title`` or ``#EXTGRP``) of the entries of ``kind``."""
+        kind = Kind(kind)
+        seen: dict[str, CategoryRecord] = {}
+        async with aclosing(self.records()) as records:
+            async for record in records:
+                if _record_kind(record) is not kind:
+                    continue
+                groups = (
+                    record.series.category_ids
+                    if isinstance(record, EpisodeEntry)
+                    else record.category_ids
+                )
+                for title in groups:
+                    if title not in seen:
+                        censored = looks_adult(title)
+                        seen[title] = CategoryRecord(kind, title, title, censored, len(seen))
+        return list(seen.values())
+
+    async def walk(
+        self,
+        scope: Scope,
+        on_page: PageHandler,
+        *,
+        newest_first: bool = False,
+        page_cap: int | None = None,
+    ) -> WalkResult:
+        """One pass over the playlist. CHANNELS → stream ``live`` (radio flagged); VOD →
+        streams ``vod`` (movies) and ``series`` (series grouped from episode entries).
+
+        As for Xtream, ``newest_first`` and ``page_cap`` are ignored (a playlist is one whole,
+        unsorted list) and a handler returning False stops its stream, making the walk
+        incomplete. Entries sharing an identity key are merged, categories unioned.
+        """
+        scope = Scope(scope)
+        names = ("live",) if scope is Scope.CHANNELS else ("vod", "series")
+        streams = {name: PageBuilder(name, PAGE_SIZE) for name in names}
+        stopped: set[str] = set()
+        result = WalkResult(complete=True)
+        async with aclosing(self.records()) as records:
+            async for record in records:
+                target = _stream_of(record, scope)
+                if target is None or target in stopped:
+                    continue
+                item = record.series if isinstance(record, EpisodeEntry) else record
+                page = streams[target].add(item)
+                if page is not None and not await _hand_on(page, on_page, result):
+                    stopped.add(target)
+                    if len(stopped) == len(streams):
+                        break
+        for name, builder in streams.items():
+            if name not in stopped:
+                for page in builder.finish():
+                    if not await _hand_on(page, on_page, result):
+                        stopped.add(name)
+                        break
+            if name in stopped:
+                result.complete = False
+                result.stop_reason = "early_termination"
+            elif len(builder.dedupe) == 0:
+                result.warnings.append(f"{name}: the playlist has no such entries")
+        if result.complete:
+            if self.parse_stats.get("orphans"):
+                result.warnings.append(
+                    f"{self.parse_stats['orphans']} #EXTINF lines without a URL were dropped"
+                )
+            if self.parse_stats.get("junk"):
+                result.warnings.append(f"{self.parse_stats['junk']} unreadable lines were skipped")
+        return result
+
+    async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
+        """The series' episodes, grouped by season from the playlist (one pass over it)."""
+        seasons: dict[int, dict[str, EpisodeRecord]] = {}
+        async with aclosing(self.records()) as records:
+            async for record in records:
+                if (
+                    isinstance(record, EpisodeEntry)
+                    and record.series.provider_id == series_provider_id
+                ):
+                    episode = record.episode
+                    seasons.setdefault(episode.season, {}).setdefault(episode.provider_id, episode)
+        return [
+            SeasonRecord(
+                number=number,
+                name=f"Season {number}",
+                episodes=tuple(
+                    sorted(seasons[number].values(), key=lambda e: (e.number, e.provider_id))
+                ),
+            )
+            for number in sorted(seasons)
+        ]
+
+    async def resolve_play(self, target: PlayTarget) -> str:
+        """The entry's own URL (stored as ``cmd``), or found again in the playlist by id.
+        Kodi's ``|Header=...`` suffix is not part of a URL and is dropped."""
+        url = target.cmd
+        if not url:
+            async with aclosing(self.entries()) as entries:
+                async for entry in entries:
+                    if identity_key(entry, self._secrets) == target.provider_item_id:
+                        url = entry.url
+                        break
+        if not url:
+            raise ProviderBadResponse("the playlist no longer has this entry")
+        return url.split("|", 1)[0].strip()
+
+    def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
+        """The provider's ``epg_url``, else the playlist header's ``x-tvg-url``/``url-tvg``
+        (the first one). None when the playlist is known to name no guide."""
+        if not self._epg_url and self.header is not None and not self.header.guide_urls:
+            return None
+        return self._guide()
+
+    async def _guide(self) -> AsyncGenerator[ProgrammeRecord, None]:
+        url = self._epg_url
+        if not url:
+            if self.header is None:
+                async with aclosing(self.entries()) as entries:
+                    async for _entry in entries:
+                        break  # the header is read with the first lines
+            urls = self.header.guide_urls if self.header else []
+            if not urls:
+                return
+            url = urls[0]
+        local = _local_path(url)
+        if local is not None:
+            async with aclosing(iter_programmes(_read_file(local))) as programmes:
+                async for programme in programmes:
+                    yield programme
+            return
+        async with (
+            self._open(url, "guide URL") as chunks,
+            aclosing(iter_programmes(chunks)) as programmes,
+        ):
+            async for programme in programmes:
+                yield programme
+
+    async def aclose(self) -> None:
+        """Delete the downloaded playlist."""
+        self._drop_spool()
+
+
+def _record_kind(record: M3uRecord) -> Kind:
+    if isinstance(record, EpisodeEntry):
+        return Kind.SERIES
+    return record.kind
+
+
+def _stream_of(record: M3uRecord, scope: Scope) -> str | None:
+    if isinstance(record, ChannelRecord):
+        return "live" if scope is Scope.CHANNELS else None
+    if scope is not Scope.VOD:
+        return None
+    return "series" if isinstance(record, EpisodeEntry) else "vod"
+
+
+async def _hand_on(page: Page, on_page: PageHandler, result: WalkResult) -> bool:
+    result.pages += 1
+    result.items += len(page.records)
+    return await on_page(page)
+
+
+async def _prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    if head:
+        yield head
+    async for chunk in chunks:
+        yield chunk

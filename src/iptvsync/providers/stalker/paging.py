@@ -1,0 +1,161 @@
+"""Walking one paged list ("stream") concurrently, delivering pages in order (reference §8).
+
+Pages are fetched ahead within the politeness budget (the window is the budget's current
+limit), but handed to the consumer strictly in page order, so an incremental sync can stop a
+stream at the first page that brings nothing new. Stop rules, in the order they are checked:
+
+- an empty page is the end (unless the portal's total says more pages follow: stock servers
+  drop locked items after counting, so a page can be empty mid-list);
+- a page whose ids were all seen earlier in this stream means the portal ignores ``p`` and
+  repeats page 1: stop, incomplete, ``repeated_page``;
+- the consumer returning False stops the stream: ``early_termination``;
+- the last page by the portal's total is the end; ``page_cap`` pages stop it: ``page_cap``.
+
+Items already delivered by another stream of the same walk are filtered out (dedupe by kind
+and id), but still count as "seen" for the repeat check only within their own stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from iptvsync.records import CatalogueRecord, Page
+
+
+@dataclass(slots=True)
+class FetchedPage:
+    records: list[CatalogueRecord]
+    rows: int  # rows the portal sent (records may be fewer: rows without ids are dropped)
+    total_items: int | None = None
+    page_size: int | None = None
+
+
+@dataclass(slots=True)
+class StreamOutcome:
+    stream: str
+    complete: bool
+    stop_reason: str | None = None
+    pages: int = 0
+    items: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+FetchPage = Callable[[int], Coroutine[Any, Any, FetchedPage]]
+Deliver = Callable[[Page], Awaitable[bool]]
+SeenKey = tuple[str, str]
+
+#: Pages fetched before the first answer tells the total: guessing wider wastes requests on
+#: small lists (a censored genre is often one page).
+_BLIND_PAGES = 2
+
+
+async def walk_stream(
+    stream: str,
+    fetch: FetchPage,
+    deliver: Deliver,
+    *,
+    window: Callable[[], int],
+    seen: set[SeenKey],
+    page_cap: int | None = None,
+    max_ahead: int = 256,
+) -> StreamOutcome:
+    """Walk pages 1.. of one stream; see the module docstring for the stop rules.
+
+    ``window()`` is read every time a page could be launched (the budget's current limit):
+    one more page than that is kept queued so a freed slot never idles. A page that fails for
+    good raises its typed error, after the other requests of the stream are cancelled.
+    """
+    out = StreamOutcome(stream=stream, complete=False)
+    tasks: dict[int, asyncio.Task[FetchedPage]] = {}
+    ready: dict[int, FetchedPage] = {}
+    stream_ids: set[SeenKey] = set()
+    next_launch = next_deliver = 1
+    total_pages: int | None = None
+    total_items: int | None = None
+    answered = False
+
+    def may_launch() -> bool:
+        if page_cap is not None and next_launch > page_cap:
+            return False
+        if total_pages is not None and next_launch > max(total_pages, 1):
+            return False
+        if not answered and next_launch > _BLIND_PAGES:
+            return False
+        if next_launch - next_deliver >= max_ahead:
+            return False
+        return len(tasks) < max(1, window()) + 1
+
+    try:
+        while True:
+            while may_launch():
+                tasks[next_launch] = asyncio.create_task(fetch(next_launch))
+                next_launch += 1
+            if next_deliver not in ready:
+                if next_deliver not in tasks:
+                    # Nothing left to fetch (past the total or the cap) and nothing pending.
+                    out.complete = page_cap is None or total_pages is not None
+                    if not out.complete:
+                        out.stop_reason = "page_cap"
+                    return out
+                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+                for number in [n for n, t in tasks.items() if t in done]:
+                    ready[number] = tasks.pop(number).result()  # raises a failed page's error
+                continue
+
+            number = next_deliver
+            page = ready.pop(number)
+            next_deliver += 1
+            if page.total_items is not None and page.page_size:
+                pages_now = -(-page.total_items // page.page_size)
+                total_pages = max(total_pages or 0, pages_now)
+                total_items = max(total_items or 0, page.total_items)
+            answered = True
+
+            if page.rows == 0:
+                if total_pages is not None and number < total_pages:
+                    continue  # empty mid-list: the portal counted items it then hid
+                out.complete = True
+                return out
+
+            keys = [(str(r.kind), r.provider_id) for r in page.records]
+            if keys and all(k in stream_ids for k in keys):
+                out.stop_reason = "repeated_page"
+                out.warnings.append(
+                    f"{stream}: page {number} repeats items of earlier pages; the portal "
+                    f"seems to ignore paging, so the walk stopped there (incomplete)"
+                )
+                return out
+            stream_ids.update(keys)
+            fresh = [r for r, k in zip(page.records, keys, strict=True) if k not in seen]
+            seen.update(keys)
+            out.pages += 1
+            out.items += len(fresh)
+            keep_going = await deliver(
+                Page(
+                    stream=stream,
+                    number=number,
+                    records=fresh,
+                    total_pages=total_pages,
+                    total_items=total_items,
+                )
+            )
+            last = total_pages is not None and number >= total_pages
+            if keep_going is False and not last:
+                out.stop_reason = "early_termination"
+                return out
+            if last:
+                out.complete = True
+                return out
+            if page_cap is not None and number >= page_cap:
+                out.stop_reason = "page_cap"
+                return out
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        for task in tasks.values():
+            with contextlib.suppress(BaseException):
+                await task

@@ -1,0 +1,237 @@
+"""Snapshot files: where they live, how they are written (streamed, compressed, atomic), and
+how they go away.
+
+Layout under ``settings.resolved_snapshot_dir()``::
+
+    provider-7.json  .json.gz  .json.br  .json.zst     the latest snapshot, for nginx or a CDN
+    provider-7/v12.json(.gz|.br|.zst)                  version 12, what the API serves
+    provider-7/v12.essentials.json(.gz|.br|.zst)       its first-paint part
+
+Versioned files never change once written, so an ETag naming the version always names the same
+bytes, even while the next build writes; the top-level files are hard links to the latest
+version (a copy where the filesystem has no links), swapped in with ``os.replace``. The API
+keeps the previous version's files too, for downloads still in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import os
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import brotli
+import sqlalchemy as sa
+import zstandard
+
+from iptvsync.settings import Settings
+
+log = logging.getLogger("iptvsync.snapshot")
+
+#: Content-Encoding → file suffix. Smallest first: the order a tie in q-values is broken in.
+ENCODINGS: dict[str, str] = {"br": ".br", "zstd": ".zst", "gzip": ".gz", "identity": ""}
+GZIP_LEVEL = 6
+BROTLI_QUALITY = 6  # q6 is within 2% of q9's size at a fifth of the time (docs/benchmarks.md)
+ZSTD_LEVEL = 9
+CHUNK = 256 * 1024
+
+
+def provider_dir(settings: Settings, provider_id: int) -> Path:
+    return settings.resolved_snapshot_dir() / f"provider-{provider_id}"
+
+
+def version_path(
+    settings: Settings, provider_id: int, version: int, part: str = "", encoding: str = "identity"
+) -> Path:
+    """A versioned file; ``part`` is ``""`` for the whole snapshot or ``"essentials"``."""
+    name = f"v{version}.{part}.json" if part else f"v{version}.json"
+    return provider_dir(settings, provider_id) / (name + ENCODINGS[encoding])
+
+
+def stable_path(settings: Settings, provider_id: int, encoding: str = "identity") -> Path:
+    return settings.resolved_snapshot_dir() / f"provider-{provider_id}.json{ENCODINGS[encoding]}"
+
+
+class _Sink:
+    """One output file: a compressor (or none) feeding a temp file next to the target."""
+
+    def __init__(self, target: Path, encoding: str) -> None:
+        self.target = target
+        self.encoding = encoding
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.tmp = Path(tmp)
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.size = 0
+        self._compress: Callable[[bytes], bytes] | None
+        self._flush: Callable[[], bytes] | None
+        if encoding == "gzip":
+            z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            self._compress, self._flush = z.compress, z.flush
+        elif encoding == "br":
+            b = brotli.Compressor(mode=brotli.MODE_TEXT, quality=BROTLI_QUALITY)
+            self._compress, self._flush = b.process, b.finish
+        elif encoding == "zstd":
+            zc = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
+            self._compress, self._flush = zc.compress, zc.flush
+        else:
+            self._compress = self._flush = None
+
+    def write(self, data: bytes) -> None:
+        out = self._compress(data) if self._compress else data
+        if out:
+            self.file.write(out)
+            self.size += len(out)
+
+    def commit(self) -> None:
+        if self._flush is not None:
+            tail = self._flush()
+            self.file.write(tail)
+            self.size += len(tail)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.tmp, self.target)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+class MultiWriter:
+    """Write one byte stream to ``base`` in every encoding at once, in a single pass.
+
+    Bytes are buffered into chunks of ``CHUNK`` before they reach the compressors, so memory is
+    a chunk plus the compressors' windows, whatever the size of the stream. Files appear only
+    on ``commit`` (atomic rename); ``discard`` leaves nothing behind.
+    """
+
+    def __init__(self, base: Path, encodings: tuple[str, ...] = tuple(ENCODINGS)) -> None:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        self.sinks: list[_Sink] = []
+        try:
+            for enc in encodings:
+                self.sinks.append(_Sink(Path(str(base) + ENCODINGS[enc]), enc))
+        except BaseException:
+            self.discard()
+            raise
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+
+    def write(self, data: bytes) -> None:
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        if not self._buffer:
+            return
+        chunk = b"".join(self._buffer)
+        self._buffer.clear()
+        self._buffered = 0
+        for sink in self.sinks:
+            sink.write(chunk)
+
+    def commit(self) -> dict[str, int]:
+        """Finish every file and move it into place; returns encoding → bytes on disk."""
+        try:
+            self._drain()
+            for sink in self.sinks:
+                sink.commit()
+        except BaseException:
+            self.discard()
+            raise
+        return {s.encoding: s.size for s in self.sinks}
+
+    def discard(self) -> None:
+        for sink in self.sinks:
+            sink.discard()
+
+    def __enter__(self) -> MultiWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is not None:
+            self.discard()
+
+
+def publish_stable(settings: Settings, provider_id: int, version: int) -> list[Path]:
+    """Point the top-level ``provider-{id}.json*`` files at ``version``, atomically."""
+    out: list[Path] = []
+    for enc in ENCODINGS:
+        source = version_path(settings, provider_id, version, encoding=enc)
+        target = stable_path(settings, provider_id, enc)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:  # no hard links here (some network or object-store mounts): copy
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        out.append(target)
+    return out
+
+
+def prune_versions(settings: Settings, provider_id: int, keep: set[int]) -> None:
+    """Delete versioned files of every version not in ``keep``."""
+    folder = provider_dir(settings, provider_id)
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        name = path.name
+        if name.startswith("."):  # a temp file of a build in progress
+            continue
+        head = name.split(".", 1)[0]
+        if head.startswith("v") and head[1:].isdigit() and int(head[1:]) not in keep:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def remove_snapshot_files(settings: Settings, provider_id: int) -> None:
+    """Delete every snapshot file of a provider (``DELETE /api/providers/{id}/clean``)."""
+    for enc in ENCODINGS:
+        with contextlib.suppress(FileNotFoundError):
+            stable_path(settings, provider_id, enc).unlink()
+    shutil.rmtree(provider_dir(settings, provider_id), ignore_errors=True)
+    from iptvsync.snapshot.serve import forget_provider
+
+    forget_provider(provider_id)
+
+
+def export_snapshots(db: sa.Engine, settings: Settings, provider_id: int | None) -> list[Path]:
+    """Build the snapshot of one provider (or of every synced provider) and return the
+    top-level files written (``iptvsync snapshot export``)."""
+    from iptvsync.snapshot.build import build_snapshot
+    from iptvsync.store.models import providers
+
+    with db.connect() as conn:
+        query = sa.select(providers.c.id).where(providers.c.snapshot_version > 0)
+        if provider_id is not None:
+            query = query.where(providers.c.id == provider_id)
+        ids = list(conn.execute(query.order_by(providers.c.id)).scalars())
+    paths: list[Path] = []
+    for pid in ids:
+        info = build_snapshot(db, settings, pid)
+        if info is not None:
+            paths += [stable_path(settings, pid, enc) for enc in ENCODINGS]
+    return paths
+
+
+def decompress(data: bytes, encoding: str) -> bytes:
+    """Inverse of the writer's encodings (tests and tools)."""
+    if encoding == "gzip":
+        return gzip.decompress(data)
+    if encoding == "br":
+        return bytes(brotli.decompress(data))
+    if encoding == "zstd":
+        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    return data

@@ -1,0 +1,436 @@
+"""The scale runner: sync runs as Procrastinate jobs on the same PostgreSQL.
+
+``iptvsync serve`` replicas (``IPTVSYNC_RUNNER=procrastinate``) defer a job per run;
+``iptvsync worker`` processes on any number of machines execute them with the same
+``execute_run`` as the in-process runner. What each piece guarantees:
+
+- One sync per provider: our partial unique index admits one queued-or-running run per provider;
+  the job carries ``queueing_lock`` (one waiting job per provider) and ``lock`` (one running job
+  per provider) named after the provider, so Procrastinate agrees with the index.
+- Cancel: the API replica that was asked sets the run's ``cancel_requested`` (the engine polls
+  it) and asks Procrastinate to abort the job (``cancel_job_by_id(abort=True)``): a waiting job
+  is cancelled before it starts (we close its run as ``cancelled`` here), a running one is
+  aborted through LISTEN/NOTIFY on whichever worker holds it, which cancels our task; the task
+  turns that into the engine's cooperative cancel, so the run keeps what it wrote.
+- A worker killed mid-sync (kill -9, lost machine): its Procrastinate heartbeat stops; the
+  surviving workers' maintenance loop retries its stalled jobs (``get_stalled_jobs`` +
+  ``retry_job``, one reaper at a time under an advisory lock). The retried job resumes *the same
+  run id*: it takes the run back from ``running`` once the run's heartbeat has visibly stopped
+  moving, and executes the run's plan again from the start. Rows written by the dead attempt are
+  found by identity and touched, not duplicated (upserts are idempotent per batch); a full walk
+  sweeps as usual, so the catalogue ends exact. The run's counts cover the completed attempt and
+  a warning says it was resumed.
+- Scheduled syncs: a Procrastinate periodic task (one job per tick across all workers, thanks to
+  Procrastinate's periodic-defer table) calls ``schedule.start_due_syncs``.
+
+Runs of this runner carry ``sync_runs.worker = "procrastinate:<job id>[@host:pid]"``: a queued
+run is waiting in Procrastinate's queue, not held by a process, so ``store.runs`` does not close
+it as stale; the workers' maintenance loop closes queued runs whose job is gone instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+import procrastinate
+import sqlalchemy as sa
+from procrastinate import exceptions as pq_exceptions
+
+from iptvsync.errors import IptvsyncError
+from iptvsync.settings import Settings
+from iptvsync.store import runs
+from iptvsync.store.models import sync_runs
+from iptvsync.store.providers import utcnow
+from iptvsync.sync.engine import execute_run
+
+if TYPE_CHECKING:
+    from iptvsync.api.services import Services
+
+log = logging.getLogger("iptvsync.worker")
+
+QUEUE = "iptvsync"
+SYNC_TASK = "iptvsync.sync_run"
+TICK_TASK = "iptvsync.schedule_tick"
+TICK_LOCK = "iptvsync-schedule"
+CONTEXT_KEY = "iptvsync"
+PREFIX = runs.QUEUED_ELSEWHERE_PREFIX  # "procrastinate:"
+#: Reapers of several workers take turns under this advisory lock ("iptvsync" in ASCII).
+REAPER_LOCK_KEY = 0x6970_7476_7379_6E63 & 0x7FFF_FFFF_FFFF_FFFF
+#: How long a run's heartbeat must stand still before a retried job takes the run over.
+TAKEOVER_QUIET_S = 2.0
+TAKEOVER_WAIT_S = 15.0
+
+
+def provider_lock(provider_id: int) -> str:
+    return f"iptvsync-provider-{provider_id}"
+
+
+def libpq_url(database_url: str) -> str:
+    """Our SQLAlchemy URL (``postgresql+psycopg://``) as the libpq URL Procrastinate wants."""
+    url = sa.engine.make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        raise IptvsyncError("the procrastinate runner needs a PostgreSQL database_url")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def tick_cron(seconds: float) -> str:
+    """A Procrastinate cron for a tick every ``seconds`` (6 fields: seconds come last)."""
+    s = max(1, round(seconds))
+    if s % 60 == 0 and s <= 3600:
+        return f"*/{s // 60} * * * *" if s > 60 else "* * * * *"
+    return f"* * * * * */{min(s, 59)}"
+
+
+def build_app(settings: Settings, *, pool_max: int = 4) -> procrastinate.App:
+    """The Procrastinate app with our two tasks (not opened)."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(settings.resolved_database_url()),
+        min_size=1,
+        max_size=pool_max,
+        kwargs={"application_name": "iptvsync-jobs"},
+    )
+    app = procrastinate.App(connector=connector, periodic_defaults={"max_delay": 600})
+    app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)(_sync_task)
+    tick = app.task(
+        name=TICK_TASK, queue=QUEUE, pass_context=True, lock=TICK_LOCK, queueing_lock=TICK_LOCK
+    )(_tick_task)
+    if settings.scheduler:
+        app.periodic(cron=tick_cron(settings.schedule_tick_s), periodic_id="providers")(tick)
+    return app
+
+
+class ProcrastinateRunner:
+    """The ``Runner`` of scale mode: ``enqueue`` defers a job, ``cancel`` aborts it.
+
+    Built by ``iptvsync serve`` before the app exists; the app lifespan calls ``start(db)``
+    with its database (a worker passes both at construction). The Procrastinate app is opened
+    on first use.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app: procrastinate.App | None = None,
+        db: sa.Engine | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self._app = app
+        self._owns_app = app is None
+        self._opened = app is not None
+        self._open_lock = asyncio.Lock()
+
+    async def start(self, db: sa.Engine) -> None:
+        self.db = db
+        await self._open()
+
+    async def _open(self) -> procrastinate.App:
+        async with self._open_lock:
+            if self._app is None:
+                self._app = build_app(self.settings)
+            if not self._opened:
+                await self._app.open_async()
+                self._opened = True
+        return self._app
+
+    def _engine(self) -> sa.Engine:
+        if self.db is None:
+            from iptvsync.store.db import create_db_engine
+
+            self.db = create_db_engine(self.settings.resolved_database_url())
+        return self.db
+
+    async def enqueue(self, run_id: int, provider_id: int) -> None:
+        app = await self._open()
+        lock = provider_lock(provider_id)
+        deferrer = app.configure_task(SYNC_TASK, lock=lock, queueing_lock=lock, queue=QUEUE)
+        try:
+            try:
+                job_id = await deferrer.defer_async(run_id=run_id, provider_id=provider_id)
+            except pq_exceptions.AlreadyEnqueued:
+                # A waiting job of this provider whose run is no longer active (the index let
+                # our run in): a leftover, harmless to drop.
+                await self._drop_waiting_jobs(app, lock, keep_run=run_id)
+                job_id = await deferrer.defer_async(run_id=run_id, provider_id=provider_id)
+        except Exception as exc:
+            await asyncio.to_thread(self._close_queued, run_id, "failed", _lost("not queued"))
+            log.exception("could not queue run %s", run_id)
+            raise IptvsyncError("the job queue is unavailable; the sync was not started") from exc
+
+        def mark() -> None:
+            with self._engine().begin() as conn:
+                conn.execute(
+                    sync_runs.update()
+                    .where(sync_runs.c.id == run_id, sync_runs.c.status == "queued")
+                    .values(worker=f"{PREFIX}{job_id}")
+                )
+
+        await asyncio.to_thread(mark)
+
+    async def _drop_waiting_jobs(self, app: procrastinate.App, lock: str, keep_run: int) -> None:
+        for job in await app.job_manager.list_jobs_async(
+            queue=QUEUE, task=SYNC_TASK, status="todo", queueing_lock=lock
+        ):
+            if job.id is not None and job.task_kwargs.get("run_id") != keep_run:
+                await app.job_manager.cancel_job_by_id_async(job.id)
+
+    async def cancel(self, run_id: int) -> None:
+        """Abort the run's job. The run's ``cancel_requested`` flag is already set (by
+        ``service.request_cancel``), so a worker that picks the job up right now stops too."""
+        app = await self._open()
+        for job in await _jobs_of_run(app, run_id):
+            assert job.id is not None
+            await app.job_manager.cancel_job_by_id_async(job.id, abort=True)
+            status = await app.job_manager.get_job_status_async(job.id)
+            if status == procrastinate.jobs.Status.CANCELLED:  # it never started
+                await asyncio.to_thread(self._close_queued, run_id, "cancelled", None)
+
+    def _close_queued(self, run_id: int, status: str, error: dict[str, str] | None) -> None:
+        with self._engine().begin() as conn:
+            conn.execute(
+                sync_runs.update()
+                .where(sync_runs.c.id == run_id, sync_runs.c.status == "queued")
+                .values(status=status, phase="done", finished_at=utcnow(), error=error)
+            )
+
+    async def stop(self) -> None:
+        if self._app is not None and self._opened and self._owns_app:
+            await self._app.close_async()
+            self._opened = False
+
+
+async def _jobs_of_run(app: procrastinate.App, run_id: int) -> list[Any]:
+    found = []
+    for status in ("todo", "doing"):
+        for job in await app.job_manager.list_jobs_async(
+            queue=QUEUE, task=SYNC_TASK, status=status
+        ):
+            if job.task_kwargs.get("run_id") == run_id:
+                found.append(job)
+    return found
+
+
+def _lost(why: str) -> dict[str, str]:
+    return {"code": "interrupted", "message": f"the sync job was lost ({why})"}
+
+
+# --- the tasks (run by ``iptvsync worker``) ----------------------------------------------------
+
+
+async def _sync_task(context: procrastinate.JobContext, run_id: int, provider_id: int) -> str:
+    services: Services = context.additional_context[CONTEXT_KEY]
+    resumed = await _claim(services.db, run_id, context.job.id)
+    if resumed is None:
+        return "skipped"
+    ctx = services.sync_context()
+    ctx.worker = f"{PREFIX}{context.job.id}@{socket.gethostname()}:{os.getpid()}"
+    work = asyncio.create_task(execute_run(ctx, run_id), name=f"sync-run-{run_id}")
+    try:
+        run = await asyncio.shield(work)
+    except asyncio.CancelledError:
+        # Procrastinate cancels this task to abort the job (a user's cancel, or the worker
+        # shutting down past its grace period): stop the engine its cooperative way, so the
+        # run ends "cancelled" with what it wrote, then let Procrastinate record the abort.
+        ctx.cancel.set()
+        await work
+        raise
+    if resumed:
+        await asyncio.to_thread(_note_resumed, services.db, run_id)
+    return str(run["status"])
+
+
+async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
+    """Make the run executable: False for a fresh run, True when this job resumes a run whose
+    worker died (taken back from ``running``), None when another process still drives it."""
+
+    def read() -> Any:
+        with db.connect() as conn:
+            try:
+                return runs.get_run(conn, run_id)
+            except IptvsyncError:  # provider deleted meanwhile (cascade)
+                return None
+
+    run = await asyncio.to_thread(read)
+    if run is None:
+        return None
+    if run.status != "running":
+        return False  # queued: ours; final: execute_run returns it as it is
+    # Running: the job was retried because Procrastinate found its worker dead. Take the run
+    # only once its heartbeat has visibly stopped moving, comparing values rather than clocks
+    # (the other worker's clock may be off).
+    waited = 0.0
+    seen = run.heartbeat_at
+    while waited < TAKEOVER_WAIT_S:
+        await asyncio.sleep(TAKEOVER_QUIET_S)
+        waited += TAKEOVER_QUIET_S
+        run = await asyncio.to_thread(read)
+        if run is None or run.status != "running":
+            return False if run is not None else None
+        if run.heartbeat_at == seen:
+            break
+        seen = run.heartbeat_at
+    else:
+        log.warning("run %s is still driven by another worker; not resuming it", run_id)
+        return None
+
+    def take() -> bool:
+        with db.begin() as conn:
+            result = conn.execute(
+                sync_runs.update()
+                .where(
+                    sync_runs.c.id == run_id,
+                    sync_runs.c.status == "running",
+                    sync_runs.c.heartbeat_at == seen,
+                )
+                .values(status="queued", phase="queued", worker=f"{PREFIX}{job_id}")
+            )
+            return bool(result.rowcount)
+
+    taken = await asyncio.to_thread(take)
+    if taken:
+        log.warning("resuming run %s: the worker that ran it died", run_id)
+    return True if taken else None
+
+
+def _note_resumed(db: sa.Engine, run_id: int) -> None:
+    note = (
+        "resumed: the worker running this sync died and another worker ran it again; "
+        "counts cover the resumed walk"
+    )
+    with db.begin() as conn:
+        run = runs.get_run(conn, run_id)
+        warnings = list(run.warnings or [])
+        if note not in warnings:
+            runs.update_run(conn, run_id, warnings=[*warnings, note])
+
+
+async def _tick_task(context: procrastinate.JobContext, timestamp: int) -> int:
+    from iptvsync.sync.schedule import start_due_syncs
+
+    services: Services = context.additional_context[CONTEXT_KEY]
+    started = await start_due_syncs(services.db, services.settings, services.runner)
+    return len(started)
+
+
+# --- the worker's maintenance: stalled jobs, lost jobs -----------------------------------------
+
+
+async def reap_stalled_jobs(app: procrastinate.App, settings: Settings) -> list[int]:
+    """Retry the jobs of workers that stopped heartbeating; returns the retried job ids.
+
+    One reaper at a time (a transaction-scoped advisory lock): two reapers could otherwise both
+    retry a job, the second one after a live worker had already picked it up again.
+    """
+    pool = app.connector.pool  # type: ignore[attr-defined]
+    retried: list[int] = []
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (REAPER_LOCK_KEY,))
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return retried
+        for job in await app.job_manager.get_stalled_jobs(
+            queue=QUEUE, seconds_since_heartbeat=settings.worker_stalled_after_s
+        ):
+            assert job.id is not None
+            try:
+                await app.job_manager.retry_job(job)
+            except pq_exceptions.ConnectorException:
+                continue  # it finished or was retried meanwhile
+            log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
+            retried.append(job.id)
+    return retried
+
+
+def close_lost_runs(db: sa.Engine) -> int:
+    """Close queued runs whose Procrastinate job is gone (deleted, failed before the run
+    started, cancelled while our replica died): they would block their provider forever."""
+    with db.begin() as conn:
+        lost = conn.execute(
+            sa.text(
+                "SELECT r.id, r.cancel_requested FROM sync_runs r "
+                "WHERE r.status = 'queued' AND r.worker LIKE :prefix "
+                "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
+                "  WHERE j.id::text = split_part(substr(r.worker, :start), '@', 1)"
+                "  AND j.status IN ('todo', 'doing'))"
+            ),
+            {"prefix": f"{PREFIX}%", "start": len(PREFIX) + 1},
+        ).all()
+        for run_id, cancel in lost:
+            status, error = ("cancelled", None) if cancel else ("failed", _lost("job gone"))
+            conn.execute(
+                sync_runs.update()
+                .where(sync_runs.c.id == run_id, sync_runs.c.status == "queued")
+                .values(status=status, phase="done", finished_at=utcnow(), error=error)
+            )
+    return len(lost)
+
+
+async def maintain(app: procrastinate.App, db: sa.Engine, settings: Settings) -> None:
+    every = max(0.5, min(settings.worker_heartbeat_s, settings.worker_stalled_after_s / 3))
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await reap_stalled_jobs(app, settings)
+            await asyncio.to_thread(close_lost_runs, db)
+        except Exception:  # the database restarting must not stop the worker
+            log.exception("worker maintenance failed")
+
+
+# --- ``iptvsync worker`` -----------------------------------------------------------------------
+
+
+async def run_worker_async(
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    name: str | None = None,
+    wait: bool = True,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Run a worker until SIGINT / SIGTERM (or, ``wait=False``, until the queue is empty)."""
+    from iptvsync.api.services import Services, open_database, open_http
+
+    concurrency = concurrency or settings.worker_concurrency
+    db = await asyncio.to_thread(open_database, settings)  # also installs Procrastinate's schema
+    http = open_http(settings)
+    # Connections: one per running job's defer/finish, the listener, heartbeat, abort poll.
+    app = build_app(settings, pool_max=concurrency + 6)
+    try:
+        async with app.open_async():
+            runner = ProcrastinateRunner(settings, app=app, db=db)
+            services = Services(settings=settings, db=db, http=http, runner=runner)
+            maintenance = asyncio.create_task(maintain(app, db, settings), name="maintenance")
+            try:
+                await app.run_worker_async(
+                    queues=[QUEUE],
+                    name=name or f"{socket.gethostname()}:{os.getpid()}",
+                    concurrency=concurrency,
+                    wait=wait,
+                    additional_context={CONTEXT_KEY: services},
+                    delete_jobs="successful",
+                    update_heartbeat_interval=settings.worker_heartbeat_s,
+                    stalled_worker_timeout=settings.worker_stalled_after_s,
+                    shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
+                    fetch_job_polling_interval=settings.worker_poll_s,
+                    abort_job_polling_interval=settings.worker_poll_s,
+                    install_signal_handlers=install_signal_handlers,
+                )
+            finally:
+                maintenance.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await maintenance
+    finally:
+        await http.aclose()
+        db.dispose()
+
+
+def run_worker(
+    settings: Settings, *, concurrency: int | None = None, name: str | None = None
+) -> None:
+    asyncio.run(run_worker_async(settings, concurrency=concurrency, name=name))

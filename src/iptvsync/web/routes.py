@@ -1,0 +1,185 @@
+"""The web page, served by iptvsync itself: ``/`` (the page), ``/static/...`` (its modules,
+styles and icons), ``/manifest.webmanifest`` and ``/sw.js`` (at the root, so the service
+worker's scope is the whole site).
+
+Files are read from ``static/`` and kept in memory with a content hash as their ETag; a file
+that changes on disk is read again. Every response says ``Cache-Control: no-cache``: browsers
+revalidate (a 304 costs a round trip, not the file), and offline use is the service worker's
+job. The service worker gets the list of shell files and a version (a hash over their ETags)
+written into it, so a changed file installs a new worker and refreshes its cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from iptvsync.errors import NotFound
+
+STATIC_DIR = Path(__file__).parent / "static"
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".webmanifest": "application/manifest+json",
+}
+# Served at the root instead of under /static/ (the page, the manifest, the service worker).
+ROOT_FILES = {"index.html": "/", "manifest.webmanifest": "/manifest.webmanifest"}
+SERVICE_WORKER = "sw.js"
+# The page talks to its own origin only; posters and logos come from the provider's hosts.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob: http: https:",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    etag: str
+    media_type: str
+    mtime_ns: int
+
+
+class StaticFiles:
+    """The files under ``root``, read once and again when they change."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[str, Asset] = {}
+
+    def path_of(self, name: str) -> Path | None:
+        """The file for a request path, or None when it is not one we serve."""
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+            return None
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root) or path.suffix not in MEDIA_TYPES:
+            return None
+        return path if path.is_file() else None
+
+    def get(self, name: str) -> Asset | None:
+        path = self.path_of(name)
+        if path is None:
+            return None
+        mtime = path.stat().st_mtime_ns
+        cached = self._cache.get(name)
+        if cached is not None and cached.mtime_ns == mtime:
+            return cached
+        body = path.read_bytes()
+        asset = Asset(body, etag_of(body), MEDIA_TYPES[path.suffix], mtime)
+        self._cache[name] = asset
+        return asset
+
+    def names(self) -> list[str]:
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in self.root.rglob("*")
+            if p.is_file() and p.suffix in MEDIA_TYPES and not p.name.startswith(".")
+        )
+
+    def shell(self) -> list[str]:
+        """The URLs the service worker precaches: everything the page needs to start."""
+        urls = []
+        for name in self.names():
+            if name == SERVICE_WORKER:
+                continue
+            urls.append(ROOT_FILES.get(name, f"/static/{name}"))
+        return sorted(urls)
+
+    def version(self) -> str:
+        digest = hashlib.sha256()
+        for name in self.names():
+            asset = self.get(name)
+            if asset is not None:
+                digest.update(f"{name}={asset.etag};".encode())
+        return digest.hexdigest()[:16]
+
+    def service_worker(self) -> Asset:
+        source = self.get(SERVICE_WORKER)
+        if source is None:
+            raise NotFound("the service worker is missing")
+        body = source.body.replace(b"__IPTVSYNC_VERSION__", self.version().encode()).replace(
+            b"__IPTVSYNC_SHELL__", orjson.dumps(self.shell())
+        )
+        return Asset(body, etag_of(body), source.media_type, source.mtime_ns)
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def serve(request: Request, asset: Asset, headers: dict[str, str] | None = None) -> Response:
+    all_headers = {
+        "ETag": asset.etag,
+        "Cache-Control": "no-cache",
+        **SECURITY_HEADERS,
+        **(headers or {}),
+    }
+    if etag_matches(request.headers.get("if-none-match"), asset.etag):
+        return Response(status_code=304, headers=all_headers)
+    return Response(asset.body, media_type=asset.media_type, headers=all_headers)
+
+
+files = StaticFiles(STATIC_DIR)
+
+
+def _asset(name: str) -> Asset:
+    asset = files.get(name)
+    if asset is None:
+        raise NotFound(f"no such file: {name}")
+    return asset
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+def index(request: Request) -> Response:
+    return serve(request, _asset("index.html"), {"Content-Security-Policy": CSP})
+
+
+@router.api_route("/manifest.webmanifest", methods=["GET", "HEAD"])
+def manifest(request: Request) -> Response:
+    return serve(request, _asset("manifest.webmanifest"))
+
+
+@router.api_route("/sw.js", methods=["GET", "HEAD"])
+def service_worker(request: Request) -> Response:
+    return serve(request, files.service_worker(), {"Service-Worker-Allowed": "/"})
+
+
+@router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
+def static(name: str, request: Request) -> Response:
+    if name in ROOT_FILES or name == SERVICE_WORKER:
+        # One URL per file: the page and the worker live at the root.
+        raise NotFound(f"no such file: {name}")
+    return serve(request, _asset(name))

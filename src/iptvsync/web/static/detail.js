@@ -1,0 +1,164 @@
+// The detail view: a modal <dialog> (focus stays inside, Escape closes, focus returns to the
+// list). Movies and channels get a play link; a series gets its seasons and episodes, which
+// the server fetches from the provider on first request.
+
+import { api, ApiError, getToken, paths } from './api.js';
+import { fill, h } from './dom.js';
+import { errorText, itemMeta, posterFrame } from './browse.js';
+import { num } from './format.js';
+
+export class DetailView {
+  constructor(dialog, app) {
+    this.dialog = dialog;
+    this.body = dialog.querySelector('.detail-body');
+    this.app = app;
+    this.token = 0;
+    this.onclose = null;
+    dialog.addEventListener('close', () => {
+      this.token++;
+      if (this.onclose) this.onclose();
+    });
+    // A click on the backdrop (outside the panel) closes, as on a phone sheet.
+    dialog.addEventListener('click', (event) => {
+      if (event.target === dialog) dialog.close();
+    });
+  }
+
+  get isOpen() {
+    return this.dialog.open;
+  }
+
+  close() {
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  /** Show item (from a list) at once, then fill in what the detail endpoint adds. */
+  async open(info, itemId, item) {
+    const token = ++this.token;
+    const providerId = this.app.providerId;
+    const data = this.app.data;
+    const base = item || { id: itemId, name: 'Loading…' };
+    this.paint(info, base, providerId, null);
+    if (!this.dialog.open) this.dialog.showModal();
+    this.body.querySelector('.close').focus();
+
+    const path = info.key === 'series'
+      ? paths.series(providerId, itemId)
+      : paths.item(providerId, info.plural, itemId);
+    let detail = null;
+    let problem = null;
+    try {
+      detail = await api(path);
+    } catch (err) {
+      problem = err;
+    }
+    if (token !== this.token) return;
+    const merged = { ...base, ...(detail || {}) };
+    let categoryTitle = null;
+    try {
+      const categories = data ? await data.categories(info) : [];
+      const match = categories.find((c) => c.id === merged.category_id);
+      categoryTitle = match ? match.title : null;
+    } catch {
+      // the category name is a nicety
+    }
+    if (token !== this.token) return;
+    this.paint(info, merged, providerId, { problem, categoryTitle, loaded: true });
+  }
+
+  paint(info, item, providerId, extra) {
+    const { problem = null, categoryTitle = null, loaded = false } = extra || {};
+    const meta = [itemMeta(item), categoryTitle].filter(Boolean).join(' · ');
+    const facts = [
+      ['Genres', item.genres],
+      ['Director', item.director],
+      ['Actors', item.actors],
+      ['Duration', item.duration ? formatMinutes(item.duration) : null],
+      ['Channel number', info.key === 'live' ? item.number : null],
+    ].filter(([, value]) => value != null && value !== '');
+
+    const close = h('button', { type: 'button', class: 'icon-button close', 'aria-label': 'Close' }, '✕');
+    close.addEventListener('click', () => this.close());
+
+    const children = [
+      h('div', { class: 'detail-bar' }, close),
+      h('div', { class: 'detail-hero' },
+        posterFrame(item, info.key === 'live' ? 'logo detail-logo' : 'poster detail-poster'),
+        h('div', { class: 'detail-info' },
+          h('h2', { id: 'detail-title' }, item.name || ''),
+          meta ? h('p', { class: 'meta' }, meta) : null,
+          info.play ? playLink(providerId, info.play, item.id, `Play ${item.name || ''}`) : null,
+          item.description ? h('p', { class: 'description' }, item.description) : null,
+          facts.length
+            ? h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]))
+            : null)),
+    ];
+    if (problem && !(problem instanceof ApiError && problem.status === 404 && info.key !== 'series')) {
+      children.push(h('p', { class: 'list-status error', role: 'status' }, errorText(problem)));
+    }
+    if (info.key === 'series') {
+      children.push(loaded ? seasonsBlock(providerId, item) : h('p', { class: 'list-status' }, 'Loading seasons…'));
+    }
+    fill(this.body, children);
+  }
+}
+
+function formatMinutes(value) {
+  const minutes = Number(value);
+  if (!Number.isFinite(minutes)) return String(value);
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+/**
+ * A play link. It points at the play endpoint, which answers 302 to a freshly resolved stream
+ * URL; with an admin token set a plain link cannot carry the Authorization header, so the
+ * click fetches the redirect target with the token instead (when the server exposes it).
+ */
+function playLink(providerId, kind, itemId, label) {
+  const href = paths.play(providerId, kind, itemId);
+  const link = h('a', {
+    class: 'button primary play',
+    href,
+    target: '_blank',
+    rel: 'noopener noreferrer',
+    'aria-label': label.trim(),
+  }, '▶ Play');
+  if (getToken()) link.dataset.needsToken = 'true';
+  return link;
+}
+
+function seasonsBlock(providerId, series) {
+  const seasons = Array.isArray(series.seasons) ? series.seasons : [];
+  if (!seasons.length) {
+    return h('section', { class: 'seasons', 'aria-labelledby': 'seasons-title' },
+      h('h3', { id: 'seasons-title' }, 'Seasons'),
+      h('p', { class: 'list-status' }, 'No episodes listed.'));
+  }
+  const select = h('select', { id: 'season-select' },
+    seasons.map((season, i) => h('option', { value: String(i) }, seasonName(season))));
+  const list = h('ol', { class: 'episodes', id: 'episode-list', 'aria-labelledby': 'seasons-title' });
+  const paint = () => {
+    const season = seasons[Number(select.value)] || seasons[0];
+    const episodes = season.episodes || [];
+    list.replaceChildren(...episodes.map((ep) =>
+      h('li', { class: 'episode' },
+        h('span', { class: 'episode-number' }, ep.number != null ? `E${ep.number}` : ''),
+        h('span', { class: 'episode-name' }, ep.name || `Episode ${ep.number ?? ''}`),
+        playLink(providerId, 'episode', ep.id, `Play ${seasonName(season)}, episode ${ep.number ?? ''}`))));
+    summary.textContent = `${num(episodes.length)} episode${episodes.length === 1 ? '' : 's'}`;
+  };
+  const summary = h('span', { class: 'count', 'aria-live': 'polite' });
+  select.addEventListener('change', paint);
+  paint();
+  return h('section', { class: 'seasons', 'aria-labelledby': 'seasons-title' },
+    h('div', { class: 'seasons-head' },
+      h('h3', { id: 'seasons-title' }, `Seasons (${seasons.length})`),
+      h('label', { for: 'season-select', class: 'visually-hidden' }, 'Season'),
+      select,
+      summary),
+    list);
+}
+
+function seasonName(season) {
+  return season.name || `Season ${season.number}`;
+}

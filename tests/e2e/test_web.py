@@ -1,0 +1,387 @@
+"""The web page in a real browser: add a provider, sync it, browse, search, open a series,
+scroll a 64,000-item list, cancel a sync, use it offline, on a phone, with a token.
+
+Each test writes screenshots of the screens it visits to tests/e2e/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from iptvsync.fakes.server import ServerThread
+from tests.e2e.seed import movie_name
+from tests.e2e.support import BIG_MOVIES, MAC, SMALL, Server, shot, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+
+
+def open_view(page: Any, view: str, provider_id: int) -> None:
+    """Load the page on a view with the given provider selected."""
+    page.goto(f"/#/{view}")
+    expect(page.locator("html[data-ready=true]")).to_have_count(1)
+    page.select_option("#provider-select", str(provider_id))
+
+
+def tab(page: Any, view: str) -> None:
+    page.locator(f"nav.tabs a[data-view={view}]").click()
+
+
+def test_add_provider_then_sync_to_100_percent(page: Any, server: Server, portal: ServerThread):
+    page.goto("/#/providers")
+    submit = page.get_by_role("button", name="Add provider")
+
+    # Nothing filled in: the page says what is missing, next to each field.
+    submit.click()
+    expect(page.locator("#p-name-error")).to_have_text("Enter a name for this provider.")
+    expect(page.locator("#p-url-error")).to_have_text("Enter the URL.")
+    expect(page.locator("#p-mac-error")).to_contain_text("needs a MAC address")
+    expect(page.locator("#provider-form-errors")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+
+    # A malformed MAC gets through the page; the server's 422 lands under the MAC field.
+    page.get_by_label("Name", exact=True).fill("Fake portal")
+    page.get_by_label("URL", exact=True).fill(f"{portal.url}/c/")
+    page.get_by_label("MAC address").fill("00:1A:79:12:34")
+    submit.click()
+    expect(page.locator("#p-mac-error")).to_contain_text("00:1A:79:12:34:56")
+    expect(page.get_by_label("MAC address")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#p-name-error")).to_be_hidden()
+    shot(page, "providers-validation")
+
+    page.get_by_label("MAC address").fill(MAC)
+    submit.click()
+    expect(page.locator("#provider-form-result")).to_contain_text("Fake portal added")
+    listed = page.locator("#provider-list li", has_text="Fake portal")
+    expect(listed).to_contain_text("00:1A:79:XX:XX:56")  # masked, never the whole MAC
+    expect(page.locator("#provider-list")).not_to_contain_text(MAC)
+    shot(page, "providers")
+
+    # The new provider is selected; sync it from the dashboard and watch it over SSE.
+    portal.app.state.portal.configure(latency_ms=100)
+    try:
+        tab(page, "dashboard")
+        expect(page.locator("#dashboard-provider")).to_contain_text("Fake portal")
+        page.evaluate(
+            """() => {
+                window.__statuses = [];
+                const el = document.getElementById('run-status');
+                new MutationObserver(() => window.__statuses.push(el.textContent))
+                    .observe(el, { childList: true, characterData: true, subtree: true });
+            }"""
+        )
+        page.get_by_role("button", name="Start sync").click()
+        expect(page.get_by_role("button", name="Cancel sync")).to_be_enabled()
+        items = page.get_by_role("progressbar", name="Items")
+        expect(items).to_have_attribute("aria-valuenow", "100", timeout=60_000)
+    finally:
+        portal.app.state.portal.configure(latency_ms=0)
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.get_by_role("progressbar", name="Pages")).to_have_attribute("aria-valuenow", "100")
+    assert "running" in page.evaluate("window.__statuses")
+    expect(page.locator("#stat-movies")).to_have_text(str(SMALL["movies"]))
+    expect(page.locator("#stat-channels")).to_have_text(str(SMALL["channels"]))
+    expect(page.locator("#last-run-status")).to_have_text("succeeded")
+    expect(page.locator("#runs-chart .run")).to_have_count(1)
+    expect(page.get_by_role("button", name="Start sync")).to_be_enabled()
+    expect(page.get_by_role("button", name="Cancel sync")).to_be_disabled()
+    shot(page, "dashboard-synced")
+
+
+def test_browse_a_category_and_search(page: Any, server: Server, synced_provider: int):
+    pid = synced_provider
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    categories = server.api("GET", f"/api/providers/{pid}/categories?kind=movie").json()["items"]
+    category = max(categories, key=lambda c: c["count"])
+
+    open_view(page, "movies", pid)
+    chips = page.get_by_role("tablist", name="Movies categories")
+    expect(chips.get_by_role("tab", name=re.compile(re.escape(category["title"])))).to_be_visible()
+    # First paint comes from the essentials; no category slice is fetched until asked for.
+    assert any("/snapshot/essentials" in u for u in requests)
+    assert not any("/snapshot/categories/" in u for u in requests)
+    assert not any(re.search(r"/snapshot($|\?)", u) for u in requests)
+    shot(page, "movies")
+
+    chips.get_by_role("tab", name=re.compile(re.escape(category["title"]))).first.click()
+    expect(page.locator("#movies-count")).to_have_text(
+        f"{category['count']} movie{'s' if category['count'] != 1 else ''}"
+    )
+    assert any(f"/snapshot/categories/{category['id']}" in u for u in requests)
+    listbox = page.get_by_role("listbox", name=re.compile("^Movies"))
+    expect(listbox).to_have_attribute("aria-label", f"Movies: {category['title']}")
+    slice_ = server.api("GET", f"/api/providers/{pid}/snapshot/categories/{category['id']}").json()
+    first = slice_["items"][0]
+    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(first["name"])
+    shot(page, "movies-category")
+
+    # Search (the catalogue's word-prefix search) within the whole kind.
+    chips.get_by_role("tab", name=re.compile("^All")).click()
+    target = server.api("GET", f"/api/providers/{pid}/movies?limit=1&page=7").json()["items"][0]
+    page.get_by_label("Search movies").fill(target["name"])
+    option = listbox.get_by_role("option").filter(has_text=target["name"]).first
+    expect(option).to_be_visible()
+    expect(page.locator("#movies-count")).to_have_text(re.compile(r"^\d+ movies?$"))
+    shot(page, "movies-search")
+
+    # The detail view: poster, play link; Escape closes it and focus returns to the list.
+    option.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=target["name"])).to_be_visible()
+    play = dialog.get_by_role("link", name=re.compile("^Play"))
+    expect(play).to_have_attribute("href", f"/api/providers/{pid}/play/movie/{target['id']}")
+    assert page.url.endswith(f"#/movies/{target['id']}")
+    shot(page, "movie-detail")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(listbox).to_be_focused()
+    assert page.url.endswith("#/movies")
+
+
+def test_open_a_series(page: Any, server: Server, synced_provider: int):
+    pid = synced_provider
+    open_view(page, "series", pid)
+    chips = page.get_by_role("tablist", name="Series categories")
+    chips.get_by_role("tab", name=re.compile("^All")).click()
+    listbox = page.get_by_role("listbox", name="Series: All")
+    expect(page.locator("#series-count")).to_have_text(f"{SMALL['series']} series")
+    listbox.get_by_role("option").first.click()
+
+    dialog = page.get_by_role("dialog")
+    season = dialog.get_by_label("Season", exact=True)
+    expect(season).to_be_visible(timeout=20_000)
+    episodes = dialog.locator("#episode-list li")
+    expect(episodes.first).to_be_visible()
+    count = episodes.count()
+    assert count > 0
+    first_play = episodes.first.get_by_role("link", name=re.compile("^Play"))
+    expect(first_play).to_have_attribute(
+        "href", re.compile(rf"^/api/providers/{pid}/play/episode/\d+$")
+    )
+    shot(page, "series-detail")
+    options = season.locator("option")
+    if options.count() > 1:
+        season.select_option(index=options.count() - 1)
+        expect(dialog.locator("#episode-list li").first).to_be_visible()
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_live_tv_by_keyboard(page: Any, server: Server, synced_provider: int):
+    pid = synced_provider
+    open_view(page, "live", pid)
+    listbox = page.get_by_role("listbox", name=re.compile("^Live TV"))
+    expect(page.locator("#live-count")).to_have_text(f"{SMALL['channels']} channels")
+
+    # Search box -> ArrowDown -> the list; arrows move the active option.
+    page.get_by_label("Search live tv").focus()
+    page.keyboard.press("ArrowDown")
+    expect(listbox).to_be_focused()
+    expect(listbox).to_have_attribute("aria-activedescendant", re.compile(r"-o0$"))
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(listbox).to_have_attribute("aria-activedescendant", re.compile(r"-o2$"))
+    page.keyboard.press("End")
+    last_index = SMALL["channels"] - 1
+    expect(listbox).to_have_attribute("aria-activedescendant", re.compile(rf"-o{last_index}$"))
+    last = listbox.locator(f"[aria-posinset='{SMALL['channels']}']")
+    expect(last).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Home")
+    expect(listbox).to_have_attribute("aria-activedescendant", re.compile(r"-o0$"))
+    shot(page, "live")
+
+    first = server.api("GET", f"/api/providers/{pid}/channels?limit=1").json()["items"][0]
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=first["name"])).to_be_visible()
+    expect(dialog.get_by_role("link", name=re.compile("^Play"))).to_have_attribute(
+        "href", f"/api/providers/{pid}/play/channel/{first['id']}"
+    )
+    expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+    shot(page, "live-detail")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(listbox).to_be_focused()
+
+    # The category chips are tabs: arrow keys move between them.
+    selected = page.locator("#live-categories [aria-selected=true]")
+    selected.focus()
+    before = selected.get_attribute("data-value")
+    page.keyboard.press("ArrowRight")
+    after = page.locator("#live-categories [aria-selected=true]")
+    expect(after).not_to_have_attribute("data-value", before or "")
+    expect(after).to_be_focused()
+
+
+def test_scroll_far_down_a_64k_list(page: Any, server: Server, big_provider: int):
+    open_view(page, "movies", big_provider)
+    page.get_by_role("tablist", name="Movies categories").get_by_role(
+        "tab", name=re.compile("^All")
+    ).click()
+    expect(page.locator("#movies-count")).to_have_text(f"{BIG_MOVIES:,} movies")
+    listbox = page.get_by_role("listbox", name="Movies: All")
+    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(BIG_MOVIES))
+
+    # Half way, then to the very end: rows are fetched a page at a time as they come into view.
+    listbox.evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
+    middle = listbox.get_by_role("option").filter(has_text="Seeded Movie").nth(3)
+    expect(middle).to_be_visible()
+    listbox.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    last = listbox.locator(f"[aria-posinset='{BIG_MOVIES}']")
+    expect(last).to_contain_text(movie_name(1), timeout=10_000)
+    expect(last).to_have_attribute("aria-setsize", str(BIG_MOVIES))
+    # Only what is on screen (and a few rows around it) is in the DOM.
+    assert listbox.get_by_role("option").count() < 200
+    shot(page, "movies-64k-end")
+
+    # Keyboard: Home jumps back to the top, End to the end again.
+    listbox.focus()
+    page.keyboard.press("Home")
+    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(BIG_MOVIES))
+    page.keyboard.press("End")
+    expect(listbox).to_have_attribute("aria-activedescendant", re.compile(rf"-o{BIG_MOVIES - 1}$"))
+    expect(last).to_contain_text(movie_name(1))
+
+
+def test_cancel_a_running_sync(page: Any, server: Server, slow_portal: ServerThread):
+    pid = server.add_provider("Slow portal", slow_portal.url)
+    open_view(page, "dashboard", pid)
+    expect(page.locator("#dashboard-provider")).to_contain_text("Slow portal")
+    page.get_by_role("button", name="Start sync").click()
+    expect(page.locator("#run-status")).to_have_text("running", timeout=20_000)
+    expect(page.get_by_role("progressbar", name="Pages")).to_have_attribute(
+        "aria-valuenow", re.compile(r"^\d+$"), timeout=20_000
+    )
+    shot(page, "dashboard-running")
+    page.get_by_role("button", name="Cancel sync").click()
+    expect(page.locator("#run-status")).to_have_text("cancelled", timeout=30_000)
+    expect(page.locator("#last-run-status")).to_have_text("cancelled")
+    expect(page.get_by_role("button", name="Start sync")).to_be_enabled()
+    expect(page.locator("#sync-message")).to_contain_text("cancelled")
+    shot(page, "dashboard-cancelled")
+    run = server.wait_idle(pid)
+    assert run["status"] == "cancelled"
+
+
+VIEWS = ["dashboard", "movies", "series", "live", "providers"]
+
+
+def test_phone_viewport_has_no_horizontal_scroll(phone: Any, server: Server, synced_provider: int):
+    open_view(phone, "dashboard", synced_provider)
+    for view in VIEWS:
+        tab(phone, view)
+        expect(phone.locator(f"#view-{view}")).to_be_visible()
+        phone.wait_for_load_state("networkidle")
+        widths = phone.evaluate(
+            "() => [document.documentElement.scrollWidth, document.body.scrollWidth,"
+            " window.innerWidth]"
+        )
+        assert max(widths[:2]) <= widths[2], (view, widths)
+        nav = phone.get_by_role("navigation", name="Main").bounding_box()
+        assert nav is not None and abs(nav["y"] + nav["height"] - 844) <= 1, nav
+        shot(phone, f"phone-{view}")
+    tab(phone, "series")
+    phone.get_by_role("tablist", name="Series categories").get_by_role(
+        "tab", name=re.compile("^All")
+    ).click()
+    phone.get_by_role("listbox", name="Series: All").get_by_role("option").first.click()
+    expect(phone.get_by_role("dialog").get_by_label("Season", exact=True)).to_be_visible(timeout=20_000)
+    widths = phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+    shot(phone, "phone-series-detail")
+
+
+def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_provider: int):
+    pid = synced_provider
+    open_view(page, "dashboard", pid)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    revalidations: list[int] = []
+
+    def watch(response: Any) -> None:
+        if "/snapshot/essentials" in response.url and response.request.headers.get("if-none-match"):
+            revalidations.append(response.status)
+
+    page.context.on("response", watch)
+    page.get_by_role("button", name="Save for offline").click()
+    expect(page.locator("#offline-note")).to_contain_text("Saved", timeout=20_000)
+    tab(page, "movies")
+    expect(page.locator("#movies-count")).to_have_text(re.compile(r"\d+ movies"))
+    # Reload online: the worker revalidates the cached essentials by ETag (304).
+    page.reload()
+    expect(page.locator("#movies-count")).to_have_text(re.compile(r"\d+ movies"))
+    assert 304 in revalidations, revalidations
+
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        expect(page.locator("#net-status")).to_be_visible()
+        expect(page.locator("#movies-count")).to_have_text(re.compile(r"\d+ movies"))
+        chips = page.get_by_role("tablist", name="Movies categories")
+        chips.get_by_role("tab", name=re.compile("^All")).click()
+        listbox = page.get_by_role("listbox", name="Movies: All")
+        expect(page.locator("#movies-count")).to_have_text(f"{SMALL['movies']} movies")
+        expect(listbox.locator("[aria-posinset='1']")).not_to_have_class(re.compile("placeholder"))
+        name = listbox.locator("[aria-posinset='3'] .card-title").inner_text()
+        page.get_by_label("Search movies").fill(name)
+        expect(listbox.get_by_role("option").filter(has_text=name).first).to_be_visible()
+        shot(page, "offline-movies")
+    finally:
+        page.context.set_offline(False)
+
+
+def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThread):
+    secured = start_server(tmp_path / "secured", token="s3cret-token")
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=secured.url)
+        page = context.new_page()
+        page.goto("/")
+        dialog = page.get_by_role("dialog", name="Admin token")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("needs its admin token")
+        shot(page, "token-prompt")
+        dialog.get_by_label("Token").fill("wrong")
+        dialog.get_by_role("button", name="Use token").click()
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("not valid")
+        dialog.get_by_label("Token").fill("s3cret-token")
+        page.keyboard.press("Enter")
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#provider-list")).to_contain_text("No provider yet")
+        assert page.evaluate("localStorage.getItem('iptvsync.token')") == "s3cret-token"
+
+        # With the token kept, adding a provider and following its sync work too.
+        page.get_by_label("Name", exact=True).fill("Behind a token")
+        page.get_by_label("URL", exact=True).fill(f"{portal.url}/c/")
+        page.get_by_label("MAC address").fill(MAC)
+        page.get_by_role("button", name="Add provider").click()
+        expect(page.locator("#provider-list")).to_contain_text("Behind a token")
+        tab(page, "dashboard")
+        page.get_by_role("button", name="Start sync").click()
+        expect(page.locator("#run-status")).to_have_text("succeeded", timeout=60_000)
+        expect(page.locator("#stat-movies")).to_have_text(str(SMALL["movies"]))
+        context.close()
+    finally:
+        stop_server(secured)
+
+
+def test_installable(page: Any, server: Server):
+    page.goto("/")
+    expect(page.locator("html[data-ready=true]")).to_have_count(1)
+    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == server.url + "/"
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
+    assert manifest["display"] == "standalone" and manifest["start_url"].startswith("/")
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        response = page.request.get(icon["src"])
+        assert response.status == 200 and response.headers["content-type"] == icon["type"]
+    # Nothing is loaded from anywhere but this server.
+    assert page.evaluate(
+        "performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin))"
+    )

@@ -1,0 +1,155 @@
+"""The in-order concurrent pager (reference §8 stop rules), driven by a fake page source."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from iptvsync.errors import ProviderTimeout
+from iptvsync.providers.stalker.paging import FetchedPage, walk_stream
+from iptvsync.records import MovieRecord, Page
+
+
+def movies(ids: range | list[int]) -> list[MovieRecord]:
+    return [MovieRecord(provider_id=str(i), name=f"m{i}") for i in ids]
+
+
+class Source:
+    """``total`` items, ``size`` per page, answered in random order (jittered delays)."""
+
+    def __init__(self, total: int, size: int = 14, *, repeat_after: int | None = None) -> None:
+        self.total, self.size, self.repeat_after = total, size, repeat_after
+        self.requested: list[int] = []
+        self.rng = random.Random(3)
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def __call__(self, number: int) -> FetchedPage:
+        self.requested.append(number)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.rng.uniform(0, 0.003))
+        finally:
+            self.in_flight -= 1
+        if self.repeat_after is not None and number > self.repeat_after:
+            number = 1
+        start = (number - 1) * self.size
+        ids = range(start, min(start + self.size, self.total))
+        return FetchedPage(movies(ids), len(ids), self.total, self.size)
+
+
+async def collect(source: Source, **kwargs: object) -> tuple[list[Page], object]:
+    pages: list[Page] = []
+    stop_at = kwargs.pop("stop_at", None)
+
+    async def deliver(page: Page) -> bool:
+        pages.append(page)
+        return page.number != stop_at
+
+    outcome = await walk_stream(
+        "vod",
+        source,
+        deliver,
+        window=lambda: 4,
+        seen=kwargs.pop("seen", set()),  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return pages, outcome
+
+
+async def test_pages_arrive_in_order_with_concurrency() -> None:
+    source = Source(total=100)
+    pages, outcome = await collect(source)
+    assert [p.number for p in pages] == list(range(1, 9))
+    assert [r.provider_id for p in pages for r in p.records] == [str(i) for i in range(100)]
+    assert outcome.complete and outcome.stop_reason is None  # type: ignore[attr-defined]
+    assert pages[0].total_pages == 8 and pages[0].total_items == 100
+    assert 1 < source.max_in_flight <= 5
+    assert max(source.requested) == 8  # never past the total
+    assert 0 not in source.requested  # p is 1-based (§8)
+
+
+async def test_repeated_page_stops_incomplete() -> None:
+    pages, outcome = await collect(Source(total=100, repeat_after=3))
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert not outcome.complete and outcome.stop_reason == "repeated_page"  # type: ignore[attr-defined]
+    assert "repeats" in outcome.warnings[0]  # type: ignore[attr-defined]
+
+
+async def test_early_termination_and_page_cap() -> None:
+    pages, outcome = await collect(Source(total=100), stop_at=2)
+    assert [p.number for p in pages] == [1, 2]
+    assert outcome.stop_reason == "early_termination"  # type: ignore[attr-defined]
+    pages, outcome = await collect(Source(total=100), page_cap=3)
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert outcome.stop_reason == "page_cap" and not outcome.complete  # type: ignore[attr-defined]
+    pages, outcome = await collect(Source(total=30), page_cap=3)
+    assert outcome.complete  # the end came first
+
+
+async def test_dedupe_across_streams_and_empty_lists() -> None:
+    seen: set[tuple[str, str]] = {("movie", "0"), ("movie", "5")}
+    pages, outcome = await collect(Source(total=20), seen=seen)
+    delivered = [r.provider_id for p in pages for r in p.records]
+    assert "0" not in delivered and "5" not in delivered and len(delivered) == 18
+    assert outcome.complete
+    pages, outcome = await collect(Source(total=0))
+    assert pages == [] and outcome.complete  # type: ignore[attr-defined]
+
+
+async def test_unknown_totals_walk_until_an_empty_page() -> None:
+    async def fetch(number: int) -> FetchedPage:
+        ids = range((number - 1) * 10, min(number * 10, 45))
+        return FetchedPage(movies(ids), len(ids))  # no totals at all
+
+    pages: list[Page] = []
+
+    async def deliver(page: Page) -> bool:
+        pages.append(page)
+        return True
+
+    outcome = await walk_stream("x", fetch, deliver, window=lambda: 3, seen=set())
+    assert outcome.complete and sum(len(p.records) for p in pages) == 45
+
+
+async def test_empty_page_mid_list_is_skipped() -> None:
+    async def fetch(number: int) -> FetchedPage:
+        if number == 2:  # stock drops locked items after counting them (§8)
+            return FetchedPage([], 0, 42, 14)
+        ids = range((number - 1) * 14, min(number * 14, 42))
+        return FetchedPage(movies(ids), len(ids), 42, 14)
+
+    got: list[int] = []
+
+    async def deliver(page: Page) -> bool:
+        got.append(page.number)
+        return True
+
+    outcome = await walk_stream("x", fetch, deliver, window=lambda: 2, seen=set())
+    assert got == [1, 3] and outcome.complete
+
+
+async def test_a_failing_page_raises_and_cancels_the_rest() -> None:
+    started: list[int] = []
+    cancelled: list[int] = []
+
+    async def fetch(number: int) -> FetchedPage:
+        started.append(number)
+        if number == 3:
+            raise ProviderTimeout("page 3 kept timing out")
+        try:
+            await asyncio.sleep(0.05 if number > 3 else 0)
+        except asyncio.CancelledError:
+            cancelled.append(number)
+            raise
+        return FetchedPage(movies(range((number - 1) * 14, number * 14)), 14, 140, 14)
+
+    async def deliver(page: Page) -> bool:
+        return True
+
+    with pytest.raises(ProviderTimeout):
+        await walk_stream("x", fetch, deliver, window=lambda: 4, seen=set())
+    assert cancelled  # in-flight pages were cancelled, not leaked

@@ -1,0 +1,263 @@
+"""The politeness budget: adaptive concurrency (AIMD + delay gradient), rate limit, back-off,
+circuit breaker. Rules are driven with a fake clock; one test walks a simulated portal whose
+answers slow down past its capacity, in real time, to check the controller finds the knee."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from contextlib import AsyncExitStack
+
+import pytest
+
+from iptvsync.errors import ProviderUnreachable
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def make(clock: FakeClock, **config: object) -> PolitenessBudget:
+    return PolitenessBudget(
+        BudgetConfig(**config),  # type: ignore[arg-type]
+        clock=clock,
+        sleep=clock.sleep,
+        rng=random.Random(7),
+    )
+
+
+async def round_trip(
+    budget: PolitenessBudget,
+    clock: FakeClock,
+    n: int,
+    latency: float,
+    outcome: Outcome = Outcome.OK,
+) -> None:
+    """``n`` requests admitted together, answered ``latency`` seconds later."""
+    async with AsyncExitStack() as stack:
+        slots = [await stack.enter_async_context(budget.slot()) for _ in range(n)]
+        clock.now += latency
+        for slot in slots:
+            slot.record(outcome)
+
+
+async def test_starts_at_two_and_doubles_while_fast_and_used() -> None:
+    clock = FakeClock()
+    budget = make(clock)
+    assert budget.limit == 2
+    for expected in (2, 4, 8, 16):
+        assert budget.limit == expected
+        # a window is max(4, limit) answers: two round trips at 2, one after
+        for _ in range(2 if budget.limit == 2 else 1):
+            await round_trip(budget, clock, budget.limit, 0.020)
+    assert budget.limit == 32
+    assert budget.stats.peak_limit == 32
+
+
+async def test_no_growth_when_the_caller_does_not_use_the_limit() -> None:
+    clock = FakeClock()
+    budget = make(clock)
+    for _ in range(20):
+        await round_trip(budget, clock, 1, 0.020)  # one request at a time (RFC 7661)
+    assert budget.limit == 2
+
+
+async def test_rising_latency_settles_just_above_the_knee() -> None:
+    clock = FakeClock()
+    budget = make(clock)
+    capacity = 4
+
+    def latency(n: int) -> float:  # the fake portal's model: proportional past capacity
+        return 0.020 * max(1.0, n / capacity)
+
+    limits = []
+    for _ in range(30):
+        n = budget.limit
+        await round_trip(budget, clock, n, latency(n))
+        limits.append(budget.limit)
+    # Slow start overshoots once, then the gradient holds ~25% above capacity.
+    assert max(limits) <= 2 * capacity
+    assert all(capacity <= x <= capacity + 2 for x in limits[6:]), limits
+
+
+async def test_error_cuts_halve_once_per_round_trip() -> None:
+    clock = FakeClock()
+    budget = make(clock, start=16)
+    async with AsyncExitStack() as stack:
+        slots = [await stack.enter_async_context(budget.slot()) for _ in range(10)]
+        clock.now += 0.01
+        for slot in slots:  # ten 429s from the same round trip
+            slot.record(Outcome.THROTTLED)
+    assert budget.limit == 8
+    stats = budget.stats
+    assert stats.throttled == 10 and stats.cuts == 1
+    for outcome in (Outcome.SERVER_ERROR, Outcome.TIMEOUT):
+        await round_trip(budget, clock, 1, 0.01, outcome)
+    assert budget.limit == 2
+    assert budget.stats.server_errors == 1 and budget.stats.timeouts == 1
+
+
+async def test_floor_and_cap() -> None:
+    clock = FakeClock()
+    budget = make(clock, start=2, cap=3)
+    for _ in range(5):
+        await round_trip(budget, clock, budget.limit, 0.02)
+    assert budget.limit == 3
+    for _ in range(5):
+        await round_trip(budget, clock, 1, 0.02, Outcome.THROTTLED)
+    assert budget.limit == 1
+    neutral = make(clock)
+    await round_trip(neutral, clock, 2, 0.02, Outcome.NEUTRAL)
+    assert neutral.limit == 2 and neutral.stats.requests == 2
+
+
+async def test_slot_waits_for_room_and_is_fifo() -> None:
+    budget = PolitenessBudget(BudgetConfig(start=2))
+    order: list[int] = []
+    release = asyncio.Event()
+
+    async def job(i: int) -> None:
+        async with budget.slot() as slot:
+            order.append(i)
+            await release.wait()
+            slot.record(Outcome.NEUTRAL)
+
+    tasks = [asyncio.create_task(job(i)) for i in range(5)]
+    await asyncio.sleep(0.01)
+    assert order == [0, 1] and budget.in_flight == 2
+    release.set()
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4] and budget.in_flight == 0
+
+
+async def test_cancelled_waiters_do_not_leak_slots() -> None:
+    budget = PolitenessBudget(BudgetConfig(start=1))
+    gate = asyncio.Event()
+
+    async def hold() -> None:
+        async with budget.slot():
+            await gate.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(hold()) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    for w in waiters[:2]:
+        w.cancel()
+    gate.set()
+    await asyncio.gather(holder, waiters[2])
+    await asyncio.gather(*waiters[:2], return_exceptions=True)
+    assert budget.in_flight == 0
+    async with budget.slot():
+        assert budget.in_flight == 1
+
+
+async def test_rate_limit_token_bucket() -> None:
+    clock = FakeClock()
+    budget = make(clock, start=8, max_rps=10.0)
+    for _ in range(5):
+        async with budget.slot() as slot:
+            slot.record(Outcome.NEUTRAL)
+    # the first request had a token; each next one waited 0.1 s of (fake) time
+    assert clock.slept == pytest.approx([0.1] * 4)
+    with pytest.raises(ValueError):
+        BudgetConfig(max_rps=0)
+
+
+def test_backoff_full_jitter() -> None:
+    budget = PolitenessBudget(
+        BudgetConfig(backoff_base_s=0.5, backoff_cap_s=8.0), rng=random.Random(1)
+    )
+    for attempt in range(10):
+        ceiling = min(8.0, 0.5 * 2**attempt)
+        delays = [budget.backoff_delay(attempt) for _ in range(200)]
+        assert all(0 <= d <= ceiling for d in delays)
+        assert max(delays) > ceiling * 0.8  # jitter spans the range
+    assert budget.backoff_delay(0, retry_after=5) >= 5
+    assert budget.backoff_delay(0, retry_after=600) <= 8.0
+
+
+async def test_circuit_breaker_opens_fails_fast_and_recovers() -> None:
+    clock = FakeClock()
+    budget = make(clock, breaker_threshold=3, breaker_cooldown_s=30)
+    for _ in range(3):
+        await round_trip(budget, clock, 1, 0.001, Outcome.CONNECT_ERROR)
+    assert budget.circuit_open and budget.stats.connect_failures == 3
+    with pytest.raises(ProviderUnreachable):
+        async with budget.slot():
+            pass
+    clock.now += 31  # cool-down over: one trial goes through, others still fail fast
+    async with budget.slot() as trial:
+        with pytest.raises(ProviderUnreachable):
+            async with budget.slot():
+                pass
+        trial.record(Outcome.CONNECT_ERROR)
+    assert budget.circuit_open  # the trial failed: open again
+    clock.now += 31
+    async with budget.slot() as trial:
+        trial.record(Outcome.OK)
+    assert not budget.circuit_open
+    await round_trip(budget, clock, 1, 0.01)
+
+
+async def test_answers_reset_the_failure_streak() -> None:
+    clock = FakeClock()
+    budget = make(clock, breaker_threshold=3)
+    for outcome in (Outcome.CONNECT_ERROR, Outcome.CONNECT_ERROR, Outcome.THROTTLED) * 3:
+        await round_trip(budget, clock, 1, 0.01, outcome)
+    assert not budget.circuit_open
+
+
+async def test_walks_a_slowing_portal_near_its_floor() -> None:
+    """Real time: a portal of capacity 4 at 10 ms, 429 past 8 in flight (the fake's model)."""
+    capacity, base, hard, pages = 4, 0.010, 8, 160
+    budget = PolitenessBudget(BudgetConfig(backoff_base_s=0.05))
+    in_flight = 0
+    refused = 0
+
+    async def portal() -> int:
+        nonlocal in_flight, refused
+        in_flight += 1
+        try:
+            if in_flight > hard:
+                refused += 1
+                return 429
+            await asyncio.sleep(base * max(1.0, in_flight / capacity))
+            return 200
+        finally:
+            in_flight -= 1
+
+    async def fetch() -> None:
+        for attempt in range(8):
+            async with budget.slot() as slot:
+                status = await portal()
+                slot.record(Outcome.OK if status == 200 else Outcome.THROTTLED)
+            if status == 200:
+                return
+            await budget.wait_backoff(attempt)
+        raise AssertionError("page kept failing")
+
+    started = time.monotonic()
+    pending: set[asyncio.Task[None]] = set()
+    launched = 0
+    while launched < pages or pending:
+        while launched < pages and len(pending) < budget.limit + 1:
+            pending.add(asyncio.create_task(fetch()))
+            launched += 1
+        _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    elapsed = time.monotonic() - started
+    floor = pages * base / capacity
+    assert elapsed < 1.5 * floor, (elapsed, floor, budget.stats)
+    assert refused == 0
+    assert capacity <= budget.limit <= 2 * capacity
