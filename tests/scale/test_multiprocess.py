@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 # Big enough that a sync at 20 ms per request lasts several seconds (time to cancel and kill),
 # small enough for CI on two cores.
-SIZES = {"movies": 1_400, "series": 280, "channels": 120}
+SIZES = {"movies": 2_000, "series": 400, "channels": 120}
 KINDS = {"movies": "movie", "series": "series", "channels": "channel"}
 
 
@@ -45,7 +45,7 @@ def portals() -> Iterator[list[tuple[ServerThread, Catalogue]]]:
     try:
         for seed in (1, 2, 3):
             catalogue = generate(seed=seed, **SIZES)
-            server = ServerThread(create_app(catalogue, StalkerFakeConfig(latency_ms=20)))
+            server = ServerThread(create_app(catalogue, StalkerFakeConfig(latency_ms=40)))
             out.append((server.start(), catalogue))
         yield out
     finally:
@@ -106,14 +106,15 @@ def test_two_replicas_two_workers_cancel_and_kill(
         to_cancel, to_kill, other = ids
         wait("all three syncs running", lambda: all(progressing(p) for p in ids), 60, cluster.logs)
 
+        # Kill -9 the worker that runs provider 1's sync, mid-walk.
+        worker_pid = _pid_of(_worker_of(url, run_ids[to_kill]))
+        victim = next(w for w in workers if w.pid == worker_pid)
+        victim.kill9()
+        survivor = next(w for w in workers if w is not victim)
+
         # Cancel provider 0's sync through replica B (it was started through A).
         r = api_b.post(f"/api/providers/{to_cancel}/sync/cancel")
         assert r.status_code == 202, r.text
-
-        # Kill -9 the worker that runs provider 1's sync, mid-walk.
-        worker_pid = int(_worker_of(url, run_ids[to_kill]).rsplit(":", 1)[1])
-        victim = next(w for w in workers if w.pid == worker_pid)
-        victim.kill9()
 
         cancelled = wait(
             "the cancel",
@@ -131,7 +132,13 @@ def test_two_replicas_two_workers_cancel_and_kill(
             cluster.logs,
         )
         assert resumed["status"] == "succeeded", resumed
-        assert any(w.startswith("resumed") for w in resumed["warnings"]), resumed
+        assert _pid_of(_worker_of(url, run_ids[to_kill])) == survivor.pid  # the same run id
+        wait(
+            "the resumed run's warning",
+            lambda: any(w.startswith("resumed") for w in run(api_b, to_kill)["warnings"]),
+            5,
+            cluster.logs,
+        )
         done = wait(
             "the third sync",
             lambda: (r := run(api_a, other))["status"] not in ("queued", "running") and r,
@@ -140,8 +147,8 @@ def test_two_replicas_two_workers_cancel_and_kill(
         )
         assert done["status"] == "succeeded", done
 
-        # The cancelled provider syncs again (asked through B) and completes what is missing.
-        r = api_b.post(f"/api/providers/{to_cancel}/sync")
+        # The cancelled provider syncs again, in full (asked through B), and completes.
+        r = api_b.post(f"/api/providers/{to_cancel}/sync", json={"scope": "all", "mode": "full"})
         assert r.status_code == 202, r.text
         run_ids[to_cancel] = r.json()["run_id"]
         again = wait(
@@ -182,6 +189,10 @@ def _worker_of(url: str, run_id: int) -> str:
         engine.dispose()
     assert worker.startswith(PREFIX) and "@" in worker, worker
     return str(worker)
+
+
+def _pid_of(worker: str) -> int:
+    return int(worker.rsplit(":", 1)[1])
 
 
 def _assert_no_duplicates(url: str, provider_id: int, expected: dict[str, int]) -> None:

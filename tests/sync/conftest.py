@@ -19,7 +19,7 @@ from iptvsync.store import providers as provider_store
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
 
-SIZES = {"movies": 120, "series": 40, "channels": 50}
+SIZES = {"movies": 400, "series": 60, "channels": 50}
 
 
 @dataclass

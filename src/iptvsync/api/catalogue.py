@@ -19,7 +19,7 @@ from iptvsync.errors import ProviderError
 from iptvsync.providers.http import redact
 from iptvsync.providers.registry import make_client
 from iptvsync.store import queries
-from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
+from iptvsync.store.providers import provider_config, provider_secrets, utcnow
 
 router = APIRouter(tags=["catalogue"])
 
@@ -42,7 +42,7 @@ def _list(
     sort: str | None,
 ) -> dict[str, Any]:
     with svc.db.connect() as conn:
-        get_provider(conn, provider_id)
+        queries.check_provider(conn, provider_id)
         return queries.list_items(
             conn,
             kind,
@@ -110,7 +110,7 @@ def list_categories(
     who.check(provider_id)
     k = queries.kind_of(kind) if kind else None
     with svc.db.connect() as conn:
-        get_provider(conn, provider_id)
+        queries.check_provider(conn, provider_id)
         return {"items": queries.list_categories(conn, provider_id, k)}
 
 
@@ -118,7 +118,7 @@ def list_categories(
 def get_movie(provider_id: int, item_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
     who.check(provider_id)
     with svc.db.connect() as conn:
-        get_provider(conn, provider_id)
+        queries.check_provider(conn, provider_id)
         return queries.get_item(conn, "movie", provider_id, item_id)
 
 
@@ -126,7 +126,7 @@ def get_movie(provider_id: int, item_id: int, svc: Svc, who: Reader) -> dict[str
 def get_channel(provider_id: int, item_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
     who.check(provider_id)
     with svc.db.connect() as conn:
-        get_provider(conn, provider_id)
+        queries.check_provider(conn, provider_id)
         return queries.get_item(conn, "channel", provider_id, item_id)
 
 
@@ -161,7 +161,7 @@ async def ensure_episodes(svc: Services, provider_id: int, series_id: int) -> An
 
 def _series_and_provider(svc: Services, provider_id: int, series_id: int) -> tuple[Any, Any]:
     with svc.db.connect() as conn:
-        provider = get_provider(conn, provider_id)
+        provider = queries.check_provider(conn, provider_id)
         return queries.item_row(conn, "series", provider_id, series_id), provider
 
 
@@ -226,7 +226,7 @@ def search(
     with svc.db.connect() as conn:
         if provider is not None:
             who.check(provider)
-            get_provider(conn, provider)
+            queries.check_provider(conn, provider)
             provider_ids: list[int] | None = [provider]
         elif who.admin or who.all_providers:
             provider_ids = None

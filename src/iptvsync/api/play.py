@@ -23,7 +23,7 @@ from iptvsync.errors import Forbidden, ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PlayTarget
 from iptvsync.providers.registry import make_client
 from iptvsync.store import queries
-from iptvsync.store.providers import get_provider, provider_config
+from iptvsync.store.providers import provider_config
 
 router = APIRouter(tags=["play"])
 
@@ -77,7 +77,7 @@ def _authorise(
 
 def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:
     with svc.db.connect() as conn:
-        provider = get_provider(conn, provider_id)
+        provider = queries.check_provider(conn, provider_id)
         if kind == "episode":
             ep = queries.episode_row(conn, provider_id, item_id)
             return provider, PlayTarget(

@@ -28,7 +28,6 @@ from iptvsync.snapshot import files, serve
 from iptvsync.snapshot.build import build_snapshot
 from iptvsync.store import queries
 from iptvsync.store.models import snapshots
-from iptvsync.store.providers import get_provider
 
 router = APIRouter(tags=["snapshot"])
 BASE = "/api/providers/{provider_id}/snapshot"
@@ -38,7 +37,7 @@ JSON = "application/json"
 def _latest(svc: Services, provider_id: int) -> Any:
     """The provider's newest snapshot row; 404 ``not_found`` / ``no_snapshot``."""
     with svc.db.connect() as conn:
-        get_provider(conn, provider_id)
+        queries.check_provider(conn, provider_id)
         row = conn.execute(
             sa.select(snapshots)
             .where(snapshots.c.provider_id == provider_id)

@@ -72,8 +72,9 @@ class BudgetConfig:
     fast_tolerance: float = 0.15
     #: Multiplicative cut on 429 / 5xx / timeouts.
     cut_factor: float = 0.5
-    #: Latencies below this are scheduling noise, not queueing (0 ms in-process servers).
-    latency_floor_s: float = 0.003
+    #: Latencies below this are noise, not queueing: on a local 0-2 ms server the event
+    #: loop's own CPU time dominates, and a gradient on it would throttle for nothing.
+    latency_floor_s: float = 0.010
     #: The fastest answer of the last ``baseline_horizon_s`` seconds is the baseline.
     baseline_horizon_s: float = 60.0
     #: How often to dip to the estimated capacity for one round trip so the baseline is

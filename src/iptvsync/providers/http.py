@@ -9,6 +9,7 @@ exceptions never leave a provider module: ``translate_transport_error`` maps the
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -21,9 +22,10 @@ DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 
 # A MAC written with ":" or "-" (or URL-encoded colons, as in a ``mac=`` cookie or query).
+# No leading \b: a MAC inside URL-encoded JSON follows "%22", a word character.
 _MAC_RE = re.compile(
-    r"(?i)\b([0-9a-f]{2})((?::|-|%3a)[0-9a-f]{2})((?::|-|%3a)[0-9a-f]{2})"
-    r"((?::|-|%3a))[0-9a-f]{2}((?::|-|%3a))[0-9a-f]{2}((?::|-|%3a)[0-9a-f]{2})\b"
+    r"(?i)([0-9a-f]{2})((?::|-|%3a)[0-9a-f]{2})((?::|-|%3a)[0-9a-f]{2})"
+    r"((?::|-|%3a))[0-9a-f]{2}((?::|-|%3a))[0-9a-f]{2}((?::|-|%3a)[0-9a-f]{2})(?![0-9a-f])"
 )
 _BEARER_RE = re.compile(r"(?i)(bearer\s+)[^\s,;\"']+")
 _QUERY_SECRET_RE = re.compile(
@@ -72,6 +74,36 @@ def safe_url(url: str | httpx.URL) -> str:
         netloc = f"{netloc}:{parts.port}"
     cleaned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     return redact(cleaned)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks MACs and credential query values in log records.
+
+    httpx logs every request URL at INFO, and a Stalker ``get_profile`` URL carries the MAC
+    (in ``metrics``), a play link carries ``mac=``/``play_token=``: the filter rewrites the
+    record before any handler sees it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_log_redaction(*names: str) -> None:
+    """Attach ``RedactingFilter`` to the HTTP libraries' loggers (idempotent)."""
+    for name in names or ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
+install_log_redaction()
 
 
 def build_http_client(

@@ -27,9 +27,12 @@ from iptvsync.errors import NotFound, ValidationFailed
 from iptvsync.records import SeasonRecord
 from iptvsync.store.catalogue import UNCATEGORISED
 from iptvsync.store.models import ITEM_TABLES, categories, episodes, series
-from iptvsync.store.providers import iso
+from iptvsync.store.providers import get_provider, iso
 
 MAX_LIMIT = 500
+#: Ids are 32-bit integer columns: anything larger names nothing (and must not reach
+#: PostgreSQL, which refuses it as out of range instead of finding no row).
+MAX_ID = 2**31 - 1
 DEFAULT_LIMIT = 50
 KINDS = ("movie", "series", "channel")
 PLURAL = {"movie": "movies", "series": "series", "channel": "channels"}
@@ -53,6 +56,10 @@ DEFAULT_SORT = {"movie": "added", "series": "added", "channel": "number"}
 _WORD_RE = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 8
 MAX_WORD_CHARS = 64
+
+
+def valid_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
 
 
 def kind_of(value: str) -> str:
@@ -277,13 +284,20 @@ def check_category(conn: sa.Connection, provider_id: int, kind: str, category_id
             categories.c.kind == kind,
             categories.c.deleted_at.is_(None),
         )
-    ).first()
+    ).first() if valid_id(category_id) else None
     if row is None:
         raise NotFound(
             f"no {kind} category {category_id} in provider {provider_id}",
             detail={"category_id": category_id, "kind": kind},
         )
     return row
+
+
+def check_provider(conn: sa.Connection, provider_id: int) -> Any:
+    """The provider's row, or 404 (also for ids no row can have)."""
+    if not valid_id(provider_id):
+        raise NotFound(f"provider {provider_id} not found", detail={"provider_id": provider_id})
+    return get_provider(conn, provider_id)
 
 
 def list_items(
@@ -495,7 +509,7 @@ def get_category(conn: sa.Connection, provider_id: int, category_id: int) -> dic
             categories.c.provider_id == provider_id,
             categories.c.deleted_at.is_(None),
         )
-    ).first()
+    ).first() if valid_id(category_id) else None
     if row is None:
         raise NotFound(
             f"no category {category_id} in provider {provider_id}",
@@ -513,7 +527,7 @@ def item_row(conn: sa.Connection, kind: str, provider_id: int, item_id: int) -> 
     table = ITEM_TABLES[kind]
     row = conn.execute(
         sa.select(table).where(table.c.id == item_id, *_live(table, provider_id))
-    ).first()
+    ).first() if valid_id(item_id) else None
     if row is None:
         raise NotFound(
             f"no {kind} {item_id} in provider {provider_id}",
@@ -640,7 +654,7 @@ def episode_row(conn: sa.Connection, provider_id: int, episode_id: int) -> Any:
             episodes.c.provider_id == provider_id,
             series.c.deleted_at.is_(None),
         )
-    ).first()
+    ).first() if valid_id(episode_id) else None
     if row is None:
         raise NotFound(
             f"no episode {episode_id} in provider {provider_id}",

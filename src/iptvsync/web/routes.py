@@ -7,6 +7,11 @@ that changes on disk is read again. Every response says ``Cache-Control: no-cach
 revalidate (a 304 costs a round trip, not the file), and offline use is the service worker's
 job. The service worker gets the list of shell files and a version (a hash over their ETags)
 written into it, so a changed file installs a new worker and refreshes its cache.
+
+One API route lives here because only the page needs it: ``GET /api/providers/{id}/play-link/
+{kind}/{item_id}`` answers ``{url, expires_in}``, a signed play URL. With an admin token set, a
+plain ``<a href>`` to the play endpoint cannot carry the ``Authorization`` header; the signed
+URL needs none, so the page can hand it to the browser or a player.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from iptvsync.api import signing
+from iptvsync.api.auth import Reader
+from iptvsync.api.services import Svc
 from iptvsync.errors import NotFound
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -49,12 +58,14 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+#: A signed link from the page stays valid long enough to watch a film with pauses.
+PLAY_LINK_TTL_S = 6 * 3600
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,24 +173,38 @@ def _asset(name: str) -> Asset:
     return asset
 
 
-@router.api_route("/", methods=["GET", "HEAD"])
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def index(request: Request) -> Response:
     return serve(request, _asset("index.html"), {"Content-Security-Policy": CSP})
 
 
-@router.api_route("/manifest.webmanifest", methods=["GET", "HEAD"])
+@router.api_route("/manifest.webmanifest", methods=["GET", "HEAD"], include_in_schema=False)
 def manifest(request: Request) -> Response:
     return serve(request, _asset("manifest.webmanifest"))
 
 
-@router.api_route("/sw.js", methods=["GET", "HEAD"])
+@router.api_route("/sw.js", methods=["GET", "HEAD"], include_in_schema=False)
 def service_worker(request: Request) -> Response:
     return serve(request, files.service_worker(), {"Service-Worker-Allowed": "/"})
 
 
-@router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
+@router.api_route("/static/{name:path}", methods=["GET", "HEAD"], include_in_schema=False)
 def static(name: str, request: Request) -> Response:
     if name in ROOT_FILES or name == SERVICE_WORKER:
         # One URL per file: the page and the worker live at the root.
         raise NotFound(f"no such file: {name}")
     return serve(request, _asset(name))
+
+
+@router.get("/api/providers/{provider_id}/play-link/{kind}/{item_id}", tags=["play"])
+def play_link(
+    provider_id: int,
+    kind: Literal["channel", "movie", "episode"],
+    item_id: int,
+    svc: Svc,
+    who: Reader,
+) -> dict[str, Any]:
+    """A signed play URL for the web page: ``{url, expires_in}`` (no header needed to play)."""
+    who.check(provider_id)
+    url = signing.sign_play_url(svc.settings, provider_id, kind, item_id, ttl_s=PLAY_LINK_TTL_S)
+    return {"url": url, "expires_in": PLAY_LINK_TTL_S}

@@ -139,4 +139,5 @@ export const paths = {
   item: (id, plural, itemId) => `/api/providers/${id}/${plural}/${itemId}`,
   series: (id, seriesId) => `/api/providers/${id}/series/${seriesId}`,
   play: (id, kind, itemId) => `/api/providers/${id}/play/${kind}/${itemId}`,
+  playLink: (id, kind, itemId) => `/api/providers/${id}/play-link/${kind}/${itemId}`,
 };

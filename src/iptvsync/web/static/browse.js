@@ -3,7 +3,7 @@
 
 import { ApiError } from './api.js';
 import { ArraySource } from './data.js';
-import { announce, debounce, h, s } from './dom.js';
+import { announce, debounce, fill, h, s } from './dom.js';
 import { num } from './format.js';
 import { VirtualList } from './vlist.js';
 
@@ -21,12 +21,13 @@ export class BrowseView {
 
   build() {
     const { key, title, one } = this.info;
+    const searchLabel = `Search ${key === 'live' ? 'channels' : title.toLowerCase()}`;
     const grid = key !== 'live';
     this.count = h('p', { class: 'count', id: `${key}-count`, 'aria-live': 'polite' });
     this.search = h('input', {
       type: 'search',
       id: `${key}-search`,
-      placeholder: `Search ${title.toLowerCase()}`,
+      placeholder: searchLabel,
       autocomplete: 'off',
       enterkeyhint: 'search',
       spellcheck: 'false',
@@ -53,7 +54,7 @@ export class BrowseView {
         h('h1', { id: `${key}-title` }, title),
         this.count),
       h('div', { class: 'search' },
-        h('label', { for: `${key}-search`, class: 'visually-hidden' }, `Search ${title.toLowerCase()}`),
+        h('label', { for: `${key}-search`, class: 'visually-hidden' }, searchLabel),
         searchIcon(),
         this.search),
       this.chips,
@@ -283,7 +284,7 @@ function renderCard(el, item) {
     return;
   }
   el.removeAttribute('aria-label');
-  el.append(
+  fill(el,
     posterFrame(item),
     h('div', { class: 'card-title' }, item.name),
     h('div', { class: 'card-meta' }, itemMeta(item)),
@@ -297,7 +298,7 @@ function renderChannel(el, item) {
     return;
   }
   el.removeAttribute('aria-label');
-  el.append(
+  fill(el,
     h('span', { class: 'channel-number' }, item.number != null ? String(item.number) : ''),
     posterFrame(item, 'logo'),
     h('span', { class: 'row-title' }, item.name),

@@ -144,7 +144,7 @@ export class DashboardView {
     const meta = [];
     if (active) {
       if (p.items_per_s) meta.push(`${num(Math.round(p.items_per_s))} items/s`);
-      if (p.eta_s != null) meta.push(`about ${duration(p.eta_s)} left`);
+      if (p.eta_s > 0) meta.push(`about ${duration(p.eta_s)} left`);
       const seconds = runSeconds(run);
       if (seconds != null) meta.push(`running for ${duration(seconds)}`);
     } else if (run && run.finished_at) {

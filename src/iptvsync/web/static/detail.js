@@ -110,20 +110,40 @@ function formatMinutes(value) {
 }
 
 /**
- * A play link. It points at the play endpoint, which answers 302 to a freshly resolved stream
- * URL; with an admin token set a plain link cannot carry the Authorization header, so the
- * click fetches the redirect target with the token instead (when the server exposes it).
+ * A play link to the play endpoint, which answers 302 to a freshly resolved stream URL. With
+ * an admin token in use a plain link cannot carry the Authorization header, so the link is
+ * swapped for a signed one (GET .../play-link/...) as soon as it is pointed at or focused; a
+ * click that comes first waits for it and opens it (still within the click's activation).
  */
 function playLink(providerId, kind, itemId, label) {
-  const href = paths.play(providerId, kind, itemId);
   const link = h('a', {
     class: 'button primary play',
-    href,
+    href: paths.play(providerId, kind, itemId),
     target: '_blank',
     rel: 'noopener noreferrer',
     'aria-label': label.trim(),
   }, '▶ Play');
-  if (getToken()) link.dataset.needsToken = 'true';
+  if (!getToken()) return link;
+  let signed = null;
+  const sign = () => {
+    signed = signed || api(paths.playLink(providerId, kind, itemId)).then((body) => {
+      link.href = body.url;
+      link.dataset.signed = 'true';
+      return body.url;
+    }).catch((err) => {
+      signed = null;
+      throw err;
+    });
+    return signed;
+  };
+  for (const type of ['pointerenter', 'focus', 'touchstart']) {
+    link.addEventListener(type, () => sign().catch(() => {}), { passive: true });
+  }
+  link.addEventListener('click', (event) => {
+    if (link.dataset.signed) return;
+    event.preventDefault();
+    sign().then((url) => window.open(url, '_blank', 'noopener')).catch(() => {});
+  });
   return link;
 }
 
