@@ -1,0 +1,159 @@
+"""The guide (EPG): now/next per channel, and a channel's programmes in a time range."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+
+from iptvsync.api.auth import Reader
+from iptvsync.api.services import Svc
+from iptvsync.errors import NotFound, ValidationFailed
+from iptvsync.store.models import channels, programmes
+from iptvsync.store.providers import get_provider, iso
+
+router = APIRouter(tags=["guide"])
+MAX_LIMIT = 500
+MAX_RANGE = timedelta(days=31)
+
+
+def parse_when(value: str | None, default: datetime, name: str) -> datetime:
+    """ISO 8601 (a naive time is UTC) or Unix seconds."""
+    if value is None or value == "":
+        return default
+    text = value.strip()
+    try:
+        if text.lstrip("-").replace(".", "", 1).isdigit():
+            return datetime.fromtimestamp(float(text), UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise ValidationFailed(
+            f"{name} must be ISO 8601 or Unix seconds", detail={name: value}
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def programme_dict(row: Any) -> dict[str, Any]:
+    return {
+        "start": iso(row.start),
+        "stop": iso(row.stop),
+        "title": row.title,
+        "subtitle": row.subtitle,
+        "description": row.description,
+        "category": row.category,
+        "episode": row.episode,
+    }
+
+
+@router.get("/api/providers/{provider_id}/epg/now")
+def epg_now(
+    provider_id: int,
+    svc: Svc,
+    who: Reader,
+    category: int | None = None,
+    page: int = Query(1),
+    limit: int = Query(50),
+) -> dict[str, Any]:
+    """Every live channel with the programme on now and the next one (null without a guide)."""
+    who.check(provider_id)
+    if page < 1:
+        raise ValidationFailed("page must be 1 or more", detail={"page": page})
+    if limit < 1:
+        raise ValidationFailed("limit must be 1 or more", detail={"limit": limit})
+    limit = min(limit, MAX_LIMIT)
+    now = datetime.now(UTC)
+    live = sa.and_(channels.c.provider_id == provider_id, channels.c.deleted_at.is_(None))
+    if category is not None:
+        live = sa.and_(live, channels.c.category_id == category)
+    with svc.db.connect() as conn:
+        get_provider(conn, provider_id)
+        total = conn.execute(sa.select(sa.func.count()).where(live)).scalar_one()
+        rows = conn.execute(
+            sa.select(channels.c.id, channels.c.epg_id)
+            .where(live)
+            .order_by(channels.c.number.is_(None), channels.c.number, channels.c.id)
+            .offset((page - 1) * limit)
+            .limit(limit)
+        ).all()
+        keys = {r.epg_id for r in rows if r.epg_id}
+        upcoming: dict[str, list[Any]] = {}
+        if keys:
+            for p in conn.execute(
+                sa.select(programmes)
+                .where(
+                    programmes.c.provider_id == provider_id,
+                    programmes.c.channel_key.in_(keys),
+                    programmes.c.stop > now,
+                    programmes.c.start < now + timedelta(days=1),
+                )
+                .order_by(programmes.c.channel_key, programmes.c.start)
+            ):
+                bucket = upcoming.setdefault(p.channel_key, [])
+                if len(bucket) < 2:
+                    bucket.append(p)
+    items = []
+    for r in rows:
+        current = nxt = None
+        for p in upcoming.get(r.epg_id or "", []):
+            if _aware(p.start) <= now and current is None:
+                current = programme_dict(p)
+            elif nxt is None:
+                nxt = programme_dict(p)
+        items.append({"channel_id": r.id, "now": current, "next": nxt})
+    return {
+        "total": total,
+        "page": page,
+        "limit": limit,
+        "items": items,
+        "hasMore": page * limit < total,
+    }
+
+
+@router.get("/api/providers/{provider_id}/channels/{channel_id}/epg")
+def channel_epg(
+    provider_id: int,
+    channel_id: int,
+    svc: Svc,
+    who: Reader,
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = None,
+) -> dict[str, Any]:
+    """Every programme overlapping [from, to), the one running at ``from`` included."""
+    who.check(provider_id)
+    now = datetime.now(UTC)
+    start = parse_when(from_, now, "from")
+    end = parse_when(to, start + timedelta(hours=24), "to")
+    if end <= start:
+        raise ValidationFailed("to must be after from", detail={"from": from_, "to": to})
+    if end - start > MAX_RANGE:
+        raise ValidationFailed("at most 31 days at a time", detail={"from": from_, "to": to})
+    with svc.db.connect() as conn:
+        get_provider(conn, provider_id)
+        channel = conn.execute(
+            sa.select(channels.c.epg_id).where(
+                channels.c.id == channel_id,
+                channels.c.provider_id == provider_id,
+                channels.c.deleted_at.is_(None),
+            )
+        ).first()
+        if channel is None:
+            raise NotFound(f"channel {channel_id} not found", detail={"channel_id": channel_id})
+        if not channel.epg_id:
+            return {"items": []}
+        rows = conn.execute(
+            sa.select(programmes)
+            .where(
+                programmes.c.provider_id == provider_id,
+                programmes.c.channel_key == channel.epg_id,
+                programmes.c.stop > start,
+                programmes.c.start < end,
+            )
+            .order_by(programmes.c.start)
+        ).all()
+    return {"items": [programme_dict(r) for r in rows]}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
