@@ -212,13 +212,19 @@ def seed_alpha(db: sa.Engine) -> int:
                 conn, kind, pid, run_id=2, version=2, now=now, guard_ratio=1.0, guard_min_items=100
             )
         show = conn.execute(
-            sa.select(series.c.id).where(series.c.provider_id == pid, series.c.provider_item_id == "s1")
+            sa.select(series.c.id).where(
+                series.c.provider_id == pid, series.c.provider_item_id == "s1"
+            )
         ).scalar_one()
         gone = conn.execute(
-            sa.select(series.c.id).where(series.c.provider_id == pid, series.c.provider_item_id == "s2")
+            sa.select(series.c.id).where(
+                series.c.provider_id == pid, series.c.provider_item_id == "s2"
+            )
         ).scalar_one()
         queries.store_seasons(conn, provider_id=pid, series_id=show, seasons=ALPHA_SEASONS, now=now)
-        queries.store_seasons(conn, provider_id=pid, series_id=gone, seasons=ALPHA_SEASONS[:1], now=now)
+        queries.store_seasons(
+            conn, provider_id=pid, series_id=gone, seasons=ALPHA_SEASONS[:1], now=now
+        )
     return pid
 
 
@@ -266,7 +272,9 @@ def panel() -> Iterator[Any]:
 @pytest.fixture
 async def seeded(db: sa.Engine, settings: Settings, panel: Any) -> Seeded:
     alpha = seed_alpha(db)
-    await store_guide(db, alpha, _aiter(alpha_guide(datetime.now(UTC))), (timedelta(hours=6), timedelta(days=2)))
+    await store_guide(
+        db, alpha, _aiter(alpha_guide(datetime.now(UTC))), (timedelta(hours=6), timedelta(days=2))
+    )
     with db.begin() as conn:
         bravo = provider_store.create_provider(
             conn,

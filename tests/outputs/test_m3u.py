@@ -81,7 +81,8 @@ def test_combined_playlist_prefixes_groups_and_plays(
     bravo = seeded.ids(db, "channel", seeded.bravo)
     seen = [_play_parts(ch.url)[:3] for ch in pl.get_channels()]
     assert sorted(seen) == sorted(
-        [(seeded.alpha, "channel", i) for i in alpha] + [(seeded.bravo, "channel", i) for i in bravo]
+        [(seeded.alpha, "channel", i) for i in alpha]
+        + [(seeded.bravo, "channel", i) for i in bravo]
     )
     groups = {ch.attributes["group-title"].split(" | ")[0] for ch in pl.get_channels()}
     assert groups == {"Alpha", "Bravo"}
@@ -112,9 +113,6 @@ def test_vod_content_lists_movies_and_stored_episodes(
     show = next(ch for ch in pl.get_channels() if ch.name == "Show One S01E02")
     assert show.attributes["group-title"] == "Shows 'Best'"
     assert show.attributes["tvg-logo"] == "http://img.alpha.test/s/1.jpg"
-
-
-def test_unknown_provider_is_404(open_server: AppServer) -> None:
     assert httpx.get(f"{open_server.url}/playlist.m3u?provider=999").status_code == 404
     assert httpx.get(f"{open_server.url}/playlist.m3u?content=nope").status_code == 422
 

@@ -23,9 +23,7 @@ from .conftest import ALPHA_CHANNELS, BRAVO_PASS, BRAVO_USER, AppServer, Seeded
 def _client(server: AppServer, tmp_path: Path, user: str, password: str) -> XTream:
     cache = tmp_path / "pyxtream"
     cache.mkdir(exist_ok=True)
-    return XTream(
-        "iptvsync", user, password, server.url, cache_path=str(cache), reload_time_sec=-1
-    )
+    return XTream("iptvsync", user, password, server.url, cache_path=str(cache), reload_time_sec=-1)
 
 
 def _category_ids(db: sa.Engine, provider_ids: list[int], kind: str) -> set[int]:
@@ -56,9 +54,7 @@ def test_pyxtream_lists_every_category_channel_movie_and_series(
         seeded.ids(db, "channel", seeded.alpha) | seeded.ids(db, "channel", seeded.bravo)
     )
     assert {m.id for m in x.movies} == {
-        xt.movie_stream_id(i)
-        for p in providers
-        for i in seeded.ids(db, "movie", p)
+        xt.movie_stream_id(i) for p in providers for i in seeded.ids(db, "movie", p)
     }
     assert {s.series_id for s in x.series} == (
         seeded.ids(db, "series", seeded.alpha) | seeded.ids(db, "series", seeded.bravo)
@@ -152,7 +148,10 @@ def test_stream_routes_redirect_to_a_fresh_provider_link(
     movie = next(iter(seeded.ids(db, "movie", seeded.bravo)))
     answer = httpx.get(f"{open_server.url}/movie/u/p/{xt.movie_stream_id(movie)}.mp4")
     assert answer.status_code == 302
-    assert f"/movie/{BRAVO_USER}/{BRAVO_PASS}/{_key(db, 'movie', movie)}." in answer.headers["location"]
+    assert (
+        f"/movie/{BRAVO_USER}/{BRAVO_PASS}/{_key(db, 'movie', movie)}."
+        in answer.headers["location"]
+    )
 
     episode = next(iter(seeded.episode_ids(db, seeded.alpha)))
     answer = httpx.get(f"{open_server.url}/series/u/p/{xt.episode_stream_id(episode)}.mp4")
@@ -206,9 +205,7 @@ def test_details_and_guide_actions(open_server: AppServer, seeded: Seeded, db: s
     for category_id in sport.category_ids:
         rows = call(action="get_live_streams", category_id=category_id)
         assert sport.id in {r["stream_id"] for r in rows}
-    adult = next(
-        r for r in call(action="get_live_streams") if r["name"] == "Late Night"
-    )
+    adult = next(r for r in call(action="get_live_streams") if r["name"] == "Late Night")
     assert adult["is_adult"] == "1"
     # Unknown actions and get_account_info give the login payload.
     for action in ("get_account_info", "nonsense", ""):
@@ -260,7 +257,40 @@ def test_locked_api_uses_output_users(
         (xt.VOD_BASE, None, None, None),
     ],
 )
-def test_id_ranges(stream_id: int, channel: int | None, movie: int | None, episode: int | None) -> None:
+def test_id_ranges(
+    stream_id: int, channel: int | None, movie: int | None, episode: int | None
+) -> None:
     assert xt.channel_id_of(stream_id) == channel
     assert xt.movie_id_of(stream_id) == movie
     assert xt.episode_id_of(stream_id) == episode
+
+
+def test_get_php_playlist(open_server: AppServer, seeded: Seeded, db: sa.Engine) -> None:
+    from ipytv import playlist as ipytv_playlist
+
+    url = f"{open_server.url}/get.php"
+    answer = httpx.get(url, params={"username": "u", "password": "p", "output": "hls"})
+    assert answer.status_code == 200
+    assert 'filename="tv_channels_u_plus.m3u"' in answer.headers["content-disposition"]
+    pl = ipytv_playlist.loads(answer.text)
+    assert pl.get_attribute("url-tvg") == f"{open_server.url}/xmltv.php?username=u&password=p"
+    providers = [seeded.alpha, seeded.bravo]
+    movies = {i for p in providers for i in seeded.ids(db, "movie", p)}
+    expected = {
+        *(f"/live/u/p/{i}.m3u8" for p in providers for i in seeded.ids(db, "channel", p)),
+        *(f"/movie/u/p/{xt.movie_stream_id(i)}." for i in movies),
+        *(f"/series/u/p/{xt.episode_stream_id(i)}." for i in seeded.episode_ids(db, seeded.alpha)),
+    }
+    got = set()
+    for ch in pl.get_channels():
+        path = ch.url.removeprefix(open_server.url)
+        got.add(path if path.startswith("/live/") else path.rsplit(".", 1)[0] + ".")
+    assert got == expected
+    first = pl.get_channel(0)
+    assert first.attributes["tvg-id"] == "news.alpha"
+    assert httpx.get(first.url).status_code == 302
+    plain = httpx.get(url, params={"username": "u", "password": "p", "type": "m3u"}).text
+    bare = ipytv_playlist.loads(plain)
+    assert bare.length() == pl.length()
+    assert all(ch.attributes == {} for ch in bare.get_channels())
+    assert bare.get_channel(0).name == 'News, "Live" HD'

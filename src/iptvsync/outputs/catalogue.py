@@ -64,6 +64,13 @@ def visible_providers(
     return out
 
 
+def group_title(title: str | None, provider: ProviderRef, several: bool) -> str:
+    """A category's title as players show it; prefixed with the provider's name when one output
+    holds several providers, whose "News" groups would otherwise merge."""
+    title = title or "Uncategorised"
+    return f"{provider.name} | {title}" if several else title
+
+
 def category_refs(db: sa.Engine, provider_id: int, kind: str) -> dict[int, CategoryRef]:
     """Every category of a kind (a few thousand at most), for group titles and adult flags."""
     with db.connect() as conn:
@@ -73,6 +80,16 @@ def category_refs(db: sa.Engine, provider_id: int, kind: str) -> dict[int, Categ
             )
         )
         return {r.id: CategoryRef(r.id, r.title, bool(r.censored)) for r in rows}
+
+
+def category_provider(db: sa.Engine, category_id: int) -> int | None:
+    """The provider a (live) category belongs to."""
+    with db.connect() as conn:
+        return conn.execute(
+            sa.select(categories.c.provider_id).where(
+                categories.c.id == category_id, categories.c.deleted_at.is_(None)
+            )
+        ).scalar()
 
 
 def listed_categories(db: sa.Engine, provider_id: int, kind: str) -> list[dict[str, Any]]:

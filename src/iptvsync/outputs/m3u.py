@@ -1,4 +1,5 @@
-"""M3U Plus rendering (pure): the ``#EXTM3U`` header and one ``#EXTINF`` entry at a time.
+"""M3U Plus playlists: the ``#EXTM3U`` header and ``#EXTINF`` entries (pure), and ``playlist``,
+which renders a principal's providers batch by batch from the store.
 
 Entries follow the panel template players are built against (reference §1.9, §2.1):
 ``#EXTINF:-1 tvg-id="…" tvg-name="…" tvg-logo="…" tvg-chno="…" group-title="…",Name`` then the
@@ -16,7 +17,15 @@ Every line ends in ``\\n`` (no mixed endings as XC panels send).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+
+import sqlalchemy as sa
+
+from iptvsync.outputs import catalogue as read
+from iptvsync.outputs.catalogue import ProviderRef
+
+#: ``play_url(provider_id, kind, item_id, extension)``: kind is channel, movie or episode.
+PlayUrl = Callable[[int, str, int, str], str]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -45,3 +54,74 @@ def entry(name: str, url: str, attributes: Iterable[tuple[str, object]]) -> str:
     """One playlist entry. Attributes whose value is None are left out; "" is written as ""."""
     attrs = "".join(f' {k}="{clean_value(v)}"' for k, v in attributes if v is not None)
     return f"#EXTINF:-1{attrs},{clean_name(name)}\n{clean_name(url)}\n"
+
+
+def playlist(
+    db: sa.Engine,
+    providers: list[ProviderRef],
+    content: str,
+    play_url: PlayUrl,
+    *,
+    bare: bool = False,
+) -> Iterator[str]:
+    """The entries of ``providers``, one chunk per batch: live channels (``content`` ``live`` or
+    ``all``), then movies and the episodes fetched so far (``vod`` or ``all``).
+
+    Movies and episodes carry an empty ``tvg-id``, as panels write them (reference §1.9); names
+    are ``Film (2020)`` and ``Show S01E02``, so a player can tell them from channels. ``bare``
+    leaves every attribute out (``#EXTINF:-1,Name``: a panel's ``type=m3u``).
+    """
+    several = len(providers) > 1
+    for provider in providers:
+        if content in ("live", "all"):
+            cats = read.category_refs(db, provider.id, "channel")
+            for rows in read.iter_channels(db, provider.id):
+                out = []
+                for ch in rows:
+                    cat = cats.get(ch.category_id)
+                    attrs: list[tuple[str, object]] = [
+                        ("tvg-id", ch.epg_id or ""),
+                        ("tvg-name", ch.name),
+                        ("tvg-logo", ch.logo or ""),
+                        ("tvg-chno", ch.number),
+                        (
+                            "group-title",
+                            read.group_title(cat.title if cat else None, provider, several),
+                        ),
+                    ]
+                    if ch.radio:
+                        attrs.append(("radio", "true"))
+                    url = play_url(provider.id, "channel", ch.id, "ts")
+                    out.append(entry(ch.name, url, () if bare else attrs))
+                yield "".join(out)
+        if content not in ("vod", "all"):
+            continue
+        cats = read.category_refs(db, provider.id, "movie")
+        for rows in read.iter_movies(db, provider.id):
+            out = []
+            for mv in rows:
+                cat = cats.get(mv.category_id)
+                name = mv.name
+                if mv.year and str(mv.year) not in name:
+                    name = f"{name} ({mv.year})"
+                url = play_url(provider.id, "movie", mv.id, mv.extension or "mp4")
+                group = read.group_title(cat.title if cat else None, provider, several)
+                out.append(_vod_entry(name, url, mv.poster, group, bare))
+            yield "".join(out)
+        cats = read.category_refs(db, provider.id, "series")
+        for rows in read.iter_episodes(db, provider.id):
+            out = []
+            for ep in rows:
+                cat = cats.get(ep.category_id)
+                name = f"{ep.series_name} S{ep.season:02d}E{ep.number:02d}"
+                url = play_url(provider.id, "episode", ep.id, ep.extension or "mp4")
+                group = read.group_title(cat.title if cat else None, provider, several)
+                out.append(_vod_entry(name, url, ep.poster, group, bare))
+            yield "".join(out)
+
+
+def _vod_entry(name: str, url: str, logo: str | None, group: str, bare: bool) -> str:
+    if bare:
+        return entry(name, url, ())
+    attrs = [("tvg-id", ""), ("tvg-name", name), ("tvg-logo", logo or ""), ("group-title", group)]
+    return entry(name, url, attrs)

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import ORJSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from iptvsync.api import catalogue as catalogue_api
 from iptvsync.api import play, signing
@@ -44,7 +44,6 @@ log = logging.getLogger("iptvsync.outputs")
 
 M3U_TYPE = "audio/x-mpegurl"
 XML_TYPE = "application/xml"
-CONTENTS = ("live", "vod", "all")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,93 +124,6 @@ def _xtream_play_url(
 # M3U
 
 
-def _group(title: str | None, provider: ProviderRef, several: bool) -> str:
-    title = title or "Uncategorised"
-    return f"{provider.name} | {title}" if several else title
-
-
-def playlist_lines(
-    svc: Services,
-    providers: list[ProviderRef],
-    content: str,
-    play_url: Any,
-) -> Iterator[str]:
-    """Entries for ``providers``: live channels, then movies and stored episodes (``content``
-    ``live``, ``vod`` or ``all``). ``play_url(provider_id, kind, item_id, ext)`` builds URLs."""
-    db = svc.db
-    several = len(providers) > 1
-    for provider in providers:
-        if content in ("live", "all"):
-            cats = read.category_refs(db, provider.id, "channel")
-            for rows in read.iter_channels(db, provider.id):
-                out = []
-                for ch in rows:
-                    cat = cats.get(ch.category_id)
-                    attrs: list[tuple[str, object]] = [
-                        ("tvg-id", ch.epg_id or ""),
-                        ("tvg-name", ch.name),
-                        ("tvg-logo", ch.logo or ""),
-                        ("tvg-chno", ch.number),
-                        ("group-title", _group(cat.title if cat else None, provider, several)),
-                    ]
-                    if ch.radio:
-                        attrs.append(("radio", "true"))
-                    url = play_url(provider.id, "channel", ch.id, "ts")
-                    out.append(m3u.entry(ch.name, url, attrs))
-                yield "".join(out)
-        if content in ("vod", "all"):
-            cats = read.category_refs(db, provider.id, "movie")
-            for rows in read.iter_movies(db, provider.id):
-                out = []
-                for mv in rows:
-                    cat = cats.get(mv.category_id)
-                    name = (
-                        f"{mv.name} ({mv.year})"
-                        if mv.year and str(mv.year) not in mv.name
-                        else mv.name
-                    )
-                    url = play_url(provider.id, "movie", mv.id, mv.extension or "mp4")
-                    out.append(
-                        m3u.entry(
-                            name,
-                            url,
-                            [
-                                ("tvg-id", ""),
-                                ("tvg-name", name),
-                                ("tvg-logo", mv.poster or ""),
-                                (
-                                    "group-title",
-                                    _group(cat.title if cat else None, provider, several),
-                                ),
-                            ],
-                        )
-                    )
-                yield "".join(out)
-            cats = read.category_refs(db, provider.id, "series")
-            for rows in read.iter_episodes(db, provider.id):
-                out = []
-                for ep in rows:
-                    cat = cats.get(ep.category_id)
-                    name = f"{ep.series_name} S{ep.season:02d}E{ep.number:02d}"
-                    url = play_url(provider.id, "episode", ep.id, ep.extension or "mp4")
-                    out.append(
-                        m3u.entry(
-                            name,
-                            url,
-                            [
-                                ("tvg-id", ""),
-                                ("tvg-name", name),
-                                ("tvg-logo", ep.poster or ""),
-                                (
-                                    "group-title",
-                                    _group(cat.title if cat else None, provider, several),
-                                ),
-                            ],
-                        )
-                    )
-                yield "".join(out)
-
-
 def _encoded(chunks: Iterable[str]) -> Iterator[bytes]:
     for chunk in chunks:
         if chunk:
@@ -249,7 +161,7 @@ def playlist(
 
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
-        yield from playlist_lines(svc, providers, content, play_url)
+        yield from m3u.playlist(svc.db, providers, content, play_url)
 
     return StreamingResponse(
         _encoded(body()),
@@ -318,6 +230,10 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
+def _json(payload: Any) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
 def _json_list(parts: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
     """A JSON array streamed from batches of objects."""
     yield b"["
@@ -357,7 +273,7 @@ async def player_api(request: Request, svc: Svc) -> Response:
     who = await asyncio.to_thread(_login, svc, username, password)
     if who is None:
         # XC 2.x answers wrong credentials with HTTP 200 and auth 0, for every action.
-        return ORJSONResponse(xt.REFUSED)
+        return _json(xt.REFUSED)
     action = params.get("action", "")
     if action in KIND_OF_ACTION:
         return await asyncio.to_thread(_categories, svc, who, KIND_OF_ACTION[action])
@@ -370,13 +286,13 @@ async def player_api(request: Request, svc: Svc) -> Response:
         return await _series_info(svc, who, _int(params.get("series_id")))
     if action in ("get_short_epg", "get_simple_data_table", "get_simple_date_table"):
         limit = _int(params.get("limit")) if action == "get_short_epg" else None
-        if action == "get_short_epg" and limit is None:
-            limit = 4
+        if action == "get_short_epg":
+            limit = min(limit or 4, 1000)
         return await asyncio.to_thread(
             _epg, svc, who, _int(params.get("stream_id")), limit, action == "get_short_epg"
         )
     # No action, get_account_info or anything unknown: the login payload (reference §1.1).
-    return ORJSONResponse(await asyncio.to_thread(_login_payload, svc, request, username, password))
+    return _json(await asyncio.to_thread(_login_payload, svc, request, username, password))
 
 
 def _login_payload(svc: Services, request: Request, username: str, password: str) -> dict[str, Any]:
@@ -400,36 +316,16 @@ def _login_payload(svc: Services, request: Request, username: str, password: str
     )
 
 
-def _title_fn(providers: list[ProviderRef]) -> Any:
-    several = len(providers) > 1
-    return lambda title, provider: _group(title, provider, several)
-
-
-def _categories(svc: Services, who: Principal, kind: str) -> ORJSONResponse:
+def _categories(svc: Services, who: Principal, kind: str) -> Response:
     providers = read.visible_providers(svc.db, who)
     several = len(providers) > 1
     out = []
     for provider in providers:
         for cat in read.listed_categories(svc.db, provider.id, kind):
             out.append(
-                {
-                    "category_id": str(cat["id"]),
-                    "category_name": _group(cat["title"], provider, several),
-                    "parent_id": 0,
-                }
+                xt.category_row(cat["id"], read.group_title(cat["title"], provider, several))
             )
-    return ORJSONResponse(out)
-
-
-def _category_provider(svc: Services, category_id: int) -> int | None:
-    from iptvsync.store.models import categories
-
-    with svc.db.connect() as conn:
-        return conn.execute(
-            sa.select(categories.c.provider_id).where(
-                categories.c.id == category_id, categories.c.deleted_at.is_(None)
-            )
-        ).scalar()
+    return _json(out)
 
 
 STREAM_LISTS: dict[
@@ -447,7 +343,7 @@ def _streams(
     def parts() -> Iterator[list[dict[str, Any]]]:
         providers = read.visible_providers(svc.db, who)
         if category_id is not None:
-            owner = _category_provider(svc, category_id)
+            owner = read.category_provider(svc.db, category_id)
             providers = [p for p in providers if p.id == owner]
         num = 0
         for provider in providers:
@@ -472,22 +368,22 @@ def _visible_item(svc: Services, who: Principal, kind: str, item_id: int | None)
     return row
 
 
-def _vod_info(svc: Services, who: Principal, vod_id: int | None) -> ORJSONResponse:
+def _vod_info(svc: Services, who: Principal, vod_id: int | None) -> Response:
     movie_id = xt.movie_id_of(vod_id) if vod_id is not None else None
     row = _visible_item(svc, who, "movie", movie_id)
     if row is None:
-        return ORJSONResponse(xt.EMPTY_VOD_INFO)
-    return ORJSONResponse(xt.vod_info(row, read.category_refs(svc.db, row.provider_id, "movie")))
+        return _json(xt.EMPTY_VOD_INFO)
+    return _json(xt.vod_info(row, read.category_refs(svc.db, row.provider_id, "movie")))
 
 
-async def _series_info(svc: Services, who: Principal, series_id: int | None) -> ORJSONResponse:
+async def _series_info(svc: Services, who: Principal, series_id: int | None) -> Response:
     row = await asyncio.to_thread(_visible_item, svc, who, "series", series_id)
     if row is None:
-        return ORJSONResponse({"seasons": [], "info": {}, "episodes": {}})
+        return _json({"seasons": [], "info": {}, "episodes": {}})
     await _ensure_episodes(svc, who, row)
     episodes = await asyncio.to_thread(read.series_episodes, svc.db, row.id)
     cats = await asyncio.to_thread(read.category_refs, svc.db, row.provider_id, "series")
-    return ORJSONResponse(xt.series_info(row, episodes, cats))
+    return _json(xt.series_info(row, episodes, cats))
 
 
 async def _ensure_episodes(svc: Services, who: Principal, row: Any) -> None:
@@ -502,17 +398,17 @@ async def _ensure_episodes(svc: Services, who: Principal, row: Any) -> None:
 
 def _epg(
     svc: Services, who: Principal, stream_id: int | None, limit: int | None, upcoming: bool
-) -> ORJSONResponse:
+) -> Response:
     channel_id = xt.channel_id_of(stream_id) if stream_id is not None else None
     row = _visible_item(svc, who, "channel", channel_id)
     if row is None or not row.epg_id:
-        return ORJSONResponse({"epg_listings": []})
+        return _json({"epg_listings": []})
     now = datetime.now(UTC)
     programmes = read.channel_programmes(
         svc.db, row.provider_id, row.epg_id, since=now if upcoming else None, limit=limit
     )
     listings = [xt.epg_listing(p, row.id, now, archive=bool(row.archive)) for p in programmes]
-    return ORJSONResponse({"epg_listings": listings})
+    return _json({"epg_listings": listings})
 
 
 @router.get("/get.php", response_class=Response)
@@ -549,8 +445,7 @@ def get_php(
 
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
-        for chunk in playlist_lines(svc, providers, "all", play_url):
-            yield _bare(chunk) if plain else chunk
+        yield from m3u.playlist(svc.db, providers, "all", play_url, bare=plain)
 
     return StreamingResponse(
         _encoded(body()),
@@ -559,24 +454,6 @@ def get_php(
             "Content-Disposition": f'attachment; filename="tv_channels_{quote(username)}_plus.m3u"'
         },
     )
-
-
-def _bare(chunk: str) -> str:
-    """``type=m3u``: ``#EXTINF:-1,Name`` with no attributes (reference §1.9)."""
-    lines = []
-    for line in chunk.splitlines():
-        if line.startswith("#EXTINF:"):
-            name = _name_after_attributes(line)
-            line = f"#EXTINF:-1,{name}"
-        lines.append(line)
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-def _name_after_attributes(line: str) -> str:
-    # Our attribute values never hold a double quote (m3u.clean_value), so the name starts at the
-    # first comma after the last closing quote.
-    _, quote_, tail = line.rpartition('"')
-    return (tail if quote_ else line).partition(",")[2]
 
 
 @router.get("/xmltv.php", response_class=Response)

@@ -154,8 +154,10 @@ class LoginCache:
 
     ttl_s: float = 60.0
     max_entries: int = 1024
-    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    _entries: dict[tuple[str, bytes], tuple[float, Principal]] = field(default_factory=dict)
+    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _entries: dict[tuple[str, bytes], tuple[float, Principal]] = field(
+        default_factory=dict, repr=False
+    )
 
     def _digest(self, username: str, password: str) -> tuple[str, bytes]:
         return username, hmac.new(self._key, password.encode(), hashlib.sha256).digest()

@@ -1,22 +1,23 @@
 """The Xtream Codes player API as players expect it (pure: rows in, panel-shaped dicts out).
 
 Shapes mirror what real panels send (reference §1.2-§1.8), in the XUI flavour: ``num``,
-``stream_id`` and ``series_id`` are integers, ``category_id`` is a string, epoch fields
-(``added``, ``last_modified``, ``exp_date``) are strings of Unix seconds. Every field a strict
+``stream_id`` and ``series_id`` are integers; ``category_id``, ``is_adult`` (``"0"``/``"1"``) and
+epoch fields (``added``, ``last_modified``, ``exp_date``: Unix seconds) are strings (the types
+pyxtream's schemas expect). Every field a strict
 client reads is present and never null where clients call ``int()`` or ``len()`` on it
 (pyxtream does both), so missing values are ``""``, ``0`` or ``[]``.
 
 Ids (stable: they are our compact integer ids, which never change across syncs):
 
-==========================  =======================================  ============================
-what                        Xtream field                             value
-==========================  =======================================  ============================
-live channel                ``stream_id`` (``/live/…``)              channel id
-movie                       ``stream_id`` (``/movie/…``)             ``VOD_BASE`` + movie id
-episode                     ``id`` in get_series_info (``/series/…``)  ``EPISODE_BASE`` + episode id
-series                      ``series_id``                            series id
-category                    ``category_id``                          category id
-==========================  =======================================  ============================
+============  ==========================================  =============================
+what          Xtream field                                value
+============  ==========================================  =============================
+channel       ``stream_id`` (``/live/…``)                 channel id
+movie         ``stream_id`` (``/movie/…``)                ``VOD_BASE`` + movie id
+episode       ``id`` in get_series_info (``/series/…``)   ``EPISODE_BASE`` + episode id
+series        ``series_id``                               series id
+category      ``category_id``                             category id
+============  ==========================================  =============================
 
 A panel keeps live channels, movies and episodes in one ``streams`` table, so their ids never
 collide, and players (favourites, resume points, history) key by ``stream_id`` alone. Our three
@@ -149,8 +150,8 @@ REFUSED: dict[str, Any] = {"user_info": {"auth": 0}}
 # Lists
 
 
-def category_row(category: Row, title: str) -> dict[str, Any]:
-    return {"category_id": str(category.id), "category_name": title, "parent_id": 0}
+def category_row(category_id: int, title: str) -> dict[str, Any]:
+    return {"category_id": str(category_id), "category_name": title, "parent_id": 0}
 
 
 def live_row(num: int, ch: Row, categories: dict[int, CategoryRef]) -> dict[str, Any]:

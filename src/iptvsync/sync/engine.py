@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from iptvsync.sync.diff import kind_of, record_to_row
 from iptvsync.sync.guide import store_guide
 
 log = logging.getLogger("iptvsync.sync")
+T = TypeVar("T")
 
 ClientFactory = Callable[[ProviderConfig, httpx.AsyncClient, Settings], ProviderClient]
 PLURAL = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
@@ -100,6 +101,31 @@ class RunState:
         return any(c["added"] or c["updated"] or c["removed"] for c in self.counts.values())
 
 
+#: How long database work is retried when the database goes away (a PostgreSQL restart, a
+#: locked SQLite file): the sync pauses instead of failing.
+DB_RETRY_S = 60.0
+_DB_TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+async def _db(fn: Callable[..., T], *args: Any) -> T:
+    """Run blocking database work in a thread, retrying while the database is unavailable.
+
+    Every function passed here is one transaction that leaves the run state alone until it
+    has committed, so a retry never counts twice.
+    """
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except _DB_TRANSIENT as exc:
+            if waited >= DB_RETRY_S:
+                raise
+            log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
+
+
 async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     """Run sync ``run_id`` to its end and return the public run. Never raises for provider
     failures or cancellation: they end up in the run's status."""
@@ -122,7 +148,7 @@ async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
             )
             return runs.get_run(conn, run_id), provider
 
-    run, provider = await asyncio.to_thread(start)
+    run, provider = await _db(start)
     if run.status != "running":
         return runs.public_run(run)
     state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
@@ -155,7 +181,7 @@ async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         status = "guarded"
     if status in ("succeeded", "guarded"):
         state.finished_totals = True
-    return await asyncio.to_thread(_finish, ctx, state, status, error)
+    return await _db(_finish, ctx, state, status, error)
 
 
 def _finish(
@@ -192,7 +218,7 @@ def _finish(
 async def _tick(ctx: SyncContext, state: RunState, work: asyncio.Task[None]) -> None:
     """Flush progress and heartbeat; turn a cancel request (row or event) into task cancel."""
     while not work.done():
-        cancel = await asyncio.to_thread(_flush, ctx, state)
+        cancel = await _db(_flush, ctx, state)
         if cancel or ctx.cancel.is_set():
             ctx.cancel.set()
             work.cancel()
@@ -233,7 +259,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
             await _sync_guide(ctx, state, client)
         if state.changed() or provider.snapshot_version == 0:
             state.phase = "snapshot"
-            await asyncio.to_thread(_bump_version, ctx, state)
+            await _db(_bump_version, ctx, state)
             if ctx.on_changed is not None:
                 await ctx.on_changed(state.provider_id)
     finally:
@@ -253,7 +279,7 @@ async def _sync_scope(
             (c.provider_id, c.title, c.censored, c.position or i) for i, c in enumerate(records)
         ]
         seen_categories[kind] = {c.provider_id for c in records}
-        cat_maps[kind] = await asyncio.to_thread(_write_categories, ctx, state, kind, rows)
+        cat_maps[kind] = await _db(_write_categories, ctx, state, kind, rows)
 
     incremental_paging = mode == "incremental" and not client.whole_lists
     state.phase = scope.value
@@ -270,7 +296,11 @@ async def _sync_scope(
         buffered = 0
         if not batches:
             return 0
-        return await asyncio.to_thread(_write_batches, ctx, state, batches, cat_maps)
+        new, deltas = await _db(_write_batches, ctx, state, batches, cat_maps)
+        for name, delta in deltas.items():
+            for key, value in delta.items():
+                state.counts[name][key] += value
+        return new
 
     async def on_page(page: Page) -> bool:
         nonlocal buffered
@@ -307,8 +337,16 @@ async def _sync_scope(
             state.warnings.append(warning)
     if result.complete and (mode == "full" or client.whole_lists):
         state.phase = f"{scope.value}:sweep"
-        await asyncio.to_thread(_sweep, ctx, state, kinds, seen_categories)
-    await asyncio.to_thread(_mark_synced, ctx, state, scope)
+        for kind, swept in await _db(_sweep, ctx, state, kinds, seen_categories):
+            if swept.guarded:
+                state.guarded = True
+                state.warnings.append(
+                    f"mass_removal_guard: the provider no longer lists {swept.stale} of "
+                    f"{swept.alive} {PLURAL[kind]}; kept them (more than "
+                    f"{ctx.settings.guard_ratio:.0%})"
+                )
+            state.counts[PLURAL[kind]]["removed"] += swept.removed
+    await _db(_mark_synced, ctx, state, scope)
 
 
 def _write_categories(
@@ -325,10 +363,11 @@ def _write_batches(
     state: RunState,
     batches: dict[Kind, list[CatalogueRecord]],
     cat_maps: dict[Kind, dict[str, int]],
-) -> int:
-    """One transaction for the buffered pages; returns how many items were new."""
+) -> tuple[int, dict[str, dict[str, int]]]:
+    """One transaction for the buffered pages: how many items were new, and the counts."""
     now = utcnow()
     new = 0
+    deltas: dict[str, dict[str, int]] = {}
     with ctx.db.begin() as conn:
         for kind, records in batches.items():
             cat_map = cat_maps[kind]
@@ -342,18 +381,20 @@ def _write_batches(
                 version=state.version,
                 now=now,
             )
-            counts = state.counts[PLURAL[kind]]
-            counts["added"] += result.added
-            counts["updated"] += result.updated
-            counts["unchanged"] += result.unchanged
+            deltas[PLURAL[kind]] = {
+                "added": result.added,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            }
             new += len(result.new_keys)
-    return new
+    return new, deltas
 
 
 def _sweep(
     ctx: SyncContext, state: RunState, kinds: list[Kind], seen_categories: dict[Kind, set[str]]
-) -> None:
+) -> list[tuple[Kind, store.SweepResult]]:
     now = utcnow()
+    results = []
     with ctx.db.begin() as conn:
         for kind in kinds:
             result = store.sweep_unseen(
@@ -366,17 +407,11 @@ def _sweep(
                 guard_ratio=ctx.settings.guard_ratio,
                 guard_min_items=ctx.settings.guard_min_items,
             )
-            if result.guarded:
-                state.guarded = True
-                state.warnings.append(
-                    f"mass_removal_guard: the provider no longer lists {result.stale} of "
-                    f"{result.alive} {PLURAL[kind]}; kept them (more than "
-                    f"{ctx.settings.guard_ratio:.0%})"
-                )
-            state.counts[PLURAL[kind]]["removed"] += result.removed
+            results.append((kind, result))
             store.retire_categories(
                 conn, state.provider_id, kind.value, seen_categories[kind], now, state.version
             )
+    return results
 
 
 def _mark_synced(ctx: SyncContext, state: RunState, scope: Scope) -> None:

@@ -81,9 +81,12 @@ def libpq_url(database_url: str) -> str:
 def tick_cron(seconds: float) -> str:
     """A Procrastinate cron for a tick every ``seconds`` (6 fields: seconds come last)."""
     s = max(1, round(seconds))
-    if s % 60 == 0 and s <= 3600:
-        return f"*/{s // 60} * * * *" if s > 60 else "* * * * *"
-    return f"* * * * * */{min(s, 59)}"
+    if s < 60:
+        return f"* * * * * */{s}"
+    if s < 3600:
+        minutes = round(s / 60)
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    return f"0 */{min(round(s / 3600), 23)} * * *"
 
 
 def build_app(settings: Settings, *, pool_max: int = 4) -> procrastinate.App:
@@ -321,11 +324,13 @@ async def _tick_task(context: procrastinate.JobContext, timestamp: int) -> int:
 # --- the worker's maintenance: stalled jobs, lost jobs -----------------------------------------
 
 
-async def reap_stalled_jobs(app: procrastinate.App, settings: Settings) -> list[int]:
+async def reap_stalled_jobs(app: procrastinate.App, settings: Settings, db: sa.Engine) -> list[int]:
     """Retry the jobs of workers that stopped heartbeating; returns the retried job ids.
 
     One reaper at a time (a transaction-scoped advisory lock): two reapers could otherwise both
-    retry a job, the second one after a live worker had already picked it up again.
+    retry a job, the second one after a live worker had already picked it up again. A stalled
+    job whose abort was requested (a cancel that reached a dead worker) is failed by
+    Procrastinate instead of retried: its run, which nobody drives any more, is closed here.
     """
     pool = app.connector.pool  # type: ignore[attr-defined]
     retried: list[int] = []
@@ -342,9 +347,24 @@ async def reap_stalled_jobs(app: procrastinate.App, settings: Settings) -> list[
                 await app.job_manager.retry_job(job)
             except pq_exceptions.ConnectorException:
                 continue  # it finished or was retried meanwhile
+            status = await app.job_manager.get_job_status_async(job.id)
+            if status == procrastinate.jobs.Status.FAILED and job.task_name == SYNC_TASK:
+                await asyncio.to_thread(_close_abandoned, db, int(str(job.task_kwargs["run_id"])))
+                continue
             log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
             retried.append(job.id)
     return retried
+
+
+def _close_abandoned(db: sa.Engine, run_id: int) -> None:
+    with db.begin() as conn:
+        cancel = runs.cancel_requested(conn, run_id)
+        status, error = ("cancelled", None) if cancel else ("failed", _lost("worker died"))
+        conn.execute(
+            sync_runs.update()
+            .where(sync_runs.c.id == run_id, sync_runs.c.status.in_(runs.ACTIVE))
+            .values(status=status, phase="done", finished_at=utcnow(), error=error)
+        )
 
 
 def close_lost_runs(db: sa.Engine) -> int:
@@ -376,7 +396,7 @@ async def maintain(app: procrastinate.App, db: sa.Engine, settings: Settings) ->
     while True:
         await asyncio.sleep(every)
         try:
-            await reap_stalled_jobs(app, settings)
+            await reap_stalled_jobs(app, settings, db)
             await asyncio.to_thread(close_lost_runs, db)
         except Exception:  # the database restarting must not stop the worker
             log.exception("worker maintenance failed")
@@ -434,3 +454,13 @@ def run_worker(
     settings: Settings, *, concurrency: int | None = None, name: str | None = None
 ) -> None:
     asyncio.run(run_worker_async(settings, concurrency=concurrency, name=name))
+
+
+def __getattr__(name: str) -> Any:
+    """``procrastinate --app=iptvsync.sync.procrastinate_runner.app shell`` (operators' tool:
+    list, retry or cancel jobs) gets an app built from the environment's settings."""
+    if name == "app":
+        from iptvsync.settings import load_settings
+
+        return build_app(load_settings())
+    raise AttributeError(name)
