@@ -27,7 +27,7 @@ BACKENDS = [
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         # Extensions live in their own schema, once per database; each test schema finds them.
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
