@@ -1,0 +1,42 @@
+"""Concurrent snapshot downloads and page queries while a sync runs: zero errors.
+
+Runs bench/load.py on a small catalogue (a real ``iptvsync serve`` process, a fake portal in
+another process, 8 concurrent clients for 3 s). The full-size figures are in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_load_while_syncing_has_no_errors(backend: str, database_url: str) -> None:
+    if not database_url.startswith(backend):
+        pytest.skip("one run per backend")
+    args = [sys.executable, str(BENCH), "--seconds", "3", "--concurrency", "8"]
+    args += ["--movies", "3000", "--series", "300", "--channels", "100"]
+    args += ["--latency-ms", "20", "--capacity", "2"]
+    if backend == "postgresql":
+        args += ["--database-url", database_url]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["requests"] > 50
+    assert result["sync_running_at_end_of_load"], "the load ran while a sync was writing"
+    assert result["sync_status"] == "succeeded"
+    assert set(result["latency_ms"]) == {
+        "page",
+        "search",
+        "snapshot",
+        "snapshot304",
+        "snapshot_page",
+    }
