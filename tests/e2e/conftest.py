@@ -52,9 +52,10 @@ def portal() -> Iterator[ServerThread]:
 
 @pytest.fixture
 def slow_portal() -> Iterator[ServerThread]:
-    """A fake portal whose answers take a while, so a sync runs long enough to cancel."""
-    catalogue = generate(seed=9, movies=1500, series=200, channels=100)
-    app = create_app(catalogue, StalkerFakeConfig(latency_ms=250))
+    """A fake portal whose answers take a while, so a sync runs long enough to cancel: above 4
+    requests in flight its latency grows with the load, so no concurrency gets it done fast."""
+    catalogue = generate(seed=9, movies=3000, series=200, channels=100)
+    app = create_app(catalogue, StalkerFakeConfig(latency_ms=250, capacity=4))
     with ServerThread(app) as fake:
         yield fake
 

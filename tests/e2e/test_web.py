@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -20,17 +21,28 @@ pytestmark = pytest.mark.e2e
 
 
 def open_view(page: Any, view: str, provider_id: int) -> None:
-    """Load the page on a view with the given provider selected."""
+    """Load the page on a view with the given provider already selected (as a returning
+    user would have it), so nothing of another provider is painted first."""
+    page.context.add_init_script(f"localStorage.setItem('iptvsync.provider', '{provider_id}')")
     page.goto(f"/#/{view}")
     expect(page.locator("html[data-ready=true]")).to_have_count(1)
-    page.select_option("#provider-select", str(provider_id))
+    expect(page.locator("#provider-select")).to_have_value(str(provider_id))
+
+
+def pick_provider(page: Any, view: str, provider_id: int) -> None:
+    """Load the page, then choose the provider in the header's picker."""
+    page.goto(f"/#/{view}")
+    expect(page.locator("html[data-ready=true]")).to_have_count(1)
+    page.get_by_label("Provider", exact=True).select_option(str(provider_id))
 
 
 def tab(page: Any, view: str) -> None:
     page.locator(f"nav.tabs a[data-view={view}]").click()
 
 
-def test_add_provider_then_sync_to_100_percent(page: Any, server: Server, portal: ServerThread):
+def test_add_provider_then_sync_to_100_percent(
+    page: Any, server: Server, portal: ServerThread
+) -> None:
     page.goto("/#/providers")
     submit = page.get_by_role("button", name="Add provider")
 
@@ -91,7 +103,7 @@ def test_add_provider_then_sync_to_100_percent(page: Any, server: Server, portal
     shot(page, "dashboard-synced")
 
 
-def test_browse_a_category_and_search(page: Any, server: Server, synced_provider: int):
+def test_browse_a_category_and_search(page: Any, server: Server, synced_provider: int) -> None:
     pid = synced_provider
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -112,7 +124,7 @@ def test_browse_a_category_and_search(page: Any, server: Server, synced_provider
         f"{category['count']} movie{'s' if category['count'] != 1 else ''}"
     )
     assert any(f"/snapshot/categories/{category['id']}" in u for u in requests)
-    listbox = page.get_by_role("listbox", name=re.compile("^Movies"))
+    listbox = page.locator("#view-movies [role=listbox]")
     expect(listbox).to_have_attribute("aria-label", f"Movies: {category['title']}")
     slice_ = server.api("GET", f"/api/providers/{pid}/snapshot/categories/{category['id']}").json()
     first = slice_["items"][0]
@@ -121,11 +133,14 @@ def test_browse_a_category_and_search(page: Any, server: Server, synced_provider
 
     # Search (the catalogue's word-prefix search) within the whole kind.
     chips.get_by_role("tab", name=re.compile("^All")).click()
-    target = server.api("GET", f"/api/providers/{pid}/movies?limit=1&page=7").json()["items"][0]
+    # One of the oldest titles: far below the first screen of "All" until searched for.
+    target = server.api("GET", f"/api/providers/{pid}/movies?limit=1&page=230").json()["items"][0]
     page.get_by_label("Search movies").fill(target["name"])
+    expect(listbox).to_have_attribute("aria-label", f"Movies: “{target['name']}” in All")
+    expect(page.locator("#movies-count")).not_to_have_text(f"{SMALL['movies']} movies")
+    expect(page.locator("#movies-count")).to_have_text(re.compile(r"^\d+ movies?$"))
     option = listbox.get_by_role("option").filter(has_text=target["name"]).first
     expect(option).to_be_visible()
-    expect(page.locator("#movies-count")).to_have_text(re.compile(r"^\d+ movies?$"))
     shot(page, "movies-search")
 
     # The detail view: poster, play link; Escape closes it and focus returns to the list.
@@ -142,7 +157,7 @@ def test_browse_a_category_and_search(page: Any, server: Server, synced_provider
     expect(page).to_have_url(re.compile(r"#/movies$"))
 
 
-def test_open_a_series(page: Any, server: Server, synced_provider: int):
+def test_open_a_series(page: Any, server: Server, synced_provider: int) -> None:
     pid = synced_provider
     open_view(page, "series", pid)
     chips = page.get_by_role("tablist", name="Series categories")
@@ -171,7 +186,7 @@ def test_open_a_series(page: Any, server: Server, synced_provider: int):
     expect(dialog).to_be_hidden()
 
 
-def test_live_tv_by_keyboard(page: Any, server: Server, synced_provider: int):
+def test_live_tv_by_keyboard(page: Any, server: Server, synced_provider: int) -> None:
     pid = synced_provider
     open_view(page, "live", pid)
     listbox = page.get_by_role("listbox", name=re.compile("^Live TV"))
@@ -217,7 +232,7 @@ def test_live_tv_by_keyboard(page: Any, server: Server, synced_provider: int):
     expect(after).to_be_focused()
 
 
-def test_scroll_far_down_a_64k_list(page: Any, server: Server, big_provider: int):
+def test_scroll_far_down_a_64k_list(page: Any, server: Server, big_provider: int) -> None:
     open_view(page, "movies", big_provider)
     page.get_by_role("tablist", name="Movies categories").get_by_role(
         "tab", name=re.compile("^All")
@@ -247,9 +262,9 @@ def test_scroll_far_down_a_64k_list(page: Any, server: Server, big_provider: int
     expect(last).to_contain_text(movie_name(1))
 
 
-def test_cancel_a_running_sync(page: Any, server: Server, slow_portal: ServerThread):
+def test_cancel_a_running_sync(page: Any, server: Server, slow_portal: ServerThread) -> None:
     pid = server.add_provider("Slow portal", slow_portal.url)
-    open_view(page, "dashboard", pid)
+    pick_provider(page, "dashboard", pid)
     expect(page.locator("#dashboard-provider")).to_contain_text("Slow portal")
     page.get_by_role("button", name="Start sync").click()
     expect(page.locator("#run-status")).to_have_text("running", timeout=20_000)
@@ -270,7 +285,9 @@ def test_cancel_a_running_sync(page: Any, server: Server, slow_portal: ServerThr
 VIEWS = ["dashboard", "movies", "series", "live", "providers"]
 
 
-def test_phone_viewport_has_no_horizontal_scroll(phone: Any, server: Server, synced_provider: int):
+def test_phone_viewport_has_no_horizontal_scroll(
+    phone: Any, server: Server, synced_provider: int
+) -> None:
     open_view(phone, "dashboard", synced_provider)
     for view in VIEWS:
         tab(phone, view)
@@ -289,13 +306,14 @@ def test_phone_viewport_has_no_horizontal_scroll(phone: Any, server: Server, syn
         "tab", name=re.compile("^All")
     ).click()
     phone.get_by_role("listbox", name="Series: All").get_by_role("option").first.click()
-    expect(phone.get_by_role("dialog").get_by_label("Season", exact=True)).to_be_visible(timeout=20_000)
+    season = phone.get_by_role("dialog").get_by_label("Season", exact=True)
+    expect(season).to_be_visible(timeout=20_000)
     widths = phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
     shot(phone, "phone-series-detail")
 
 
-def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_provider: int):
+def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_provider: int) -> None:
     pid = synced_provider
     open_view(page, "dashboard", pid)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
@@ -323,18 +341,24 @@ def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_prov
         expect(page.locator("#movies-count")).to_have_text(re.compile(r"\d+ movies"))
         chips = page.get_by_role("tablist", name="Movies categories")
         chips.get_by_role("tab", name=re.compile("^All")).click()
-        listbox = page.get_by_role("listbox", name="Movies: All")
+        listbox = page.locator("#view-movies [role=listbox]")
         expect(page.locator("#movies-count")).to_have_text(f"{SMALL['movies']} movies")
         expect(listbox.locator("[aria-posinset='1']")).not_to_have_class(re.compile("placeholder"))
         name = listbox.locator("[aria-posinset='3'] .card-title").inner_text()
         page.get_by_label("Search movies").fill(name)
-        expect(listbox.get_by_role("option").filter(has_text=name).first).to_be_visible()
+        # Searched offline in the saved snapshot: fewer results, and all of them match.
+        expect(page.locator("#movies-count")).not_to_have_text(f"{SMALL['movies']} movies")
+        expect(listbox).to_have_attribute("aria-label", f"Movies: “{name}” in All")
+        options = listbox.get_by_role("option")
+        expect(options.first).to_contain_text(name)
+        for text in options.all_inner_texts():
+            assert name.lower() in text.lower(), text
         shot(page, "offline-movies")
     finally:
         page.context.set_offline(False)
 
 
-def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThread):
+def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThread) -> None:
     secured = start_server(tmp_path / "secured", token="s3cret-token")
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=secured.url)
@@ -344,6 +368,12 @@ def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThr
         expect(dialog).to_be_visible()
         expect(dialog).to_contain_text("needs its admin token")
         shot(page, "token-prompt")
+        # Cancelled: no more prompts until asked for; the page says what is wrong.
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#provider-list")).to_contain_text("credentials required")
+        page.get_by_role("button", name="Enter token").click()
+        expect(dialog).to_be_visible()
         dialog.get_by_label("Token").fill("wrong")
         dialog.get_by_role("button", name="Use token").click()
         expect(dialog).to_be_visible()
@@ -364,12 +394,24 @@ def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThr
         page.get_by_role("button", name="Start sync").click()
         expect(page.locator("#run-status")).to_have_text("succeeded", timeout=60_000)
         expect(page.locator("#stat-movies")).to_have_text(str(SMALL["movies"]))
+
+        # A plain link cannot carry the token: the play link is swapped for a signed one.
+        tab(page, "movies")
+        page.get_by_role("tablist", name="Movies categories").get_by_role(
+            "tab", name=re.compile("^All")
+        ).click()
+        page.get_by_role("listbox", name="Movies: All").get_by_role("option").first.click()
+        play = page.get_by_role("dialog").get_by_role("link", name=re.compile("^Play"))
+        play.focus()
+        expect(play).to_have_attribute("href", re.compile(r"/play/movie/\d+\?sig=[\w.-]+$"))
+        signed = httpx.get(secured.url + play.get_attribute("href"), timeout=30)
+        assert signed.status_code == 302  # no Authorization header needed
         context.close()
     finally:
         stop_server(secured)
 
 
-def test_installable(page: Any, server: Server):
+def test_installable(page: Any, server: Server) -> None:
     page.goto("/")
     expect(page.locator("html[data-ready=true]")).to_have_count(1)
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
@@ -385,3 +427,72 @@ def test_installable(page: Any, server: Server):
     assert page.evaluate(
         "performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin))"
     )
+
+
+NAMELESS_CONTROLS = """() => {
+    const named = (el) => {
+        if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return true;
+        if (el.labels && el.labels.length) return true;
+        return (el.textContent || '').trim().length > 0;
+    };
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    return [...document.querySelectorAll(
+        'a[href], button, input, select, textarea, [role=listbox], [role=tab], [role=option]'
+    )].filter((el) => visible(el) && !named(el)).map((el) => el.outerHTML.slice(0, 120));
+}"""
+
+
+def test_every_control_has_a_name_and_the_keyboard_gets_everywhere(
+    page: Any, server: Server, synced_provider: int
+) -> None:
+    open_view(page, "dashboard", synced_provider)
+    for view in VIEWS:
+        tab(page, view)
+        expect(page.locator(f"#view-{view}")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(NAMELESS_CONTROLS) == [], view
+
+    # The first Tab reaches the skip link, which moves focus to the content.
+    page.goto("/#/movies")
+    page.reload()
+    expect(page.locator("html[data-ready=true]")).to_have_count(1)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"#/movies$"))
+    # From the content, Tab goes to the search box, then the selected category tab, then the list.
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Search movies")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#movies-categories [aria-selected=true]")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("listbox", name=re.compile("^Movies"))).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+
+
+def test_the_sse_parser_handles_split_chunks(page: Any, server: Server) -> None:
+    page.goto("/")
+    events = page.evaluate(
+        """async () => {
+            const { SseParser } = await import('/static/sse.js');
+            const parser = new SseParser();
+            const out = [];
+            // A CRLF split between chunks, a comment, a multi-line data field, no space after
+            // the colon, and an event without data (which dispatches nothing).
+            for (const chunk of ['retry: 2000\\r', '\\n\\r\\nevent: progress\\r\\nda',
+                                 'ta: {"a":1}\\r\\n\\r\\n: keep-alive\\n\\n',
+                                 'event: end\\ndata:line1\\ndata: line2\\n\\nevent: x\\n\\n']) {
+                out.push(...parser.push(chunk));
+            }
+            return out;
+        }"""
+    )
+    assert events == [
+        {"event": "progress", "data": '{"a":1}', "id": None},
+        {"event": "end", "data": "line1\nline2", "id": None},
+    ]

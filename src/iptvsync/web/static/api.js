@@ -29,6 +29,8 @@ export function setToken(token) {
 
 let askForToken = null;
 let pendingPrompt = null;
+// Once the user cancels the prompt, 401s fail quietly until they ask to enter a token.
+let declined = false;
 
 /** Install the function that asks the user for a token: (reason) => Promise<string|null>. */
 export function onTokenNeeded(fn) {
@@ -38,11 +40,22 @@ export function onTokenNeeded(fn) {
 function promptOnce(reason) {
   // Several requests can fail with 401 at once; ask once and let them all retry.
   if (!pendingPrompt) {
-    pendingPrompt = Promise.resolve(askForToken ? askForToken(reason) : null).finally(() => {
-      pendingPrompt = null;
-    });
+    pendingPrompt = Promise.resolve(askForToken ? askForToken(reason) : null)
+      .then((token) => {
+        declined = !token;
+        return token;
+      })
+      .finally(() => {
+        pendingPrompt = null;
+      });
   }
   return pendingPrompt;
+}
+
+/** Ask for a token now (after the user declined once); resolves to the token or null. */
+export function requestToken(reason = 'Enter the admin token of this server.') {
+  declined = false;
+  return promptOnce(reason);
 }
 
 export function authHeaders(extra = {}) {
@@ -74,7 +87,7 @@ async function send(path, init) {
       throw new ApiError(0, 'offline', 'The server cannot be reached.');
     }
     const needsToken = response.status === 401 || response.status === 403;
-    if (needsToken && attempt < 3 && askForToken) {
+    if (needsToken && attempt < 3 && askForToken && !declined) {
       const error = await errorOf(response);
       const reason = response.status === 401
         ? 'This server needs its admin token.'
@@ -138,6 +151,7 @@ export const paths = {
   list: (id, plural, params) => `/api/providers/${id}/${plural}?${new URLSearchParams(params)}`,
   item: (id, plural, itemId) => `/api/providers/${id}/${plural}/${itemId}`,
   series: (id, seriesId) => `/api/providers/${id}/series/${seriesId}`,
+  guide: (id, channelId) => `/api/providers/${id}/channels/${channelId}/epg`,
   play: (id, kind, itemId) => `/api/providers/${id}/play/${kind}/${itemId}`,
   playLink: (id, kind, itemId) => `/api/providers/${id}/play-link/${kind}/${itemId}`,
 };

@@ -35,6 +35,11 @@ class App {
       this.route();
     });
     window.addEventListener('hashchange', () => this.route());
+    // The skip link moves focus without touching the URL (the hash is the router's).
+    $('.skip-link').addEventListener('click', (event) => {
+      event.preventDefault();
+      $('#main').focus();
+    });
     window.addEventListener('online', () => this.setOnline(true));
     window.addEventListener('offline', () => this.setOnline(false));
     this.setOnline(navigator.onLine);
@@ -102,12 +107,15 @@ class App {
   }
 
   parseHash() {
+    if (location.hash && !location.hash.startsWith('#/')) return null; // an in-page anchor
     const [view, itemId] = location.hash.replace(/^#\/?/, '').split('/');
     return { view: VIEWS.includes(view) ? view : 'dashboard', itemId: itemId ? decodeURIComponent(itemId) : null };
   }
 
   async route() {
-    const { view, itemId } = this.parseHash();
+    const parsed = this.parseHash();
+    if (!parsed) return;
+    const { view, itemId } = parsed;
     if (view !== this.current) {
       for (const name of VIEWS) $(`#view-${name}`).hidden = name !== view;
       for (const link of $$('.tabs a')) {
@@ -141,7 +149,7 @@ class App {
   }
 
   detailClosed() {
-    const { view, itemId } = this.parseHash();
+    const { view, itemId } = this.parseHash() || {};
     if (!itemId) return;
     if (this.pushedDetail) {
       this.pushedDetail = false;
@@ -179,8 +187,17 @@ function askToken(reason) {
 
 function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) return;
+  const hadController = !!navigator.serviceWorker.controller;
   navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {
     // Without a service worker the page still works online.
+  });
+  // A new version took over (its files changed on the server): offer a reload, don't force it.
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (!hadController || document.getElementById('update-banner')) return;
+    const reload = h('button', { type: 'button', class: 'primary' }, 'Reload');
+    reload.addEventListener('click', () => location.reload());
+    document.body.append(h('div', { class: 'update-banner', id: 'update-banner', role: 'status' },
+      h('span', {}, 'A new version of this page is ready.'), reload));
   });
 }
 

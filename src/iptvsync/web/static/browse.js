@@ -241,12 +241,12 @@ export function errorText(err) {
 }
 
 function initials(name) {
-  return String(name || '?')
+  // The first letter or digit of the first two words: "The \"Bitter\" River" -> TB.
+  const letters = String(name || '')
     .split(/\s+/)
-    .filter(Boolean)
-    .slice(0, 2)
-    .map((w) => w[0].toUpperCase())
-    .join('');
+    .map((word) => (word.match(/[\p{L}\p{N}]/u) || [''])[0])
+    .filter(Boolean);
+  return letters.slice(0, 2).join('').toUpperCase() || '?';
 }
 
 /** An image that disappears if it fails, leaving the initials behind it. */

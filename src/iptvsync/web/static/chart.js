@@ -82,7 +82,14 @@ export function runsChart(runs, width) {
   return h('div', { class: 'chart-wrap' }, legend, svg, runsTable(rows));
 }
 
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
 function xLabels(rows, left, slot, y) {
+  // Runs of one day are told apart by their time, runs over days by their date.
+  const first = new Date(rows[0].run.started_at);
+  const last = new Date(rows[rows.length - 1].run.started_at);
+  const oneDay = first.toDateString() === last.toDateString();
+  const label = (iso) => (oneDay ? timeOfDay.format(new Date(iso)) : shortDate(iso));
   const picks = new Set([0, rows.length - 1]);
   if (rows.length > 4) picks.add(Math.floor((rows.length - 1) / 2));
   return [...picks].map((i) => s('text', {
@@ -90,7 +97,7 @@ function xLabels(rows, left, slot, y) {
     y,
     class: 'axis-label',
     'text-anchor': i === 0 && rows.length > 1 ? 'start' : i === rows.length - 1 && rows.length > 1 ? 'end' : 'middle',
-  }, shortDate(rows[i].run.started_at)));
+  }, label(rows[i].run.started_at)));
 }
 
 function compact(value) {

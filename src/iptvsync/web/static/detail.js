@@ -14,6 +14,10 @@ export class DetailView {
     this.app = app;
     this.token = 0;
     this.onclose = null;
+    // The close button stays put while the body repaints, so focus does not get lost.
+    this.closeButton = h('button', { type: 'button', class: 'icon-button close', 'aria-label': 'Close' }, '✕');
+    this.closeButton.addEventListener('click', () => this.close());
+    dialog.prepend(h('div', { class: 'detail-bar' }, this.closeButton));
     dialog.addEventListener('close', () => {
       this.token++;
       if (this.onclose) this.onclose();
@@ -40,18 +44,22 @@ export class DetailView {
     const base = item || { id: itemId, name: 'Loading…' };
     this.paint(info, base, providerId, null);
     if (!this.dialog.open) this.dialog.showModal();
-    this.body.querySelector('.close').focus();
+    this.closeButton.focus();
 
     const path = info.key === 'series'
       ? paths.series(providerId, itemId)
       : paths.item(providerId, info.plural, itemId);
     let detail = null;
     let problem = null;
+    const guide = info.key === 'live'
+      ? api(paths.guide(providerId, itemId)).then((body) => body.items || []).catch(() => null)
+      : Promise.resolve(null);
     try {
       detail = await api(path);
     } catch (err) {
       problem = err;
     }
+    const programmes = await guide;
     if (token !== this.token) return;
     const merged = { ...base, ...(detail || {}) };
     let categoryTitle = null;
@@ -63,11 +71,11 @@ export class DetailView {
       // the category name is a nicety
     }
     if (token !== this.token) return;
-    this.paint(info, merged, providerId, { problem, categoryTitle, loaded: true });
+    this.paint(info, merged, providerId, { problem, categoryTitle, programmes, loaded: true });
   }
 
   paint(info, item, providerId, extra) {
-    const { problem = null, categoryTitle = null, loaded = false } = extra || {};
+    const { problem = null, categoryTitle = null, programmes = null, loaded = false } = extra || {};
     const meta = [itemMeta(item), categoryTitle].filter(Boolean).join(' · ');
     const facts = [
       ['Genres', item.genres],
@@ -77,12 +85,8 @@ export class DetailView {
       ['Channel number', info.key === 'live' ? item.number : null],
     ].filter(([, value]) => value != null && value !== '');
 
-    const close = h('button', { type: 'button', class: 'icon-button close', 'aria-label': 'Close' }, '✕');
-    close.addEventListener('click', () => this.close());
-
     const children = [
-      h('div', { class: 'detail-bar' }, close),
-      h('div', { class: 'detail-hero' },
+      h('div', { class: info.key === 'live' ? 'detail-hero compact' : 'detail-hero' },
         posterFrame(item, info.key === 'live' ? 'logo detail-logo' : 'poster detail-poster'),
         h('div', { class: 'detail-info' },
           h('h2', { id: 'detail-title' }, item.name || ''),
@@ -96,6 +100,7 @@ export class DetailView {
     if (problem && !(problem instanceof ApiError && problem.status === 404 && info.key !== 'series')) {
       children.push(h('p', { class: 'list-status error', role: 'status' }, errorText(problem)));
     }
+    if (programmes && programmes.length) children.push(guideBlock(programmes));
     if (info.key === 'series') {
       children.push(loaded ? seasonsBlock(providerId, item) : h('p', { class: 'list-status' }, 'Loading seasons…'));
     }
@@ -177,6 +182,24 @@ function seasonsBlock(providerId, series) {
       select,
       summary),
     list);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** The channel's next programmes, the one on now marked. */
+function guideBlock(programmes) {
+  const now = Date.now();
+  return h('section', { class: 'guide', 'aria-labelledby': 'guide-title' },
+    h('h3', { id: 'guide-title' }, 'Guide'),
+    h('ol', { class: 'programmes' }, programmes.slice(0, 6).map((p) => {
+      const start = Date.parse(p.start);
+      const stop = Date.parse(p.stop);
+      const onNow = start <= now && now < stop;
+      return h('li', { class: onNow ? 'programme now' : 'programme' },
+        h('span', { class: 'programme-time' }, `${timeFormat.format(start)}–${timeFormat.format(stop)}`),
+        h('span', { class: 'programme-title' }, p.title || ''),
+        onNow ? h('span', { class: 'badge status-running' }, 'Now') : null);
+    })));
 }
 
 function seasonName(season) {

@@ -1,7 +1,7 @@
 // Providers: the list, and a form to add one. The page checks what it can (required fields,
 // http(s) URLs) and shows the server's 422 messages next to the fields they name.
 
-import { api, ApiError, paths } from './api.js';
+import { api, ApiError, paths, requestToken } from './api.js';
 import { errorText } from './browse.js';
 import { announce, h } from './dom.js';
 import { ago } from './format.js';
@@ -107,7 +107,15 @@ export class ProvidersView {
     try {
       providers = await this.app.loadProviders();
     } catch (err) {
-      this.list.replaceChildren(h('li', { class: 'list-status error' }, errorText(err)));
+      const item = h('li', { class: 'list-status error' }, errorText(err));
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        const ask = h('button', { type: 'button', class: 'secondary', id: 'token-enter' }, 'Enter token');
+        ask.addEventListener('click', async () => {
+          if (await requestToken()) this.show();
+        });
+        item.append(' ', ask);
+      }
+      this.list.replaceChildren(item);
       return;
     }
     if (!providers.length) {

@@ -80,6 +80,8 @@ export class VirtualList {
     this.root.removeAttribute('aria-activedescendant');
     if (!keepPosition) this.root.scrollTop = 0;
     this.relayout();
+    // Still focused (the list changed under the keyboard): keep an active option.
+    if (document.activeElement === this.root && this.length) this.setActive(0);
   }
 
   get length() {
@@ -206,11 +208,6 @@ export class VirtualList {
     else if (top + this.rowHeight > virtualTop + view) {
       this.root.scrollTop = (top + this.rowHeight - view) / this.scale;
     }
-  }
-
-  /** Scroll so that index is in view (used by tests and deep links). */
-  reveal(index) {
-    this.setActive(index);
   }
 
   onKey(event) {
