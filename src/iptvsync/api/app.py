@@ -11,11 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import ORJSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iptvsync import __version__
 from iptvsync.api.errors import envelope, install_error_handlers
+from iptvsync.api.responses import JSONResponse
 from iptvsync.api.services import Services, open_database, open_http
 from iptvsync.settings import Settings, load_settings
 from iptvsync.sync.runner import InlineRunner
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         title="iptvsync",
         version=__version__,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
     )
     install_error_handlers(app)
     for name in ROUTERS:

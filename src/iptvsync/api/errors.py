@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from iptvsync.api.responses import JSONResponse
 from iptvsync.errors import IptvsyncError
 
 log = logging.getLogger("iptvsync.api")
@@ -35,22 +35,22 @@ def envelope(
     message: str,
     detail: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> ORJSONResponse:
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if detail:
         body["detail"] = detail
-    return ORJSONResponse({"error": body}, status_code=status, headers=headers)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IptvsyncError)
-    async def _iptvsync(_: Request, exc: IptvsyncError) -> ORJSONResponse:
+    async def _iptvsync(_: Request, exc: IptvsyncError) -> JSONResponse:
         challenge = 'Bearer, Basic realm="iptvsync"'
         headers = {"WWW-Authenticate": challenge} if exc.status == 401 else {}
         return envelope(exc.status, exc.code, exc.message, exc.detail, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
             for e in exc.errors()
@@ -58,12 +58,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(422, "validation_error", "the request is not valid", {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return envelope(exc.status_code, code, message, None, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
         return envelope(500, "internal_error", "internal error")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from iptvsync import __version__
 from iptvsync.api.auth import Admin
+from iptvsync.api.responses import JSONResponse
 from iptvsync.api.services import Svc
 from iptvsync.store.models import ITEM_TABLES, providers, sync_runs
 
@@ -15,13 +16,13 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-def healthz(svc: Svc) -> ORJSONResponse:
+def healthz(svc: Svc) -> JSONResponse:
     try:
         with svc.db.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
-        return ORJSONResponse({"status": "unhealthy", "database": "down"}, status_code=503)
-    return ORJSONResponse({"status": "ok", "version": __version__, "database": svc.db.dialect.name})
+        return JSONResponse({"status": "unhealthy", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "version": __version__, "database": svc.db.dialect.name})
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 
 from iptvsync.api.auth import Admin, Reader
+from iptvsync.api.responses import JSONResponse
 from iptvsync.api.schemas import ProviderIn, ProviderPatch
 from iptvsync.api.services import Svc
 from iptvsync.errors import SyncRunning
@@ -21,11 +21,11 @@ router = APIRouter(prefix="/api/providers", tags=["providers"])
 
 
 @router.post("", status_code=201)
-def create_provider(body: ProviderIn, svc: Svc, _: Admin) -> ORJSONResponse:
+def create_provider(body: ProviderIn, svc: Svc, _: Admin) -> JSONResponse:
     with svc.db.begin() as conn:
         provider_id = store.create_provider(conn, body.model_dump())
         row = store.get_provider(conn, provider_id)
-    return ORJSONResponse(store.public_provider(row), status_code=201)
+    return JSONResponse(store.public_provider(row), status_code=201)
 
 
 @router.get("")

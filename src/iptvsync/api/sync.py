@@ -8,9 +8,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import ORJSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from iptvsync.api.auth import Admin, Reader
+from iptvsync.api.responses import JSONResponse
 from iptvsync.api.schemas import SyncChannelsIn, SyncIn
 from iptvsync.api.services import Svc
 from iptvsync.errors import SyncRunning
@@ -26,29 +27,29 @@ SSE_KEEPALIVE_S = 15.0
 @router.post("/api/providers/{provider_id}/sync", status_code=202)
 async def start_sync(
     provider_id: int, svc: Svc, _: Admin, body: SyncIn | None = Body(default=None)
-) -> ORJSONResponse:
+) -> JSONResponse:
     body = body or SyncIn()
     run_id, plan = await request_sync(
         svc.db, svc.settings, svc.runner, provider_id, scope=body.scope, mode=body.mode
     )
-    return ORJSONResponse({"run_id": run_id, "plan": plan.as_dict()}, status_code=202)
+    return JSONResponse({"run_id": run_id, "plan": plan.as_dict()}, status_code=202)
 
 
 @router.post("/api/providers/{provider_id}/sync-channels", status_code=202)
 async def start_channel_sync(
     provider_id: int, svc: Svc, _: Admin, body: SyncChannelsIn | None = Body(default=None)
-) -> ORJSONResponse:
+) -> JSONResponse:
     body = body or SyncChannelsIn()
     run_id, plan = await request_sync(
         svc.db, svc.settings, svc.runner, provider_id, scope="channels", mode=body.mode
     )
-    return ORJSONResponse({"run_id": run_id, "plan": plan.as_dict()}, status_code=202)
+    return JSONResponse({"run_id": run_id, "plan": plan.as_dict()}, status_code=202)
 
 
 @router.post("/api/providers/{provider_id}/sync/cancel", status_code=202)
-async def cancel_sync(provider_id: int, svc: Svc, _: Admin) -> ORJSONResponse:
+async def cancel_sync(provider_id: int, svc: Svc, _: Admin) -> JSONResponse:
     run_id = await request_cancel(svc.db, svc.runner, provider_id)
-    return ORJSONResponse({"run_id": run_id, "status": "cancelling"}, status_code=202)
+    return JSONResponse({"run_id": run_id, "status": "cancelling"}, status_code=202)
 
 
 @router.get("/api/providers/{provider_id}/sync")
