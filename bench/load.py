@@ -137,6 +137,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 assert first["status"] == "succeeded", first
                 # The load runs while a full re-walk of the portal is in progress.
                 await http.post(f"/api/providers/{pid}/sync", json={"scope": "all", "mode": "full"})
+                running_at_start = (await http.get(f"/api/providers/{pid}/sync")).json()[
+                    "running"
+                ] is not None
             started = time.perf_counter()
             latencies, errors = await hammer(base, pid, args.seconds, args.concurrency)
             elapsed = time.perf_counter() - started
@@ -157,6 +160,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "rps": round(total / elapsed, 1),
         "errors": len(errors),
         "error_samples": errors[:5],
+        "sync_running_at_start_of_load": running_at_start,
         "sync_running_at_end_of_load": still_running,
         "sync_status": second["status"],
         "latency_ms": {

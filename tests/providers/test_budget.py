@@ -5,14 +5,16 @@ answers slow down past its capacity, in real time, to check the controller finds
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
 import time
 from contextlib import AsyncExitStack
 
 import pytest
 
-from iptvsync.errors import ProviderUnreachable
+from iptvsync.errors import ProviderUnreachable, ValidationFailed
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
+from iptvsync.settings import Settings
 
 
 class FakeClock:
@@ -44,12 +46,14 @@ async def round_trip(
     latency: float,
     outcome: Outcome = Outcome.OK,
 ) -> None:
-    """``n`` requests admitted together, answered ``latency`` seconds later."""
+    """``n`` requests in flight together (steady state: each saw ``n`` in flight), answered
+    ``latency`` seconds later."""
     async with AsyncExitStack() as stack:
-        slots = [await stack.enter_async_context(budget.slot()) for _ in range(n)]
+        for _ in range(n):
+            await stack.enter_async_context(budget.slot())
         clock.now += latency
-        for slot in slots:
-            slot.record(outcome)
+        for _ in range(n):
+            budget.record(outcome, latency)
 
 
 async def test_starts_at_two_and_doubles_while_fast_and_used() -> None:
@@ -219,8 +223,107 @@ async def test_answers_reset_the_failure_streak() -> None:
     assert not budget.circuit_open
 
 
-async def test_walks_a_slowing_portal_near_its_floor() -> None:
-    """Real time: a portal of capacity 4 at 10 ms, 429 past 8 in flight (the fake's model)."""
+class VirtualTime:
+    """A virtual clock for whole walks: time jumps to the next timer once every task is
+    blocked, so a simulated 20 ms portal runs in milliseconds and machine load cannot skew it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._timers, (self.now + max(0.0, seconds), self._seq, fut))
+        await fut
+
+    async def run(self, main: asyncio.Task[None]) -> None:
+        while not main.done():
+            for _ in range(50):  # let every runnable task reach its next wait
+                await asyncio.sleep(0)
+            if self._timers and not main.done():
+                when, _, fut = heapq.heappop(self._timers)
+                self.now = max(self.now, when)
+                fut.set_result(None)
+        await main
+
+
+async def simulate_walk(
+    capacity: int, pages: int, *, base: float = 0.020, jitter: float = 0.0
+) -> dict[str, float]:
+    """The fake portal's model (fakes/stalker.py): latency × max(1, in_flight / capacity),
+    HTTP 429 past 2 × capacity in flight; walked the way the Stalker pager does (limit + 1
+    pages queued), with the default budget. ``jitter`` adds up to that share of random
+    extra latency to every answer (an internet path)."""
+    vt = VirtualTime()
+    budget = PolitenessBudget(clock=vt, sleep=vt.sleep, rng=random.Random(5))
+    noise = random.Random(9)
+    in_flight = refused = 0
+
+    async def portal() -> int:
+        nonlocal in_flight, refused
+        in_flight += 1
+        try:
+            if in_flight > 2 * capacity:
+                refused += 1
+                return 429
+            slowdown = max(1.0, in_flight / capacity) * (1.0 + jitter * noise.random())
+            await vt.sleep(base * slowdown)
+            return 200
+        finally:
+            in_flight -= 1
+
+    async def fetch() -> None:
+        for attempt in range(10):
+            async with budget.slot() as slot:
+                status = await portal()
+                slot.record(Outcome.OK if status == 200 else Outcome.THROTTLED)
+            if status == 200:
+                return
+            await budget.wait_backoff(attempt)
+        raise AssertionError("page kept failing")
+
+    async def walk() -> None:
+        pending: set[asyncio.Task[None]] = set()
+        launched = 0
+        while launched < pages or pending:
+            while launched < pages and len(pending) < budget.limit + 1:
+                pending.add(asyncio.create_task(fetch()))
+                launched += 1
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+
+    await vt.run(asyncio.create_task(walk()))
+    floor = pages * base * (1.0 + jitter / 2) / capacity
+    return {"ratio": vt.now / floor, "refused": refused, "limit": budget.limit}
+
+
+@pytest.mark.parametrize("capacity", [4, 16])
+@pytest.mark.parametrize("pages", [500, 2000])
+async def test_finds_the_knee_of_a_slowing_portal(capacity: int, pages: int) -> None:
+    """The benchmark's target: ≤ 1.25 × the protocol floor (pages × latency ÷ capacity) with
+    the default settings, whatever the capacity."""
+    result = await simulate_walk(capacity, pages)
+    assert result["ratio"] <= 1.25, result
+    assert result["refused"] == 0, result
+    assert capacity - 1 <= result["limit"] <= 2 * capacity, result
+
+
+@pytest.mark.parametrize("capacity", [4, 16])
+async def test_jittery_latency_does_not_freeze_the_limit(capacity: int) -> None:
+    """Answers 1-2x slower at random: the median-based baseline and the rate-checked probes
+    still find the knee (a min-latency baseline would see "queueing" everywhere)."""
+    result = await simulate_walk(capacity, 2000, jitter=1.0)
+    assert result["ratio"] <= 1.25, result
+    assert result["refused"] == 0, result
+
+
+async def test_walks_a_slowing_portal_in_real_time() -> None:
+    """The same in real time (10 ms answers), loosely bounded: timers on a shared machine
+    jitter."""
     capacity, base, hard, pages = 4, 0.010, 8, 160
     budget = PolitenessBudget(BudgetConfig(backoff_base_s=0.05))
     in_flight = 0
@@ -258,6 +361,18 @@ async def test_walks_a_slowing_portal_near_its_floor() -> None:
         _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
     elapsed = time.monotonic() - started
     floor = pages * base / capacity
-    assert elapsed < 1.5 * floor, (elapsed, floor, budget.stats)
-    assert refused == 0
-    assert capacity <= budget.limit <= 2 * capacity
+    assert elapsed < 2.5 * floor, (elapsed, floor, budget.stats)
+    assert refused <= hard
+
+
+def test_config_from_provider_options_and_app_settings() -> None:
+    assert BudgetConfig.from_options({}) == BudgetConfig()
+    app = Settings(max_concurrency=8, start_concurrency=3, max_rps=5.0)
+    cfg = BudgetConfig.from_options({}, app)
+    assert (cfg.cap, cfg.start, cfg.max_rps) == (8, 3.0, 5.0)
+    cfg = BudgetConfig.from_options({"max_concurrency": "4", "start_concurrency": 9}, app)
+    assert (cfg.cap, cfg.start) == (4, 4.0)  # start never above the cap
+    with pytest.raises(ValidationFailed):
+        BudgetConfig.from_options({"max_concurrency": "lots"})
+    with pytest.raises(ValidationFailed):
+        BudgetConfig.from_options({"max_rps": "fast"})

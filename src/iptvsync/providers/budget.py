@@ -2,15 +2,23 @@
 
 One ``PolitenessBudget`` per provider, shared by every request to it. It combines:
 
-- an adaptive concurrency limit. It starts small (2 in flight), doubles per round trip while
-  answers come back as fast as the fastest seen ("slow start"), then steers by latency: Little's
-  law says a server that answers ``limit`` requests in ``p50`` seconds, when it could answer one in
-  ``baseline`` seconds, is really serving ``limit × baseline / p50`` at a time; the next limit is
-  that estimate plus a ``headroom`` share of queue (a delay gradient, as TCP Vegas / Netflix's
-  concurrency-limits do). A portal past its knee slows down before it refuses, so the limit
-  settles just above the knee instead of sawing between "fine" and 429. Errors (429, 5xx, the
-  transient "Too many connections" page, timeouts) still cut multiplicatively (×0.5), at most once
-  per round trip, as AIMD does;
+- an adaptive concurrency limit, judged once per round trip (a window of ``limit`` answers):
+  * slow start: from 2 in flight, double while answers come back as fast as ever (leave early,
+    HyStart-style, when a quarter of the round trip already shows a clear queue);
+  * then a delay gradient (TCP Vegas, Netflix's concurrency-limits): by Little's law a portal
+    that answers ``load`` requests ``ratio`` times slower than with no queue is really serving
+    ``load / ratio`` at a time; the next limit is that capacity plus ``headroom`` (25%) of
+    queue. A portal past its knee slows down before it refuses, so the limit settles just
+    above the knee instead of sawing between "fine" and 429. The capacity estimate is the best
+    of the last 8 round trips (a max filter, as BBR keeps its bottleneck bandwidth);
+  * ``ratio`` compares the window's median latency with the lowest window MEDIAN seen lately
+    (not the fastest single answer, which on a jittery link is luck); every 10 s the limit dips
+    to the capacity for one round trip so that baseline is re-measured without a queue;
+  * every 4 round trips it tries 25% more and keeps it only if answers per second rose by
+    10% (BBR's bandwidth probe), so jitter cannot freeze the limit below the knee;
+  * errors (429, 5xx, the transient "Too many connections" page, timeouts) cut
+    multiplicatively (×0.5) at most once per round trip, as AIMD does; latency alone never
+    pushes the limit below its starting value;
 - an optional requests-per-second ceiling (token bucket);
 - exponential back-off with full jitter for retries;
 - a circuit breaker: after N consecutive connection failures the host is taken for dead for a
@@ -31,12 +39,14 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from iptvsync.errors import ProviderUnreachable
+from iptvsync.errors import ProviderUnreachable, ValidationFailed
+from iptvsync.settings import Settings
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -56,6 +66,11 @@ class Outcome(StrEnum):
 _CUT_OUTCOMES = frozenset({Outcome.THROTTLED, Outcome.SERVER_ERROR, Outcome.TIMEOUT})
 #: Fewest answers a decision is made on: one or two samples are mostly jitter.
 _MIN_SAMPLES = 4
+#: Round trips the capacity estimate is remembered for (its max is used).
+_CAPACITY_WINDOWS = 8
+#: Probe for more room every this many round trips; keep it if answers/s rose this much.
+_PROBE_EVERY = 4
+_PROBE_GAIN = 0.10
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +100,38 @@ class BudgetConfig:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
 
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], app: Settings | None = None) -> BudgetConfig:
+        """A provider's politeness options (``max_concurrency``, ``start_concurrency``,
+        ``max_rps``) over the app settings, over the defaults (DESIGN §4)."""
+        base = cls()
+        cap = _number(options, "max_concurrency", app.max_concurrency if app else base.cap)
+        start = _number(options, "start_concurrency", app.start_concurrency if app else base.start)
+        rps = options.get("max_rps") or (app.max_rps if app else None)
+        try:
+            max_rps = float(rps) if rps else None
+        except (TypeError, ValueError) as exc:
+            raise ValidationFailed(
+                "bad provider option 'max_rps'", detail={"field": "max_rps"}
+            ) from exc
+        cap = max(1, int(cap))
+        return cls(start=max(1.0, min(float(start), cap)), cap=cap, max_rps=max_rps)
+
     def __post_init__(self) -> None:
         if self.cap < 1 or self.floor < 1 or self.floor > self.cap:
             raise ValueError("budget needs 1 <= floor <= cap")
         if self.max_rps is not None and self.max_rps <= 0:
             raise ValueError("max_rps must be positive")
+
+
+def _number(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = options.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"bad provider option {name!r}", detail={"field": name}) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +201,9 @@ class PolitenessBudget:
         self._epoch = 0  # bumped on every limit change; older samples don't judge the new limit
         self._window: list[tuple[float, int]] = []  # (latency, load) of current-epoch answers
         self._window_peak = 0  # most requests in flight while this window's samples were taken
+        self._capacities: deque[float] = deque(maxlen=_CAPACITY_WINDOWS)  # recent estimates
+        self._probe: tuple[float, float] | None = None  # (limit, answer rate) before a probe
+        self._since_probe = 0
         self._minima: deque[tuple[float, float]] = deque()  # (time, window minimum)
         self._last_probe = clock()
         # token bucket
@@ -344,7 +389,6 @@ class PolitenessBudget:
             return
         if outcome is not Outcome.OK:
             return
-        self._note_minimum(latency)
         if epoch != self._epoch:
             return  # admitted under an older limit: says nothing about the current one
         self._window.append((latency, load))
@@ -366,12 +410,16 @@ class PolitenessBudget:
             return
         self._cuts += 1
         self._slow_start = False
+        self._capacities.clear()  # a refusal says the remembered capacity was too high
+        self._probe = None
+        self._since_probe = 0
         self._set_limit(self._limit * self.config.cut_factor)
 
     def _adjust(self) -> None:
         cfg = self.config
-        ratio, load = self._measure()
+        ratio, load, rate = self._measure(note=True)
         limit = self._limit
+        used = self._window_peak >= self.limit
         # Slow start tolerates the queue it is allowed to build anyway (headroom) before it
         # ends: single samples jitter by more than fast_tolerance on a busy machine.
         fast = 1.0 + (cfg.headroom if self._slow_start else cfg.fast_tolerance)
@@ -379,44 +427,94 @@ class PolitenessBudget:
             # Answers as fast as ever: the server has room. Grow only if we actually used the
             # whole limit (RFC 7661): a caller sending one request at a time proves nothing
             # about 32, and a limit inflated that way would burst at the next walk.
-            if self._window_peak < self.limit:
+            if not used:
                 new = limit
             elif self._slow_start:
                 new = limit * 2.0
             else:
                 # Below the knee: step past it by a little more than the queue we allow, so
-                # a limit cut by jitter (or by our own CPU being busy) recovers in a few round
-                # trips; the gradient below brings an overshoot straight back.
+                # a limit cut by jitter recovers in a few round trips; the gradient below
+                # brings an overshoot straight back.
                 new = max(limit + 1.0, limit * (1.0 + 2 * cfg.headroom) / ratio)
         else:
             self._slow_start = False
             # Little's law: with `load` in flight answering `ratio` times slower than one alone,
             # the server is really serving load / ratio at a time; allow a little queue on top.
-            new = max(limit * cfg.cut_factor, load * (1.0 + cfg.headroom) / ratio)
+            # The best such estimate of the last few round trips is used (a max filter, as BBR
+            # keeps its bottleneck bandwidth): one window slowed by our own busy CPU or a GC
+            # pause must not throw away a capacity the portal showed a moment ago.
+            self._capacities.append(load / ratio)
+            capacity = max(self._capacities)
+            # Latency alone never pushes below the starting concurrency: a slower answer is not
+            # a refusal, and two requests in flight is the polite default anyway (DESIGN §4).
+            new = max(
+                limit * cfg.cut_factor,
+                capacity * (1.0 + cfg.headroom),
+                min(limit, cfg.start),
+            )
+        new = self._probe_up(new, limit, rate, used)
         now = self._clock()
         if not self._slow_start and now - self._last_probe >= cfg.probe_interval_s:
             # Dip to the capacity estimate for one round trip so the queue drains and the
             # baseline is measured afresh.
             self._last_probe = now
-            new = min(new, load / ratio)
+            self._probe = None
+            new = min(new, max(load / ratio, min(limit, cfg.start)))
         self._set_limit(new)
 
-    def _measure(self) -> tuple[float, float]:
-        """(latency ratio, mean load) of the newest half of the window.
+    def _probe_up(self, new: float, limit: float, rate: float, used: bool) -> float:
+        """Now and then try 25% more and keep it only if the portal answered more per second.
 
-        The ratio is the median latency over the baseline (1.0 = no queueing). Only the newest
-        half counts: right after a change the first answers come from requests admitted while
-        the new limit was still filling up, and they would hide the queue that builds behind.
+        On a jittery link no window looks "fast" enough to grow, so the latency rules alone
+        would freeze the limit wherever it is (BBR probes its bandwidth for the same reason).
+        Past the knee the extra requests only queue, the answer rate stays flat, and the limit
+        goes back to what it was.
         """
-        recent = self._window[len(self._window) // 2 :]
+        probe = self._probe
+        self._probe = None
+        if probe is not None:
+            before_limit, before_rate = probe
+            if rate >= before_rate * (1.0 + _PROBE_GAIN):
+                self._since_probe = _PROBE_EVERY  # it paid: try again next round trip
+                return max(new, limit)
+            self._since_probe = 0
+            return min(new, before_limit)
+        if self._slow_start or not used or new > limit:
+            return new  # growing anyway, or nothing to learn
+        self._since_probe += 1
+        if self._since_probe < _PROBE_EVERY or new < 0.9 * limit or new >= self.config.cap:
+            return new
+        self._since_probe = 0
+        self._probe = (new, rate)
+        return max(new + 1.0, new * (1.0 + self.config.headroom))
+
+    def _measure(self, *, note: bool = False) -> tuple[float, float, float]:
+        """(latency ratio, mean load, answers per second) of the newest half of the window.
+
+        The ratio is the window's median latency over the baseline (1.0 = no queueing). Only
+        the newest half counts: right after a change the first answers come from requests
+        admitted while the new limit was still filling up, and they would hide the queue that
+        builds behind them. ``note`` feeds this median to the baseline first.
+        """
+        window = self._window
+        # Judge the limit by the answers that ran at (nearly) the limit. Right after a change
+        # the first answers come from requests admitted while the pipe was still filling up or
+        # draining: they would hide the queue that builds behind them (or the room left).
+        full = [sample for sample in window if sample[1] >= 0.75 * self.limit]
+        if len(full) >= max(2, len(window) // 2):
+            recent = full
+        else:  # the caller is not using the limit: the newest half, or all of a small window
+            recent = window[len(window) // 2 :] if len(window) >= 2 * _MIN_SAMPLES else window
         ordered = sorted(lat for lat, _ in recent)
         mid = len(ordered) // 2
         p50 = ordered[mid] if len(ordered) % 2 else (ordered[mid] + ordered[mid - 1]) / 2
+        if note:
+            self._note_baseline(p50)
         floor = self.config.latency_floor_s
         baseline = self._baseline() or p50
         ratio = max(p50, floor) / max(baseline, floor)
         load = sum(n for _, n in recent) / len(recent)
-        return ratio, load
+        return ratio, load, load / max(p50, 1e-6)
 
     def _set_limit(self, value: float) -> None:
         cfg = self.config
@@ -427,7 +525,11 @@ class PolitenessBudget:
         self._window_peak = self._in_flight
         self._wake()
 
-    def _note_minimum(self, latency: float) -> None:
+    def _note_baseline(self, latency: float) -> None:
+        """The baseline is the lowest window MEDIAN of the horizon, not the fastest single
+        answer: on a jittery link the fastest answer is luck, and every median would look
+        "queued" next to it, so the limit would never grow. Medians of windows taken before
+        any queue formed (slow start, the periodic dips) carry the jitter too and cancel it."""
         now = self._clock()
         horizon = self.config.baseline_horizon_s
         minima = self._minima

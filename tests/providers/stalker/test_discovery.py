@@ -176,10 +176,16 @@ async def test_redirect_target_becomes_the_endpoint() -> None:
     fake = create_app(generate(1, movies=5, series=2, channels=5), StalkerFakeConfig())
 
     async def moved(request: object) -> Response:
-        return Response(status_code=301, headers={"Location": "http://new.test/stalker_portal/server/load.php"})
+        return Response(
+            status_code=301, headers={"Location": "http://new.test/stalker_portal/server/load.php"}
+        )
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        if scope["type"] == "http" and scope["headers"] and dict(scope["headers"]).get(b"host") == b"old.test":
+        if (
+            scope["type"] == "http"
+            and scope["headers"]
+            and dict(scope["headers"]).get(b"host") == b"old.test"
+        ):
             await Starlette(routes=[Route("/{p:path}", moved)])(scope, receive, send)
         else:
             await fake(scope, receive, send)

@@ -15,13 +15,22 @@ MAC = "00:1A:79:12:34:56"
 
 
 @pytest.mark.parametrize(
-    "raw", ["00:1A:79:12:34:56", "00:1a:79:12:34:56", "00-1A-79-12-34-56", "001A79123456", " 001a79123456 "]
-)  # fmt: skip
+    "raw",
+    [
+        "00:1A:79:12:34:56",
+        "00:1a:79:12:34:56",
+        "00-1A-79-12-34-56",
+        "001A79123456",
+        " 001a79123456 ",
+    ],
+)
 def test_normalize_mac(raw: str) -> None:
     assert normalize_mac(raw) == MAC
 
 
-@pytest.mark.parametrize("raw", ["", "00:1A:79:12:34", "00:1A:79:12:34:5G", "hello", "00:1A:79:12:34:56:78"])
+@pytest.mark.parametrize(
+    "raw", ["", "00:1A:79:12:34", "00:1A:79:12:34:5G", "hello", "00:1A:79:12:34:56:78"]
+)
 def test_bad_macs_are_refused_without_echo(raw: str) -> None:
     with pytest.raises(ValidationFailed) as info:
         normalize_mac(raw)

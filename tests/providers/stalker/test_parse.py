@@ -8,12 +8,15 @@ cmds, "N/A", keys outside ``js``). Malformed input must only ever raise the type
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iptvsync.errors import (
     ProviderAccountExpired,
@@ -508,7 +511,10 @@ def test_stock_seasons_episodes_files() -> None:
             {"id": "5551", "is_file": True, "cmd": "/media/file_5551.mpg"},
         ]
     )  # fmt: skip
-    assert [(s.id, s.number, s.name) for s in seasons] == [("77", 1, "Season 1"), ("78", 2, "Season 2")]
+    assert [(s.id, s.number, s.name) for s in seasons] == [
+        ("77", 1, "Season 1"),
+        ("78", 2, "Season 2"),
+    ]
     episodes = parse_stock_episodes(
         [
             {"id": "902", "season_id": "77", "series_number": "2", "series_name": "Two",
@@ -618,3 +624,59 @@ def test_portal_messages_never_echo_a_mac() -> None:
     with pytest.raises(ProviderAuthFailed) as info:
         parse_profile({"status": 1, "msg": "MAC 00:1A:79:12:34:56 is not registered"})
     assert "12:34" not in info.value.message and "00:1A:79:XX:XX:56" in info.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# anything at all in → records or typed errors out
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(["N/A", "0000-00-00 00:00:00", "*", "1", "ffrt http://localhost/ch/1_"]),
+)
+_KEYS = st.sampled_from(
+    ["id", "name", "o_name", "number", "logo", "cmd", "data", "total_items", "max_page_items",
+     "is_series", "series", "year", "added", "time", "rating_imdb", "screenshot_uri", "token",
+     "status", "error", "censored", "tv_genre_id", "category_id", "season_number", "js", "msg"]
+)  # fmt: skip
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_KEYS, inner, max_size=8),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_every_parser_raises_only_typed_errors(js: Any) -> None:
+    calls = [
+        lambda: parse_handshake(js),
+        lambda: parse_profile(js),
+        lambda: parse_account_info(js, now=datetime(2026, 1, 1, tzinfo=UTC)),
+        lambda: parse_categories(js, Kind.MOVIE),
+        lambda: parse_page(js),
+        lambda: parse_create_link(js, {}, origin=ORIGIN, original_cmd="x"),
+        lambda: parse_reseller_seasons(parse._rows(js), "1"),
+        lambda: parse_stock_seasons(parse._rows(js)),
+        lambda: parse.parse_channels(parse._rows(js), STOCK),
+        lambda: parse.parse_vod_items(parse._rows(js), RESELLER),
+        lambda: parse_stock_files(parse._rows(js)),
+        lambda: decode_envelope(orjson.dumps({"js": js}, option=orjson.OPT_NON_STR_KEYS)),
+    ]
+    for call in calls:
+        try:
+            call()
+        except ProviderError:
+            pass
+        except orjson.JSONEncodeError:
+            pass  # the payload itself cannot be serialised (NaN keys, huge ints): not our input
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_decode_or_raise_typed(raw: bytes) -> None:
+    with contextlib.suppress(ProviderError):
+        decode_envelope(raw)

@@ -125,22 +125,6 @@ class _Retry(Exception):
         self.limit = limit
 
 
-def budget_config_from_options(
-    options: Mapping[str, Any], app: Settings | None = None
-) -> BudgetConfig:
-    """A provider's politeness options (``max_concurrency``, ``start_concurrency``,
-    ``max_rps``) over the app settings, over the defaults (DESIGN §4)."""
-    base = BudgetConfig()
-    cap = int(options.get("max_concurrency") or (app.max_concurrency if app else base.cap))
-    start = float(
-        options.get("start_concurrency") or (app.start_concurrency if app else base.start)
-    )
-    rps = options.get("max_rps") or (app.max_rps if app else None)
-    return BudgetConfig(
-        start=max(1.0, min(start, cap)), cap=max(1, cap), max_rps=float(rps) if rps else None
-    )
-
-
 class StalkerClient:
     """``ProviderClient`` for Stalker / Ministra MAC portals (stock and reseller families)."""
 
@@ -165,7 +149,7 @@ class StalkerClient:
         self._http = http
         self._identity = StalkerIdentity.from_mac(config.mac, **identity_options)
         app = settings if isinstance(settings, Settings) else None
-        self._budget = budget or PolitenessBudget(budget_config_from_options(options, app))
+        self._budget = budget or PolitenessBudget(BudgetConfig.from_options(options, app))
         self._settings = (
             settings
             if isinstance(settings, StalkerSettings)
@@ -184,6 +168,7 @@ class StalkerClient:
         self._handshakes = 0
         self._page_size: int | None = None
         self._closed = False
+        self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
 
     # -- ProviderClient ----------------------------------------------------------------------
 
@@ -406,10 +391,17 @@ class StalkerClient:
         modules = ["vod", "series"] if reseller else ["vod"]
         urls = self._require_endpoint().urls
         cats: dict[str, list[CategoryRecord]] = {}
-        for module in modules:
-            env = await self._call({"type": module, "action": "get_categories"})
-            kind = Kind.SERIES if module == "series" else Kind.MOVIE
-            cats[module] = parse.parse_categories(env.js, kind)
+        for module in list(modules):
+            try:
+                env = await self._call({"type": module, "action": "get_categories"})
+                kind = Kind.SERIES if module == "series" else Kind.MOVIE
+                cats[module] = parse.parse_categories(env.js, kind)
+            except ProviderBadResponse:
+                if module == "vod":
+                    raise
+                # Older panels have no type=series module: their VOD list is all there is.
+                log.info("stalker %s: no series module", self._identity.masked_mac)
+                modules.remove(module)
 
         def fetcher(module: str, category: str) -> FetchPage:
             censored = frozenset(c.provider_id for c in cats[module] if c.censored)
@@ -531,7 +523,7 @@ class StalkerClient:
         token: str | None,
         timeout: float | None,
     ) -> parse.Envelope:
-        headers = self._identity.headers(referer=self._referer(), token=token)
+        headers = self._headers(token)
         async with self._budget.slot() as slot:
             self._requests += 1
             try:
@@ -647,6 +639,14 @@ class StalkerClient:
         if self._endpoint is None:
             raise RuntimeError("not connected")  # programming error: _ensure_session first
         return self._endpoint
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        # Built once per token: this runs for every request of a 10,000-page walk.
+        key = (token, self._endpoint.url if self._endpoint else None)
+        if self._header_cache is None or self._header_cache[0] != key:
+            headers = self._identity.headers(referer=self._referer(), token=token)
+            self._header_cache = (key, headers)
+        return self._header_cache[1]
 
     def _referer(self) -> str | None:
         return f"{self._endpoint.urls.base}/c/" if self._endpoint else None
