@@ -61,7 +61,7 @@ async def reset_stats(url: str) -> None:
 
 def content_pages(stats: dict[str, Any]) -> int:
     """Requests that fetched catalogue pages (what the floor counts)."""
-    per_action = stats.get("per_action") or stats.get("actions") or {}
+    per_action = stats.get("by_action") or {}
     return sum(v for k, v in per_action.items() if "get_ordered_list" in k or "all_channels" in k)
 
 
@@ -111,7 +111,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "wall_s": round(wall, 2),
                     "requests": run["requests"],
                     "content_pages": pages,
-                    "http_429": stats.get("sent_429", stats.get("429s")),
+                    "http_429": stats.get("sent_429"),
                     "items_per_s": round(items / wall, 1),
                     "peak_rss_mb": round(peak_rss_mb(), 1),
                     "floor_s": round(floor, 2) if floor else None,
