@@ -1,4 +1,5 @@
-"""Seed a database with a generated catalogue, fast, without a provider.
+"""Benchmark helpers: seed a database with a generated catalogue fast, without a provider;
+serve the API in a child process; percentiles.
 
 The rows go through the sync engine's own write path (``record_to_row`` → ``upsert_items`` /
 ``upsert_categories``) so the data looks exactly like a real sync wrote it: stable compact ids,
@@ -11,11 +12,18 @@ hashes, "Uncategorised" categories, versions. Only the walk is skipped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from iptvsync.fakes.catalogue import Catalogue, FakeChannel, FakeMovie, FakeSeries, generate
@@ -147,6 +155,105 @@ def seed_catalogue(
         )
     write_catalogue(engine, provider_id, catalogue, version=1)
     return provider_id
+
+
+def ensure_seeded(database_url: str, size: str = "default", *, seed: int = 42) -> int:
+    """A database holding one seeded provider of ``size`` ("default" or "large"): reused when
+    the file already has one (benchmarks share it), seeded otherwise. Returns the provider id."""
+    from iptvsync.store.db import create_db_engine
+    from iptvsync.store.migrate import upgrade
+
+    sizes = DEFAULT if size == "default" else LARGE
+    engine = create_db_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(providers.c.id).where(providers.c.name == f"bench-{size}")
+            ).scalar()
+        if found is not None:
+            return int(found)
+        return seed_catalogue(engine, seed=seed, name=f"bench-{size}", **sizes)
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def serve_api(data_dir: Path, database_url: str, **env: str) -> Iterator[str]:
+    """Run ``iptvsync``'s API under uvicorn in a child process on a free port; yields its URL.
+
+    A separate process, so the benchmark client does not share the server's interpreter.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environ = {
+        **os.environ,
+        "IPTVSYNC_DATA_DIR": str(data_dir),
+        "IPTVSYNC_DATABASE_URL": database_url,
+        "IPTVSYNC_SCHEDULER": "false",
+        **env,
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "iptvsync.api.app:app_factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=environ,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def percentiles(samples: Sequence[float]) -> dict[str, float]:
+    """p50 / p95 / p99 / max of durations in seconds, as milliseconds."""
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "max_ms": at(1.0)}
+
+
+def machine() -> dict[str, Any]:
+    import platform
+    import sqlite3
+
+    import psutil
+
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -240,3 +240,21 @@ def test_uncategorised_items(client: TestClient, seeded: Seeded) -> None:
     assert not [c for c in series_cats if c["title"] == "Uncategorised"], "hidden when empty"
     page = client.get(f"/api/providers/1/movies?category={uncategorised[0]['id']}").json()
     assert [i["name"] for i in page["items"]] == ["Nowhere Man"]
+
+
+def test_ids_no_row_can_have_are_404_not_500(client: TestClient) -> None:
+    huge = 2**40
+    for url in (
+        f"/api/providers/{huge}/movies",
+        f"/api/providers/{huge}/snapshot",
+        f"/api/providers/1/movies/{huge}",
+        f"/api/providers/1/series/{huge}",
+        f"/api/providers/1/channels/{huge}",
+        f"/api/providers/1/movies?category={huge}",
+        f"/api/providers/1/play/movie/{huge}",
+        f"/api/providers/1/play/episode/{huge}",
+        f"/api/search?q=a&provider={huge}",
+        "/api/providers/0/movies",
+        "/api/providers/-1/movies",
+    ):
+        assert_error(client.get(url), 404, "not_found")

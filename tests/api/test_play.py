@@ -70,13 +70,6 @@ def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
         client.app.state.services.http = http  # type: ignore[attr-defined]
         p = Portal(client, fake.state.portal, catalogue, http, provider_id, settings)
         run = p.sync()
-        for _ in range(4):
-            # Workaround, reported to the lead: on SQLite the engine's batch write (a read, then
-            # a write, under a deferred BEGIN) can hit SQLITE_BUSY at once when the progress
-            # ticker commits in between. The next run resumes from what was stored.
-            if run["status"] == "succeeded" or (run["error"] or {}).get("code") != "internal_error":
-                break
-            run = p.sync()
         assert run["status"] == "succeeded", run
         yield p
 

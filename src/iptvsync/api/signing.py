@@ -43,13 +43,16 @@ def signing_key(settings: Settings) -> bytes:
     if settings.admin_token is not None:
         token = settings.admin_token.get_secret_value().encode()
         return hmac.new(token, b"iptvsync play-url key", hashlib.sha256).digest()
-    path = Path(settings.data_dir) / KEY_FILE
-    cache_key = ("file", str(path.resolve()))
-    with _lock:
-        key = _keys.get(cache_key)
-        if key is None:
-            key = _load_or_create_key(path)
-            _keys[cache_key] = key
+    # Cached by the data_dir as given: a playlist signs thousands of URLs, and resolving the
+    # path (file system calls) on each would cost more than the HMAC.
+    cache_key = ("file", str(settings.data_dir))
+    key = _keys.get(cache_key)
+    if key is None:
+        with _lock:
+            key = _keys.get(cache_key)
+            if key is None:
+                key = _load_or_create_key(Path(settings.data_dir) / KEY_FILE)
+                _keys[cache_key] = key
     return key
 
 

@@ -162,13 +162,15 @@ def _delta(request: Request, svc: Services, provider_id: int, since: int) -> Res
     if cached is not None:
         return cached
     if since != to:
-        with svc.db.connect() as conn:
-            known = conn.execute(
-                sa.select(snapshots.c.id).where(
-                    snapshots.c.provider_id == provider_id, snapshots.c.version == since
-                )
-            ).first()
-        if since > to or known is None:
+        known = None
+        if 1 <= since < to:
+            with svc.db.connect() as conn:
+                known = conn.execute(
+                    sa.select(snapshots.c.id).where(
+                        snapshots.c.provider_id == provider_id, snapshots.c.version == since
+                    )
+                ).first()
+        if known is None:
             raise SnapshotTooOld(
                 f"version {since} is unknown or no longer kept (current {to}): "
                 "load the whole snapshot",

@@ -19,8 +19,10 @@ import contextlib
 import gzip
 import logging
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -37,9 +39,10 @@ log = logging.getLogger("iptvsync.snapshot")
 #: Content-Encoding → file suffix. Smallest first: the order a tie in q-values is broken in.
 ENCODINGS: dict[str, str] = {"br": ".br", "zstd": ".zst", "gzip": ".gz", "identity": ""}
 GZIP_LEVEL = 6
-BROTLI_QUALITY = 6  # q6 is within 2% of q9's size at a fifth of the time (docs/benchmarks.md)
+BROTLI_QUALITY = 6  # 4% larger than q9 at a fifth of the time (docs/benchmarks.md)
 ZSTD_LEVEL = 9
 CHUNK = 256 * 1024
+QUEUED_CHUNKS = 4  # per encoding: bounds memory while the compressors catch up
 
 
 def provider_dir(settings: Settings, provider_id: int) -> Path:
@@ -59,7 +62,12 @@ def stable_path(settings: Settings, provider_id: int, encoding: str = "identity"
 
 
 class _Sink:
-    """One output file: a compressor (or none) feeding a temp file next to the target."""
+    """One output file: a compressor (or none) feeding a temp file next to the target.
+
+    Compression runs in the sink's own thread (zlib, brotli and zstd release the GIL), fed
+    through a short queue: the builder keeps reading rows and making JSON while the three
+    encoders work, and memory stays at a few chunks per sink.
+    """
 
     def __init__(self, target: Path, encoding: str) -> None:
         self.target = target
@@ -81,14 +89,37 @@ class _Sink:
             self._compress, self._flush = zc.compress, zc.flush
         else:
             self._compress = self._flush = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"snapshot-{encoding}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep draining so the producer never blocks on a dead sink
+            try:
+                out = self._compress(data) if self._compress else data
+                if out:
+                    self.file.write(out)
+                    self.size += len(out)
+            except BaseException as exc:  # re-raised in the builder's thread
+                self._error = exc
 
     def write(self, data: bytes) -> None:
-        out = self._compress(data) if self._compress else data
-        if out:
-            self.file.write(out)
-            self.size += len(out)
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
     def commit(self) -> None:
+        self._stop()
+        if self._error is not None:
+            raise self._error
         if self._flush is not None:
             tail = self._flush()
             self.file.write(tail)
@@ -99,6 +130,7 @@ class _Sink:
         os.replace(self.tmp, self.target)
 
     def discard(self) -> None:
+        self._stop()
         with contextlib.suppress(OSError):
             self.file.close()
         with contextlib.suppress(OSError):
@@ -109,7 +141,7 @@ class MultiWriter:
     """Write one byte stream to ``base`` in every encoding at once, in a single pass.
 
     Bytes are buffered into chunks of ``CHUNK`` before they reach the compressors, so memory is
-    a chunk plus the compressors' windows, whatever the size of the stream. Files appear only
+    a few chunks plus the compressors' windows, whatever the size of the stream. Files appear only
     on ``commit`` (atomic rename); ``discard`` leaves nothing behind.
     """
 
