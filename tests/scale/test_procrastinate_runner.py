@@ -116,6 +116,8 @@ def test_libpq_url_and_tick_cron() -> None:
     assert pr.tick_cron(300) == "*/5 * * * *"
     assert pr.tick_cron(15) == "* * * * * */15"
     assert pr.tick_cron(0.2) == "* * * * * */1"
+    assert pr.tick_cron(90) == "*/2 * * * *"
+    assert pr.tick_cron(7200) == "0 */2 * * *"
 
 
 def test_schema_is_installed_by_migrate_once(pg_db: sa.Engine) -> None:
@@ -241,13 +243,18 @@ async def test_cancel_a_running_sync_through_the_queue(
             await runner.stop()
 
 
+@pytest.mark.parametrize("cancelled", [False, True], ids=["resumed", "cancelled-meanwhile"])
 async def test_a_dead_workers_sync_is_resumed_by_another(
-    scale_settings: Settings, pg_db: sa.Engine, portal: ServerThread, catalogue: Catalogue
+    scale_settings: Settings,
+    pg_db: sa.Engine,
+    portal: ServerThread,
+    catalogue: Catalogue,
+    cancelled: bool,
 ) -> None:
     """A worker took the job, marked the run running and died (no kill -9 in-process: its
-    traces are written by hand); a live worker retries the job and resumes the same run."""
-    from tests.scale.conftest import worker as _unused  # noqa: F401  (documentation only)
-
+    traces are written by hand; tests/scale/test_multiprocess.py kills a real one). A live
+    worker retries the job and resumes the same run; or, when a cancel reached the dead worker,
+    closes the run as cancelled instead of leaving it running."""
     provider_id = add_provider(pg_db, portal.url)
     runner = pr.ProcrastinateRunner(scale_settings, db=pg_db)
     app = await open_app(scale_settings)
@@ -264,26 +271,28 @@ async def test_a_dead_workers_sync_is_resumed_by_another(
                 "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' "
                 f"WHERE id = {int(dead)}"
             )
+        if cancelled:
+            await request_cancel(pg_db, runner, provider_id)
+            assert get_run(pg_db, run_id).status == "running"  # nobody drives it to the end
 
         task = asyncio.create_task(
             pr.run_worker_async(scale_settings, install_signal_handlers=False, name="survivor")
         )
         try:
-            run = await wait_for(pg_db, run_id, ended, timeout=40)
+            await wait_for(pg_db, run_id, ended, timeout=40)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        public = runs.public_run(run)
+        public = runs.public_run(get_run(pg_db, run_id))
+        if cancelled:
+            assert public["status"] == "cancelled", public
+            return
         assert public["status"] == "succeeded", public
         assert any(w.startswith("resumed") for w in public["warnings"])
         assert_exact(pg_db, provider_id, catalogue)
         with pg_db.connect() as conn:
-            assert (
-                conn.execute(
-                    sa.select(sa.func.count()).where(sync_runs.c.provider_id == provider_id)
-                ).scalar_one()
-                == 1
-            )  # the same run, not a new one
+            count = sa.select(sa.func.count()).where(sync_runs.c.provider_id == provider_id)
+            assert conn.execute(count).scalar_one() == 1  # the same run, not a new one
     finally:
         await runner.stop()
         await app.close_async()

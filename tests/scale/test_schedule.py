@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from iptvsync.api.app import create_app
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
 from iptvsync.store import runs
@@ -131,9 +134,11 @@ class RecordingRunner:
         return None
 
 
-def _finish(db: sa.Engine, run_id: int, finished_at: datetime) -> None:
+def _finish(db: sa.Engine, run_id: int, at: datetime) -> None:
     with db.begin() as conn:
-        runs.update_run(conn, run_id, status="succeeded", phase="done", finished_at=finished_at)
+        runs.update_run(
+            conn, run_id, status="succeeded", phase="done", created_at=at, finished_at=at
+        )
 
 
 async def test_due_syncs_start_and_never_overlap(db: sa.Engine, settings: Settings) -> None:
@@ -155,7 +160,7 @@ async def test_due_syncs_start_and_never_overlap(db: sa.Engine, settings: Settin
     assert await start_due_syncs(db, settings, runner) == []
 
     # Once finished, "every" waits its hour from the end of the run; cron its next hour.
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(minute=5, second=0, microsecond=0)
     for run_id, _ in runner.enqueued:
         _finish(db, run_id, now)
     with db.connect() as conn:
@@ -164,3 +169,32 @@ async def test_due_syncs_start_and_never_overlap(db: sa.Engine, settings: Settin
     assert later == {every, cron}
     again = await start_due_syncs(db, settings, runner, now=now + timedelta(minutes=61))
     assert len(again) == 2
+
+
+async def test_embedded_scheduler_runs_in_the_app_lifespan(
+    db: sa.Engine, settings: Settings
+) -> None:
+    """``iptvsync serve`` (inline runner) ticks the schedules itself."""
+    provider_id = _provider(db, {"schedule": {"every": "6h", "scope": "channels"}})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        deadline = time.monotonic() + 10
+        while True:
+            with db.connect() as conn:
+                last = runs.last_runs(conn, provider_id)
+            if last and last[0].status in runs.FINAL:
+                break
+            assert time.monotonic() < deadline, "the embedded scheduler did not start a sync"
+            await asyncio.sleep(0.05)
+    assert len(last) == 1 and last[0].scope == "channels"
+    # Nothing listens on port 9: the scheduled run failed cleanly, as a user's would.
+    assert last[0].error["code"] == "provider_unreachable"
+
+
+async def test_scheduler_can_be_switched_off(db: sa.Engine, settings: Settings) -> None:
+    provider_id = _provider(db, {"schedule": {"every": "6h"}})
+    app = create_app(settings.model_copy(update={"scheduler": False}))
+    async with app.router.lifespan_context(app):
+        await asyncio.sleep(0.5)  # an enabled scheduler ticks at once
+    with db.connect() as conn:
+        assert runs.last_runs(conn, provider_id) == []
