@@ -74,6 +74,15 @@ def only_typed_errors(call: Any, *args: Any, **kwargs: Any) -> Any:
 @given(st.binary(max_size=300))
 def test_stalker_envelope_bytes(body: bytes) -> None:
     only_typed_errors(stalker.decode_envelope, body)
+    only_typed_errors(stalker.parse_channel_stream, body, URLS)
+
+
+@FUZZ
+@given(st.lists(rows(STALKER_KEYS), max_size=5), st.integers(min_value=0, max_value=400))
+def test_stalker_channel_stream(items: list[dict[str, Any]], cut: int) -> None:
+    body = json.dumps({"js": {"total_items": len(items), "data": items}}, allow_nan=True)
+    only_typed_errors(stalker.parse_channel_stream, body.encode(), URLS)
+    only_typed_errors(stalker.parse_channel_stream, body[:cut].encode(), URLS)
 
 
 @FUZZ

@@ -55,9 +55,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    # 16 MiB of page cache per connection: enough for the hot index pages; a pool of
+    # 8 MiB of page cache per connection: enough for the hot index pages; a pool of
     # connections at 64 MiB each was most of a sync's peak memory.
-    cur.execute("PRAGMA cache_size=-16384")
+    cur.execute("PRAGMA cache_size=-8192")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +58,7 @@ from iptvsync.providers.stalker.paging import (
 )
 from iptvsync.records import (
     CategoryRecord,
+    ChannelRecord,
     Kind,
     Page,
     ProbeResult,
@@ -347,11 +348,16 @@ class StalkerClient:
         censored: frozenset[str],
         page_cap: int | None,
     ) -> StreamOutcome | None:
+        urls = self._require_endpoint().urls
+
+        def decode(body: bytes) -> list[ChannelRecord]:
+            return parse.parse_channel_stream(body, urls, censored_genres=censored)
+
         try:
-            env = await self._call(
-                {"type": "itv", "action": "get_all_channels", "force_ch_link_check": ""}
+            records = await self._call(
+                {"type": "itv", "action": "get_all_channels", "force_ch_link_check": ""},
+                decode=decode,
             )
-            payload = parse.parse_page(env.js)
         except ProviderBadResponse as exc:
             log.info(
                 "stalker %s: get_all_channels unusable (%s); paging ITV instead",
@@ -359,8 +365,6 @@ class StalkerClient:
                 exc.message,
             )
             return None
-        urls = self._require_endpoint().urls
-        records = parse.parse_channels(payload.rows, urls, censored_genres=censored)
         if not records:
             return None
         outcome = StreamOutcome(stream="itv", complete=False)
@@ -477,7 +481,8 @@ class StalkerClient:
         auth: bool = True,
         send_token: bool | None = None,
         timeout: float | None = None,
-    ) -> parse.Envelope:
+        decode: Callable[[bytes], Any] = parse.decode_envelope,
+    ) -> Any:
         """One API call with retries and back-off. ``auth``: needs a session, and an auth
         failure re-authenticates once; ``send_token`` (default: ``auth``) adds the Bearer
         token, as get_profile and do_auth need during the handshake itself."""
@@ -491,7 +496,9 @@ class StalkerClient:
         while True:
             token = self._token if with_token else None
             try:
-                env = await self._attempt(endpoint, query, token=token, timeout=timeout)
+                env = await self._attempt(
+                    endpoint, query, token=token, timeout=timeout, decode=decode
+                )
             except _Retry as retry:
                 attempt += 1
                 limit = min(self._settings.max_attempts, retry.limit or self._settings.max_attempts)
@@ -522,7 +529,8 @@ class StalkerClient:
         *,
         token: str | None,
         timeout: float | None,
-    ) -> parse.Envelope:
+        decode: Callable[[bytes], Any] = parse.decode_envelope,
+    ) -> Any:
         headers = self._headers(token)
         async with self._budget.slot() as slot:
             self._requests += 1
@@ -542,7 +550,7 @@ class StalkerClient:
             status = response.status_code
             if status == 200:
                 try:
-                    env = parse.decode_envelope(response.content)
+                    env = decode(response.content)
                 except parse.PortalBusy as exc:
                     slot.record(Outcome.SERVER_ERROR)
                     raise _Retry(exc) from None

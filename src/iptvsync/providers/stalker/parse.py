@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import ijson
 import orjson
 
 from iptvsync.errors import (
@@ -604,6 +605,37 @@ def parse_channels(
         record = parse_channel(row, urls, censored_genres=genres)
         if record is not None:
             out.append(record)
+    return out
+
+
+def parse_channel_stream(
+    body: bytes, urls: PortalUrls, *, censored_genres: Iterable[str] = ()
+) -> list[ChannelRecord]:
+    """``get_all_channels`` → records, one row at a time.
+
+    The answer holds every channel at once (tens of MB on big portals, each row the whole
+    ``itv`` table); parsing it whole would hold every row's dict at the same time. ijson walks
+    ``js.data`` row by row and only the compact records stay. Anything that is not the
+    ``{"js": {"data": [...]}}`` shape goes through ``decode_envelope``, which knows every
+    error body.
+    """
+    stripped = body.strip()
+    if not stripped.startswith(b"{"):
+        decode_envelope(body)  # raises the right typed error for text / HTML / empty bodies
+        raise ProviderBadResponse("the portal answered get_all_channels with no JSON object")
+    genres = frozenset(censored_genres)
+    out: list[ChannelRecord] = []
+    try:
+        for row in ijson.items(stripped, "js.data.item", use_float=True):
+            if isinstance(row, dict):
+                record = parse_channel(row, urls, censored_genres=genres)
+                if record is not None:
+                    out.append(record)
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
+        raise ProviderBadResponse("the portal's channel list is not valid JSON") from None
+    if not out:
+        # An error object, or an empty list: let the envelope decoder tell which.
+        parse_page(decode_envelope(body).js)
     return out
 
 
