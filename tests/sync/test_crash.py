@@ -80,7 +80,9 @@ def test_kill_9_mid_sync_then_resume(db: sa.Engine, settings: Settings) -> None:
         assert total == distinct, "no duplicate rows"
 
         portal.state.portal.configure(latency_ms=0)
-        run_id, _ = prepare_run(db, settings, provider_id, scope="all", mode="full")
+        # Smart detection plans what is still missing: no VOD walk finished, so VOD in full.
+        run_id, plan = prepare_run(db, settings, provider_id)
+        assert plan.vod == "full"
         run = asyncio.run(_sync(db, settings, run_id))
         assert run["status"] == "succeeded", run
         with db.connect() as conn:

@@ -40,7 +40,13 @@ def test_plan(
     expected: tuple[str | None, str | None],
 ) -> None:
     plan = plan_sync(
-        channels=channels, vod=vod, scope=scope, mode=mode, last_channel_sync_at=last, now=NOW
+        channels=channels,
+        vod=vod,
+        scope=scope,
+        mode=mode,
+        last_channel_sync_at=last,
+        last_vod_sync_at=RECENT if vod else None,
+        now=NOW,
     )
     assert (plan.channels, plan.vod) == expected
 
@@ -49,3 +55,17 @@ def test_plan(
 def test_bad_scope_or_mode_is_a_validation_error(scope: str, mode: str) -> None:
     with pytest.raises(ValidationFailed):
         plan_sync(channels=0, vod=0, scope=scope, mode=mode, now=NOW)
+
+
+@pytest.mark.parametrize("scope", ["auto", "vod", "all"])
+def test_vod_that_no_walk_finished_is_walked_in_full_again(scope: str) -> None:
+    """A first full sync cancelled half-way: incremental would stop at page 1 for ever."""
+    plan = plan_sync(
+        channels=10,
+        vod=500,
+        scope=scope,
+        last_channel_sync_at=RECENT,
+        last_vod_sync_at=None,
+        now=NOW,
+    )
+    assert plan.vod == "full"

@@ -30,6 +30,7 @@ def plan_sync(
     scope: str = "auto",
     mode: str = "auto",
     last_channel_sync_at: datetime | None = None,
+    last_vod_sync_at: datetime | None = None,
     now: datetime,
     channel_refresh_after: timedelta = timedelta(hours=6),
 ) -> Plan:
@@ -38,23 +39,29 @@ def plan_sync(
     ``auto`` scope: nothing synced → both full; no channels → full channels; no VOD → full VOD;
     otherwise incremental VOD, plus a channel refresh when the last one is older than
     ``channel_refresh_after`` (a Stalker channel list is one request).
+
+    A VOD catalogue that no walk ever finished (the first full sync was cancelled, or its
+    process died) is walked in full again: an incremental walk would stop at the first page
+    it already has and never fetch the rest. ``last_vod_sync_at`` is None until a VOD walk ends.
     """
     if scope not in SCOPES:
         raise ValidationFailed(f"scope must be one of {', '.join(SCOPES)}", detail={"scope": scope})
     if mode not in MODES:
         raise ValidationFailed(f"mode must be one of {', '.join(MODES)}", detail={"mode": mode})
 
-    def pick(have: int) -> str:
+    def pick(have: int, finished: bool = True) -> str:
         if mode != "auto":
             return mode
-        return "incremental" if have else "full"
+        return "incremental" if have and finished else "full"
+
+    vod_finished = last_vod_sync_at is not None
 
     if scope == "channels":
         return Plan(channels=pick(channels), vod=None)
     if scope == "vod":
-        return Plan(channels=None, vod=pick(vod))
+        return Plan(channels=None, vod=pick(vod, vod_finished))
     if scope == "all":
-        return Plan(channels=pick(channels), vod=pick(vod))
+        return Plan(channels=pick(channels), vod=pick(vod, vod_finished))
     # auto
     if mode != "auto":
         return Plan(channels=mode, vod=mode)
@@ -63,6 +70,8 @@ def plan_sync(
     if not channels:
         return Plan(channels="full", vod=None)
     if not vod:
+        return Plan(channels=None, vod="full")
+    if not vod_finished:
         return Plan(channels=None, vod="full")
     stale = last_channel_sync_at is None or now - _aware(last_channel_sync_at, now) >= (
         channel_refresh_after

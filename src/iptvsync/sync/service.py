@@ -46,6 +46,7 @@ def prepare_run(
         scope=scope,
         mode=mode,
         last_channel_sync_at=provider.last_channel_sync_at,
+        last_vod_sync_at=provider.last_vod_sync_at,
         now=utcnow(),
         channel_refresh_after=timedelta(seconds=settings.channel_refresh_after_s),
     )
