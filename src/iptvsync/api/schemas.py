@@ -21,6 +21,14 @@ def normalise_mac(value: str) -> str:
     return mac
 
 
+def check_options(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Provider options: a schedule must parse (bad ones would only be logged at each tick)."""
+    from iptvsync.sync.schedule import parse_schedule
+
+    parse_schedule(value)
+    return value
+
+
 def check_url(value: str) -> str:
     value = value.strip()
     parts = urlsplit(value)
@@ -53,6 +61,12 @@ class ProviderIn(BaseModel):
     def _mac(cls, v: str | None) -> str | None:
         return normalise_mac(v) if v else None
 
+    @field_validator("options")
+    @classmethod
+    def _options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_options(v)
+        return v
+
     @model_validator(mode="after")
     def _kind_needs(self) -> ProviderIn:
         if self.kind == "stalker" and not self.mac:
@@ -82,6 +96,8 @@ class ProviderPatch(BaseModel):
     @classmethod
     def _mac(cls, v: str | None) -> str | None:
         return normalise_mac(v) if v else None
+
+    _opts = field_validator("options")(classmethod(lambda cls, v: check_options(v)))
 
 
 class SyncIn(BaseModel):
