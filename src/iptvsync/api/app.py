@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -89,7 +90,27 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             expose_headers=["ETag"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    _document_get_only(app)
     return app
+
+
+def _document_get_only(app: FastAPI) -> None:
+    """Routes that answer GET and HEAD are documented once, as GET: FastAPI would give both
+    methods the same operation id, which makes the spec invalid for client generators."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Duplicate Operation ID")
+                spec = default()
+            for operations in spec.get("paths", {}).values():
+                if "get" in operations:
+                    operations.pop("head", None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class _NoRunner:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from iptvsync.api.responses import JSONResponse
@@ -62,6 +63,16 @@ def install_error_handlers(app: FastAPI) -> None:
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return envelope(exc.status_code, code, message, None, dict(exc.headers or {}))
+
+    # An id past what the database's integers hold (a path like /providers/9223372036854775808):
+    # SQLite raises OverflowError while binding it, PostgreSQL a DataError. Input, not a bug.
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return envelope(422, "validation_error", "a number in the request is out of range")
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        return envelope(422, "validation_error", "a value in the request is out of range")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
