@@ -6,29 +6,39 @@ The outcome table is in docs/reliability.md.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from iptvsync.api.app import create_app as create_api
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app
 from iptvsync.providers.http import build_http_client
 from iptvsync.providers.registry import make_client
+from iptvsync.records import MovieRecord
 from iptvsync.settings import Settings
+from iptvsync.snapshot.build import build_snapshot
+from iptvsync.snapshot.files import provider_dir
 from iptvsync.store import catalogue as catalogue_store
 from iptvsync.store import providers as provider_store
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
-from iptvsync.store.models import movies
+from iptvsync.store.models import movies, providers
+from iptvsync.sync.diff import record_to_row
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
 
@@ -219,3 +229,58 @@ async def test_postgresql_restart_during_a_sync_pauses_and_completes(
     counts = _counts(db, pid)
     assert counts["movies"] == len(catalogue.movies)
     assert counts["series"] == len(catalogue.series)
+
+
+_BUILD = """
+import sys
+from iptvsync.settings import Settings
+from iptvsync.snapshot.build import build_snapshot
+from iptvsync.store.db import create_db_engine
+settings = Settings()
+build_snapshot(create_db_engine(settings.resolved_database_url()), settings, int(sys.argv[1]))
+"""
+
+
+def test_killed_snapshot_build_leaves_the_old_snapshot_served(
+    db: sa.Engine, settings: Settings
+) -> None:
+    with db.begin() as conn:
+        pid = provider_store.create_provider(
+            conn, {"name": "s", "kind": "m3u", "url": "http://127.0.0.1:9/a.m3u"}
+        )
+        cats = catalogue_store.upsert_categories(
+            conn, pid, "movie", [("1", "All", False, 0)], version=1
+        )
+        records = [
+            MovieRecord(str(i), f"Movie number {i} " * 3, category_ids=("1",))
+            for i in range(60_000)
+        ]
+        rows = [record_to_row(r, cats) for r in records]
+        catalogue_store.upsert_items(
+            conn, "movie", pid, rows, run_id=1, version=1, now=datetime.now(UTC)
+        )
+        conn.execute(providers.update().where(providers.c.id == pid).values(snapshot_version=1))
+    assert build_snapshot(db, settings, pid) is not None
+    with db.begin() as conn:
+        conn.execute(providers.update().where(providers.c.id == pid).values(snapshot_version=2))
+    env = {
+        **os.environ,
+        "IPTVSYNC_DATA_DIR": str(settings.data_dir),
+        "IPTVSYNC_DATABASE_URL": settings.resolved_database_url(),
+    }
+    proc = subprocess.Popen([sys.executable, "-c", _BUILD, str(pid)], env=env)
+    folder = provider_dir(settings, pid)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".v2") for p in folder.iterdir()):
+        assert proc.poll() is None, "the build ended before it could be killed"
+        assert time.monotonic() < deadline, "the build never started writing"
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert not (folder / "v2.json").exists(), "no partial version file under its real name"
+    with TestClient(create_api(settings)) as client:
+        answer = client.get(f"/api/providers/{pid}/snapshot")
+        assert answer.status_code == 200
+        assert answer.headers["etag"] == 'W/"1"'
+        body = answer.json()
+        assert body["version"] == 1 and len(body["movies"]) == 60_000

@@ -23,6 +23,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,8 @@ BROTLI_QUALITY = 6  # 4% larger than q9 at a fifth of the time (docs/benchmarks.
 ZSTD_LEVEL = 9
 CHUNK = 256 * 1024
 QUEUED_CHUNKS = 4  # per encoding: bounds memory while the compressors catch up
+#: A temp file untouched this long belongs to a build whose process died: it is removed.
+STALE_TEMP_S = 3600
 
 
 def provider_dir(settings: Settings, provider_id: int) -> Path:
@@ -218,9 +221,13 @@ def prune_versions(settings: Settings, provider_id: int, keep: set[int]) -> None
     folder = provider_dir(settings, provider_id)
     if not folder.is_dir():
         return
+    stale_before = time.time() - STALE_TEMP_S
     for path in folder.iterdir():
         name = path.name
-        if name.startswith("."):  # a temp file of a build in progress
+        if name.startswith("."):  # a temp file: of a build in progress, or of a killed one
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < stale_before:
+                    path.unlink()
             continue
         head = name.split(".", 1)[0]
         if head.startswith("v") and head[1:].isdigit() and int(head[1:]) not in keep:
