@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import iptvsync.providers.http  # noqa: F401 - installs the log redaction, as the app does
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade

@@ -252,7 +252,8 @@ async def test_stock_channels(catalogue: Catalogue) -> None:
     link = await box.js(type="itv", action="create_link", cmd=ch["cmd"])
     assert link["id"] == ch["id"] and link["link_id"] == int(ch["id"]) + 200
     logo = await box.client.get("/stalker_portal/misc/logos/320/1.png")
-    assert logo.status_code == 200 and logo.headers["content-type"] == "image/png"
+    assert logo.status_code == 200 and logo.headers["content-type"] == "image/svg+xml"
+    assert logo.content.startswith(b"<svg")
 
     with_epg = next(c for c in catalogue.channels if c.xmltv_id)
     epg = await box.js(type="itv", action="get_short_epg", ch_id=with_epg.id, size=3)

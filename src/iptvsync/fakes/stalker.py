@@ -28,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import hashlib
 import heapq
+import html
 import math
 import random
 import re
@@ -72,9 +74,6 @@ _TEXT = (
 # Exempt from the token check on stock servers (§2); Access denied. has a wider exemption.
 _TOKEN_EXEMPT = {"handshake", "get_profile", "get_localization", "do_auth"}
 _DENIED_EXEMPT = _TOKEN_EXEMPT | {"get_events", "get_modules", "get_main_info"}
-_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAcCBlCwAAAABJRU5ErkJggg=="
-)
 _CLOUDFLARE_HTML = (
     b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head>"
     b"<body><h1>Sorry, you have been blocked</h1></body></html>"
@@ -1358,6 +1357,21 @@ _SORT_KEYS: dict[str, Callable[[Any], Any]] = {
 # the app
 
 
+def placeholder_svg(name: str) -> bytes:
+    """A 2:3 card with a colour and a label derived from ``name``."""
+    stem = name.rsplit(".", 1)[0][-6:] or "?"
+    hue = int(hashlib.md5(name.encode()).hexdigest()[:4], 16) % 360
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
+        f'<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="hsl({hue},55%,42%)"/>'
+        f'<stop offset="1" stop-color="hsl({(hue + 40) % 360},60%,18%)"/></linearGradient></defs>'
+        '<rect width="200" height="300" fill="url(#g)"/>'
+        '<text x="100" y="160" font-family="sans-serif" font-size="34" fill="rgba(255,255,255,.8)" '
+        f'text-anchor="middle">{html.escape(stem)}</text></svg>'
+    ).encode()
+
+
 def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) -> Starlette:
     """The fake portal. ``app.state.portal`` is the ``FakeStalkerPortal`` behind it."""
     portal = FakeStalkerPortal(catalogue, config)
@@ -1375,9 +1389,14 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
         )
 
     async def image(request: Request) -> Response:
+        # A coloured placeholder per file, so posters and logos in the demo tell apart
+        # (SVG whatever the extension: browsers go by the Content-Type).
         name = request.url.path.rsplit("/", 1)[-1]
-        media = "image/png" if name.endswith(".png") else "image/jpeg"
-        return Response(_PNG, media_type=media, headers={"Cache-Control": "max-age=86400"})
+        return Response(
+            placeholder_svg(name),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "max-age=86400"},
+        )
 
     async def stream(request: Request) -> Response:
         key = request.query_params.get("play_token") or request.path_params.get("key", "")
@@ -1396,6 +1415,7 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
         Route("/c/", index_html),
         Route("/stalker_portal/c/", index_html),
         Route("/stalker_portal/misc/logos/{size}/{name}", image),
+        Route("/misc/logos/{size}/{name}", image),
         Route("/stalker_portal/screenshots/{bucket}/{name}", image),
         Route("/images/{name}", image),
         Route("/t/p/{size}/{name}", image),
