@@ -36,7 +36,7 @@ err = Console(stderr=True)
 
 
 def fail(exc: IptvsyncError) -> None:
-    err.print(f"[bold red]error[/]: {exc.code}: {exc.message}", highlight=False)
+    err.print(f"[bold red]error[/]: {exc.code}: {exc.message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -155,7 +155,10 @@ def provider_list() -> None:
     from iptvsync.store import providers as store
 
     db = _db(load_settings())
-    table = Table("id", "name", "kind", "url", "mac", "channels", "movies", "series")
+    table = Table()
+    for column in ("id", "name", "kind", "url", "mac", "channels", "movies", "series"):
+        # Fold long values rather than cut them with an ellipsis: a MAC or URL is read whole.
+        table.add_column(column, overflow="fold", min_width=17 if column == "mac" else None)
     with db.connect() as conn:
         for row in store.list_providers(conn):
             p = store.public_provider(row)

@@ -31,7 +31,7 @@ def _mapped(request: httpx.Request, *, connecting: bool) -> Iterator[None]:
         cls = httpx.ConnectTimeout if connecting else httpx.ReadTimeout
         raise cls(str(exc) or "timed out", request=request) from exc
     except aiohttp.ClientConnectorError as exc:  # refused, DNS, unreachable
-        raise httpx.ConnectError(str(exc), request=request) from exc
+        raise httpx.ConnectError(_why(exc), request=request) from exc
     except aiohttp.ServerDisconnectedError as exc:
         raise httpx.RemoteProtocolError(str(exc) or "server disconnected", request=request) from exc
     except aiohttp.ClientPayloadError as exc:
@@ -44,6 +44,17 @@ def _mapped(request: httpx.Request, *, connecting: bool) -> Iterator[None]:
         raise httpx.RemoteProtocolError(str(exc), request=request) from exc
     except aiohttp.ClientError as exc:
         raise httpx.NetworkError(str(exc), request=request) from exc
+
+
+def _why(exc: aiohttp.ClientConnectorError) -> str:
+    """A short reason for a failed connection, for one-line error messages."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "the host name does not resolve"
+    if isinstance(exc.os_error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc.os_error, TimeoutError):
+        return "connection timed out"
+    return exc.os_error.strerror or type(exc.os_error).__name__
 
 
 class _Body(httpx.AsyncByteStream):
