@@ -76,6 +76,10 @@ export class DetailView {
 
   paint(info, item, providerId, extra) {
     const { problem = null, categoryTitle = null, programmes = null, loaded = false } = extra || {};
+    // open() paints twice (the list's item at once, then the detail): a play link focused in
+    // between is replaced by a new one, so the focus moves to it rather than out of the dialog.
+    const active = document.activeElement;
+    const playFocused = !!active && this.body.contains(active) && active.matches('.detail-info a.play');
     const meta = [itemMeta(item), categoryTitle].filter(Boolean).join(' · ');
     const facts = [
       ['Genres', item.genres],
@@ -105,6 +109,7 @@ export class DetailView {
       children.push(loaded ? seasonsBlock(providerId, item) : h('p', { class: 'list-status' }, 'Loading seasons…'));
     }
     fill(this.body, children);
+    if (playFocused) this.body.querySelector('.detail-info a.play')?.focus();
   }
 }
 
@@ -114,11 +119,45 @@ function formatMinutes(value) {
   return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
 }
 
+// Signed play URLs by token, provider, kind and item: { promise, url, until }. A link can be
+// painted more than once (the detail view repaints when the detail arrives), and each copy
+// must get the signed URL that was asked for, or is being asked for, by an earlier one.
+const signedLinks = new Map();
+const SIGNED_LINKS_MAX = 500;
+// Signed URLs live for hours (PLAY_LINK_TTL_S); one this close to its end is asked for again.
+const SIGNED_MARGIN_MS = 5 * 60 * 1000;
+
+/** The signing of this item's play URL done or under way, if still good; else undefined. */
+function knownSigned(key) {
+  const entry = signedLinks.get(key);
+  return entry && (!entry.url || entry.until - SIGNED_MARGIN_MS > Date.now()) ? entry : undefined;
+}
+
+function signedLink(key, path) {
+  const entry = knownSigned(key);
+  if (entry) return entry;
+  const fresh = { url: null, until: 0, promise: null };
+  fresh.promise = api(path).then((body) => {
+    fresh.url = body.url;
+    fresh.until = Date.now() + Number(body.expires_in || 0) * 1000;
+    return body.url;
+  }).catch((err) => {
+    if (signedLinks.get(key) === fresh) signedLinks.delete(key);
+    throw err;
+  });
+  signedLinks.delete(key);
+  signedLinks.set(key, fresh);
+  // Oldest first (insertion order): a long browse does not grow this without end.
+  while (signedLinks.size > SIGNED_LINKS_MAX) signedLinks.delete(signedLinks.keys().next().value);
+  return fresh;
+}
+
 /**
  * A play link to the play endpoint, which answers 302 to a freshly resolved stream URL. With
  * an admin token in use a plain link cannot carry the Authorization header, so the link is
  * swapped for a signed one (GET .../play-link/...) as soon as it is pointed at or focused; a
  * click that comes first waits for it and opens it (still within the click's activation).
+ * A URL already signed for the same item (by an earlier paint of this link) is used at once.
  */
 function playLink(providerId, kind, itemId, label) {
   const link = h('a', {
@@ -129,18 +168,17 @@ function playLink(providerId, kind, itemId, label) {
     'aria-label': label.trim(),
   }, '▶ Play');
   if (!getToken()) return link;
-  let signed = null;
-  const sign = () => {
-    signed = signed || api(paths.playLink(providerId, kind, itemId)).then((body) => {
-      link.href = body.url;
-      link.dataset.signed = 'true';
-      return body.url;
-    }).catch((err) => {
-      signed = null;
-      throw err;
-    });
-    return signed;
+  const use = (url) => {
+    link.href = url;
+    link.dataset.signed = 'true';
+    return url;
   };
+  const key = `${getToken()}|${providerId}|${kind}|${itemId}`;
+  const sign = () => {
+    const entry = signedLink(key, paths.playLink(providerId, kind, itemId));
+    return entry.url ? Promise.resolve(use(entry.url)) : entry.promise.then(use);
+  };
+  if (knownSigned(key)) sign().catch(() => {});
   for (const type of ['pointerenter', 'focus', 'touchstart']) {
     link.addEventListener(type, () => sign().catch(() => {}), { passive: true });
   }
