@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout, ProviderUnreachable
+from iptvsync.providers.budget import Outcome
 
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -158,6 +159,16 @@ def translate_transport_error(
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return ProviderUnreachable(f"unsupported or invalid provider URL{where}")
     return ProviderUnreachable(f"network error talking to the provider{where}: {_reason(exc)}")
+
+
+def transport_outcome(exc: httpx.HTTPError, error: ProviderError) -> Outcome:
+    """What a failed request tells the politeness budget: a dead host, a slow one, or a
+    server that broke the exchange."""
+    if is_connection_failure(exc):
+        return Outcome.CONNECT_ERROR
+    if isinstance(error, ProviderTimeout):
+        return Outcome.TIMEOUT
+    return Outcome.SERVER_ERROR
 
 
 def is_connection_failure(exc: BaseException) -> bool:

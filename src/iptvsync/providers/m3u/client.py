@@ -27,20 +27,23 @@ from iptvsync.errors import (
     ProviderBadResponse,
     ProviderBanned,
     ProviderError,
-    ProviderTimeout,
     ProviderUnreachable,
 )
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
-from iptvsync.providers.http import is_connection_failure, safe_url, translate_transport_error
+from iptvsync.providers.http import safe_url, translate_transport_error, transport_outcome
 from iptvsync.providers.m3u.parse import (
+    EntryKind,
     EpisodeEntry,
     LineDecoder,
     M3uEntry,
     M3uHeader,
     M3uParser,
     M3uRecord,
+    classify,
+    groups_of,
     identity_key,
+    series_record,
     sniff_error,
     to_record,
 )
@@ -58,6 +61,7 @@ from iptvsync.records import (
     ProgrammeRecord,
     Scope,
     SeasonRecord,
+    SeriesRecord,
     WalkResult,
 )
 from iptvsync.settings import Settings
@@ -156,6 +160,9 @@ class M3uClient:
             if s
         )
         self._requests = 0
+        #: The categories of every kind, read in one pass, and the playlist file they are of.
+        self._categories: tuple[tuple[str, int, int], dict[Kind, list[CategoryRecord]]] | None
+        self._categories = None
         self._spool: Path | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -220,13 +227,7 @@ class M3uClient:
                     error = translate_transport_error(exc, url=url)
                     if handed_on:
                         raise error from exc
-                    slot.record(
-                        Outcome.CONNECT_ERROR
-                        if is_connection_failure(exc)
-                        else Outcome.TIMEOUT
-                        if isinstance(error, ProviderTimeout)
-                        else Outcome.SERVER_ERROR
-                    )
+                    slot.record(transport_outcome(exc, error))
                     transient = True
             if not transient or attempt >= self._retries:
                 raise error
@@ -319,23 +320,31 @@ class M3uClient:
         )
 
     async def categories(self, kind: Kind) -> list[CategoryRecord]:
-        """Group titles (``group-title`` or ``#EXTGRP``) of the entries of ``kind``."""
+        """Group titles (``group-title`` or ``#EXTGRP``) of the entries of ``kind``.
+
+        One pass finds the groups of all three kinds (entries classified, no records built)
+        and keeps them for as long as the playlist file is the same: a sync asks for each kind
+        in turn, and on a 1M-line playlist every extra pass costs seconds.
+        """
         kind = Kind(kind)
-        seen: dict[str, CategoryRecord] = {}
-        async with aclosing(self.records()) as records:
-            async for record in records:
-                if _record_kind(record) is not kind:
-                    continue
-                groups = (
-                    record.series.category_ids
-                    if isinstance(record, EpisodeEntry)
-                    else record.category_ids
-                )
-                for title in groups:
-                    if title not in seen:
+        path = await self._playlist()
+        stat = path.stat()
+        stamp = (str(path), stat.st_mtime_ns, stat.st_size)
+        if self._categories is None or self._categories[0] != stamp:
+            self._categories = (stamp, await self._all_categories())
+        return list(self._categories[1][kind])
+
+    async def _all_categories(self) -> dict[Kind, list[CategoryRecord]]:
+        seen: dict[Kind, dict[str, CategoryRecord]] = {k: {} for k in Kind}
+        async with aclosing(self.entries()) as entries:
+            async for entry in entries:
+                kind = _KIND_OF[classify(entry)]
+                groups = seen[kind]
+                for title in groups_of(entry):
+                    if title not in groups:
                         censored = looks_adult(title)
-                        seen[title] = CategoryRecord(kind, title, title, censored, len(seen))
-        return list(seen.values())
+                        groups[title] = CategoryRecord(kind, title, title, censored, len(groups))
+        return {k: list(v.values()) for k, v in seen.items()}
 
     async def walk(
         self,
@@ -357,12 +366,20 @@ class M3uClient:
         streams = {name: PageBuilder(name, PAGE_SIZE) for name in names}
         stopped: set[str] = set()
         result = WalkResult(complete=True)
-        async with aclosing(self.records()) as records:
-            async for record in records:
-                target = _stream_of(record, scope)
+        async with aclosing(self.entries()) as entries:
+            async for entry in entries:
+                # Classified first: records are built only for the entries of this scope.
+                entry_kind = classify(entry)
+                target = _STREAM_OF[scope].get(entry_kind)
                 if target is None or target in stopped:
                     continue
-                item = record.series if isinstance(record, EpisodeEntry) else record
+                item: ChannelRecord | MovieRecord | SeriesRecord
+                if entry_kind is EntryKind.EPISODE:
+                    item = series_record(entry)  # the walk lists series, not episodes
+                else:
+                    record = to_record(entry, self._secrets, entry_kind)
+                    assert not isinstance(record, EpisodeEntry)
+                    item = record
                 page = streams[target].add(item)
                 if page is not None and not await _hand_on(page, on_page, result):
                     stopped.add(target)
@@ -460,18 +477,17 @@ class M3uClient:
         self._drop_spool()
 
 
-def _record_kind(record: M3uRecord) -> Kind:
-    if isinstance(record, EpisodeEntry):
-        return Kind.SERIES
-    return record.kind
-
-
-def _stream_of(record: M3uRecord, scope: Scope) -> str | None:
-    if isinstance(record, ChannelRecord):
-        return "live" if scope is Scope.CHANNELS else None
-    if scope is not Scope.VOD:
-        return None
-    return "series" if isinstance(record, EpisodeEntry) else "vod"
+_KIND_OF = {
+    EntryKind.CHANNEL: Kind.CHANNEL,
+    EntryKind.RADIO: Kind.CHANNEL,
+    EntryKind.MOVIE: Kind.MOVIE,
+    EntryKind.EPISODE: Kind.SERIES,
+}
+#: The walk's stream of each entry kind, per scope (absent: not in that scope).
+_STREAM_OF = {
+    Scope.CHANNELS: {EntryKind.CHANNEL: "live", EntryKind.RADIO: "live"},
+    Scope.VOD: {EntryKind.MOVIE: "vod", EntryKind.EPISODE: "series"},
+}
 
 
 async def _hand_on(page: Page, on_page: PageHandler, result: WalkResult) -> bool:

@@ -11,6 +11,7 @@ gives each entry a stable provider id (DESIGN §3).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -200,10 +201,11 @@ def parse_extinf(line: str) -> tuple[dict[str, str], str]:
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://\S")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")  # control characters but the tab
 
 
 def _is_junk(line: str) -> bool:
-    return any(ord(c) < 32 and c != "\t" for c in line) or "\ufffd" in line[:4]
+    return _CONTROL.search(line) is not None or "\ufffd" in line[:4]
 
 
 class M3uParser:
@@ -311,8 +313,13 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip().lower(), value.strip()
 
 
+@functools.lru_cache(maxsize=8)
 def _path(url: str) -> str:
-    """The URL's path without Kodi's ``|headers`` suffix; "" when the URL does not parse."""
+    """The URL's path without Kodi's ``|headers`` suffix; "" when the URL does not parse.
+
+    Cached: ``classify``, ``url_extension`` and ``to_record`` ask for the same entry's path
+    several times in a row (a third of the parse time of a 1M-line playlist went to urlsplit).
+    """
     try:
         return urlsplit(url.split("|", 1)[0]).path
     except ValueError:  # "Invalid IPv6 URL" and friends
@@ -497,6 +504,8 @@ _TOKENISH = re.compile(r"^[A-Za-z0-9_\-=~%.]{24,}$")
 
 
 def _is_token(segment: str) -> bool:
+    if len(segment) < 24:  # _TOKENISH needs 24 characters: most segments stop here
+        return False
     stem = segment.rsplit(".", 1)[0] if "." in segment[-6:] else segment
     return (
         bool(_TOKENISH.match(stem))
@@ -525,17 +534,20 @@ def normalise_url(url: str, secrets: Iterable[str] = ()) -> str | None:
     last = len(segments) - 1
     kept: list[str] = []
     for i, seg in enumerate(segments):
-        decoded = unquote(seg)
-        if decoded in hidden or (i < last and _is_token(seg)):
+        if (hidden and unquote(seg) in hidden) or (i < last and _is_token(seg)):
             kept.append("*")
         else:
             kept.append(seg)
     if _is_token(segments[last]):
         return None  # the stream's own name is a rotating token: the URL identifies nothing
-    query = sorted(
-        (k, "*" if k.lower() in SECRET_PARAMS or v in hidden else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in VOLATILE_PARAMS
+    query = (
+        sorted(
+            (k, "*" if k.lower() in SECRET_PARAMS or v in hidden else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() not in VOLATILE_PARAMS
+        )
+        if parts.query
+        else []
     )
     try:
         port = parts.port
@@ -596,8 +608,11 @@ class EpisodeEntry:
 M3uRecord = ChannelRecord | MovieRecord | EpisodeEntry
 
 
-def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
-    kind = classify(entry)
+def to_record(
+    entry: M3uEntry, secrets: Iterable[str] = (), kind: EntryKind | None = None
+) -> M3uRecord:
+    """The entry as a record; ``kind`` is ``classify(entry)`` when the caller has it already."""
+    kind = kind or classify(entry)
     key = identity_key(entry, secrets)
     logo = entry.attrs.get("tvg-logo") or None
     groups = groups_of(entry)
@@ -667,21 +682,12 @@ def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
             censored=censored,
         )
     marker = episode_marker(entry.name)
+    series = _series(entry, marker, groups, censored)
     if marker is not None:
-        title = marker.series_title or entry.attrs.get("tvg-name") or entry.name
         season, number = marker.season, marker.episode
         episode_name = marker.title or f"Episode {number}"
     else:  # an XC /series/ URL without a marker in its name
-        title, season, number, episode_name = entry.name, 1, 0, entry.name
-    match = _YEAR.search(title)
-    series = SeriesRecord(
-        provider_id=series_key(title),
-        name=title,
-        year=int(match.group(1)) if match else None,
-        poster=logo,
-        category_ids=groups,
-        censored=censored,
-    )
+        season, number, episode_name = 1, 0, entry.name
     episode = EpisodeRecord(
         provider_id=key,
         season=season,
@@ -691,3 +697,29 @@ def to_record(entry: M3uEntry, secrets: Iterable[str] = ()) -> M3uRecord:
         extension=ext,
     )
     return EpisodeEntry(series=series, episode=episode)
+
+
+def series_record(entry: M3uEntry) -> SeriesRecord:
+    """``to_record(entry).series`` of an episode entry, without the episode's identity key
+    (what a walk needs: the series, once per episode of it)."""
+    groups = groups_of(entry)
+    censored = any(looks_adult(g) for g in groups)
+    return _series(entry, episode_marker(entry.name), groups, censored)
+
+
+def _series(
+    entry: M3uEntry, marker: EpisodeMarker | None, groups: tuple[str, ...], censored: bool
+) -> SeriesRecord:
+    if marker is not None:
+        title = marker.series_title or entry.attrs.get("tvg-name") or entry.name
+    else:
+        title = entry.name
+    match = _YEAR.search(title)
+    return SeriesRecord(
+        provider_id=series_key(title),
+        name=title,
+        year=int(match.group(1)) if match else None,
+        poster=entry.attrs.get("tvg-logo") or None,
+        category_ids=groups,
+        censored=censored,
+    )

@@ -24,10 +24,10 @@ import httpx
 import ijson
 import orjson
 
-from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout
+from iptvsync.errors import ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
-from iptvsync.providers.http import is_connection_failure, translate_transport_error
+from iptvsync.providers.http import translate_transport_error, transport_outcome
 from iptvsync.providers.xmltv import iter_programmes
 from iptvsync.providers.xtream.parse import (
     STREAM_PREFIX,
@@ -217,13 +217,7 @@ class XtreamClient:
                     error = translate_transport_error(exc, url=url)
                     if handed_on:
                         raise error from exc
-                    slot.record(
-                        Outcome.CONNECT_ERROR
-                        if is_connection_failure(exc)
-                        else Outcome.TIMEOUT
-                        if isinstance(error, ProviderTimeout)
-                        else Outcome.SERVER_ERROR
-                    )
+                    slot.record(transport_outcome(exc, error))
                     transient = True
             if not transient or attempt >= self._retries:
                 raise error
