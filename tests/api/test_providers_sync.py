@@ -231,3 +231,20 @@ def test_request_size_limit(env: Env) -> None:
     answer = env.client.post("/api/providers", json=huge)
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "validation_error"
+
+
+def test_plays_reuse_one_portal_session(env: Env) -> None:
+    pid = env.add()["id"]
+    env.client.post(f"/api/providers/{pid}/sync")
+    env.wait(pid)
+    channels = env.client.get(f"/api/providers/{pid}/channels").json()["items"]
+    env.portal.reset_stats()
+    for channel in channels[:3]:
+        answer = env.client.get(
+            f"/api/providers/{pid}/play/channel/{channel['id']}", follow_redirects=False
+        )
+        assert answer.status_code == 302, answer.text
+        assert answer.headers["location"].startswith("http")
+    stats = env.portal.stats_dict()
+    assert stats["handshakes"] == 1, "one session for every play, not one per play"
+    assert stats["by_action"].get("itv.create_link") == 3

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             stop = getattr(services.runner, "stop", None)
             if stop is not None:
                 await stop()
+            await services.clients.aclose()
             await http.aclose()
             db.dispose()
 

@@ -17,9 +17,8 @@ from iptvsync.api.auth import Reader
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import ProviderError
 from iptvsync.providers.http import redact
-from iptvsync.providers.registry import make_client
 from iptvsync.store import queries
-from iptvsync.store.providers import provider_config, provider_secrets, utcnow
+from iptvsync.store.providers import provider_secrets, utcnow
 
 router = APIRouter(tags=["catalogue"])
 
@@ -183,16 +182,13 @@ def _stale(row: Any) -> bool:
 
 
 async def _fetch_seasons(svc: Services, provider: Any, row: Any) -> None:
-    factory = svc.extras.get("make_client", make_client)
-    client = factory(provider_config(provider), svc.http, svc.settings)
+    client = await svc.clients.get(provider)
     try:
         seasons = await client.series_detail(row.provider_item_id)
     except ProviderError as exc:
         if row.episodes_fetched_at is not None:
             return  # a refresh failed: the cached seasons still serve
         raise scrubbed(exc, provider) from None
-    finally:
-        await client.aclose()
 
     def store() -> None:
         with svc.db.begin() as conn:

@@ -21,9 +21,7 @@ from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import verify
 from iptvsync.errors import Forbidden, ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PlayTarget
-from iptvsync.providers.registry import make_client
 from iptvsync.store import queries
-from iptvsync.store.providers import provider_config
 
 router = APIRouter(tags=["play"])
 
@@ -45,14 +43,11 @@ async def play(
     """302 to a freshly resolved stream URL; 502 with the provider's error code otherwise."""
     _authorise(request, svc, provider_id, kind, item_id, sig)
     provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
-    factory = svc.extras.get("make_client", make_client)
-    client = factory(provider_config(provider), svc.http, svc.settings)
+    client = await svc.clients.get(provider)
     try:
         url = await client.resolve_play(target)
     except ProviderError as exc:
         raise scrubbed(exc, provider) from None
-    finally:
-        await client.aclose()
     if not url or not isinstance(url, str):
         raise ProviderBadResponse(
             "the provider returned no stream link", detail={"kind": kind, "id": item_id}

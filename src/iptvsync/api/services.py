@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -9,13 +11,58 @@ import httpx
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
+from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import build_http_client
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
+from iptvsync.store.providers import provider_config
 from iptvsync.sync.engine import SyncContext
 from iptvsync.sync.service import Runner
+
+
+class ClientPool:
+    """One provider client per provider for play links and series detail.
+
+    A Stalker session (discovery, handshake, profile) is made once and reused instead of per
+    play: three requests saved on every play, and no new handshake that on a reseller panel
+    would rotate the token under a running sync's feet. A provider changed since (its
+    ``updated_at``) gets a fresh client; idle clients are closed after ``idle_s``.
+    """
+
+    def __init__(self, services: Services, idle_s: float = 600.0) -> None:
+        self._services = services
+        self._idle_s = idle_s
+        self._clients: dict[int, tuple[Any, ProviderClient, float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, provider: Any) -> ProviderClient:
+        svc = self._services
+        key = (provider.updated_at, provider.url, provider.mac, provider.username)
+        now = time.monotonic()
+        async with self._lock:
+            stale = [
+                pid
+                for pid, (seen, _, used) in self._clients.items()
+                if now - used > self._idle_s or (pid == provider.id and seen != key)
+            ]
+            for pid in stale:
+                await self._clients.pop(pid)[1].aclose()
+            found = self._clients.get(provider.id)
+            if found is None:
+                factory = svc.extras.get("make_client", make_client)
+                client = factory(provider_config(provider), svc.http, svc.settings)
+            else:
+                client = found[1]
+            self._clients[provider.id] = (key, client, now)
+            return client
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            for _, client, _ in self._clients.values():
+                await client.aclose()
+            self._clients.clear()
 
 
 @dataclass
@@ -25,6 +72,10 @@ class Services:
     http: httpx.AsyncClient
     runner: Runner
     extras: dict[str, Any] = field(default_factory=dict)
+    clients: ClientPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clients = ClientPool(self)
 
     def sync_context(self) -> SyncContext:
         return SyncContext(
