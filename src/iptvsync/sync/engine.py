@@ -54,6 +54,8 @@ class SyncContext:
     #: Receives the public run dict at every flush (CLI progress bars).
     on_progress: Callable[[dict[str, Any]], None] | None = None
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    #: Warnings the runner already knows (e.g. "resumed: …"), part of the run from its start.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -152,6 +154,7 @@ async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     if run.status != "running":
         return runs.public_run(run)
     state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
+    state.warnings.extend(ctx.notes)
     secrets = provider_secrets(provider)
     if run.cancel_requested:
         ctx.cancel.set()

@@ -226,6 +226,12 @@ def _lost(why: str) -> dict[str, str]:
 # --- the tasks (run by ``iptvsync worker``) ----------------------------------------------------
 
 
+RESUMED_NOTE = (
+    "resumed: the worker running this sync died and another worker ran it again; "
+    "counts cover the resumed walk"
+)
+
+
 async def _sync_task(context: procrastinate.JobContext, run_id: int, provider_id: int) -> str:
     services: Services = context.additional_context[CONTEXT_KEY]
     resumed = await _claim(services.db, run_id, context.job.id)
@@ -233,6 +239,8 @@ async def _sync_task(context: procrastinate.JobContext, run_id: int, provider_id
         return "skipped"
     ctx = services.sync_context()
     ctx.worker = f"{PREFIX}{context.job.id}@{socket.gethostname()}:{os.getpid()}"
+    if resumed:
+        ctx.notes.append(RESUMED_NOTE)
     work = asyncio.create_task(execute_run(ctx, run_id), name=f"sync-run-{run_id}")
     try:
         run = await asyncio.shield(work)
@@ -243,8 +251,6 @@ async def _sync_task(context: procrastinate.JobContext, run_id: int, provider_id
         ctx.cancel.set()
         await work
         raise
-    if resumed:
-        await asyncio.to_thread(_note_resumed, services.db, run_id)
     return str(run["status"])
 
 
@@ -299,18 +305,6 @@ async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
     if taken:
         log.warning("resuming run %s: the worker that ran it died", run_id)
     return True if taken else None
-
-
-def _note_resumed(db: sa.Engine, run_id: int) -> None:
-    note = (
-        "resumed: the worker running this sync died and another worker ran it again; "
-        "counts cover the resumed walk"
-    )
-    with db.begin() as conn:
-        run = runs.get_run(conn, run_id)
-        warnings = list(run.warnings or [])
-        if note not in warnings:
-            runs.update_run(conn, run_id, warnings=[*warnings, note])
 
 
 async def _tick_task(context: procrastinate.JobContext, timestamp: int) -> int:
