@@ -8,7 +8,7 @@
 - ``serve_fake(kind, host, port, ...)`` builds a catalogue and the fake's app and serves it,
   blocking; the CLI's ``iptvsync fake-portal`` calls it.
 
-Kinds: ``stalker`` (``fakes/stalker.py``), ``xtream`` and ``m3u`` (``fakes/xtream.py``,
+Kinds: ``stalker`` (``fakes/stalker/``), ``xtream`` and ``m3u`` (``fakes/xtream.py``,
 ``fakes/m3u.py``). Each module provides ``create_app(catalogue, config) -> Starlette``; a
 module may also provide ``config_for_cli(family=, latency_ms=, capacity=)`` returning its
 config object; otherwise its config dataclass (from ``create_app``'s annotation) is built from

@@ -1,6 +1,6 @@
 """The Stalker / Ministra portal client: session, polite transport, walks, play links.
 
-I/O lives here; every payload goes through the pure functions of ``parse.py``. Session rules
+I/O lives here; every payload goes through the pure functions of ``parse/``. Session rules
 (reference §4, §9):
 
 - lazy connect: discovery → handshake → get_profile (→ do_auth when the profile says status 2);

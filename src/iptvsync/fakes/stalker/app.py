@@ -1,0 +1,157 @@
+"""The fake portal as a Starlette app: ``create_app``, its routes (load.php, version.js,
+placeholder images, streams behind temporary links) and the JSON control API under
+``/_control/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.stalker.config import RESELLER_PATHS, STOCK_PATHS, StalkerFakeConfig
+from iptvsync.fakes.stalker.portal import FakeStalkerPortal
+
+
+def placeholder_svg(name: str) -> bytes:
+    """A 2:3 card with a colour and a label derived from ``name``."""
+    stem = name.rsplit(".", 1)[0][-6:] or "?"
+    hue = int(hashlib.md5(name.encode()).hexdigest()[:4], 16) % 360
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
+        f'<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="hsl({hue},55%,42%)"/>'
+        f'<stop offset="1" stop-color="hsl({(hue + 40) % 360},60%,18%)"/></linearGradient></defs>'
+        '<rect width="200" height="300" fill="url(#g)"/>'
+        '<text x="100" y="160" font-family="sans-serif" font-size="34" fill="rgba(255,255,255,.8)" '
+        f'text-anchor="middle">{html.escape(stem)}</text></svg>'
+    ).encode()
+
+
+def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) -> Starlette:
+    """The fake portal. ``app.state.portal`` is the ``FakeStalkerPortal`` behind it."""
+    portal = FakeStalkerPortal(catalogue, config)
+
+    async def load_php(request: Request) -> Response:
+        return await portal.handle(request)
+
+    async def version_js(request: Request) -> Response:
+        body = f"var ver = '{portal.config.version}';\n".encode()
+        return Response(body, media_type="application/javascript")
+
+    async def index_html(request: Request) -> Response:
+        return Response(
+            b"<html><head><title>stalker_portal</title></head></html>", media_type="text/html"
+        )
+
+    async def image(request: Request) -> Response:
+        # A coloured placeholder per file, so posters and logos in the demo tell apart
+        # (SVG whatever the extension: browsers go by the Content-Type).
+        name = request.url.path.rsplit("/", 1)[-1]
+        return Response(
+            placeholder_svg(name),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
+    async def stream(request: Request) -> Response:
+        key = request.query_params.get("play_token") or request.path_params.get("key", "")
+        key = key.split(".", 1)[0]
+        if not portal.link_valid(key):
+            return Response(b"", 403)  # expired temporary link
+        return Response(b"\x47" + b"\xff" * 187, media_type="video/mp2t")
+
+    routes = [
+        Route(path, load_php, methods=["GET", "POST"])
+        for path in dict.fromkeys(STOCK_PATHS + RESELLER_PATHS)
+    ]
+    routes += [
+        Route("/c/version.js", version_js),
+        Route("/stalker_portal/c/version.js", version_js),
+        Route("/c/", index_html),
+        Route("/stalker_portal/c/", index_html),
+        Route("/stalker_portal/misc/logos/{size}/{name}", image),
+        Route("/misc/logos/{size}/{name}", image),
+        Route("/stalker_portal/screenshots/{bucket}/{name}", image),
+        Route("/images/{name}", image),
+        Route("/t/p/{size}/{name}", image),
+        Route("/stream/{kind}/{key}", stream),
+        Route("/play/live.php", stream),
+        Route("/movie/{user}/{password}/{name}", stream),
+        Route("/series/{user}/{password}/{name}", stream),
+        Route("/ads/{name}", stream),
+    ]
+    routes += _control_routes(portal)
+    app = Starlette(routes=routes)
+    app.state.portal = portal
+    return app
+
+
+def _control_routes(portal: FakeStalkerPortal) -> list[Route]:
+    """JSON control API under /_control/ (not counted in stats, no latency, no 429)."""
+
+    def ok(value: Any, status: int = 200) -> Response:
+        return Response(orjson.dumps(value), status, media_type="application/json")
+
+    async def body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        data = orjson.loads(raw) if raw else {}
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        return data
+
+    async def add(request: Request) -> Response:
+        data = await body(request)
+        return ok({"ids": portal.add(data["kind"], int(data.get("count", 1)))})
+
+    async def remove(request: Request) -> Response:
+        data = await body(request)
+        return ok({"removed": portal.remove(data["kind"], [int(i) for i in data["ids"]])})
+
+    async def truncate(request: Request) -> Response:
+        data = await body(request)
+        return ok({"removed": portal.truncate(data["kind"], int(data["keep"]))})
+
+    async def config(request: Request) -> Response:
+        if request.method == "POST":
+            data = await body(request)
+            if "mac_allowed" in data and data["mac_allowed"] is not None:
+                data["mac_allowed"] = tuple(data["mac_allowed"])
+            try:
+                portal.configure(**data)
+            except ValueError as exc:
+                return ok({"error": str(exc)}, 422)
+        return ok(dataclasses.asdict(portal.config))
+
+    async def stats(request: Request) -> Response:
+        return ok(portal.stats_dict())
+
+    async def reset_stats(request: Request) -> Response:
+        portal.reset_stats()
+        return ok(portal.stats_dict())
+
+    async def kick(request: Request) -> Response:
+        data = await body(request)
+        return ok({"kicked": portal.kick(data.get("mac"))})
+
+    async def counts(request: Request) -> Response:
+        return ok(portal.catalogue.counts())
+
+    return [
+        Route("/_control/add", add, methods=["POST"]),
+        Route("/_control/remove", remove, methods=["POST"]),
+        Route("/_control/truncate", truncate, methods=["POST"]),
+        Route("/_control/config", config, methods=["GET", "POST"]),
+        Route("/_control/stats", stats),
+        Route("/_control/reset-stats", reset_stats, methods=["POST"]),
+        Route("/_control/kick", kick, methods=["POST"]),
+        Route("/_control/counts", counts),
+    ]

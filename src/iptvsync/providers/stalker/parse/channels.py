@@ -1,0 +1,105 @@
+"""Channels (reference §5.4): rows to ChannelRecords, and ``get_all_channels`` streamed row
+by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import ijson
+
+from iptvsync.errors import ProviderBadResponse
+from iptvsync.providers.stalker.parse.coerce import to_bool, to_int, to_str
+from iptvsync.providers.stalker.parse.envelope import decode_envelope
+from iptvsync.providers.stalker.parse.lists import parse_page
+from iptvsync.providers.stalker.parse.urls import PortalUrls
+from iptvsync.records import ChannelRecord
+
+
+def parse_channel(
+    row: Mapping[str, Any], urls: PortalUrls, *, censored_genres: Iterable[str] = ()
+) -> ChannelRecord | None:
+    cid = to_str(row.get("id"))
+    if cid is None:
+        return None
+    genre = to_str(row.get("tv_genre_id"))
+    cmd = to_str(row.get("cmd"))
+    if cmd is None:
+        cmds = row.get("cmds")
+        if isinstance(cmds, list):
+            cmd = next((to_str(c.get("url")) for c in cmds if isinstance(c, dict)), None)
+    archive = any(to_bool(row.get(k)) for k in ("archive", "tv_archive", "enable_tv_archive"))
+    extra = {
+        k: str(v)
+        for k in ("use_http_tmp_link", "use_load_balancing")
+        if (v := to_str(row.get(k))) is not None
+    }
+    return ChannelRecord(
+        provider_id=cid,
+        name=to_str(row.get("name")) or f"Channel {cid}",
+        number=to_int(row.get("number")),
+        logo=urls.logo(row.get("logo")),
+        category_ids=(genre,) if genre and genre != "0" else (),
+        cmd=cmd,
+        epg_id=to_str(row.get("xmltv_id")),
+        archive=archive,
+        archive_days=_archive_days(row.get("tv_archive_duration")) if archive else None,
+        radio=to_bool(row.get("radio")),
+        censored=to_bool(row.get("censored")) or (genre is not None and genre in censored_genres),
+        extra=extra,
+    )
+
+
+def _archive_days(value: Any) -> int | None:
+    # Stock stores the archive depth in hours (default 168); some panels send days. Whole
+    # multiples of 24, and anything above a month of days, can only be hours.
+    number = to_int(value)
+    if number is None or number <= 0:
+        return None
+    if number > 31 or number % 24 == 0:
+        return max(1, -(-number // 24))
+    return number
+
+
+def parse_channels(
+    rows: Iterable[Mapping[str, Any]], urls: PortalUrls, *, censored_genres: Iterable[str] = ()
+) -> list[ChannelRecord]:
+    genres = frozenset(censored_genres)
+    out = []
+    for row in rows:
+        record = parse_channel(row, urls, censored_genres=genres)
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def parse_channel_stream(
+    body: bytes, urls: PortalUrls, *, censored_genres: Iterable[str] = ()
+) -> list[ChannelRecord]:
+    """``get_all_channels`` → records, one row at a time.
+
+    The answer holds every channel at once (tens of MB on big portals, each row the whole
+    ``itv`` table); parsing it whole would hold every row's dict at the same time. ijson walks
+    ``js.data`` row by row and only the compact records stay. Anything that is not the
+    ``{"js": {"data": [...]}}`` shape goes through ``decode_envelope``, which knows every
+    error body.
+    """
+    stripped = body.strip()
+    if not stripped.startswith(b"{"):
+        decode_envelope(body)  # raises the right typed error for text / HTML / empty bodies
+        raise ProviderBadResponse("the portal answered get_all_channels with no JSON object")
+    genres = frozenset(censored_genres)
+    out: list[ChannelRecord] = []
+    try:
+        for row in ijson.items(stripped, "js.data.item", use_float=True):
+            if isinstance(row, dict):
+                record = parse_channel(row, urls, censored_genres=genres)
+                if record is not None:
+                    out.append(record)
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
+        raise ProviderBadResponse("the portal's channel list is not valid JSON") from None
+    if not out:
+        # An error object, or an empty list: let the envelope decoder tell which.
+        parse_page(decode_envelope(body).js)
+    return out
