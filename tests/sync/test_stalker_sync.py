@@ -186,3 +186,13 @@ async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness)
     assert run["plan"]["vod"] == "full", "no VOD walk finished yet: walk it all again"
     assert run["status"] == "succeeded"
     _assert_exact(harness)
+
+
+async def test_channel_refresh_removes_channels_the_portal_dropped(harness: Harness) -> None:
+    await harness.sync()
+    gone = [c.id for c in harness.catalogue.channels[:2]]
+    harness.portal.remove("channel", gone)
+    run = await harness.sync(scope="channels")
+    assert run["plan"]["channels"] == "incremental"
+    assert run["counts"]["channels"]["removed"] == 2
+    _assert_exact(harness)

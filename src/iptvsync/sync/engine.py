@@ -338,7 +338,10 @@ async def _sync_scope(
         warning = f"walk of {scope.value} stopped early: {result.stop_reason}"
         if warning not in state.warnings:
             state.warnings.append(warning)
-    if result.complete and (mode == "full" or client.whole_lists):
+    # Removal follows any walk that reached the end of everything, whatever the plan called
+    # it: a Stalker channel refresh is one complete list; an incremental VOD walk that never
+    # met a known page saw it all too. A walk that stopped early never removes.
+    if result.complete:
         state.phase = f"{scope.value}:sweep"
         for kind, swept in await _db(_sweep, ctx, state, kinds, seen_categories):
             if swept.guarded:
