@@ -313,15 +313,28 @@ def _key_value(text: str) -> tuple[str, str]:
     return key.strip().lower(), value.strip()
 
 
+#: ``scheme://host/path?query#fragment`` with nothing urlsplit would strip, remove or check (no
+#: whitespace or control characters, no brackets in the host): its path is group 1.
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\[\]\x00-\x20]*(/[^?#\x00-\x20]*)?")
+
+
 @functools.lru_cache(maxsize=8)
 def _path(url: str) -> str:
     """The URL's path without Kodi's ``|headers`` suffix; "" when the URL does not parse.
 
     Cached: ``classify``, ``url_extension`` and ``to_record`` ask for the same entry's path
-    several times in a row (a third of the parse time of a 1M-line playlist went to urlsplit).
+    several times in a row. Plain ASCII URLs (nearly all) skip urlsplit, which cost a quarter
+    of the parse time of a 1M-line playlist; the result is the same.
     """
+    url = url.split("|", 1)[0]
+    if url.isascii():
+        plain = _PLAIN_URL.match(url)
+        if plain is not None:
+            rest = url[plain.end() :]
+            if not rest or rest[0] in "?#":
+                return plain.group(1) or ""
     try:
-        return urlsplit(url.split("|", 1)[0]).path
+        return urlsplit(url).path
     except ValueError:  # "Invalid IPv6 URL" and friends
         return ""
 

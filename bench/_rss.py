@@ -1,0 +1,47 @@
+"""Peak RSS of the running process, sampled.
+
+``resource.getrusage(RUSAGE_SELF).ru_maxrss`` is not enough for a child started by a benchmark:
+on Linux it survives ``fork``/``exec`` and so includes the parent's RSS at the fork (a parent
+that had just generated a 1M-line playlist made every child look 160 MB large). A thread
+samples the current RSS instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+import psutil
+
+
+class PeakRss:
+    """``with PeakRss() as rss: ...`` then ``rss.peak_mb`` (sampled every ``every_s``)."""
+
+    def __init__(self, every_s: float = 0.01) -> None:
+        self._process = psutil.Process()
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.start_mb = self.now_mb()
+        self.peak_mb = self.start_mb
+
+    def now_mb(self) -> float:
+        return float(self._process.memory_info().rss) / (1 << 20)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            self.peak_mb = max(self.peak_mb, self.now_mb())
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self.now_mb())
