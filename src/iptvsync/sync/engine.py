@@ -325,12 +325,17 @@ async def _sync_scope(
             await flush()
         return True
 
-    result: WalkResult = await client.walk(
-        scope,
-        on_page,
-        newest_first=mode == "incremental",
-        page_cap=ctx.settings.incremental_page_cap if incremental_paging else None,
-    )
+    try:
+        result: WalkResult = await client.walk(
+            scope,
+            on_page,
+            newest_first=mode == "incremental",
+            page_cap=ctx.settings.incremental_page_cap if incremental_paging else None,
+        )
+    except (asyncio.CancelledError, SyncCancelled):
+        # Cancelled: what was fetched is kept too (at most one batch, written in milliseconds).
+        await asyncio.shield(flush())
+        raise
     await flush()
     state.warnings.extend(w for w in result.warnings if w not in state.warnings)
     if result.stop_reason not in (None, "early_termination", "end") and not result.complete:
