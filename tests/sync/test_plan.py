@@ -69,3 +69,11 @@ def test_vod_that_no_walk_finished_is_walked_in_full_again(scope: str) -> None:
         now=NOW,
     )
     assert plan.vod == "full"
+
+
+def test_channels_that_no_walk_finished_are_walked_in_full_again() -> None:
+    """A first sync cancelled during the channel phase: channels partial, no VOD yet."""
+    plan = plan_sync(channels=12, vod=0, last_channel_sync_at=None, now=NOW)
+    assert (plan.channels, plan.vod) == ("full", "full")
+    both = plan_sync(channels=12, vod=40, now=NOW)
+    assert (both.channels, both.vod) == ("full", "full")

@@ -158,7 +158,8 @@ async def test_wrong_mac_fails_with_auth_code(harness: Harness) -> None:
 
 
 async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness) -> None:
-    harness.portal.configure(latency_ms=40)
+    # Slow enough that the walk is still going when the cancel lands (one page at a time).
+    harness.portal.configure(latency_ms=300, capacity=1, hard_limit=100)
     runner = InlineRunner(harness.context)
     run_id, _ = await request_sync(harness.db, harness.settings, runner, harness.provider_id)
     for _ in range(200):
@@ -181,7 +182,7 @@ async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness)
         ).scalar_one()
     assert deleted == 0
     # The next run resumes: smart detection plans what is still missing and completes.
-    harness.portal.configure(latency_ms=0)
+    harness.portal.configure(latency_ms=0, capacity=None, hard_limit=None)
     run = await harness.sync()
     assert run["plan"]["vod"] == "full", "no VOD walk finished yet: walk it all again"
     assert run["status"] == "succeeded"

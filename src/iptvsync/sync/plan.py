@@ -40,9 +40,9 @@ def plan_sync(
     otherwise incremental VOD, plus a channel refresh when the last one is older than
     ``channel_refresh_after`` (a Stalker channel list is one request).
 
-    A VOD catalogue that no walk ever finished (the first full sync was cancelled, or its
-    process died) is walked in full again: an incremental walk would stop at the first page
-    it already has and never fetch the rest. ``last_vod_sync_at`` is None until a VOD walk ends.
+    A kind that no walk ever finished (the first full sync was cancelled, or its process died)
+    is walked in full again: an incremental walk would stop at the first page it already has
+    and never fetch the rest. ``last_*_sync_at`` stay None until a walk of that scope ends.
     """
     if scope not in SCOPES:
         raise ValidationFailed(f"scope must be one of {', '.join(SCOPES)}", detail={"scope": scope})
@@ -55,28 +55,33 @@ def plan_sync(
         return "incremental" if have and finished else "full"
 
     vod_finished = last_vod_sync_at is not None
+    channels_finished = last_channel_sync_at is not None
 
     if scope == "channels":
-        return Plan(channels=pick(channels), vod=None)
+        return Plan(channels=pick(channels, channels_finished), vod=None)
     if scope == "vod":
         return Plan(channels=None, vod=pick(vod, vod_finished))
     if scope == "all":
-        return Plan(channels=pick(channels), vod=pick(vod, vod_finished))
+        return Plan(channels=pick(channels, channels_finished), vod=pick(vod, vod_finished))
     # auto
     if mode != "auto":
         return Plan(channels=mode, vod=mode)
+    # What no walk ever finished is walked in full, whatever else is planned.
+    unfinished_channels = "full" if channels and not channels_finished else None
+    unfinished_vod = "full" if vod and not vod_finished else None
     if not channels and not vod:
         return Plan(channels="full", vod="full")
     if not channels:
-        return Plan(channels="full", vod=None)
+        return Plan(channels="full", vod=unfinished_vod)
     if not vod:
-        return Plan(channels=None, vod="full")
-    if not vod_finished:
-        return Plan(channels=None, vod="full")
+        return Plan(channels=unfinished_channels, vod="full")
     stale = last_channel_sync_at is None or now - _aware(last_channel_sync_at, now) >= (
         channel_refresh_after
     )
-    return Plan(channels="incremental" if stale else None, vod="incremental")
+    return Plan(
+        channels=unfinished_channels or ("incremental" if stale else None),
+        vod=unfinished_vod or "incremental",
+    )
 
 
 def _aware(value: datetime, like: datetime) -> datetime:
