@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # Guide
     epg_past_hours: int = 6
     epg_future_days: int = 7
+    #: An incremental sync fetches the guide again only when it is older than this.
+    epg_refresh_after_s: int = 6 * 3600
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -189,3 +189,15 @@ async def test_m3u_garbage_playlist_fails_and_loses_nothing(m3u: Panel, mode: st
     run = await m3u.sync(scope="all", mode="full")
     assert run["status"] in ("failed", "guarded"), run
     assert m3u.counts() == before
+
+
+async def test_guide_is_fetched_again_only_when_stale_or_full(xtream: Panel) -> None:
+    """Guides are big: an incremental sync re-downloads one only after epg_refresh_after_s."""
+    await xtream.sync()
+    fetched = xtream.state.stats["xmltv.php"]
+    assert fetched >= 1 and xtream.programmes() > 0
+    await xtream.sync(scope="all")  # channels "incremental": the fresh guide is kept
+    assert xtream.state.stats["xmltv.php"] == fetched
+    await xtream.sync(scope="all", mode="full")
+    assert xtream.state.stats["xmltv.php"] == fetched + 1
+    assert xtream.programmes() > 0

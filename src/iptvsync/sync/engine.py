@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -259,7 +259,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         if plan.get("vod"):
             await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
         if plan.get("channels"):
-            await _sync_guide(ctx, state, client)
+            await _sync_guide(ctx, state, client, provider, plan["channels"])
         if state.changed() or provider.snapshot_version == 0:
             state.phase = "snapshot"
             await _db(_bump_version, ctx, state)
@@ -442,7 +442,19 @@ def _bump_version(ctx: SyncContext, state: RunState) -> None:
         )
 
 
-async def _sync_guide(ctx: SyncContext, state: RunState, client: ProviderClient) -> None:
+async def _sync_guide(
+    ctx: SyncContext, state: RunState, client: ProviderClient, provider: Any, mode: str
+) -> None:
+    """Store the guide, at most every ``epg_refresh_after_s`` unless the sync is a full one.
+
+    Guides run to tens or hundreds of MB and change a few times a day: downloading one at
+    every incremental sync would be the impolite part of an otherwise cheap run.
+    """
+    last = provider.last_epg_sync_at
+    if mode != "full" and last is not None:
+        age = utcnow() - (last if last.tzinfo else last.replace(tzinfo=UTC))
+        if age < timedelta(seconds=ctx.settings.epg_refresh_after_s):
+            return
     guide = client.guide()
     if guide is None:
         return
@@ -454,11 +466,21 @@ async def _sync_guide(ctx: SyncContext, state: RunState, client: ProviderClient)
     try:
         stored = await store_guide(ctx.db, state.provider_id, guide, window)
         log.info("guide of provider %s: %s programmes", state.provider_id, stored)
+        await _db(_mark_guide, ctx, state)
     except ProviderBadResponse as exc:
         # A hostile or broken guide is refused; the channels still sync (DESIGN section 3).
         state.warnings.append(f"epg_rejected: {exc.message}")
     except ProviderError as exc:
         state.warnings.append(f"epg_unavailable: {exc.code}")
+
+
+def _mark_guide(ctx: SyncContext, state: RunState) -> None:
+    with ctx.db.begin() as conn:
+        conn.execute(
+            providers.update()
+            .where(providers.c.id == state.provider_id)
+            .values(last_epg_sync_at=utcnow())
+        )
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
