@@ -13,9 +13,9 @@ from iptvsync.api.services import Svc
 from iptvsync.errors import NotFound, ValidationFailed
 from iptvsync.store.models import channels, programmes
 from iptvsync.store.providers import get_provider, iso
+from iptvsync.store.queries import check_page, page_dict
 
 router = APIRouter(tags=["guide"])
-MAX_LIMIT = 500
 MAX_RANGE = timedelta(days=31)
 
 
@@ -58,11 +58,7 @@ def epg_now(
 ) -> dict[str, Any]:
     """Every live channel with the programme on now and the next one (null without a guide)."""
     who.check(provider_id)
-    if page < 1:
-        raise ValidationFailed("page must be 1 or more", detail={"page": page})
-    if limit < 1:
-        raise ValidationFailed("limit must be 1 or more", detail={"limit": limit})
-    limit = min(limit, MAX_LIMIT)
+    limit = check_page(page, limit)
     now = datetime.now(UTC)
     live = sa.and_(channels.c.provider_id == provider_id, channels.c.deleted_at.is_(None))
     if category is not None:
@@ -102,13 +98,7 @@ def epg_now(
             elif nxt is None:
                 nxt = programme_dict(p)
         items.append({"channel_id": r.id, "now": current, "next": nxt})
-    return {
-        "total": total,
-        "page": page,
-        "limit": limit,
-        "items": items,
-        "hasMore": page * limit < total,
-    }
+    return page_dict(total, page, limit, items)
 
 
 @router.get("/api/providers/{provider_id}/channels/{channel_id}/epg")

@@ -312,25 +312,39 @@ def clamp_limit(limit: int) -> int:
     return min(limit, MAX_LIMIT)
 
 
-def check_category(conn: sa.Connection, provider_id: int, kind: str, category_id: int) -> Any:
+def check_page(page: int, limit: int) -> int:
+    """The paging rules of every list (DESIGN section 3): page ≥ 1 (else 422), limit 1–500,
+    larger capped. Returns the limit to use."""
+    if page < 1:
+        raise ValidationFailed("page must be at least 1", detail={"page": page})
+    return clamp_limit(limit)
+
+
+def find_category(
+    conn: sa.Connection, provider_id: int, category_id: int, kind: str | None = None
+) -> Any:
+    """A live category of the provider (of ``kind`` when given), or 404."""
+    conds = [
+        categories.c.id == category_id,
+        categories.c.provider_id == provider_id,
+        categories.c.deleted_at.is_(None),
+    ]
+    if kind is not None:
+        conds.append(categories.c.kind == kind)
     row = (
-        conn.execute(
-            sa.select(categories).where(
-                categories.c.id == category_id,
-                categories.c.provider_id == provider_id,
-                categories.c.kind == kind,
-                categories.c.deleted_at.is_(None),
-            )
-        ).first()
-        if valid_id(category_id)
-        else None
+        conn.execute(sa.select(categories).where(*conds)).first() if valid_id(category_id) else None
     )
     if row is None:
-        raise NotFound(
-            f"no {kind} category {category_id} in provider {provider_id}",
-            detail={"category_id": category_id, "kind": kind},
-        )
+        label = f"{kind} category" if kind else "category"
+        detail: dict[str, Any] = {"category_id": category_id}
+        if kind:
+            detail["kind"] = kind
+        raise NotFound(f"no {label} {category_id} in provider {provider_id}", detail=detail)
     return row
+
+
+def check_category(conn: sa.Connection, provider_id: int, kind: str, category_id: int) -> Any:
+    return find_category(conn, provider_id, category_id, kind)
 
 
 def check_provider(conn: sa.Connection, provider_id: int) -> Any:
@@ -353,9 +367,7 @@ def list_items(
 ) -> dict[str, Any]:
     """One page of a provider's movies, series or channels: ``{total, page, limit, items,
     hasMore}``."""
-    if page < 1:
-        raise ValidationFailed("page must be at least 1", detail={"page": page})
-    limit = clamp_limit(limit)
+    limit = check_page(page, limit)
     table = ITEM_TABLES[kind]
     q_given = bool(q and q.strip())
     sort = check_sort(kind, sort, q_given)
@@ -421,9 +433,7 @@ def search(
     Ordered by relevance, then kind (movie, series, channel), then id. ``provider_ids`` None
     means every provider.
     """
-    if page < 1:
-        raise ValidationFailed("page must be at least 1", detail={"page": page})
-    limit = clamp_limit(limit)
+    limit = check_page(page, limit)
     words = search_words(q)
     if not words or (provider_ids is not None and not provider_ids):
         return page_dict(0, page, limit, [])
@@ -543,22 +553,7 @@ def list_categories(
 
 
 def get_category(conn: sa.Connection, provider_id: int, category_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(
-            sa.select(categories).where(
-                categories.c.id == category_id,
-                categories.c.provider_id == provider_id,
-                categories.c.deleted_at.is_(None),
-            )
-        ).first()
-        if valid_id(category_id)
-        else None
-    )
-    if row is None:
-        raise NotFound(
-            f"no category {category_id} in provider {provider_id}",
-            detail={"category_id": category_id},
-        )
+    row = find_category(conn, provider_id, category_id)
     return category_dict(row, category_counts(conn, row.kind, provider_id).get(row.id, 0))
 
 
