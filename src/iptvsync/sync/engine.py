@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from iptvsync.errors import IptvsyncError, ProviderBadResponse, ProviderError, SyncCancelled
 from iptvsync.providers.base import ProviderClient, ProviderConfig
+from iptvsync.providers.http import redact
 from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
@@ -167,13 +168,13 @@ async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     except (asyncio.CancelledError, SyncCancelled):
         status = "cancelled"
     except ProviderError as exc:
-        status, error = "failed", {"code": exc.code, "message": _scrub(exc.message, secrets)}
+        status, error = "failed", {"code": exc.code, "message": redact(exc.message, secrets)}
     except IptvsyncError as exc:
-        status, error = "failed", {"code": exc.code, "message": _scrub(exc.message, secrets)}
+        status, error = "failed", {"code": exc.code, "message": redact(exc.message, secrets)}
     except Exception as exc:  # a bug must still close the run, not leave it "running"
         log.exception("sync run %s crashed", run_id)
         status = "failed"
-        error = {"code": "internal_error", "message": _scrub(type(exc).__name__, secrets)}
+        error = {"code": "internal_error", "message": type(exc).__name__}
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -481,9 +482,3 @@ def _mark_guide(ctx: SyncContext, state: RunState) -> None:
             .where(providers.c.id == state.provider_id)
             .values(last_epg_sync_at=utcnow())
         )
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
