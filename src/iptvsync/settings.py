@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     guard_min_items: int = 10
     incremental_page_cap: int = 100
     channel_refresh_after_s: int = 6 * 3600
-    batch_size: int = 500
+    #: Items per write transaction. Large on purpose: with random keys in half the indexes,
+    #: every row dirties its own index pages, and a commit writes each dirty page once, so
+    #: bigger batches write far fewer pages per row (500 → 5,000: ~3× cheaper per row).
+    batch_size: int = 5000
 
     # Politeness budget defaults (per provider; options may override)
     max_concurrency: int = 32

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -34,10 +33,9 @@ def test_same_seed_same_catalogue() -> None:
     assert [m.name for m in a.movies] != [m.name for m in c.movies]
 
 
-def test_default_size_is_fast_and_complete() -> None:
-    started = time.process_time()
+def test_default_size_is_complete() -> None:
+    # How fast it is generated is a benchmark's business (bench/), not a test's.
     cat = generate()
-    assert time.process_time() - started < 3.0
     assert cat.counts() == {
         "categories": 150,
         "channels": 5_000,

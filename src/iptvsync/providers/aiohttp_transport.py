@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+import zlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 
 import aiohttp
 import httpx
@@ -24,7 +26,7 @@ CHUNK = 64 * 1024
 
 
 @contextlib.contextmanager
-def _mapped(request: httpx.Request, *, connecting: bool) -> Iterator[None]:
+def _mapped(request: httpx.Request | None, *, connecting: bool) -> Iterator[None]:
     try:
         yield
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -74,6 +76,32 @@ class _Body(httpx.AsyncByteStream):
             self._response.release()
         else:
             self._response.close()
+
+
+@dataclass(slots=True)
+class SmallResponse:
+    """A whole small response: what a page fetch needs, without httpx's response model."""
+
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDictProxy)
+    content: bytes
+
+
+#: What httpx sends unless told otherwise, minus the encodings the direct path cannot decode.
+_DIRECT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
+
+
+def _decoded(body: bytes, encoding: str | None) -> bytes:
+    if not encoding or encoding == "identity":
+        return body
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompress(body, 47)  # gzip or zlib, told apart by the header
+        except zlib.error:
+            if encoding != "deflate":
+                raise
+            return zlib.decompress(body, -15)  # raw deflate, as some servers send it
+    raise ValueError(f"unexpected Content-Encoding {encoding!r}")
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -127,6 +155,40 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
+
+    async def get_small(
+        self, url: str, headers: Mapping[str, str], timeout: float
+    ) -> SmallResponse | None:
+        """GET ``url`` and read the whole body, straight through aiohttp: no httpx request and
+        response models, URL parsing or cookie-jar pass, which cost twice aiohttp's own CPU per
+        request. None for a redirect: the caller asks httpx, which follows it.
+
+        Errors are httpx's exception classes, as from ``handle_async_request``.
+        """
+        session = self._session_for_loop()
+        limits = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+        )
+        with _mapped(None, connecting=True):
+            response = await session.get(
+                url,
+                headers={**_DIRECT_HEADERS, **headers},
+                allow_redirects=False,
+                timeout=limits,
+            )
+        try:
+            if 300 <= response.status < 400 and "Location" in response.headers:
+                return None
+            with _mapped(None, connecting=False):
+                body = await response.read()
+            encoding = response.headers.get("Content-Encoding")
+            try:
+                content = _decoded(body, encoding.strip().lower() if encoding else None)
+            except (zlib.error, ValueError) as exc:
+                raise httpx.DecodingError(f"undecodable body: {exc}") from exc
+            return SmallResponse(response.status, response.headers, content)
+        finally:
+            response.release()
 
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:

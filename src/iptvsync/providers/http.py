@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
 from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout, ProviderUnreachable
+from iptvsync.providers.aiohttp_transport import AiohttpTransport, SmallResponse
 from iptvsync.providers.budget import Outcome
 
 DEFAULT_TIMEOUT_S = 15.0
@@ -123,10 +125,8 @@ def build_http_client(
     ``aiohttp_transport``: a quarter of httpcore's CPU per request) unless a transport is given.
     """
     if transport is None:
-        from iptvsync.providers.aiohttp_transport import AiohttpTransport
-
         transport = AiohttpTransport(max_connections=max_connections, verify=verify)
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
         limits=httpx.Limits(
             max_connections=max_connections,
@@ -139,6 +139,37 @@ def build_http_client(
         transport=transport,
         verify=verify,
     )
+    if isinstance(transport, AiohttpTransport):
+        _DIRECT[client] = transport
+    return client
+
+
+#: Clients built on the aiohttp transport, for ``get_small``'s direct path.
+_DIRECT: weakref.WeakKeyDictionary[httpx.AsyncClient, AiohttpTransport] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def get_small(
+    http: httpx.AsyncClient, url: str, *, headers: Mapping[str, str], timeout: float
+) -> SmallResponse | httpx.Response:
+    """GET a small document (a portal page) and read it whole.
+
+    The hot path of a Stalker walk: thousands of requests. On a client from
+    ``build_http_client`` it goes straight to aiohttp (``AiohttpTransport.get_small``); any
+    other client (a test's mock transport) and any redirect go through httpx. Both answer an
+    object with ``status_code``, case-insensitive ``headers`` and ``content``, and both raise
+    httpx's exceptions. The request must not depend on the client's cookie jar: callers that
+    use this send their cookies as a header.
+    """
+    transport = _DIRECT.get(http)
+    if transport is not None:
+        small = await transport.get_small(url, headers, timeout)
+        if small is not None:
+            return small
+    response = await http.get(url, headers=dict(headers), timeout=timeout)
+    await response.aread()
+    return response
 
 
 def translate_transport_error(

@@ -6,10 +6,13 @@ transaction, so a crash loses at most the batch in flight and never leaves half 
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+import orjson
 import sqlalchemy as sa
 
 from iptvsync.store.models import (
@@ -52,14 +55,8 @@ def upsert_items(
     result = UpsertResult()
     if not rows:
         return result
-    keys = [r["provider_item_id"] for r in rows]
-    existing: dict[str, tuple[int, str, bool]] = {}
-    for row in conn.execute(
-        sa.select(table.c.provider_item_id, table.c.id, table.c.hash, table.c.deleted_at).where(
-            table.c.provider_id == provider_id, table.c.provider_item_id.in_(keys)
-        )
-    ):
-        existing[row[0]] = (row[1], row[2], row[3] is not None)
+    writer: _Writer = _SqliteWriter(table) if conn.dialect.name == "sqlite" else _CoreWriter(table)
+    existing = writer.existing(conn, provider_id, [r["provider_item_id"] for r in rows])
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -99,25 +96,184 @@ def upsert_items(
             touches.append(found[0])
 
     if inserts:
-        conn.execute(table.insert(), inserts)
+        writer.insert(conn, inserts)
     if updates:
         # executemany needs the same keys in every row: group by key set.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for u in updates:
             groups.setdefault(tuple(sorted(u)), []).append(u)
         for cols, group in groups.items():
-            stmt = (
-                table.update()
-                .where(table.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in cols if c != "_id"})
-            )
-            conn.execute(stmt, group)
+            writer.update(conn, [c for c in cols if c != "_id"], group)
     if touches:
-        conn.execute(table.update().where(table.c.id.in_(touches)).values(last_seen_run=run_id))
+        writer.touch(conn, touches, run_id)
     result.added = len(inserts)
     result.updated = len(updates)
     result.unchanged = len(touches)
     return result
+
+
+Existing = dict[str, tuple[int, str, bool]]
+
+
+class _Writer(Protocol):
+    def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing: ...
+    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None: ...
+    def update(
+        self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]
+    ) -> None: ...
+    def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None: ...
+
+
+class _CoreWriter:
+    """Writes through SQLAlchemy Core (PostgreSQL)."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+
+    def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
+        t = self.table
+        query = sa.select(t.c.provider_item_id, t.c.id, t.c.hash, t.c.deleted_at).where(
+            t.c.provider_id == provider_id, t.c.provider_item_id.in_(keys)
+        )
+        return {r[0]: (r[1], r[2], r[3] is not None) for r in conn.execute(query)}
+
+    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        conn.execute(self.table.insert(), rows)
+
+    def update(self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        t = self.table
+        stmt = (
+            t.update()
+            .where(t.c.id == sa.bindparam("_id"))
+            .values({c: sa.bindparam(c) for c in columns})
+        )
+        conn.execute(stmt, rows)
+
+    def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
+        t = self.table
+        conn.execute(t.update().where(t.c.id.in_(ids)).values(last_seen_run=run_id))
+
+
+class _SqliteWriter:
+    """Writes with the driver's own ``executemany`` (SQLite).
+
+    A sync writes tens of thousands of rows; SQLAlchemy's per-row parameter processing cost
+    ~60 µs a row, three times SQLite's own work. Values are stored exactly as SQLAlchemy stores
+    them (its datetime text format, JSON text with None as ``null``, booleans as 0/1), so rows
+    written here and rows written through SQLAlchemy read back the same. Key lists travel as
+    one JSON parameter (``json_each``) instead of thousands of placeholders.
+
+    New rows are added to the FTS5 index by one statement per batch (migration 0003: ~2.5 µs
+    a row instead of ~25 through a row trigger). The batch holds the write lock (``BEGIN
+    IMMEDIATE``), so the rows with an id above the largest one before the insert are exactly
+    the batch's.
+    """
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self.columns = [c for c in table.columns if c.name != "id"]
+        #: Raw values for keys a row does not have (what SQLAlchemy would insert).
+        self.defaults = {c.name: _default(c) for c in self.columns}
+        self.getter = operator.itemgetter(*(c.name for c in self.columns))
+        self.converters = [
+            (i, convert)
+            for i, c in enumerate(self.columns)
+            if (convert := _sqlite_converter(c)) is not _same
+        ]
+
+    def _values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = list(self.getter({**self.defaults, **row}))
+        for i, convert in self.converters:
+            values[i] = convert(values[i])
+        return tuple(values)
+
+    def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
+        sql = (
+            f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
+            "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
+        )
+        found = conn.exec_driver_sql(sql, (provider_id, orjson.dumps(keys).decode()))
+        return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
+
+    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        name = self.table.name
+        cols = self.columns
+        params = [self._values(row) for row in rows]
+        marks = ", ".join("?" * len(cols))
+        last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(
+                f"INSERT INTO {name} ({', '.join(c.name for c in cols)}) VALUES ({marks})", params
+            )
+            cursor.execute(
+                f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
+                (last,),
+            )
+        finally:
+            cursor.close()
+
+    def update(self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        convert = [(c, _sqlite_converter(self.table.c[c])) for c in columns]
+        params = [(*(f(row[c]) for c, f in convert), row["_id"]) for row in rows]
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(f"UPDATE {self.table.name} SET {assignments} WHERE id = ?", params)
+        finally:
+            cursor.close()
+
+    def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
+        conn.exec_driver_sql(
+            f"UPDATE {self.table.name} SET last_seen_run = ? "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (run_id, orjson.dumps(ids).decode()),
+        )
+
+
+def _sqlite_datetime(value: Any) -> Any:
+    """SQLAlchemy's SQLite DATETIME storage format (time zone dropped, as it does)."""
+    if value is None:
+        return None
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (fast, fixed widths)
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
+
+
+def _sqlite_json(value: Any) -> str:
+    return orjson.dumps(value).decode()  # None → 'null', as SQLAlchemy's JSON type stores it
+
+
+def _sqlite_bool(value: Any) -> Any:
+    return None if value is None else int(bool(value))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
+    if isinstance(column.type, sa.DateTime):
+        return _sqlite_datetime
+    if isinstance(column.type, sa.JSON):
+        return _sqlite_json
+    if isinstance(column.type, sa.Boolean):
+        return _sqlite_bool
+    return _same
+
+
+def _default(column: sa.Column[Any]) -> Any:
+    """The Python value SQLAlchemy would insert for a key a row does not have."""
+    default = column.default
+    if default is None or not getattr(default, "is_scalar", False):
+        return None
+    return default.arg  # type: ignore[attr-defined]
 
 
 def upsert_categories(

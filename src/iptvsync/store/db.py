@@ -59,6 +59,11 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # connections at 64 MiB each was most of a sync's peak memory.
     cur.execute("PRAGMA cache_size=-8192")
     cur.execute("PRAGMA temp_store=MEMORY")
+    # Checkpoint every 40 MB of WAL instead of 4 MB: a sync batch dirties a few thousand
+    # pages, and checkpointing after every commit copied each of them to the database again
+    # (with an fsync) — half of the write cost. Readers are unaffected.
+    cur.execute("PRAGMA wal_autocheckpoint=10000")
+    cur.execute("PRAGMA journal_size_limit=67108864")
     cur.close()
 
 

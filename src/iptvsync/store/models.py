@@ -108,8 +108,6 @@ channels = sa.Table(
     sa.Column("archive_days", sa.Integer),
     sa.Column("radio", sa.Boolean, nullable=False, default=False),
     sa.UniqueConstraint("provider_id", "provider_item_id", name="uq_channels_key"),
-    sa.Index("ix_channels_order", "provider_id", "number", "id"),
-    sa.Index("ix_channels_category", "provider_id", "category_id", "number"),
 )
 
 movies = sa.Table(
@@ -121,8 +119,6 @@ movies = sa.Table(
     sa.Column("poster", sa.Text),
     sa.Column("extension", sa.String(16)),
     sa.UniqueConstraint("provider_id", "provider_item_id", name="uq_movies_key"),
-    sa.Index("ix_movies_added", "provider_id", "added_at", "id"),
-    sa.Index("ix_movies_category", "provider_id", "category_id", "added_at"),
 )
 
 series = sa.Table(
@@ -134,8 +130,6 @@ series = sa.Table(
     sa.Column("poster", sa.Text),
     sa.Column("episodes_fetched_at", TS),
     sa.UniqueConstraint("provider_id", "provider_item_id", name="uq_series_key"),
-    sa.Index("ix_series_added", "provider_id", "added_at", "id"),
-    sa.Index("ix_series_category", "provider_id", "category_id", "added_at"),
 )
 
 episodes = sa.Table(

@@ -291,20 +291,33 @@ async def _sync_scope(
         state.walk_started = time.monotonic()
     buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
     buffered = 0
+    # The batch being written while the walk goes on fetching (at most one: memory stays at
+    # two batches). Pages keep arriving while SQLite works, which releases the GIL.
+    writing: asyncio.Task[int] | None = None
 
-    async def flush() -> int:
-        nonlocal buffered
-        batches = {k: list(v.values()) for k, v in buffer.items() if v}
-        for v in buffer.values():
-            v.clear()
-        buffered = 0
-        if not batches:
-            return 0
+    async def write(batches: dict[Kind, list[CatalogueRecord]]) -> int:
         new, deltas = await _db(_write_batches, ctx, state, batches, cat_maps)
         for name, delta in deltas.items():
             for key, value in delta.items():
                 state.counts[name][key] += value
         return new
+
+    async def flush(*, wait: bool) -> int:
+        """Write the buffer: in the background, or (``wait``) before returning its new count."""
+        nonlocal buffered, writing
+        batches = {k: list(v.values()) for k, v in buffer.items() if v}
+        for v in buffer.values():
+            v.clear()
+        buffered = 0
+        if writing is not None:
+            task, writing = writing, None
+            await task  # in order, and a failed write stops the walk
+        if not batches:
+            return 0
+        if wait:
+            return await write(batches)
+        writing = asyncio.create_task(write(batches))
+        return 0
 
     async def on_page(page: Page) -> bool:
         nonlocal buffered
@@ -320,10 +333,9 @@ async def _sync_scope(
         buffered += len(page.records)
         state.done_items += len(page.records)
         if incremental_paging:
-            new = await flush()
-            return new > 0
+            return await flush(wait=True) > 0
         if buffered >= ctx.settings.batch_size:
-            await flush()
+            await flush(wait=False)
         return True
 
     try:
@@ -334,10 +346,18 @@ async def _sync_scope(
             page_cap=ctx.settings.incremental_page_cap if incremental_paging else None,
         )
     except (asyncio.CancelledError, SyncCancelled):
-        # Cancelled: what was fetched is kept too (at most one batch, written in milliseconds).
-        await asyncio.shield(flush())
+        # Cancelled: what was fetched is kept too (at most two batches, written in well under
+        # a second).
+        await asyncio.shield(flush(wait=True))
         raise
-    await flush()
+    except Exception:
+        # The provider failed: keep what was fetched before it did, then report its error.
+        try:
+            await asyncio.shield(flush(wait=True))
+        except Exception:
+            log.exception("writing the pages fetched before a failed walk failed too")
+        raise
+    await flush(wait=True)
     state.warnings.extend(w for w in result.warnings if w not in state.warnings)
     if result.stop_reason not in (None, "early_termination", "end") and not result.complete:
         state.incomplete = True

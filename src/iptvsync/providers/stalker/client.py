@@ -40,7 +40,12 @@ from iptvsync.errors import (
 )
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
-from iptvsync.providers.http import is_connection_failure, safe_url, translate_transport_error
+from iptvsync.providers.http import (
+    get_small,
+    is_connection_failure,
+    safe_url,
+    translate_transport_error,
+)
 from iptvsync.providers.stalker import parse
 from iptvsync.providers.stalker.discovery import (
     Endpoint,
@@ -535,7 +540,8 @@ class StalkerClient:
         async with self._budget.slot() as slot:
             self._requests += 1
             try:
-                response = await self._http.get(
+                response = await get_small(
+                    self._http,
                     _with_query(url, params),
                     headers=headers,
                     timeout=timeout or self._settings.request_timeout_s,
