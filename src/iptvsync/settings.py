@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     channel_refresh_after_s: int = 6 * 3600
     #: Items per write transaction. Large on purpose: with random keys in half the indexes,
     #: every row dirties its own index pages, and a commit writes each dirty page once, so
-    #: bigger batches write far fewer pages per row (500 → 5,000: ~3× cheaper per row).
-    batch_size: int = 5000
+    #: bigger batches write fewer pages per row (500 → 2,000: ~2× cheaper per row; more buys
+    #: little once the WAL checkpoints rarely, see ``store.db``, and costs memory).
+    batch_size: int = 2000
 
     # Politeness budget defaults (per provider; options may override)
     max_concurrency: int = 32

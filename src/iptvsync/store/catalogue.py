@@ -235,7 +235,9 @@ def _sqlite_datetime(value: Any) -> Any:
     """SQLAlchemy's SQLite DATETIME storage format (time zone dropped, as it does)."""
     if value is None:
         return None
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (fast, fixed widths)
+    if value.year >= 1000:  # strftime pads %Y to four digits only from year 1000 on
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (SQLAlchemy's own format)
         value.year,
         value.month,
         value.day,
