@@ -266,3 +266,65 @@ def test_xmltv_times(text: str) -> None:
 def test_hostile_xml_is_a_typed_error(doc: bytes) -> None:
     with pytest.raises(IptvsyncError):
         parse_guide(doc)
+
+
+_attr_key = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_\-:.]{0,12}", fullmatch=True)
+_attr_value = st.text(alphabet=st.characters(blacklist_characters='"\n\r'), max_size=20)
+
+
+@FUZZ
+@given(
+    st.lists(st.tuples(_attr_key, _attr_value), max_size=6),
+    st.text(max_size=30),
+    st.sampled_from(["-1", "0", "3600", "-1.5", "12"]),
+    st.sampled_from(["#EXTINF:", "#extinf:", "#EXTINF: "]),
+)
+def test_m3u_extinf_fast_path_agrees_with_the_general_parser(
+    attrs: list[tuple[str, str]], name: str, duration: str, prefix: str
+) -> None:
+    line = prefix + duration + "".join(f' {k}="{v}"' for k, v in attrs) + "," + name
+    assert m3u.parse_extinf(line) == m3u.parse_extinf_general(line)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"#EXTM3U\n",
+                b"#EXTINF:-1,Caf\xc3\xa9\n",
+                b"http://h/1.ts\r\n",
+                b"\r",
+                b"\n",
+                b"  \n",
+                b"\xef\xbb\xbf",
+                b"caf\xe9\n",
+                b"x" * 40,
+                b"#EXTGRP:A\n",
+                b"\xc2\xa0\n",
+                b"\xc3",
+            ]
+        ),
+        max_size=25,
+    ),
+    st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=8),
+)
+def test_m3u_line_decoder_fast_path_agrees_with_the_line_by_line_path(
+    pieces: list[bytes], cuts: list[int]
+) -> None:
+    data = b"".join(pieces)
+
+    def decode(fast: bool) -> tuple[list[str], int]:
+        decoder = m3u.LineDecoder(max_line=32)
+        if not fast:
+            decoder._split_fast = lambda body, out: False  # type: ignore[method-assign]
+        lines: list[str] = []
+        position, i = 0, 0
+        while position < len(data):
+            step = cuts[i % len(cuts)]
+            lines += decoder.feed(data[position : position + step])
+            position, i = position + step, i + 1
+        lines += decoder.close()
+        return lines, decoder.junk_lines
+
+    assert decode(fast=True) == decode(fast=False)

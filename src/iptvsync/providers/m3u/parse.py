@@ -91,6 +91,12 @@ class LineDecoder:
 
     def _split(self, data: bytes, out: list[str]) -> None:
         buf = self._buf + data
+        if not self._first and not self._skipping:
+            cut = buf.rfind(b"\n")
+            if cut >= 0 and self._split_fast(buf[:cut], out):
+                self._buf = buf[cut + 1 :]
+                self._check_partial()
+                return
         parts = buf.split(b"\n")
         self._buf = parts.pop()
         for part in parts:
@@ -99,11 +105,29 @@ class LineDecoder:
                 continue
             for piece in part.split(b"\r"):
                 self._emit(piece, out)
+        self._check_partial()
+
+    def _check_partial(self) -> None:
         if len(self._buf) > self._max_line:
             self._buf = b""
             if not self._skipping:
                 self.junk_lines += 1
             self._skipping = True
+
+    @staticmethod
+    def _split_fast(body: bytes, out: list[str]) -> bool:
+        """Complete lines of valid UTF-8, decoded and split at C speed (the common case); False
+        to take the line-by-line path (invalid bytes, or a BOM that must go)."""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if "\ufeff" in text:
+            return False
+        if "\r" in text:
+            text = text.replace("\r", "\n")
+        out.extend(filter(None, map(str.strip, text.split("\n"))))
+        return True
 
     def _emit(self, raw: bytes, out: list[str]) -> None:
         if self._first and raw.strip():
@@ -117,7 +141,9 @@ class LineDecoder:
         except UnicodeDecodeError:
             # cp1251/Latin-1 playlists exist (§2.6); Latin-1 never fails and keeps ASCII intact.
             text = raw.decode("latin-1")
-        out.append(text.strip().lstrip("\ufeff"))
+        text = text.strip().lstrip("\ufeff")
+        if text:
+            out.append(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,8 +217,27 @@ def parse_attrs(text: str, pos: int = 0) -> tuple[dict[str, str], int | None]:
     return attrs, None
 
 
+#: The shape nearly every #EXTINF line has: a duration, ``key="value"`` pairs, a comma.
+_PLAIN_EXTINF = re.compile(
+    r'#EXTINF:\s*-?\d+(?:\.\d+)?((?:\s+[A-Za-z0-9_][A-Za-z0-9_\-:.]*="[^"]*")*)\s*,(.*)',
+    re.IGNORECASE | re.DOTALL,
+)
+_PLAIN_ATTR = re.compile(r'([A-Za-z0-9_][A-Za-z0-9_\-:.]*)="([^"]*)"')
+
+
 def parse_extinf(line: str) -> tuple[dict[str, str], str]:
     """``#EXTINF:-1 k="v" ...,Name`` → (attributes, name)."""
+    plain = _PLAIN_EXTINF.fullmatch(line)
+    if plain is not None:  # one regex for the whole line; the general parser otherwise
+        attrs: dict[str, str] = {}
+        for key, value in _PLAIN_ATTR.findall(plain.group(1)):
+            attrs.setdefault(key.lower(), value.strip())
+        return attrs, plain.group(2).strip()
+    return parse_extinf_general(line)
+
+
+def parse_extinf_general(line: str) -> tuple[dict[str, str], str]:
+    """``parse_extinf`` for any line: quote-aware, unquoted values, stray tokens."""
     body = line[len("#EXTINF:") :] if line[:8].upper() == "#EXTINF:" else line
     match = _DURATION.match(body)
     attrs, comma = parse_attrs(body, match.end() if match else 0)
@@ -595,9 +640,18 @@ def series_key(title: str) -> str:
 
 def groups_of(entry: M3uEntry) -> tuple[str, ...]:
     """Category ids: the group title(s). Kodi allows several separated by ``;``."""
-    if not entry.group:
-        return ()
-    return tuple(dict.fromkeys(g.strip() for g in entry.group.split(";") if g.strip()))
+    return _groups(entry.group) if entry.group else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _groups(group: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(g.strip() for g in group.split(";") if g.strip()))
+
+
+@functools.lru_cache(maxsize=4096)
+def adult_groups(groups: tuple[str, ...]) -> bool:
+    """Whether any of the groups looks adult (a playlist has a few hundred groups at most)."""
+    return any(looks_adult(g) for g in groups)
 
 
 def _int(text: str | None) -> int | None:
@@ -629,7 +683,7 @@ def to_record(
     key = identity_key(entry, secrets)
     logo = entry.attrs.get("tvg-logo") or None
     groups = groups_of(entry)
-    censored = any(looks_adult(g) for g in groups)
+    censored = adult_groups(groups)
     ext = url_extension(entry.url)
     if kind in (EntryKind.CHANNEL, EntryKind.RADIO):
         days = next(
@@ -716,7 +770,7 @@ def series_record(entry: M3uEntry) -> SeriesRecord:
     """``to_record(entry).series`` of an episode entry, without the episode's identity key
     (what a walk needs: the series, once per episode of it)."""
     groups = groups_of(entry)
-    censored = any(looks_adult(g) for g in groups)
+    censored = adult_groups(groups)
     return _series(entry, episode_marker(entry.name), groups, censored)
 
 
@@ -727,12 +781,20 @@ def _series(
         title = marker.series_title or entry.attrs.get("tvg-name") or entry.name
     else:
         title = entry.name
+    return _series_of(title, entry.attrs.get("tvg-logo") or None, groups, censored)
+
+
+@functools.lru_cache(maxsize=4096)
+def _series_of(
+    title: str, poster: str | None, groups: tuple[str, ...], censored: bool
+) -> SeriesRecord:
+    """One record for all the episodes of a series (dozens each): built, keyed, once."""
     match = _YEAR.search(title)
     return SeriesRecord(
         provider_id=series_key(title),
         name=title,
         year=int(match.group(1)) if match else None,
-        poster=entry.attrs.get("tvg-logo") or None,
+        poster=poster,
         category_ids=groups,
         censored=censored,
     )
