@@ -6,6 +6,7 @@ transaction, so a crash loses at most the batch in flight and never leaves half 
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,21 +172,6 @@ class _SqliteWriter:
 
     def __init__(self, table: sa.Table) -> None:
         self.table = table
-        self.columns = [c for c in table.columns if c.name != "id"]
-        #: Raw values for keys a row does not have (what SQLAlchemy would insert).
-        self.defaults = {c.name: _default(c) for c in self.columns}
-        self.getter = operator.itemgetter(*(c.name for c in self.columns))
-        self.converters = [
-            (i, convert)
-            for i, c in enumerate(self.columns)
-            if (convert := _sqlite_converter(c)) is not _same
-        ]
-
-    def _values(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        values = list(self.getter({**self.defaults, **row}))
-        for i, convert in self.converters:
-            values[i] = convert(values[i])
-        return tuple(values)
 
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
         sql = (
@@ -197,21 +183,12 @@ class _SqliteWriter:
 
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         name = self.table.name
-        cols = self.columns
-        params = [self._values(row) for row in rows]
-        marks = ", ".join("?" * len(cols))
         last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(
-                f"INSERT INTO {name} ({', '.join(c.name for c in cols)}) VALUES ({marks})", params
-            )
-            cursor.execute(
-                f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
-                (last,),
-            )
-        finally:
-            cursor.close()
+        insert_rows(conn, self.table, rows)
+        conn.exec_driver_sql(
+            f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
+            (last,),
+        )
 
     def update(self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]) -> None:
         convert = [(c, _sqlite_converter(self.table.c[c])) for c in columns]
@@ -229,6 +206,51 @@ class _SqliteWriter:
             "WHERE id IN (SELECT value FROM json_each(?))",
             (run_id, orjson.dumps(ids).decode()),
         )
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` many rows: with the driver's ``executemany`` on SQLite (values stored as
+    SQLAlchemy stores them, see ``_SqliteWriter``), through SQLAlchemy Core elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(table.insert(), rows)
+        return
+    shape = _shape(table)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(shape.sql, [shape.values(row) for row in rows])
+    finally:
+        cursor.close()
+
+
+class _RowShape:
+    """How a table's rows become driver parameters on SQLite (every column but ``id``)."""
+
+    def __init__(self, table: sa.Table) -> None:
+        columns = [c for c in table.columns if c.name != "id"]
+        names = [c.name for c in columns]
+        marks = ", ".join("?" * len(columns))
+        self.sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+        #: Raw values for keys a row does not have (what SQLAlchemy would insert).
+        self.defaults = {c.name: _default(c) for c in columns}
+        self.getter = operator.itemgetter(*names)
+        self.converters = [
+            (i, convert)
+            for i, c in enumerate(columns)
+            if (convert := _sqlite_converter(c)) is not _same
+        ]
+
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = list(self.getter({**self.defaults, **row}))
+        for i, convert in self.converters:
+            values[i] = convert(values[i])
+        return tuple(values)
+
+
+@functools.cache
+def _shape(table: sa.Table) -> _RowShape:
+    return _RowShape(table)
 
 
 def _sqlite_datetime(value: Any) -> Any:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from iptvsync.records import ProgrammeRecord
+from iptvsync.store.catalogue import insert_rows
 from iptvsync.store.models import programmes
 from iptvsync.store.providers import utcnow
 
@@ -37,12 +39,12 @@ async def store_guide(
             )
 
     cutoff = await asyncio.to_thread(high_water)
-    batch: list[dict[str, object]] = []
+    batch: list[dict[str, Any]] = []
     stored = 0
 
-    def write(rows: list[dict[str, object]]) -> None:
+    def write(rows: list[dict[str, Any]]) -> None:
         with db.begin() as conn:
-            conn.execute(programmes.insert(), rows)
+            insert_rows(conn, programmes, rows)
 
     try:
         async for p in guide:
