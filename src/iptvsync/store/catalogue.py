@@ -178,7 +178,11 @@ class _SqliteWriter:
             f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
             "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
         )
-        found = conn.exec_driver_sql(sql, (provider_id, orjson.dumps(keys).decode()))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            found = cursor.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
+        finally:
+            cursor.close()
         return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
 
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:

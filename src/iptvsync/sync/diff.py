@@ -67,7 +67,7 @@ def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
         "genres": record.genres,
         "duration_min": record.duration_min,
     }
-    detail = {k: v for k, v in detail.items() if v not in (None, "")}
+    detail = {k: v for k, v in detail.items() if v is not None and v != ""}
     return detail or None
 
 
