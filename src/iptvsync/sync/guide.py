@@ -7,6 +7,7 @@ an empty guide and a guide that fails half-way leaves the previous one in place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -41,10 +42,22 @@ async def store_guide(
     cutoff = await asyncio.to_thread(high_water)
     batch: list[dict[str, Any]] = []
     stored = 0
+    # The batch being written while the next one is parsed: the driver's executemany runs
+    # without the GIL, so parsing and SQLite overlap. One in flight keeps memory flat.
+    writing: asyncio.Task[None] | None = None
 
     def write(rows: list[dict[str, Any]]) -> None:
         with db.begin() as conn:
             insert_rows(conn, programmes, rows)
+
+    async def flush(rows: list[dict[str, Any]]) -> None:
+        nonlocal writing, stored
+        if writing is not None:
+            task, writing = writing, None
+            await task
+        if rows:
+            writing = asyncio.create_task(asyncio.to_thread(write, rows))
+            stored += len(rows)
 
     try:
         async for p in guide:
@@ -64,13 +77,14 @@ async def store_guide(
                 }
             )
             if len(batch) >= BATCH:
-                await asyncio.to_thread(write, batch)
-                stored += len(batch)
+                await flush(batch)
                 batch = []
-        if batch:
-            await asyncio.to_thread(write, batch)
-            stored += len(batch)
+        await flush(batch)
+        await flush([])
     except BaseException:
+        if writing is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(writing)
         await asyncio.to_thread(_drop_newer, db, provider_id, cutoff)
         raise
     await asyncio.to_thread(_drop_older, db, provider_id, cutoff)
