@@ -257,3 +257,24 @@ async def test_hostile_guides_are_refused_with_a_typed_error(
         async for _ in guide:
             pass
     assert isinstance(info.value, ProviderBadResponse)
+
+
+async def test_a_client_nobody_closed_leaves_no_download_behind(
+    fake: tuple[Any, httpx.AsyncClient],
+) -> None:
+    import gc
+
+    _, http = fake
+    client = make_client(http)
+    await client.categories(Kind.CHANNEL)
+    spool = client._spool
+    assert spool is not None and spool.exists()
+    del client
+    gc.collect()
+    assert not spool.exists()
+    closed = make_client(http)
+    await closed.categories(Kind.CHANNEL)
+    kept = closed._spool
+    assert kept is not None and kept.exists()
+    await closed.aclose()
+    assert not kept.exists()

@@ -15,6 +15,7 @@ import contextlib
 import os
 import tempfile
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
@@ -104,7 +105,9 @@ def _local_path(url: str) -> Path | None:
     return None
 
 
-def _unlink(path: Path) -> None:
+def _unlink(path: Path | None) -> None:
+    if path is None:
+        return
     with contextlib.suppress(OSError):
         os.unlink(path)
 
@@ -164,6 +167,7 @@ class M3uClient:
         self._categories: tuple[tuple[str, int, int], dict[Kind, list[CategoryRecord]]] | None
         self._categories = None
         self._spool: Path | None = None
+        self._spool_finalizer = weakref.finalize(self, _unlink, None)
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         self.header: M3uHeader | None = None
@@ -254,10 +258,14 @@ class M3uClient:
                 raise
             self._drop_spool()
             self._spool, self._fetched_at = path, self._clock()
+            # Deleted by ``aclose``, or when the client is collected or the process exits: a
+            # client nobody closed must not leave a playlist-sized file behind.
+            self._spool_finalizer = weakref.finalize(self, _unlink, path)
             return path
 
     def _drop_spool(self) -> None:
         if self._spool is not None:
+            self._spool_finalizer.detach()
             _unlink(self._spool)
             self._spool = None
 
