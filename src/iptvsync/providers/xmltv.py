@@ -125,7 +125,10 @@ GuideItem = XmltvChannel | ProgrammeRecord
 
 def _text(elem: etree._Element) -> str | None:
     # lxml's stubs say str | bytes; an element parsed from bytes gives str only.
-    text = "".join(cast("Iterator[str]", elem.itertext())).strip()
+    if len(elem) == 0:  # no child elements (nearly always): its own text is all of it
+        text = (elem.text or "").strip()
+    else:
+        text = "".join(cast("Iterator[str]", elem.itertext())).strip()
     if "&" in text:
         # Entities are never resolved, so an HTML entity such as &eacute; (undefined in XML,
         # common in real guides, §3.3) survives as its literal reference: decode it as text.

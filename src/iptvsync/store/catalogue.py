@@ -258,20 +258,12 @@ def _shape(table: sa.Table) -> _RowShape:
 
 
 def _sqlite_datetime(value: Any) -> Any:
-    """SQLAlchemy's SQLite DATETIME storage format (time zone dropped, as it does)."""
+    """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (its time zone
+    dropped, as SQLAlchemy does): ``isoformat`` pads the year to four digits and, asked for
+    microseconds, always writes six; the offset it appends is cut off."""
     if value is None:
         return None
-    if value.year >= 1000:  # strftime pads %Y to four digits only from year 1000 on
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (SQLAlchemy's own format)
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-    )
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_json(value: Any) -> str:
