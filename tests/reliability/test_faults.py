@@ -154,6 +154,28 @@ async def test_garbage_mid_walk_fails_clearly_and_deletes_nothing(
         await http.aclose()
 
 
+async def test_pages_fetched_before_a_failure_are_written(
+    db: sa.Engine, settings: Settings
+) -> None:
+    """A walk that fails keeps what it fetched: the engine writes its buffer before the run
+    ends, even when no batch was full yet."""
+    catalogue = generate(seed=24, movies=300, series=20, channels=20)
+    wrapped = GarbageAfter(create_app(catalogue, StalkerFakeConfig()), page=6)
+    http = build_http_client(transport=httpx.ASGITransport(app=wrapped))
+    pid = _provider(db, "http://portal.test/c/")
+    never_full = settings.model_copy(update={"batch_size": 1_000_000})
+    try:
+        run = await asyncio.wait_for(_run(db, never_full, pid, http, scope="vod"), 120)
+        assert run["status"] == "failed", run
+        kept = _counts(db, pid)
+        # Pages 1-5 of the movie walk came before the garbage: 14 movies a page.
+        assert kept["movies"] >= 5 * 14, kept
+        assert kept["movies"] == run["counts"]["movies"]["added"]
+        assert kept["movies"] < len(catalogue.movies)
+    finally:
+        await http.aclose()
+
+
 async def test_sqlite_readers_and_a_writer_never_see_busy(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/busy.db")
     db = create_db_engine(settings.resolved_database_url())
