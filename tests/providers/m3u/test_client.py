@@ -278,3 +278,44 @@ async def test_a_client_nobody_closed_leaves_no_download_behind(
     assert kept is not None and kept.exists()
     await closed.aclose()
     assert not kept.exists()
+
+
+async def test_one_pass_serves_the_categories_and_both_walks(
+    fake: tuple[Any, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, http = fake
+    client = make_client(http)
+    passes = 0
+    entries = M3uClient.entries
+
+    def counted(self: M3uClient) -> Any:
+        nonlocal passes
+        passes += 1
+        return entries(self)
+
+    monkeypatch.setattr(M3uClient, "entries", counted)
+    pages: dict[str, list[Page]] = {}
+
+    async def on_page(page: Page) -> bool:
+        pages.setdefault(page.stream, []).append(page)
+        return True
+
+    live_cats = await client.categories(Kind.CHANNEL)
+    await client.walk(Scope.CHANNELS, on_page)
+    movie_cats = await client.categories(Kind.MOVIE)
+    await client.walk(Scope.VOD, on_page)
+    assert passes == 1
+    assert live_cats and movie_cats
+    assert set(pages) == {"live", "vod", "series"}
+    # The replayed walk gives what a pass over the entries gives: every movie once.
+    movies = [r for p in pages["vod"] for r in p.records]
+    assert len(movies) == len({r.provider_id for r in movies}) > 0
+    index_files = [client._index._files[n] for n in ("live", "vod", "series")]  # type: ignore[union-attr]
+    assert all(f.exists() for f in index_files)
+    # A new download (the cache expired) is a new file: indexed again.
+    client._cache_s = 0
+    await client.categories(Kind.CHANNEL)
+    assert passes == 2
+    assert not any(f.exists() for f in index_files), "the old index was deleted"
+    await client.aclose()
+    assert client._index is None

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pickle
 import tempfile
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
@@ -49,7 +51,7 @@ from iptvsync.providers.m3u.parse import (
     to_record,
 )
 from iptvsync.providers.xmltv import iter_programmes
-from iptvsync.providers.xtream.parse import PageBuilder, looks_adult
+from iptvsync.providers.xtream.parse import Deduper, PageBuilder, looks_adult
 from iptvsync.records import (
     AccountInfo,
     CategoryRecord,
@@ -163,9 +165,8 @@ class M3uClient:
             if s
         )
         self._requests = 0
-        #: The categories of every kind, read in one pass, and the playlist file they are of.
-        self._categories: tuple[tuple[str, int, int], dict[Kind, list[CategoryRecord]]] | None
-        self._categories = None
+        #: The categories and the walk items of every kind, read in one pass (see ``_Index``).
+        self._index: _Index | None = None
         self._spool: Path | None = None
         self._spool_finalizer = weakref.finalize(self, _unlink, None)
         self._fetched_at = 0.0
@@ -328,31 +329,67 @@ class M3uClient:
         )
 
     async def categories(self, kind: Kind) -> list[CategoryRecord]:
-        """Group titles (``group-title`` or ``#EXTGRP``) of the entries of ``kind``.
+        """Group titles (``group-title`` or ``#EXTGRP``) of the entries of ``kind``, from the
+        playlist's index (one pass for the categories and the walks of every kind)."""
+        return list((await self._indexed()).categories[Kind(kind)])
 
-        One pass finds the groups of all three kinds (entries classified, no records built)
-        and keeps them for as long as the playlist file is the same: a sync asks for each kind
-        in turn, and on a 1M-line playlist every extra pass costs seconds.
+    async def _indexed(self) -> _Index:
+        """The index of the playlist file as it is now: built by one pass over it, and kept
+        while the file is the same (path, mtime, size).
+
+        A sync asks for the categories of each kind and walks each scope: on a 1M-line
+        playlist every pass costs seconds, so the file is read once. The pass classifies
+        every entry, builds its walk item (a series once per episode: the walk lists series)
+        and de-duplicates each stream; what remains is kept on disk, a few MB, and replayed
+        by the walks. Memory stays flat: a chunk of each stream at a time.
         """
-        kind = Kind(kind)
         path = await self._playlist()
         stat = path.stat()
         stamp = (str(path), stat.st_mtime_ns, stat.st_size)
-        if self._categories is None or self._categories[0] != stamp:
-            self._categories = (stamp, await self._all_categories())
-        return list(self._categories[1][kind])
+        if self._index is not None and self._index.stamp == stamp:
+            return self._index
+        self._drop_index()
+        index = _Index(stamp)
+        try:
+            await self._fill(index)
+        except BaseException:
+            index.drop()
+            raise
+        self._index = index
+        return index
 
-    async def _all_categories(self) -> dict[Kind, list[CategoryRecord]]:
+    async def _fill(self, index: _Index) -> None:
         seen: dict[Kind, dict[str, CategoryRecord]] = {k: {} for k in Kind}
+        dedupe = {name: Deduper() for name in _STREAMS}
         async with aclosing(self.entries()) as entries:
             async for entry in entries:
-                kind = _KIND_OF[classify(entry)]
-                groups = seen[kind]
+                entry_kind = classify(entry)
+                groups = seen[_KIND_OF[entry_kind]]
                 for title in groups_of(entry):
                     if title not in groups:
                         censored = looks_adult(title)
-                        groups[title] = CategoryRecord(kind, title, title, censored, len(groups))
-        return {k: list(v.values()) for k, v in seen.items()}
+                        groups[title] = CategoryRecord(
+                            _KIND_OF[entry_kind], title, title, censored, len(groups)
+                        )
+                item: ChannelRecord | MovieRecord | SeriesRecord
+                if entry_kind is EntryKind.EPISODE:
+                    item = series_record(entry)  # the walk lists series, not episodes
+                else:
+                    record = to_record(entry, self._secrets, entry_kind)
+                    assert not isinstance(record, EpisodeEntry)
+                    item = record
+                name = _STREAM_NAME[entry_kind]
+                accepted = dedupe[name].accept(item)
+                if accepted is not None:
+                    index.add(name, accepted)
+        index.close()
+        index.categories = {k: list(v.values()) for k, v in seen.items()}
+        index.stats = dict(self.parse_stats)
+
+    def _drop_index(self) -> None:
+        if self._index is not None:
+            self._index.drop()
+            self._index = None
 
     async def walk(
         self,
@@ -362,55 +399,47 @@ class M3uClient:
         newest_first: bool = False,
         page_cap: int | None = None,
     ) -> WalkResult:
-        """One pass over the playlist. CHANNELS → stream ``live`` (radio flagged); VOD →
-        streams ``vod`` (movies) and ``series`` (series grouped from episode entries).
+        """The playlist's items of ``scope``, replayed from its index. CHANNELS → stream
+        ``live`` (radio flagged); VOD → streams ``vod`` (movies) and ``series`` (series grouped
+        from episode entries).
 
         As for Xtream, ``newest_first`` and ``page_cap`` are ignored (a playlist is one whole,
         unsorted list) and a handler returning False stops its stream, making the walk
         incomplete. Entries sharing an identity key are merged, categories unioned.
         """
         scope = Scope(scope)
+        index = await self._indexed()
         names = ("live",) if scope is Scope.CHANNELS else ("vod", "series")
-        streams = {name: PageBuilder(name, PAGE_SIZE) for name in names}
-        stopped: set[str] = set()
         result = WalkResult(complete=True)
-        async with aclosing(self.entries()) as entries:
-            async for entry in entries:
-                # Classified first: records are built only for the entries of this scope.
-                entry_kind = classify(entry)
-                target = _STREAM_OF[scope].get(entry_kind)
-                if target is None or target in stopped:
-                    continue
-                item: ChannelRecord | MovieRecord | SeriesRecord
-                if entry_kind is EntryKind.EPISODE:
-                    item = series_record(entry)  # the walk lists series, not episodes
-                else:
-                    record = to_record(entry, self._secrets, entry_kind)
-                    assert not isinstance(record, EpisodeEntry)
-                    item = record
-                page = streams[target].add(item)
-                if page is not None and not await _hand_on(page, on_page, result):
-                    stopped.add(target)
-                    if len(stopped) == len(streams):
+        for name in names:
+            builder = PageBuilder(name, PAGE_SIZE)
+            stopped = False
+            for chunk in index.chunks(name):
+                for item in chunk:
+                    page = builder.add(item)
+                    if page is not None and not await _hand_on(page, on_page, result):
+                        stopped = True
                         break
-        for name, builder in streams.items():
-            if name not in stopped:
+                if stopped:
+                    break
+                await asyncio.sleep(0)  # a cancel lands between chunks at the latest
+            if not stopped:
                 for page in builder.finish():
                     if not await _hand_on(page, on_page, result):
-                        stopped.add(name)
+                        stopped = True
                         break
-            if name in stopped:
+            if stopped:
                 result.complete = False
                 result.stop_reason = "early_termination"
             elif len(builder.dedupe) == 0:
                 result.warnings.append(f"{name}: the playlist has no such entries")
         if result.complete:
-            if self.parse_stats.get("orphans"):
+            if index.stats.get("orphans"):
                 result.warnings.append(
-                    f"{self.parse_stats['orphans']} #EXTINF lines without a URL were dropped"
+                    f"{index.stats['orphans']} #EXTINF lines without a URL were dropped"
                 )
-            if self.parse_stats.get("junk"):
-                result.warnings.append(f"{self.parse_stats['junk']} unreadable lines were skipped")
+            if index.stats.get("junk"):
+                result.warnings.append(f"{index.stats['junk']} unreadable lines were skipped")
         return result
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
@@ -481,20 +510,78 @@ class M3uClient:
                 yield programme
 
     async def aclose(self) -> None:
-        """Delete the downloaded playlist."""
+        """Delete the downloaded playlist and its index."""
+        self._drop_index()
         self._drop_spool()
 
 
+class _Index:
+    """One pass over a playlist: the categories of every kind, and each stream's
+    de-duplicated walk items in a temporary file, as pickled chunks of ``CHUNK`` items (our own
+    file, written and read by this process only)."""
+
+    CHUNK = 1000
+
+    def __init__(self, stamp: tuple[str, int, int]) -> None:
+        self.stamp = stamp
+        self.categories: dict[Kind, list[CategoryRecord]] = {}
+        self.stats: dict[str, int] = {}
+        self._buffers: dict[str, list[object]] = {name: [] for name in _STREAMS}
+        self._files: dict[str, Path] = {}
+        self._outs: dict[str, BinaryIO] = {}
+        for name in _STREAMS:
+            fd, path = tempfile.mkstemp(prefix=f"iptvsync-m3u-{name}-", suffix=".pickle")
+            self._files[name] = Path(path)
+            self._outs[name] = os.fdopen(fd, "wb")
+        # Deleted by ``drop``, or when collected or at exit (a client nobody closed).
+        self._finalizer = weakref.finalize(self, _unlink_all, list(self._files.values()))
+
+    def add(self, stream: str, item: object) -> None:
+        buffer = self._buffers[stream]
+        buffer.append(item)
+        if len(buffer) >= self.CHUNK:
+            pickle.dump(buffer, self._outs[stream], protocol=pickle.HIGHEST_PROTOCOL)
+            buffer.clear()
+
+    def close(self) -> None:
+        for name, out in self._outs.items():
+            if self._buffers[name]:
+                pickle.dump(self._buffers[name], out, protocol=pickle.HIGHEST_PROTOCOL)
+                self._buffers[name].clear()
+            out.close()
+
+    def chunks(self, stream: str) -> Iterator[list[Any]]:
+        with self._files[stream].open("rb") as handle:
+            while True:
+                try:
+                    yield pickle.load(handle)
+                except EOFError:
+                    return
+
+    def drop(self) -> None:
+        for out in self._outs.values():
+            out.close()
+        self._finalizer()
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        _unlink(path)
+
+
+_STREAMS = ("live", "vod", "series")
+#: The walk's stream of each entry kind.
+_STREAM_NAME = {
+    EntryKind.CHANNEL: "live",
+    EntryKind.RADIO: "live",
+    EntryKind.MOVIE: "vod",
+    EntryKind.EPISODE: "series",
+}
 _KIND_OF = {
     EntryKind.CHANNEL: Kind.CHANNEL,
     EntryKind.RADIO: Kind.CHANNEL,
     EntryKind.MOVIE: Kind.MOVIE,
     EntryKind.EPISODE: Kind.SERIES,
-}
-#: The walk's stream of each entry kind, per scope (absent: not in that scope).
-_STREAM_OF = {
-    Scope.CHANNELS: {EntryKind.CHANNEL: "live", EntryKind.RADIO: "live"},
-    Scope.VOD: {EntryKind.MOVIE: "vod", EntryKind.EPISODE: "series"},
 }
 
 
