@@ -50,25 +50,30 @@ def _upsert(db: sa.Engine, pid: int, rows: list[dict[str, object]], run: int) ->
         return catalogue.upsert_items(conn, "movie", pid, rows, run_id=run, version=run, now=NOW)
 
 
+def _core_insert(conn: sa.Connection, pid: int, row: dict[str, object]) -> None:
+    """``row`` as upsert_items would insert it at run 1, but through SQLAlchemy Core."""
+    conn.execute(
+        movies.insert(),
+        [
+            {
+                **row,
+                "provider_id": pid,
+                "first_seen_at": NOW,
+                "updated_at": NOW,
+                "last_seen_run": 1,
+                "created_version": 1,
+                "changed_version": 1,
+            }
+        ],
+    )
+
+
 def test_rows_read_back_as_written_through_sqlalchemy(db: sa.Engine) -> None:
     pid = _provider(db)
     _upsert(db, pid, [_movie("1", "Alpha", category_ids=[3, 4], censored=True)], run=1)
     # The reference row: the same values through SQLAlchemy Core.
     with db.begin() as conn:
-        conn.execute(
-            movies.insert(),
-            [
-                {
-                    **_movie("2", "Alpha", category_ids=[3, 4], censored=True),
-                    "provider_id": pid,
-                    "first_seen_at": NOW,
-                    "updated_at": NOW,
-                    "last_seen_run": 1,
-                    "created_version": 1,
-                    "changed_version": 1,
-                }
-            ],
-        )
+        _core_insert(conn, pid, _movie("2", "Alpha", category_ids=[3, 4], censored=True))
         rows = conn.execute(sa.select(movies).order_by(movies.c.provider_item_id)).all()
         ours, core = (r._asdict() for r in rows)
         # Every column compares equal in SQL too (same stored text for dates and JSON null).
@@ -137,17 +142,7 @@ def test_migration_0003_down_and_up(db: sa.Engine) -> None:
     if is_sqlite(db):
         # Back at 0002 the insert trigger indexes rows again: one added through Core is found.
         with db.begin() as conn:
-            conn.execute(
-                movies.insert(),
-                [
-                    {
-                        **_movie("2", "Yojimbo"),
-                        "provider_id": pid,
-                        "first_seen_at": NOW,
-                        "updated_at": NOW,
-                    }
-                ],
-            )
+            _core_insert(conn, pid, _movie("2", "Yojimbo"))
     upgrade(db, "head")
     with db.connect() as conn:
         if is_sqlite(db):

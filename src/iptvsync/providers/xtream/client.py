@@ -199,12 +199,32 @@ async def _array_items(
     # No cut in megabytes: not a compact array of objects. ijson takes over from here.
     sink = ijson.sendable_list()
     parser = ijson.items_coro(sink, "item", use_float=True)
+    async for batch in _through_ijson(action, parser, sink, b"[" + splitter.pending, rest, repair):
+        for item in batch:
+            yield item
+
+
+async def _through_ijson(
+    action: str,
+    parser: Any,
+    sink: list[Any],
+    first: bytes,
+    chunks: AsyncIterator[bytes],
+    repair: _Utf8Repair,
+) -> AsyncGenerator[list[Any], None]:
+    """Push ``first``, then the repaired ``chunks``, into an ijson push ``parser``; yield what
+    its ``sink`` collected along the way (a list each time, the sink emptied)."""
+
+    def take() -> list[Any]:
+        items = list(sink)
+        del sink[:]
+        return items
+
     try:
-        parser.send(b"[" + splitter.pending)
-        async for chunk in rest:
-            for item in sink:
-                yield item
-            del sink[:]
+        parser.send(first)
+        async for chunk in chunks:
+            if sink:
+                yield take()
             data = repair(chunk)
             if data:  # ijson reads an empty send as the end of the input
                 parser.send(data)
@@ -216,8 +236,8 @@ async def _array_items(
         raise ProviderBadResponse(
             f"{action}: truncated or malformed JSON list ({str(exc)[:80]})"
         ) from exc
-    for item in sink:
-        yield item
+    if sink:
+        yield take()
 
 
 async def _nothing() -> AsyncGenerator[bytes, None]:
@@ -355,30 +375,12 @@ class XtreamClient:
                 else ijson.items_coro(sink, prefix, use_float=True)
             )
             repair = _Utf8Repair()
-            try:
-                parser.send(repair(head))
-                async for chunk in chunks:
-                    if sink:
-                        for item in self._unwrap(sink, as_object):
-                            yield item
-                    data = repair(chunk)
-                    if data:  # ijson reads an empty send as the end of the input
-                        parser.send(data)
-                tail = repair(b"", final=True)
-                if tail:
-                    parser.send(tail)
-                parser.close()
-            except ijson.JSONError as exc:
-                raise ProviderBadResponse(
-                    f"{action}: truncated or malformed JSON list ({str(exc)[:80]})"
-                ) from exc
-            for item in self._unwrap(sink, as_object):
-                yield item
+            async for batch in _through_ijson(action, parser, sink, repair(head), chunks, repair):
+                for item in self._unwrap(batch, as_object):
+                    yield item
 
     @staticmethod
-    def _unwrap(sink: list[Any], as_object: bool) -> list[Any]:
-        items = list(sink)
-        del sink[:]
+    def _unwrap(items: list[Any], as_object: bool) -> list[Any]:
         if not as_object:
             return items
         out = []
