@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import operator
 import os
 import pickle
 import tempfile
@@ -526,7 +528,7 @@ class _Index:
         self.stamp = stamp
         self.categories: dict[Kind, list[CategoryRecord]] = {}
         self.stats: dict[str, int] = {}
-        self._buffers: dict[str, list[object]] = {name: [] for name in _STREAMS}
+        self._buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _STREAMS}
         self._files: dict[str, Path] = {}
         self._outs: dict[str, BinaryIO] = {}
         for name in _STREAMS:
@@ -536,9 +538,9 @@ class _Index:
         # Deleted by ``drop``, or when collected or at exit (a client nobody closed).
         self._finalizer = weakref.finalize(self, _unlink_all, list(self._files.values()))
 
-    def add(self, stream: str, item: object) -> None:
+    def add(self, stream: str, item: ChannelRecord | MovieRecord | SeriesRecord) -> None:
         buffer = self._buffers[stream]
-        buffer.append(item)
+        buffer.append(_FIELDS_OF[stream](item))  # plain tuples pickle 5× faster than records
         if len(buffer) >= self.CHUNK:
             pickle.dump(buffer, self._outs[stream], protocol=pickle.HIGHEST_PROTOCOL)
             buffer.clear()
@@ -551,12 +553,14 @@ class _Index:
             out.close()
 
     def chunks(self, stream: str) -> Iterator[list[Any]]:
+        record = _RECORD_OF[stream]
         with self._files[stream].open("rb") as handle:
             while True:
                 try:
-                    yield pickle.load(handle)
+                    values = pickle.load(handle)
                 except EOFError:
                     return
+                yield [record(*v) for v in values]
 
     def drop(self) -> None:
         for out in self._outs.values():
@@ -570,6 +574,16 @@ def _unlink_all(paths: list[Path]) -> None:
 
 
 _STREAMS = ("live", "vod", "series")
+#: The record type of each stream, and how one becomes a tuple of its fields (in order).
+_RECORD_OF: dict[str, type[ChannelRecord | MovieRecord | SeriesRecord]] = {
+    "live": ChannelRecord,
+    "vod": MovieRecord,
+    "series": SeriesRecord,
+}
+_FIELDS_OF = {
+    name: operator.attrgetter(*(f.name for f in dataclasses.fields(record)))
+    for name, record in _RECORD_OF.items()
+}
 #: The walk's stream of each entry kind.
 _STREAM_NAME = {
     EntryKind.CHANNEL: "live",

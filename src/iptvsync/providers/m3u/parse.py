@@ -463,6 +463,7 @@ class EpisodeMarker:
     title: str | None
 
 
+@functools.lru_cache(maxsize=1024)  # classify, then series_record, ask about one name
 def episode_marker(name: str) -> EpisodeMarker | None:
     """``Show S01E02``, ``Show 1x02``, ``Show Season 1 Episode 2`` → its parts, else None."""
     for pattern in _EPISODE_MARKERS:
