@@ -161,10 +161,7 @@ class _ArraySplitter:
 
     def close(self) -> list[Any]:
         """The last elements (``pending`` holds ``...]``); raises orjson's error if malformed."""
-        items = orjson.loads(b"[" + self.pending)
-        if not isinstance(items, list):  # pragma: no cover - "[" + anything is a list or fails
-            raise orjson.JSONDecodeError("not a list", "", 0)
-        return items
+        return orjson.loads(b"[" + self.pending)
 
 
 async def _array_items(
@@ -174,32 +171,26 @@ async def _array_items(
     ijson from the point where the splitter gives up."""
     repair = _Utf8Repair()
     splitter = _ArraySplitter()
-    body = repair(head).lstrip()[1:]  # past the "["
-    rest: AsyncIterator[bytes] = chunks
     try:
-        items = splitter.feed(body)
-        async for chunk in chunks if items is not None else _nothing():
-            for item in items or ():
-                yield item
-            items = splitter.feed(repair(chunk))
-            if items is None:
-                break
-        if items is not None:
+        items = splitter.feed(repair(head).lstrip()[1:])  # past the "["
+        while items is not None:
             for item in items:
                 yield item
-            tail = repair(b"", final=True)
-            if tail:
-                for item in splitter.feed(tail) or ():
+            chunk = await anext(chunks, None)
+            if chunk is None:  # the end: what is pending is the last elements and "]"
+                splitter.pending += repair(b"", final=True)
+                for item in splitter.close():
                     yield item
-            for item in splitter.close():
-                yield item
-            return
+                return
+            items = splitter.feed(repair(chunk))
     except orjson.JSONDecodeError as exc:
         raise ProviderBadResponse(f"{action}: truncated or malformed JSON list ({exc})") from exc
     # No cut in megabytes: not a compact array of objects. ijson takes over from here.
     sink = ijson.sendable_list()
     parser = ijson.items_coro(sink, "item", use_float=True)
-    async for batch in _through_ijson(action, parser, sink, b"[" + splitter.pending, rest, repair):
+    async for batch in _through_ijson(
+        action, parser, sink, b"[" + splitter.pending, chunks, repair
+    ):
         for item in batch:
             yield item
 
@@ -238,11 +229,6 @@ async def _through_ijson(
         ) from exc
     if sink:
         yield take()
-
-
-async def _nothing() -> AsyncGenerator[bytes, None]:
-    return
-    yield b""  # pragma: no cover - makes this an async generator
 
 
 class XtreamClient:
