@@ -164,3 +164,28 @@ def test_channel_defaults_match_the_model(db: sa.Engine, kind: str) -> None:
         stored = conn.execute(sa.select(channels)).one()
     assert stored.archive is False and stored.radio is False and stored.censored is False
     assert stored.created_version == 1 and stored.deleted_at is None
+
+
+def test_json_keys_absent_or_none_are_stored_as_sqlalchemy_stores_them(db: sa.Engine) -> None:
+    if not is_sqlite(db):
+        pytest.skip("the driver's path is SQLite's; PostgreSQL writes through Core itself")
+    ours, core = _provider(db), _provider(db)
+    rows = [
+        {"provider_item_id": "c1", "name": "One", "hash": "h"},  # no detail, no category_ids
+        {"provider_item_id": "c2", "name": "Two", "hash": "h", "detail": None},
+    ]
+    extra = {"first_seen_at": NOW, "updated_at": NOW, "created_version": 1, "changed_version": 1}
+    detail = sa.cast(channels.c.detail, sa.Text)
+    with db.begin() as conn:
+        catalogue.upsert_items(conn, "channel", ours, rows, run_id=1, version=1, now=NOW)
+        for row in rows:  # one at a time: Core's executemany wants the same keys in every row
+            conn.execute(channels.insert(), [{**row, **extra, "provider_id": core}])
+        stored = {
+            (r[0], r[1]): r[2]
+            for r in conn.execute(
+                sa.select(channels.c.provider_id, channels.c.provider_item_id, detail)
+            )
+        }
+    assert stored[(ours, "c1")] == stored[(core, "c1")]
+    assert stored[(ours, "c2")] == stored[(core, "c2")]
+    assert (stored[(ours, "c1")], stored[(ours, "c2")]) == (None, "null")

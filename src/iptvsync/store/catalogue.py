@@ -6,9 +6,10 @@ transaction, so a crash loses at most the batch in flight and never leaves half 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -178,11 +179,8 @@ class _SqliteWriter:
             f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
             "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
         )
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(conn) as cursor:
             found = cursor.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
-        finally:
-            cursor.close()
         return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
 
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
@@ -198,11 +196,8 @@ class _SqliteWriter:
         convert = [(c, _sqlite_converter(self.table.c[c])) for c in columns]
         params = [(*(f(row[c]) for c, f in convert), row["_id"]) for row in rows]
         assignments = ", ".join(f"{c} = ?" for c in columns)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(conn) as cursor:
             cursor.executemany(f"UPDATE {self.table.name} SET {assignments} WHERE id = ?", params)
-        finally:
-            cursor.close()
 
     def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
         conn.exec_driver_sql(
@@ -210,6 +205,16 @@ class _SqliteWriter:
             "WHERE id IN (SELECT value FROM json_each(?))",
             (run_id, orjson.dumps(ids).decode()),
         )
+
+
+@contextlib.contextmanager
+def _driver_cursor(conn: sa.Connection) -> Iterator[Any]:
+    """A cursor of the DBAPI connection under ``conn`` (same transaction), closed after use."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -221,11 +226,8 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
         conn.execute(table.insert(), rows)
         return
     shape = _shape(table)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with _driver_cursor(conn) as cursor:
         cursor.executemany(shape.sql, [shape.values(row) for row in rows])
-    finally:
-        cursor.close()
 
 
 class _RowShape:
@@ -236,7 +238,7 @@ class _RowShape:
         names = [c.name for c in columns]
         marks = ", ".join("?" * len(columns))
         self.sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-        #: Raw values for keys a row does not have (what SQLAlchemy would insert).
+        #: Values for keys a row does not have (what SQLAlchemy would insert).
         self.defaults = {c.name: _default(c) for c in columns}
         self.getter = operator.itemgetter(*names)
         self.converters = [
@@ -266,7 +268,9 @@ def _sqlite_datetime(value: Any) -> Any:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _sqlite_json(value: Any) -> str:
+def _sqlite_json(value: Any) -> str | None:
+    if value is _ABSENT:  # a key the row does not have: SQLAlchemy inserts SQL NULL
+        return None
     return orjson.dumps(value).decode()  # None → 'null', as SQLAlchemy's JSON type stores it
 
 
@@ -288,11 +292,15 @@ def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
     return _same
 
 
+#: A JSON column's value for a key the row does not have (a None given is JSON ``null``).
+_ABSENT = object()
+
+
 def _default(column: sa.Column[Any]) -> Any:
     """The Python value SQLAlchemy would insert for a key a row does not have."""
     default = column.default
     if default is None or not getattr(default, "is_scalar", False):
-        return None
+        return _ABSENT if isinstance(column.type, sa.JSON) else None
     return default.arg  # type: ignore[attr-defined]
 
 
