@@ -109,9 +109,7 @@ def _local_path(url: str) -> Path | None:
     return None
 
 
-def _unlink(path: Path | None) -> None:
-    if path is None:
-        return
+def _unlink(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
 
@@ -170,7 +168,7 @@ class M3uClient:
         #: The categories and the walk items of every kind, read in one pass (see ``_Index``).
         self._index: _Index | None = None
         self._spool: Path | None = None
-        self._spool_finalizer = weakref.finalize(self, _unlink, None)
+        self._spool_finalizer: weakref.finalize[..., Any] | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
         self.header: M3uHeader | None = None
@@ -267,10 +265,9 @@ class M3uClient:
             return path
 
     def _drop_spool(self) -> None:
-        if self._spool is not None:
-            self._spool_finalizer.detach()
-            _unlink(self._spool)
-            self._spool = None
+        if self._spool_finalizer is not None:
+            self._spool_finalizer()  # deletes the file, once
+        self._spool = self._spool_finalizer = None
 
     async def entries(self) -> AsyncGenerator[M3uEntry, None]:
         """Every entry of the playlist, streamed from disk."""
