@@ -31,6 +31,7 @@ from iptvsync.store import catalogue as store
 from iptvsync.store import runs
 from iptvsync.store.models import providers
 from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
+from iptvsync.sync.background import OneInFlight
 from iptvsync.sync.diff import kind_of, record_to_row
 from iptvsync.sync.guide import store_guide
 
@@ -291,9 +292,8 @@ async def _sync_scope(
         state.walk_started = time.monotonic()
     buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
     buffered = 0
-    # The batch being written while the walk goes on fetching (at most one: memory stays at
-    # two batches). Pages keep arriving while SQLite works, which releases the GIL.
-    writing: asyncio.Task[int] | None = None
+    # The batch being written while the walk goes on fetching (see ``OneInFlight``).
+    writing: OneInFlight[int] = OneInFlight()
 
     async def write(batches: dict[Kind, list[CatalogueRecord]]) -> int:
         new, deltas = await _db(_write_batches, ctx, state, batches, cat_maps)
@@ -304,19 +304,15 @@ async def _sync_scope(
 
     async def flush(*, wait: bool) -> int:
         """Write the buffer: in the background, or (``wait``) before returning its new count."""
-        nonlocal buffered, writing
+        nonlocal buffered
         batches = {k: list(v.values()) for k, v in buffer.items() if v}
         for v in buffer.values():
             v.clear()
         buffered = 0
-        if writing is not None:
-            task, writing = writing, None
-            await task  # in order, and a failed write stops the walk
-        if not batches:
-            return 0
-        if wait:
-            return await write(batches)
-        writing = asyncio.create_task(write(batches))
+        if wait or not batches:
+            await writing.wait()  # in order, and a failed write stops the walk
+            return await write(batches) if batches else 0
+        await writing.submit(write(batches))
         return 0
 
     async def on_page(page: Page) -> bool:

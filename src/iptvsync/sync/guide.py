@@ -18,6 +18,7 @@ from iptvsync.records import ProgrammeRecord
 from iptvsync.store.catalogue import insert_rows
 from iptvsync.store.models import programmes
 from iptvsync.store.providers import utcnow
+from iptvsync.sync.background import OneInFlight
 
 BATCH = 2000
 
@@ -42,22 +43,12 @@ async def store_guide(
     cutoff = await asyncio.to_thread(high_water)
     batch: list[dict[str, Any]] = []
     stored = 0
-    # The batch being written while the next one is parsed: the driver's executemany runs
-    # without the GIL, so parsing and SQLite overlap. One in flight keeps memory flat.
-    writing: asyncio.Task[None] | None = None
+    # The batch being written while the next one is parsed (see ``OneInFlight``).
+    writing: OneInFlight[None] = OneInFlight()
 
     def write(rows: list[dict[str, Any]]) -> None:
         with db.begin() as conn:
             insert_rows(conn, programmes, rows)
-
-    async def flush(rows: list[dict[str, Any]]) -> None:
-        nonlocal writing, stored
-        if writing is not None:
-            task, writing = writing, None
-            await task
-        if rows:
-            writing = asyncio.create_task(asyncio.to_thread(write, rows))
-            stored += len(rows)
 
     try:
         async for p in guide:
@@ -77,14 +68,16 @@ async def store_guide(
                 }
             )
             if len(batch) >= BATCH:
-                await flush(batch)
+                await writing.submit(asyncio.to_thread(write, batch))
+                stored += len(batch)
                 batch = []
-        await flush(batch)
-        await flush([])
+        await writing.wait()
+        if batch:
+            await asyncio.to_thread(write, batch)
+            stored += len(batch)
     except BaseException:
-        if writing is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(writing)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(writing.wait())
         await asyncio.to_thread(_drop_newer, db, provider_id, cutoff)
         raise
     await asyncio.to_thread(_drop_older, db, provider_id, cutoff)
