@@ -59,6 +59,7 @@ def upsert_items(
         return result
     writer: _Writer = _SqliteWriter(table) if conn.dialect.name == "sqlite" else _CoreWriter(table)
     existing = writer.existing(conn, provider_id, [r["provider_item_id"] for r in rows])
+    stamp = writer.stamp(now)  # ``now`` converted once for the batch, not once per row
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -70,9 +71,9 @@ def upsert_items(
                 {
                     **r,
                     "provider_id": provider_id,
-                    "added_at": r.get("added_at") or now,
-                    "first_seen_at": now,
-                    "updated_at": now,
+                    "added_at": r.get("added_at") or stamp,
+                    "first_seen_at": stamp,
+                    "updated_at": stamp,
                     "last_seen_run": run_id,
                     "created_version": version,
                     "changed_version": version,
@@ -85,7 +86,7 @@ def upsert_items(
                 values.pop("added_at", None)
             values.update(
                 _id=found[0],
-                updated_at=now,
+                updated_at=stamp,
                 last_seen_run=run_id,
                 changed_version=version,
                 deleted_at=None,
@@ -118,6 +119,7 @@ Existing = dict[str, tuple[int, str, bool]]
 
 
 class _Writer(Protocol):
+    def stamp(self, when: datetime) -> Any: ...
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing: ...
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None: ...
     def update(
@@ -131,6 +133,9 @@ class _CoreWriter:
 
     def __init__(self, table: sa.Table) -> None:
         self.table = table
+
+    def stamp(self, when: datetime) -> datetime:
+        return when
 
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
         t = self.table
@@ -173,6 +178,11 @@ class _SqliteWriter:
 
     def __init__(self, table: sa.Table) -> None:
         self.table = table
+
+    def stamp(self, when: datetime) -> str:
+        """The batch's timestamp as stored: datetime columns take the text as it is."""
+        text: str = _sqlite_datetime(when)
+        return text
 
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
         sql = (
@@ -262,9 +272,10 @@ def _shape(table: sa.Table) -> _RowShape:
 def _sqlite_datetime(value: Any) -> Any:
     """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (its time zone
     dropped, as SQLAlchemy does): ``isoformat`` pads the year to four digits and, asked for
-    microseconds, always writes six; the offset it appends is cut off."""
-    if value is None:
-        return None
+    microseconds, always writes six; the offset it appends is cut off. Text (a batch's
+    ``stamp``, already converted) is stored as it is."""
+    if value is None or isinstance(value, str):
+        return value
     return value.isoformat(" ", "microseconds")[:26]
 
 

@@ -31,7 +31,7 @@ from iptvsync.store import catalogue as store
 from iptvsync.store import runs
 from iptvsync.store.models import providers
 from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
-from iptvsync.sync.background import OneInFlight
+from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
 from iptvsync.sync.diff import kind_of, record_to_row
 from iptvsync.sync.guide import store_guide
 
@@ -120,7 +120,7 @@ async def _db(fn: Callable[..., T], *args: Any) -> T:
     delay, waited = 0.25, 0.0
     while True:
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await in_db_thread(fn, *args)
         except _DB_TRANSIENT as exc:
             if waited >= DB_RETRY_S:
                 raise
@@ -133,6 +133,11 @@ async def _db(fn: Callable[..., T], *args: Any) -> T:
 async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     """Run sync ``run_id`` to its end and return the public run. Never raises for provider
     failures or cancellation: they end up in the run's status."""
+    with run_db_thread(f"sync-{run_id}-db"):
+        return await _execute(ctx, run_id)
+
+
+async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     db = ctx.db
 
     def start() -> tuple[Any, Any]:

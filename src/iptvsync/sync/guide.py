@@ -18,7 +18,7 @@ from iptvsync.records import ProgrammeRecord
 from iptvsync.store.catalogue import insert_rows
 from iptvsync.store.models import programmes
 from iptvsync.store.providers import utcnow
-from iptvsync.sync.background import OneInFlight
+from iptvsync.sync.background import OneInFlight, in_db_thread
 
 BATCH = 2000
 
@@ -40,7 +40,7 @@ async def store_guide(
                 ).scalar_one()
             )
 
-    cutoff = await asyncio.to_thread(high_water)
+    cutoff = await in_db_thread(high_water)
     batch: list[dict[str, Any]] = []
     stored = 0
     # The batch being written while the next one is parsed (see ``OneInFlight``).
@@ -68,19 +68,19 @@ async def store_guide(
                 }
             )
             if len(batch) >= BATCH:
-                await writing.submit(asyncio.to_thread(write, batch))
+                await writing.submit(in_db_thread(write, batch))
                 stored += len(batch)
                 batch = []
         await writing.wait()
         if batch:
-            await asyncio.to_thread(write, batch)
+            await in_db_thread(write, batch)
             stored += len(batch)
     except BaseException:
         with contextlib.suppress(Exception):
             await asyncio.shield(writing.wait())
-        await asyncio.to_thread(_drop_newer, db, provider_id, cutoff)
+        await in_db_thread(_drop_newer, db, provider_id, cutoff)
         raise
-    await asyncio.to_thread(_drop_older, db, provider_id, cutoff)
+    await in_db_thread(_drop_older, db, provider_id, cutoff)
     return stored
 
 

@@ -1,0 +1,98 @@
+"""The write pipeline of a sync: submission order, cancel-safety, errors, one database thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
+
+
+async def test_work_runs_one_at_a_time_in_submission_order() -> None:
+    pipeline: OneInFlight[int] = OneInFlight()
+    running = 0
+    most = 0
+    order: list[int] = []
+
+    async def piece(n: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        order.append(n)
+        running -= 1
+        return n
+
+    async def submitter(first: int) -> None:
+        for n in range(first, first + 5):
+            await pipeline.submit(piece(n))
+            await asyncio.sleep(0)
+
+    # Two streams submit at once, as the streams of a Stalker walk do.
+    await asyncio.gather(submitter(0), submitter(100))
+    last = await pipeline.wait()
+    assert most == 1
+    assert sorted(order) == [*range(5), *range(100, 105)]
+    assert [n for n in order if n < 100] == list(range(5))
+    assert [n for n in order if n >= 100] == list(range(100, 105))
+    assert last == order[-1]
+    assert await pipeline.wait() is None
+
+
+async def test_a_cancelled_submitter_loses_no_work() -> None:
+    pipeline: OneInFlight[str] = OneInFlight()
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def piece(name: str, gate: asyncio.Event | None = None) -> str:
+        if gate is not None:
+            await gate.wait()
+        done.append(name)
+        return name
+
+    await pipeline.submit(piece("first", release))
+    waiting = asyncio.create_task(pipeline.submit(piece("second")))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # the run is cancelled while its submitter waits for "first"
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    release.set()
+    assert await pipeline.wait() == "second"
+    assert done == ["first", "second"]
+
+
+async def test_a_failed_piece_stops_what_is_queued_after_it() -> None:
+    pipeline: OneInFlight[int] = OneInFlight()
+    ran: list[int] = []
+
+    async def fails() -> int:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("disk full")
+
+    async def piece(n: int) -> int:
+        ran.append(n)
+        return n
+
+    await pipeline.submit(fails())
+    with pytest.raises(RuntimeError, match="disk full"):
+        await pipeline.submit(piece(1))  # waits on the failed piece: its error stops the walk
+    with pytest.raises(RuntimeError, match="disk full"):
+        await pipeline.wait()
+    assert ran == []
+
+
+async def test_a_runs_database_work_shares_one_thread() -> None:
+    def where() -> int:
+        return threading.get_ident()
+
+    with run_db_thread("test-db"):
+        inside = {await in_db_thread(where) for _ in range(20)}
+        # Tasks started inside the block inherit it.
+        inside |= set(await asyncio.gather(*(in_db_thread(where) for _ in range(20))))
+    assert len(inside) == 1
+    assert threading.get_ident() not in inside
+    # Outside a run, work goes to the default pool (not the run's thread, which has ended).
+    outside = await in_db_thread(where)
+    assert outside != threading.get_ident()
