@@ -263,6 +263,7 @@ def run_case(name: str, path: Path, guide: Path | None) -> dict[str, Any]:
         **line,
         "rss_start_mb": round(rss.start_mb, 1),
         "peak_rss_mb": round(rss.peak_mb, 1),
+        "peak_rss_with_children_mb": round(rss.peak_with_children_mb, 1),
     }
 
 

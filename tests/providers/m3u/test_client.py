@@ -23,6 +23,7 @@ from iptvsync.fakes.m3u import M3uFakeConfig, create_app
 from iptvsync.fakes.xtream import guide_anchor, guided_channels, schedule
 from iptvsync.providers.base import PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
+from iptvsync.providers.m3u import client as m3u_client
 from iptvsync.providers.m3u.client import M3uClient
 from iptvsync.providers.m3u.parse import series_key
 from iptvsync.records import ChannelRecord, Kind, Page, Scope
@@ -286,14 +287,14 @@ async def test_one_pass_serves_the_categories_and_both_walks(
     _, http = fake
     client = make_client(http)
     passes = 0
-    entries = M3uClient.entries
+    build = m3u_client.build_index
 
-    def counted(self: M3uClient) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         nonlocal passes
         passes += 1
-        return entries(self)
+        return build(*args, **kwargs)
 
-    monkeypatch.setattr(M3uClient, "entries", counted)
+    monkeypatch.setattr(m3u_client, "build_index", counted)
     pages: dict[str, list[Page]] = {}
 
     async def on_page(page: Page) -> bool:
@@ -310,7 +311,9 @@ async def test_one_pass_serves_the_categories_and_both_walks(
     # The replayed walk gives what a pass over the entries gives: every movie once.
     movies = [r for p in pages["vod"] for r in p.records]
     assert len(movies) == len({r.provider_id for r in movies}) > 0
-    index_files = [client._index._files[n] for n in ("live", "vod", "series")]  # type: ignore[union-attr]
+    assert client._index is not None
+    index_files = client._index.files()
+    assert len(index_files) == 3  # a small file: one part, a file per stream
     assert all(f.exists() for f in index_files)
     # A new download (the cache expired) is a new file: indexed again.
     client._cache_s = 0

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import operator
 import os
-import pickle
 import tempfile
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
@@ -37,23 +34,20 @@ from iptvsync.errors import (
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
 from iptvsync.providers.http import safe_url, translate_transport_error, transport_outcome
+from iptvsync.providers.m3u.index import READ_CHUNK, SNIFF_BYTES, Index, build_index
 from iptvsync.providers.m3u.parse import (
-    EntryKind,
     EpisodeEntry,
     LineDecoder,
     M3uEntry,
     M3uHeader,
     M3uParser,
     M3uRecord,
-    classify,
-    groups_of,
     identity_key,
-    series_record,
     sniff_error,
     to_record,
 )
 from iptvsync.providers.xmltv import iter_programmes
-from iptvsync.providers.xtream.parse import Deduper, PageBuilder, looks_adult
+from iptvsync.providers.xtream.parse import PageBuilder
 from iptvsync.records import (
     AccountInfo,
     CategoryRecord,
@@ -66,14 +60,11 @@ from iptvsync.records import (
     ProgrammeRecord,
     Scope,
     SeasonRecord,
-    SeriesRecord,
     WalkResult,
 )
 from iptvsync.settings import Settings
 
 PAGE_SIZE = 1000
-READ_CHUNK = 1 << 18
-SNIFF_BYTES = 32_768
 DEFAULT_USER_AGENT = "VLC/3.0.18 LibVLC/3.0.18"
 
 
@@ -165,8 +156,8 @@ class M3uClient:
             if s
         )
         self._requests = 0
-        #: The categories and the walk items of every kind, read in one pass (see ``_Index``).
-        self._index: _Index | None = None
+        #: The categories and the walk items of every kind, read in one pass (``m3u/index.py``).
+        self._index: Index | None = None
         self._spool: Path | None = None
         self._spool_finalizer: weakref.finalize[..., Any] | None = None
         self._fetched_at = 0.0
@@ -332,58 +323,19 @@ class M3uClient:
         playlist's index (one pass for the categories and the walks of every kind)."""
         return list((await self._indexed()).categories[Kind(kind)])
 
-    async def _indexed(self) -> _Index:
-        """The index of the playlist file as it is now: built by one pass over it, and kept
-        while the file is the same (path, mtime, size).
-
-        A sync asks for the categories of each kind and walks each scope: on a 1M-line
-        playlist every pass costs seconds, so the file is read once. The pass classifies
-        every entry, builds its walk item (a series once per episode: the walk lists series)
-        and de-duplicates each stream; what remains is kept on disk, a few MB, and replayed
-        by the walks. Memory stays flat: a chunk of each stream at a time.
-        """
+    async def _indexed(self) -> Index:
+        """The index of the playlist file as it is now (``m3u/index.py``): built by one pass
+        over it, and kept while the file is the same (path, mtime, size)."""
         path = await self._playlist()
         stat = path.stat()
         stamp = (str(path), stat.st_mtime_ns, stat.st_size)
         if self._index is not None and self._index.stamp == stamp:
             return self._index
         self._drop_index()
-        index = _Index(stamp)
-        try:
-            await self._fill(index)
-        except BaseException:
-            index.drop()
-            raise
-        self._index = index
-        return index
-
-    async def _fill(self, index: _Index) -> None:
-        seen: dict[Kind, dict[str, CategoryRecord]] = {k: {} for k in Kind}
-        dedupe = {name: Deduper() for name in _STREAMS}
-        async with aclosing(self.entries()) as entries:
-            async for entry in entries:
-                entry_kind = classify(entry)
-                groups = seen[_KIND_OF[entry_kind]]
-                for title in groups_of(entry):
-                    if title not in groups:
-                        censored = looks_adult(title)
-                        groups[title] = CategoryRecord(
-                            _KIND_OF[entry_kind], title, title, censored, len(groups)
-                        )
-                item: ChannelRecord | MovieRecord | SeriesRecord
-                if entry_kind is EntryKind.EPISODE:
-                    item = series_record(entry)  # the walk lists series, not episodes
-                else:
-                    record = to_record(entry, self._secrets, entry_kind)
-                    assert not isinstance(record, EpisodeEntry)
-                    item = record
-                name = _STREAM_NAME[entry_kind]
-                accepted = dedupe[name].accept(item)
-                if accepted is not None:
-                    index.add(name, accepted)
-        index.close()
-        index.categories = {k: list(v.values()) for k, v in seen.items()}
-        index.stats = dict(self.parse_stats)
+        self._index = await build_index(path, stamp, self._secrets, read=_read_file)
+        self.header = M3uHeader(self._index.header or {})
+        self.parse_stats = dict(self._index.stats)
+        return self._index
 
     def _drop_index(self) -> None:
         if self._index is not None:
@@ -512,88 +464,6 @@ class M3uClient:
         """Delete the downloaded playlist and its index."""
         self._drop_index()
         self._drop_spool()
-
-
-class _Index:
-    """One pass over a playlist: the categories of every kind, and each stream's
-    de-duplicated walk items in a temporary file, as pickled chunks of ``CHUNK`` items (our own
-    file, written and read by this process only)."""
-
-    CHUNK = 1000
-
-    def __init__(self, stamp: tuple[str, int, int]) -> None:
-        self.stamp = stamp
-        self.categories: dict[Kind, list[CategoryRecord]] = {}
-        self.stats: dict[str, int] = {}
-        self._buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _STREAMS}
-        self._files: dict[str, Path] = {}
-        self._outs: dict[str, BinaryIO] = {}
-        for name in _STREAMS:
-            fd, path = tempfile.mkstemp(prefix=f"iptvsync-m3u-{name}-", suffix=".pickle")
-            self._files[name] = Path(path)
-            self._outs[name] = os.fdopen(fd, "wb")
-        # Deleted by ``drop``, or when collected or at exit (a client nobody closed).
-        self._finalizer = weakref.finalize(self, _unlink_all, list(self._files.values()))
-
-    def add(self, stream: str, item: ChannelRecord | MovieRecord | SeriesRecord) -> None:
-        buffer = self._buffers[stream]
-        buffer.append(_FIELDS_OF[stream](item))  # plain tuples pickle 5× faster than records
-        if len(buffer) >= self.CHUNK:
-            pickle.dump(buffer, self._outs[stream], protocol=pickle.HIGHEST_PROTOCOL)
-            buffer.clear()
-
-    def close(self) -> None:
-        for name, out in self._outs.items():
-            if self._buffers[name]:
-                pickle.dump(self._buffers[name], out, protocol=pickle.HIGHEST_PROTOCOL)
-                self._buffers[name].clear()
-            out.close()
-
-    def chunks(self, stream: str) -> Iterator[list[Any]]:
-        record = _RECORD_OF[stream]
-        with self._files[stream].open("rb") as handle:
-            while True:
-                try:
-                    values = pickle.load(handle)
-                except EOFError:
-                    return
-                yield [record(*v) for v in values]
-
-    def drop(self) -> None:
-        for out in self._outs.values():
-            out.close()
-        self._finalizer()
-
-
-def _unlink_all(paths: list[Path]) -> None:
-    for path in paths:
-        _unlink(path)
-
-
-_STREAMS = ("live", "vod", "series")
-#: The record type of each stream, and how one becomes a tuple of its fields (in order).
-_RECORD_OF: dict[str, type[ChannelRecord | MovieRecord | SeriesRecord]] = {
-    "live": ChannelRecord,
-    "vod": MovieRecord,
-    "series": SeriesRecord,
-}
-_FIELDS_OF = {
-    name: operator.attrgetter(*(f.name for f in dataclasses.fields(record)))
-    for name, record in _RECORD_OF.items()
-}
-#: The walk's stream of each entry kind.
-_STREAM_NAME = {
-    EntryKind.CHANNEL: "live",
-    EntryKind.RADIO: "live",
-    EntryKind.MOVIE: "vod",
-    EntryKind.EPISODE: "series",
-}
-_KIND_OF = {
-    EntryKind.CHANNEL: Kind.CHANNEL,
-    EntryKind.RADIO: Kind.CHANNEL,
-    EntryKind.MOVIE: Kind.MOVIE,
-    EntryKind.EPISODE: Kind.SERIES,
-}
 
 
 async def _hand_on(page: Page, on_page: PageHandler, result: WalkResult) -> bool:

@@ -66,11 +66,13 @@ class LineDecoder:
     """Push bytes, get text lines. Inflates gzip/xz by magic, splits on LF, CRLF or CR, decodes
     UTF-8 with a Latin-1 fallback per line, and skips over-long lines without buffering them."""
 
-    def __init__(self, max_line: int = MAX_LINE) -> None:
+    def __init__(self, max_line: int = MAX_LINE, *, at_start: bool = True) -> None:
+        """``at_start``: the bytes fed begin a file (a BOM there is dropped); False for a part
+        of a plain file that begins at a line start."""
         self._inflater = Inflater()
         self._buf = b""
         self._skipping = False
-        self._first = True
+        self._first = at_start
         self._max_line = max_line
         self.junk_lines = 0
 
@@ -179,7 +181,6 @@ class M3uEntry:
     options: dict[str, str] = field(default_factory=dict)  # #EXTVLCOPT
     kodi_props: dict[str, str] = field(default_factory=dict)  # #KODIPROP
     vod_flag: bool = False  # #EXT-X-PLAYLIST-TYPE:VOD
-    line: int = 0
 
 
 _ATTR = re.compile(
@@ -267,10 +268,8 @@ class M3uParser:
         self._options: dict[str, str] = {}
         self._props: dict[str, str] = {}
         self._vod = False
-        self._line = 0
 
     def feed(self, line: str) -> M3uEntry | None:
-        self._line += 1
         if not line:
             return None
         if line.startswith("#"):
@@ -286,10 +285,15 @@ class M3uParser:
             return None
         return self._entry(line)
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """The input ended: a pending #EXTINF never gets its URL."""
         if self._extinf is not None:
             self.orphans += 1
             self._extinf = None
+
+    def close(self) -> None:
+        """``finish``, and the whole input was no playlist at all: raise."""
+        self.finish()
         if self.header is None and not self.saw_content:
             raise ProviderBadResponse("not an M3U playlist (no #EXTM3U and no entries)")
 
@@ -338,7 +342,6 @@ class M3uParser:
             options=self._options,
             kodi_props=self._props,
             vod_flag=self._vod,
-            line=self._line,
         )
         self.entries += 1
         self._reset()
