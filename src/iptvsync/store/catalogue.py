@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,18 +66,7 @@ def upsert_items(
     for r in rows:
         found = existing.get(r["provider_item_id"])
         if found is None:
-            inserts.append(
-                {
-                    **r,
-                    "provider_id": provider_id,
-                    "added_at": r.get("added_at") or stamp,
-                    "first_seen_at": stamp,
-                    "updated_at": stamp,
-                    "last_seen_run": run_id,
-                    "created_version": version,
-                    "changed_version": version,
-                }
-            )
+            inserts.append(r)
             result.new_keys.append(r["provider_item_id"])
         elif found[1] != r["hash"] or found[2]:
             values = {k: v for k, v in r.items() if k != "provider_item_id"}
@@ -99,7 +87,16 @@ def upsert_items(
             touches.append(found[0])
 
     if inserts:
-        writer.insert(conn, inserts)
+        # The same for every new row of the batch; ``added_at`` is the row's when it has one.
+        same = {
+            "provider_id": provider_id,
+            "first_seen_at": stamp,
+            "updated_at": stamp,
+            "last_seen_run": run_id,
+            "created_version": version,
+            "changed_version": version,
+        }
+        writer.insert(conn, inserts, same, {"added_at": stamp})
     if updates:
         # executemany needs the same keys in every row: group by key set.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -121,7 +118,15 @@ Existing = dict[str, tuple[int, str, bool]]
 class _Writer(Protocol):
     def stamp(self, when: datetime) -> Any: ...
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing: ...
-    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None: ...
+    def insert(
+        self,
+        conn: sa.Connection,
+        rows: list[dict[str, Any]],
+        same: dict[str, Any],
+        fallback: dict[str, Any],
+    ) -> None:
+        """Insert ``rows`` completed with ``same`` (every row's value) and ``fallback`` (the
+        value of a key a row lacks or holds None for)."""
     def update(
         self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]
     ) -> None: ...
@@ -144,8 +149,17 @@ class _CoreWriter:
         )
         return {r[0]: (r[1], r[2], r[3] is not None) for r in conn.execute(query)}
 
-    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        conn.execute(self.table.insert(), rows)
+    def insert(
+        self,
+        conn: sa.Connection,
+        rows: list[dict[str, Any]],
+        same: dict[str, Any],
+        fallback: dict[str, Any],
+    ) -> None:
+        completed = [
+            {**row, **same, **{k: row.get(k) or v for k, v in fallback.items()}} for row in rows
+        ]
+        conn.execute(self.table.insert(), completed)
 
     def update(self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]) -> None:
         t = self.table
@@ -193,10 +207,18 @@ class _SqliteWriter:
             found = cursor.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
         return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
 
-    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    def insert(
+        self,
+        conn: sa.Connection,
+        rows: list[dict[str, Any]],
+        same: dict[str, Any],
+        fallback: dict[str, Any],
+    ) -> None:
         name = self.table.name
         last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
-        insert_rows(conn, self.table, rows)
+        values = _shape(self.table).compile(same, fallback)
+        with _driver_cursor(conn) as cursor:
+            cursor.executemany(_shape(self.table).sql, map(values, rows))
         conn.exec_driver_sql(
             f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
             (last,),
@@ -237,31 +259,50 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
         return
     shape = _shape(table)
     with _driver_cursor(conn) as cursor:
-        cursor.executemany(shape.sql, [shape.values(row) for row in rows])
+        cursor.executemany(shape.sql, map(shape.values, rows))
 
 
 class _RowShape:
     """How a table's rows become driver parameters on SQLite (every column but ``id``)."""
 
     def __init__(self, table: sa.Table) -> None:
-        columns = [c for c in table.columns if c.name != "id"]
-        names = [c.name for c in columns]
-        marks = ", ".join("?" * len(columns))
+        self.columns = [c for c in table.columns if c.name != "id"]
+        names = [c.name for c in self.columns]
+        marks = ", ".join("?" * len(self.columns))
         self.sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-        #: Values for keys a row does not have (what SQLAlchemy would insert).
-        self.defaults = {c.name: _default(c) for c in columns}
-        self.getter = operator.itemgetter(*names)
-        self.converters = [
-            (i, convert)
-            for i, c in enumerate(columns)
-            if (convert := _sqlite_converter(c)) is not _same
-        ]
+        self.values = self.compile({}, {})
 
-    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        values = list(self.getter({**self.defaults, **row}))
-        for i, convert in self.converters:
-            values[i] = convert(values[i])
-        return tuple(values)
+    def compile(
+        self, same: dict[str, Any], fallback: dict[str, Any]
+    ) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """``row → parameters``: each column's value converted as SQLAlchemy stores it; a key
+        the row lacks gets what SQLAlchemy would insert; ``same`` and ``fallback`` as for
+        ``_Writer.insert``, converted once here.
+
+        Generated as one tuple expression (``dataclasses`` builds its methods the same way): a
+        sync inserts hundreds of thousands of rows, and a loop over the columns per row cost
+        twice as much.
+        """
+        namespace: dict[str, Any] = {}
+        parts = []
+        for i, column in enumerate(self.columns):
+            name, convert = column.name, _sqlite_converter(column)
+            if name in same:
+                namespace[f"k{i}"] = convert(same[name])
+                parts.append(f"k{i}")
+                continue
+            namespace[f"c{i}"] = convert
+            if name in fallback:
+                namespace[f"f{i}"] = convert(fallback[name])
+                value = f"(get({name!r}) or f{i})"
+            else:
+                namespace[f"d{i}"] = _default(column)
+                value = f"get({name!r}, d{i})"
+            parts.append(value if convert is _same else f"c{i}({value})")
+        source = f"def values(row):\n    get = row.get\n    return ({', '.join(parts)},)\n"
+        exec(source, namespace)
+        values: Callable[[dict[str, Any]], tuple[Any, ...]] = namespace["values"]
+        return values
 
 
 @functools.cache

@@ -20,36 +20,48 @@ def content_hash(values: dict[str, Any]) -> str:
 
 
 def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict[str, Any]:
-    """Column values for ``record``; ``category_ids`` maps provider category ids to ours."""
-    ours = [category_ids[c] for c in record.category_ids if c in category_ids]
-    ours = list(dict.fromkeys(ours))
-    primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
-    row: dict[str, Any] = {
-        "provider_item_id": record.provider_id,
-        "name": record.name or f"#{record.provider_id}",
-        "category_id": primary,
-        "category_ids": ours if len(ours) > 1 else None,
-        "censored": record.censored,
-        "cmd": record.cmd,
-    }
-    if isinstance(record, ChannelRecord):
-        row.update(
-            number=record.number,
-            logo=record.logo,
-            epg_id=record.epg_id,
-            archive=record.archive,
-            archive_days=record.archive_days,
-            radio=record.radio,
-            detail=dict(record.extra) or None,
-        )
+    """Column values for ``record``; ``category_ids`` maps provider category ids to ours.
+
+    Runs once per item of every sync (hundreds of thousands): one dict literal per kind.
+    """
+    cats = record.category_ids
+    if len(cats) == 1:  # nearly every item
+        only = category_ids.get(cats[0])
+        ours = [only] if only is not None else []
     else:
-        row.update(
-            year=record.year,
-            rating=record.rating,
-            poster=record.poster,
-            added_at=record.added_at,
-            detail=_detail(record),
-        )
+        ours = list(dict.fromkeys(category_ids[c] for c in cats if c in category_ids))
+    primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
+    row: dict[str, Any]
+    if isinstance(record, ChannelRecord):
+        row = {
+            "provider_item_id": record.provider_id,
+            "name": record.name or f"#{record.provider_id}",
+            "category_id": primary,
+            "category_ids": ours if len(ours) > 1 else None,
+            "censored": record.censored,
+            "cmd": record.cmd,
+            "number": record.number,
+            "logo": record.logo,
+            "epg_id": record.epg_id,
+            "archive": record.archive,
+            "archive_days": record.archive_days,
+            "radio": record.radio,
+            "detail": dict(record.extra) or None,
+        }
+    else:
+        row = {
+            "provider_item_id": record.provider_id,
+            "name": record.name or f"#{record.provider_id}",
+            "category_id": primary,
+            "category_ids": ours if len(ours) > 1 else None,
+            "censored": record.censored,
+            "cmd": record.cmd,
+            "year": record.year,
+            "rating": record.rating,
+            "poster": record.poster,
+            "added_at": record.added_at,
+            "detail": _detail(record),
+        }
         if isinstance(record, MovieRecord):
             row["extension"] = record.extension
     hashed = {k: v for k, v in row.items() if v is not None}
@@ -61,13 +73,16 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
 
 def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
     detail = {
-        "description": record.description,
-        "director": record.director,
-        "actors": record.actors,
-        "genres": record.genres,
-        "duration_min": record.duration_min,
+        k: v
+        for k, v in (
+            ("description", record.description),
+            ("director", record.director),
+            ("actors", record.actors),
+            ("genres", record.genres),
+            ("duration_min", record.duration_min),
+        )
+        if v is not None and v != ""
     }
-    detail = {k: v for k, v in detail.items() if v is not None and v != ""}
     return detail or None
 
 
