@@ -64,6 +64,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         batch_size=200,
+        whole_list_batch_size=200,
     )
 
 

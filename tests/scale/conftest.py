@@ -40,6 +40,7 @@ def scale_settings(pg_url: str, tmp_path: Path) -> Settings:
         database_url=pg_url,
         runner="procrastinate",
         batch_size=100,
+        whole_list_batch_size=100,
         worker_concurrency=3,
         worker_heartbeat_s=0.5,
         worker_stalled_after_s=2.0,

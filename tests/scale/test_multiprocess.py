@@ -66,6 +66,7 @@ def test_two_replicas_two_workers_cancel_and_kill(
             worker_poll_s=1,
             schedule_tick_s=2,
             batch_size=100,
+            whole_list_batch_size=100,
         ) as cluster,
     ):
         assert "Procrastinate" in cluster.run("migrate")

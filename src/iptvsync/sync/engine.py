@@ -292,6 +292,9 @@ async def _sync_scope(
         cat_maps[kind] = await _db(_write_categories, ctx, state, kind, rows)
 
     incremental_paging = mode == "incremental" and not client.whole_lists
+    batch_size = (
+        ctx.settings.whole_list_batch_size if client.whole_lists else ctx.settings.batch_size
+    )
     state.phase = scope.value
     if state.walk_started is None:
         state.walk_started = time.monotonic()
@@ -335,7 +338,7 @@ async def _sync_scope(
         state.done_items += len(page.records)
         if incremental_paging:
             return await flush(wait=True) > 0
-        if buffered >= ctx.settings.batch_size:
+        if buffered >= batch_size:
             await flush(wait=False)
         return True
 
