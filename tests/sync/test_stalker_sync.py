@@ -42,6 +42,18 @@ async def test_full_sync_stores_exactly_the_catalogue(harness: Harness) -> None:
     assert cats == 0, "the portal's All pseudo-category is not stored"
 
 
+async def test_a_sync_asks_for_each_category_list_once(harness: Harness) -> None:
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    asked = harness.portal.stats_dict()["by_action"]
+    lists = {k: v for k, v in asked.items() if k.endswith((".get_genres", ".get_categories"))}
+    # The genres twice: once without a token to find the portal's endpoint (discovery), once
+    # for the channel categories and the walk's censored genres.
+    assert lists.pop("itv.get_genres") == 2
+    assert lists.pop("vod.get_categories") == 1
+    assert all(count == 1 for count in lists.values()), lists
+
+
 async def test_ids_are_stable_and_unchanged_rows_are_only_touched(harness: Harness) -> None:
     await harness.sync()
     with harness.db.connect() as conn:

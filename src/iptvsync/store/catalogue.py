@@ -127,6 +127,7 @@ class _Writer(Protocol):
     ) -> None:
         """Insert ``rows`` completed with ``same`` (every row's value) and ``fallback`` (the
         value of a key a row lacks or holds None for)."""
+
     def update(
         self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]
     ) -> None: ...

@@ -522,7 +522,7 @@ async def test_no_secret_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> 
         r.portal.configure(mac_allowed=())
         r.portal.kick()
         with pytest.raises(ProviderAuthFailed) as info:
-            await r.client.categories(Kind.MOVIE)
+            await walk(r.client, Scope.VOD)
     text = caplog.text + str(info.value) + repr(info.value.detail)
     assert "re-authenticating" in caplog.text
     assert "12:34" not in text and "12%3A34" not in text

@@ -176,6 +176,7 @@ class StalkerClient:
         self._page_size: int | None = None
         self._closed = False
         self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
+        self._category_answers: dict[tuple[str, str], Any] = {}
 
     # -- ProviderClient ----------------------------------------------------------------------
 
@@ -243,12 +244,20 @@ class StalkerClient:
     async def categories(self, kind: Kind) -> list[CategoryRecord]:
         await self._ensure_session()
         if kind is Kind.CHANNEL:
-            env = await self._call({"type": "itv", "action": "get_genres"})
+            env = await self._category_call("itv", "get_genres")
         elif kind is Kind.SERIES and await self._detect_family() == "reseller":
-            env = await self._call({"type": "series", "action": "get_categories"})
+            env = await self._category_call("series", "get_categories")
         else:  # stock portals keep series in the VOD categories
-            env = await self._call({"type": "vod", "action": "get_categories"})
+            env = await self._category_call("vod", "get_categories")
         return parse.parse_categories(env.js, kind)
+
+    async def _category_call(self, module: str, action: str) -> Any:
+        """A category list, asked once per client (one sync run): the engine's categories and
+        the walk's censored genres are the same answer."""
+        key = (module, action)
+        if key not in self._category_answers:
+            self._category_answers[key] = await self._call({"type": module, "action": action})
+        return self._category_answers[key]
 
     async def walk(
         self,
@@ -323,7 +332,7 @@ class StalkerClient:
         self, deliver: Deliver, seen: set[tuple[str, str]], page_cap: int | None
     ) -> list[StreamOutcome]:
         genres = parse.parse_categories(
-            (await self._call({"type": "itv", "action": "get_genres"})).js, Kind.CHANNEL
+            (await self._category_call("itv", "get_genres")).js, Kind.CHANNEL
         )
         censored = frozenset(g.provider_id for g in genres if g.censored)
         urls = self._require_endpoint().urls
@@ -403,7 +412,7 @@ class StalkerClient:
         cats: dict[str, list[CategoryRecord]] = {}
         for module in list(modules):
             try:
-                env = await self._call({"type": module, "action": "get_categories"})
+                env = await self._category_call(module, "get_categories")
                 kind = Kind.SERIES if module == "series" else Kind.MOVIE
                 cats[module] = parse.parse_categories(env.js, kind)
             except ProviderBadResponse:
@@ -760,7 +769,7 @@ class StalkerClient:
             return self._family
         family = "stock"
         with contextlib.suppress(ProviderBadResponse):
-            env = await self._call({"type": "series", "action": "get_categories"})
+            env = await self._category_call("series", "get_categories")
             if parse.parse_categories(env.js, Kind.SERIES):
                 family = "reseller"
         self._family = family
