@@ -22,7 +22,7 @@ def content_hash(values: dict[str, Any]) -> str:
 def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict[str, Any]:
     """Column values for ``record``; ``category_ids`` maps provider category ids to ours.
 
-    Runs once per item of every sync (hundreds of thousands): one dict literal per kind.
+    Runs once per item of every sync (hundreds of thousands): dict literals, no keywords.
     """
     cats = record.category_ids
     if len(cats) == 1:  # nearly every item
@@ -31,15 +31,16 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
     else:
         ours = list(dict.fromkeys(category_ids[c] for c in cats if c in category_ids))
     primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
-    row: dict[str, Any]
+    row: dict[str, Any] = {
+        "provider_item_id": record.provider_id,
+        "name": record.name or f"#{record.provider_id}",
+        "category_id": primary,
+        "category_ids": ours if len(ours) > 1 else None,
+        "censored": record.censored,
+        "cmd": record.cmd,
+    }
     if isinstance(record, ChannelRecord):
-        row = {
-            "provider_item_id": record.provider_id,
-            "name": record.name or f"#{record.provider_id}",
-            "category_id": primary,
-            "category_ids": ours if len(ours) > 1 else None,
-            "censored": record.censored,
-            "cmd": record.cmd,
+        row |= {
             "number": record.number,
             "logo": record.logo,
             "epg_id": record.epg_id,
@@ -49,13 +50,7 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
             "detail": dict(record.extra) or None,
         }
     else:
-        row = {
-            "provider_item_id": record.provider_id,
-            "name": record.name or f"#{record.provider_id}",
-            "category_id": primary,
-            "category_ids": ours if len(ours) > 1 else None,
-            "censored": record.censored,
-            "cmd": record.cmd,
+        row |= {
             "year": record.year,
             "rating": record.rating,
             "poster": record.poster,
