@@ -127,15 +127,17 @@ def test_compressed_or_small_files_are_one_part(tmp_path: Path) -> None:
     assert m3u_index._part_bounds(cr, b"#EXTM3U", 1, 4) == [0, cr.stat().st_size]
 
 
-@pytest.mark.parametrize("failure", ["no_interpreter", "child_fails"])
+@pytest.mark.parametrize("failure", ["no_interpreter", "child_fails", "wrong_answer"])
 async def test_a_failed_child_falls_back_to_one_pass(
     playlist: Path, monkeypatch: pytest.MonkeyPatch, failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     single, _ = await _index_with(playlist, monkeypatch, parts=1)
     if failure == "no_interpreter":
         monkeypatch.setattr(m3u_index.sys, "executable", "/nonexistent/python")
-    else:
+    elif failure == "child_fails":
         monkeypatch.setattr(m3u_index, "_CHILD_MODULE", "iptvsync.no_such_module")
+    else:  # exits 0 but answers something else: json.tool echoes the job back
+        monkeypatch.setattr(m3u_index, "_CHILD_MODULE", "json.tool")
     got, used = await _index_with(playlist, monkeypatch, parts=3, min_part_bytes=1)
     assert used == 1
     assert got == single

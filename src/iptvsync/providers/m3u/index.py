@@ -394,14 +394,18 @@ async def _in_children(
                     await asyncio.shield(child.wait())
     results = []
     for (child, _), (out, err) in zip(children, answers, strict=True):
-        if child.returncode != 0:
+        try:
+            if child.returncode != 0:
+                raise ValueError(f"exit {child.returncode}")
+            results.append(PassResult.from_json(json.loads(out)))
+        except (ValueError, KeyError, TypeError) as exc:
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:]
             log.warning(
-                "a playlist indexing process failed (exit %s): %s; indexing in one process",
-                child.returncode,
-                err.decode("utf-8", "replace").strip().splitlines()[-1:] or "",
+                "a playlist indexing process failed (%s: %s); indexing in one process",
+                exc,
+                last[0] if last else "no message",
             )
             return None
-        results.append(PassResult.from_json(json.loads(out)))
     return results
 
 
