@@ -76,7 +76,9 @@ async def _wait_for_items(db: sa.Engine, at_least: int, timeout: float = 30) -> 
 
 async def test_provider_dies_mid_sync(db: sa.Engine, settings: Settings) -> None:
     catalogue = generate(seed=21, movies=1200, series=60, channels=20)
-    app = create_app(catalogue, StalkerFakeConfig(latency_ms=10))
+    # Pages from 20 on are slow, so the walk is still going when the server is stopped (a fast
+    # machine finished the whole walk before the stop took effect).
+    app = SlowAfter(create_app(catalogue, StalkerFakeConfig(latency_ms=10)), page=20)
     server = ServerThread(app).start()
     port = server.port
     pid = _provider(db, f"{server.url}/c/")
@@ -102,6 +104,30 @@ async def test_provider_dies_mid_sync(db: sa.Engine, settings: Settings) -> None
         await http.aclose()
 
 
+def _vod_page(scope: Scope) -> int | None:
+    query = scope.get("query_string", b"").decode()
+    if "get_ordered_list" not in query or "type=vod" not in query:
+        return None
+    params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+    page = params.get("p", "0")
+    return int(page) if page.isdigit() else None
+
+
+class SlowAfter:
+    """Wraps the fake portal: VOD pages from the Nth on take ``delay_s`` more."""
+
+    def __init__(self, app: Any, page: int, delay_s: float = 0.5) -> None:
+        self.app = app
+        self.page = page
+        self.delay_s = delay_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        page = _vod_page(scope)
+        if page is not None and page >= self.page:
+            await asyncio.sleep(self.delay_s)
+        await self.app(scope, receive, send)
+
+
 class GarbageAfter:
     """Wraps the fake portal: from the Nth VOD page on, answer an HTML error page with 200,
     the way overloaded panels do."""
@@ -112,20 +138,18 @@ class GarbageAfter:
         self.enabled = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = scope.get("query_string", b"").decode()
-        if self.enabled and "get_ordered_list" in query and "type=vod" in query:
-            params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-            if params.get("p", "0").isdigit() and int(params.get("p", "0")) >= self.page:
-                body = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [(b"content-type", b"text/html")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
+        page = _vod_page(scope)
+        if self.enabled and page is not None and page >= self.page:
+            body = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/html")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
         await self.app(scope, receive, send)
 
 
