@@ -58,7 +58,6 @@ def upsert_items(
         return result
     writer: _Writer = _SqliteWriter(table) if conn.dialect.name == "sqlite" else _CoreWriter(table)
     existing = writer.existing(conn, provider_id, [r["provider_item_id"] for r in rows])
-    stamp = writer.stamp(now)  # ``now`` converted once for the batch, not once per row
 
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -74,7 +73,7 @@ def upsert_items(
                 values.pop("added_at", None)
             values.update(
                 _id=found[0],
-                updated_at=stamp,
+                updated_at=now,
                 last_seen_run=run_id,
                 changed_version=version,
                 deleted_at=None,
@@ -90,13 +89,13 @@ def upsert_items(
         # The same for every new row of the batch; ``added_at`` is the row's when it has one.
         same = {
             "provider_id": provider_id,
-            "first_seen_at": stamp,
-            "updated_at": stamp,
+            "first_seen_at": now,
+            "updated_at": now,
             "last_seen_run": run_id,
             "created_version": version,
             "changed_version": version,
         }
-        writer.insert(conn, inserts, same, {"added_at": stamp})
+        writer.insert(conn, inserts, same, {"added_at": now})
     if updates:
         # executemany needs the same keys in every row: group by key set.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -116,7 +115,6 @@ Existing = dict[str, tuple[int, str, bool]]
 
 
 class _Writer(Protocol):
-    def stamp(self, when: datetime) -> Any: ...
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing: ...
     def insert(
         self,
@@ -139,9 +137,6 @@ class _CoreWriter:
 
     def __init__(self, table: sa.Table) -> None:
         self.table = table
-
-    def stamp(self, when: datetime) -> datetime:
-        return when
 
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
         t = self.table
@@ -194,11 +189,6 @@ class _SqliteWriter:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
 
-    def stamp(self, when: datetime) -> str:
-        """The batch's timestamp as stored: datetime columns take the text as it is."""
-        text: str = _sqlite_datetime(when)
-        return text
-
     def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
         sql = (
             f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
@@ -217,9 +207,9 @@ class _SqliteWriter:
     ) -> None:
         name = self.table.name
         last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
-        values = _shape(self.table).compile(same, fallback)
+        shape = _shape(self.table)
         with _driver_cursor(conn) as cursor:
-            cursor.executemany(_shape(self.table).sql, map(values, rows))
+            cursor.executemany(shape.sql, map(shape.compile(same, fallback), rows))
         conn.exec_driver_sql(
             f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
             (last,),
@@ -295,10 +285,10 @@ class _RowShape:
             namespace[f"c{i}"] = convert
             if name in fallback:
                 namespace[f"f{i}"] = convert(fallback[name])
-                value = f"(get({name!r}) or f{i})"
-            else:
-                namespace[f"d{i}"] = _default(column)
-                value = f"get({name!r}, d{i})"
+                parts.append(f"(c{i}(v) if (v := get({name!r})) else f{i})")
+                continue
+            namespace[f"d{i}"] = _default(column)
+            value = f"get({name!r}, d{i})"
             parts.append(value if convert is _same else f"c{i}({value})")
         source = f"def values(row):\n    get = row.get\n    return ({', '.join(parts)},)\n"
         exec(source, namespace)
@@ -314,10 +304,9 @@ def _shape(table: sa.Table) -> _RowShape:
 def _sqlite_datetime(value: Any) -> Any:
     """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (its time zone
     dropped, as SQLAlchemy does): ``isoformat`` pads the year to four digits and, asked for
-    microseconds, always writes six; the offset it appends is cut off. Text (a batch's
-    ``stamp``, already converted) is stored as it is."""
-    if value is None or isinstance(value, str):
-        return value
+    microseconds, always writes six; the offset it appends is cut off."""
+    if value is None:
+        return None
     return value.isoformat(" ", "microseconds")[:26]
 
 
