@@ -36,11 +36,10 @@ from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
 from iptvsync.providers.http import safe_url, translate_transport_error, transport_outcome
 from iptvsync.providers.m3u.index import READ_CHUNK, SNIFF_BYTES, Index, build_index
 from iptvsync.providers.m3u.parse import (
+    EntryReader,
     EpisodeEntry,
-    LineDecoder,
     M3uEntry,
     M3uHeader,
-    M3uParser,
     M3uRecord,
     identity_key,
     sniff_error,
@@ -263,8 +262,7 @@ class M3uClient:
     async def entries(self) -> AsyncGenerator[M3uEntry, None]:
         """Every entry of the playlist, streamed from disk."""
         path = await self._playlist()
-        decoder = LineDecoder()
-        parser = M3uParser()
+        reader = EntryReader()
         async with aclosing(_read_file(path)) as chunks:
             first = True
             async for chunk in chunks:
@@ -273,23 +271,16 @@ class M3uClient:
                     sniffed = sniff_error(chunk[:SNIFF_BYTES])
                     if sniffed is not None:
                         raise sniffed
-                for line in decoder.feed(chunk):
-                    entry = parser.feed(line)
-                    if parser.header is not None and self.header is None:
-                        self.header = parser.header
-                    if entry is not None:
-                        yield entry
-            for line in decoder.close():
-                entry = parser.feed(line)
-                if entry is not None:
+                entries = reader.feed(chunk)
+                if self.header is None and reader.parser.header is not None:
+                    self.header = reader.parser.header
+                for entry in entries:
                     yield entry
-        parser.close()
-        self.header = parser.header or M3uHeader()
-        self.parse_stats = {
-            "entries": parser.entries,
-            "orphans": parser.orphans,
-            "junk": parser.junk + decoder.junk_lines,
-        }
+            for entry in reader.close():
+                yield entry
+        reader.parser.close()  # raises when the file was no playlist at all
+        self.header = reader.parser.header or M3uHeader()
+        self.parse_stats = reader.stats
 
     async def records(self) -> AsyncGenerator[M3uRecord, None]:
         async with aclosing(self.entries()) as entries:

@@ -37,10 +37,9 @@ from typing import Any, BinaryIO
 from iptvsync.errors import ProviderBadResponse, ProviderUnreachable
 from iptvsync.providers.m3u.parse import (
     EntryKind,
+    EntryReader,
     EpisodeEntry,
-    LineDecoder,
     M3uEntry,
-    M3uParser,
     classify,
     groups_of,
     series_record,
@@ -128,39 +127,29 @@ class _Pass:
 
     def __init__(self, files: dict[str, Path], secrets: tuple[str, ...], *, at_start: bool):
         self._secrets = secrets
-        self._decoder = LineDecoder(at_start=at_start)
-        self._parser = M3uParser()
+        self._reader = EntryReader(at_start=at_start)
         self._dedupe = {name: Deduper() for name in STREAMS}
         self._groups: dict[Kind, dict[str, None]] = {k: {} for k in Kind}
         self._buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in STREAMS}
         self._outs: dict[str, BinaryIO] = {name: files[name].open("wb") for name in STREAMS}
 
     def feed(self, chunk: bytes) -> None:
-        for line in self._decoder.feed(chunk):
-            entry = self._parser.feed(line)
-            if entry is not None:
-                self._add(entry)
+        for entry in self._reader.feed(chunk):
+            self._add(entry)
 
     def finish(self) -> PassResult:
         try:
-            for line in self._decoder.close():
-                entry = self._parser.feed(line)
-                if entry is not None:
-                    self._add(entry)
-            self._parser.finish()
+            for entry in self._reader.close():
+                self._add(entry)
             for name, out in self._outs.items():
                 if self._buffers[name]:
                     pickle.dump(self._buffers[name], out, protocol=pickle.HIGHEST_PROTOCOL)
         finally:
             self.abort()
-        parser = self._parser
+        parser = self._reader.parser
         return PassResult(
             groups={k: list(v) for k, v in self._groups.items()},
-            stats={
-                "entries": parser.entries,
-                "orphans": parser.orphans,
-                "junk": parser.junk + self._decoder.junk_lines,
-            },
+            stats=self._reader.stats,
             header=parser.header.attrs if parser.header is not None else None,
             saw_content=parser.saw_content,
         )

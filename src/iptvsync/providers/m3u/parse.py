@@ -355,6 +355,36 @@ class M3uParser:
         self._vod = False
 
 
+class EntryReader:
+    """Bytes of a playlist in, entries out: a ``LineDecoder`` feeding an ``M3uParser``."""
+
+    def __init__(self, *, at_start: bool = True) -> None:
+        self.decoder = LineDecoder(at_start=at_start)
+        self.parser = M3uParser()
+
+    def feed(self, chunk: bytes) -> list[M3uEntry]:
+        return self._entries(self.decoder.feed(chunk))
+
+    def close(self) -> list[M3uEntry]:
+        """The entries of the last lines; a pending #EXTINF counts as an orphan."""
+        entries = self._entries(self.decoder.close())
+        self.parser.finish()
+        return entries
+
+    def _entries(self, lines: list[str]) -> list[M3uEntry]:
+        return [entry for entry in map(self.parser.feed, lines) if entry is not None]
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """``entries``, ``orphans`` (#EXTINF lines without a URL) and ``junk`` lines."""
+        parser = self.parser
+        return {
+            "entries": parser.entries,
+            "orphans": parser.orphans,
+            "junk": parser.junk + self.decoder.junk_lines,
+        }
+
+
 def _key_value(text: str) -> tuple[str, str]:
     # Values may contain "=" (license URLs): split on the first one only.
     key, _, value = text.strip().lstrip("-").partition("=")
