@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from iptvsync.errors import ProviderBadResponse, ProviderUnreachable
 from iptvsync.providers.m3u.parse import (
+    NOT_A_PLAYLIST,
     EntryKind,
     EntryReader,
     EpisodeEntry,
@@ -232,10 +233,7 @@ class Index:
                 CategoryRecord(kind, title, title, looks_adult(title), position)
                 for position, title in enumerate(titles)
             ]
-        self.stats = {
-            key: sum(result.stats.get(key, 0) for result in results)
-            for key in ("entries", "orphans", "junk")
-        }
+        self.stats = {key: sum(result.stats[key] for result in results) for key in results[0].stats}
         self.header = next((r.header for r in results if r.header is not None), None)
         self.parts = len(results)
 
@@ -278,7 +276,7 @@ async def build_index(
         if results is None:
             results = [await _in_process(path, index._new_part(), secrets, read)]
         if all(r.header is None and not r.saw_content for r in results):
-            raise ProviderBadResponse("not an M3U playlist (no #EXTM3U and no entries)")
+            raise ProviderBadResponse(NOT_A_PLAYLIST)
         index._join(results)
     except BaseException:
         index.drop()

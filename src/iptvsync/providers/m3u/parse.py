@@ -254,6 +254,9 @@ def _is_junk(line: str) -> bool:
     return _CONTROL.search(line) is not None or "\ufffd" in line[:4]
 
 
+NOT_A_PLAYLIST = "not an M3U playlist (no #EXTM3U and no entries)"
+
+
 class M3uParser:
     """Feed lines, get entries. Counts what it dropped so the client can warn about it."""
 
@@ -295,7 +298,7 @@ class M3uParser:
         """``finish``, and the whole input was no playlist at all: raise."""
         self.finish()
         if self.header is None and not self.saw_content:
-            raise ProviderBadResponse("not an M3U playlist (no #EXTM3U and no entries)")
+            raise ProviderBadResponse(NOT_A_PLAYLIST)
 
     def _directive(self, line: str) -> M3uEntry | None:
         upper = line[:24].upper()
