@@ -316,8 +316,17 @@ def test_phone_viewport_has_no_horizontal_scroll(
 def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_provider: int) -> None:
     pid = synced_provider
     open_view(page, "dashboard", pid)
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # Waited for inside one evaluate: `wait_for_function` polls through the page's own `eval`,
+    # which the page's CSP (script-src 'self', no 'unsafe-eval') rightly refuses.
+    controlled = page.evaluate(
+        """() => navigator.serviceWorker.ready.then(() =>
+            navigator.serviceWorker.controller !== null || new Promise((resolve) => {
+                navigator.serviceWorker.addEventListener(
+                    "controllerchange", () => resolve(true), {once: true});
+                setTimeout(() => resolve(navigator.serviceWorker.controller !== null), 20000);
+            }))"""
+    )
+    assert controlled, "the service worker never took control of the page"
     revalidations: list[int] = []
 
     def watch(response: Any) -> None:
