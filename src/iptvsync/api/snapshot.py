@@ -19,9 +19,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, ORJSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from iptvsync.api.auth import Reader
+from iptvsync.api.responses import JSONResponse
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import NoSnapshot, SnapshotTooOld, ValidationFailed
 from iptvsync.snapshot import files, serve
@@ -152,7 +153,7 @@ def _page(svc: Services, provider_id: int, kind: str, page: int, limit: int) -> 
     row = _latest(svc, provider_id)
     with svc.db.connect() as conn:
         body = queries.list_items(conn, k, provider_id, page=page, limit=limit)
-    return ORJSONResponse(body, headers={"X-Snapshot-Version": str(row.version)})
+    return JSONResponse(body, headers={"X-Snapshot-Version": str(row.version)})
 
 
 def _delta(request: Request, svc: Services, provider_id: int, since: int) -> Response:
