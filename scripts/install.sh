@@ -7,8 +7,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# The versions CI tested (constraints.txt); pyproject.toml holds the ranges.
 if [ "${1:-}" = "--dev" ]; then
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 else
-  .venv/bin/python -m pip install --quiet -e .
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e .
 fi
