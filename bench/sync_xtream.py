@@ -80,7 +80,12 @@ async def measure_size(url: str) -> dict[str, Any]:
 
 
 def open_db(db_path: Path) -> tuple[sa.Engine, Settings]:
-    settings = Settings(data_dir=db_path.parent, database_url=f"sqlite:///{db_path}")
+    # The fake's guide covers today's first hours (UTC midnight + ``epg_hours``): a window that
+    # reaches 30 h back keeps all of it whatever the time of day, so the cold case always
+    # stores the whole guide (with the default 6 h, a run after 12:00 UTC stored none).
+    settings = Settings(
+        data_dir=db_path.parent, database_url=f"sqlite:///{db_path}", epg_past_hours=30
+    )
     db = create_db_engine(settings.resolved_database_url())
     return db, settings
 
