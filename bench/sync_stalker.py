@@ -5,8 +5,9 @@ Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
   latency 20 ms, capacity 4 / capacity 16  → ratio to the protocol floor
   an incremental re-sync of the unchanged catalogue → its share of the full sync's requests
 
-One JSON line per case: wall seconds, requests, 429s received, items/s, peak RSS (MB) and the
-ratio to the protocol floor (content pages × latency ÷ capacity). The adaptive politeness budget
+One JSON line per case: wall seconds, requests, 429s received, items/s, peak RSS (MB), the CPU
+seconds the sync's process and the fake portal's spent during the sync, and the ratio to the
+protocol floor (content pages × latency ÷ capacity). The adaptive politeness budget
 runs with its defaults: no tuning per case.
 
     .venv/bin/python bench/sync_stalker.py [--movies N --series N --channels N] [--case NAME]
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from iptvsync.fakes.server import ServerProcess
 from iptvsync.providers.http import build_http_client
@@ -57,6 +59,11 @@ async def portal_stats(url: str) -> dict[str, Any]:
 async def reset_stats(url: str) -> None:
     async with httpx.AsyncClient() as http:
         await http.post(f"{url}/_control/reset-stats")
+
+
+def cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def content_pages(stats: dict[str, Any]) -> int:
@@ -92,9 +99,15 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         try:
             await reset_stats(portal.url)
             run_id, _ = prepare_run(db, settings, provider_id)
+            # CPU seconds of this process (the client) and of the fake portal's, during the
+            # sync: on two cores the fake's share is CPU the client does not get.
+            assert portal.proc is not None
+            client, fake = psutil.Process(), psutil.Process(portal.proc.pid)
+            cpu_before = cpu_s(client), cpu_s(fake)
             started = time.perf_counter()
             run = await execute_run(ctx, run_id)
             wall = time.perf_counter() - started
+            client_cpu, fake_cpu = cpu_s(client) - cpu_before[0], cpu_s(fake) - cpu_before[1]
             stats = await portal_stats(portal.url)
             items = sum(c["added"] for c in run["counts"].values())
             pages = content_pages(stats)
@@ -114,6 +127,8 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "http_429": stats.get("sent_429"),
                     "items_per_s": round(items / wall, 1),
                     "peak_rss_mb": round(peak_rss_mb(), 1),
+                    "client_cpu_s": round(client_cpu, 2),
+                    "portal_cpu_s": round(fake_cpu, 2),
                     "floor_s": round(floor, 2) if floor else None,
                     "ratio_to_floor": round(wall / floor, 3) if floor else None,
                 }
