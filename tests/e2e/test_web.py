@@ -319,12 +319,13 @@ def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_prov
     # Waited for inside one evaluate: `wait_for_function` polls through the page's own `eval`,
     # which the page's CSP (script-src 'self', no 'unsafe-eval') rightly refuses.
     controlled = page.evaluate(
-        """() => navigator.serviceWorker.ready.then(() =>
-            navigator.serviceWorker.controller !== null || new Promise((resolve) => {
-                navigator.serviceWorker.addEventListener(
-                    "controllerchange", () => resolve(true), {once: true});
-                setTimeout(() => resolve(navigator.serviceWorker.controller !== null), 20000);
-            }))"""
+        """() => {
+            const sw = navigator.serviceWorker;
+            const claimed = sw.ready.then(() => sw.controller !== null || new Promise(
+                (resolve) => sw.addEventListener("controllerchange", () => resolve(true))));
+            const late = new Promise((resolve) => setTimeout(() => resolve(false), 20000));
+            return Promise.race([claimed, late]);
+        }"""
     )
     assert controlled, "the service worker never took control of the page"
     revalidations: list[int] = []
