@@ -10,7 +10,7 @@ trap 'rm -rf "$scratch"' EXIT
 "$PYTHON" -m venv "$scratch/venv"
 "$scratch/venv/bin/python" -m pip install --quiet --upgrade pip
 "$scratch/venv/bin/python" -m pip install --quiet ".[dev]"
-head -n 4 constraints.txt > "$scratch/constraints.txt"
+grep '^#' constraints.txt > "$scratch/constraints.txt"  # the header, whatever its length
 "$scratch/venv/bin/python" -m pip freeze | grep -v -i '^iptvsync' >> "$scratch/constraints.txt"
 mv "$scratch/constraints.txt" constraints.txt
 echo "constraints.txt: $(grep -c '==' constraints.txt) pinned versions"
