@@ -22,4 +22,4 @@ fi
 bash scripts/install.sh --dev
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== mypy"; .venv/bin/mypy
-echo "== pytest"; .venv/bin/pytest -q -p no:cacheprovider "$@"
+echo "== pytest"; .venv/bin/pytest -q -p no:cacheprovider --durations=20 "$@"
