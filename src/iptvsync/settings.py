@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     #: On SIGTERM, running syncs get this long to end before they are cancelled.
     worker_shutdown_timeout_s: float = 30.0
     worker_poll_s: float = 5.0  # fallback polling; LISTEN/NOTIFY wakes workers at once
+    #: How often every server closes runs whose process died (no heartbeat for 60 s), so a
+    #: run whose only worker was killed ends ``interrupted`` within 75 s, workers or not.
+    run_sweep_s: float = 15.0
 
     # Sync rules (DESIGN section 4)
     guard_ratio: float = 0.30

@@ -324,3 +324,55 @@ async def test_scheduled_sync_in_scale_mode(
     assert_exact(pg_db, provider_id, catalogue)
     await asyncio.sleep(2.5)  # more ticks: nothing is due for an hour
     assert len(run_ids()) == 1
+
+
+async def test_a_new_sync_after_a_dead_worker_runs_without_a_manual_step(
+    scale_settings: Settings, pg_db: sa.Engine, portal: ServerThread, catalogue: Catalogue
+) -> None:
+    """The only worker died mid-sync; a new sync request closes the stale run and queues a new
+    one. When a worker comes back, the dead job must not be retried into the provider's
+    queueing lock (where it failed forever, its lock blocking the new job): it is failed, and
+    the new run completes with exact counts."""
+    provider_id = add_provider(pg_db, portal.url)
+    runner = pr.ProcrastinateRunner(scale_settings, db=pg_db)
+    app = await open_app(scale_settings)
+    try:
+        first, _ = await request_sync(pg_db, scale_settings, runner, provider_id)
+        dead = await app.job_manager.register_worker()
+        job = await app.job_manager.fetch_job(queues=[pr.QUEUE], worker_id=dead)
+        assert job is not None and job.task_kwargs["run_id"] == first
+        with pg_db.begin() as conn:
+            runs.update_run(
+                conn,
+                first,
+                status="running",
+                worker=f"{pr.PREFIX}{job.id}@elsewhere:1",
+                heartbeat_at=utcnow() - timedelta(hours=1),
+            )
+            conn.exec_driver_sql(
+                "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' "
+                f"WHERE id = {int(dead)}"
+            )
+        second, _ = await request_sync(pg_db, scale_settings, runner, provider_id)
+        closed = runs.public_run(get_run(pg_db, first))
+        assert (closed["status"], closed["error"]["code"]) == ("failed", "interrupted")
+
+        task = asyncio.create_task(
+            pr.run_worker_async(scale_settings, install_signal_handlers=False, name="back")
+        )
+        try:
+            run = await wait_for(pg_db, second, ended, timeout=40)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert run.status == "succeeded", runs.public_run(run)
+        assert_exact(pg_db, provider_id, catalogue)
+        assert await app.job_manager.get_job_status_async(job.id) == (
+            procrastinate.jobs.Status.FAILED
+        )
+        # Nothing blocks the provider afterwards: a third sync is accepted.
+        third, _ = await request_sync(pg_db, scale_settings, runner, provider_id)
+        assert third > second
+    finally:
+        await runner.stop()
+        await app.close_async()

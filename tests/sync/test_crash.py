@@ -97,3 +97,41 @@ def test_kill_9_mid_sync_then_resume(db: sa.Engine, settings: Settings) -> None:
         ):
             total, distinct = _count(db, kind)
             assert total == distinct == len(items), kind
+
+
+def test_every_server_closes_a_dead_workers_run_without_a_new_request(
+    db: sa.Engine, settings: Settings
+) -> None:
+    """A run whose process died (here: a scale-mode worker on another host, its heartbeat an
+    hour old) is closed by the server's own sweep, not only when a new sync is asked for."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from iptvsync.api.app import create_app as create_api
+    from iptvsync.store.providers import utcnow
+
+    with db.begin() as conn:
+        provider_id = provider_store.create_provider(
+            conn,
+            {"name": "p", "kind": "stalker", "url": "http://portal.test/c/", "mac": DEFAULT_MAC},
+        )
+    run_id, _ = prepare_run(db, settings, provider_id)
+    with db.begin() as conn:
+        runs.update_run(
+            conn,
+            run_id,
+            status="running",
+            worker="procrastinate:7@elsewhere:1",
+            heartbeat_at=utcnow() - timedelta(hours=1),
+        )
+    app = create_api(settings.model_copy(update={"run_sweep_s": 0.2, "scheduler": False}))
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while True:
+            with db.connect() as conn:
+                run = runs.public_run(runs.get_run(conn, run_id))
+            if run["status"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert (run["status"], run["error"]["code"]) == ("failed", "interrupted"), run

@@ -21,7 +21,7 @@ from iptvsync.api.services import Services, open_database, open_http
 from iptvsync.settings import Settings, load_settings
 from iptvsync.sync.runner import InlineRunner
 from iptvsync.sync.schedule import start_embedded_scheduler
-from iptvsync.sync.service import Runner
+from iptvsync.sync.service import Runner, StaleRunSweeper
 
 log = logging.getLogger("iptvsync.api")
 
@@ -54,10 +54,12 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         elif (start := getattr(runner, "start", None)) is not None:
             await start(db)  # the Procrastinate runner opens its queue on our database
         scheduler = start_embedded_scheduler(services)
+        sweeper = StaleRunSweeper(db, settings.run_sweep_s).start()
         app.state.services = services
         try:
             yield
         finally:
+            await sweeper.stop()
             if scheduler is not None:
                 await scheduler.stop()
             stop = getattr(services.runner, "stop", None)

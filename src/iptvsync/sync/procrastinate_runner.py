@@ -337,17 +337,53 @@ async def reap_stalled_jobs(app: procrastinate.App, settings: Settings, db: sa.E
             queue=QUEUE, seconds_since_heartbeat=settings.worker_stalled_after_s
         ):
             assert job.id is not None
+            run_id = _run_of(job)
+            if run_id is not None and not await asyncio.to_thread(_run_is_active, db, run_id):
+                # Its run was closed meanwhile (a new sync request found it stale): nothing to
+                # resume, and retrying would collide with the provider's waiting job on the
+                # queueing lock, leaving this job "doing" and its lock blocking that job forever.
+                await _give_up(app, job, "its run was already closed")
+                continue
             try:
                 await app.job_manager.retry_job(job)
+            except pq_exceptions.UniqueViolation:
+                # Another job of this provider waits in the queue: that one wins.
+                await _give_up(app, job, "another sync of its provider is queued")
+                if run_id is not None:
+                    await asyncio.to_thread(_close_abandoned, db, run_id)
+                continue
             except pq_exceptions.ConnectorException:
                 continue  # it finished or was retried meanwhile
             status = await app.job_manager.get_job_status_async(job.id)
-            if status == procrastinate.jobs.Status.FAILED and job.task_name == SYNC_TASK:
-                await asyncio.to_thread(_close_abandoned, db, int(str(job.task_kwargs["run_id"])))
+            if status == procrastinate.jobs.Status.FAILED and run_id is not None:
+                await asyncio.to_thread(_close_abandoned, db, run_id)
                 continue
             log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
             retried.append(job.id)
     return retried
+
+
+def _run_of(job: Any) -> int | None:
+    if job.task_name != SYNC_TASK:
+        return None
+    return int(str(job.task_kwargs["run_id"]))
+
+
+def _run_is_active(db: sa.Engine, run_id: int) -> bool:
+    with db.connect() as conn:
+        try:
+            return bool(runs.get_run(conn, run_id).status in runs.ACTIVE)
+        except IptvsyncError:  # the provider (and its runs) were deleted
+            return False
+
+
+async def _give_up(app: procrastinate.App, job: Any, why: str) -> None:
+    """End a dead worker's job as failed (Procrastinate's public API), releasing its locks."""
+    log.warning("not retrying job %s (%s): %s", job.id, job.task_name, why)
+    with contextlib.suppress(pq_exceptions.ConnectorException):
+        await app.job_manager.finish_job(
+            job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+        )
 
 
 def _close_abandoned(db: sa.Engine, run_id: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from datetime import timedelta
 from typing import Protocol
 
@@ -13,6 +15,8 @@ from iptvsync.settings import Settings
 from iptvsync.store import catalogue, runs
 from iptvsync.store.providers import get_provider, utcnow
 from iptvsync.sync.plan import Plan, plan_sync
+
+log = logging.getLogger("iptvsync.sync")
 
 #: A run whose heartbeat is older than this belongs to a dead process.
 STALE_AFTER_S = 60.0
@@ -83,3 +87,42 @@ async def request_cancel(db: sa.Engine, runner: Runner, provider_id: int) -> int
         raise NothingRunning("no sync of this provider is queued or running")
     await runner.cancel(run_id)
     return run_id
+
+
+class StaleRunSweeper:
+    """Closes runs whose process died, every ``every_s``, in every server (docs/deploy.md).
+
+    Without it a run whose only worker was killed stayed ``running`` (and streamed over SSE)
+    until the next sync request of its provider happened to close it.
+    """
+
+    def __init__(self, db: sa.Engine, every_s: float) -> None:
+        self.db = db
+        self.every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> StaleRunSweeper:
+        self._task = asyncio.create_task(self._loop(), name="iptvsync-stale-runs")
+        return self
+
+    def sweep(self) -> int:
+        with self.db.begin() as conn:
+            return runs.close_stale_runs(conn, stale_after_s=STALE_AFTER_S)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            try:
+                closed = await asyncio.to_thread(self.sweep)
+            except Exception:  # the database restarting must not end the sweeps
+                log.exception("closing stale runs failed")
+                continue
+            if closed:
+                log.warning("closed %d sync run(s) whose process died", closed)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
