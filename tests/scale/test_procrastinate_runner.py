@@ -22,7 +22,7 @@ from iptvsync.store import providers as provider_store
 from iptvsync.store import runs
 from iptvsync.store.migrate import install_procrastinate_schema, upgrade
 from iptvsync.store.models import ITEM_TABLES, sync_runs
-from iptvsync.store.providers import utcnow
+from iptvsync.store.providers import iso, utcnow
 from iptvsync.sync import procrastinate_runner as pr
 from iptvsync.sync.service import request_cancel, request_sync
 
@@ -263,9 +263,14 @@ async def test_a_dead_workers_sync_is_resumed_by_another(
         dead = await app.job_manager.register_worker()
         job = await app.job_manager.fetch_job(queues=[pr.QUEUE], worker_id=dead)
         assert job is not None and job.task_kwargs["run_id"] == run_id
+        first_start = utcnow() - timedelta(minutes=5)
         with pg_db.begin() as conn:
             runs.update_run(
-                conn, run_id, status="running", worker=f"{pr.PREFIX}{job.id}@elsewhere:1"
+                conn,
+                run_id,
+                status="running",
+                worker=f"{pr.PREFIX}{job.id}@elsewhere:1",
+                started_at=first_start,
             )
             conn.exec_driver_sql(
                 "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' "
@@ -289,6 +294,7 @@ async def test_a_dead_workers_sync_is_resumed_by_another(
             return
         assert public["status"] == "succeeded", public
         assert any(w.startswith("resumed") for w in public["warnings"])
+        assert public["started_at"] == iso(first_start)  # when it first started, not resumed
         assert_exact(pg_db, provider_id, catalogue)
         with pg_db.connect() as conn:
             count = sa.select(sa.func.count()).where(sync_runs.c.provider_id == provider_id)

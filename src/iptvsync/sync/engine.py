@@ -151,7 +151,8 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
                 run_id,
                 status="running",
                 phase="planning",
-                started_at=utcnow(),
+                # A run resumed after its worker died keeps when it first started.
+                started_at=run.started_at or utcnow(),
                 heartbeat_at=utcnow(),
                 worker=ctx.worker,
             )
