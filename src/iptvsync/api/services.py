@@ -7,12 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import httpx
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from iptvsync.providers.base import ProviderClient
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
@@ -69,7 +68,7 @@ class ClientPool:
 class Services:
     settings: Settings
     db: sa.Engine
-    http: httpx.AsyncClient
+    http: ProviderHttp
     runner: Runner
     extras: dict[str, Any] = field(default_factory=dict)
     clients: ClientPool = field(init=False)
@@ -99,8 +98,8 @@ def open_database(settings: Settings) -> sa.Engine:
     return db
 
 
-def open_http(settings: Settings) -> httpx.AsyncClient:
-    return build_http_client(timeout_s=settings.request_timeout_s)
+def open_http(settings: Settings) -> ProviderHttp:
+    return build_http_client(settings)
 
 
 def get_services(request: Request) -> Services:
