@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -63,9 +64,16 @@ class GuardedConnector(aiohttp.TCPConnector):
     port, as ``curl --resolve`` does (tests serve ``http://portal.test/`` from a local port;
     ``"*"`` pins every name)."""
 
-    def __init__(self, policy: AddressPolicy | None, pins: Pins | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        policy: AddressPolicy | None,
+        pins: Pins | None = None,
+        public_networks: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._policy = policy
+        self._any_policy = AddressPolicy(public_networks)
         self._pins = dict(pins or {})
 
     async def _resolve_host(
@@ -84,6 +92,31 @@ class GuardedConnector(aiohttp.TCPConnector):
                 "the provider pointed at a private, loopback or link-local address; refused"
             )
         return allowed
+
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        """A connection (new or from the pool), its peer checked and remembered for
+        ``last_peer_private`` (the caller learns where the answer really came from)."""
+        conn = await super().connect(req, traces, timeout)
+        transport = conn.transport
+        peer: Any = transport.get_extra_info("peername") if transport is not None else None
+        address = str(peer[0]) if peer else ""
+        private = bool(address) and (self._policy or self._any_policy).is_private(address)
+        if private and self._policy is not None:
+            conn.close()
+            raise AddressRefused(
+                "the provider pointed at a private, loopback or link-local address; refused"
+            )
+        _LAST_PEER_PRIVATE.set(private)
+        return conn
+
+
+_LAST_PEER_PRIVATE: ContextVar[bool] = ContextVar("iptvsync_last_peer_private", default=False)
+
+
+def last_peer_private() -> bool:
+    """Whether the last connection this task took was to a private address."""
+    return _LAST_PEER_PRIVATE.get()
 
 
 def check_scheme(scheme: str) -> None:

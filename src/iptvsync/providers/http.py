@@ -42,6 +42,7 @@ from iptvsync.providers.guard import (
     GuardedConnector,
     Pins,
     check_scheme,
+    last_peer_private,
 )
 from iptvsync.providers.redact import (  # re-exported: the historical home of these helpers
     RedactingFilter,
@@ -346,7 +347,7 @@ class ProviderHttp:
             "ssl": self._verify,
         }
         policy = None if allow_private else self.policy
-        connector = GuardedConnector(policy, self._pins, **options)
+        connector = GuardedConnector(policy, self._pins, self.limits.public_networks, **options)
         session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -359,12 +360,6 @@ class ProviderHttp:
         else:
             self._public = session
         return session
-
-    def _peer_private(self, response: aiohttp.ClientResponse) -> bool:
-        connection = response.connection
-        transport = connection.transport if connection is not None else None
-        peer: Any = transport.get_extra_info("peername") if transport is not None else None
-        return bool(peer) and self.policy.is_private(str(peer[0]))
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -393,7 +388,7 @@ class ProviderHttp:
             length = response.content_length
             if limit is not None and length is not None and length > limit:
                 raise too_large(f" ({safe_url(url)}: {length} bytes announced)")
-            yield Stream(response, url, limit, deadline, read, self._peer_private(response))
+            yield Stream(response, url, limit, deadline, read, last_peer_private())
         finally:
             if response.content.at_eof():
                 response.release()
@@ -420,7 +415,7 @@ class ProviderHttp:
         sent = {**_DEFAULT_HEADERS, **headers} if headers else _DEFAULT_HEADERS
         response, url = await self._follow(url, sent, allow_private, deadline, read)
         try:
-            private = self._peer_private(response)  # before the read hands the connection back
+            private = last_peer_private()
             length = response.content_length
             if length is None or limit is None:
                 stream = Stream(response, url, limit, deadline, read, private)
@@ -474,7 +469,7 @@ class ProviderHttp:
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
                 return response, url
-            if allow_private and not self._peer_private(response):
+            if allow_private and not last_peer_private():
                 allow_private = False  # a public server may not send us into private space
             response.close()
             url = urljoin(url, location)

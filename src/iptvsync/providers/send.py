@@ -6,8 +6,9 @@ failure (429, 5xx, a busy page), or raises a ``ProviderError`` that is final. Tr
 failures from ``http.py`` are recorded on the slot and retried when they say "slow" or "down"
 (``ProviderTimeout``, ``ProviderUnreachable``); a hostile answer (too large, a redirect loop, a
 private address) is final at once. Between attempts: back-off with full jitter, a server's
-``Retry-After`` as its floor. ``reauth``: called once when an attempt raises
-``ProviderAuthFailed``; returning True retries with the renewed session.
+``Retry-After`` as its floor. ``reauth``: called when an attempt raises
+``ProviderAuthFailed``, with the number of re-authentications this request already did;
+returning True retries with the renewed session.
 
 ``sending`` is the streamed form: it yields the attempt's value while the slot is held, and
 once a value was handed on nothing is retried.
@@ -55,7 +56,7 @@ class RetryPolicy:
     attempts: int = 4  # 1 = no retry
 
 
-Reauth = Callable[[ProviderAuthFailed, bool], Awaitable[bool]]
+Reauth = Callable[[ProviderAuthFailed, int], Awaitable[bool]]
 
 
 class _Attempts:
@@ -64,7 +65,7 @@ class _Attempts:
         self.policy = policy
         self.reauth = reauth
         self.count = 0
-        self.reauthed = False
+        self.reauths = 0
 
     def judge_transport(self, slot: Slot, error: ProviderError) -> Retry:
         """Record a transport failure; a Retry when it is worth another attempt."""
@@ -77,9 +78,9 @@ class _Attempts:
     async def after(self, failure: Retry | ProviderAuthFailed) -> None:
         """Wait before the next attempt, or raise when there is none."""
         if isinstance(failure, ProviderAuthFailed):
-            if self.reauth is None or not await self.reauth(failure, self.reauthed):
+            if self.reauth is None or not await self.reauth(failure, self.reauths):
                 raise failure
-            self.reauthed = True
+            self.reauths += 1
             return
         self.count += 1
         limit = failure.attempts or self.policy.attempts

@@ -113,6 +113,10 @@ class StalkerSettings:
         return cls(**values)
 
 
+#: Re-authentications one request may trigger before the session counts as stolen for good.
+_MAX_REAUTHS = 3
+
+
 class StalkerClient:
     """``ProviderClient`` for Stalker / Ministra MAC portals (stock and reseller families)."""
 
@@ -495,8 +499,10 @@ class StalkerClient:
                 slot, url, endpoint=endpoint, token=token, timeout=timeout, decode=decode
             )
 
-        async def reauth(exc: ProviderAuthFailed, already: bool) -> bool:
-            if already:
+        async def reauth(exc: ProviderAuthFailed, done: int) -> bool:
+            # A walk with many requests in flight can see a session kicked again while this
+            # request waited: a few renewals are normal, a session refused every time is not.
+            if done >= _MAX_REAUTHS:
                 raise ProviderAuthFailed(
                     "the portal rejected the session again after re-authenticating "
                     "(is the MAC in use on another device?)",
