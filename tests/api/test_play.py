@@ -66,7 +66,7 @@ def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
         update={"admin_token": SecretStr("admin-secret"), "scheduler": False}
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
-        # The provider is reached through its in-process transport, as the sync tests do.
+        # The provider is reached through the fake on a loopback socket, as the sync tests do.
         client.app.state.services.http = http  # type: ignore[attr-defined]
         p = Portal(client, fake.state.portal, catalogue, http, provider_id, settings)
         run = p.sync()
@@ -136,7 +136,7 @@ def test_play_redirects_to_a_fresh_link(portal: Portal) -> None:
     assert r.headers["cache-control"] == "no-store"
     second = portal.client.get(f"/api/providers/{pid}/play/channel/{channel}", headers=ADMIN)
     assert second.headers["location"] != location, "a fresh link each time, never stored"
-    stream = portal.client.portal.call(portal.http.get, location)  # type: ignore[union-attr]
+    stream = portal.client.portal.call(portal.http.get_small, location)  # type: ignore[union-attr]
     assert stream.status_code == 200
 
     movie = _our_id(portal, f"/api/providers/{pid}/movies", portal.catalogue.movies[0].id)

@@ -113,8 +113,8 @@ class StalkerSettings:
         return cls(**values)
 
 
-#: Re-authentications one request may trigger before the session counts as stolen for good.
-_MAX_REAUTHS = 3
+#: Handshakes one request may do itself before the session counts as stolen for good.
+_MAX_REAUTHS = 2
 
 
 class StalkerClient:
@@ -499,10 +499,13 @@ class StalkerClient:
                 slot, url, endpoint=endpoint, token=token, timeout=timeout, decode=decode
             )
 
+        own = 0  # handshakes this request did itself (others' renewals are just retried)
+
         async def reauth(exc: ProviderAuthFailed, done: int) -> bool:
             # A walk with many requests in flight can see a session kicked again while this
             # request waited: a few renewals are normal, a session refused every time is not.
-            if done >= _MAX_REAUTHS:
+            nonlocal own
+            if own >= _MAX_REAUTHS or done >= 4 * _MAX_REAUTHS:
                 raise ProviderAuthFailed(
                     "the portal rejected the session again after re-authenticating "
                     "(is the MAC in use on another device?)",
@@ -510,7 +513,7 @@ class StalkerClient:
                 ) from None
             if not auth or self._tokenless:
                 return False
-            await self._reauthenticate(sent[0])
+            own += await self._reauthenticate(sent[0])
             return True
 
         env = await send(
@@ -664,13 +667,15 @@ class StalkerClient:
                     self._family = self._endpoint.family_hint
             await self._authenticate()
 
-    async def _reauthenticate(self, stale_token: str | None) -> None:
+    async def _reauthenticate(self, stale_token: str | None) -> bool:
+        """Renew the session unless another request already did; True when this one did."""
         async with self._auth_lock:
             if self._token != stale_token:
-                return  # another request already renewed the session: just retry
+                return False  # another request already renewed the session: just retry
             log.info("stalker %s: session rejected, re-authenticating", self._identity.masked_mac)
             self._token = None
             await self._authenticate()
+            return True
 
     async def _authenticate(self) -> None:
         """handshake → get_profile (→ do_auth → get_profile). Caller holds ``_auth_lock``."""
