@@ -145,6 +145,13 @@ class Reply:
         return self.content.decode("utf-8", errors="replace")
 
 
+def deadline_exceeded(url: str) -> ProviderTimeout:
+    return ProviderTimeout(
+        f"the provider did not send the whole answer within the deadline ({safe_url(url)})",
+        detail={"deadline": "exceeded"},
+    )
+
+
 def too_large(where: str = "") -> ProviderBadResponse:
     return ProviderBadResponse(f"response too large{where}")
 
@@ -210,14 +217,17 @@ class _Inflater:
 
 
 @contextlib.contextmanager
-def _mapped(url: str) -> Iterator[None]:
-    """aiohttp's and asyncio's exceptions as the errors.py tree."""
+def _mapped(url: str, deadline: float | None = None) -> Iterator[None]:
+    """aiohttp's and asyncio's exceptions as the errors.py tree. A timeout at ``deadline``
+    (the request's whole time) says ``detail.deadline``: ``send`` does not retry it."""
     where = f" ({safe_url(url)})"
     try:
         yield
     except ProviderError:
         raise
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline - 0.05:
+            raise deadline_exceeded(url) from exc
         raise ProviderTimeout(f"the provider did not answer in time{where}") from exc
     except aiohttp.ClientConnectorError as exc:
         raise ProviderUnreachable(f"cannot connect to the provider{where}: {_why(exc)}") from exc
@@ -280,16 +290,13 @@ class Stream:
         ProviderTimeout past the deadline or when one read waits longer than the read timeout."""
         content = self._response.content
         loop = asyncio.get_running_loop()
-        with _mapped(self.url):
+        with _mapped(self.url, self._deadline):
             while True:
                 wait = self._read_timeout
                 if self._deadline is not None:
                     wait = min(wait, self._deadline - loop.time())
                     if wait <= 0:
-                        raise ProviderTimeout(
-                            f"the provider did not send the whole answer in time "
-                            f"({safe_url(self.url)})"
-                        )
+                        raise deadline_exceeded(self.url)
                 async with asyncio.timeout(wait):
                     data = await content.readany()
                 if not data:
@@ -423,7 +430,7 @@ class ProviderHttp:
             elif length > limit:
                 raise too_large(f" ({safe_url(url)}: {length} bytes announced)")
             else:
-                with _mapped(url):
+                with _mapped(url, deadline):
                     async with asyncio.timeout_at(deadline):
                         raw = await response.read()
                 encoding = response.headers.get("Content-Encoding")
@@ -450,7 +457,7 @@ class ProviderHttp:
             check_scheme(parts.scheme)
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
-                raise ProviderTimeout(f"the provider did not answer in time ({safe_url(url)})")
+                raise deadline_exceeded(url)
             connect = self.limits.connect_timeout_s
             if remaining is not None:
                 connect = min(connect, remaining)
@@ -458,7 +465,7 @@ class ProviderHttp:
                 total=None, connect=connect, sock_connect=connect, sock_read=read
             )
             session = self._session(allow_private)
-            with _mapped(url):
+            with _mapped(url, deadline):
                 try:
                     async with asyncio.timeout(remaining):
                         response = await session.get(

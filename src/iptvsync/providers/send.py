@@ -1,13 +1,13 @@
 """``send``: one request with retries, the way every provider client makes it.
 
-Each attempt runs inside a politeness-budget slot (``budget.py``). The caller's ``attempt``
-does the request and judges the answer: it returns a value, raises ``Retry`` for a transient
-failure (429, 5xx, a busy page), or raises a ``ProviderError`` that is final. Transport
-failures from ``http.py`` are recorded on the slot and retried when they say "slow" or "down"
+Each attempt runs inside a politeness-budget slot (``budget.py``). The caller's ``attempt`` does
+the request and judges the answer: it returns a value, raises ``Retry`` for a transient failure
+(429, 5xx, a busy page), or raises a ``ProviderError`` that is final. Transport failures from
+``http.py`` are recorded on the slot and retried when they say "slow" or "down"
 (``ProviderTimeout``, ``ProviderUnreachable``); a hostile answer (too large, a redirect loop, a
-private address) is final at once. Between attempts: back-off with full jitter, a server's
-``Retry-After`` as its floor. ``reauth``: called when an attempt raises
-``ProviderAuthFailed``, with the number of re-authentications this request already did;
+private address, a request past its whole deadline) is final at once. Between attempts: back-off
+with full jitter, a server's ``Retry-After`` as its floor. ``reauth``: called when an attempt
+raises ``ProviderAuthFailed``, with the number of re-authentications this request already did;
 returning True retries with the renewed session.
 
 ``sending`` is the streamed form: it yields the attempt's value while the slot is held, and
@@ -71,6 +71,8 @@ class _Attempts:
         """Record a transport failure; a Retry when it is worth another attempt."""
         if not slot.recorded:
             slot.record(outcome_of(error))
+        if isinstance(error, ProviderTimeout) and error.detail.get("deadline"):
+            raise error  # the whole request's time ran out: a slow drip stays a slow drip
         if isinstance(error, ProviderTimeout | ProviderUnreachable):
             return Retry(error)
         raise error
