@@ -84,6 +84,8 @@ class _Attempts:
                 raise failure
             self.reauths += 1
             return
+        if failure.retry_after:
+            self.budget.pause(failure.retry_after)
         self.count += 1
         limit = failure.attempts or self.policy.attempts
         if self.count >= limit:

@@ -115,6 +115,8 @@ class StalkerSettings:
 
 #: Handshakes one request may do itself before the session counts as stolen for good.
 _MAX_REAUTHS = 2
+#: Attempts for a request answered 429: a rate-limited portal is busy, not refusing us.
+_THROTTLED_ATTEMPTS = 10
 
 
 class StalkerClient:
@@ -564,6 +566,7 @@ class StalkerClient:
             raise Retry(
                 ProviderBanned("the portal keeps answering HTTP 429 (too many requests)"),
                 retry_after=retry_after,
+                attempts=max(_THROTTLED_ATTEMPTS, self._settings.max_attempts),
             )
         if status == 403:
             slot.record(Outcome.THROTTLED)
@@ -731,6 +734,13 @@ class StalkerClient:
             response = await self._http.get_small(
                 _with_query(url, params), headers=headers, timeout=self._settings.request_timeout_s
             )
+            if response.status_code == 429:  # rate-limited, not refused: wait as told
+                slot.record(Outcome.THROTTLED)
+                raise Retry(
+                    ProviderBanned("the portal keeps answering HTTP 429 (too many requests)"),
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                    attempts=max(_THROTTLED_ATTEMPTS, self._settings.max_attempts),
+                )
             slot.record(Outcome.OK if response.status_code < 500 else Outcome.SERVER_ERROR)
             return FetchResult(response.status_code, response.content, response.url)
 
