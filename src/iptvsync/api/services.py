@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import ProviderHttp, build_http_client
+from iptvsync.providers.spool import sweep_leftovers
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
@@ -99,6 +100,9 @@ def open_database(settings: Settings) -> sa.Engine:
 
 
 def open_http(settings: Settings) -> ProviderHttp:
+    """The provider HTTP layer of this process. Also deletes spool files (downloaded
+    playlists, their indexes) that a killed process left behind (``providers/spool.py``)."""
+    sweep_leftovers()
     return build_http_client(settings)
 
 
