@@ -49,7 +49,9 @@ async def test_a_failed_download_and_a_closed_client_leave_no_file(tmp_path: Pat
         return set(spool_dir().glob(f"*-{os.getpid()}-*"))
 
     before = mine()
-    hostile = HostileProvider(create_app(generate(seed=2, movies=20)), "m3u", HostileConfig())
+    hostile = HostileProvider(
+        create_app(generate(seed=2, movies=20, series=4, channels=10)), "m3u", HostileConfig()
+    )
     with ServerThread(hostile) as server:
         async with build_http_client(max_playlist_bytes=16 * 2**20) as http:
             config = ProviderConfig(kind="m3u", url=f"{server.url}/playlist.m3u")
