@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 
 from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import ProviderHttp, build_http_client
-from iptvsync.providers.spool import sweep_leftovers
 from iptvsync.providers.registry import make_client
+from iptvsync.providers.spool import sweep_leftovers
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade

@@ -337,13 +337,6 @@ class ProviderHttp:
         self._any: aiohttp.ClientSession | None = None
         self._public: aiohttp.ClientSession | None = None
 
-    def with_limits(self, **changes: Any) -> ProviderHttp:
-        """A new layer with some limits changed (tests use short ones)."""
-        fields = {f: getattr(self.limits, f) for f in self.limits.__dataclass_fields__}
-        return ProviderHttp(
-            HttpLimits(**{**fields, **changes}), verify=self._verify, pins=self._pins
-        )
-
     def _session(self, allow_private: bool) -> aiohttp.ClientSession:
         current = self._any if allow_private else self._public
         if current is not None and not current.closed:
