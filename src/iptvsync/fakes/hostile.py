@@ -118,9 +118,9 @@ class HostileProvider:
             if not self._admit():
                 self.stats.throttled += 1
                 retry = str(int(self.config.retry_after_s))
-                await PlainTextResponse(
-                    "Too Many Requests", 429, headers={"Retry-After": retry}
-                )(scope, receive, send)
+                await PlainTextResponse("Too Many Requests", 429, headers={"Retry-After": retry})(
+                    scope, receive, send
+                )
                 return
         elif mode is not Mode.OFF and self.is_target(path, query):
             self.stats.attacks += 1

@@ -93,7 +93,6 @@ class GuardedConnector(aiohttp.TCPConnector):
             )
         return allowed
 
-
     async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
         """A connection (new or from the pool), its peer checked and remembered for
         ``last_peer_private`` (the caller learns where the answer really came from)."""

@@ -10,9 +10,7 @@ from iptvsync.settings import Settings
 KINDS = ("stalker", "xtream", "m3u")
 
 
-def make_client(
-    config: ProviderConfig, http: ProviderHttp, settings: Settings
-) -> ProviderClient:
+def make_client(config: ProviderConfig, http: ProviderHttp, settings: Settings) -> ProviderClient:
     """A client for ``config.kind`` on the shared ``http`` client.
 
     Imports are local so that a deployment syncing one kind never loads the others.

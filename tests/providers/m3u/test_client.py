@@ -235,9 +235,7 @@ async def test_hostile_playlists(
     assert client._spool is None  # nothing half-downloaded is kept
 
 
-async def test_junk_lines_are_skipped(
-    fake: tuple[Any, ProviderHttp], catalogue: Catalogue
-) -> None:
+async def test_junk_lines_are_skipped(fake: tuple[Any, ProviderHttp], catalogue: Catalogue) -> None:
     provider, http = fake
     provider.config.playlist = "junk"
     channels, result = await walk(make_client(http), Scope.CHANNELS)

@@ -270,9 +270,7 @@ async def test_series_detail_every_shape(
     assert await client.series_detail("123") == []
 
 
-async def test_movie_detail(
-    panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue
-) -> None:
+async def test_movie_detail(panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue) -> None:
     panel, http = panel_http
     client = make_client(http)
     movie = catalogue.movies[3]
