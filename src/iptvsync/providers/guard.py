@@ -38,10 +38,19 @@ class AddressPolicy:
         self._public: tuple[IpNetwork, ...] = tuple(
             ipaddress.ip_network(n, strict=False) for n in public
         )
+        self._cache: dict[str, bool] = {}  # checked on every connection: parse each once
 
     def is_private(self, host: str) -> bool:
         """True for a private, loopback, link-local, reserved or unspecified address (an
         IPv4-mapped IPv6 address is judged as its IPv4 form). Not an address: False."""
+        known = self._cache.get(host)
+        if known is None:
+            known = self._cache[host] = self._judge(host)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+        return known
+
+    def _judge(self, host: str) -> bool:
         try:
             addr: IpAddress = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
