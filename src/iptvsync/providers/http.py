@@ -14,9 +14,9 @@ guides and, later, media). On every response, streamed or not, it enforces:
   connector refuses private, loopback and link-local addresses at connect time.
 
 Why aiohttp and not httpx: walking a Stalker portal is thousands of small requests, and
-httpx + httpcore cost about four times aiohttp's CPU per request (docs/providers.md, "HTTP
-stack"). Errors never leave as aiohttp's: they are mapped here onto ``errors.py``, with
-messages built from ``redact``-ed text. ``send.py`` adds retries and the politeness budget.
+httpx + httpcore cost about seven times aiohttp's CPU per request (docs/providers.md, "The
+provider HTTP layer"). Errors never leave as aiohttp's: they are mapped here onto ``errors.py``,
+with messages built from ``redact``-ed text. ``send.py`` adds retries and the politeness budget.
 """
 
 from __future__ import annotations
