@@ -16,7 +16,10 @@ from iptvsync.fakes.hostile import Mode
 from iptvsync.fakes.hostile_rig import LIMITS, SECRET, HostileRig
 from iptvsync.settings import Settings
 
-MAX_RSS_MB = 300
+#: Peak RSS of a fresh syncing process must stay under 300 MB (bench/hostile.py measures that:
+#: at most ~135 MB). A test process already holds the heap of every test before it, so here
+#: the sync's own growth is bounded: a fresh process (~90 MB) plus this stays under 300 MB.
+MAX_GROWTH_MB = 150
 #: A whole-list request's deadline, plus what the rest of a run may take around it.
 WITHIN_S = LIMITS["provider_list_deadline_s"] + 5
 
@@ -57,7 +60,7 @@ async def test_oversized_bodies_fail_the_run_and_lose_nothing(rig: HostileRig, m
     assert run["status"] == "failed", run
     assert run["error"]["code"] == "provider_bad_response", run["error"]
     assert "too large" in run["error"]["message"]
-    assert seconds < WITHIN_S and rss < MAX_RSS_MB, (seconds, rss)
+    assert seconds < WITHIN_S and rig.growth_mb < MAX_GROWTH_MB, (seconds, rss, rig.growth_mb)
     assert rig.catalogue() == before
     assert rig.hostile.stats.attacks >= 1
     _clean(rig, run)
@@ -73,7 +76,7 @@ async def test_slowloris_ends_at_the_deadline(rig: HostileRig) -> None:
     run, seconds, rss = await rig.sync()
     assert run["status"] == "failed", run
     assert run["error"]["code"] == "provider_timeout", run["error"]
-    assert seconds < WITHIN_S and rss < MAX_RSS_MB, (seconds, rss)
+    assert seconds < WITHIN_S and rig.growth_mb < MAX_GROWTH_MB, (seconds, rss, rig.growth_mb)
     assert rig.catalogue() == before
 
 

@@ -78,6 +78,7 @@ class HostileRig:
     servers: list[ServerThread]
     secret_file: Path
     fifo: Path
+    growth_mb: float = 0.0
 
     @classmethod
     def open(cls, kind: str, db: sa.Engine, settings: Settings, tmp: Path) -> HostileRig:
@@ -136,7 +137,7 @@ class HostileRig:
             db=self.db, settings=self.settings, http=self.http, make_client=make_client
         )
         me = psutil.Process()
-        peak = me.memory_info().rss
+        peak = before = me.memory_info().rss
         done = asyncio.Event()
 
         async def sample() -> None:
@@ -152,6 +153,9 @@ class HostileRig:
         finally:
             done.set()
             await sampler
+        #: What the sync itself added to this process at its peak (a test process carries
+        #: the heap of every test before it; a fresh one starts at ~90 MB).
+        self.growth_mb = (peak - before) / 2**20
         return run, time.perf_counter() - started, peak / 2**20
 
     def catalogue(self) -> dict[str, set[str]]:
