@@ -1,8 +1,9 @@
 """The one exception tree of iptvsync.
 
 Every error carries a stable ``code`` (the ``error.code`` of the HTTP envelope and of a failed
-sync run) and the HTTP ``status`` it maps to. Providers translate httpx errors into this tree at
-their boundary; the API maps the tree to responses in exactly one place (``api/errors.py``).
+sync run) and the HTTP ``status`` it maps to. The provider HTTP layer translates transport
+errors into this tree at its boundary; the API maps the tree to responses in exactly one place
+(``api/errors.py``).
 
     IptvsyncError                     500 internal_error
     ├── RequestError                  (bad input from an API caller)

@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     max_rps: float | None = None
     request_timeout_s: float = 15.0
 
+    # Provider HTTP boundary: limits on every provider response (providers/http.py;
+    # docs/reliability.md, "Hostile providers"). Deadlines cover connect + every read.
+    provider_page_deadline_s: float = 120.0
+    provider_list_deadline_s: float = 1800.0  # a whole Xtream list, a playlist, a guide
+    #: Largest body per kind of request, counted after decompression.
+    provider_max_page_bytes: int = 64 * 2**20
+    provider_max_list_bytes: int = 2 * 2**30  # a 300k-title Xtream list is ~300 MB
+    provider_max_playlist_bytes: int = 2 * 2**30
+    provider_max_guide_bytes: int = 8 * 2**30  # a 200 MB gzip guide inflates ~10x
+    provider_max_redirects: int = 5
+    #: Networks that count as public although they are private or loopback space (tests use
+    #: it to stand a "public" provider on 127.0.0.2). Production leaves it empty.
+    provider_public_networks: list[str] = []
+
     # Snapshot / HTTP
     snapshot_max_age_s: int = 3600
     snapshot_keep_versions: int = 10

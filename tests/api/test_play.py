@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -19,9 +18,10 @@ from iptvsync.api.app import create_app
 from iptvsync.api.auth import hash_token
 from iptvsync.api.signing import play_query, sign, sign_play_url, verify
 from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig
 from iptvsync.fakes.stalker import create_app as create_portal
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp
 from iptvsync.settings import Settings
 from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
@@ -35,7 +35,7 @@ class Portal:
     client: TestClient
     portal: FakeStalkerPortal
     catalogue: Catalogue
-    http: httpx.AsyncClient
+    http: ProviderHttp
     provider_id: int
     settings: Settings
 
@@ -56,7 +56,7 @@ class Portal:
 def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
     catalogue = generate(5, movies=30, series=6, channels=12)
     fake = create_portal(catalogue, StalkerFakeConfig(family="stock"))
-    http = build_http_client(transport=httpx.ASGITransport(app=fake))
+    http = ServedHttp(fake)
     with db.begin() as conn:
         provider_id = create_provider(
             conn,
@@ -66,7 +66,7 @@ def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
         update={"admin_token": SecretStr("admin-secret"), "scheduler": False}
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
-        # The provider is reached through its in-process transport, as the sync tests do.
+        # The provider is reached through the fake on a loopback socket, as the sync tests do.
         client.app.state.services.http = http  # type: ignore[attr-defined]
         p = Portal(client, fake.state.portal, catalogue, http, provider_id, settings)
         run = p.sync()
@@ -136,7 +136,7 @@ def test_play_redirects_to_a_fresh_link(portal: Portal) -> None:
     assert r.headers["cache-control"] == "no-store"
     second = portal.client.get(f"/api/providers/{pid}/play/channel/{channel}", headers=ADMIN)
     assert second.headers["location"] != location, "a fresh link each time, never stored"
-    stream = portal.client.portal.call(portal.http.get, location)  # type: ignore[union-attr]
+    stream = portal.client.portal.call(portal.http.get_small, location)  # type: ignore[union-attr]
     assert stream.status_code == 200
 
     movie = _our_id(portal, f"/api/providers/{pid}/movies", portal.catalogue.movies[0].id)

@@ -1,27 +1,19 @@
-"""Shared provider HTTP helpers: error translation and secret masking."""
+"""The provider HTTP layer: decoding, redirects, error mapping, and secret masking."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import socket
 import zlib
 from collections.abc import AsyncIterator
 
-import httpx
 import orjson
 import pytest
 from aiohttp import web
 
 from iptvsync.errors import ProviderBadResponse, ProviderTimeout, ProviderUnreachable
-from iptvsync.providers import http as http_module
-from iptvsync.providers.http import (
-    build_http_client,
-    get_small,
-    mask_mac,
-    redact,
-    safe_url,
-    translate_transport_error,
-)
+from iptvsync.providers.http import BodyKind, build_http_client, mask_mac, redact, safe_url
 
 
 def test_redact_masks_macs_tokens_and_credentials() -> None:
@@ -42,28 +34,6 @@ def test_mask_mac_and_safe_url() -> None:
     assert safe_url("http://user:pw@h:8080/p.php?token=abc&x=1#frag") == (
         "http://h:8080/p.php?token=***&x=1"
     )
-
-
-@pytest.mark.parametrize(
-    ("exc", "kind"),
-    [
-        (httpx.ConnectError("refused"), ProviderUnreachable),
-        (httpx.ReadTimeout("slow"), ProviderTimeout),
-        (httpx.ConnectTimeout("slow"), ProviderTimeout),
-        (httpx.RemoteProtocolError("peer closed"), ProviderUnreachable),
-        (httpx.TooManyRedirects("loop"), ProviderBadResponse),
-        (httpx.DecodingError("bad gzip"), ProviderBadResponse),
-    ],
-)
-def test_translate(exc: httpx.HTTPError, kind: type) -> None:
-    err = translate_transport_error(exc, url="http://h/p.php?mac=00:1A:79:12:34:56")
-    assert isinstance(err, kind)
-    assert "12:34" not in err.message
-
-
-async def test_build_http_client() -> None:
-    async with build_http_client(timeout_s=3) as http:
-        assert http.timeout.read == 3 and http.follow_redirects
 
 
 @pytest.fixture
@@ -89,6 +59,21 @@ async def small_server() -> AsyncIterator[str]:
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPFound("/gz")
 
+    async def bomb(request: web.Request) -> web.Response:
+        body = gzip.compress(b"0" * 4_000_000)  # ~4 KB on the wire
+        return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop")
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(50):  # a byte every 0.1 s: each read is quick, the whole is not
+            await response.write(b"x")
+            await asyncio.sleep(0.1)
+        return response
+
     async def echo(request: web.Request) -> web.Response:
         return web.json_response({k: v for k, v in request.headers.items()})
 
@@ -100,6 +85,9 @@ async def small_server() -> AsyncIterator[str]:
         ("/broken", broken),
         ("/moved", moved),
         ("/echo", echo),
+        ("/loop", loop),
+        ("/bomb", bomb),
+        ("/slow", slow),
     ]:
         app.router.add_get(path, handler)
     runner = web.AppRunner(app)
@@ -111,34 +99,63 @@ async def small_server() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-@pytest.mark.parametrize("direct", [True, False], ids=["aiohttp", "httpx"])
-async def test_get_small_answers_the_same_both_ways(small_server: str, direct: bool) -> None:
-    http = build_http_client(timeout_s=3) if direct else httpx.AsyncClient(follow_redirects=True)
-    async with http:
-        assert (http in http_module._DIRECT) is direct
-        plain = await get_small(http, f"{small_server}/plain", headers={}, timeout=3)
+async def test_get_small_decodes_follows_and_sends_headers(small_server: str) -> None:
+    async with build_http_client(timeout_s=3) as http:
+        plain = await http.get_small(f"{small_server}/plain")
         assert plain.status_code == 429 and plain.headers.get("retry-after") == "7"
         for path in ("gz", "deflate", "moved"):
-            got = await get_small(http, f"{small_server}/{path}", headers={}, timeout=3)
+            got = await http.get_small(f"{small_server}/{path}")
             assert got.status_code == 200
             assert orjson.loads(got.content) == {"js": {"data": ["café"]}}
-        echo = await get_small(
-            http,
-            f"{small_server}/echo",
-            headers={"Cookie": "mac=x", "User-Agent": "MAG"},
-            timeout=3,
+        assert (await http.get_small(f"{small_server}/moved")).url.endswith("/gz")
+        echo = await http.get_small(
+            f"{small_server}/echo", headers={"Cookie": "mac=x", "User-Agent": "MAG"}
         )
         sent = {k.lower(): v for k, v in orjson.loads(echo.content).items()}
         assert sent["cookie"] == "mac=x" and sent["user-agent"] == "MAG"
-        with pytest.raises(httpx.DecodingError):
-            await get_small(http, f"{small_server}/broken", headers={}, timeout=3)
+        with pytest.raises(ProviderBadResponse, match="undecodable"):
+            await http.get_small(f"{small_server}/broken")
 
 
-async def test_get_small_errors_are_httpx_errors() -> None:
+async def test_redirect_loop_and_deadline(small_server: str) -> None:
+    async with build_http_client(timeout_s=3, page_deadline_s=0.5) as http:
+        with pytest.raises(ProviderBadResponse, match="redirects more than 5"):
+            await http.get_small(f"{small_server}/loop")
+        with pytest.raises(ProviderTimeout):
+            await http.get_small(f"{small_server}/slow")
+        async with http.stream(f"{small_server}/slow", kind=BodyKind.MEDIA) as stream:
+            got = b""
+            async for chunk in stream.iter_chunks():  # no total deadline for media
+                got += chunk
+                if len(got) >= 8:
+                    break
+        assert got.startswith(b"x")
+
+
+async def test_gzip_bomb_is_counted_after_decoding(small_server: str) -> None:
+    url = f"{small_server}/bomb"
+    async with build_http_client(timeout_s=3, max_page_bytes=100_000) as http:
+        with pytest.raises(ProviderBadResponse, match="response too large"):
+            await http.get_small(url)
+        async with http.stream(url, kind=BodyKind.LIST, max_bytes=100_000) as stream:
+            seen = 0
+            with pytest.raises(ProviderBadResponse, match="response too large"):
+                async for chunk in stream.iter_chunks():
+                    seen += len(chunk)
+            assert seen <= 100_000  # at most the limit was inflated and handed on
+
+
+async def test_connection_refused_is_unreachable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, not listening: connection refused
         async with build_http_client(timeout_s=2) as http:
-            with pytest.raises(httpx.ConnectError) as info:
-                await get_small(http, f"http://127.0.0.1:{port}/x", headers={}, timeout=2)
-    assert isinstance(translate_transport_error(info.value), ProviderUnreachable)
+            with pytest.raises(ProviderUnreachable, match="refused"):
+                await http.get_small(f"http://127.0.0.1:{port}/x")
+
+
+async def test_only_http_and_https() -> None:
+    async with build_http_client() as http:
+        for url in ("file:///etc/passwd", "ftp://h/x", "/etc/passwd"):
+            with pytest.raises(ProviderBadResponse, match="not http"):
+                await http.get_small(url)

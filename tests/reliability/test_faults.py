@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -25,9 +24,9 @@ from starlette.types import Receive, Scope, Send
 
 from iptvsync.api.app import create_app as create_api
 from iptvsync.fakes.catalogue import generate
-from iptvsync.fakes.server import ServerThread
+from iptvsync.fakes.server import ServedHttp, ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.registry import make_client
 from iptvsync.records import MovieRecord
 from iptvsync.settings import Settings
@@ -51,7 +50,7 @@ def _provider(db: sa.Engine, url: str) -> int:
 
 
 async def _run(
-    db: sa.Engine, settings: Settings, provider_id: int, http: httpx.AsyncClient, **kw: str
+    db: sa.Engine, settings: Settings, provider_id: int, http: ProviderHttp, **kw: str
 ) -> dict[str, Any]:
     run_id, _ = prepare_run(db, settings, provider_id, **kw)
     ctx = SyncContext(db=db, settings=settings, http=http, make_client=make_client)
@@ -159,7 +158,7 @@ async def test_garbage_mid_walk_fails_clearly_and_deletes_nothing(
     catalogue = generate(seed=22, movies=300, series=20, channels=20)
     inner = create_app(catalogue, StalkerFakeConfig())
     wrapped = GarbageAfter(inner, page=6)
-    http = build_http_client(transport=httpx.ASGITransport(app=wrapped))
+    http = ServedHttp(wrapped)
     pid = _provider(db, "http://portal.test/c/")
     try:
         wrapped.enabled = False
@@ -185,7 +184,7 @@ async def test_pages_fetched_before_a_failure_are_written(
     ends, even when no batch was full yet."""
     catalogue = generate(seed=24, movies=300, series=20, channels=20)
     wrapped = GarbageAfter(create_app(catalogue, StalkerFakeConfig()), page=6)
-    http = build_http_client(transport=httpx.ASGITransport(app=wrapped))
+    http = ServedHttp(wrapped)
     pid = _provider(db, "http://portal.test/c/")
     never_full = settings.model_copy(update={"batch_size": 1_000_000})
     try:
@@ -205,7 +204,7 @@ async def test_sqlite_readers_and_a_writer_never_see_busy(tmp_path: Path) -> Non
     db = create_db_engine(settings.resolved_database_url())
     upgrade(db)
     catalogue = generate(seed=23, movies=1500, series=100, channels=100)
-    http = build_http_client(transport=httpx.ASGITransport(app=create_app(catalogue)))
+    http = ServedHttp(create_app(catalogue))
     pid = _provider(db, "http://portal.test/c/")
     errors: list[BaseException] = []
     reads = 0
@@ -261,7 +260,7 @@ async def test_postgresql_restart_during_a_sync_pauses_and_completes(
         pytest.skip("this fault is PostgreSQL's")
     catalogue = generate(seed=24, movies=1500, series=50, channels=20)
     app = create_app(catalogue, StalkerFakeConfig(latency_ms=4))
-    http = build_http_client(transport=httpx.ASGITransport(app=app))
+    http = ServedHttp(app)
     pid = _provider(db, "http://portal.test/c/")
     restart: Callable[[], Awaitable[None]] = lambda: asyncio.to_thread(_pg_restart)  # noqa: E731
     try:

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig, create_app
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
@@ -26,7 +26,7 @@ SIZES = {"movies": 400, "series": 60, "channels": 50}
 class Harness:
     db: sa.Engine
     settings: Settings
-    http: httpx.AsyncClient
+    http: ProviderHttp
     portal: FakeStalkerPortal
     catalogue: Catalogue
     provider_id: int
@@ -70,7 +70,7 @@ def family(request: pytest.FixtureRequest) -> str:
 async def harness(db: sa.Engine, settings: Settings, family: str) -> AsyncIterator[Harness]:
     catalogue = generate(seed=7, **SIZES)
     app = create_app(catalogue, StalkerFakeConfig(family=family))
-    http = build_http_client(transport=httpx.ASGITransport(app=app))
+    http = ServedHttp(app)
     with db.begin() as conn:
         provider_id = provider_store.create_provider(
             conn,

@@ -11,9 +11,10 @@ mid-walk, whatever the machine's speed: the channels are written, the VOD walk i
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -22,9 +23,10 @@ import sqlalchemy as sa
 from iptvsync.fakes.catalogue import Catalogue, generate
 from iptvsync.fakes.m3u import M3uFakeConfig
 from iptvsync.fakes.m3u import create_app as m3u_app
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import XtreamFakeConfig
 from iptvsync.fakes.xtream import create_app as xtream_app
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
@@ -36,35 +38,46 @@ from iptvsync.sync.service import prepare_run, request_cancel, request_sync
 CANCEL_WITHIN_S = 2.0
 
 
-class Hold(httpx.AsyncBaseTransport):
-    """Passes requests on to the fake, except those ``hold_when`` picks: they hang until the
-    request is cancelled (``holding`` is set once one does)."""
+class HeldRequest(NamedTuple):
+    url: httpx.URL
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+
+class Hold:
+    """An ASGI app in front of the fake (served on a real socket): passes requests on, except
+    those ``hold_when`` picks: they hang until released (``holding`` is set once one does)."""
+
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.hold_when: Callable[[httpx.Request], bool] | None = None
-        self.holding = asyncio.Event()
-        self._released = asyncio.Event()
+        self.hold_when: Callable[[HeldRequest], bool] | None = None
+        self.holding = threading.Event()
+        self._released = threading.Event()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.hold_when is not None and self.hold_when(request):
-            self.holding.set()
-            await self._released.wait()
-        return await self.inner.handle_async_request(request)
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.hold_when is not None:
+            url = httpx.URL(f"http://fake{scope['path']}?{scope['query_string'].decode()}")
+            if self.hold_when(HeldRequest(url)):
+                self.holding.set()
+                while not self._released.is_set():  # the server thread's own loop
+                    await asyncio.sleep(0.01)
+        await self.inner(scope, receive, send)
+
+    async def wait_holding(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not self.holding.is_set():
+            assert loop.time() < end, "no request was held"
+            await asyncio.sleep(0.01)
 
     def release(self) -> None:
         self.hold_when = None
         self._released.set()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @dataclass
 class Setup:
     db: sa.Engine
     settings: Settings
-    http: httpx.AsyncClient
+    http: ProviderHttp
     hold: Hold
     state: Any  # the fake's app.state.provider
     catalogue: Catalogue
@@ -92,7 +105,7 @@ class Setup:
         """What an Xtream sync stores: the panel's own ids (M3U ids are URL hashes)."""
         return {str(item.id) for item in self.catalogue.items(kind)}
 
-    async def cancel_when_held(self, hold_when: Callable[[httpx.Request], bool]) -> dict[str, Any]:
+    async def cancel_when_held(self, hold_when: Callable[[HeldRequest], bool]) -> dict[str, Any]:
         """Start a full sync through the runner, wait for a request that ``hold_when`` picks,
         then cancel: the run must end ``cancelled`` within ``CANCEL_WITHIN_S``."""
         runner = InlineRunner(self.context)
@@ -100,7 +113,7 @@ class Setup:
         run_id, _ = await request_sync(
             self.db, self.settings, runner, self.provider_id, scope="all", mode="full"
         )
-        await asyncio.wait_for(self.hold.holding.wait(), 30)
+        await self.hold.wait_holding(30)
         loop = asyncio.get_running_loop()
         asked = loop.time()
         assert await request_cancel(self.db, runner, self.provider_id) == run_id
@@ -115,8 +128,8 @@ class Setup:
 def _setup(
     db: sa.Engine, settings: Settings, app: Any, catalogue: Catalogue, provider: dict[str, Any]
 ) -> Setup:
-    hold = Hold(httpx.ASGITransport(app=app))
-    http = build_http_client(transport=hold)
+    hold = Hold(app)
+    http = ServedHttp(hold)
     with db.begin() as conn:
         provider_id = provider_store.create_provider(conn, provider)
     return Setup(db, settings, http, hold, app.state.provider, catalogue, provider_id)
@@ -199,7 +212,7 @@ async def test_cancel_an_m3u_sync_mid_walk(m3u: Setup) -> None:
     # VOD walk's own download.
     downloads = 0
 
-    def vod_walk(request: httpx.Request) -> bool:
+    def vod_walk(request: HeldRequest) -> bool:
         nonlocal downloads
         if request.url.path.endswith("/playlist.m3u"):
             downloads += 1

@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from iptvsync.fakes.catalogue import Catalogue, generate
 from iptvsync.fakes.m3u import M3uFakeConfig
 from iptvsync.fakes.m3u import create_app as m3u_app
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import XtreamFakeConfig
 from iptvsync.fakes.xtream import create_app as xtream_app
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as catalogue_store
@@ -30,7 +30,7 @@ from iptvsync.sync.service import prepare_run
 class Panel:
     db: sa.Engine
     settings: Settings
-    http: httpx.AsyncClient
+    http: ProviderHttp
     state: Any  # the fake's app.state.provider
     catalogue: Catalogue
     provider_id: int
@@ -54,7 +54,7 @@ class Panel:
 async def _panel(
     db: sa.Engine, settings: Settings, app: Any, catalogue: Catalogue, provider: dict[str, Any]
 ) -> Panel:
-    http = build_http_client(transport=httpx.ASGITransport(app=app))
+    http = ServedHttp(app)
     with db.begin() as conn:
         provider_id = provider_store.create_provider(conn, provider)
     return Panel(db, settings, http, app.state.provider, catalogue, provider_id)

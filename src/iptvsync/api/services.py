@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import httpx
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from iptvsync.providers.base import ProviderClient
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.registry import make_client
+from iptvsync.providers.spool import sweep_leftovers
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
@@ -69,7 +69,7 @@ class ClientPool:
 class Services:
     settings: Settings
     db: sa.Engine
-    http: httpx.AsyncClient
+    http: ProviderHttp
     runner: Runner
     extras: dict[str, Any] = field(default_factory=dict)
     clients: ClientPool = field(init=False)
@@ -99,8 +99,11 @@ def open_database(settings: Settings) -> sa.Engine:
     return db
 
 
-def open_http(settings: Settings) -> httpx.AsyncClient:
-    return build_http_client(timeout_s=settings.request_timeout_s)
+def open_http(settings: Settings) -> ProviderHttp:
+    """The provider HTTP layer of this process. Also deletes spool files (downloaded
+    playlists, their indexes) that a killed process left behind (``providers/spool.py``)."""
+    sweep_leftovers()
+    return build_http_client(settings)
 
 
 def get_services(request: Request) -> Services:

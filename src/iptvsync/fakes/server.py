@@ -33,6 +33,7 @@ from typing import Any
 import uvicorn
 
 from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.providers.http import ProviderHttp, build_http_client
 
 KINDS = ("stalker", "xtream", "m3u")
 _READY = "IPTVSYNC-FAKE-LISTENING"
@@ -143,6 +144,20 @@ class ServerThread:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class ServedHttp(ProviderHttp):
+    """A provider HTTP layer whose every host name leads to one fake served in a thread
+    (tests: ``http://portal.test/c/`` reaches the fake). ``aclose`` stops the server too."""
+
+    def __init__(self, app: Any, **limits: Any) -> None:
+        self.server = ServerThread(app).start()
+        base = build_http_client(pins={"*": ("127.0.0.1", self.server.port)}, **limits)
+        super().__init__(base.limits, pins={"*": ("127.0.0.1", self.server.port)})
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        self.server.stop()
 
 
 class ServerProcess:

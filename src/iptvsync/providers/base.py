@@ -1,10 +1,10 @@
 """The one small interface every provider client offers to the sync engine and the API.
 
-A client is built from a provider's settings and an injected ``httpx.AsyncClient``; session and
-token state live in the client object. The engine never sees protocol details: it asks for
-categories, walks a scope page by page (the client decides how: Stalker pages concurrently
-within its politeness budget, Xtream/M3U parse one whole list as a stream), and resolves play
-links at play time.
+A client is built from a provider's settings and an injected ``ProviderHttp``
+(``providers/http.py``); session and token state live in the client object. The engine never
+sees protocol details: it asks for categories, walks a scope page by page (the client decides
+how: Stalker pages concurrently within its politeness budget, Xtream/M3U parse one whole list as
+a stream), and resolves play links at play time.
 """
 
 from __future__ import annotations

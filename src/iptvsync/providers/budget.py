@@ -210,6 +210,8 @@ class PolitenessBudget:
         self._tokens = 1.0
         self._token_time = clock()
         self._rate_lock = asyncio.Lock()
+        #: A server's Retry-After holds every request to it, not only the one it answered.
+        self._paused_until = 0.0
         # circuit breaker
         self._consecutive_connect_failures = 0
         self._open_until: float | None = None
@@ -271,6 +273,7 @@ class PolitenessBudget:
         try:
             if not trial and self.circuit_open:  # it opened while we queued
                 self._check_circuit()
+            await self._wait_pause()
             await self._take_token()
             self._requests += 1
             self._window_peak = max(self._window_peak, self._in_flight)
@@ -294,6 +297,16 @@ class PolitenessBudget:
         if retry_after is not None and retry_after > 0:
             delay = max(delay, min(retry_after, cfg.backoff_cap_s))
         return delay
+
+    def pause(self, seconds: float) -> None:
+        """Hold new requests for ``seconds`` (a 429's Retry-After, capped at the back-off cap):
+        the provider asked for quiet, so the requests queued behind this one wait too."""
+        seconds = min(seconds, self.config.backoff_cap_s)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def _wait_pause(self) -> None:
+        while (left := self._paused_until - self._clock()) > 0:
+            await self._sleep(left)
 
     async def wait_backoff(self, attempt: int, *, retry_after: float | None = None) -> None:
         await self._sleep(self.backoff_delay(attempt, retry_after=retry_after))

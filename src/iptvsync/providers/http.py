@@ -1,212 +1,524 @@
-"""Shared HTTP plumbing for provider clients: one way to build the client, translate its errors
-and keep secrets out of messages.
+"""The one HTTP layer for provider traffic: aiohttp, with limits on every response.
 
-Provider clients take an injected ``httpx.AsyncClient`` (STYLE 2); ``build_http_client`` is the
-factory the app and the CLI use so every provider gets the same timeouts and pool limits. httpx
-exceptions never leave a provider module: ``translate_transport_error`` maps them onto the
-``errors.py`` tree at the boundary, with messages built from ``redact``-ed text.
+Every byte a provider sends passes through ``ProviderHttp``: a page read whole
+(``get_small``) or a body streamed chunk by chunk (``stream``, for whole lists, playlists,
+guides and, later, media). On every response, streamed or not, it enforces:
+
+- a total deadline per request (connect + every read; ``BodyKind.MEDIA`` has none but keeps
+  its per-read timeout);
+- a maximum body per kind of request, counted after decompression: a gzip bomb ends as
+  ``ProviderBadResponse("response too large")`` after at most the limit is inflated;
+- at most ``max_redirects`` redirects, followed here hop by hop, http(s) only;
+- where a provider may send us (``guard.py``): with ``allow_private=False`` (a URL from provider
+  content, or any redirect of a public provider) the connection goes through a pool whose
+  connector refuses private, loopback and link-local addresses at connect time.
+
+Why aiohttp and not httpx: walking a Stalker portal is thousands of small requests, and
+httpx + httpcore cost about seven times aiohttp's CPU per request (docs/providers.md, "The
+provider HTTP layer"). Errors never leave as aiohttp's: they are mapped here onto ``errors.py``,
+with messages built from ``redact``-ed text. ``send.py`` adds retries and the politeness budget.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import weakref
-from collections.abc import Iterable, Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
+import asyncio
+import contextlib
+import zlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import TracebackType
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 
 from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout, ProviderUnreachable
-from iptvsync.providers.aiohttp_transport import AiohttpTransport, SmallResponse
 from iptvsync.providers.budget import Outcome
+from iptvsync.providers.guard import (
+    AddressPolicy,
+    AddressRefused,
+    GuardedConnector,
+    Pins,
+    check_scheme,
+    last_peer_private,
+)
+from iptvsync.providers.redact import (  # re-exported: the historical home of these helpers
+    RedactingFilter,
+    install_log_redaction,
+    mask_mac,
+    redact,
+    safe_url,
+)
+from iptvsync.settings import Settings
+
+__all__ = [
+    "BodyKind",
+    "HttpLimits",
+    "ProviderHttp",
+    "RedactingFilter",
+    "Reply",
+    "Stream",
+    "build_http_client",
+    "install_log_redaction",
+    "mask_mac",
+    "outcome_of",
+    "redact",
+    "safe_url",
+]
 
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
-
-# A MAC written with ":" or "-" (or URL-encoded colons, as in a ``mac=`` cookie or query).
-# No leading \b: a MAC inside URL-encoded JSON follows "%22", a word character.
-_MAC_RE = re.compile(
-    r"(?i)([0-9a-f]{2})((?::|-|%3a)[0-9a-f]{2})((?::|-|%3a)[0-9a-f]{2})"
-    r"((?::|-|%3a))[0-9a-f]{2}((?::|-|%3a))[0-9a-f]{2}((?::|-|%3a)[0-9a-f]{2})(?![0-9a-f])"
-)
-_BEARER_RE = re.compile(r"(?i)(bearer\s+)[^\s,;\"']+")
-_QUERY_SECRET_RE = re.compile(
-    r"(?i)([?&](?:token|play_token|password|pass|username|mac)=)[^&#\s\"']*"
-)
-
-
-def mask_mac(mac: str) -> str:
-    """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56``: enough to tell accounts apart in a log."""
-    parts = re.split(r"[:\-]", mac.strip())
-    if len(parts) != 6:
-        compact = re.sub(r"[^0-9A-Fa-f]", "", mac)
-        if len(compact) != 12:
-            return "XX:XX:XX:XX:XX:XX"
-        parts = [compact[i : i + 2] for i in range(0, 12, 2)]
-    parts = [p.upper() for p in parts]
-    return ":".join([*parts[:3], "XX", "XX", parts[5]])
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` with every MAC masked, bearer tokens and credential query values hidden, and each
-    explicit secret (tokens, passwords, URL-encoded forms too) replaced by ``***``."""
-    out = text
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            out = out.replace(secret, "***")
-            encoded = quote(secret, safe="")
-            if encoded != secret:
-                out = out.replace(encoded, "***")
-    out = _MAC_RE.sub(
-        lambda m: (
-            f"{m.group(1).upper()}{m.group(2).upper()}{m.group(3).upper()}"
-            f"{m.group(4)}XX{m.group(5)}XX{m.group(6).upper()}"
-        ),
-        out,
-    )
-    out = _BEARER_RE.sub(r"\1***", out)
-    return _QUERY_SECRET_RE.sub(r"\1***", out)
-
-
-def safe_url(url: str | httpx.URL) -> str:
-    """A URL fit for a message: no userinfo, no query values that could carry a secret."""
-    parts = urlsplit(str(url))
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    cleaned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    return redact(cleaned)
-
-
-class RedactingFilter(logging.Filter):
-    """Masks MACs and credential query values in log records.
-
-    httpx logs every request URL at INFO, and a Stalker ``get_profile`` URL carries the MAC
-    (in ``metrics``), a play link carries ``mac=``/``play_token=``: the filter rewrites the
-    record before any handler sees it.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def install_log_redaction(*names: str) -> None:
-    """Attach ``RedactingFilter`` to the HTTP libraries' loggers (idempotent)."""
-    for name in names or ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-            logger.addFilter(RedactingFilter())
-
+CHUNK = 64 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
 
 install_log_redaction()
 
 
-def build_http_client(
-    *,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
-    max_connections: int = 64,
-    transport: httpx.AsyncBaseTransport | None = None,
-    verify: bool = True,
-) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` provider clients share: bounded pool, explicit timeouts, no
-    environment proxies picked up by surprise, redirects followed (portals move http → https).
+class BodyKind(StrEnum):
+    """What a request fetches; each kind has its own deadline and size limit."""
 
-    The pool is larger than any politeness budget's cap so the budget, not the pool, decides
-    how many requests a provider sees at once. The I/O goes through aiohttp (see
-    ``aiohttp_transport``: a quarter of httpcore's CPU per request) unless a transport is given.
-    """
-    if transport is None:
-        transport = AiohttpTransport(max_connections=max_connections, verify=verify)
-    client = httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-        ),
-        follow_redirects=True,
-        max_redirects=5,
-        trust_env=False,
-        transport=transport,
-        verify=verify,
+    PAGE = "page"  # a portal page, a login answer, a small JSON document
+    LIST = "list"  # a whole Xtream list
+    PLAYLIST = "playlist"
+    GUIDE = "guide"
+    MEDIA = "media"  # a long-lived stream: no total deadline, no size limit
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    read_timeout_s: float = DEFAULT_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    page_deadline_s: float = 120.0
+    list_deadline_s: float = 1800.0
+    max_page_bytes: int = 64 * 2**20
+    max_list_bytes: int = 2 * 2**30
+    max_playlist_bytes: int = 2 * 2**30
+    max_guide_bytes: int = 8 * 2**30
+    max_redirects: int = 5
+    public_networks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpLimits:
+        return cls(
+            read_timeout_s=settings.request_timeout_s,
+            page_deadline_s=settings.provider_page_deadline_s,
+            list_deadline_s=settings.provider_list_deadline_s,
+            max_page_bytes=settings.provider_max_page_bytes,
+            max_list_bytes=settings.provider_max_list_bytes,
+            max_playlist_bytes=settings.provider_max_playlist_bytes,
+            max_guide_bytes=settings.provider_max_guide_bytes,
+            max_redirects=settings.provider_max_redirects,
+            public_networks=tuple(settings.provider_public_networks),
+        )
+
+    def deadline(self, kind: BodyKind) -> float | None:
+        if kind is BodyKind.MEDIA:
+            return None
+        return self.page_deadline_s if kind is BodyKind.PAGE else self.list_deadline_s
+
+    def max_bytes(self, kind: BodyKind) -> int | None:
+        return {
+            BodyKind.PAGE: self.max_page_bytes,
+            BodyKind.LIST: self.max_list_bytes,
+            BodyKind.PLAYLIST: self.max_playlist_bytes,
+            BodyKind.GUIDE: self.max_guide_bytes,
+            BodyKind.MEDIA: None,
+        }[kind]
+
+
+@dataclass(slots=True)
+class Reply:
+    """A whole (small) response."""
+
+    status_code: int
+    headers: CIMultiDictProxy[str]
+    content: bytes
+    url: str
+    #: The answering server's address is private (loopback, LAN): its content may point there.
+    peer_private: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+def deadline_exceeded(url: str) -> ProviderTimeout:
+    return ProviderTimeout(
+        f"the provider did not send the whole answer within the deadline ({safe_url(url)})",
+        detail={"deadline": "exceeded"},
     )
-    if isinstance(transport, AiohttpTransport):
-        _DIRECT[client] = transport
-    return client
 
 
-#: Clients built on the aiohttp transport, for ``get_small``'s direct path.
-_DIRECT: weakref.WeakKeyDictionary[httpx.AsyncClient, AiohttpTransport] = (
-    weakref.WeakKeyDictionary()
-)
+def too_large(where: str = "") -> ProviderBadResponse:
+    return ProviderBadResponse(f"response too large{where}")
 
 
-async def get_small(
-    http: httpx.AsyncClient, url: str, *, headers: Mapping[str, str], timeout: float
-) -> SmallResponse | httpx.Response:
-    """GET a small document (a portal page) and read it whole.
+class _Inflater:
+    """Decodes Content-Encoding and counts decoded bytes against ``limit``."""
 
-    The hot path of a Stalker walk: thousands of requests. On a client from
-    ``build_http_client`` it goes straight to aiohttp (``AiohttpTransport.get_small``); any
-    other client (a test's mock transport) and any redirect go through httpx. Both answer an
-    object with ``status_code``, case-insensitive ``headers`` and ``content``, and both raise
-    httpx's exceptions. The request must not depend on the client's cookie jar: callers that
-    use this send their cookies as a header.
-    """
-    transport = _DIRECT.get(http)
-    if transport is not None:
-        small = await transport.get_small(url, headers, timeout)
-        if small is not None:
-            return small
-    response = await http.get(url, headers=dict(headers), timeout=timeout)
-    await response.aread()
-    return response
+    def __init__(self, encoding: str | None, limit: int | None, url: str) -> None:
+        encoding = (encoding or "").strip().lower()
+        if encoding in ("", "identity"):
+            self._zlib: Any = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(47)  # gzip or zlib, told apart by the header
+        else:
+            raise ProviderBadResponse(f"unexpected Content-Encoding ({safe_url(url)})")
+        self._deflate = encoding == "deflate"
+        self._started = False
+        self._limit = limit
+        self._seen = 0
+        self._url = url
+
+    def _count(self, n: int) -> None:
+        self._seen += n
+        if self._limit is not None and self._seen > self._limit:
+            raise too_large(f" ({safe_url(self._url)}: over {self._limit} bytes)")
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            self._count(len(data))
+            if data:
+                yield data
+            return
+        step = CHUNK * 4 if self._limit is None else min(CHUNK * 4, self._limit + 1)
+        try:
+            if not self._started and self._deflate and data:
+                self._started = True
+                try:  # zlib-wrapped deflate, else raw deflate as some servers send it
+                    zlib.decompressobj(47).decompress(data[:64])
+                except zlib.error:
+                    self._zlib = zlib.decompressobj(-15)
+            self._started = True
+            out = self._zlib.decompress(data, step)
+            while True:
+                self._count(len(out))
+                if out:
+                    yield out
+                tail = self._zlib.unconsumed_tail
+                if not tail:
+                    break
+                out = self._zlib.decompress(tail, step)
+        except zlib.error as exc:
+            raise ProviderBadResponse(f"the provider sent an undecodable body ({exc})") from exc
+
+    def flush(self) -> bytes:
+        if self._zlib is None:
+            return b""
+        try:
+            rest: bytes = self._zlib.flush()
+        except zlib.error as exc:
+            raise ProviderBadResponse("the provider sent an undecodable body") from exc
+        self._count(len(rest))
+        return rest
 
 
-def translate_transport_error(
-    exc: httpx.HTTPError, *, url: str | httpx.URL | None = None
-) -> ProviderError:
-    """Map an httpx failure onto the provider error tree. The caller raises it ``from exc``."""
-    where = f" ({safe_url(url)})" if url is not None else ""
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderTimeout(f"the provider did not answer in time{where}")
-    if isinstance(exc, httpx.ConnectError):
-        return ProviderUnreachable(f"cannot connect to the provider{where}: {_reason(exc)}")
-    if isinstance(exc, httpx.TooManyRedirects):
-        return ProviderBadResponse(f"the provider redirects in a loop{where}")
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        return ProviderUnreachable(f"the provider dropped the connection{where}: {_reason(exc)}")
-    if isinstance(exc, httpx.DecodingError):
-        return ProviderBadResponse(f"the provider sent an undecodable body{where}")
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return ProviderUnreachable(f"unsupported or invalid provider URL{where}")
-    return ProviderUnreachable(f"network error talking to the provider{where}: {_reason(exc)}")
+@contextlib.contextmanager
+def _mapped(url: str, deadline: float | None = None) -> Iterator[None]:
+    """aiohttp's and asyncio's exceptions as the errors.py tree. A timeout at ``deadline``
+    (the request's whole time) says ``detail.deadline``: ``send`` does not retry it."""
+    try:
+        yield
+    except ProviderError:
+        raise
+    except BaseException as exc:
+        _raise_mapped(exc, url, deadline)
+        raise
 
 
-def transport_outcome(exc: httpx.HTTPError, error: ProviderError) -> Outcome:
-    """What a failed request tells the politeness budget: a dead host, a slow one, or a
-    server that broke the exchange."""
-    if is_connection_failure(exc):
-        return Outcome.CONNECT_ERROR
+def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
+    """Raise ``exc`` as the errors.py tree when it is a transport error (else return)."""
+    where = f" ({safe_url(url)})"  # built only on failure: safe_url costs ~40 µs
+    error: ProviderError
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline - 0.05:
+            error = deadline_exceeded(url)
+        else:
+            error = ProviderTimeout(f"the provider did not answer in time{where}")
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        error = ProviderUnreachable(f"cannot connect to the provider{where}: {_why(exc)}")
+    elif isinstance(exc, aiohttp.InvalidURL):
+        error = ProviderUnreachable(f"unsupported or invalid provider URL{where}")
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        error = ProviderUnreachable(f"the provider dropped the connection{where}")
+    elif isinstance(exc, aiohttp.ClientResponseError):  # malformed status line or headers
+        error = ProviderBadResponse(f"the provider sent a malformed response{where}")
+    elif isinstance(exc, aiohttp.ClientError | OSError):
+        reason = redact(str(exc) or type(exc).__name__)[:200]
+        error = ProviderUnreachable(f"network error talking to the provider{where}: {reason}")
+    else:
+        return
+    raise error from exc
+
+
+def _why(exc: aiohttp.ClientConnectorError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "the host name does not resolve"
+    if isinstance(exc.os_error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc.os_error, TimeoutError):
+        return "connection timed out"
+    return exc.os_error.strerror or type(exc.os_error).__name__
+
+
+def outcome_of(error: ProviderError) -> Outcome:
+    """What a transport failure tells the politeness budget."""
     if isinstance(error, ProviderTimeout):
         return Outcome.TIMEOUT
-    return Outcome.SERVER_ERROR
+    if isinstance(error, ProviderUnreachable):
+        return Outcome.CONNECT_ERROR
+    return Outcome.NEUTRAL
 
 
-def is_connection_failure(exc: BaseException) -> bool:
-    """True for failures that say the host is down (refused, DNS, reset) rather than slow."""
-    return isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError)
+class Stream:
+    """An open response whose body is read chunk by chunk under the limits."""
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        url: str,
+        limit: int | None,
+        deadline: float | None,
+        read_timeout: float,
+        peer_private: bool,
+    ) -> None:
+        self._response = response
+        self.url = url
+        self.status_code = response.status
+        self.headers = response.headers
+        self.peer_private = peer_private
+        self._limit = limit
+        self._deadline = deadline
+        self._read_timeout = read_timeout
+        self._inflater = _Inflater(response.headers.get("Content-Encoding"), limit, url)
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        """The decoded body, chunk by chunk. Raises ProviderBadResponse past the size limit,
+        ProviderTimeout past the deadline or when one read waits longer than the read timeout."""
+        content = self._response.content
+        loop = asyncio.get_running_loop()
+        with _mapped(self.url, self._deadline):
+            while True:
+                wait = self._read_timeout
+                if self._deadline is not None:
+                    wait = min(wait, self._deadline - loop.time())
+                    if wait <= 0:
+                        raise deadline_exceeded(self.url)
+                async with asyncio.timeout(wait):
+                    data = await content.readany()
+                if not data:
+                    break
+                for piece in self._inflater.feed(data):
+                    yield piece
+            rest = self._inflater.flush()
+            if rest:
+                yield rest
+
+    async def read(self) -> bytes:
+        out = bytearray()
+        async for chunk in self.iter_chunks():
+            out += chunk
+        return bytes(out)
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or exc.__class__.__name__
-    return redact(text)[:200]
+class ProviderHttp:
+    """One per app (or CLI run): two aiohttp pools, one that may reach any address (the
+    operator's own URLs) and one that reaches public addresses only (provider content)."""
+
+    def __init__(
+        self,
+        limits: HttpLimits | None = None,
+        *,
+        max_connections: int = 64,
+        keepalive_expiry: float = 30.0,
+        verify: bool = True,
+        pins: Pins | None = None,
+    ) -> None:
+        """``pins``: host name → (address, port), as ``curl --resolve`` (tests)."""
+        self.limits = limits or HttpLimits()
+        self._pins = dict(pins or {})
+        self.policy = AddressPolicy(self.limits.public_networks)
+        self._max_connections = max_connections
+        self._keepalive = keepalive_expiry
+        self._verify = verify
+        self._any: aiohttp.ClientSession | None = None
+        self._public: aiohttp.ClientSession | None = None
+
+    def _session(self, allow_private: bool) -> aiohttp.ClientSession:
+        current = self._any if allow_private else self._public
+        if current is not None and not current.closed:
+            return current
+        options: dict[str, Any] = {
+            "limit": self._max_connections,
+            "keepalive_timeout": self._keepalive,
+            "ssl": self._verify,
+        }
+        policy = None if allow_private else self.policy
+        connector = GuardedConnector(policy, self._pins, self.limits.public_networks, **options)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # decoded here, counted against the limit
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+            trust_env=False,
+        )
+        if allow_private:
+            self._any = session
+        else:
+            self._public = session
+        return session
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        url: str,
+        *,
+        kind: BodyKind,
+        headers: Mapping[str, str] | None = None,
+        allow_private: bool = True,
+        read_timeout: float | None = None,
+        max_bytes: int | None = None,
+        deadline_s: float | None = None,
+    ) -> AsyncIterator[Stream]:
+        """GET ``url`` and yield the open response (redirects followed). ``allow_private``:
+        the URL is the operator's own; its redirects may go private only when the server
+        that sent them is private itself. False: public addresses only, on every hop."""
+        limits = self.limits
+        loop = asyncio.get_running_loop()
+        total = deadline_s if deadline_s is not None else limits.deadline(kind)
+        deadline = None if total is None else loop.time() + total
+        limit = max_bytes if max_bytes is not None else limits.max_bytes(kind)
+        read = read_timeout or limits.read_timeout_s
+        sent = {**_DEFAULT_HEADERS, **(headers or {})}
+        response, url = await self._follow(url, sent, allow_private, deadline, read)
+        try:
+            length = response.content_length
+            if limit is not None and length is not None and length > limit:
+                raise too_large(f" ({safe_url(url)}: {length} bytes announced)")
+            yield Stream(response, url, limit, deadline, read, last_peer_private())
+        finally:
+            if response.content.at_eof():
+                response.release()
+            else:
+                response.close()  # abandoned half-way: never reuse this connection
+
+    async def get_small(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        kind: BodyKind = BodyKind.PAGE,
+        allow_private: bool = True,
+    ) -> Reply:
+        """GET ``url`` and read the whole body (at most the kind's limit). The hot path of a
+        Stalker walk: kept lean (one aiohttp call and a read when the length is announced)."""
+        limits = self.limits
+        loop = asyncio.get_running_loop()
+        total = limits.deadline(kind)
+        deadline = None if total is None else loop.time() + total
+        limit = limits.max_bytes(kind)
+        read = timeout or limits.read_timeout_s
+        sent = {**_DEFAULT_HEADERS, **headers} if headers else _DEFAULT_HEADERS
+        response, url = await self._follow(url, sent, allow_private, deadline, read)
+        try:
+            private = last_peer_private()
+            length = response.content_length
+            if length is None or limit is None:
+                stream = Stream(response, url, limit, deadline, read, private)
+                body = await stream.read()
+            elif length > limit:
+                raise too_large(f" ({safe_url(url)}: {length} bytes announced)")
+            else:
+                with _mapped(url, deadline):
+                    async with asyncio.timeout_at(deadline):
+                        raw = await response.read()
+                encoding = response.headers.get("Content-Encoding")
+                if encoding:
+                    inflater = _Inflater(encoding, limit, url)
+                    body = b"".join([*inflater.feed(raw), inflater.flush()])
+                else:
+                    body = raw
+            return Reply(response.status, response.headers, body, url, private)
+        finally:
+            response.release()
+
+    async def _follow(
+        self,
+        url: str,
+        headers: dict[str, str],
+        allow_private: bool,
+        deadline: float | None,
+        read: float,
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        loop = asyncio.get_running_loop()
+        for _hop in range(self.limits.max_redirects + 1):
+            parts = urlsplit(url)
+            check_scheme(parts.scheme)
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                raise deadline_exceeded(url)
+            connect = self.limits.connect_timeout_s
+            if remaining is not None:
+                connect = min(connect, remaining)
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=connect, sock_connect=connect, sock_read=read
+            )
+            session = self._session(allow_private)
+            with _mapped(url, deadline):
+                try:
+                    async with asyncio.timeout(remaining):
+                        response = await session.get(
+                            url, headers=headers, allow_redirects=False, timeout=timeout
+                        )
+                except AddressRefused as exc:
+                    raise AddressRefused(f"{exc.message} ({safe_url(url)})") from None
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                return response, url
+            if allow_private and not last_peer_private():
+                allow_private = False  # a public server may not send us into private space
+            response.close()
+            url = urljoin(url, location)
+        raise ProviderBadResponse(
+            f"the provider redirects more than {self.limits.max_redirects} times"
+        )
+
+    async def aclose(self) -> None:
+        for session in (self._any, self._public):
+            if session is not None and not session.closed:
+                await session.close()
+        self._any = self._public = None
+        await asyncio.sleep(0)  # aiohttp closes its sockets on the next loop turn
+
+    async def __aenter__(self) -> ProviderHttp:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def build_http_client(
+    settings: Settings | None = None,
+    *,
+    timeout_s: float | None = None,
+    verify: bool = True,
+    pins: Pins | None = None,
+    **limits: Any,
+) -> ProviderHttp:
+    """The ``ProviderHttp`` the app and the CLI share: limits from the settings (or the
+    defaults), ``timeout_s`` as the per-read timeout, ``limits`` overriding single fields."""
+    base = HttpLimits.from_settings(settings) if settings is not None else HttpLimits()
+    values = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    if timeout_s is not None:
+        values["read_timeout_s"] = timeout_s
+    values.update(limits)
+    return ProviderHttp(HttpLimits(**values), verify=verify, pins=pins)

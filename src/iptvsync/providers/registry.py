@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
-
 from iptvsync.errors import ValidationFailed
 from iptvsync.providers.base import ProviderClient, ProviderConfig
+from iptvsync.providers.http import ProviderHttp
 from iptvsync.settings import Settings
 
 KINDS = ("stalker", "xtream", "m3u")
 
 
-def make_client(
-    config: ProviderConfig, http: httpx.AsyncClient, settings: Settings
-) -> ProviderClient:
+def make_client(config: ProviderConfig, http: ProviderHttp, settings: Settings) -> ProviderClient:
     """A client for ``config.kind`` on the shared ``http`` client.
 
     Imports are local so that a deployment syncing one kind never loads the others.

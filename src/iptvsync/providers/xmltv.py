@@ -8,10 +8,10 @@ broken input raises ``ProviderBadResponse`` (the engine records the warning ``ep
   lxml sees it; entities are never resolved, DTDs never loaded, the network never used;
 - a root that is not ``<tv>`` (an HTML error page), truncated XML, or malformed markup.
 
-Compression is detected by magic bytes, not by name or Content-Type (gzip ``1f 8b``, xz
-``fd 37 7a 58 5a 00``); a body that httpx already decoded from ``Content-Encoding: gzip`` is plain
-XML by then and is not decompressed twice. Channels and programmes may interleave (XC_VM writes
-each channel followed by its programmes), so nothing assumes DTD order.
+Compression is detected by magic bytes, not by name or Content-Type (gzip ``1f 8b``, xz ``fd 37
+7a 58 5a 00``); a body that the HTTP layer already decoded from ``Content-Encoding: gzip`` is
+plain XML by then and is not decompressed twice. Channels and programmes may interleave (XC_VM
+writes each channel followed by its programmes), so nothing assumes DTD order.
 """
 
 from __future__ import annotations
@@ -395,7 +395,7 @@ def _short(exc: Exception) -> str:
 
 
 async def iter_guide(chunks: AsyncIterable[bytes]) -> AsyncGenerator[GuideItem, None]:
-    """Channels and programmes from an async byte stream (an httpx body, a file reader)."""
+    """Channels and programmes from an async byte stream (a response body, a file reader)."""
     parser = XmltvParser()
     async for chunk in chunks:
         for item in parser.feed(chunk):

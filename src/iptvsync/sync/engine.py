@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
-import httpx
 import sqlalchemy as sa
 
 from iptvsync.errors import IptvsyncError, ProviderBadResponse, ProviderError, SyncCancelled
 from iptvsync.providers.base import ProviderClient, ProviderConfig
-from iptvsync.providers.http import redact
+from iptvsync.providers.http import ProviderHttp, redact
 from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
@@ -38,7 +37,7 @@ from iptvsync.sync.guide import store_guide
 log = logging.getLogger("iptvsync.sync")
 T = TypeVar("T")
 
-ClientFactory = Callable[[ProviderConfig, httpx.AsyncClient, Settings], ProviderClient]
+ClientFactory = Callable[[ProviderConfig, ProviderHttp, Settings], ProviderClient]
 PLURAL = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
 FLUSH_EVERY_S = 0.5
 
@@ -47,7 +46,7 @@ FLUSH_EVERY_S = 0.5
 class SyncContext:
     db: sa.Engine
     settings: Settings
-    http: httpx.AsyncClient
+    http: ProviderHttp
     make_client: ClientFactory
     #: Called after a run that changed the catalogue (builds the snapshot).
     on_changed: Callable[[int], Awaitable[None]] | None = None

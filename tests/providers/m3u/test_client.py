@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from iptvsync.errors import (
@@ -20,9 +19,11 @@ from iptvsync.errors import (
 )
 from iptvsync.fakes.catalogue import Catalogue, generate, seasons
 from iptvsync.fakes.m3u import M3uFakeConfig, create_app
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import guide_anchor, guided_channels, schedule
 from iptvsync.providers.base import PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
+from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.m3u import client as m3u_client
 from iptvsync.providers.m3u.client import M3uClient
 from iptvsync.providers.m3u.parse import series_key
@@ -35,15 +36,13 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture
-async def fake(catalogue: Catalogue) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+async def fake(catalogue: Catalogue) -> AsyncIterator[tuple[Any, ProviderHttp]]:
     app = create_app(catalogue, M3uFakeConfig())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://m3u"
-    ) as http:
+    async with ServedHttp(app) as http:
         yield app.state.provider, http
 
 
-def make_client(http: httpx.AsyncClient, path: str = "/playlist.m3u", **config: Any) -> M3uClient:
+def make_client(http: ProviderHttp, path: str = "/playlist.m3u", **config: Any) -> M3uClient:
     fast = PolitenessBudget(BudgetConfig(backoff_base_s=0.001, backoff_cap_s=0.01))
     return M3uClient(
         ProviderConfig(kind="m3u", url=f"http://m3u{path}", options={"retries": 1}, **config),
@@ -70,7 +69,7 @@ def series_titles(catalogue: Catalogue) -> set[str]:
 
 @pytest.mark.parametrize("path", ["/playlist.m3u", "/playlist.m3u.gz"])
 async def test_counts_match_the_catalogue(
-    fake: tuple[Any, httpx.AsyncClient], catalogue: Catalogue, path: str
+    fake: tuple[Any, ProviderHttp], catalogue: Catalogue, path: str
 ) -> None:
     provider, http = fake
     client = make_client(http, path)
@@ -111,7 +110,7 @@ async def test_counts_match_the_catalogue(
     await client.aclose()
 
 
-async def test_identity_is_stable_across_downloads(fake: tuple[Any, httpx.AsyncClient]) -> None:
+async def test_identity_is_stable_across_downloads(fake: tuple[Any, ProviderHttp]) -> None:
     provider, http = fake
     first, _ = await walk(make_client(http), Scope.CHANNELS)
     second, _ = await walk(make_client(http), Scope.CHANNELS)
@@ -123,7 +122,7 @@ async def test_identity_is_stable_across_downloads(fake: tuple[Any, httpx.AsyncC
     assert first["live"][key].cmd != second["live"][key].cmd  # same entry, new token
 
 
-async def test_categories(fake: tuple[Any, httpx.AsyncClient], catalogue: Catalogue) -> None:
+async def test_categories(fake: tuple[Any, ProviderHttp], catalogue: Catalogue) -> None:
     _, http = fake
     client = make_client(http)
     for kind, fake_kind in ((Kind.CHANNEL, "channel"), (Kind.MOVIE, "movie")):
@@ -142,7 +141,7 @@ async def test_categories(fake: tuple[Any, httpx.AsyncClient], catalogue: Catalo
 
 
 async def test_series_detail_groups_episodes(
-    fake: tuple[Any, httpx.AsyncClient], catalogue: Catalogue
+    fake: tuple[Any, ProviderHttp], catalogue: Catalogue
 ) -> None:
     _, http = fake
     client = make_client(http)
@@ -167,7 +166,7 @@ async def test_series_detail_groups_episodes(
 
 
 async def test_resolve_play_finds_the_entry_without_cmd(
-    fake: tuple[Any, httpx.AsyncClient],
+    fake: tuple[Any, ProviderHttp],
 ) -> None:
     _, http = fake
     client = make_client(http)
@@ -184,7 +183,7 @@ async def test_resolve_play_finds_the_entry_without_cmd(
 
 
 async def test_guide_from_the_playlist_header(
-    fake: tuple[Any, httpx.AsyncClient], catalogue: Catalogue
+    fake: tuple[Any, ProviderHttp], catalogue: Catalogue
 ) -> None:
     provider, http = fake
     provider.config.epg_channels = 4
@@ -205,7 +204,7 @@ async def test_guide_from_the_playlist_header(
 async def test_no_guide_when_the_playlist_names_none(tmp_path: Path) -> None:
     playlist = tmp_path / "list.m3u"
     playlist.write_text("#EXTM3U\n#EXTINF:-1,A\nhttp://h/a.ts\n")
-    async with httpx.AsyncClient() as http:
+    async with build_http_client() as http:
         client = M3uClient(ProviderConfig(kind="m3u", url=playlist.as_uri()), http)
         channels, result = await walk(client, Scope.CHANNELS)
         assert len(channels["live"]) == 1 and result.complete
@@ -226,7 +225,7 @@ async def test_no_guide_when_the_playlist_names_none(tmp_path: Path) -> None:
     ],
 )
 async def test_hostile_playlists(
-    fake: tuple[Any, httpx.AsyncClient], switches: dict[str, str], error: type
+    fake: tuple[Any, ProviderHttp], switches: dict[str, str], error: type
 ) -> None:
     provider, http = fake
     provider.set(**switches)
@@ -236,9 +235,7 @@ async def test_hostile_playlists(
     assert client._spool is None  # nothing half-downloaded is kept
 
 
-async def test_junk_lines_are_skipped(
-    fake: tuple[Any, httpx.AsyncClient], catalogue: Catalogue
-) -> None:
+async def test_junk_lines_are_skipped(fake: tuple[Any, ProviderHttp], catalogue: Catalogue) -> None:
     provider, http = fake
     provider.config.playlist = "junk"
     channels, result = await walk(make_client(http), Scope.CHANNELS)
@@ -248,7 +245,7 @@ async def test_junk_lines_are_skipped(
 
 @pytest.mark.parametrize("mode", ["billion_laughs", "external_entity", "truncated", "html"])
 async def test_hostile_guides_are_refused_with_a_typed_error(
-    fake: tuple[Any, httpx.AsyncClient], mode: str
+    fake: tuple[Any, ProviderHttp], mode: str
 ) -> None:
     provider, http = fake
     provider.config.xmltv = mode
@@ -261,7 +258,7 @@ async def test_hostile_guides_are_refused_with_a_typed_error(
 
 
 async def test_a_client_nobody_closed_leaves_no_download_behind(
-    fake: tuple[Any, httpx.AsyncClient],
+    fake: tuple[Any, ProviderHttp],
 ) -> None:
     import gc
 
@@ -282,7 +279,7 @@ async def test_a_client_nobody_closed_leaves_no_download_behind(
 
 
 async def test_one_pass_serves_the_categories_and_both_walks(
-    fake: tuple[Any, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+    fake: tuple[Any, ProviderHttp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, http = fake
     client = make_client(http)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.m3u import FakeM3uProvider, M3uFakeConfig, playlist_lines
 from iptvsync.providers.base import ProviderConfig
+from iptvsync.providers.http import build_http_client
 from iptvsync.providers.m3u.client import M3uClient
 from iptvsync.providers.m3u.parse import EpisodeEntry, _path, looks_adult
 from iptvsync.records import CategoryRecord, ChannelRecord, Kind, MovieRecord, Page, Scope
@@ -56,7 +56,7 @@ def playlist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _client(path: Path) -> M3uClient:
-    return M3uClient(ProviderConfig(kind="m3u", url=str(path)), httpx.AsyncClient())
+    return M3uClient(ProviderConfig(kind="m3u", url=str(path)), build_http_client())
 
 
 async def _records(client: M3uClient) -> list[Any]:

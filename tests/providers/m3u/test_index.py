@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from iptvsync.errors import ProviderBadResponse
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.m3u import FakeM3uProvider, M3uFakeConfig, playlist_lines
 from iptvsync.providers.base import ProviderConfig
+from iptvsync.providers.http import build_http_client
 from iptvsync.providers.m3u import client as m3u_client
 from iptvsync.providers.m3u import index as m3u_index
 from iptvsync.providers.m3u.client import M3uClient
+from iptvsync.providers.spool import spool_dir
 from iptvsync.records import Kind, Page, Scope
 
 SECRETS = ("u", "p")
@@ -78,7 +78,7 @@ async def _index_with(
     monkeypatch.setattr(m3u_client, "build_index", build)
     client = M3uClient(
         ProviderConfig(kind="m3u", url=str(playlist), username="u", password="p"),
-        httpx.AsyncClient(),
+        build_http_client(),
     )
     try:
         return await _walk_all(client), built[0].parts
@@ -145,7 +145,7 @@ async def test_a_failed_child_falls_back_to_one_pass(
 
 
 def _index_files() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("iptvsync-m3u-*"))
+    return set(spool_dir().glob("iptvsync-m3u-*"))
 
 
 async def test_a_cancelled_pass_kills_its_children_and_leaves_no_files(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, Response
@@ -30,11 +30,11 @@ from iptvsync.errors import (
     ProviderUnreachable,
 )
 from iptvsync.fakes.catalogue import KINDS, Catalogue, generate, seasons
-from iptvsync.fakes.server import ServerThread, free_port
+from iptvsync.fakes.server import ServedHttp, ServerThread, free_port
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig, create_app
 from iptvsync.providers.base import PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
-from iptvsync.providers.http import build_http_client
+from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.stalker.client import StalkerClient, StalkerSettings
 from iptvsync.records import (
     ChannelRecord,
@@ -78,7 +78,7 @@ class Rig:
     catalogue: Catalogue
     portal: FakeStalkerPortal
     client: StalkerClient
-    http: httpx.AsyncClient
+    http: ProviderHttp
     urls: list[str] = field(default_factory=list)
 
 
@@ -98,12 +98,12 @@ async def rig(
     app = create_app(cat, StalkerFakeConfig(family=family, **fake))
     urls: list[str] = []
 
-    async def remember(request: httpx.Request) -> None:
-        urls.append(str(request.url))
+    async def remember(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            urls.append(f"http://portal{scope['path']}?{scope['query_string'].decode()}")
+        await app(scope, receive, send)
 
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), event_hooks={"request": [remember]}
-    ) as http:
+    async with ServedHttp(remember) as http:
         config = ProviderConfig(
             kind="stalker",
             url=url or portal_url(family),
@@ -200,7 +200,7 @@ async def test_categories(family: str) -> None:
 async def test_settings_from_the_app_and_options() -> None:
     cat = generate(1, movies=5, series=1, channels=5)
     app = create_app(cat, StalkerFakeConfig())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+    async with ServedHttp(app) as http:
         config = ProviderConfig(
             kind="stalker",
             url="http://portal.test/stalker_portal/c/",
@@ -309,7 +309,8 @@ async def test_kicked_session_reauthenticates_and_completes(family: str) -> None
         result, pages = await walk(r.client, Scope.VOD)
         assert result.complete and set(keys(pages)) == vod_keys(r.catalogue)
         assert r.portal.stats.kicks >= 2
-        assert r.client.handshakes == 1 + r.portal.stats.kicks
+        # A real socket: the last kick may land on a request cancelled as the walk ended.
+        assert 3 <= r.client.handshakes <= 1 + r.portal.stats.kicks
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -345,7 +346,7 @@ async def test_session_stolen_for_good(family: str) -> None:
             portal.kick()
         await fake(scope, receive, send)
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=thief)) as http:
+    async with ServedHttp(thief) as http:
         config = ProviderConfig(kind="stalker", url=portal_url(family), mac=MAC)
         client = StalkerClient(config, http, budget=fast_budget(), settings=FAST)
         with pytest.raises(ProviderAuthFailed) as info:
@@ -397,8 +398,9 @@ async def test_429_storm_backs_off_and_completes() -> None:
         result, pages = await walk(r.client, Scope.VOD)
         assert result.complete and set(keys(pages)) == vod_keys(r.catalogue)
         assert r.portal.stats.sent_429 > 0
-        assert r.client.budget.stats.throttled == r.portal.stats.sent_429
-        assert r.client.budget.limit == 1
+        assert 0 < r.client.budget.stats.throttled <= r.portal.stats.sent_429  # real socket
+        # Settled at the hard limit; over a real socket the walk may end one probe above it.
+        assert r.client.budget.limit <= 2
 
 
 async def test_rate_limited_portal_completes() -> None:
@@ -428,7 +430,8 @@ async def test_server_errors_are_retried(family: str) -> None:
         result, pages = await walk(r.client, Scope.VOD)
         assert result.complete and set(keys(pages)) == vod_keys(r.catalogue)
         assert r.portal.stats.sent_5xx > 0
-        assert r.client.budget.stats.server_errors == r.portal.stats.sent_5xx
+        # A real socket: a request cancelled when the walk ends may still have been answered.
+        assert 0 < r.client.budget.stats.server_errors <= r.portal.stats.sent_5xx
 
 
 async def test_not_a_portal() -> None:
@@ -436,7 +439,7 @@ async def test_not_a_portal() -> None:
         return HTMLResponse("<html><body>Welcome to my blog</body></html>")
 
     blog = Starlette(routes=[Route("/{path:path}", page)])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=blog)) as http:
+    async with ServedHttp(blog) as http:
         config = ProviderConfig(kind="stalker", url="http://blog.test/c/", mac=MAC)
         with pytest.raises(NotAPortal):
             await StalkerClient(config, http, settings=FAST).probe()
@@ -498,7 +501,7 @@ async def test_resolve_play(family: str, quirk: dict[str, Any]) -> None:
             url = await r.client.resolve_play(target)
             assert url.startswith("http://portal.test/") and "/ads/" not in url
             assert "stream=&" not in url
-            stream = await r.http.get(url)
+            stream = await r.http.get_small(url)
             assert stream.status_code == 200, (target.kind, url)
 
 
@@ -541,11 +544,11 @@ async def test_over_a_real_socket() -> None:
             result, pages = await walk(client, Scope.VOD)
             assert result.complete and set(keys(pages)) == vod_keys(cat)
             assert client.budget.limit >= 2
-            stats = (await http.get(f"{server.url}/_control/stats")).json()
+            stats = orjson.loads((await http.get_small(f"{server.url}/_control/stats")).content)
             assert stats["max_in_flight"] >= 2  # pages were fetched concurrently
             movie = next(rec for p in pages for rec in p.records if isinstance(rec, MovieRecord))
             url = await client.resolve_play(PlayTarget("movie", movie.provider_id, cmd=movie.cmd))
-            assert (await http.get(url)).status_code == 200
+            assert (await http.get_small(url)).status_code == 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,7 +574,7 @@ def flaky(fake: Any, answer: Any) -> Any:
 
 
 async def walk_app(app: Any, family: str = "stock", **settings: Any) -> tuple[Any, ...]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+    async with ServedHttp(app) as http:
         config = ProviderConfig(kind="stalker", url=portal_url(family), mac=MAC)
         client = StalkerClient(
             config, http, budget=fast_budget(), settings=StalkerSettings(**settings)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
+from urllib.parse import urlencode
+
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, Response
@@ -16,6 +17,7 @@ from iptvsync.errors import (
     ValidationFailed,
 )
 from iptvsync.fakes.catalogue import generate
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.stalker import StalkerFakeConfig, create_app
 from iptvsync.providers.stalker.discovery import (
     Fetch,
@@ -96,9 +98,9 @@ def asgi_fetch(app: Starlette) -> Fetch:
     headers = StalkerIdentity.from_mac(MAC).headers()
 
     async def fetch(url: str, params: dict[str, str]) -> FetchResult:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
-            r = await http.get(url, params=params, headers=headers, follow_redirects=True)
-            return FetchResult(r.status_code, r.content, str(r.url))
+        async with ServedHttp(app) as http:
+            r = await http.get_small(f"{url}?{urlencode(params)}", headers=headers)
+            return FetchResult(r.status_code, r.content, r.url)
 
     return fetch
 

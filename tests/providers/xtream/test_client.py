@@ -1,4 +1,4 @@
-"""XtreamClient against the fake panel, in-process (httpx.ASGITransport): counts, failures,
+"""XtreamClient against the fake panel, served on a loopback port: counts, failures,
 series info on demand, play URLs, guide."""
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from iptvsync.errors import (
     ProviderBanned,
 )
 from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import XtreamFakeConfig, create_app, guided_channels, schedule
 from iptvsync.providers.base import PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
+from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.xtream.client import PAGE_SIZE, XtreamClient
 from iptvsync.records import ChannelRecord, Kind, Page, Scope
 
@@ -36,15 +38,14 @@ class Panel:
 
 
 @pytest.fixture
-async def panel_http(catalogue: Catalogue) -> AsyncIterator[tuple[Panel, httpx.AsyncClient]]:
+async def panel_http(catalogue: Catalogue) -> AsyncIterator[tuple[Panel, ProviderHttp]]:
     panel = Panel(catalogue)
-    transport = httpx.ASGITransport(app=panel.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://panel") as http:
+    async with ServedHttp(panel.app) as http:
         yield panel, http
 
 
 def make_client(
-    http: httpx.AsyncClient, username: str = "user", password: str = "pass", **options: Any
+    http: ProviderHttp, username: str = "user", password: str = "pass", **options: Any
 ) -> XtreamClient:
     config = ProviderConfig(
         kind="xtream",
@@ -79,7 +80,7 @@ def by_id(pages: list[Page], stream: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("family", ["xtream", "xui"])
 async def test_probe_and_walk_counts_match_the_catalogue(
-    panel_http: tuple[Panel, httpx.AsyncClient], catalogue: Catalogue, family: str
+    panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue, family: str
 ) -> None:
     panel, http = panel_http
     panel.config.family = family
@@ -123,7 +124,7 @@ async def test_probe_and_walk_counts_match_the_catalogue(
 
 @pytest.mark.parametrize("family", ["xtream", "xui"])
 async def test_quirky_panel_duplicates_nulls_bom_latin1(
-    panel_http: tuple[Panel, httpx.AsyncClient], catalogue: Catalogue, family: str
+    panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue, family: str
 ) -> None:
     panel, http = panel_http
     for key, value in dict(
@@ -163,7 +164,7 @@ async def test_quirky_panel_duplicates_nulls_bom_latin1(
     ],
 )
 async def test_account_refusals(
-    panel_http: tuple[Panel, httpx.AsyncClient], family: str, account: str, error: type
+    panel_http: tuple[Panel, ProviderHttp], family: str, account: str, error: type
 ) -> None:
     panel, http = panel_http
     panel.config.family, panel.config.account = family, account
@@ -173,7 +174,7 @@ async def test_account_refusals(
 
 @pytest.mark.parametrize("family", ["xtream", "xui"])
 async def test_bad_credentials_are_not_retried(
-    panel_http: tuple[Panel, httpx.AsyncClient], family: str
+    panel_http: tuple[Panel, ProviderHttp], family: str
 ) -> None:
     panel, http = panel_http
     panel.config.family = family
@@ -184,7 +185,7 @@ async def test_bad_credentials_are_not_retried(
     assert "wrong" not in str(info.value)
 
 
-async def test_never_expiring_account(panel_http: tuple[Panel, httpx.AsyncClient]) -> None:
+async def test_never_expiring_account(panel_http: tuple[Panel, ProviderHttp]) -> None:
     panel, http = panel_http
     panel.config.account = "never_expires"
     probe = await make_client(http, probe_counts=False).probe()
@@ -192,7 +193,7 @@ async def test_never_expiring_account(panel_http: tuple[Panel, httpx.AsyncClient
     assert probe.counts == {"channels": None, "movies": None, "series": None}
 
 
-async def test_blocked_user_agent(panel_http: tuple[Panel, httpx.AsyncClient]) -> None:
+async def test_blocked_user_agent(panel_http: tuple[Panel, ProviderHttp]) -> None:
     panel, http = panel_http
     panel.config.blocked_user_agents = ["python-httpx", "python-requests"]
     assert (await make_client(http, probe_counts=False).probe()).family == "xtream"
@@ -200,7 +201,7 @@ async def test_blocked_user_agent(panel_http: tuple[Panel, httpx.AsyncClient]) -
         await make_client(http, user_agent="python-requests/2.31").probe()
 
 
-async def test_transient_failures_are_retried(panel_http: tuple[Panel, httpx.AsyncClient]) -> None:
+async def test_transient_failures_are_retried(panel_http: tuple[Panel, ProviderHttp]) -> None:
     panel, http = panel_http
     panel.config.fail_next = 1
     panel.config.busy_next = 1
@@ -210,7 +211,7 @@ async def test_transient_failures_are_retried(panel_http: tuple[Panel, httpx.Asy
 
 
 async def test_empty_body_gives_up_as_bad_response(
-    panel_http: tuple[Panel, httpx.AsyncClient],
+    panel_http: tuple[Panel, ProviderHttp],
 ) -> None:
     panel, http = panel_http
     panel.config.empty_body = True
@@ -221,7 +222,7 @@ async def test_empty_body_gives_up_as_bad_response(
 
 
 async def test_truncated_list_is_a_bad_response(
-    panel_http: tuple[Panel, httpx.AsyncClient],
+    panel_http: tuple[Panel, ProviderHttp],
 ) -> None:
     panel, http = panel_http
     panel.config.truncate_lists = True
@@ -229,7 +230,7 @@ async def test_truncated_list_is_a_bad_response(
         await collect(make_client(http), Scope.VOD)
 
 
-async def test_list_answered_with_auth0(panel_http: tuple[Panel, httpx.AsyncClient]) -> None:
+async def test_list_answered_with_auth0(panel_http: tuple[Panel, ProviderHttp]) -> None:
     panel, http = panel_http
     client = make_client(http)
     await client.authenticate()
@@ -239,7 +240,7 @@ async def test_list_answered_with_auth0(panel_http: tuple[Panel, httpx.AsyncClie
 
 
 async def test_handler_stop_makes_the_walk_incomplete(
-    panel_http: tuple[Panel, httpx.AsyncClient],
+    panel_http: tuple[Panel, ProviderHttp],
 ) -> None:
     _, http = panel_http
     seen: list[str] = []
@@ -254,7 +255,7 @@ async def test_handler_stop_makes_the_walk_incomplete(
 
 
 async def test_series_detail_every_shape(
-    panel_http: tuple[Panel, httpx.AsyncClient], catalogue: Catalogue
+    panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue
 ) -> None:
     _, http = panel_http
     client = make_client(http)
@@ -269,9 +270,7 @@ async def test_series_detail_every_shape(
     assert await client.series_detail("123") == []
 
 
-async def test_movie_detail(
-    panel_http: tuple[Panel, httpx.AsyncClient], catalogue: Catalogue
-) -> None:
+async def test_movie_detail(panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue) -> None:
     panel, http = panel_http
     client = make_client(http)
     movie = catalogue.movies[3]
@@ -287,7 +286,7 @@ async def test_movie_detail(
     assert bare is not None and bare.name == movie.name and bare.description is None
 
 
-async def test_play_urls(panel_http: tuple[Panel, httpx.AsyncClient]) -> None:
+async def test_play_urls(panel_http: tuple[Panel, ProviderHttp]) -> None:
     _, http = panel_http
     client = make_client(http, username="my@account.xc", password="p/ss w")
     assert await client.resolve_play(PlayTarget("movie", "12", extension="mkv")) == (
@@ -305,19 +304,21 @@ async def test_play_urls(panel_http: tuple[Panel, httpx.AsyncClient]) -> None:
 
 
 async def test_play_url_answers_302_and_uses_m3u8_when_allowed(
-    panel_http: tuple[Panel, httpx.AsyncClient],
+    panel_http: tuple[Panel, ProviderHttp],
 ) -> None:
     _, http = panel_http
     client = make_client(http, probe_counts=False)
     await client.probe()
     url = await client.resolve_play(PlayTarget("channel", "7"))
     assert url.endswith("/live/user/pass/7.m3u8")
-    response = await http.get(url)
+    assert isinstance(http, ServedHttp)
+    async with httpx.AsyncClient() as plain:  # the redirect itself, not followed
+        response = await plain.get(url.replace("http://panel", http.server.url))
     assert response.status_code == 302 and response.headers["location"] == "/_asset/stream.ts"
 
 
 async def test_guide_from_xmltv_php(
-    panel_http: tuple[Panel, httpx.AsyncClient], catalogue: Catalogue
+    panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue
 ) -> None:
     panel, http = panel_http
     panel.config.epg_channels = 5
@@ -339,7 +340,7 @@ async def test_guide_from_xmltv_php(
     assert make_client(http, guide="none").guide() is None
 
 
-async def test_short_epg(panel_http: tuple[Panel, httpx.AsyncClient], catalogue: Catalogue) -> None:
+async def test_short_epg(panel_http: tuple[Panel, ProviderHttp], catalogue: Catalogue) -> None:
     _, http = panel_http
     channel = next(c for c in catalogue.channels if c.xmltv_id)
     programmes = await make_client(http).short_epg(str(channel.id))

@@ -3,7 +3,10 @@
 A playlist is one file, often 50+ MB. It is downloaded once into a temporary file (kept for
 ``playlist_cache_s``, default 5 minutes, so ``categories``, ``walk`` and ``series_detail`` of
 one sync read the same bytes without downloading it again), then parsed line by line from disk:
-memory stays flat whatever its size. ``file://`` URLs and plain paths are read in place.
+memory stays flat whatever its size. The operator's own ``file://`` URLs and plain paths are
+read in place (regular files only, off the event loop); a URL found in provider content (the
+header's ``x-tvg-url``) is fetched over http(s) only, and from a public playlist never into
+private address space (docs/reliability.md, "Hostile providers").
 
 Identity, the live/VOD heuristic and series grouping are documented in docs/providers.md.
 """
@@ -13,16 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import tempfile
+import stat
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
-
-import httpx
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 from iptvsync.errors import (
     ProviderAuthFailed,
@@ -32,8 +33,9 @@ from iptvsync.errors import (
     ProviderUnreachable,
 )
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
-from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
-from iptvsync.providers.http import safe_url, translate_transport_error, transport_outcome
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
+from iptvsync.providers.guard import check_scheme
+from iptvsync.providers.http import BodyKind, ProviderHttp, safe_url
 from iptvsync.providers.m3u.index import READ_CHUNK, SNIFF_BYTES, Index, build_index
 from iptvsync.providers.m3u.parse import (
     EntryReader,
@@ -45,6 +47,8 @@ from iptvsync.providers.m3u.parse import (
     sniff_error,
     to_record,
 )
+from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
+from iptvsync.providers.spool import new_spool
 from iptvsync.providers.xmltv import iter_programmes
 from iptvsync.providers.xtream.parse import PageBuilder
 from iptvsync.records import (
@@ -104,15 +108,33 @@ def _unlink(path: Path) -> None:
         os.unlink(path)
 
 
-async def _read_file(path: Path) -> AsyncGenerator[bytes, None]:
+def _open_regular(path: Path) -> Any:
+    """Open ``path`` for reading if it is a regular file. Non-blocking open: a FIFO must not
+    hang the server; anything but a regular file is refused."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        handle = path.open("rb")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(0, "not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+async def _read_file(path: Path) -> AsyncGenerator[bytes, None]:
+    """The file's bytes, read in a worker thread (a slow disk never blocks the event loop)."""
+    try:
+        handle = await asyncio.to_thread(_open_regular, path)
+    except IsADirectoryError as exc:
+        raise ProviderUnreachable(f"cannot read {path.name}: not a regular file") from exc
     except OSError as exc:
         raise ProviderUnreachable(f"cannot read {path.name}: {exc.strerror}") from exc
-    with handle:
-        while chunk := handle.read(READ_CHUNK):
+    try:
+        while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
             yield chunk
-            await asyncio.sleep(0)
+    finally:
+        handle.close()
 
 
 class M3uClient:
@@ -123,7 +145,7 @@ class M3uClient:
     def __init__(
         self,
         config: ProviderConfig,
-        http: httpx.AsyncClient,
+        http: ProviderHttp,
         *,
         settings: Settings | None = None,
         budget: PolitenessBudget | None = None,
@@ -137,7 +159,7 @@ class M3uClient:
         timeout = float(options.get("timeout_s") or 60.0)
         if settings is not None:
             timeout = max(timeout, settings.request_timeout_s)
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        self._timeout = timeout  # per read; the request's deadline is the HTTP layer's
         self._retries = int(options.get("retries", 3))
         self._cache_s = float(options.get("playlist_cache_s", 300.0))
         self._budget = budget or PolitenessBudget(BudgetConfig(start=2, cap=2))
@@ -160,6 +182,9 @@ class M3uClient:
         self._spool: Path | None = None
         self._spool_finalizer: weakref.finalize[..., Any] | None = None
         self._fetched_at = 0.0
+        #: The playlist came from a private address (or a local file): its content may point
+        #: into private space too. A public playlist's guide URL may not.
+        self._source_private = False
         self._lock = asyncio.Lock()
         self.header: M3uHeader | None = None
         #: What the last full parse dropped: ``orphans`` (#EXTINF without URL), ``junk`` lines.
@@ -176,74 +201,75 @@ class M3uClient:
 
     @asynccontextmanager
     async def _open(
-        self, url: str, what: str = "playlist URL"
+        self,
+        url: str,
+        what: str = "playlist URL",
+        *,
+        kind: BodyKind = BodyKind.PLAYLIST,
+        allow_private: bool = True,
     ) -> AsyncIterator[AsyncIterator[bytes]]:
-        """GET through the budget, retried (429, 5xx, network) until the body starts; the first
-        32 KB are sniffed for an error page served with 200 (reference §2.6)."""
-        attempt = 0
-        while True:
-            handed_on = False
-            error: ProviderError
-            async with self._budget.slot() as slot:
-                try:
-                    async with self._http.stream(
-                        "GET",
-                        url,
-                        headers={"User-Agent": self._user_agent, "Accept": "*/*"},
-                        timeout=self._timeout,
-                    ) as response:
-                        self._requests += 1
-                        status = response.status_code
-                        chunks = response.aiter_bytes()
-                        if status == 200:
-                            head = b""
-                            async for chunk in chunks:
-                                head += chunk
-                                if len(head) >= SNIFF_BYTES:
-                                    break
-                            sniffed = _sniff(head, what)
-                            if sniffed is not None:
-                                slot.record(Outcome.NEUTRAL)
-                                raise sniffed
-                            slot.record(Outcome.OK)
-                            handed_on = True
-                            yield _prepend(head, chunks)
-                            return
-                        error = _status_error(status)
-                        transient = status == 429 or status >= 500
-                        slot.record(
-                            Outcome.THROTTLED
-                            if status == 429
-                            else Outcome.SERVER_ERROR
-                            if status >= 500
-                            else Outcome.NEUTRAL
-                        )
-                except httpx.HTTPError as exc:
-                    error = translate_transport_error(exc, url=url)
-                    if handed_on:
-                        raise error from exc
-                    slot.record(transport_outcome(exc, error))
-                    transient = True
-            if not transient or attempt >= self._retries:
-                raise error
-            await self._budget.wait_backoff(attempt)
-            attempt += 1
+        """GET through ``send``'s retries (429 with its ``Retry-After``, 5xx, network) until the
+        body starts; the first 32 KB are sniffed for an error page served with 200
+        (reference §2.6)."""
+
+        @asynccontextmanager
+        async def attempt(slot: Slot) -> AsyncIterator[AsyncIterator[bytes]]:
+            self._requests += 1
+            async with self._http.stream(
+                url,
+                kind=kind,
+                headers={"User-Agent": self._user_agent, "Accept": "*/*"},
+                read_timeout=self._timeout,
+                allow_private=allow_private,
+            ) as response:
+                status = response.status_code
+                if status != 200:
+                    error = _status_error(status)
+                    if status == 429:
+                        slot.record(Outcome.THROTTLED)
+                        after = retry_after_seconds(response.headers.get("Retry-After"))
+                        raise Retry(error, retry_after=after, attempts=max(8, self._retries + 1))
+                    if status >= 500:
+                        slot.record(Outcome.SERVER_ERROR)
+                        raise Retry(error)
+                    slot.record(Outcome.NEUTRAL)
+                    raise error
+                if kind is BodyKind.PLAYLIST:
+                    self._source_private = response.peer_private
+                chunks = response.iter_chunks()
+                head = b""
+                async for chunk in chunks:
+                    head += chunk
+                    if len(head) >= SNIFF_BYTES:
+                        break
+                sniffed = _sniff(head, what)
+                if sniffed is not None:
+                    slot.record(Outcome.NEUTRAL)
+                    raise sniffed
+                slot.record(Outcome.OK)
+                yield _prepend(head, chunks)
+
+        opener: Any = attempt
+        async with sending(
+            self._budget, opener, policy=RetryPolicy(attempts=self._retries + 1)
+        ) as chunks:
+            yield chunks
 
     async def _playlist(self) -> Path:
         """The playlist on local disk, downloaded at most once per ``playlist_cache_s``."""
         local = _local_path(self._url)
         if local is not None:
+            self._source_private = True  # the operator's own file
             return local
         async with self._lock:
             if self._spool is not None and self._clock() - self._fetched_at < self._cache_s:
                 return self._spool
-            fd, name = tempfile.mkstemp(prefix="iptvsync-m3u-", suffix=".m3u")
-            path = Path(name)
-            try:
+            fd, path = new_spool("iptvsync-m3u-", ".m3u")
+            try:  # at most the playlist size limit reaches the disk (the HTTP layer counts)
                 with os.fdopen(fd, "wb") as out:
                     async with self._open(self._url) as chunks:
                         async for chunk in chunks:
-                            out.write(chunk)
+                            await asyncio.to_thread(out.write, chunk)
             except BaseException:
                 _unlink(path)
                 raise
@@ -429,7 +455,15 @@ class M3uClient:
 
     async def _guide(self) -> AsyncGenerator[ProgrammeRecord, None]:
         url = self._epg_url
-        if not url:
+        allow_private = True  # the operator's own guide URL may be a file or a LAN host
+        if url:
+            local = _local_path(url)
+            if local is not None:
+                async with aclosing(iter_programmes(_read_file(local))) as programmes:
+                    async for programme in programmes:
+                        yield programme
+                return
+        else:
             if self.header is None:
                 async with aclosing(self.entries()) as entries:
                     async for _entry in entries:
@@ -437,19 +471,22 @@ class M3uClient:
             urls = self.header.guide_urls if self.header else []
             if not urls:
                 return
-            url = urls[0]
-        local = _local_path(url)
-        if local is not None:
-            async with aclosing(iter_programmes(_read_file(local))) as programmes:
-                async for programme in programmes:
-                    yield programme
-            return
+            url, allow_private = self._content_url(urls[0]), self._source_private
+        opened = self._open(url, "guide URL", kind=BodyKind.GUIDE, allow_private=allow_private)
         async with (
-            self._open(url, "guide URL") as chunks,
+            opened as chunks,
             aclosing(iter_programmes(chunks)) as programmes,
         ):
             async for programme in programmes:
                 yield programme
+
+    def _content_url(self, url: str) -> str:
+        """A URL named by the playlist itself: relative to a remote playlist's URL, and
+        http(s) only (never ``file:``, never a path on this server)."""
+        base = self._url if _local_path(self._url) is None else ""
+        absolute = urljoin(base, url.strip()) if base else url.strip()
+        check_scheme(urlsplit(absolute).scheme)
+        return absolute
 
     async def aclose(self) -> None:
         """Delete the downloaded playlist and its index."""

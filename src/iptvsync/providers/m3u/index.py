@@ -27,7 +27,6 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from iptvsync.providers.m3u.parse import (
     sniff_error,
     to_record,
 )
+from iptvsync.providers.spool import new_spool
 from iptvsync.providers.xmltv import GZIP_MAGIC, XZ_MAGIC
 from iptvsync.providers.xtream.parse import Deduper, looks_adult
 from iptvsync.records import CategoryRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
@@ -204,9 +204,9 @@ class Index:
     def _new_part(self) -> dict[str, Path]:
         files: dict[str, Path] = {}
         for name in STREAMS:
-            fd, path = tempfile.mkstemp(prefix=f"iptvsync-m3u-{name}-", suffix=".pickle")
+            fd, path = new_spool(f"iptvsync-m3u-{name}-", ".pickle")
             os.close(fd)
-            files[name] = Path(path)
+            files[name] = path
             self._paths.append(files[name])
         self._files.append(files)
         return files

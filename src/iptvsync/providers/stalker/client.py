@@ -28,25 +28,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from iptvsync.errors import (
     NotAPortal,
     ProviderAuthFailed,
     ProviderBadResponse,
     ProviderBanned,
     ProviderError,
-    ProviderTimeout,
     ValidationFailed,
 )
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
-from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
-from iptvsync.providers.http import (
-    get_small,
-    is_connection_failure,
-    safe_url,
-    translate_transport_error,
-)
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
+from iptvsync.providers.http import ProviderHttp, safe_url
+from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, send
 from iptvsync.providers.stalker import parse
 from iptvsync.providers.stalker.discovery import (
     Endpoint,
@@ -120,16 +113,10 @@ class StalkerSettings:
         return cls(**values)
 
 
-class _Retry(Exception):
-    """A transient failure of one attempt; ``error`` is raised when attempts run out."""
-
-    def __init__(
-        self, error: ProviderError, *, retry_after: float | None = None, limit: int | None = None
-    ) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retry_after = retry_after
-        self.limit = limit
+#: Handshakes one request may do itself before the session counts as stolen for good.
+_MAX_REAUTHS = 2
+#: Attempts for a request answered 429: a rate-limited portal is busy, not refusing us.
+_THROTTLED_ATTEMPTS = 10
 
 
 class StalkerClient:
@@ -140,7 +127,7 @@ class StalkerClient:
     def __init__(
         self,
         config: ProviderConfig,
-        http: httpx.AsyncClient,
+        http: ProviderHttp,
         *,
         budget: PolitenessBudget | None = None,
         settings: Settings | StalkerSettings | None = None,
@@ -504,106 +491,102 @@ class StalkerClient:
         if auth:
             await self._ensure_session()
         endpoint = self._require_endpoint().url
-        query = {**params, "JsHttpRequest": "1-xml"}
+        url = _with_query(endpoint, {**params, "JsHttpRequest": "1-xml"})
         with_token = auth if send_token is None else send_token
-        attempt = 0
-        reauthed = False
-        while True:
-            token = self._token if with_token else None
-            try:
-                env = await self._attempt(
-                    endpoint, query, token=token, timeout=timeout, decode=decode
-                )
-            except _Retry as retry:
-                attempt += 1
-                limit = min(self._settings.max_attempts, retry.limit or self._settings.max_attempts)
-                if attempt >= limit:
-                    raise retry.error from None
-                await self._budget.wait_backoff(attempt - 1, retry_after=retry.retry_after)
-                continue
-            except ProviderAuthFailed:
-                if not auth or reauthed or self._tokenless:
-                    if reauthed:
-                        raise ProviderAuthFailed(
-                            "the portal rejected the session again after re-authenticating "
-                            "(is the MAC in use on another device?)",
-                            detail={"reason": "session"},
-                        ) from None
-                    raise
-                reauthed = True
-                await self._reauthenticate(token)
-                continue
-            if auth:
-                self._answered = True
-            return env
+        sent: list[str | None] = [None]
+
+        async def attempt(slot: Slot) -> Any:
+            sent[0] = token = self._token if with_token else None
+            return await self._attempt(
+                slot, url, endpoint=endpoint, token=token, timeout=timeout, decode=decode
+            )
+
+        own = 0  # handshakes this request did itself (others' renewals are just retried)
+
+        async def reauth(exc: ProviderAuthFailed, done: int) -> bool:
+            # A walk with many requests in flight can see a session kicked again while this
+            # request waited: a few renewals are normal, a session refused every time is not.
+            nonlocal own
+            if own >= _MAX_REAUTHS or done >= 4 * _MAX_REAUTHS:
+                raise ProviderAuthFailed(
+                    "the portal rejected the session again after re-authenticating "
+                    "(is the MAC in use on another device?)",
+                    detail={"reason": "session"},
+                ) from None
+            if not auth or self._tokenless:
+                return False
+            own += await self._reauthenticate(sent[0])
+            return True
+
+        env = await send(
+            self._budget,
+            attempt,
+            policy=RetryPolicy(attempts=self._settings.max_attempts),
+            reauth=reauth,
+        )
+        if auth:
+            self._answered = True
+        return env
 
     async def _attempt(
         self,
+        slot: Slot,
         url: str,
-        params: Mapping[str, str],
         *,
+        endpoint: str,
         token: str | None,
         timeout: float | None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
     ) -> Any:
-        headers = self._headers(token)
-        async with self._budget.slot() as slot:
-            self._requests += 1
+        """One request and the verdict on its answer (``send`` retries a ``Retry``)."""
+        self._requests += 1
+        response = await self._http.get_small(
+            url, headers=self._headers(token), timeout=timeout or self._settings.request_timeout_s
+        )
+        status = response.status_code
+        if status == 200:
             try:
-                response = await get_small(
-                    self._http,
-                    _with_query(url, params),
-                    headers=headers,
-                    timeout=timeout or self._settings.request_timeout_s,
-                )
-            except httpx.TimeoutException as exc:
-                slot.record(Outcome.TIMEOUT)
-                raise _Retry(translate_transport_error(exc, url=url)) from exc
-            except httpx.HTTPError as exc:
-                failed = is_connection_failure(exc)
-                slot.record(Outcome.CONNECT_ERROR if failed else Outcome.NEUTRAL)
-                raise _Retry(translate_transport_error(exc, url=url)) from exc
-            status = response.status_code
-            if status == 200:
-                try:
-                    env = decode(response.content)
-                except parse.PortalBusy as exc:
-                    slot.record(Outcome.SERVER_ERROR)
-                    raise _Retry(exc) from None
-                except ProviderAuthFailed:
-                    slot.record(Outcome.NEUTRAL)
-                    raise
-                except ProviderBadResponse as exc:
-                    slot.record(Outcome.NEUTRAL)
-                    raise _Retry(exc, limit=self._settings.bad_body_attempts) from None
-                slot.record(Outcome.OK)
-                return env
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-            if status == 429:
-                slot.record(Outcome.THROTTLED)
-                raise _Retry(
-                    ProviderBanned("the portal keeps answering HTTP 429 (too many requests)"),
-                    retry_after=retry_after,
-                )
-            if status == 403:
-                slot.record(Outcome.THROTTLED)
-                raise _Retry(
-                    ProviderBanned("the portal keeps answering HTTP 403 (blocked)"),
-                    retry_after=retry_after,
-                )
-            if status >= 500:
+                env = decode(response.content)
+            except parse.PortalBusy as exc:
                 slot.record(Outcome.SERVER_ERROR)
-                raise _Retry(
-                    ProviderBadResponse(f"the portal keeps answering HTTP {status}"),
-                    retry_after=retry_after,
-                )
-            slot.record(Outcome.NEUTRAL)
-            if status == 404:
-                if self._answered:
-                    # XC_VM answers 404 to a banned IP (reference §9): stop everything.
-                    raise ProviderBanned("the portal answered HTTP 404 after working: IP banned?")
-                raise NotAPortal(f"the portal endpoint answered HTTP 404 ({safe_url(url)})")
-            raise ProviderBadResponse(f"the portal answered HTTP {status}")
+                raise Retry(exc) from None
+            except ProviderAuthFailed:
+                slot.record(Outcome.NEUTRAL)
+                raise
+            except ProviderBadResponse as exc:
+                slot.record(Outcome.NEUTRAL)
+                raise Retry(
+                    exc, attempts=min(self._settings.bad_body_attempts, self._settings.max_attempts)
+                ) from None
+            slot.record(Outcome.OK)
+            return env
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if status == 429:
+            slot.record(Outcome.THROTTLED)
+            raise Retry(
+                ProviderBanned("the portal keeps answering HTTP 429 (too many requests)"),
+                retry_after=retry_after,
+                attempts=max(_THROTTLED_ATTEMPTS, self._settings.max_attempts),
+            )
+        if status == 403:
+            slot.record(Outcome.THROTTLED)
+            raise Retry(
+                ProviderBanned("the portal keeps answering HTTP 403 (blocked)"),
+                retry_after=retry_after,
+            )
+        if status >= 500:
+            slot.record(Outcome.SERVER_ERROR)
+            raise Retry(
+                ProviderBadResponse(f"the portal keeps answering HTTP {status}"),
+                retry_after=retry_after,
+            )
+        slot.record(Outcome.NEUTRAL)
+        if status == 404:
+            if self._answered:
+                # XC_VM answers 404 to a banned IP (reference §9): stop everything.
+                raise ProviderBanned("the portal answered HTTP 404 after working: IP banned?")
+            raise NotAPortal(f"the portal endpoint answered HTTP 404 ({safe_url(endpoint)})")
+        raise ProviderBadResponse(f"the portal answered HTTP {status}")
 
     async def _page(self, params: Mapping[str, str]) -> parse.PagePayload:
         return parse.parse_page((await self._call(params)).js)
@@ -687,13 +670,15 @@ class StalkerClient:
                     self._family = self._endpoint.family_hint
             await self._authenticate()
 
-    async def _reauthenticate(self, stale_token: str | None) -> None:
+    async def _reauthenticate(self, stale_token: str | None) -> bool:
+        """Renew the session unless another request already did; True when this one did."""
         async with self._auth_lock:
             if self._token != stale_token:
-                return  # another request already renewed the session: just retry
+                return False  # another request already renewed the session: just retry
             log.info("stalker %s: session rejected, re-authenticating", self._identity.masked_mac)
             self._token = None
             await self._authenticate()
+            return True
 
     async def _authenticate(self) -> None:
         """handshake → get_profile (→ do_auth → get_profile). Caller holds ``_auth_lock``."""
@@ -743,24 +728,23 @@ class StalkerClient:
 
     async def _discovery_fetch(self, url: str, params: dict[str, str]) -> FetchResult:
         headers = self._identity.headers(referer=None)
-        async with self._budget.slot() as slot:
+
+        async def attempt(slot: Slot) -> FetchResult:
             self._requests += 1
-            try:
-                response = await self._http.get(
-                    _with_query(url, params),
-                    headers=headers,
-                    timeout=self._settings.request_timeout_s,
+            response = await self._http.get_small(
+                _with_query(url, params), headers=headers, timeout=self._settings.request_timeout_s
+            )
+            if response.status_code == 429:  # rate-limited, not refused: wait as told
+                slot.record(Outcome.THROTTLED)
+                raise Retry(
+                    ProviderBanned("the portal keeps answering HTTP 429 (too many requests)"),
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                    attempts=max(_THROTTLED_ATTEMPTS, self._settings.max_attempts),
                 )
-            except httpx.TimeoutException as exc:
-                slot.record(Outcome.TIMEOUT)
-                raise ProviderTimeout(f"no answer in time from {safe_url(url)}") from exc
-            except httpx.HTTPError as exc:
-                slot.record(
-                    Outcome.CONNECT_ERROR if is_connection_failure(exc) else Outcome.NEUTRAL
-                )
-                raise translate_transport_error(exc, url=url) from exc
             slot.record(Outcome.OK if response.status_code < 500 else Outcome.SERVER_ERROR)
-            return FetchResult(response.status_code, response.content, str(response.url))
+            return FetchResult(response.status_code, response.content, response.url)
+
+        return await send(self._budget, attempt, policy=RetryPolicy(attempts=1))
 
     async def _detect_family(self) -> str:
         """stock | reseller. Hints from the bodies first; otherwise ask for the reseller-only
@@ -806,10 +790,10 @@ class StalkerClient:
 
     async def _portal_version(self) -> str | None:
         urls = self._require_endpoint().urls
-        with contextlib.suppress(ProviderError, httpx.HTTPError):
+        with contextlib.suppress(ProviderError):
             async with self._budget.slot() as slot:
                 self._requests += 1
-                response = await self._http.get(
+                response = await self._http.get_small(
                     f"{urls.base}/c/version.js",
                     headers=self._identity.headers(),
                     timeout=self._settings.request_timeout_s,
@@ -905,11 +889,6 @@ def _int_at(parts: list[str], index: int) -> int | None:
     if index < len(parts):
         return parse.to_int(parts[index])
     return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    seconds = parse.to_float(value) if value else None
-    return seconds if seconds is not None and seconds >= 0 else None
 
 
 _STOP_PRIORITY = ("repeated_page", "page_cap", "early_termination")

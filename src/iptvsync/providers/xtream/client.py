@@ -1,7 +1,7 @@
 """Xtream Codes client: the I/O around ``parse.py``.
 
 Lists come whole in one response (tens of MB for a big line, ~135 MB for the default large
-account), so they are never buffered: the httpx body is pushed chunk by chunk into ijson's push
+account), so they are never buffered: the response body is pushed chunk by chunk into ijson's push
 parser and rows are handed on in pages of ``PAGE_SIZE``. Memory stays flat with list size.
 
 Politeness (reference §1.1): panels tarpit or ban floods, so requests go through a
@@ -18,16 +18,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
 import ijson
 import orjson
 
 from iptvsync.errors import ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
-from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
-from iptvsync.providers.http import translate_transport_error, transport_outcome
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
+from iptvsync.providers.http import BodyKind, ProviderHttp
+from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
 from iptvsync.providers.xmltv import iter_programmes
 from iptvsync.providers.xtream.parse import (
     STREAM_PREFIX,
@@ -63,7 +63,12 @@ from iptvsync.settings import Settings
 
 PAGE_SIZE = 1000
 DEFAULT_USER_AGENT = "VLC/3.0.18 LibVLC/3.0.18"  # IPTVnator's default; gets past most WAFs
-MAX_SMALL_BODY = 64 << 20  # login, categories, series info: read whole, but never unbounded
+#: Attempts for a request answered 429: a rate-limited panel is healthy, only busy.
+_THROTTLED_ATTEMPTS = 8
+MAX_SMALL_BODY = 64 << 20
+#: One row of a list (or one value of an object-of-rows list) beyond this is hostile: ijson
+#: builds each row whole, so an endless JSON object would otherwise fill memory.
+MAX_ROW_BYTES = 4 << 20  # login, categories, series info: read whole, but never unbounded
 SNIFF_BYTES = 32_768
 
 _CATEGORY_ACTIONS = {
@@ -211,14 +216,21 @@ async def _through_ijson(
         del sink[:]
         return items
 
+    since = len(first)  # bytes fed since the last whole row: one row is never endless
     try:
         parser.send(first)
         async for chunk in chunks:
             if sink:
+                since = 0
                 yield take()
             data = repair(chunk)
             if data:  # ijson reads an empty send as the end of the input
                 parser.send(data)
+                since += len(data)
+                if not sink and since > MAX_ROW_BYTES:
+                    raise ProviderBadResponse(
+                        f"{action}: response too large (one row over {MAX_ROW_BYTES >> 20} MiB)"
+                    )
         tail = repair(b"", final=True)
         if tail:
             parser.send(tail)
@@ -239,7 +251,7 @@ class XtreamClient:
     def __init__(
         self,
         config: ProviderConfig,
-        http: httpx.AsyncClient,
+        http: ProviderHttp,
         *,
         settings: Settings | None = None,
         budget: PolitenessBudget | None = None,
@@ -255,13 +267,16 @@ class XtreamClient:
         timeout = float(options.get("timeout_s") or 60.0)
         if settings is not None:
             timeout = max(timeout, settings.request_timeout_s)
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        self._timeout = timeout  # per read; the request's deadline is the HTTP layer's
         self._retries = int(options.get("retries", 3))
         self._probe_counts = bool(options.get("probe_counts", True))
         self._guide_mode = str(options.get("guide", "xmltv"))  # "xmltv" | "none"
         self._live_extension = options.get("live_extension")
         cap = int(options.get("max_concurrency", 4))
-        self._budget = budget or PolitenessBudget(BudgetConfig(start=min(2, cap), cap=cap))
+        rps = options.get("max_rps")
+        self._budget = budget or PolitenessBudget(
+            BudgetConfig(start=min(2, cap), cap=cap, max_rps=float(rps) if rps else None)
+        )
         self._clock = clock
         self._requests = 0
         self.login: XtreamLogin | None = None
@@ -284,51 +299,57 @@ class XtreamClient:
 
     @asynccontextmanager
     async def _open(
-        self, url: str, params: dict[str, str], *, json: bool = True
+        self,
+        url: str,
+        params: dict[str, str],
+        *,
+        json: bool = True,
+        kind: BodyKind = BodyKind.PAGE,
     ) -> AsyncIterator[tuple[bytes, AsyncIterator[bytes]]]:
-        """One request through the budget, retried until its body starts looking right.
+        """One request through ``send``'s retries, until its body starts looking right.
 
         Yields (the first significant bytes, the rest of the body). A JSON body must start
         with ``[`` or ``{`` after a BOM/whitespace; anything else is classified (§1.2 failure
-        shapes) and retried when transient. Once bytes have been handed on, nothing is retried.
+        shapes) and retried when transient; a 429 honours ``Retry-After``. Once bytes have
+        been handed on, nothing is retried.
         """
-        attempt = 0
-        while True:
-            handed_on = False
-            error: ProviderError
-            async with self._budget.slot() as slot:
-                try:
-                    async with self._http.stream(
-                        "GET",
-                        url,
-                        params=params,
-                        headers={"User-Agent": self._user_agent, "Accept": "*/*"},
-                        timeout=self._timeout,
-                    ) as response:
-                        self._requests += 1
-                        chunks = response.aiter_bytes()
-                        head = await _head(chunks)
-                        status = response.status_code
-                        ok = status == 200 and (head[:1] in (b"[", b"{") if json else bool(head))
-                        if ok:
-                            slot.record(Outcome.OK)
-                            handed_on = True
-                            yield head, chunks
-                            return
-                        body = head + await _read_upto(chunks, SNIFF_BYTES)
-                        error = classify_failure(status, body)
-                        slot.record(_outcome(status, error))
-                        transient = is_transient(error, status)
-                except httpx.HTTPError as exc:
-                    error = translate_transport_error(exc, url=url)
-                    if handed_on:
-                        raise error from exc
-                    slot.record(transport_outcome(exc, error))
-                    transient = True
-            if not transient or attempt >= self._retries:
-                raise error
-            await self._budget.wait_backoff(attempt)
-            attempt += 1
+        target = f"{url}?{urlencode(params)}" if params else url
+
+        @asynccontextmanager
+        async def attempt(slot: Slot) -> AsyncIterator[tuple[bytes, AsyncIterator[bytes]]]:
+            self._requests += 1
+            async with self._http.stream(
+                target,
+                kind=kind,
+                headers={"User-Agent": self._user_agent, "Accept": "*/*"},
+                read_timeout=self._timeout,
+            ) as response:
+                chunks = response.iter_chunks()
+                head = await _head(chunks)
+                status = response.status_code
+                ok = status == 200 and (head[:1] in (b"[", b"{") if json else bool(head))
+                if ok:
+                    slot.record(Outcome.OK)
+                    yield head, chunks
+                    return
+                body = head + await _read_upto(chunks, SNIFF_BYTES)
+                error = classify_failure(status, body)
+                slot.record(_outcome(status, error))
+                if not is_transient(error, status):
+                    raise error
+                if status == 429:  # a rate limit: wait as told, and longer than for a 5xx
+                    raise Retry(
+                        error,
+                        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                        attempts=max(_THROTTLED_ATTEMPTS, self._retries + 1),
+                    )
+                raise Retry(error)
+
+        opener: Any = attempt  # a context-manager factory, as ``sending`` takes
+        async with sending(
+            self._budget, opener, policy=RetryPolicy(attempts=self._retries + 1)
+        ) as opened:
+            yield opened
 
     async def _get_json(self, action: str | None = None, **extra: Any) -> Any:
         url = f"{self._base}/player_api.php"
@@ -348,7 +369,8 @@ class XtreamClient:
         of objects (what panels send) cut into runs of whole elements for orjson, anything else
         through ijson. Memory stays flat either way."""
         url = f"{self._base}/player_api.php"
-        async with self._open(url, self._params(action, {})) as (head, chunks):
+        params = self._params(action, {})
+        async with self._open(url, params, kind=BodyKind.LIST) as (head, chunks):
             if prefix == "item" and head.lstrip()[:1] == b"[":
                 async for item in _array_items(action, head, chunks):
                     yield item
@@ -520,7 +542,7 @@ class XtreamClient:
         else:
             url, params = f"{self._base}/xmltv.php", self._params(None, {})
         async with (
-            self._open(url, params, json=False) as (head, chunks),
+            self._open(url, params, json=False, kind=BodyKind.GUIDE) as (head, chunks),
             aclosing(iter_programmes(_prepend(head, chunks))) as programmes,
         ):
             async for programme in programmes:
@@ -532,7 +554,7 @@ class XtreamClient:
         return parse_short_epg(payload, stream_id)
 
     async def aclose(self) -> None:
-        """Nothing to release: the httpx client is injected and owned by the caller."""
+        """Nothing to release: the HTTP layer is injected and owned by the caller."""
 
 
 async def _hand_on(page: Page, on_page: PageHandler, result: WalkResult) -> bool:
