@@ -22,9 +22,15 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from iptvsync.errors import IptvsyncError, ProviderBadResponse, ProviderError, SyncCancelled
+from iptvsync.errors import (
+    GuideMissing,
+    IptvsyncError,
+    ProviderBadResponse,
+    ProviderError,
+    SyncCancelled,
+)
 from iptvsync.providers.base import ProviderClient, ProviderConfig
-from iptvsync.providers.http import redact
+from iptvsync.providers.masking import mask_secrets
 from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
@@ -174,9 +180,9 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     except (asyncio.CancelledError, SyncCancelled):
         status = "cancelled"
     except ProviderError as exc:
-        status, error = "failed", {"code": exc.code, "message": redact(exc.message, secrets)}
+        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
     except IptvsyncError as exc:
-        status, error = "failed", {"code": exc.code, "message": redact(exc.message, secrets)}
+        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
     except Exception as exc:  # a bug must still close the run, not leave it "running"
         log.exception("sync run %s crashed", run_id)
         status = "failed"
@@ -495,6 +501,8 @@ async def _sync_guide(
     except ProviderBadResponse as exc:
         # A hostile or broken guide is refused; the channels still sync (DESIGN section 3).
         state.warnings.append(f"epg_rejected: {exc.message}")
+    except GuideMissing as exc:
+        state.warnings.append(f"epg_unavailable: {exc.message}")
     except ProviderError as exc:
         state.warnings.append(f"epg_unavailable: {exc.code}")
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from iptvsync.errors import (
+    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -158,7 +159,7 @@ async def test_quirky_panel_duplicates_nulls_bom_latin1(
         ("xui", "expired", ProviderAccountExpired),
         ("xtream", "expired_status", ProviderAccountExpired),
         ("xtream", "banned", ProviderBanned),
-        ("xtream", "disabled", ProviderAuthFailed),
+        ("xtream", "disabled", ProviderAccountDisabled),
         ("xui", "html404", ProviderAuthFailed),
     ],
 )

@@ -55,6 +55,24 @@ class StalkerFakeConfig:
     xc_username: str = "fakeuser"  # appear in reseller VOD links, as real panels put them
     xc_password: str = "fakepass"
     version: str = "5.3.1"
+    # -- quirks of independent portals (issue 16; each one seen in the field) ---------------
+    cookie_decode: bool = True  # False: the mac cookie is read raw (no URL-decoding)
+    mac_from_query: bool | None = None  # ?mac= accepted; None: reseller yes, stock no
+    # Which parameter a list filters by; the other is ignored ("both": either one works).
+    # A box sends genre= for ITV and category= (with genre=*) for VOD (reference §5.3, §6.2).
+    itv_filter: str = "genre"  # "genre" | "category" | "both"
+    vod_filter: str | None = None  # None: stock "category", reseller "both"
+    series_module: bool | None = None  # the type=series module; None: reseller yes, stock no
+    # Season rows of the series module: "reseller" ({"id":"55:2",...}) or "dash"
+    # ({"id":"20111-s1","name":"Season 1","cmd":..,"series":[1..6]}, no is_season).
+    season_shape: str = "reseller"
+    # The vod movie_id drill-down answers with the series module's season rows (a stock
+    # portal fronted by a panel): no is_season, no season_number.
+    drill_down_as_series: bool = False
+    empty_page: str = "object"  # an empty page: "object" (data []), "false" (js false), "list" ([])
+    claimed_page_size: int | None = None  # max_page_items the portal claims (pages hold another)
+    portrait_covers: bool = False  # VOD rows carry a portrait `pic` and a landscape screenshot
+    expired_refused: bool = True  # expires_at in the past: get_profile refuses (status 1)
     seed: int = 0  # tokens, links and error injection
 
     @property
@@ -70,6 +88,18 @@ class StalkerFakeConfig:
         if self.hard_limit is not None:
             return self.hard_limit
         return None if self.capacity is None else 2 * self.capacity
+
+    @property
+    def query_mac(self) -> bool:
+        return (not self.stock) if self.mac_from_query is None else self.mac_from_query
+
+    @property
+    def effective_vod_filter(self) -> str:
+        return self.vod_filter or ("category" if self.stock else "both")
+
+    @property
+    def has_series_module(self) -> bool:
+        return (not self.stock) if self.series_module is None else self.series_module
 
     @property
     def with_text(self) -> bool:

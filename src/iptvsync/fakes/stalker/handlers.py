@@ -72,7 +72,7 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
 
 
 def _itv_ordered_list(ctx: _Ctx) -> Response:
-    genre = ctx.category_param("genre")
+    genre = ctx.list_filter(ctx.cfg.itv_filter)
     if genre is None or ctx.params.get("fav") == "1":
         return ctx.page([], ctx.channel)
     sortby = "name" if ctx.params.get("sortby") == "name" else "number"
@@ -121,8 +121,13 @@ def _itv_short_epg(ctx: _Ctx) -> Response:
 
 
 def _vod_categories(ctx: _Ctx) -> Response:
-    kinds = ("movie", "series") if ctx.cfg.stock else ("movie",)
+    kinds = ("movie", "series") if _vod_has_series(ctx) else ("movie",)
     return ctx.reply(_category_rows(ctx, kinds))
+
+
+def _vod_has_series(ctx: _Ctx) -> bool:
+    """Stock keeps series in VOD (is_series items) unless it has a series module."""
+    return ctx.cfg.stock and not ctx.cfg.has_series_module
 
 
 def _series_categories(ctx: _Ctx) -> Response:
@@ -148,19 +153,19 @@ def _category_rows(ctx: _Ctx, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
 def _vod_ordered_list(ctx: _Ctx) -> Response:
     cfg, params = ctx.cfg, ctx.params
     if cfg.stock and params.get("movie_id"):
+        if cfg.drill_down_as_series:
+            return _series_ordered_list(ctx)  # a panel's season rows on the stock path
         return _stock_drill_down(ctx)
-    if cfg.stock:
-        category = ctx.category_param("category")
+    mode = cfg.effective_vod_filter
+    if cfg.stock and mode == "category" and params.get("genre") not in (None, "", "*"):
         # On stock `genre` is a cat_genre id, not a category (§6.2): we have none.
-        if params.get("genre") not in (None, "", "*"):
-            return ctx.page([], ctx.vod_item)
-    else:
-        # Panels treat genre= as the category (stalker-to-m3u relies on it, §6.2).
-        category = params.get("category") or params.get("genre") or None
+        return ctx.page([], ctx.vod_item)
+    # Panels treat genre= as the category too (stalker-to-m3u relies on it, §6.2).
+    category = ctx.list_filter(mode)
     if category is None:
         return ctx.page([], ctx.vod_item)
     sortby = params.get("sortby") or ("name" if cfg.stock else "added")
-    kinds = "both" if cfg.stock else "movie"
+    kinds = "both" if _vod_has_series(ctx) else "movie"
     items: list[Any] = ctx.portal.vod_list(kinds, category, sortby, cfg.hide_adult_from_all)
     search = params.get("search", "").strip().casefold()
     if search:
@@ -235,6 +240,8 @@ def _vod_create_link(ctx: _Ctx) -> Response:
 
 
 def _stock_vod_link(ctx: _Ctx, cmd: str) -> Response:
+    if re.fullmatch(r"/media/(\d+):(\d+)\.mpg", cmd):
+        return _reseller_vod_link(ctx, cmd)  # a season cmd of a stock series module
     catalogue = ctx.portal.catalogue
     target: tuple[str, int, str] | None = None
     if match := re.fullmatch(r"/media/file_(\d+)\.mpg", cmd):
@@ -323,6 +330,14 @@ def _series_ordered_list(ctx: _Ctx) -> Response:
 
         def season_row(season: Any) -> dict[str, Any]:
             count = len(season.episodes)
+            if cfg.season_shape == "dash":
+                # Seen on an independent portal: no is_season, no season_number (issue 16).
+                return {
+                    "id": f"{show.id}-s{season.number}",
+                    "name": season.name,
+                    "cmd": f"/media/{show.id}:{season.number}.mpg",
+                    "series": list(range(1, count + 1)),
+                }
             return {
                 "id": f"{show.id}:{season.number}",
                 "name": season.name,
@@ -337,7 +352,7 @@ def _series_ordered_list(ctx: _Ctx) -> Response:
             }
 
         return ctx.page(newest_first, season_row)
-    category = params.get("category") or params.get("genre") or None
+    category = ctx.list_filter(cfg.effective_vod_filter)
     if category is None:
         return ctx.page([], ctx.vod_item)
     sortby = params.get("sortby") or "added"

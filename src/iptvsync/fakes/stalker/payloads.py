@@ -125,10 +125,13 @@ class _Ctx:
         chunk = items[(p - 1) * size : p * size] if p >= 1 else []
         self.portal.stats.items_served += len(chunk)
         count = len(items) if total is None else total
+        if not chunk and cfg.empty_page != "object":
+            # Some portals answer an empty page with js false or a bare [] (issue 16).
+            return self.reply(False if cfg.empty_page == "false" else [])
         return self.reply(
             {
                 "total_items": self.num(count),
-                "max_page_items": size,
+                "max_page_items": cfg.claimed_page_size or size,
                 "selected_item": selected,
                 "cur_page": cur_page,
                 "data": [build(item) for item in chunk],
@@ -141,6 +144,19 @@ class _Ctx:
             # Stock treats a missing filter as "all"; some panels answer an empty list (§5.3).
             return "*" if self.cfg.stock else None
         return value
+
+    def list_filter(self, mode: str) -> str | None:
+        """The category a list is filtered by, reading only the parameter(s) ``mode`` names
+        ("genre", "category" or "both"); the other one is ignored, as some portals do."""
+        names = ("genre", "category") if mode == "both" else (mode,)
+        present = [self.params.get(n) for n in names if self.params.get(n) not in (None, "")]
+        if not present:
+            any_sent = any(self.params.get(n) not in (None, "") for n in ("genre", "category"))
+            if any_sent:
+                return "*"  # the parameter sent is not the one read: the ordinary list
+            return "*" if self.cfg.stock else None
+        specific = [v for v in present if v != "*"]
+        return specific[0] if specific else "*"
 
     # -- channels --------------------------------------------------------------------------------
 
@@ -195,6 +211,11 @@ class _Ctx:
                 target = {"type": "movie", "stream_id": item.id, "stream_source": None}
                 cmd = _b64({**target, "target_container": movie.extension})
             shot = f"{self.image_origin}{item.poster}" if item.poster else ""
+        pic = ""
+        if self.cfg.portrait_covers and item.poster:
+            # Both a portrait cover (pic) and a landscape screenshot (issue 16, point 5).
+            pic = f"{self.image_origin}{item.poster}"
+            shot = f"{self.image_origin}/t/p/w1280/backdrop_{item.id}.jpg"
         row: dict[str, Any] = {
             **_VOD_STATIC,
             "id": self.num(item.id),
@@ -221,6 +242,8 @@ class _Ctx:
             "cmd": cmd,
             "has_files": 1 if movie is None and not stock else 0,
         }
+        if pic:
+            row["pic"] = pic
         if self.params.get("sortby") == "added":
             label = self._age_label(item.added)
             row[label] = label  # stock adds today / yesterday / week_and_more (§6.3)

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -222,9 +222,12 @@ class FakeStalkerPortal(OrderedLists):
 
     def _mac_of(self, request: Request, params: dict[str, str]) -> str:
         mac = request.cookies.get("mac", "")
-        if not mac and not self.config.stock:
-            mac = params.get("mac", "")  # XC panels also take ?mac= (§3)
-        return unquote(mac).strip().upper()
+        if not mac and self.config.query_mac:
+            return unquote(params.get("mac", "")).strip().upper()  # XC panels take ?mac= (§3)
+        if self.config.cookie_decode:
+            mac = unquote(mac)
+        # A portal that reads the cookie raw sees "00%3A1A%3A79..." as another, unknown MAC.
+        return mac.strip().upper()
 
     def _registered(self, mac: str) -> bool:
         allowed = self.config.mac_allowed
@@ -288,7 +291,7 @@ class FakeStalkerPortal(OrderedLists):
         if module == "stb":
             return self._stb(ctx, session, action)
         handler = _HANDLERS.get((module, action))
-        if module == "series" and self.config.stock:
+        if module == "series" and not self.config.has_series_module:
             handler = None  # stock Ministra has no type=series module (§7.B)
         if handler is None:
             # Unknown actions: stock answers an empty js (or PHP noise), panels the same.
@@ -368,6 +371,13 @@ class FakeStalkerPortal(OrderedLists):
             # session dies here.
             session.token = _bearer(ctx.request)
             session.calls = 0
+        expired = cfg.expires_at is not None and cfg.expires_at < datetime.now(UTC)
+        if cfg.expired_refused and expired and cfg.expires_at is not None:
+            profile = self._profile(mac, status=1)
+            day = cfg.expires_at.strftime("%Y-%m-%d")
+            profile["msg"] = "account expired"
+            profile["block_msg"] = f"Your subscription ended on {day}.<br/> Please renew it."
+            return ctx.reply(profile)
         if cfg.account_status == 1:
             profile = self._profile(mac, status=1)
             profile["msg"] = "account disabled"

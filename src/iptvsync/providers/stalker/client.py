@@ -23,7 +23,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -54,6 +54,7 @@ from iptvsync.providers.stalker.discovery import (
     discover,
     parse_version_js,
 )
+from iptvsync.providers.stalker.filters import CategoryStream
 from iptvsync.providers.stalker.identity import StalkerIdentity
 from iptvsync.providers.stalker.paging import (
     Deliver,
@@ -177,6 +178,8 @@ class StalkerClient:
         self._closed = False
         self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
         self._category_answers: dict[tuple[str, str], Any] = {}
+        self._notes: list[str] = []  # warnings of the current walk (hidden categories)
+        self._series_module: bool | None = None
 
     # -- ProviderClient ----------------------------------------------------------------------
 
@@ -221,18 +224,26 @@ class StalkerClient:
             self._page(self._itv_params("*", 1)), self._page(self._vod_params("vod", "*", 1))
         )
         self._page_size = vod_page.page_size or channels_page.page_size
+        modules: dict[str, int | None] = {"itv": _total(channels_page), "vod": _total(vod_page)}
         counts: dict[str, int | None] = {
             "channels": _total(channels_page),
             "movies": _total(vod_page),
             "series": None,
         }
-        if family == "reseller":
+        # Every module the portal may have is asked, whatever the family looks like.
+        series_total: int | None = None
+        if await self._has_series_module():
             series_page = await self._page(self._vod_params("series", "*", 1))
-            counts["series"] = _total(series_page)
+            series_total = modules["series"] = _total(series_page)
+        if family == "reseller":
+            counts["series"] = series_total
         else:
             movies, series = await self._estimate_stock_split(vod_page)
-            counts["movies"], counts["series"] = movies, series
+            counts["movies"] = movies
+            if series is not None or series_total is not None:
+                counts["series"] = (series or 0) + (series_total or 0)
         return ProbeResult(
+            modules=modules,
             family=family,
             endpoint=safe_url(self._require_endpoint().url),
             page_size=self._page_size,
@@ -245,11 +256,30 @@ class StalkerClient:
         await self._ensure_session()
         if kind is Kind.CHANNEL:
             env = await self._category_call("itv", "get_genres")
-        elif kind is Kind.SERIES and await self._detect_family() == "reseller":
+        elif kind is Kind.SERIES and await self._has_series_module():
             env = await self._category_call("series", "get_categories")
+            found = parse.parse_categories(env.js, kind)
+            if await self._detect_family() == "reseller":
+                return found
+            # A stock portal with a series module may keep is_series items in VOD too.
+            vod = await self._category_call("vod", "get_categories")
+            ids = {c.provider_id for c in found}
+            extra = [c for c in parse.parse_categories(vod.js, kind) if c.provider_id not in ids]
+            return found + [replace(c, position=len(found) + i) for i, c in enumerate(extra)]
         else:  # stock portals keep series in the VOD categories
             env = await self._category_call("vod", "get_categories")
         return parse.parse_categories(env.js, kind)
+
+    async def _has_series_module(self) -> bool:
+        """Whether the portal answers ``type=series`` with categories: asked on every
+        portal, since no family guess may switch a module off."""
+        if self._series_module is None:
+            try:
+                env = await self._category_call("series", "get_categories")
+                self._series_module = bool(parse.parse_categories(env.js, Kind.SERIES))
+            except ProviderBadResponse:
+                self._series_module = False
+        return self._series_module
 
     async def _category_call(self, module: str, action: str) -> Any:
         """A category list, asked once per client (one sync run): the engine's categories and
@@ -277,31 +307,83 @@ class StalkerClient:
             async with self._deliver_lock:
                 return (await on_page(page)) is not False
 
+        self._notes = []
         if scope is Scope.CHANNELS:
             outcomes = await self._walk_channels(deliver, seen, page_cap)
         else:
             outcomes = await self._walk_vod(deliver, seen, page_cap)
-        return _merge(outcomes)
+        result = _merge(outcomes)
+        result.warnings.extend(n for n in self._notes if n not in result.warnings)
+        return result
+
+    def _hidden(self, module: str, category: str, to_records: Any) -> FetchPage:
+        """Pages of one hidden category, its filter parameter found by trying (filters.py)."""
+
+        def params(variant: dict[str, str], number: int) -> dict[str, str]:
+            if module == "itv":
+                base = self._itv_params(category, number)
+                base.pop("genre")
+            else:
+                base = self._vod_params(module, category, number)
+                base.pop("category")
+                base.pop("genre")
+            return {**base, **variant}
+
+        stream = CategoryStream(
+            module,
+            category,
+            params=params,
+            get_page=self._page,
+            to_records=to_records,
+            warn=self._notes.append,
+        )
+
+        async def fetch(number: int) -> FetchedPage:
+            page = await stream.fetch(number)
+            if page.rows == 0:
+                stream.finish()
+            return page
+
+        return fetch
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
+        """Seasons and episodes. The series module is asked first where the portal has one,
+        then the VOD drill-down; every row shape is read on either path (``series`` lists of
+        positions, ``is_season`` rows to drill into). Rows listed but none readable is an
+        error (ProviderBadResponse), never a silent empty series."""
         await self._ensure_session()
+        listed = 0
+        paths = ["series", "vod"] if await self._has_series_module() else ["vod"]
         if await self._detect_family() == "reseller":
-            rows = await self._all_rows(
-                {
-                    "type": "series",
-                    "action": "get_ordered_list",
-                    "movie_id": series_provider_id,
-                    "season_id": "0",
-                    "episode_id": "0",
-                }
+            paths = ["series"]  # a panel's VOD list ignores movie_id
+        for module in paths:
+            params = {"type": module, "action": "get_ordered_list", "movie_id": series_provider_id}
+            if module == "series":
+                params.update({"season_id": "0", "episode_id": "0"})
+            rows = await self._all_rows(params)
+            listed += len(rows)
+            positional, stock = parse.parse_season_rows(rows, series_provider_id)
+            if positional or stock:
+                return positional + await self._stock_episodes(params, series_provider_id, stock)
+        if listed:
+            log.warning(
+                "stalker %s: series %s: %s season rows, none readable",
+                self._identity.masked_mac,
+                series_provider_id,
+                listed,
             )
-            return parse.parse_reseller_seasons(rows, series_provider_id)
-        base = {"type": "vod", "action": "get_ordered_list", "movie_id": series_provider_id}
-        seasons = parse.parse_stock_seasons(await self._all_rows(base))
+            raise ProviderBadResponse(
+                f"the portal listed {listed} season rows for this series and none could be read",
+                detail={"reason": "unreadable_seasons"},
+            )
+        return []
 
+    async def _stock_episodes(
+        self, base: dict[str, str], series_id: str, seasons: list[parse.StockSeason]
+    ) -> list[SeasonRecord]:
         async def episodes(season: parse.StockSeason) -> SeasonRecord:
             rows = await self._all_rows({**base, "season_id": season.id})
-            eps = parse.parse_stock_episodes(rows, movie_id=series_provider_id, season=season)
+            eps = parse.parse_stock_episodes(rows, movie_id=series_id, season=season)
             return SeasonRecord(number=season.number, name=season.name, episodes=tuple(eps))
 
         return list(await asyncio.gather(*(episodes(s) for s in seasons)))
@@ -349,9 +431,13 @@ class StalkerClient:
         jobs: list[tuple[str, FetchPage]] = []
         if main is None:  # get_all_channels failed, was empty or is disabled: page ITV
             jobs.append(("itv", fetcher("*")))
+
         # Adult genres may be missing from "All" and get_all_channels (reference §5.2, §8).
+        def channels_of(rows: list[dict[str, Any]]) -> list[Any]:
+            return list(parse.parse_channels(rows, urls, censored_genres=censored))
+
         for genre in sorted(censored):
-            jobs.append((f"itv:genre:{genre}", fetcher(genre)))
+            jobs.append((f"itv:genre:{genre}", self._hidden("itv", genre, channels_of)))
         outcomes = [main] if main is not None else []
         outcomes += await self._run_streams(jobs, deliver, seen, page_cap)
         return outcomes
@@ -406,21 +492,15 @@ class StalkerClient:
     async def _walk_vod(
         self, deliver: Deliver, seen: set[tuple[str, str]], page_cap: int | None
     ) -> list[StreamOutcome]:
-        reseller = await self._detect_family() == "reseller"
-        modules = ["vod", "series"] if reseller else ["vod"]
+        # No family guess switches a module off: the series module is asked on every portal
+        # and kept when it answers (a stock path may serve one too).
+        modules = ["vod", "series"] if await self._has_series_module() else ["vod"]
         urls = self._require_endpoint().urls
         cats: dict[str, list[CategoryRecord]] = {}
-        for module in list(modules):
-            try:
-                env = await self._category_call(module, "get_categories")
-                kind = Kind.SERIES if module == "series" else Kind.MOVIE
-                cats[module] = parse.parse_categories(env.js, kind)
-            except ProviderBadResponse:
-                if module == "vod":
-                    raise
-                # Older panels have no type=series module: their VOD list is all there is.
-                log.info("stalker %s: no series module", self._identity.masked_mac)
-                modules.remove(module)
+        for module in modules:
+            env = await self._category_call(module, "get_categories")
+            kind = Kind.SERIES if module == "series" else Kind.MOVIE
+            cats[module] = parse.parse_categories(env.js, kind)
 
         def fetcher(module: str, category: str) -> FetchPage:
             censored = frozenset(c.provider_id for c in cats[module] if c.censored)
@@ -442,11 +522,26 @@ class StalkerClient:
         jobs: list[tuple[str, FetchPage]] = [(m, fetcher(m, "*")) for m in modules]
         # Censored categories may be hidden from "All" (show_adult_*_in_common_list=false).
         for module in modules:
+            censored = frozenset(c.provider_id for c in cats[module] if c.censored)
+
+            def items_of(
+                rows: list[dict[str, Any]],
+                module: str = module,
+                censored: frozenset[str] = censored,
+            ) -> list[Any]:
+                return list(
+                    parse.parse_vod_items(
+                        rows,
+                        urls,
+                        force_series=module == "series",
+                        censored_categories=censored,
+                    )
+                )
+
             for cat in cats[module]:
                 if cat.censored:
-                    jobs.append(
-                        (f"{module}:category:{cat.provider_id}", fetcher(module, cat.provider_id))
-                    )
+                    name = f"{module}:category:{cat.provider_id}"
+                    jobs.append((name, self._hidden(module, cat.provider_id, items_of)))
         return await self._run_streams(jobs, deliver, seen, page_cap)
 
     async def _run_streams(
@@ -612,7 +707,7 @@ class StalkerClient:
         """Every row of a small paged list (seasons, episodes): page 1, then the rest at once."""
         first = await self._page({**params, "p": "1"})
         rows = list(first.rows)
-        pages = min(first.total_pages or 1, self._settings.detail_page_cap)
+        pages = min(_pages_by_rows(first) or 1, self._settings.detail_page_cap)
         if pages > 1 and first.rows:
             rest = await asyncio.gather(
                 *(self._page({**params, "p": str(n)}) for n in range(2, pages + 1))
@@ -845,7 +940,16 @@ class StalkerClient:
 
     async def _resolve_episode(self, target: PlayTarget) -> str:
         parts = target.provider_item_id.split(":")
-        if await self._detect_family() == "reseller":
+        # "<show>:<season>:<position>" ids come from seasons listed with a ``series`` list of
+        # positions (reseller panels, and stock paths with a series module): the season cmd
+        # picks the k-th episode. Stock drill-down ids are "<movie>:<season id>:<episode id>".
+        positional = (
+            target.cmd is not None
+            and len(parts) == 3
+            and parts[1] == str(target.season)
+            and parts[2] == str(target.episode)
+        )
+        if positional or await self._detect_family() == "reseller":
             # "<show>:<season>:<position>"; the season cmd picks the k-th episode (§7.C).
             show = target.series_provider_id or parts[0]
             season = target.season if target.season is not None else _int_at(parts, 1)
@@ -895,6 +999,17 @@ def _fetched(records: list[Any], payload: parse.PagePayload) -> FetchedPage:
         total_items=payload.total_items,
         page_size=payload.page_size or (len(payload.rows) if payload.total_items else None),
     )
+
+
+def _pages_by_rows(first: parse.PagePayload) -> int | None:
+    """Pages of a list from its first page: ``max_page_items``, or the rows page 1 held when
+    fewer (a portal's claimed page size may differ from what its pages hold)."""
+    size, total, rows = first.page_size, first.total_items, len(first.rows)
+    if total is None or not size:
+        return first.total_pages
+    if 0 < rows < total:
+        size = min(size, rows)
+    return -(-total // size)
 
 
 def _total(payload: parse.PagePayload) -> int | None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iptvsync.errors import (
+    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -228,7 +229,9 @@ def classify_failure(status: int, body: bytes) -> ProviderError:
     if any(word in text for word in _BANNED_WORDS):
         return ProviderBanned("provider blocked the request")
     if status == 404:
-        return ProviderAuthFailed("provider refused the credentials (HTTP 404)")
+        return ProviderAuthFailed(
+            "provider refused the credentials (HTTP 404)", detail={"http_status": 404}
+        )
     if any(word in text for word in _AUTH_WORDS):
         return ProviderAuthFailed("provider refused the credentials")
     if not text.strip():
@@ -288,7 +291,7 @@ def _refusal(info: Mapping[str, Any]) -> ProviderError:
     if status == "banned":
         return ProviderBanned("provider says the account is banned")
     if status == "disabled":
-        return ProviderAuthFailed("provider says the account is disabled")
+        return ProviderAccountDisabled("provider says the account is disabled")
     return ProviderAuthFailed("provider refused the credentials")
 
 

@@ -35,6 +35,7 @@ from iptvsync.providers.stalker.parse.lists import _rows as _rows
 from iptvsync.providers.stalker.parse.series import (
     StockSeason,
     parse_reseller_seasons,
+    parse_season_rows,
     parse_stock_episodes,
     parse_stock_files,
     parse_stock_seasons,
@@ -74,6 +75,7 @@ __all__ = [
     "parse_page",
     "parse_profile",
     "parse_reseller_seasons",
+    "parse_season_rows",
     "parse_stock_episodes",
     "parse_stock_files",
     "parse_stock_seasons",
