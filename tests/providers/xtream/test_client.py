@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from iptvsync.errors import (
-    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -159,7 +158,7 @@ async def test_quirky_panel_duplicates_nulls_bom_latin1(
         ("xui", "expired", ProviderAccountExpired),
         ("xtream", "expired_status", ProviderAccountExpired),
         ("xtream", "banned", ProviderBanned),
-        ("xtream", "disabled", ProviderAccountDisabled),
+        ("xtream", "disabled", ProviderAuthFailed),
         ("xui", "html404", ProviderAuthFailed),
     ],
 )

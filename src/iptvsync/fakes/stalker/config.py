@@ -64,7 +64,8 @@ class StalkerFakeConfig:
     vod_filter: str | None = None  # None: stock "category", reseller "both"
     series_module: bool | None = None  # the type=series module; None: reseller yes, stock no
     # Season rows of the series module: "reseller" ({"id":"55:2",...}) or "dash"
-    # ({"id":"20111-s1","name":"Season 1","cmd":..,"series":[1..6]}, no is_season).
+    # ({"id":"20111-s1","name":"Season 1","cmd":..,"series":[1..6]}, no is_season) or
+    # "broken" (rows nothing can be read from).
     season_shape: str = "reseller"
     # The vod movie_id drill-down answers with the series module's season rows (a stock
     # portal fronted by a panel): no is_season, no season_number.

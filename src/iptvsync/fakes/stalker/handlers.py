@@ -240,7 +240,7 @@ def _vod_create_link(ctx: _Ctx) -> Response:
 
 
 def _stock_vod_link(ctx: _Ctx, cmd: str) -> Response:
-    if re.fullmatch(r"/media/(\d+):(\d+)\.mpg", cmd):
+    if re.fullmatch(r"/media/(\d+):(\d+)\.mpg", cmd) or _unb64(cmd):
         return _reseller_vod_link(ctx, cmd)  # a season cmd of a stock series module
     catalogue = ctx.portal.catalogue
     target: tuple[str, int, str] | None = None
@@ -330,6 +330,8 @@ def _series_ordered_list(ctx: _Ctx) -> Response:
 
         def season_row(season: Any) -> dict[str, Any]:
             count = len(season.episodes)
+            if cfg.season_shape == "broken":
+                return {"id": "", "title": f"S{season.number}", "series": "n/a"}  # unreadable
             if cfg.season_shape == "dash":
                 # Seen on an independent portal: no is_season, no season_number (issue 16).
                 return {

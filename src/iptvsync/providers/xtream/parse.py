@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iptvsync.errors import (
-    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -291,7 +290,9 @@ def _refusal(info: Mapping[str, Any]) -> ProviderError:
     if status == "banned":
         return ProviderBanned("provider says the account is banned")
     if status == "disabled":
-        return ProviderAccountDisabled("provider says the account is disabled")
+        # auth 0 with "Disabled" is also what panels answer to a wrong password (reference
+        # xtream §1.2): a credentials problem first.
+        return ProviderAuthFailed("provider says the account is disabled")
     return ProviderAuthFailed("provider refused the credentials")
 
 
