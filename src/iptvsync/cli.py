@@ -302,6 +302,12 @@ def probe(
     table.add_row("account", f"{account['status']} (expires {account['expires_at'] or 'never'})")
     for k, v in result["counts"].items():
         table.add_row(k, "-" if v is None else f"{v:,}")
+    for module, total in result.get("modules", {}).items():
+        shown = "answered" if total is None else f"{total:,} (portal's total)"
+        table.add_row(f"module {module}", shown)
+    for mac in result.get("macs", []):
+        state = mac["state"] + (f": {mac['reason']}" if mac.get("reason") else "")
+        table.add_row(f"MAC {mac['mac']}", f"{state} (expires {mac.get('expires_at') or 'never'})")
     console.print(table)
 
 

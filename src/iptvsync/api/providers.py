@@ -86,4 +86,8 @@ def probe_dict(result: ProbeResult) -> dict[str, Any]:
             "expires_at": store.iso(expires) if expires else None,
         },
         "counts": {k: result.counts.get(k) for k in ("channels", "movies", "series")},
+        # Each module the portal answered, with the portal's own total (Stalker).
+        "modules": dict(result.modules),
+        # Each MAC of a Stalker pool: masked MAC, state, reason, expiry.
+        "macs": [dict(m) for m in result.macs],
     }

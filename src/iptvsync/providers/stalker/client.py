@@ -242,8 +242,18 @@ class StalkerClient:
             counts["movies"] = movies
             if series is not None or series_total is not None:
                 counts["series"] = (series or 0) + (series_total or 0)
+        expires = account.expires_at
+        macs = [
+            {
+                "mac": self._identity.masked_mac,
+                "state": account.status,
+                "reason": None,
+                "expires_at": expires.isoformat() if expires else None,
+            }
+        ]
         return ProbeResult(
             modules=modules,
+            macs=macs,
             family=family,
             endpoint=safe_url(self._require_endpoint().url),
             page_size=self._page_size,
