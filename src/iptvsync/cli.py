@@ -305,8 +305,9 @@ def probe(
     for module, total in result.get("modules", {}).items():
         shown = "answered" if total is None else f"{total:,} (portal's total)"
         table.add_row(f"module {module}", shown)
-    for mac in result.get("macs", []):
-        state = mac["state"] + (f": {mac['reason']}" if mac.get("reason") else "")
+    macs: list[dict[str, Any]] = result.get("macs", [])
+    for mac in macs:
+        state = str(mac["state"]) + (f": {mac['reason']}" if mac.get("reason") else "")
         table.add_row(f"MAC {mac['mac']}", f"{state} (expires {mac.get('expires_at') or 'never'})")
     console.print(table)
 
