@@ -305,10 +305,10 @@ def probe(
     for module, total in result.get("modules", {}).items():
         shown = "answered" if total is None else f"{total:,} (portal's total)"
         table.add_row(f"module {module}", shown)
-    macs: list[dict[str, Any]] = result.get("macs", [])
-    for mac in macs:
-        state = str(mac["state"]) + (f": {mac['reason']}" if mac.get("reason") else "")
-        table.add_row(f"MAC {mac['mac']}", f"{state} (expires {mac.get('expires_at') or 'never'})")
+    for entry in result.get("macs", []):
+        state = entry["state"] + (f": {entry['reason']}" if entry.get("reason") else "")
+        expires = entry.get("expires_at") or "never"
+        table.add_row(f"MAC {entry['mac']}", f"{state} (expires {expires})")
     console.print(table)
 
 
