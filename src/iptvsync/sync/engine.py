@@ -497,6 +497,9 @@ async def _sync_guide(
     try:
         stored = await store_guide(ctx.db, state.provider_id, guide, window)
         log.info("guide of provider %s: %s programmes", state.provider_id, stored)
+        # A guide may report what it dropped (a Stalker portal's programmes with broken times).
+        notes: list[str] = list(getattr(client, "guide_warnings", None) or [])
+        state.warnings.extend(n for n in notes if n not in state.warnings)
         await _db(_mark_guide, ctx, state)
     except ProviderBadResponse as exc:
         # A hostile or broken guide is refused; the channels still sync (DESIGN section 3).

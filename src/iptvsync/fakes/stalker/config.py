@@ -74,6 +74,12 @@ class StalkerFakeConfig:
     claimed_page_size: int | None = None  # max_page_items the portal claims (pages hold another)
     portrait_covers: bool = False  # VOD rows carry a portrait `pic` and a landscape screenshot
     expired_refused: bool = True  # expires_at in the past: get_profile refuses (status 1)
+    # -- the programme guide (fakes/stalker/epg.py) ---------------------------------------------
+    epg_info: bool = True  # get_epg_info answers (False: unknown action, short EPG only)
+    epg_fail: str | None = None  # "500": guide actions answer HTTP 500; "timeout": slow
+    epg_delay_s: float = 30.0  # how slow get_epg_info is with epg_fail="timeout"
+    epg_timestamps: bool = True  # False: only the local time strings, no Unix timestamps
+    epg_broken_every: int | None = None  # every Nth programme has broken times
     seed: int = 0  # tokens, links and error injection
 
     @property

@@ -8,15 +8,15 @@ info. ``_HANDLERS`` maps each pair to its function.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from iptvsync.fakes.catalogue import Catalogue, episode_owner, seasons
 from iptvsync.fakes.stalker.config import LINK_OFFSET
-from iptvsync.fakes.stalker.payloads import _Ctx, _file_row, _programmes
+from iptvsync.fakes.stalker.epg import epg_info, short_epg
+from iptvsync.fakes.stalker.payloads import _Ctx, _file_row
 from iptvsync.fakes.stalker.values import _alias, _b64, _int_or_none, _stamp, _unb64, _xc_date
 
 
@@ -109,15 +109,6 @@ def _itv_create_link(ctx: _Ctx) -> Response:
     if ctx.cfg.ad_playlist:
         return _maybe_ads(ctx, js)
     return ctx.reply(js, extra={"streamer_id": 0, "link_id": 0, "load": 0, "error": ""})
-
-
-def _itv_short_epg(ctx: _Ctx) -> Response:
-    ch_id = _int_or_none(ctx.params.get("ch_id", ""))
-    channel = ctx.portal.catalogue.get("channel", ch_id) if ch_id is not None else None
-    if channel is None or not channel.xmltv_id:
-        return ctx.reply([])
-    size = _int_or_none(ctx.params.get("size", "")) or (5 if ctx.cfg.stock else 4)
-    return ctx.reply(_programmes(channel, min(size, 50), time.time()))
 
 
 def _vod_categories(ctx: _Ctx) -> Response:
@@ -387,12 +378,13 @@ def _main_info(ctx: _Ctx) -> Response:
     return ctx.reply({"mac": ctx.mac, "phone": phone})
 
 
-_HANDLERS: dict[tuple[str, str], Callable[[_Ctx], Response]] = {
+_HANDLERS: dict[tuple[str, str], Callable[[_Ctx], Response | Awaitable[Response]]] = {
     ("itv", "get_genres"): _itv_genres,
     ("itv", "get_all_channels"): _itv_all_channels,
     ("itv", "get_ordered_list"): _itv_ordered_list,
     ("itv", "create_link"): _itv_create_link,
-    ("itv", "get_short_epg"): _itv_short_epg,
+    ("itv", "get_short_epg"): short_epg,
+    ("itv", "get_epg_info"): epg_info,
     ("vod", "get_categories"): _vod_categories,
     ("vod", "get_ordered_list"): _vod_ordered_list,
     ("vod", "create_link"): _vod_create_link,

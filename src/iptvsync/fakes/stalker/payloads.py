@@ -8,9 +8,8 @@ of the ``is_series`` drill-down and the short-EPG programmes.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -276,38 +275,3 @@ def _file_row(owner_id: int, video_id: int, episode_id: int | None, ext: str) ->
         "is_file": True,
         "cmd": f"/media/file_{file_id}.mpg",
     }
-
-
-def _programmes(channel: FakeChannel, size: int, now: float) -> list[dict[str, Any]]:
-    length = (30, 60, 90, 120)[channel.id % 4] * 60
-    offset = (channel.id * 7919) % length
-    first = int((now - offset) // length)
-    out = []
-    for k in range(first, first + size):
-        start = offset + k * length
-        stop = start + length
-        rng = random.Random(channel.id * 1_000_003 + k)
-        start_dt = datetime.fromtimestamp(start, UTC)
-        stop_dt = datetime.fromtimestamp(stop, UTC)
-        out.append(
-            {
-                "id": str(k),
-                "ch_id": str(channel.id),
-                "time": start_dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "time_to": stop_dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "duration": length,
-                "name": rng.choice(_PROGRAMMES),
-                "descr": "",
-                "real_id": f"{channel.id}_{start}",
-                "category": "",
-                "director": "",
-                "actor": "",
-                "start_timestamp": start,
-                "stop_timestamp": stop,
-                "t_time": start_dt.strftime("%H:%M"),
-                "t_time_to": stop_dt.strftime("%H:%M"),
-                "mark_memo": 0,
-                "mark_archive": 1 if channel.archive else 0,
-            }
-        )
-    return out

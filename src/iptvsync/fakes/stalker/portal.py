@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -132,6 +133,10 @@ class FakeStalkerPortal(OrderedLists):
             setattr(self.config, key, value)
         return self.config
 
+    def clock(self) -> float:
+        """The portal's "now" (Unix seconds) for the guide."""
+        return time.time()
+
     def stats_dict(self) -> dict[str, Any]:
         return self.stats.to_dict()
 
@@ -195,7 +200,10 @@ class FakeStalkerPortal(OrderedLists):
         module, action = params.get("type", ""), params.get("action", "")
         stats.by_action[f"{module}.{action}"] += 1
         try:
-            return self._dispatch(request, params, module, action)
+            response = self._dispatch(request, params, module, action)
+            if inspect.isawaitable(response):
+                response = await response
+            return response
         except _AuthFailure as failure:
             stats.auth_failures += 1
             return self._auth_failure_response(failure.text)
@@ -282,7 +290,7 @@ class FakeStalkerPortal(OrderedLists):
 
     def _dispatch(
         self, request: Request, params: dict[str, str], module: str, action: str
-    ) -> Response:
+    ) -> Response | Awaitable[Response]:
         mac = self._mac_of(request, params)
         if module == "stb" and action == "handshake":
             return self._handshake(request, params, mac)

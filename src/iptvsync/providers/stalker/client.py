@@ -55,6 +55,7 @@ from iptvsync.providers.stalker.discovery import (
     parse_version_js,
 )
 from iptvsync.providers.stalker.filters import CategoryStream
+from iptvsync.providers.stalker.guide import guide_stream
 from iptvsync.providers.stalker.identity import StalkerIdentity
 from iptvsync.providers.stalker.paging import (
     Deliver,
@@ -99,6 +100,12 @@ class StalkerSettings:
     probe_sample_pages: int = 4
     #: Pages of seasons / episodes read per series before giving up.
     detail_page_cap: int = 50
+    #: Hours of the portal's all-channels guide asked (``get_epg_info&period=``).
+    guide_period_h: int = 72
+    #: Programmes asked per channel from the short EPG (portals without the bulk guide).
+    guide_short_size: int = 10
+    #: Channels whose short EPG is asked at once (within the politeness budget).
+    guide_workers: int = 4
 
     @classmethod
     def from_options(
@@ -180,6 +187,9 @@ class StalkerClient:
         self._category_answers: dict[tuple[str, str], Any] = {}
         self._notes: list[str] = []  # warnings of the current walk (hidden categories)
         self._series_module: bool | None = None
+        self._channel_keys: dict[str, str] = {}  # channel id → guide key (xmltv_id)
+        self._guide_notes: list[str] = []
+        self._guide_mode = str(options.get("guide", "portal"))  # "portal" | "none"
 
     # -- ProviderClient ----------------------------------------------------------------------
 
@@ -210,7 +220,55 @@ class StalkerClient:
         self._closed = True
 
     def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
-        return None
+        """The portal's own guide (``guide.py``); ``options.guide = "none"`` turns it off."""
+        if self._guide_mode == "none":
+            return None
+        self._guide_notes = []
+        return guide_stream(self, self._guide_channels, self._guide_notes)
+
+    @property
+    def guide_warnings(self) -> list[str]:
+        """Warnings of the last guide read (programmes with broken times dropped)."""
+        return list(self._guide_notes)
+
+    async def _guide_channels(self) -> dict[str, str]:
+        """Channel id → guide key, from this client's channel walk (walked now if none ran)."""
+        if not self._channel_keys:
+
+            async def ignore(page: Page) -> bool:
+                return True
+
+            await self.walk(Scope.CHANNELS, ignore)
+        return dict(self._channel_keys)
+
+    # -- what guide.py uses -------------------------------------------------------------------
+
+    @property
+    def identity(self) -> StalkerIdentity:
+        return self._identity
+
+    @property
+    def settings(self) -> StalkerSettings:
+        return self._settings
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
+    async def connect(self) -> None:
+        await self._ensure_session()
+
+    def count_request(self) -> None:
+        self._requests += 1
+
+    def request_parts(self, params: Mapping[str, str]) -> tuple[str, dict[str, str], float]:
+        """URL, headers and timeout of one API call with the current session."""
+        url = _with_query(self._require_endpoint().url, {**params, "JsHttpRequest": "1-xml"})
+        return url, self._headers(self._token), self._settings.request_timeout_s
+
+    async def call(self, params: Mapping[str, str]) -> Any:
+        """One API call with the usual retries and re-authentication."""
+        return await self._call(params)
 
     async def probe(self) -> ProbeResult:
         """Connect, then read the portal's own totals: channels from the ITV list, movies from
@@ -315,6 +373,10 @@ class StalkerClient:
         async def deliver(page: Page) -> bool:
             # One consumer call at a time, whatever stream the page belongs to.
             async with self._deliver_lock:
+                if scope is Scope.CHANNELS:
+                    for record in page.records:
+                        if isinstance(record, ChannelRecord) and record.epg_id and not record.radio:
+                            self._channel_keys[record.provider_id] = record.epg_id
                 return (await on_page(page)) is not False
 
         self._notes = []
