@@ -375,7 +375,7 @@ class StalkerClient:
             async with self._deliver_lock:
                 if scope is Scope.CHANNELS:
                     for record in page.records:
-                        if isinstance(record, ChannelRecord) and record.epg_id and not record.radio:
+                        if isinstance(record, ChannelRecord) and record.epg_id:
                             self._channel_keys[record.provider_id] = record.epg_id
                 return (await on_page(page)) is not False
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import ijson
 
-from iptvsync.errors import ProviderBadResponse, ProviderTimeout
+from iptvsync.errors import ProviderBadResponse, ProviderTimeout, ProviderUnreachable
 from iptvsync.providers.budget import Outcome
 from iptvsync.providers.http import translate_transport_error
 from iptvsync.providers.stalker import parse
@@ -131,7 +131,10 @@ class GuideReader:
                     status = response.status_code
                     if status != 200:
                         slot.record(Outcome.SERVER_ERROR if status >= 500 else Outcome.NEUTRAL)
-                        raise ProviderBadResponse(f"the portal's guide answered HTTP {status}")
+                        message = f"the portal's guide answered HTTP {status}"
+                        if status >= 500:
+                            raise ProviderUnreachable(message)
+                        raise ProviderBadResponse(message)
                     chunks = response.aiter_bytes()
                     head = b""
                     while not head.strip():
