@@ -38,14 +38,20 @@ def _wait(client: TestClient, pid: int) -> dict[str, Any]:
 
 
 def _sync(
-    settings: Settings, family: str, **fake: Any
+    settings: Settings, family: str, options: dict[str, Any] | None = None, **fake: Any
 ) -> Iterator[tuple[TestClient, int, dict[str, Any], Catalogue]]:
     catalogue = generate(seed=9, movies=30, series=4, channels=40)
     portal = portal_app(catalogue, StalkerFakeConfig(family=family, **fake))
     with ServerThread(portal) as server, TestClient(create_app(settings)) as client:
         created = client.post(
             "/api/providers",
-            json={"name": "mag", "kind": "stalker", "url": f"{server.url}/c/", "mac": DEFAULT_MAC},
+            json={
+                "name": "mag",
+                "kind": "stalker",
+                "url": f"{server.url}/c/",
+                "mac": DEFAULT_MAC,
+                "options": options or {},
+            },
         )
         assert created.status_code == 201, created.text
         pid = created.json()["id"]
@@ -133,11 +139,12 @@ def test_guide_times_are_utc_whatever_the_portals_zone(settings: Settings) -> No
 def test_a_failing_guide_still_syncs_the_catalogue(
     settings: Settings, family: str, failure: str
 ) -> None:
-    settings = settings.model_copy(update={"request_timeout_s": 1.0})
     fake = {"epg_fail": failure, "epg_delay_s": 3.0}
-    for client, pid, run, catalogue in _sync(settings, family, **fake):
+    options = {"guide_timeout_s": 1.0}
+    for client, pid, run, catalogue in _sync(settings, family, options, **fake):
         assert run["status"] == "succeeded", run
-        assert any(w.startswith("epg_unavailable: ") for w in run["warnings"]), run["warnings"]
+        expected = "provider_timeout" if failure == "timeout" else "provider_unreachable"
+        assert f"epg_unavailable: {expected}" in run["warnings"], run["warnings"]
         counts = client.get(f"/api/providers/{pid}").json()
         assert client.get(f"/api/providers/{pid}/channels").json()["total"] == len(
             catalogue.channels

@@ -12,12 +12,13 @@ Only channels with an ``xmltv_id`` have a guide (stock answers ``[]`` for the ot
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from iptvsync.fakes.catalogue import FakeChannel
 from iptvsync.fakes.stalker.payloads import _PROGRAMMES, _Ctx
@@ -100,10 +101,14 @@ async def epg_info(ctx: _Ctx) -> Response:
     now = ctx.portal.clock()
     until = now + period_h * 3600
     zone = _zone(ctx)
-    data: dict[str, list[dict[str, Any]]] = {}
-    for channel in ctx.portal.catalogue.channels:
-        if channel.xmltv_id:
-            data[str(channel.id)] = programme_rows(
+    guided = [c for c in ctx.portal.catalogue.channels if c.xmltv_id]
+    stats = ctx.portal.stats
+
+    async def body() -> AsyncIterator[bytes]:
+        # Written channel by channel: the fake's memory stays flat whatever the guide's size.
+        yield b'{"js":{"data":{'
+        for index, channel in enumerate(guided):
+            rows = programme_rows(
                 channel,
                 now,
                 until,
@@ -111,9 +116,14 @@ async def epg_info(ctx: _Ctx) -> Response:
                 timestamps=cfg.epg_timestamps,
                 broken_every=cfg.epg_broken_every,
             )
-    ctx.portal.stats.items_served += sum(len(v) for v in data.values())
-    body = orjson.dumps({"js": {"data": data}})
-    return Response(body, 200, media_type="application/json")
+            stats.items_served += len(rows)
+            lead = b"," if index else b""
+            yield lead + orjson.dumps(str(channel.id)) + b":" + orjson.dumps(rows)
+            if index % 200 == 199:
+                await asyncio.sleep(0)
+        yield b"}}}"
+
+    return StreamingResponse(body(), 200, media_type="application/json")
 
 
 def short_epg(ctx: _Ctx) -> Response:

@@ -106,6 +106,8 @@ class StalkerSettings:
     guide_short_size: int = 10
     #: Channels whose short EPG is asked at once (within the politeness budget).
     guide_workers: int = 4
+    #: The all-channels guide is one large answer a portal builds before sending it.
+    guide_timeout_s: float = 120.0
 
     @classmethod
     def from_options(

@@ -123,7 +123,8 @@ class GuideReader:
         c = self._client
         await c.connect()
         params = self._bulk_params()
-        url, headers, timeout = c.request_parts(params)
+        url, headers, _ = c.request_parts(params)
+        timeout = c.settings.guide_timeout_s
         async with c.budget.slot() as slot:
             c.count_request()
             try:
