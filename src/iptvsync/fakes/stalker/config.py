@@ -74,6 +74,9 @@ class StalkerFakeConfig:
     claimed_page_size: int | None = None  # max_page_items the portal claims (pages hold another)
     portrait_covers: bool = False  # VOD rows carry a portrait `pic` and a landscape screenshot
     expired_refused: bool = True  # expires_at in the past: get_profile refuses (status 1)
+    # The radio module (type=radio): radio channels leave the ITV lists for their own module,
+    # as on real portals (ids of another table). False: they stay in ITV with a "radio" key.
+    radio_module: bool = False
     # -- the programme guide (fakes/stalker/epg.py) ---------------------------------------------
     epg_info: bool = True  # get_epg_info answers (False: unknown action, short EPG only)
     epg_fail: str | None = None  # "500": guide actions answer HTTP 500; "timeout": slow

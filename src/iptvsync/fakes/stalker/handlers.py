@@ -55,8 +55,8 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
                 "data": [],
             }
         )
-    everything = portal.channel_list("*", "number", hide_adult=False)
-    shown = portal.channel_list("*", "number", hide_adult=cfg.hide_adult_from_all)
+    everything = _tv(ctx, portal.channel_list("*", "number", hide_adult=False))
+    shown = _tv(ctx, portal.channel_list("*", "number", hide_adult=cfg.hide_adult_from_all))
     # Stock drops adult/locked channels from data but still counts them (§5.2).
     total = len(everything) if cfg.stock else len(shown)
     portal.stats.items_served += len(shown)
@@ -76,8 +76,36 @@ def _itv_ordered_list(ctx: _Ctx) -> Response:
     if genre is None or ctx.params.get("fav") == "1":
         return ctx.page([], ctx.channel)
     sortby = "name" if ctx.params.get("sortby") == "name" else "number"
-    items = ctx.portal.channel_list(genre, sortby, ctx.cfg.hide_adult_from_all)
+    items = _tv(ctx, ctx.portal.channel_list(genre, sortby, ctx.cfg.hide_adult_from_all))
     return ctx.page(items, ctx.channel)
+
+
+def _tv(ctx: _Ctx, channels: list[Any]) -> list[Any]:
+    """Without the radio channels when the portal has a radio module."""
+    return [c for c in channels if not c.radio] if ctx.cfg.radio_module else channels
+
+
+def _radio_ordered_list(ctx: _Ctx) -> Response:
+    """``type=radio&action=get_ordered_list&p=<n>``: the radio module's stations (paged)."""
+    if not ctx.cfg.radio_module:
+        return ctx.reply([])  # no such module on this portal
+    stations = [c for c in ctx.portal.channel_list("*", "number", hide_adult=False) if c.radio]
+
+    def row(ch: Any) -> dict[str, Any]:
+        return {
+            "id": ctx.num(ch.id),
+            "name": ch.name,
+            "number": str(ch.number),
+            "cmd": f"ffmpeg {ctx.origin}/radio/{ch.id}.aac",
+            "count": "0",
+            "status": "1",
+            "volume_correction": "0",
+            "enable_monitoring": "0",
+            "open": 1,
+            "fav": 0,
+        }
+
+    return ctx.page(stations, row)
 
 
 def _itv_create_link(ctx: _Ctx) -> Response:
@@ -385,6 +413,7 @@ _HANDLERS: dict[tuple[str, str], Callable[[_Ctx], Response | Awaitable[Response]
     ("itv", "create_link"): _itv_create_link,
     ("itv", "get_short_epg"): short_epg,
     ("itv", "get_epg_info"): epg_info,
+    ("radio", "get_ordered_list"): _radio_ordered_list,
     ("vod", "get_categories"): _vod_categories,
     ("vod", "get_ordered_list"): _vod_ordered_list,
     ("vod", "create_link"): _vod_create_link,

@@ -291,6 +291,10 @@ class StalkerClient:
             "series": None,
         }
         # Every module the portal may have is asked, whatever the family looks like.
+        with contextlib.suppress(ProviderBadResponse):
+            radio = await self._page(_radio_params(1))
+            if radio.rows:
+                modules["radio"] = _total(radio)
         series_total: int | None = None
         if await self._has_series_module():
             series_page = await self._page(self._vod_params("series", "*", 1))
@@ -468,6 +472,13 @@ class StalkerClient:
         await self._ensure_session()
         kind = target.kind
         item = target.provider_item_id
+        if kind == "channel" and item.startswith(parse.RADIO_PREFIX):
+            # Stations play their cmd as it is (the radio module has no temporary links);
+            # only a cmd that is no URL at all is handed to create_link.
+            url = parse.strip_solution(target.cmd or "").replace("%mac%", self._identity.mac)
+            if url.startswith(("http://", "https://")):
+                return url
+            return await self._create_link("radio", target.cmd or "")
         if kind == "channel":
             cmd = target.cmd or f"ffrt http://localhost/ch/{item}_"
             tmp = parse.to_bool(target.extra.get("use_http_tmp_link")) or parse.to_bool(
@@ -512,9 +523,23 @@ class StalkerClient:
 
         for genre in sorted(censored):
             jobs.append((f"itv:genre:{genre}", self._hidden("itv", genre, channels_of)))
+        # The radio module is asked on every portal too; what answers is channels flagged radio.
+        jobs.append(("radio", self._radio_fetcher()))
         outcomes = [main] if main is not None else []
         outcomes += await self._run_streams(jobs, deliver, seen, page_cap)
         return outcomes
+
+    def _radio_fetcher(self) -> FetchPage:
+        urls = self._require_endpoint().urls
+
+        async def fetch(number: int) -> FetchedPage:
+            try:
+                payload = await self._page(_radio_params(number))
+            except ProviderBadResponse:
+                payload = parse.PagePayload(rows=[], total_items=None, page_size=None)
+            return _fetched(parse.radio_channels(payload.rows, urls), payload)
+
+        return fetch
 
     async def _all_channels_stream(
         self,
@@ -1073,6 +1098,10 @@ def _fetched(records: list[Any], payload: parse.PagePayload) -> FetchedPage:
         total_items=payload.total_items,
         page_size=payload.page_size or (len(payload.rows) if payload.total_items else None),
     )
+
+
+def _radio_params(page: int) -> dict[str, str]:
+    return {"type": "radio", "action": "get_ordered_list", "fav": "0", "p": str(page)}
 
 
 def _pages_by_rows(first: parse.PagePayload) -> int | None:
