@@ -34,7 +34,7 @@ from iptvsync.providers.masking import mask_secrets
 from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
-from iptvsync.store import runs
+from iptvsync.store import macs, runs
 from iptvsync.store.models import providers
 from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
@@ -263,7 +263,11 @@ def _flush(ctx: SyncContext, state: RunState) -> bool:
 
 
 async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> None:
-    client = ctx.make_client(provider_config(provider), ctx.http, ctx.settings)
+    config = provider_config(provider)
+    if config.kind == "stalker":
+        # The MAC pool, healthy MACs first; what the portal says of each is written back.
+        config.options["mac_pool"] = await _db(_mac_pool, ctx, state)
+    client = ctx.make_client(config, ctx.http, ctx.settings)
     state.client = client
     try:
         plan = run.plan or {}
@@ -280,6 +284,19 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
                 await ctx.on_changed(state.provider_id)
     finally:
         await client.aclose()
+        tried: list[dict[str, Any]] = list(getattr(client, "mac_states", None) or [])
+        if tried:
+            await asyncio.shield(_db(_record_macs, ctx, state, tried))
+
+
+def _mac_pool(ctx: SyncContext, state: RunState) -> list[dict[str, Any]]:
+    with ctx.db.connect() as conn:
+        return macs.pool_for_sync(conn, state.provider_id)
+
+
+def _record_macs(ctx: SyncContext, state: RunState, tried: list[dict[str, Any]]) -> None:
+    with ctx.db.begin() as conn:
+        macs.record_states(conn, state.provider_id, tried, utcnow())
 
 
 async def _sync_scope(

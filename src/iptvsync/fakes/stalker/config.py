@@ -4,7 +4,7 @@ the default MAC, the load.php paths of each family, the stock link-id offset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 DEFAULT_MAC = "00:1A:79:12:34:56"
@@ -74,6 +74,8 @@ class StalkerFakeConfig:
     claimed_page_size: int | None = None  # max_page_items the portal claims (pages hold another)
     portrait_covers: bool = False  # VOD rows carry a portrait `pic` and a landscape screenshot
     expired_refused: bool = True  # expires_at in the past: get_profile refuses (status 1)
+    # Per-MAC account states: {"00:1A:79:..": "expired" | "disabled"} (a MAC pool's members)
+    mac_states: dict[str, str] = field(default_factory=dict)
     # The radio module (type=radio): radio channels leave the ITV lists for their own module,
     # as on real portals (ids of another table). False: they stay in ITV with a "radio" key.
     radio_module: bool = False

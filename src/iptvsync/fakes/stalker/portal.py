@@ -379,6 +379,17 @@ class FakeStalkerPortal(OrderedLists):
             # session dies here.
             session.token = _bearer(ctx.request)
             session.calls = 0
+        own = cfg.mac_states.get(mac)
+        if own == "disabled":
+            profile = self._profile(mac, status=1)
+            profile["msg"] = "account disabled"
+            profile["block_msg"] = "Your account is disabled.<br/> Call the provider."
+            return ctx.reply(profile)
+        if own == "expired":
+            profile = self._profile(mac, status=1)
+            profile["msg"] = "account expired"
+            profile["block_msg"] = "Your subscription ended on 2020-01-01.<br/> Please renew it."
+            return ctx.reply(profile)
         expired = cfg.expires_at is not None and cfg.expires_at < datetime.now(UTC)
         if cfg.expired_refused and expired and cfg.expires_at is not None:
             profile = self._profile(mac, status=1)

@@ -56,7 +56,7 @@ from iptvsync.providers.stalker.discovery import (
 )
 from iptvsync.providers.stalker.filters import CategoryStream
 from iptvsync.providers.stalker.guide import guide_stream
-from iptvsync.providers.stalker.identity import StalkerIdentity
+from iptvsync.providers.stalker.identity import StalkerIdentity, mask_mac
 from iptvsync.providers.stalker.paging import (
     Deliver,
     FetchedPage,
@@ -64,6 +64,7 @@ from iptvsync.providers.stalker.paging import (
     StreamOutcome,
     walk_stream,
 )
+from iptvsync.providers.stalker.pool import REFUSALS, MacPool
 from iptvsync.records import (
     CategoryRecord,
     ChannelRecord,
@@ -165,6 +166,8 @@ class StalkerClient:
         self._config = config
         self._http = http
         self._identity = StalkerIdentity.from_mac(config.mac, **identity_options)
+        self._pool = MacPool.build(self._identity, options.get("mac_pool"), identity_options)
+        self._identity = self._pool.identities[0]
         app = settings if isinstance(settings, Settings) else None
         self._budget = budget or PolitenessBudget(BudgetConfig.from_options(options, app))
         self._settings = (
@@ -306,14 +309,18 @@ class StalkerClient:
             counts["movies"] = movies
             if series is not None or series_total is not None:
                 counts["series"] = (series or 0) + (series_total or 0)
-        expires = account.expires_at
+        if len(self._pool) > 1:
+            await self._check_pool()
+        self._pool.states[self._identity.mac]["state"] = account.status
+        self._pool.states[self._identity.mac]["expires_at"] = account.expires_at
         macs = [
             {
-                "mac": self._identity.masked_mac,
-                "state": account.status,
-                "reason": None,
-                "expires_at": expires.isoformat() if expires else None,
+                "mac": mask_mac(state["mac"]),
+                "state": state["state"],
+                "reason": state["reason"],
+                "expires_at": state["expires_at"].isoformat() if state["expires_at"] else None,
             }
+            for state in self.mac_states
         ]
         return ProbeResult(
             modules=modules,
@@ -879,7 +886,51 @@ class StalkerClient:
                 self._endpoint = await discover(self._config.url, self._discovery_fetch)
                 if self._family is None:
                     self._family = self._endpoint.family_hint
-            await self._authenticate()
+            await self._authenticate_pool()
+
+    async def _authenticate_pool(self) -> None:
+        """Authenticate with the first MAC of the pool the portal accepts (``pool.py``).
+        Caller holds ``_auth_lock``."""
+        for identity in self._pool.identities:
+            self._use(identity)
+            try:
+                await self._authenticate()
+            except REFUSALS as exc:
+                self._pool.refused(identity, exc)
+                if len(self._pool) == 1:
+                    raise
+                log.info("stalker %s: refused (%s), next MAC", identity.masked_mac, exc.code)
+                continue
+            self._pool.accepted(identity, self._profile.expires_at if self._profile else None)
+            return
+        raise self._pool.exhausted()
+
+    def _use(self, identity: StalkerIdentity) -> None:
+        self._identity = identity
+        self._token = None
+        self._header_cache = None
+
+    @property
+    def mac_states(self) -> list[dict[str, Any]]:
+        """What the portal said of each MAC tried (for the store; MACs whole: secrets)."""
+        return list(self._pool.states.values())
+
+    async def _check_pool(self) -> None:
+        """Probe: ask the portal about every MAC of the pool, then go back to the one in use."""
+        current, token, profile = self._identity, self._token, self._profile
+        async with self._auth_lock:
+            for identity in self._pool.identities:
+                if identity.mac in self._pool.states:
+                    continue
+                self._use(identity)
+                try:
+                    await self._authenticate()
+                    expires = self._profile.expires_at if self._profile else None
+                    self._pool.accepted(identity, expires)
+                except REFUSALS as exc:
+                    self._pool.refused(identity, exc)
+            self._use(current)
+            self._token, self._profile = token, profile
 
     async def _reauthenticate(self, stale_token: str | None) -> None:
         async with self._auth_lock:
