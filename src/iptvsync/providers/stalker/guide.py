@@ -72,8 +72,10 @@ class GuideReader:
         self._client = client
         # One channel id per guide key: channels sharing an xmltv_id are read once.
         self._channels: dict[str, str] = {}
+        keys: set[str] = set()
         for ch_id, key in channels.items():
-            if key not in self._channels.values():
+            if key not in keys:
+                keys.add(key)
                 self._channels[ch_id] = key
         self._notes = notes
         self._zone = zone_of(client.identity.timezone)

@@ -22,10 +22,6 @@ _FLOOR = int(_EARLIEST.timestamp())
 _MAX_S = int(_LONGEST.total_seconds())
 
 
-def _plain(text: str) -> bool:
-    return 0 < len(text) <= 500 and "<" not in text and "&" not in text and text == text.strip()
-
-
 def _stamp(value: Any) -> datetime | None:
     number = to_int(value)
     if number is None or number <= 0:
@@ -57,14 +53,20 @@ def parse_programme(
     if type(first) is int and type(last) is int and _FLOOR <= first < last <= first + _MAX_S:
         # The common case, kept cheap: a 3-day guide of 5,000 channels is 200k rows.
         name = row.get("name")
+        if type(name) is str and len(name) <= 500 and "<" not in name and "&" not in name:
+            title = name.strip()
+        else:
+            title = _clean(name, 500) or ""
         descr = row.get("descr")
+        category = row.get("category")
         return ProgrammeRecord(
-            channel_key=channel_key,
-            start=datetime.fromtimestamp(first, UTC),
-            stop=datetime.fromtimestamp(last, UTC),
-            title=name if type(name) is str and _plain(name) else (_clean(name, 500) or ""),
-            description=_clean(descr, 4000) if descr else None,
-            category=_clean(row.get("category"), 200) or None,
+            channel_key,
+            datetime.fromtimestamp(first, UTC),
+            datetime.fromtimestamp(last, UTC),
+            title,
+            None,
+            _clean(descr, 4000) if descr else None,
+            _clean(category, 200) if category else None,
         )
     start = _stamp(row.get("start_timestamp")) or _local(row.get("time"), zone)
     stop = _stamp(row.get("stop_timestamp")) or _local(row.get("time_to"), zone)
