@@ -191,6 +191,7 @@ class StalkerClient:
         self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
         self._category_answers: dict[tuple[str, str], Any] = {}
         self._notes: list[str] = []  # warnings of the current walk (hidden categories)
+        self._hidden_streams: list[CategoryStream] = []
         self._series_module: bool | None = None
         self._channel_keys: dict[str, str] = {}  # channel id → guide key (xmltv_id)
         self._guide_notes: list[str] = []
@@ -393,10 +394,13 @@ class StalkerClient:
                 return (await on_page(page)) is not False
 
         self._notes = []
+        self._hidden_streams = []
         if scope is Scope.CHANNELS:
             outcomes = await self._walk_channels(deliver, seen, page_cap)
         else:
             outcomes = await self._walk_vod(deliver, seen, page_cap)
+        for stream in self._hidden_streams:
+            stream.finish()  # stray rows dropped from a hidden category: a warning
         result = _merge(outcomes)
         result.warnings.extend(n for n in self._notes if n not in result.warnings)
         return result
@@ -422,14 +426,8 @@ class StalkerClient:
             to_records=to_records,
             warn=self._notes.append,
         )
-
-        async def fetch(number: int) -> FetchedPage:
-            page = await stream.fetch(number)
-            if page.rows == 0:
-                stream.finish()
-            return page
-
-        return fetch
+        self._hidden_streams.append(stream)
+        return stream.fetch
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
         """Seasons and episodes. The series module is asked first where the portal has one,
