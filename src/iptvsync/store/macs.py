@@ -48,6 +48,8 @@ def set_pool(conn: sa.Connection, provider_id: int, entries: Iterable[Mapping[st
                 provider_macs.c.provider_id == provider_id, provider_macs.c.mac.in_(gone)
             )
         )
+    # A changed pool is a changed provider: clients built from the old one are dropped.
+    conn.execute(providers.update().where(providers.c.id == provider_id).values(updated_at=_now()))
     for position, (mac, identity) in enumerate(wanted.items(), start=1):
         if mac in known:
             conn.execute(
@@ -151,3 +153,7 @@ def _iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
