@@ -302,6 +302,13 @@ def probe(
     table.add_row("account", f"{account['status']} (expires {account['expires_at'] or 'never'})")
     for k, v in result["counts"].items():
         table.add_row(k, "-" if v is None else f"{v:,}")
+    for module, total in result.get("modules", {}).items():
+        shown = "answered" if total is None else f"{total:,} (portal's total)"
+        table.add_row(f"module {module}", shown)
+    for entry in result.get("macs", []):
+        state = entry["state"] + (f": {entry['reason']}" if entry.get("reason") else "")
+        expires = entry.get("expires_at") or "never"
+        table.add_row(f"MAC {entry['mac']}", f"{state} (expires {expires})")
     console.print(table)
 
 

@@ -21,10 +21,13 @@ errors into this tree at its boundary; the API maps the tree to responses in exa
         ├── ProviderUnreachable       502 provider_unreachable   (DNS, refused, circuit open)
         ├── ProviderTimeout           502 provider_timeout
         ├── ProviderAuthFailed        502 provider_auth_failed   (wrong MAC / credentials)
-        ├── ProviderAccountExpired    502 provider_account_expired
+        ├── ProviderAccountExpired    502 provider_account_expired  (subscription ended)
+        ├── ProviderAccountDisabled   502 provider_account_disabled (blocked / switched off)
         ├── ProviderBanned            502 provider_banned        (persistent 403 / 429)
         ├── ProviderBadResponse       502 provider_bad_response  (malformed or hostile payload)
-        └── NotAPortal                502 not_a_portal           (answers, but not as a portal)
+        ├── NotAPortal                502 not_a_portal           (answers, but not as a portal)
+        └── GuideMissing              502 epg_unavailable        (the provider has no guide:
+                                          a run warning, the channels still sync)
 
 Messages never contain secrets (MACs, passwords, tokens): build them from masked values.
 """
@@ -130,6 +133,12 @@ class ProviderAccountExpired(ProviderError):
     code = "provider_account_expired"
 
 
+class ProviderAccountDisabled(ProviderError):
+    """The provider switched the account off or blocked it (not an ended subscription)."""
+
+    code = "provider_account_disabled"
+
+
 class ProviderBanned(ProviderError):
     code = "provider_banned"
 
@@ -140,6 +149,12 @@ class ProviderBadResponse(ProviderError):
 
 class NotAPortal(ProviderError):
     code = "not_a_portal"
+
+
+class GuideMissing(ProviderError):
+    """The provider has no programme guide at all (an Xtream panel's ``xmltv.php`` is 404)."""
+
+    code = "epg_unavailable"
 
 
 ERROR_CODES: frozenset[str] = frozenset(
@@ -156,6 +171,7 @@ ERROR_CODES: frozenset[str] = frozenset(
         "provider_timeout",
         "provider_auth_failed",
         "provider_account_expired",
+        "provider_account_disabled",
         "provider_banned",
         "provider_bad_response",
         "not_a_portal",

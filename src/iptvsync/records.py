@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -146,6 +147,10 @@ class ProbeResult:
     account: AccountInfo
     counts: dict[str, int | None]
     version: str | None = None
+    #: Each module the portal answered and its own total (Stalker: itv, vod, series, radio).
+    modules: dict[str, int | None] = field(default_factory=dict)
+    #: Per-credential state (Stalker MAC pool): masked MAC, state, reason, expiry.
+    macs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ log = logging.getLogger("iptvsync.api")
 #: Routers of the optional parts, included when their module is present.
 ROUTERS = (
     "iptvsync.api.providers",
+    "iptvsync.api.macs",
     "iptvsync.api.sync",
     "iptvsync.api.health",
     "iptvsync.api.catalogue",
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
             expose_headers=["ETag"],
         )

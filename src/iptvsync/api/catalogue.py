@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from iptvsync.api.auth import Reader
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import ProviderError
-from iptvsync.providers.http import redact
+from iptvsync.providers.masking import mask_secrets
 from iptvsync.store import queries
 from iptvsync.store.providers import provider_secrets, utcnow
 
@@ -205,7 +205,7 @@ async def _fetch_seasons(svc: Services, provider: Any, row: Any) -> None:
 
 def scrubbed(exc: ProviderError, provider: Any) -> ProviderError:
     """The same provider error with every secret of ``provider`` masked in its message."""
-    return type(exc)(redact(exc.message, provider_secrets(provider)), detail=exc.detail)
+    return type(exc)(mask_secrets(exc.message, provider_secrets(provider)), detail=exc.detail)
 
 
 @router.get("/api/search")

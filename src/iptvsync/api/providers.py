@@ -14,8 +14,8 @@ from iptvsync.api.services import Svc
 from iptvsync.errors import SyncRunning
 from iptvsync.providers.registry import make_client
 from iptvsync.records import ProbeResult
+from iptvsync.store import macs, runs
 from iptvsync.store import providers as store
-from iptvsync.store import runs
 
 router = APIRouter(prefix="/api/providers", tags=["providers"])
 
@@ -61,12 +61,16 @@ def delete_provider(provider_id: int, svc: Svc, _: Admin) -> None:
 
 @router.post("/{provider_id}/probe")
 async def probe_provider(provider_id: int, svc: Svc, _: Admin) -> dict[str, Any]:
-    def load() -> Any:
+    def load() -> tuple[Any, list[dict[str, Any]]]:
         with svc.db.connect() as conn:
-            return store.get_provider(conn, provider_id)
+            row = store.get_provider(conn, provider_id)
+            return row, macs.pool(conn, provider_id) if row.kind == "stalker" else []
 
-    row = await asyncio.to_thread(load)
-    client = make_client(store.provider_config(row), svc.http, svc.settings)
+    row, pool = await asyncio.to_thread(load)
+    config = store.provider_config(row)
+    if pool:
+        config.options["mac_pool"] = pool  # probe reports every MAC of the pool
+    client = make_client(config, svc.http, svc.settings)
     try:
         result = await client.probe()
     finally:
@@ -86,4 +90,8 @@ def probe_dict(result: ProbeResult) -> dict[str, Any]:
             "expires_at": store.iso(expires) if expires else None,
         },
         "counts": {k: result.counts.get(k) for k in ("channels", "movies", "series")},
+        # Each module the portal answered, with the portal's own total (Stalker).
+        "modules": dict(result.modules),
+        # Each MAC of a Stalker pool: masked MAC, state, reason, expiry.
+        "macs": [dict(m) for m in result.macs],
     }

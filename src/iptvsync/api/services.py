@@ -52,7 +52,12 @@ class ClientPool:
             found = self._clients.get(provider.id)
             if found is None:
                 factory = svc.extras.get("make_client", make_client)
-                client = factory(provider_config(provider), svc.http, svc.settings)
+                config = provider_config(provider)
+                if config.kind == "stalker":  # play draws from the MAC pool too, healthy first
+                    config.options["mac_pool"] = await asyncio.to_thread(
+                        _mac_pool, svc, provider.id
+                    )
+                client = factory(config, svc.http, svc.settings)
             else:
                 client = found[1]
             self._clients[provider.id] = (key, client, now)
@@ -112,3 +117,10 @@ def get_services(request: Request) -> Services:
 
 
 Svc = Annotated[Services, Depends(get_services)]
+
+
+def _mac_pool(svc: Services, provider_id: int) -> list[dict[str, Any]]:
+    from iptvsync.store import macs
+
+    with svc.db.connect() as conn:
+        return macs.pool_for_sync(conn, provider_id)

@@ -86,6 +86,7 @@ class XtreamFakeConfig:
     epg_hours: int = 6  # hours of guide per channel, from epg_anchor's midnight
     epg_anchor: datetime | None = None  # None: today (UTC) at request time
     epg_channels: int | None = None  # guide only the first N channels with an xmltv id
+    no_guide: bool = False  # xmltv.php answers 404 (a panel without a guide)
 
 
 @dataclass
@@ -804,6 +805,8 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
         provider.stats["xmltv.php"] += 1
         if not credentials_ok(params.get("username"), params.get("password")):
             return _html(404, "404 Not Found") if cfg.family == "xui" else _html(401, "Denied")
+        if cfg.no_guide:
+            return _html(404, "404 Not Found")
         chunks: Iterable[bytes] = xmltv_documents(
             provider.catalogue, _base(request), guide_anchor(cfg), cfg.epg_hours, cfg.epg_channels
         )

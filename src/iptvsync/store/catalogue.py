@@ -21,6 +21,7 @@ from iptvsync.store.models import (
     categories,
     episodes,
     programmes,
+    provider_macs,
     snapshots,
     sync_runs,
 )
@@ -514,4 +515,5 @@ def delete_provider_data(
     conn.execute(snapshots.delete().where(snapshots.c.provider_id == provider_id))
     if include_runs:
         conn.execute(sync_runs.delete().where(sync_runs.c.provider_id == provider_id))
+        conn.execute(provider_macs.delete().where(provider_macs.c.provider_id == provider_id))
     return deleted

@@ -205,6 +205,27 @@ snapshots = sa.Table(
     sa.UniqueConstraint("provider_id", "version", name="uq_snapshots_version"),
 )
 
+# A Stalker provider's MAC pool (migration 0004): each MAC with its own box identity and the
+# state the portal last gave it. The MAC is a secret like ``providers.mac``: never returned
+# whole by the API, never logged. State lives here, not in memory, so every worker (and the
+# play-time connection limits to come) draws from the same pool.
+provider_macs = sa.Table(
+    "provider_macs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("mac", sa.String(32), nullable=False),
+    sa.Column("identity", sa.JSON, nullable=False, default=dict),  # sn, device_id, device_id2
+    sa.Column("state", sa.String(20), nullable=False, default="unknown"),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("expires_at", TS),
+    sa.Column("checked_at", TS),
+    sa.UniqueConstraint("provider_id", "mac", name="uq_provider_macs_provider_mac"),
+)
+
 programmes = sa.Table(
     "programmes",
     metadata,

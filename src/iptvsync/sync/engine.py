@@ -21,13 +21,20 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from iptvsync.errors import IptvsyncError, ProviderBadResponse, ProviderError, SyncCancelled
+from iptvsync.errors import (
+    GuideMissing,
+    IptvsyncError,
+    ProviderBadResponse,
+    ProviderError,
+    SyncCancelled,
+)
 from iptvsync.providers.base import ProviderClient, ProviderConfig
-from iptvsync.providers.http import ProviderHttp, redact
+from iptvsync.providers.http import ProviderHttp
+from iptvsync.providers.masking import mask_secrets
 from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
-from iptvsync.store import runs
+from iptvsync.store import macs, runs
 from iptvsync.store.models import providers
 from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
@@ -174,9 +181,9 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     except (asyncio.CancelledError, SyncCancelled):
         status = "cancelled"
     except ProviderError as exc:
-        status, error = "failed", {"code": exc.code, "message": redact(exc.message, secrets)}
+        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
     except IptvsyncError as exc:
-        status, error = "failed", {"code": exc.code, "message": redact(exc.message, secrets)}
+        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
     except Exception as exc:  # a bug must still close the run, not leave it "running"
         log.exception("sync run %s crashed", run_id)
         status = "failed"
@@ -257,7 +264,11 @@ def _flush(ctx: SyncContext, state: RunState) -> bool:
 
 
 async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> None:
-    client = ctx.make_client(provider_config(provider), ctx.http, ctx.settings)
+    config = provider_config(provider)
+    if config.kind == "stalker":
+        # The MAC pool, healthy MACs first; what the portal says of each is written back.
+        config.options["mac_pool"] = await _db(_mac_pool, ctx, state)
+    client = ctx.make_client(config, ctx.http, ctx.settings)
     state.client = client
     try:
         plan = run.plan or {}
@@ -274,6 +285,19 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
                 await ctx.on_changed(state.provider_id)
     finally:
         await client.aclose()
+        tried: list[dict[str, Any]] = list(getattr(client, "mac_states", None) or [])
+        if tried:
+            await asyncio.shield(_db(_record_macs, ctx, state, tried))
+
+
+def _mac_pool(ctx: SyncContext, state: RunState) -> list[dict[str, Any]]:
+    with ctx.db.connect() as conn:
+        return macs.pool_for_sync(conn, state.provider_id)
+
+
+def _record_macs(ctx: SyncContext, state: RunState, tried: list[dict[str, Any]]) -> None:
+    with ctx.db.begin() as conn:
+        macs.record_states(conn, state.provider_id, tried, utcnow())
 
 
 async def _sync_scope(
@@ -491,10 +515,15 @@ async def _sync_guide(
     try:
         stored = await store_guide(ctx.db, state.provider_id, guide, window)
         log.info("guide of provider %s: %s programmes", state.provider_id, stored)
+        # A guide may report what it dropped (a Stalker portal's programmes with broken times).
+        notes: list[str] = list(getattr(client, "guide_warnings", None) or [])
+        state.warnings.extend(n for n in notes if n not in state.warnings)
         await _db(_mark_guide, ctx, state)
     except ProviderBadResponse as exc:
         # A hostile or broken guide is refused; the channels still sync (DESIGN section 3).
         state.warnings.append(f"epg_rejected: {exc.message}")
+    except GuideMissing as exc:
+        state.warnings.append(f"epg_unavailable: {exc.message}")
     except ProviderError as exc:
         state.warnings.append(f"epg_unavailable: {exc.code}")
 

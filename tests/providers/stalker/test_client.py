@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,7 @@ from starlette.routing import Route
 
 from iptvsync.errors import (
     NotAPortal,
+    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -359,8 +361,14 @@ async def test_session_stolen_for_good(family: str) -> None:
 @pytest.mark.parametrize("family", FAMILIES)
 async def test_account_states(family: str) -> None:
     async with rig(family, account_status=1) as r:
-        with pytest.raises(ProviderAccountExpired):
+        with pytest.raises(ProviderAccountDisabled) as disabled:
             await r.client.probe()
+        assert disabled.value.code == "provider_account_disabled"
+    async with rig(family, expires_at=datetime(2020, 1, 1, tzinfo=UTC)) as r:
+        with pytest.raises(ProviderAccountExpired) as expired:
+            await r.client.probe()
+        assert expired.value.code == "provider_account_expired"
+        assert "2020-01-01" in expired.value.message
     async with rig(family, account_status=2) as r:
         with pytest.raises(ProviderAuthFailed) as info:
             await r.client.probe()

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iptvsync.errors import (
+    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -162,11 +163,11 @@ def test_handshake() -> None:
           "block_msg": "Firmware of your STB is outdated"}, ProviderAuthFailed),
         ({"status": 1, "msg": "account disabled",
           "block_msg": "Your account is disabled.<br/> Call the provider."},
-         ProviderAccountExpired),
+         ProviderAccountDisabled),
         ({"status": 1, "block_msg": "Your subscription has expired"}, ProviderAccountExpired),
         ({"status": 1, "block_msg": "The portal is temporarily unavailable",
           "portal_disabled": True}, ProviderUnreachable),
-        ({"status": 0, "blocked": "1"}, ProviderAccountExpired),
+        ({"status": 0, "blocked": "1"}, ProviderAccountDisabled),
         ([], ProviderBadResponse),
         ("nope", ProviderBadResponse),
     ],

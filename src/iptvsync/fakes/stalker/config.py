@@ -4,7 +4,7 @@ the default MAC, the load.php paths of each family, the stock link-id offset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 DEFAULT_MAC = "00:1A:79:12:34:56"
@@ -55,6 +55,36 @@ class StalkerFakeConfig:
     xc_username: str = "fakeuser"  # appear in reseller VOD links, as real panels put them
     xc_password: str = "fakepass"
     version: str = "5.3.1"
+    # -- quirks of independent portals (issue 16; each one seen in the field) ---------------
+    cookie_decode: bool = True  # False: the mac cookie is read raw (no URL-decoding)
+    mac_from_query: bool | None = None  # ?mac= accepted; None: reseller yes, stock no
+    # Which parameter a list filters by; the other is ignored ("both": either one works).
+    # A box sends genre= for ITV and category= (with genre=*) for VOD (reference §5.3, §6.2).
+    itv_filter: str = "genre"  # "genre" | "category" | "both"
+    vod_filter: str | None = None  # None: stock "category", reseller "both"
+    series_module: bool | None = None  # the type=series module; None: reseller yes, stock no
+    # Season rows of the series module: "reseller" ({"id":"55:2",...}) or "dash"
+    # ({"id":"20111-s1","name":"Season 1","cmd":..,"series":[1..6]}, no is_season) or
+    # "broken" (rows nothing can be read from).
+    season_shape: str = "reseller"
+    # The vod movie_id drill-down answers with the series module's season rows (a stock
+    # portal fronted by a panel): no is_season, no season_number.
+    drill_down_as_series: bool = False
+    empty_page: str = "object"  # an empty page: "object" (data []), "false" (js false), "list" ([])
+    claimed_page_size: int | None = None  # max_page_items the portal claims (pages hold another)
+    portrait_covers: bool = False  # VOD rows carry a portrait `pic` and a landscape screenshot
+    expired_refused: bool = True  # expires_at in the past: get_profile refuses (status 1)
+    # Per-MAC account states: {"00:1A:79:..": "expired" | "disabled"} (a MAC pool's members)
+    mac_states: dict[str, str] = field(default_factory=dict)
+    # The radio module (type=radio): radio channels leave the ITV lists for their own module,
+    # as on real portals (ids of another table). False: they stay in ITV with a "radio" key.
+    radio_module: bool = False
+    # -- the programme guide (fakes/stalker/epg.py) ---------------------------------------------
+    epg_info: bool = True  # get_epg_info answers (False: unknown action, short EPG only)
+    epg_fail: str | None = None  # "500": guide actions answer HTTP 500; "timeout": slow
+    epg_delay_s: float = 30.0  # how slow get_epg_info is with epg_fail="timeout"
+    epg_timestamps: bool = True  # False: only the local time strings, no Unix timestamps
+    epg_broken_every: int | None = None  # every Nth programme has broken times
     seed: int = 0  # tokens, links and error injection
 
     @property
@@ -70,6 +100,18 @@ class StalkerFakeConfig:
         if self.hard_limit is not None:
             return self.hard_limit
         return None if self.capacity is None else 2 * self.capacity
+
+    @property
+    def query_mac(self) -> bool:
+        return (not self.stock) if self.mac_from_query is None else self.mac_from_query
+
+    @property
+    def effective_vod_filter(self) -> str:
+        return self.vod_filter or ("category" if self.stock else "both")
+
+    @property
+    def has_series_module(self) -> bool:
+        return (not self.stock) if self.series_module is None else self.series_module
 
     @property
     def with_text(self) -> bool:

@@ -8,15 +8,15 @@ info. ``_HANDLERS`` maps each pair to its function.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from iptvsync.fakes.catalogue import Catalogue, episode_owner, seasons
 from iptvsync.fakes.stalker.config import LINK_OFFSET
-from iptvsync.fakes.stalker.payloads import _Ctx, _file_row, _programmes
+from iptvsync.fakes.stalker.epg import epg_info, short_epg
+from iptvsync.fakes.stalker.payloads import _Ctx, _file_row
 from iptvsync.fakes.stalker.values import _alias, _b64, _int_or_none, _stamp, _unb64, _xc_date
 
 
@@ -55,8 +55,8 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
                 "data": [],
             }
         )
-    everything = portal.channel_list("*", "number", hide_adult=False)
-    shown = portal.channel_list("*", "number", hide_adult=cfg.hide_adult_from_all)
+    everything = _tv(ctx, portal.channel_list("*", "number", hide_adult=False))
+    shown = _tv(ctx, portal.channel_list("*", "number", hide_adult=cfg.hide_adult_from_all))
     # Stock drops adult/locked channels from data but still counts them (§5.2).
     total = len(everything) if cfg.stock else len(shown)
     portal.stats.items_served += len(shown)
@@ -72,12 +72,40 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
 
 
 def _itv_ordered_list(ctx: _Ctx) -> Response:
-    genre = ctx.category_param("genre")
+    genre = ctx.list_filter(ctx.cfg.itv_filter)
     if genre is None or ctx.params.get("fav") == "1":
         return ctx.page([], ctx.channel)
     sortby = "name" if ctx.params.get("sortby") == "name" else "number"
-    items = ctx.portal.channel_list(genre, sortby, ctx.cfg.hide_adult_from_all)
+    items = _tv(ctx, ctx.portal.channel_list(genre, sortby, ctx.cfg.hide_adult_from_all))
     return ctx.page(items, ctx.channel)
+
+
+def _tv(ctx: _Ctx, channels: list[Any]) -> list[Any]:
+    """Without the radio channels when the portal has a radio module."""
+    return [c for c in channels if not c.radio] if ctx.cfg.radio_module else channels
+
+
+def _radio_ordered_list(ctx: _Ctx) -> Response:
+    """``type=radio&action=get_ordered_list&p=<n>``: the radio module's stations (paged)."""
+    if not ctx.cfg.radio_module:
+        return ctx.reply([])  # no such module on this portal
+    stations = [c for c in ctx.portal.channel_list("*", "number", hide_adult=False) if c.radio]
+
+    def row(ch: Any) -> dict[str, Any]:
+        return {
+            "id": ctx.num(ch.id),
+            "name": ch.name,
+            "number": str(ch.number),
+            "cmd": f"ffmpeg {ctx.origin}/radio/{ch.id}.aac",
+            "count": "0",
+            "status": "1",
+            "volume_correction": "0",
+            "enable_monitoring": "0",
+            "open": 1,
+            "fav": 0,
+        }
+
+    return ctx.page(stations, row)
 
 
 def _itv_create_link(ctx: _Ctx) -> Response:
@@ -111,18 +139,14 @@ def _itv_create_link(ctx: _Ctx) -> Response:
     return ctx.reply(js, extra={"streamer_id": 0, "link_id": 0, "load": 0, "error": ""})
 
 
-def _itv_short_epg(ctx: _Ctx) -> Response:
-    ch_id = _int_or_none(ctx.params.get("ch_id", ""))
-    channel = ctx.portal.catalogue.get("channel", ch_id) if ch_id is not None else None
-    if channel is None or not channel.xmltv_id:
-        return ctx.reply([])
-    size = _int_or_none(ctx.params.get("size", "")) or (5 if ctx.cfg.stock else 4)
-    return ctx.reply(_programmes(channel, min(size, 50), time.time()))
-
-
 def _vod_categories(ctx: _Ctx) -> Response:
-    kinds = ("movie", "series") if ctx.cfg.stock else ("movie",)
+    kinds = ("movie", "series") if _vod_has_series(ctx) else ("movie",)
     return ctx.reply(_category_rows(ctx, kinds))
+
+
+def _vod_has_series(ctx: _Ctx) -> bool:
+    """Stock keeps series in VOD (is_series items) unless it has a series module."""
+    return ctx.cfg.stock and not ctx.cfg.has_series_module
 
 
 def _series_categories(ctx: _Ctx) -> Response:
@@ -148,19 +172,19 @@ def _category_rows(ctx: _Ctx, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
 def _vod_ordered_list(ctx: _Ctx) -> Response:
     cfg, params = ctx.cfg, ctx.params
     if cfg.stock and params.get("movie_id"):
+        if cfg.drill_down_as_series:
+            return _series_ordered_list(ctx)  # a panel's season rows on the stock path
         return _stock_drill_down(ctx)
-    if cfg.stock:
-        category = ctx.category_param("category")
+    mode = cfg.effective_vod_filter
+    if cfg.stock and mode == "category" and params.get("genre") not in (None, "", "*"):
         # On stock `genre` is a cat_genre id, not a category (§6.2): we have none.
-        if params.get("genre") not in (None, "", "*"):
-            return ctx.page([], ctx.vod_item)
-    else:
-        # Panels treat genre= as the category (stalker-to-m3u relies on it, §6.2).
-        category = params.get("category") or params.get("genre") or None
+        return ctx.page([], ctx.vod_item)
+    # Panels treat genre= as the category too (stalker-to-m3u relies on it, §6.2).
+    category = ctx.list_filter(mode)
     if category is None:
         return ctx.page([], ctx.vod_item)
     sortby = params.get("sortby") or ("name" if cfg.stock else "added")
-    kinds = "both" if cfg.stock else "movie"
+    kinds = "both" if _vod_has_series(ctx) else "movie"
     items: list[Any] = ctx.portal.vod_list(kinds, category, sortby, cfg.hide_adult_from_all)
     search = params.get("search", "").strip().casefold()
     if search:
@@ -235,6 +259,8 @@ def _vod_create_link(ctx: _Ctx) -> Response:
 
 
 def _stock_vod_link(ctx: _Ctx, cmd: str) -> Response:
+    if re.fullmatch(r"/media/(\d+):(\d+)\.mpg", cmd) or _unb64(cmd):
+        return _reseller_vod_link(ctx, cmd)  # a season cmd of a stock series module
     catalogue = ctx.portal.catalogue
     target: tuple[str, int, str] | None = None
     if match := re.fullmatch(r"/media/file_(\d+)\.mpg", cmd):
@@ -323,6 +349,16 @@ def _series_ordered_list(ctx: _Ctx) -> Response:
 
         def season_row(season: Any) -> dict[str, Any]:
             count = len(season.episodes)
+            if cfg.season_shape == "broken":
+                return {"id": "", "title": f"S{season.number}", "series": "n/a"}  # unreadable
+            if cfg.season_shape == "dash":
+                # Seen on an independent portal: no is_season, no season_number (issue 16).
+                return {
+                    "id": f"{show.id}-s{season.number}",
+                    "name": season.name,
+                    "cmd": f"/media/{show.id}:{season.number}.mpg",
+                    "series": list(range(1, count + 1)),
+                }
             return {
                 "id": f"{show.id}:{season.number}",
                 "name": season.name,
@@ -337,7 +373,7 @@ def _series_ordered_list(ctx: _Ctx) -> Response:
             }
 
         return ctx.page(newest_first, season_row)
-    category = params.get("category") or params.get("genre") or None
+    category = ctx.list_filter(cfg.effective_vod_filter)
     if category is None:
         return ctx.page([], ctx.vod_item)
     sortby = params.get("sortby") or "added"
@@ -370,12 +406,14 @@ def _main_info(ctx: _Ctx) -> Response:
     return ctx.reply({"mac": ctx.mac, "phone": phone})
 
 
-_HANDLERS: dict[tuple[str, str], Callable[[_Ctx], Response]] = {
+_HANDLERS: dict[tuple[str, str], Callable[[_Ctx], Response | Awaitable[Response]]] = {
     ("itv", "get_genres"): _itv_genres,
     ("itv", "get_all_channels"): _itv_all_channels,
     ("itv", "get_ordered_list"): _itv_ordered_list,
     ("itv", "create_link"): _itv_create_link,
-    ("itv", "get_short_epg"): _itv_short_epg,
+    ("itv", "get_short_epg"): short_epg,
+    ("itv", "get_epg_info"): epg_info,
+    ("radio", "get_ordered_list"): _radio_ordered_list,
     ("vod", "get_categories"): _vod_categories,
     ("vod", "get_ordered_list"): _vod_ordered_list,
     ("vod", "create_link"): _vod_create_link,

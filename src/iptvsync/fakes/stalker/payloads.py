@@ -8,9 +8,8 @@ of the ``is_series`` drill-down and the short-EPG programmes.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -125,10 +124,13 @@ class _Ctx:
         chunk = items[(p - 1) * size : p * size] if p >= 1 else []
         self.portal.stats.items_served += len(chunk)
         count = len(items) if total is None else total
+        if not chunk and cfg.empty_page != "object":
+            # Some portals answer an empty page with js false or a bare [] (issue 16).
+            return self.reply(False if cfg.empty_page == "false" else [])
         return self.reply(
             {
                 "total_items": self.num(count),
-                "max_page_items": size,
+                "max_page_items": cfg.claimed_page_size or size,
                 "selected_item": selected,
                 "cur_page": cur_page,
                 "data": [build(item) for item in chunk],
@@ -141,6 +143,19 @@ class _Ctx:
             # Stock treats a missing filter as "all"; some panels answer an empty list (§5.3).
             return "*" if self.cfg.stock else None
         return value
+
+    def list_filter(self, mode: str) -> str | None:
+        """The category a list is filtered by, reading only the parameter(s) ``mode`` names
+        ("genre", "category" or "both"); the other one is ignored, as some portals do."""
+        names = ("genre", "category") if mode == "both" else (mode,)
+        present = [self.params.get(n) for n in names if self.params.get(n) not in (None, "")]
+        if not present:
+            any_sent = any(self.params.get(n) not in (None, "") for n in ("genre", "category"))
+            if any_sent:
+                return "*"  # the parameter sent is not the one read: the ordinary list
+            return "*" if self.cfg.stock else None
+        specific = [v for v in present if v != "*"]
+        return specific[0] if specific else "*"
 
     # -- channels --------------------------------------------------------------------------------
 
@@ -174,7 +189,8 @@ class _Ctx:
             "epg": [],
             "tv_genre_id": self.num(ch.category_id),
             "added": added,
-            "radio": self.num(1 if ch.radio else 0),  # not in the reference: a fake-ism
+            # Not in the reference: a fake-ism, left out when radio has its own module.
+            **({} if self.cfg.radio_module else {"radio": self.num(1 if ch.radio else 0)}),
             "cmds": [{**_CMD_STATIC, "id": str(link), "ch_id": str(ch.id), "url": cmd}],
         }
 
@@ -195,6 +211,11 @@ class _Ctx:
                 target = {"type": "movie", "stream_id": item.id, "stream_source": None}
                 cmd = _b64({**target, "target_container": movie.extension})
             shot = f"{self.image_origin}{item.poster}" if item.poster else ""
+        pic = ""
+        if self.cfg.portrait_covers and item.poster:
+            # Both a portrait cover (pic) and a landscape screenshot (issue 16, point 5).
+            pic = f"{self.image_origin}{item.poster}"
+            shot = f"{self.image_origin}/t/p/w1280/backdrop_{item.id}.jpg"
         row: dict[str, Any] = {
             **_VOD_STATIC,
             "id": self.num(item.id),
@@ -221,6 +242,8 @@ class _Ctx:
             "cmd": cmd,
             "has_files": 1 if movie is None and not stock else 0,
         }
+        if pic:
+            row["pic"] = pic
         if self.params.get("sortby") == "added":
             label = self._age_label(item.added)
             row[label] = label  # stock adds today / yesterday / week_and_more (§6.3)
@@ -253,38 +276,3 @@ def _file_row(owner_id: int, video_id: int, episode_id: int | None, ext: str) ->
         "is_file": True,
         "cmd": f"/media/file_{file_id}.mpg",
     }
-
-
-def _programmes(channel: FakeChannel, size: int, now: float) -> list[dict[str, Any]]:
-    length = (30, 60, 90, 120)[channel.id % 4] * 60
-    offset = (channel.id * 7919) % length
-    first = int((now - offset) // length)
-    out = []
-    for k in range(first, first + size):
-        start = offset + k * length
-        stop = start + length
-        rng = random.Random(channel.id * 1_000_003 + k)
-        start_dt = datetime.fromtimestamp(start, UTC)
-        stop_dt = datetime.fromtimestamp(stop, UTC)
-        out.append(
-            {
-                "id": str(k),
-                "ch_id": str(channel.id),
-                "time": start_dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "time_to": stop_dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "duration": length,
-                "name": rng.choice(_PROGRAMMES),
-                "descr": "",
-                "real_id": f"{channel.id}_{start}",
-                "category": "",
-                "director": "",
-                "actor": "",
-                "start_timestamp": start,
-                "stop_timestamp": stop,
-                "t_time": start_dt.strftime("%H:%M"),
-                "t_time_to": stop_dt.strftime("%H:%M"),
-                "mark_memo": 0,
-                "mark_archive": 1 if channel.archive else 0,
-            }
-        )
-    return out

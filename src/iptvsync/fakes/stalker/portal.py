@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -132,6 +133,10 @@ class FakeStalkerPortal(OrderedLists):
             setattr(self.config, key, value)
         return self.config
 
+    def clock(self) -> float:
+        """The portal's "now" (Unix seconds) for the guide."""
+        return time.time()
+
     def stats_dict(self) -> dict[str, Any]:
         return self.stats.to_dict()
 
@@ -195,7 +200,10 @@ class FakeStalkerPortal(OrderedLists):
         module, action = params.get("type", ""), params.get("action", "")
         stats.by_action[f"{module}.{action}"] += 1
         try:
-            return self._dispatch(request, params, module, action)
+            response = self._dispatch(request, params, module, action)
+            if inspect.isawaitable(response):
+                response = await response
+            return response
         except _AuthFailure as failure:
             stats.auth_failures += 1
             return self._auth_failure_response(failure.text)
@@ -222,9 +230,12 @@ class FakeStalkerPortal(OrderedLists):
 
     def _mac_of(self, request: Request, params: dict[str, str]) -> str:
         mac = request.cookies.get("mac", "")
-        if not mac and not self.config.stock:
-            mac = params.get("mac", "")  # XC panels also take ?mac= (§3)
-        return unquote(mac).strip().upper()
+        if not mac and self.config.query_mac:
+            return unquote(params.get("mac", "")).strip().upper()  # XC panels take ?mac= (§3)
+        if self.config.cookie_decode:
+            mac = unquote(mac)
+        # A portal that reads the cookie raw sees "00%3A1A%3A79..." as another, unknown MAC.
+        return mac.strip().upper()
 
     def _registered(self, mac: str) -> bool:
         allowed = self.config.mac_allowed
@@ -279,7 +290,7 @@ class FakeStalkerPortal(OrderedLists):
 
     def _dispatch(
         self, request: Request, params: dict[str, str], module: str, action: str
-    ) -> Response:
+    ) -> Response | Awaitable[Response]:
         mac = self._mac_of(request, params)
         if module == "stb" and action == "handshake":
             return self._handshake(request, params, mac)
@@ -288,7 +299,7 @@ class FakeStalkerPortal(OrderedLists):
         if module == "stb":
             return self._stb(ctx, session, action)
         handler = _HANDLERS.get((module, action))
-        if module == "series" and self.config.stock:
+        if module == "series" and not self.config.has_series_module:
             handler = None  # stock Ministra has no type=series module (§7.B)
         if handler is None:
             # Unknown actions: stock answers an empty js (or PHP noise), panels the same.
@@ -368,6 +379,24 @@ class FakeStalkerPortal(OrderedLists):
             # session dies here.
             session.token = _bearer(ctx.request)
             session.calls = 0
+        own = cfg.mac_states.get(mac)
+        if own == "disabled":
+            profile = self._profile(mac, status=1)
+            profile["msg"] = "account disabled"
+            profile["block_msg"] = "Your account is disabled.<br/> Call the provider."
+            return ctx.reply(profile)
+        if own == "expired":
+            profile = self._profile(mac, status=1)
+            profile["msg"] = "account expired"
+            profile["block_msg"] = "Your subscription ended on 2020-01-01.<br/> Please renew it."
+            return ctx.reply(profile)
+        expired = cfg.expires_at is not None and cfg.expires_at < datetime.now(UTC)
+        if cfg.expired_refused and expired and cfg.expires_at is not None:
+            profile = self._profile(mac, status=1)
+            day = cfg.expires_at.strftime("%Y-%m-%d")
+            profile["msg"] = "account expired"
+            profile["block_msg"] = f"Your subscription ended on {day}.<br/> Please renew it."
+            return ctx.reply(profile)
         if cfg.account_status == 1:
             profile = self._profile(mac, status=1)
             profile["msg"] = "account disabled"

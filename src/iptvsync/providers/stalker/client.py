@@ -23,7 +23,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -47,7 +47,9 @@ from iptvsync.providers.stalker.discovery import (
     discover,
     parse_version_js,
 )
-from iptvsync.providers.stalker.identity import StalkerIdentity
+from iptvsync.providers.stalker.filters import CategoryStream
+from iptvsync.providers.stalker.guide import guide_stream
+from iptvsync.providers.stalker.identity import StalkerIdentity, mask_mac
 from iptvsync.providers.stalker.paging import (
     Deliver,
     FetchedPage,
@@ -55,6 +57,7 @@ from iptvsync.providers.stalker.paging import (
     StreamOutcome,
     walk_stream,
 )
+from iptvsync.providers.stalker.pool import REFUSALS, MacPool
 from iptvsync.records import (
     CategoryRecord,
     ChannelRecord,
@@ -91,6 +94,14 @@ class StalkerSettings:
     probe_sample_pages: int = 4
     #: Pages of seasons / episodes read per series before giving up.
     detail_page_cap: int = 50
+    #: Hours of the portal's all-channels guide asked (``get_epg_info&period=``).
+    guide_period_h: int = 72
+    #: Programmes asked per channel from the short EPG (portals without the bulk guide).
+    guide_short_size: int = 10
+    #: Channels whose short EPG is asked at once (within the politeness budget).
+    guide_workers: int = 4
+    #: The all-channels guide is one large answer a portal builds before sending it.
+    guide_timeout_s: float = 120.0
 
     @classmethod
     def from_options(
@@ -142,6 +153,8 @@ class StalkerClient:
         self._config = config
         self._http = http
         self._identity = StalkerIdentity.from_mac(config.mac, **identity_options)
+        self._pool = MacPool.build(self._identity, options.get("mac_pool"), identity_options)
+        self._identity = self._pool.identities[0]
         app = settings if isinstance(settings, Settings) else None
         self._budget = budget or PolitenessBudget(BudgetConfig.from_options(options, app))
         self._settings = (
@@ -164,6 +177,12 @@ class StalkerClient:
         self._closed = False
         self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
         self._category_answers: dict[tuple[str, str], Any] = {}
+        self._notes: list[str] = []  # warnings of the current walk (hidden categories)
+        self._hidden_streams: list[CategoryStream] = []
+        self._series_module: bool | None = None
+        self._channel_keys: dict[str, str] = {}  # channel id → guide key (xmltv_id)
+        self._guide_notes: list[str] = []
+        self._guide_mode = str(options.get("guide", "portal"))  # "portal" | "none"
 
     # -- ProviderClient ----------------------------------------------------------------------
 
@@ -194,7 +213,55 @@ class StalkerClient:
         self._closed = True
 
     def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
-        return None
+        """The portal's own guide (``guide.py``); ``options.guide = "none"`` turns it off."""
+        if self._guide_mode == "none":
+            return None
+        self._guide_notes = []
+        return guide_stream(self, self._guide_channels, self._guide_notes)
+
+    @property
+    def guide_warnings(self) -> list[str]:
+        """Warnings of the last guide read (programmes with broken times dropped)."""
+        return list(self._guide_notes)
+
+    async def _guide_channels(self) -> dict[str, str]:
+        """Channel id → guide key, from this client's channel walk (walked now if none ran)."""
+        if not self._channel_keys:
+
+            async def ignore(page: Page) -> bool:
+                return True
+
+            await self.walk(Scope.CHANNELS, ignore)
+        return dict(self._channel_keys)
+
+    # -- what guide.py uses -------------------------------------------------------------------
+
+    @property
+    def identity(self) -> StalkerIdentity:
+        return self._identity
+
+    @property
+    def settings(self) -> StalkerSettings:
+        return self._settings
+
+    @property
+    def http(self) -> ProviderHttp:
+        return self._http
+
+    async def connect(self) -> None:
+        await self._ensure_session()
+
+    def count_request(self) -> None:
+        self._requests += 1
+
+    def request_parts(self, params: Mapping[str, str]) -> tuple[str, dict[str, str], float]:
+        """URL, headers and timeout of one API call with the current session."""
+        url = _with_query(self._require_endpoint().url, {**params, "JsHttpRequest": "1-xml"})
+        return url, self._headers(self._token), self._settings.request_timeout_s
+
+    async def call(self, params: Mapping[str, str]) -> Any:
+        """One API call with the usual retries and re-authentication."""
+        return await self._call(params)
 
     async def probe(self) -> ProbeResult:
         """Connect, then read the portal's own totals: channels from the ITV list, movies from
@@ -208,18 +275,44 @@ class StalkerClient:
             self._page(self._itv_params("*", 1)), self._page(self._vod_params("vod", "*", 1))
         )
         self._page_size = vod_page.page_size or channels_page.page_size
+        modules: dict[str, int | None] = {"itv": _total(channels_page), "vod": _total(vod_page)}
         counts: dict[str, int | None] = {
             "channels": _total(channels_page),
             "movies": _total(vod_page),
             "series": None,
         }
-        if family == "reseller":
+        # Every module the portal may have is asked, whatever the family looks like.
+        with contextlib.suppress(ProviderBadResponse):
+            radio = await self._page(_radio_params(1))
+            if radio.rows:
+                modules["radio"] = _total(radio)
+        series_total: int | None = None
+        if await self._has_series_module():
             series_page = await self._page(self._vod_params("series", "*", 1))
-            counts["series"] = _total(series_page)
+            series_total = modules["series"] = _total(series_page)
+        if family == "reseller":
+            counts["series"] = series_total
         else:
             movies, series = await self._estimate_stock_split(vod_page)
-            counts["movies"], counts["series"] = movies, series
+            counts["movies"] = movies
+            if series is not None or series_total is not None:
+                counts["series"] = (series or 0) + (series_total or 0)
+        if len(self._pool) > 1:
+            await self._check_pool()
+        self._pool.states[self._identity.mac]["state"] = account.status
+        self._pool.states[self._identity.mac]["expires_at"] = account.expires_at
+        macs = [
+            {
+                "mac": mask_mac(state["mac"]),
+                "state": state["state"],
+                "reason": state["reason"],
+                "expires_at": state["expires_at"].isoformat() if state["expires_at"] else None,
+            }
+            for state in self.mac_states
+        ]
         return ProbeResult(
+            modules=modules,
+            macs=macs,
             family=family,
             endpoint=safe_url(self._require_endpoint().url),
             page_size=self._page_size,
@@ -232,11 +325,30 @@ class StalkerClient:
         await self._ensure_session()
         if kind is Kind.CHANNEL:
             env = await self._category_call("itv", "get_genres")
-        elif kind is Kind.SERIES and await self._detect_family() == "reseller":
+        elif kind is Kind.SERIES and await self._has_series_module():
             env = await self._category_call("series", "get_categories")
+            found = parse.parse_categories(env.js, kind)
+            if await self._detect_family() == "reseller":
+                return found
+            # A stock portal with a series module may keep is_series items in VOD too.
+            vod = await self._category_call("vod", "get_categories")
+            ids = {c.provider_id for c in found}
+            extra = [c for c in parse.parse_categories(vod.js, kind) if c.provider_id not in ids]
+            return found + [replace(c, position=len(found) + i) for i, c in enumerate(extra)]
         else:  # stock portals keep series in the VOD categories
             env = await self._category_call("vod", "get_categories")
         return parse.parse_categories(env.js, kind)
+
+    async def _has_series_module(self) -> bool:
+        """Whether the portal answers ``type=series`` with categories: asked on every
+        portal, since no family guess may switch a module off."""
+        if self._series_module is None:
+            try:
+                env = await self._category_call("series", "get_categories")
+                self._series_module = bool(parse.parse_categories(env.js, Kind.SERIES))
+            except ProviderBadResponse:
+                self._series_module = False
+        return self._series_module
 
     async def _category_call(self, module: str, action: str) -> Any:
         """A category list, asked once per client (one sync run): the engine's categories and
@@ -262,33 +374,86 @@ class StalkerClient:
         async def deliver(page: Page) -> bool:
             # One consumer call at a time, whatever stream the page belongs to.
             async with self._deliver_lock:
+                if scope is Scope.CHANNELS:
+                    for record in page.records:
+                        if isinstance(record, ChannelRecord) and record.epg_id:
+                            self._channel_keys[record.provider_id] = record.epg_id
                 return (await on_page(page)) is not False
 
+        self._notes = []
+        self._hidden_streams = []
         if scope is Scope.CHANNELS:
             outcomes = await self._walk_channels(deliver, seen, page_cap)
         else:
             outcomes = await self._walk_vod(deliver, seen, page_cap)
-        return _merge(outcomes)
+        for stream in self._hidden_streams:
+            stream.finish()  # stray rows dropped from a hidden category: a warning
+        result = _merge(outcomes)
+        result.warnings.extend(n for n in self._notes if n not in result.warnings)
+        return result
+
+    def _hidden(self, module: str, category: str, to_records: Any) -> FetchPage:
+        """Pages of one hidden category, its filter parameter found by trying (filters.py)."""
+
+        def params(variant: dict[str, str], number: int) -> dict[str, str]:
+            if module == "itv":
+                base = self._itv_params(category, number)
+                base.pop("genre")
+            else:
+                base = self._vod_params(module, category, number)
+                base.pop("category")
+                base.pop("genre")
+            return {**base, **variant}
+
+        stream = CategoryStream(
+            module,
+            category,
+            params=params,
+            get_page=self._page,
+            to_records=to_records,
+            warn=self._notes.append,
+        )
+        self._hidden_streams.append(stream)
+        return stream.fetch
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
+        """Seasons and episodes. The series module is asked first where the portal has one,
+        then the VOD drill-down; every row shape is read on either path (``series`` lists of
+        positions, ``is_season`` rows to drill into). Rows listed but none readable is an
+        error (ProviderBadResponse), never a silent empty series."""
         await self._ensure_session()
+        listed = 0
+        paths = ["series", "vod"] if await self._has_series_module() else ["vod"]
         if await self._detect_family() == "reseller":
-            rows = await self._all_rows(
-                {
-                    "type": "series",
-                    "action": "get_ordered_list",
-                    "movie_id": series_provider_id,
-                    "season_id": "0",
-                    "episode_id": "0",
-                }
+            paths = ["series"]  # a panel's VOD list ignores movie_id
+        for module in paths:
+            params = {"type": module, "action": "get_ordered_list", "movie_id": series_provider_id}
+            if module == "series":
+                params.update({"season_id": "0", "episode_id": "0"})
+            rows = await self._all_rows(params)
+            listed += len(rows)
+            positional, stock = parse.parse_season_rows(rows, series_provider_id)
+            if positional or stock:
+                return positional + await self._stock_episodes(params, series_provider_id, stock)
+        if listed:
+            log.warning(
+                "stalker %s: series %s: %s season rows, none readable",
+                self._identity.masked_mac,
+                series_provider_id,
+                listed,
             )
-            return parse.parse_reseller_seasons(rows, series_provider_id)
-        base = {"type": "vod", "action": "get_ordered_list", "movie_id": series_provider_id}
-        seasons = parse.parse_stock_seasons(await self._all_rows(base))
+            raise ProviderBadResponse(
+                f"the portal listed {listed} season rows for this series and none could be read",
+                detail={"reason": "unreadable_seasons"},
+            )
+        return []
 
+    async def _stock_episodes(
+        self, base: dict[str, str], series_id: str, seasons: list[parse.StockSeason]
+    ) -> list[SeasonRecord]:
         async def episodes(season: parse.StockSeason) -> SeasonRecord:
             rows = await self._all_rows({**base, "season_id": season.id})
-            eps = parse.parse_stock_episodes(rows, movie_id=series_provider_id, season=season)
+            eps = parse.parse_stock_episodes(rows, movie_id=series_id, season=season)
             return SeasonRecord(number=season.number, name=season.name, episodes=tuple(eps))
 
         return list(await asyncio.gather(*(episodes(s) for s in seasons)))
@@ -299,6 +464,13 @@ class StalkerClient:
         await self._ensure_session()
         kind = target.kind
         item = target.provider_item_id
+        if kind == "channel" and item.startswith(parse.RADIO_PREFIX):
+            # Stations play their cmd as it is (the radio module has no temporary links);
+            # only a cmd that is no URL at all is handed to create_link.
+            url = parse.strip_solution(target.cmd or "").replace("%mac%", self._identity.mac)
+            if url.startswith(("http://", "https://")):
+                return url
+            return await self._create_link("radio", target.cmd or "")
         if kind == "channel":
             cmd = target.cmd or f"ffrt http://localhost/ch/{item}_"
             tmp = parse.to_bool(target.extra.get("use_http_tmp_link")) or parse.to_bool(
@@ -336,12 +508,30 @@ class StalkerClient:
         jobs: list[tuple[str, FetchPage]] = []
         if main is None:  # get_all_channels failed, was empty or is disabled: page ITV
             jobs.append(("itv", fetcher("*")))
+
         # Adult genres may be missing from "All" and get_all_channels (reference §5.2, §8).
+        def channels_of(rows: list[dict[str, Any]]) -> list[Any]:
+            return list(parse.parse_channels(rows, urls, censored_genres=censored))
+
         for genre in sorted(censored):
-            jobs.append((f"itv:genre:{genre}", fetcher(genre)))
+            jobs.append((f"itv:genre:{genre}", self._hidden("itv", genre, channels_of)))
+        # The radio module is asked on every portal too; what answers is channels flagged radio.
+        jobs.append(("radio", self._radio_fetcher()))
         outcomes = [main] if main is not None else []
         outcomes += await self._run_streams(jobs, deliver, seen, page_cap)
         return outcomes
+
+    def _radio_fetcher(self) -> FetchPage:
+        urls = self._require_endpoint().urls
+
+        async def fetch(number: int) -> FetchedPage:
+            try:
+                payload = await self._page(_radio_params(number))
+            except ProviderBadResponse:
+                payload = parse.PagePayload(rows=[], total_items=None, page_size=None)
+            return _fetched(parse.radio_channels(payload.rows, urls), payload)
+
+        return fetch
 
     async def _all_channels_stream(
         self,
@@ -393,21 +583,15 @@ class StalkerClient:
     async def _walk_vod(
         self, deliver: Deliver, seen: set[tuple[str, str]], page_cap: int | None
     ) -> list[StreamOutcome]:
-        reseller = await self._detect_family() == "reseller"
-        modules = ["vod", "series"] if reseller else ["vod"]
+        # No family guess switches a module off: the series module is asked on every portal
+        # and kept when it answers (a stock path may serve one too).
+        modules = ["vod", "series"] if await self._has_series_module() else ["vod"]
         urls = self._require_endpoint().urls
         cats: dict[str, list[CategoryRecord]] = {}
-        for module in list(modules):
-            try:
-                env = await self._category_call(module, "get_categories")
-                kind = Kind.SERIES if module == "series" else Kind.MOVIE
-                cats[module] = parse.parse_categories(env.js, kind)
-            except ProviderBadResponse:
-                if module == "vod":
-                    raise
-                # Older panels have no type=series module: their VOD list is all there is.
-                log.info("stalker %s: no series module", self._identity.masked_mac)
-                modules.remove(module)
+        for module in modules:
+            env = await self._category_call(module, "get_categories")
+            kind = Kind.SERIES if module == "series" else Kind.MOVIE
+            cats[module] = parse.parse_categories(env.js, kind)
 
         def fetcher(module: str, category: str) -> FetchPage:
             censored = frozenset(c.provider_id for c in cats[module] if c.censored)
@@ -429,11 +613,26 @@ class StalkerClient:
         jobs: list[tuple[str, FetchPage]] = [(m, fetcher(m, "*")) for m in modules]
         # Censored categories may be hidden from "All" (show_adult_*_in_common_list=false).
         for module in modules:
+            censored = frozenset(c.provider_id for c in cats[module] if c.censored)
+
+            def items_of(
+                rows: list[dict[str, Any]],
+                module: str = module,
+                censored: frozenset[str] = censored,
+            ) -> list[Any]:
+                return list(
+                    parse.parse_vod_items(
+                        rows,
+                        urls,
+                        force_series=module == "series",
+                        censored_categories=censored,
+                    )
+                )
+
             for cat in cats[module]:
                 if cat.censored:
-                    jobs.append(
-                        (f"{module}:category:{cat.provider_id}", fetcher(module, cat.provider_id))
-                    )
+                    name = f"{module}:category:{cat.provider_id}"
+                    jobs.append((name, self._hidden(module, cat.provider_id, items_of)))
         return await self._run_streams(jobs, deliver, seen, page_cap)
 
     async def _run_streams(
@@ -595,7 +794,7 @@ class StalkerClient:
         """Every row of a small paged list (seasons, episodes): page 1, then the rest at once."""
         first = await self._page({**params, "p": "1"})
         rows = list(first.rows)
-        pages = min(first.total_pages or 1, self._settings.detail_page_cap)
+        pages = min(_pages_by_rows(first) or 1, self._settings.detail_page_cap)
         if pages > 1 and first.rows:
             rest = await asyncio.gather(
                 *(self._page({**params, "p": str(n)}) for n in range(2, pages + 1))
@@ -668,7 +867,51 @@ class StalkerClient:
                 self._endpoint = await discover(self._config.url, self._discovery_fetch)
                 if self._family is None:
                     self._family = self._endpoint.family_hint
-            await self._authenticate()
+            await self._authenticate_pool()
+
+    async def _authenticate_pool(self) -> None:
+        """Authenticate with the first MAC of the pool the portal accepts (``pool.py``).
+        Caller holds ``_auth_lock``."""
+        for identity in self._pool.identities:
+            self._use(identity)
+            try:
+                await self._authenticate()
+            except REFUSALS as exc:
+                self._pool.refused(identity, exc)
+                if len(self._pool) == 1:
+                    raise
+                log.info("stalker %s: refused (%s), next MAC", identity.masked_mac, exc.code)
+                continue
+            self._pool.accepted(identity, self._profile.expires_at if self._profile else None)
+            return
+        raise self._pool.exhausted()
+
+    def _use(self, identity: StalkerIdentity) -> None:
+        self._identity = identity
+        self._token = None
+        self._header_cache = None
+
+    @property
+    def mac_states(self) -> list[dict[str, Any]]:
+        """What the portal said of each MAC tried (for the store; MACs whole: secrets)."""
+        return list(self._pool.states.values())
+
+    async def _check_pool(self) -> None:
+        """Probe: ask the portal about every MAC of the pool, then go back to the one in use."""
+        current, token, profile = self._identity, self._token, self._profile
+        async with self._auth_lock:
+            for identity in self._pool.identities:
+                if identity.mac in self._pool.states:
+                    continue
+                self._use(identity)
+                try:
+                    await self._authenticate()
+                    expires = self._profile.expires_at if self._profile else None
+                    self._pool.accepted(identity, expires)
+                except REFUSALS as exc:
+                    self._pool.refused(identity, exc)
+            self._use(current)
+            self._token, self._profile = token, profile
 
     async def _reauthenticate(self, stale_token: str | None) -> bool:
         """Renew the session unless another request already did; True when this one did."""
@@ -829,7 +1072,16 @@ class StalkerClient:
 
     async def _resolve_episode(self, target: PlayTarget) -> str:
         parts = target.provider_item_id.split(":")
-        if await self._detect_family() == "reseller":
+        # "<show>:<season>:<position>" ids come from seasons listed with a ``series`` list of
+        # positions (reseller panels, and stock paths with a series module): the season cmd
+        # picks the k-th episode. Stock drill-down ids are "<movie>:<season id>:<episode id>".
+        positional = (
+            target.cmd is not None
+            and len(parts) == 3
+            and parts[1] == str(target.season)
+            and parts[2] == str(target.episode)
+        )
+        if positional or await self._detect_family() == "reseller":
             # "<show>:<season>:<position>"; the season cmd picks the k-th episode (§7.C).
             show = target.series_provider_id or parts[0]
             season = target.season if target.season is not None else _int_at(parts, 1)
@@ -879,6 +1131,21 @@ def _fetched(records: list[Any], payload: parse.PagePayload) -> FetchedPage:
         total_items=payload.total_items,
         page_size=payload.page_size or (len(payload.rows) if payload.total_items else None),
     )
+
+
+def _radio_params(page: int) -> dict[str, str]:
+    return {"type": "radio", "action": "get_ordered_list", "fav": "0", "p": str(page)}
+
+
+def _pages_by_rows(first: parse.PagePayload) -> int | None:
+    """Pages of a list from its first page: ``max_page_items``, or the rows page 1 held when
+    fewer (a portal's claimed page size may differ from what its pages hold)."""
+    size, total, rows = first.page_size, first.total_items, len(first.rows)
+    if total is None or not size:
+        return first.total_pages
+    if 0 < rows < total:
+        size = min(size, rows)
+    return -(-total // size)
 
 
 def _total(payload: parse.PagePayload) -> int | None:

@@ -111,13 +111,17 @@ class StalkerIdentity:
     # -- what goes on the wire ---------------------------------------------------------------
 
     def cookie_header(self) -> str:
-        """The ``Cookie`` header value: ``mac``, ``stb_lang``, ``timezone`` (URL-encoded).
+        """The ``Cookie`` header value: ``mac``, ``stb_lang``, ``timezone``.
 
-        Sent as a header rather than an httpx cookie jar so it is identical on every request
-        and survives same-host redirects (IPTVnator #1158 lost it on http → https).
+        The MAC goes raw (``mac=00:1A:79:12:34:56``), as a MAG box sends it: a portal that
+        does not URL-decode cookies takes ``00%3A1A...`` for another, unknown MAC, and colons
+        are legal in a cookie value, so portals that do decode read the same MAC. The other
+        values are encoded (a time zone's ``/``). Sent as a header rather than an httpx
+        cookie jar so it is identical on every request and survives same-host redirects
+        (IPTVnator #1158 lost it on http → https).
         """
         return (
-            f"mac={quote(self.mac, safe='')}; stb_lang={quote(self.lang, safe='')}; "
+            f"mac={self.mac}; stb_lang={quote(self.lang, safe='')}; "
             f"timezone={quote(self.timezone, safe='')}"
         )
 

@@ -10,6 +10,8 @@ stream at the first page that brings nothing new. Stop rules, in the order they 
   repeats page 1: stop, incomplete, ``repeated_page``;
 - the consumer returning False stops the stream: ``early_termination``;
 - the last page by the portal's total is the end; ``page_cap`` pages stop it: ``page_cap``.
+  The page size is ``max_page_items``, or the rows page 1 held when fewer (a portal may claim
+  20 while its pages hold 14: trusting the claim would stop the walk early).
 
 Items already delivered by another stream of the same walk are filtered out (dedupe by kind
 and id), but still count as "seen" for the repeat check only within their own stream.
@@ -77,6 +79,7 @@ async def walk_stream(
     total_pages: int | None = None
     total_items: int | None = None
     answered = False
+    learned_size: int | None = None
 
     def may_launch() -> bool:
         if page_cap is not None and next_launch > page_cap:
@@ -109,8 +112,15 @@ async def walk_stream(
             number = next_deliver
             page = ready.pop(number)
             next_deliver += 1
-            if page.total_items is not None and page.page_size:
-                pages_now = -(-page.total_items // page.page_size)
+            size = page.page_size
+            if number == 1 and size and 0 < page.rows < (page.total_items or 0):
+                # A portal's max_page_items may differ from what its pages hold: page 1 of a
+                # longer list shows the real size (never trust more than it held).
+                learned_size = min(size, page.rows)
+            if learned_size and size:
+                size = learned_size
+            if page.total_items is not None and size:
+                pages_now = -(-page.total_items // size)
                 total_pages = max(total_pages or 0, pages_now)
                 total_items = max(total_items or 0, page.total_items)
             answered = True

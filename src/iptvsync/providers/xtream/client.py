@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 import ijson
 import orjson
 
-from iptvsync.errors import ProviderBadResponse, ProviderError
+from iptvsync.errors import GuideMissing, ProviderAuthFailed, ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.http import BodyKind, ProviderHttp
@@ -541,12 +541,19 @@ class XtreamClient:
             url, params = self._epg_url, {}
         else:
             url, params = f"{self._base}/xmltv.php", self._params(None, {})
-        async with (
-            self._open(url, params, json=False, kind=BodyKind.GUIDE) as (head, chunks),
-            aclosing(iter_programmes(_prepend(head, chunks))) as programmes,
-        ):
-            async for programme in programmes:
-                yield programme
+        try:
+            async with (
+                self._open(url, params, json=False, kind=BodyKind.GUIDE) as (head, chunks),
+                aclosing(iter_programmes(_prepend(head, chunks))) as programmes,
+            ):
+                async for programme in programmes:
+                    yield programme
+        except ProviderAuthFailed as exc:
+            # The login worked a moment ago: a 404 here means the panel has no guide at all,
+            # not bad credentials (issue 16, point 7).
+            if exc.detail.get("http_status") != 404 or self._epg_url:
+                raise
+            raise GuideMissing("the panel has no guide", detail={"http_status": 404}) from None
 
     async def short_epg(self, stream_id: str, limit: int = 4) -> list[ProgrammeRecord]:
         """``get_short_epg`` for one channel (base64 text, UTC epochs)."""

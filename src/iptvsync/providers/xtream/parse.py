@@ -228,7 +228,9 @@ def classify_failure(status: int, body: bytes) -> ProviderError:
     if any(word in text for word in _BANNED_WORDS):
         return ProviderBanned("provider blocked the request")
     if status == 404:
-        return ProviderAuthFailed("provider refused the credentials (HTTP 404)")
+        return ProviderAuthFailed(
+            "provider refused the credentials (HTTP 404)", detail={"http_status": 404}
+        )
     if any(word in text for word in _AUTH_WORDS):
         return ProviderAuthFailed("provider refused the credentials")
     if not text.strip():
@@ -288,6 +290,8 @@ def _refusal(info: Mapping[str, Any]) -> ProviderError:
     if status == "banned":
         return ProviderBanned("provider says the account is banned")
     if status == "disabled":
+        # auth 0 with "Disabled" is also what panels answer to a wrong password (reference
+        # xtream §1.2): a credentials problem first.
         return ProviderAuthFailed("provider says the account is disabled")
     return ProviderAuthFailed("provider refused the credentials")
 

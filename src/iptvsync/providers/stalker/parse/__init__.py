@@ -15,9 +15,11 @@ and pages), ``channels``, ``vod`` (movies and shows), ``series`` (seasons and ep
 from __future__ import annotations
 
 from iptvsync.providers.stalker.parse.channels import (
+    RADIO_PREFIX,
     parse_channel,
     parse_channel_stream,
     parse_channels,
+    radio_channels,
 )
 from iptvsync.providers.stalker.parse.coerce import parse_when, to_bool, to_float, to_int, to_str
 from iptvsync.providers.stalker.parse.envelope import Envelope, PortalBusy, decode_envelope
@@ -35,6 +37,7 @@ from iptvsync.providers.stalker.parse.lists import _rows as _rows
 from iptvsync.providers.stalker.parse.series import (
     StockSeason,
     parse_reseller_seasons,
+    parse_season_rows,
     parse_stock_episodes,
     parse_stock_files,
     parse_stock_seasons,
@@ -52,6 +55,7 @@ from iptvsync.providers.stalker.parse.urls import PortalUrls
 from iptvsync.providers.stalker.parse.vod import is_series_row, parse_vod_item, parse_vod_items
 
 __all__ = [
+    "RADIO_PREFIX",
     "Envelope",
     "Handshake",
     "PagePayload",
@@ -74,12 +78,14 @@ __all__ = [
     "parse_page",
     "parse_profile",
     "parse_reseller_seasons",
+    "parse_season_rows",
     "parse_stock_episodes",
     "parse_stock_files",
     "parse_stock_seasons",
     "parse_vod_item",
     "parse_vod_items",
     "parse_when",
+    "radio_channels",
     "season_number",
     "stream_id_from_cmd",
     "strip_solution",

@@ -5,6 +5,7 @@ by row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import ijson
@@ -102,4 +103,18 @@ def parse_channel_stream(
     if not out:
         # An error object, or an empty list: let the envelope decoder tell which.
         parse_page(decode_envelope(body).js)
+    return out
+
+
+#: Radio stations live in another table than TV channels: their ids get this prefix.
+RADIO_PREFIX = "radio:"
+
+
+def radio_channels(rows: Iterable[Mapping[str, Any]], urls: PortalUrls) -> list[ChannelRecord]:
+    """Rows of the radio module (``type=radio``) as channels flagged ``radio``."""
+    out = []
+    for row in rows:
+        record = parse_channel(row, urls)
+        if record is not None:
+            out.append(replace(record, provider_id=RADIO_PREFIX + record.provider_id, radio=True))
     return out

@@ -12,6 +12,7 @@ from iptvsync.records import EpisodeRecord, SeasonRecord
 
 _SEASON_PAIR = re.compile(r"^\s*\d+\s*:\s*(\d+)\s*$")
 _SEASON_WORD = re.compile(r"(?i)season\s*[-_ ]?(\d+)")
+_SEASON_SUFFIX = re.compile(r"(?i)[-_:]s(\d+)$")  # "20111-s1"
 
 
 def season_number(row: Mapping[str, Any], fallback: int) -> int:
@@ -21,7 +22,7 @@ def season_number(row: Mapping[str, Any], fallback: int) -> int:
     if explicit is not None:
         return explicit
     sid = to_str(row.get("id")) or ""
-    for pattern in (_SEASON_PAIR, _SEASON_WORD):
+    for pattern in (_SEASON_PAIR, _SEASON_WORD, _SEASON_SUFFIX):
         match = pattern.search(sid)
         if match:
             return int(match.group(1))
@@ -137,3 +138,22 @@ def parse_stock_files(rows: Iterable[Mapping[str, Any]]) -> list[str]:
         file_type = (to_str(row.get("file_type")) or "video").lower()
         (videos if file_type == "video" else others).append(cmd)
     return videos + others
+
+
+def parse_season_rows(
+    rows: Iterable[Mapping[str, Any]], show_id: str
+) -> tuple[list[SeasonRecord], list[StockSeason]]:
+    """Season rows of any shape, on any path: rows with a ``series`` list of positions
+    (reseller ``"55:2"``, ``"20111-s1"``, ``"season2"``...) become seasons at once; ``is_season``
+    / ``season_number`` rows (Ministra) are returned to be drilled into for their episodes.
+    Episode and file rows are skipped."""
+    positional: list[Mapping[str, Any]] = []
+    stock: list[Mapping[str, Any]] = []
+    for row in rows:
+        if to_bool(row.get("is_file")) or to_bool(row.get("is_episode")):
+            continue
+        if to_bool(row.get("is_season")) or "season_number" in row:
+            stock.append(row)
+        elif _positions(row.get("series")):
+            positional.append(row)
+    return parse_reseller_seasons(positional, show_id), parse_stock_seasons(stock)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from iptvsync.errors import (
+    ProviderAccountDisabled,
     ProviderAccountExpired,
     ProviderAuthFailed,
     ProviderBadResponse,
@@ -54,16 +55,17 @@ class Profile:
 
 
 _EXPIRED_WORDS = re.compile(
-    r"(?i)expir|ended|end of (?:your )?subscription|tariff|payment|pay |renew|suspend|blocked"
-    r"|disabled|deactivat|not active|inactive|balance"
+    r"(?i)expir|ended|end of (?:your )?subscription|tariff|payment|pay |renew|balance"
 )
+_DISABLED_WORDS = re.compile(r"(?i)suspend|blocked|disabled|deactivat|not active|inactive|banned")
 
 
 def parse_profile(js: Any) -> Profile:
     """Read ``get_profile``; raise when the portal refuses this box.
 
-    status 0 → OK; 2 → login required (``needs_login``); 1 → refused: expiry/blocking wording
-    → ProviderAccountExpired, maintenance (``portal_disabled``) → ProviderUnreachable,
+    status 0 → OK; 2 → login required (``needs_login``); 1 → refused: expiry wording →
+    ProviderAccountExpired, blocking wording (or ``blocked``) → ProviderAccountDisabled,
+    maintenance (``portal_disabled``) → ProviderUnreachable,
     anything else (bare ``{"status":1}`` = invalid MAC, "device conflict", "old firmware") →
     ProviderAuthFailed with the portal's message.
     """
@@ -91,13 +93,18 @@ def parse_profile(js: Any) -> Profile:
                 f"the portal is in maintenance: {message or 'temporarily unavailable'}"
             )
         if message and _EXPIRED_WORDS.search(message):
-            raise ProviderAccountExpired(f"the portal refused this account: {message}")
+            raise ProviderAccountExpired(
+                f"the provider account has expired: {message}",
+                detail={"expires_at": expires.isoformat()} if expires else None,
+            )
+        if message and _DISABLED_WORDS.search(message):
+            raise ProviderAccountDisabled(f"the provider account is disabled: {message}")
         raise ProviderAuthFailed(
             f"the portal refused this MAC: {message or 'not registered or wrong format'}",
             detail={"reason": "profile"},
         )
     if profile.status == 0 and profile.blocked:
-        raise ProviderAccountExpired(
+        raise ProviderAccountDisabled(
             f"the account is blocked: {message}" if message else "the account is blocked"
         )
     return profile

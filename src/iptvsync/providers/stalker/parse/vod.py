@@ -75,8 +75,12 @@ def _extension(row: Mapping[str, Any], cmd: str | None) -> str | None:
     return ext if re.fullmatch(r"[a-z0-9]{1,5}", ext) else None
 
 
+#: Portrait covers before the landscape screenshot: a poster is a cover (issue 16, point 5).
+_POSTER_KEYS = ("cover_big", "cover", "pic", "poster", "stream_icon", "screenshot_uri")
+
+
 def _poster(row: Mapping[str, Any], urls: PortalUrls) -> str | None:
-    for key in ("screenshot_uri", "pic", "cover", "cover_big", "stream_icon"):
+    for key in _POSTER_KEYS:
         value = urls.absolute(row.get(key))
         if value:
             return value

@@ -1,0 +1,149 @@
+"""The fake portal's programme guide (reference §5.6): ``get_epg_info`` (every channel's
+programmes for a period, ``{"js": {"data": {"<ch_id>": [...]}}}``) and ``get_short_epg``.
+
+Programme rows carry Unix ``start_timestamp`` / ``stop_timestamp`` and ``time`` / ``time_to``
+strings in the ``timezone`` cookie's zone, as stock servers write them. Switches:
+``epg_info`` (False: the action is unknown, an empty ``js``), ``epg_fail`` (``"500"``: HTTP
+500; ``"timeout"``: the answer comes after ``epg_delay_s``), ``epg_timestamps`` (False: only
+the local time strings), ``epg_broken_every`` (every Nth programme has broken times).
+Only channels with an ``xmltv_id`` have a guide (stock answers ``[]`` for the others).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from starlette.responses import Response, StreamingResponse
+
+from iptvsync.fakes.catalogue import FakeChannel
+from iptvsync.fakes.stalker.payloads import _PROGRAMMES, _Ctx
+from iptvsync.fakes.stalker.values import _int_or_none
+
+_LENGTHS_MIN = (30, 60, 90, 120)
+
+
+def _zone(ctx: _Ctx) -> Any:
+    name = ctx.request.cookies.get("timezone", "") or "UTC"
+    try:
+        return ZoneInfo(name.replace("%2F", "/"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def programme_rows(
+    channel: FakeChannel,
+    start: float,
+    until: float,
+    *,
+    zone: Any = UTC,
+    timestamps: bool = True,
+    broken_every: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The channel's programmes from the one running at ``start`` until ``until``."""
+    length = _LENGTHS_MIN[channel.id % 4] * 60
+    offset = (channel.id * 7919) % length
+    first = int((start - offset) // length)
+    rows: list[dict[str, Any]] = []
+    k = first
+    while True:
+        begin = offset + k * length
+        if begin >= until or (limit is not None and len(rows) >= limit):
+            break
+        end = begin + length
+        local_start = datetime.fromtimestamp(begin, zone)
+        local_stop = datetime.fromtimestamp(end, zone)
+        row: dict[str, Any] = {
+            "id": str(k),
+            "ch_id": str(channel.id),
+            "time": local_start.strftime("%Y-%m-%d %H:%M:%S"),
+            "time_to": local_stop.strftime("%Y-%m-%d %H:%M:%S"),
+            "duration": length,
+            "name": _PROGRAMMES[(channel.id * 31 + k) % len(_PROGRAMMES)],
+            "descr": "",
+            "real_id": f"{channel.id}_{begin}",
+            "category": "",
+            "director": "",
+            "actor": "",
+            "start_timestamp": begin,
+            "stop_timestamp": end,
+            "t_time": local_start.strftime("%H:%M"),
+            "t_time_to": local_stop.strftime("%H:%M"),
+            "mark_memo": 0,
+            "mark_archive": 1 if channel.archive else 0,
+        }
+        if not timestamps:
+            del row["start_timestamp"], row["stop_timestamp"]
+        if broken_every and k % broken_every == 0:
+            row["time"] = row["time_to"] = "0000-00-00 00:00:00"
+            if timestamps:
+                row["start_timestamp"], row["stop_timestamp"] = end, begin
+        rows.append(row)
+        k += 1
+    return rows
+
+
+async def epg_info(ctx: _Ctx) -> Response:
+    """``type=itv&action=get_epg_info&period=<hours>``: every guided channel at once."""
+    cfg = ctx.cfg
+    if not cfg.epg_info:
+        return ctx.reply([])  # an unknown action on this portal
+    if cfg.epg_fail == "500":
+        return Response(b"<html><body>500 Internal Server Error</body></html>", 500)
+    if cfg.epg_fail == "timeout":
+        await asyncio.sleep(cfg.epg_delay_s)
+    period_h = max(1, min(_int_or_none(ctx.params.get("period", "")) or 3, 24 * 14))
+    now = ctx.portal.clock()
+    until = now + period_h * 3600
+    zone = _zone(ctx)
+    guided = [c for c in ctx.portal.catalogue.channels if c.xmltv_id]
+    stats = ctx.portal.stats
+
+    async def body() -> AsyncIterator[bytes]:
+        # Written channel by channel: the fake's memory stays flat whatever the guide's size.
+        yield b'{"js":{"data":{'
+        for index, channel in enumerate(guided):
+            rows = programme_rows(
+                channel,
+                now,
+                until,
+                zone=zone,
+                timestamps=cfg.epg_timestamps,
+                broken_every=cfg.epg_broken_every,
+            )
+            stats.items_served += len(rows)
+            lead = b"," if index else b""
+            yield lead + orjson.dumps(str(channel.id)) + b":" + orjson.dumps(rows)
+            if index % 200 == 199:
+                await asyncio.sleep(0)
+        yield b"}}}"
+
+    return StreamingResponse(body(), 200, media_type="application/json")
+
+
+def short_epg(ctx: _Ctx) -> Response:
+    """``type=itv&action=get_short_epg&ch_id=<id>&size=<n>``: the current and next programmes."""
+    cfg = ctx.cfg
+    ch_id = _int_or_none(ctx.params.get("ch_id", ""))
+    channel = ctx.portal.catalogue.get("channel", ch_id) if ch_id is not None else None
+    if channel is None or not channel.xmltv_id:
+        return ctx.reply([])
+    if cfg.epg_fail == "500":
+        return Response(b"<html><body>500 Internal Server Error</body></html>", 500)
+    size = _int_or_none(ctx.params.get("size", "")) or (5 if cfg.stock else 4)
+    now = ctx.portal.clock()
+    rows = programme_rows(
+        channel,
+        now,
+        now + 14 * 86400,
+        zone=_zone(ctx),
+        timestamps=cfg.epg_timestamps,
+        broken_every=cfg.epg_broken_every,
+        limit=min(size, 50),
+    )
+    return ctx.reply(rows)
