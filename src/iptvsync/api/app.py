@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             if stop is not None:
                 await stop()
             await services.clients.aclose()
+            services.logins.pool.close()
             await http.aclose()
             db.dispose()
 

@@ -11,6 +11,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
+from iptvsync.api.logins import Logins
 from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import build_http_client
 from iptvsync.providers.registry import make_client
@@ -73,9 +74,11 @@ class Services:
     runner: Runner
     extras: dict[str, Any] = field(default_factory=dict)
     clients: ClientPool = field(init=False)
+    logins: Logins = field(init=False)
 
     def __post_init__(self) -> None:
         self.clients = ClientPool(self)
+        self.logins = Logins(self.settings)
 
     def sync_context(self) -> SyncContext:
         return SyncContext(
