@@ -82,7 +82,7 @@ def test_wrong_password_flood_leaves_the_server_responsive(unthrottled: ServePro
         sampler.join(30)
     assert len(statuses) == 400 and set(statuses) <= {403, 429}, set(statuses)
     # The pool really checked passwords all along (403s), and the queue bound answered the rest.
-    assert statuses.count(403) >= 20
+    assert statuses.count(403) >= 10
     assert len(latencies) >= 10, (flood_s, len(latencies))
     latencies.sort()
     median = statistics.median(latencies)
