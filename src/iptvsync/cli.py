@@ -77,6 +77,11 @@ def serve(
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    from iptvsync.secret_key import security_problems
+
+    for problem in security_problems(settings):
+        err.print(f"[bold red]error[/]: {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     if settings.admin_token is None and not _is_loopback(host):
         err.print(
             "[bold red]error[/]: refusing to listen on a non-loopback address without "

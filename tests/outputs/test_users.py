@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from iptvsync.api.auth import hash_password, verify_password

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -15,7 +16,9 @@ from iptvsync.api.logins import Logins
 from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import build_http_client
 from iptvsync.providers.registry import make_client
+from iptvsync.secret_key import ensure_private_dir
 from iptvsync.settings import Settings
+from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.providers import provider_config
@@ -97,8 +100,16 @@ class Services:
 
 
 def open_database(settings: Settings) -> sa.Engine:
-    db = create_db_engine(settings.resolved_database_url())
+    """The engine, with the provider-secrets key bound, migrated, every secret encrypted."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        ensure_private_dir(Path(settings.data_dir))
+    db = create_db_engine(url)
+    codec = secrets.codec_for(settings)
+    secrets.bind(db, codec)
     upgrade(db)
+    with db.begin() as conn:
+        secrets.seal_plain_rows(conn, codec)  # written by a tool without the key: encrypt now
     return db
 
 
