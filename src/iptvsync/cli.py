@@ -552,6 +552,21 @@ def migrate() -> None:
         console.print("job queue schema (Procrastinate) installed")
 
 
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the secret key (docs/security.md): provider secrets are re-encrypted, and every
+    play URL handed out before stops working. Restart running servers afterwards."""
+    from iptvsync.store.secrets import rotate_key as rotate
+
+    settings = load_settings()
+    count = rotate(_db(settings), settings)
+    console.print(
+        f"secret key rotated: {count} provider(s) re-encrypted; old play URLs no longer work; "
+        "restart running servers and workers",
+        highlight=False,
+    )
+
+
 # --- worker (scale mode) ---------------------------------------------------------------------
 
 

@@ -28,7 +28,12 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from iptvsync.errors import IptvsyncError
-from iptvsync.secret_key import KeyRing, key_ring
+from iptvsync.secret_key import (
+    KeyRing,
+    finish_file_rotation,
+    key_ring,
+    start_file_rotation,
+)
 from iptvsync.settings import Settings
 from iptvsync.store.models import providers
 
@@ -203,4 +208,18 @@ def reseal_rows(conn: sa.Connection, codec: SecretCodec) -> int:
         values = seal_with(codec, values)  # plain ones too
         conn.execute(providers.update().where(providers.c.id == m["id"]).values(**values))
         changed += 1
+    return changed
+
+
+def rotate_key(db: sa.Engine, settings: Settings) -> int:
+    """``iptvsync rotate-key``: a new key file (or, with ``IPTVSYNC_SECRET_KEY``, the key now
+    set there), every provider secret re-encrypted with it in one transaction; the number of
+    providers. Play URLs signed before stop working; running servers need a restart."""
+    from_file = settings.secret_key is None
+    codec = SecretCodec(start_file_rotation(settings)[1]) if from_file else codec_for(settings)
+    with db.begin() as conn:
+        changed = reseal_rows(conn, codec)
+    if from_file:
+        finish_file_rotation(settings)
+    bind(db, codec_for(settings))
     return changed
