@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iptvsync import __version__
+from iptvsync.api.caching import PrivateCaching
 from iptvsync.api.errors import envelope, install_error_handlers
 from iptvsync.api.guard import RequestGuard
 from iptvsync.api.responses import JSONResponse
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             expose_headers=["ETag"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(PrivateCaching, locked=settings.admin_token is not None)
     app.add_middleware(RequestGuard, settings=settings)  # outermost: before anything else
     _document_get_only(app)
     return app

@@ -5,6 +5,7 @@
   requests to 127.0.0.1 under its own name (DNS rebinding: ``attacker.example`` resolving to
   127.0.0.1), so the Host header must name loopback (``localhost``, ``*.localhost``,
   ``127.x.x.x``, ``[::1]``) or one of ``IPTVSYNC_ALLOWED_HOSTS`` (a LAN name the operator chose).
+- **Malformed paths are 404**: a decoded path with a NUL or another control character.
 - **Every mode refuses cross-site state changes.** A POST, PUT, PATCH or DELETE whose
   ``Sec-Fetch-Site`` is not ``same-origin`` / ``none``, or, without that header, whose ``Origin``
   is not this server's, is refused unless that origin is in ``IPTVSYNC_CORS_ORIGINS``: a page
@@ -55,6 +56,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not _clean_path(scope.get("path", "")):
+            await envelope(404, "not_found", "not found")(scope, receive, send)
+            return
         headers = {k: v for k, v in scope.get("headers") or [] if k in _WANTED}
         host = headers.get(b"host", b"").decode("latin-1")
         problem = None
@@ -89,3 +93,9 @@ class RequestGuard:
 
 
 _WANTED = frozenset({b"host", b"origin", b"sec-fetch-site"})
+
+
+def _clean_path(path: str) -> bool:
+    """No route has a NUL or another control character in its path (``%00`` decoded): such a
+    request is a 404 here, not an error deep in a file-system call."""
+    return path.isprintable()

@@ -28,7 +28,6 @@ DEFAULT_TTL_S = 7 * 24 * 3600
 PLAY_KINDS = ("channel", "movie", "episode")
 
 
-
 def signing_key(settings: Settings) -> bytes:
     """The HMAC key for play URLs (cached by ``key_ring``: a playlist signs thousands)."""
     return key_ring(settings).subkey("play-url key")
