@@ -81,6 +81,9 @@ class HashPool:
     def run_blocking(self, fn: Callable[..., bool], *args: Any) -> bool:
         return self.submit(fn, *args).result()
 
+    def warm(self, fn: Callable[[], object]) -> None:
+        self._pool.submit(fn)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -181,6 +184,7 @@ class Logins:
         self.pool = HashPool(workers, settings.password_hash_queue)
         self.cache = SuccessCache(settings.login_cache_s)
         self.throttle = Throttle(settings.login_window_s)
+        self.pool.warm(dummy_hash)  # made once, ahead: the first unknown name is not slower
 
     async def login(
         self, db: sa.Engine, username: str, password: str, address: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from iptvsync.store.migrate import upgrade
 from iptvsync.store.providers import provider_config
 from iptvsync.sync.engine import SyncContext
 from iptvsync.sync.service import Runner
+
+log = logging.getLogger("iptvsync.api")
 
 
 class ClientPool:
@@ -104,6 +107,11 @@ def open_database(settings: Settings) -> sa.Engine:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         ensure_private_dir(Path(settings.data_dir))
+    elif settings.secret_key is None:
+        log.warning(
+            "IPTVSYNC_SECRET_KEY is unset: this process uses the key in its data dir; every "
+            "replica and worker on this database must share one key (docs/security.md)"
+        )
     db = create_db_engine(url)
     codec = secrets.codec_for(settings)
     secrets.bind(db, codec)
