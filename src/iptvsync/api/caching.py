@@ -2,7 +2,7 @@
 
 With an admin token set, every answer depends on the caller's credentials (which providers they
 may see), so none may sit in a shared cache: each gets ``Cache-Control: private`` (``public`` is
-turned into ``private``, ``max-age`` and ``no-store`` are kept) and ``Vary: Authorization``. The
+turned into ``private``, ``max-age`` is kept; ``no-store`` answers stay as they are) and ``Vary: Authorization``. The
 same holds in any mode for a request that carries credentials (an Authorization header, or
 ``token`` / ``username`` / ``password`` in the query). The web page's own files are the same for
 everyone and keep their headers. Without an admin token the content is public by configuration
@@ -24,6 +24,8 @@ def private_cache_control(value: str | None) -> str:
     """``value`` with ``public`` replaced by ``private`` (added when absent)."""
     parts = [p.strip() for p in (value or "").split(",") if p.strip()]
     parts = [p for p in parts if p.lower() not in ("public", "private")]
+    if any(p.lower() == "no-store" for p in parts):
+        return ", ".join(parts)  # stricter already: nothing stored anywhere
     return ", ".join(["private", *parts])
 
 
