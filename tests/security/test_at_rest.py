@@ -55,7 +55,11 @@ def test_api_writes_ciphertext_and_the_client_gets_plain_text(settings) -> None:
         )
         assert xt.status_code == 201, xt.text
         assert xt.json()["options"] == {"identity": "***"}
-        changed = client.patch(f"/api/providers/{xt.json()['id']}", json={"password": "new-pass-1"})
+        # Sending back the options as read (the secret one masked) keeps the stored value.
+        changed = client.patch(
+            f"/api/providers/{xt.json()['id']}",
+            json={"password": "new-pass-1", "options": {**xt.json()["options"], "max_rps": 3}},
+        )
         assert changed.status_code == 200
         db = client.app.state.services.db  # type: ignore[attr-defined]
         rows = _raw(db)
@@ -72,7 +76,7 @@ def test_api_writes_ciphertext_and_the_client_gets_plain_text(settings) -> None:
         panel = provider_config(panel_row)
         assert box.mac == MAC
         assert (panel.username, panel.password) == (XT_USER, "new-pass-1")
-        assert panel.options["identity"] == {"sn": "SERIAL-123456"}
+        assert panel.options == {"identity": {"sn": "SERIAL-123456"}, "max_rps": 3}
         assert set(provider_secrets(panel_row)) == {XT_USER, "new-pass-1"}
 
 

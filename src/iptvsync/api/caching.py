@@ -5,9 +5,8 @@ may see), so none may sit in a shared cache: each gets ``Cache-Control: private`
 turned into ``private``, ``max-age`` is kept; ``no-store`` answers stay as they are) and
 ``Vary: Authorization``. The same holds in any mode for a request that carries credentials (an
 Authorization header, or ``token`` / ``username`` / ``password`` in the query). The web page's
-own files are the same for everyone and keep their headers.
-Without an admin token the content is public by configuration
-(open mode, loopback only) and answers keep what their routes say.
+own files are the same for everyone and keep their headers. Without an admin token the content
+is public by configuration (open mode, loopback only) and answers keep what their routes say.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from iptvsync.providers.http import mask_mac as _mask_mac
 from iptvsync.store.models import providers
 from iptvsync.store.secrets import (
     SecretsUnreadable,
+    keep_masked,
     public_options,
     reveal,
     reveal_options,
@@ -134,7 +135,9 @@ def list_providers(conn: sa.Connection) -> list[Any]:
 
 
 def update_provider(conn: sa.Connection, provider_id: int, changes: dict[str, Any]) -> None:
-    get_provider(conn, provider_id)
+    row = get_provider(conn, provider_id)
+    if isinstance(changes.get("options"), dict):
+        changes = {**changes, "options": keep_masked(changes["options"], row.options)}
     if changes:
         conn.execute(
             providers.update()

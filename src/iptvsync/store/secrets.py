@@ -43,6 +43,7 @@ PURPOSE = "provider secrets"
 SECRET_COLUMNS = ("mac", "username", "password")
 #: Keys of ``providers.options`` whose values are secrets (any JSON value).
 SECRET_OPTION_KEYS = ("identity",)
+MASK = "***"
 
 
 class SecretsUnreadable(IptvsyncError):
@@ -164,7 +165,17 @@ def reveal_options(options: dict[str, Any] | None) -> dict[str, Any]:
 
 def public_options(options: dict[str, Any] | None) -> dict[str, Any]:
     """Options as the API shows them: secret ones masked."""
-    return {k: ("***" if k in SECRET_OPTION_KEYS else v) for k, v in (options or {}).items()}
+    return {k: (MASK if k in SECRET_OPTION_KEYS else v) for k, v in (options or {}).items()}
+
+
+def keep_masked(options: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """New options where a secret one still reads ``***`` (as the API showed it): the stored
+    value is kept, so sending back what was read loses nothing."""
+    out = dict(options)
+    for key in SECRET_OPTION_KEYS:
+        if out.get(key) == MASK and stored and key in stored:
+            out[key] = stored[key]
+    return out
 
 
 # --- whole tables ------------------------------------------------------------------------------
