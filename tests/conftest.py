@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 import iptvsync.providers.http  # noqa: F401 - installs the log redaction, as the app does
 from iptvsync.settings import Settings
+from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 
@@ -112,12 +113,16 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         batch_size=200,
         whole_list_batch_size=200,
+        # Starlette's TestClient sends ``Host: testserver``; open mode answers loopback names
+        # and the allowed ones only.
+        allowed_hosts=["testserver"],
     )
 
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[sa.Engine]:
     engine = create_db_engine(settings.resolved_database_url())
+    secrets.bind(engine, secrets.codec_for(settings))  # provider secrets encrypted, as the app does
     upgrade(engine)
     yield engine
     engine.dispose()

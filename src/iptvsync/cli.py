@@ -77,6 +77,11 @@ def serve(
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    from iptvsync.secret_key import security_problems
+
+    for problem in security_problems(settings):
+        err.print(f"[bold red]error[/]: {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     if settings.admin_token is None and not _is_loopback(host):
         err.print(
             "[bold red]error[/]: refusing to listen on a non-loopback address without "
@@ -552,6 +557,21 @@ def migrate() -> None:
     console.print(f"database at head ({settings.resolved_database_url().split('://')[0]})")
     if db.dialect.name == "postgresql":
         console.print("job queue schema (Procrastinate) installed")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the secret key (docs/security.md): provider secrets are re-encrypted, and every
+    play URL handed out before stops working. Restart running servers afterwards."""
+    from iptvsync.store.secrets import rotate_key as rotate
+
+    settings = load_settings()
+    count = rotate(_db(settings), settings)
+    console.print(
+        f"secret key rotated: {count} provider(s) re-encrypted; old play URLs no longer work; "
+        "restart running servers and workers",
+        highlight=False,
+    )
 
 
 # --- worker (scale mode) ---------------------------------------------------------------------

@@ -78,6 +78,19 @@ class Forbidden(RequestError):
     code = "forbidden"
 
 
+class TooManyRequests(RequestError):
+    """Too many failed logins (or password checks waiting): try again after ``retry_after_s``."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self, message: str = "", *, retry_after_s: int = 1, detail: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+
 class NoSnapshot(RequestError):
     status = 404
     code = "no_snapshot"

@@ -14,9 +14,18 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: sqlite file under data_dir
     snapshot_dir: Path | None = None  # default: data_dir / "snapshots"
+    #: Every /api call needs it (or an output user's credentials); unset: open mode, loopback
+    #: only. At least 24 characters; an empty value is refused at start (docs/security.md).
     admin_token: SecretStr | None = None
-    #: Key for signed play URLs; derived from the admin token or a random file when unset.
+    #: The key play URLs are signed with and provider secrets are encrypted with (at least 24
+    #: characters). Unset: a random key created once in ``<data_dir>/secret.key`` (mode 0600).
+    #: Never derived from the admin token. Rotating it: ``iptvsync rotate-key``.
     secret_key: SecretStr | None = None
+    #: The key before the last rotation, still accepted for decrypting provider secrets until
+    #: ``iptvsync rotate-key`` re-encrypted them (docs/security.md).
+    previous_secret_key: SecretStr | None = None
+    #: Host names open mode (no admin token) answers besides loopback ones, e.g. a LAN name.
+    allowed_hosts: list[str] = []
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -73,6 +82,13 @@ class Settings(BaseSettings):
     #: Networks that count as public although they are private or loopback space (tests use
     #: it to stand a "public" provider on 127.0.0.2). Production leaves it empty.
     provider_public_networks: list[str] = []
+    # Logins (api.logins, docs/security.md)
+    password_hash_workers: int = 0  # scrypt threads; 0: half the cores (1 to 4)
+    password_hash_queue: int = 64  # password checks waiting at most; more get 429
+    login_cache_s: float = 60.0  # a successful name+password is trusted this long
+    login_window_s: float = 300.0
+    login_failures_per_address: int = 30  # failures in the window before 429
+    login_failures_per_user: int = 10
 
     # Snapshot / HTTP
     snapshot_max_age_s: int = 3600

@@ -27,7 +27,7 @@ from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
 from tests.api.conftest import assert_error
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer admin-secret-long-enough-0123456"}
 
 
 @dataclass
@@ -63,7 +63,7 @@ def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
             {"name": "fake", "kind": "stalker", "url": "http://portal.test/c/", "mac": DEFAULT_MAC},
         )
     settings = settings.model_copy(
-        update={"admin_token": SecretStr("admin-secret"), "scheduler": False}
+        update={"admin_token": SecretStr("admin-secret-long-enough-0123456"), "scheduler": False}
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
         # The provider is reached through the fake on a loopback socket, as the sync tests do.
@@ -223,8 +223,11 @@ def test_signatures_are_bound_to_the_key(settings: Settings) -> None:
     other = settings.model_copy(update={"secret_key": SecretStr("another key")})
     assert not verify(other, 1, "movie", 5, sig, now=1_001)
     # Without a configured key, the random key file keeps signatures valid across restarts.
-    assert (settings.data_dir / "play-url.key").exists()
+    assert (settings.data_dir / "secret.key").exists()
     assert verify(settings.model_copy(), 1, "movie", 5, sig, now=1_001)
+    # The admin token plays no part in it (a play URL must not let anyone test token guesses).
+    tokened = settings.model_copy(update={"admin_token": SecretStr("x" * 30)})
+    assert verify(tokened, 1, "movie", 5, sig, now=1_001)
 
 
 def test_episodes_are_kept_by_id(portal: Portal, db: sa.Engine) -> None:

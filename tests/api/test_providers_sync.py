@@ -211,14 +211,16 @@ def test_probe_answers_and_its_errors(env: Env) -> None:
 
 
 def test_admin_token_guards_writes(settings: Settings) -> None:
-    locked = settings.model_copy(update={"admin_token": SecretStr("t0ken-for-tests")})
+    locked = settings.model_copy(
+        update={"admin_token": SecretStr("t0ken-for-tests-long-enough-0123")}
+    )
     with TestClient(create_app(locked)) as client:
         assert client.get("/healthz").status_code == 200
         error_of(client.get("/api/providers"), 401, "unauthorized")
         wrong = {"Authorization": "Bearer nope"}
         error_of(client.get("/api/providers", headers=wrong), 403, "forbidden")
         error_of(client.get("/metrics"), 401, "unauthorized")
-        good = {"Authorization": "Bearer t0ken-for-tests"}
+        good = {"Authorization": "Bearer t0ken-for-tests-long-enough-0123"}
         assert client.get("/api/providers", headers=good).status_code == 200
         assert client.get("/metrics", headers=good).status_code == 200
         body = {"name": "x", "kind": "m3u", "url": "http://h/a.m3u"}

@@ -369,7 +369,7 @@ def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_prov
 
 
 def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThread) -> None:
-    secured = start_server(tmp_path / "secured", token="s3cret-token")
+    secured = start_server(tmp_path / "secured", token="s3cret-token-long-enough-0123")
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=secured.url)
         page = context.new_page()
@@ -388,11 +388,14 @@ def test_asks_for_the_admin_token(browser: Any, tmp_path: Any, portal: ServerThr
         dialog.get_by_role("button", name="Use token").click()
         expect(dialog).to_be_visible()
         expect(dialog).to_contain_text("not valid")
-        dialog.get_by_label("Token").fill("s3cret-token")
+        dialog.get_by_label("Token").fill("s3cret-token-long-enough-0123")
         page.keyboard.press("Enter")
         expect(dialog).to_be_hidden()
         expect(page.locator("#provider-list")).to_contain_text("No provider yet")
-        assert page.evaluate("localStorage.getItem('iptvsync.token')") == "s3cret-token"
+        assert (
+            page.evaluate("localStorage.getItem('iptvsync.token')")
+            == "s3cret-token-long-enough-0123"
+        )
 
         # With the token kept, adding a provider and following its sync work too.
         page.get_by_label("Name", exact=True).fill("Behind a token")

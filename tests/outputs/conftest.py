@@ -51,7 +51,7 @@ from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.guide import store_guide
 from iptvsync.sync.service import prepare_run
 
-ADMIN_TOKEN = "admin-token-for-tests"
+ADMIN_TOKEN = "admin-token-for-tests-long-enough"
 BRAVO_USER, BRAVO_PASS = "provuser", "provsecret42"
 
 ALPHA_CATEGORIES = [

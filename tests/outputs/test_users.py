@@ -5,21 +5,19 @@ from __future__ import annotations
 import httpx
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from iptvsync.api.auth import OPEN, verify_password
+from iptvsync.api.auth import hash_password, verify_password
+from iptvsync.api.logins import Logins
 from iptvsync.cli import app
 from iptvsync.errors import NotFound, ValidationFailed
 from iptvsync.outputs.users import (
-    LoginCache,
     check_password,
     check_username,
     create_user,
     delete_user,
     issue_token,
     list_users,
-    login,
 )
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
@@ -73,12 +71,13 @@ def test_create_list_token_delete(db: sa.Engine) -> None:
         ("a/b", "good-pass"),
         ("x" * 65, "good-pass"),
         ("ok", "abc"),
-        ("ok", "has/slash"),
-        ("ok", "has?q"),
-        ("ok", "amp&ersand"),
-        ("ok", "per%cent"),
-        ("ok", "sp ace"),
-        ("ok", "colon:x"),
+        ("ok", "seven77"),
+        ("ok", "has/slash-longer"),
+        ("ok", "has?q-longer"),
+        ("ok", "amp&ersand-longer"),
+        ("ok", "per%cent-longer"),
+        ("ok", "sp ace-longer"),
+        ("ok", "colon:x-longer"),
     ],
 )
 def test_names_and_passwords_must_survive_urls(name: str, password: str) -> None:
@@ -101,22 +100,46 @@ def test_duplicates_and_unknown_providers(db: sa.Engine) -> None:
         delete_user(conn, "nobody")
 
 
-def test_login_open_and_locked(db: sa.Engine, settings: Settings) -> None:
+def test_login_checks_and_caches(db: sa.Engine, settings: Settings) -> None:
     p = _provider(db)
     with db.begin() as conn:
         create_user(conn, "hank", "hank-pass", provider_ids=[p])
-    cache = LoginCache()
-    assert login(db, settings, cache, "anyone", "anything") is OPEN  # no admin token: open
-    locked = settings.model_copy(update={"admin_token": SecretStr("t0ken")})
-    assert login(db, locked, cache, "hank", "wrong") is None
-    assert login(db, locked, cache, "nobody", "hank-pass") is None
-    assert login(db, locked, cache, "", "") is None
-    who = login(db, locked, cache, "hank", "hank-pass")
-    assert who is not None and not who.admin and who.can_see(p) and not who.can_see(p + 1)
-    # Cached: the same principal without another scrypt, and only for the right password.
-    assert cache.get("hank", "hank-pass") is who
-    assert cache.get("hank", "wrong") is None
-    assert login(db, locked, cache, "hank", "hank-pass") is who
+    logins = Logins(settings)
+    try:
+        assert logins.login_blocking(db, "hank", "wrong-pass", "10.0.0.1") is None
+        assert logins.login_blocking(db, "nobody", "hank-pass", "10.0.0.1") is None
+        assert logins.login_blocking(db, "", "", "10.0.0.1") is None
+        who = logins.login_blocking(db, "hank", "hank-pass", "10.0.0.1")
+        assert who is not None and not who.admin and who.can_see(p) and not who.can_see(p + 1)
+        # Cached: a success costs no scrypt the second time, only for the right password.
+        calls = []
+        real = logins.pool.run_blocking
+        logins.pool.run_blocking = lambda *a: calls.append(a) or real(*a)  # type: ignore[method-assign]
+        assert logins.login_blocking(db, "hank", "hank-pass", "10.0.0.1") == who
+        assert calls == []
+        assert logins.login_blocking(db, "hank", "wrong-pass", "10.0.0.1") is None
+        assert len(calls) == 1
+        # A changed password (a new stored hash) misses the cache at once.
+        with db.begin() as conn:
+            conn.execute(
+                users.update()
+                .where(users.c.username == "hank")
+                .values(password_hash=hash_password("new-password"))
+            )
+        assert logins.login_blocking(db, "hank", "hank-pass", "10.0.0.1") is None
+        # A removed user too.
+        assert logins.login_blocking(db, "hank", "new-password", "10.0.0.1") is not None
+        with db.begin() as conn:
+            delete_user(conn, "hank")
+        assert logins.login_blocking(db, "hank", "new-password", "10.0.0.1") is None
+    finally:
+        logins.pool.close()
+
+
+def test_short_passwords_are_refused() -> None:
+    with pytest.raises(ValidationFailed):
+        check_password("seven77")
+    check_password("eight888")
 
 
 def test_cli_user_commands(
@@ -132,8 +155,13 @@ def test_cli_user_commands(
     )
     assert added.exit_code == 0, added.output
     assert "added user ivy" in added.output and "ivy-pass" not in added.output
-    assert runner.invoke(app, ["user", "add", "jo", "--password", "jo-pass"]).exit_code == 2
-    assert runner.invoke(app, ["user", "add", "jo", "--password", "a/b", "--all"]).exit_code == 2
+    assert runner.invoke(app, ["user", "add", "jo", "--password", "jo-password"]).exit_code == 2
+    assert (
+        runner.invoke(
+            app, ["user", "add", "jo", "--password", "a/b-long-enough", "--all"]
+        ).exit_code
+        == 2
+    )
     prompted = runner.invoke(app, ["user", "add", "kim", "--all"], input="kim-pass\nkim-pass\n")
     assert prompted.exit_code == 0, prompted.output
     listing = runner.invoke(app, ["user", "list"])

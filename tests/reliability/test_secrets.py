@@ -36,7 +36,7 @@ from iptvsync.store.models import sync_runs
 
 MAC = "00:1A:79:5E:C7:E7"
 XT_USER, XT_PASS = "xuser-Qz81", "xpass-Qz81"
-ADMIN = "adm-token-Qz81"
+ADMIN = "adm-token-Qz81-long-enough-0123"
 OUT_USER, OUT_PASS = "viewer", "viewer-pass-Qz81"
 SECRETS = [MAC, "5E:C7:E7", "5e:c7:e7", quote(MAC, safe=""), XT_USER, XT_PASS, ADMIN, OUT_PASS]
 

@@ -15,9 +15,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iptvsync import __version__
+from iptvsync.api.caching import PrivateCaching
 from iptvsync.api.errors import envelope, install_error_handlers
+from iptvsync.api.guard import RequestGuard
 from iptvsync.api.responses import JSONResponse
 from iptvsync.api.services import Services, open_database, open_http
+from iptvsync.secret_key import security_problems
 from iptvsync.settings import Settings, load_settings
 from iptvsync.sync.runner import InlineRunner
 from iptvsync.sync.schedule import start_embedded_scheduler
@@ -40,8 +43,15 @@ ROUTERS = (
 )
 
 
+class InsecureSettings(RuntimeError):
+    """Settings the server refuses to start with (docs/security.md)."""
+
+
 def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
     settings = settings or load_settings()
+    problems = security_problems(settings)
+    if problems:
+        raise InsecureSettings("; ".join(problems))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +77,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             if stop is not None:
                 await stop()
             await services.clients.aclose()
+            services.logins.pool.close()
             await http.aclose()
             db.dispose()
 
@@ -94,6 +105,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             expose_headers=["ETag"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(PrivateCaching, locked=settings.admin_token is not None)
+    app.add_middleware(RequestGuard, settings=settings)  # outermost: before anything else
     _document_get_only(app)
     return app
 

@@ -1,5 +1,6 @@
 """Who is asking: the admin (bearer token), an output user (Basic or their token), or anyone
-when no admin token is set (local use, loopback only).
+when no admin token is set (local use, loopback only). Password checks, their cache and
+throttling live in ``api.logins``; docs/security.md has the whole picture.
 
 Endpoints declare what they need with the ``Admin`` and ``Reader`` dependencies; a reader is
 then checked per provider with ``principal.check(provider_id)``.
@@ -7,6 +8,7 @@ then checked per provider with ``principal.check(provider_id)``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -83,56 +85,95 @@ def load_user(conn: sa.Connection, row: Any) -> Principal:
     )
 
 
-def authenticate_user(db: sa.Engine, username: str, password: str) -> Principal | None:
-    with db.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.username == username)).first()
-        if row is None or not verify_password(password, row.password_hash):
-            return None
-        return load_user(conn, row)
-
-
 def authenticate_token(db: sa.Engine, token: str) -> Principal | None:
     with db.connect() as conn:
         row = conn.execute(sa.select(users).where(users.c.token_hash == hash_token(token))).first()
         return load_user(conn, row) if row is not None else None
 
 
-def principal_from_request(request: Request) -> Principal:
-    services = request.app.state.services
-    admin_token = services.settings.admin_token
+def client_address(request: Request) -> str:
+    """The caller's address as uvicorn saw it (behind a proxy: ``--proxy-headers`` and
+    ``--forwarded-allow-ips`` make this the real client; docs/security.md)."""
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    """What the Authorization header says, before anything costly is done with it."""
+
+    principal: Principal | None = None  # settled already (open mode, the admin token)
+    token: str | None = None  # a user's API token
+    username: str = ""
+    password: str = ""
+
+
+def _credentials(request: Request) -> _Credentials:
+    admin_token = request.app.state.services.settings.admin_token
     if admin_token is None:
-        return OPEN
+        return _Credentials(principal=OPEN)
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer" and value:
         if hmac.compare_digest(value.encode(), admin_token.get_secret_value().encode()):
-            return Principal(admin=True)
-        user = authenticate_token(services.db, value)
-        if user is None:
-            raise Forbidden("that token is not valid")
-        return user
+            return _Credentials(principal=Principal(admin=True))
+        return _Credentials(token=value)
     if scheme == "basic" and value:
         try:
             username, _, password = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthorized("malformed Basic credentials") from None
-        user = authenticate_user(services.db, username, password)
-        if user is None:
-            raise Forbidden("wrong username or password")
-        return user
+        return _Credentials(username=username, password=password)
     raise Unauthorized("credentials required: Authorization: Bearer <token> or Basic")
 
 
-def require_admin(request: Request) -> Principal:
-    principal = principal_from_request(request)
+def _checked(user: Principal | None, creds: _Credentials) -> Principal:
+    if user is None:
+        if creds.token is not None:
+            raise Forbidden("that token is not valid")
+        raise Forbidden("wrong username or password")
+    return user
+
+
+async def principal_from_request(request: Request) -> Principal:
+    """Who is asking; the password check runs in the bounded pool (``api.logins``)."""
+    creds = _credentials(request)
+    if creds.principal is not None:
+        return creds.principal
+    services = request.app.state.services
+    if creds.token is not None:
+        user = await asyncio.to_thread(authenticate_token, services.db, creds.token)
+    else:
+        user = await services.logins.login(
+            services.db, creds.username, creds.password, client_address(request)
+        )
+    return _checked(user, creds)
+
+
+def principal_from_request_blocking(request: Request) -> Principal:
+    """``principal_from_request`` for sync routes (already in a worker thread)."""
+    creds = _credentials(request)
+    if creds.principal is not None:
+        return creds.principal
+    services = request.app.state.services
+    if creds.token is not None:
+        user = authenticate_token(services.db, creds.token)
+    else:
+        user = services.logins.login_blocking(
+            services.db, creds.username, creds.password, client_address(request)
+        )
+    return _checked(user, creds)
+
+
+async def require_admin(request: Request) -> Principal:
+    principal = await principal_from_request(request)
     if not principal.admin:
         raise Forbidden("this needs the admin token")
     return principal
 
 
-def require_reader(request: Request) -> Principal:
-    return principal_from_request(request)
+async def require_reader(request: Request) -> Principal:
+    return await principal_from_request(request)
 
 
 Admin = Annotated[Principal, Depends(require_admin)]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from iptvsync.api.responses import JSONResponse
-from iptvsync.errors import IptvsyncError
+from iptvsync.errors import IptvsyncError, TooManyRequests
 
 log = logging.getLogger("iptvsync.api")
 
@@ -48,6 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _iptvsync(_: Request, exc: IptvsyncError) -> JSONResponse:
         challenge = 'Bearer, Basic realm="iptvsync"'
         headers = {"WWW-Authenticate": challenge} if exc.status == 401 else {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after_s)
         return envelope(exc.status, exc.code, exc.message, exc.detail, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -41,7 +41,7 @@ async def play(
     sig: str | None = Query(None, max_length=64, description="a signed play link's signature"),
 ) -> RedirectResponse:
     """302 to a freshly resolved stream URL; 502 with the provider's error code otherwise."""
-    _authorise(request, svc, provider_id, kind, item_id, sig)
+    await _authorise(request, svc, provider_id, kind, item_id, sig)
     provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
     client = await svc.clients.get(provider)
     try:
@@ -59,7 +59,7 @@ async def play(
     )
 
 
-def _authorise(
+async def _authorise(
     request: Request, svc: Services, provider_id: int, kind: str, item_id: int, sig: str | None
 ) -> None:
     if sig is not None and verify(svc.settings, provider_id, kind, item_id, sig):
@@ -67,7 +67,7 @@ def _authorise(
     anonymous = not request.headers.get("authorization")
     if sig is not None and svc.settings.admin_token is not None and anonymous:
         raise Forbidden("this play link's signature is not valid or has expired")
-    principal_from_request(request).check(provider_id)
+    (await principal_from_request(request)).check(provider_id)
 
 
 def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:

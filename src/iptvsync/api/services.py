@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
+from iptvsync.api.logins import Logins
 from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.registry import make_client
 from iptvsync.providers.spool import sweep_leftovers
+from iptvsync.secret_key import ensure_private_dir
 from iptvsync.settings import Settings
+from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.providers import provider_config
 from iptvsync.sync.engine import SyncContext
 from iptvsync.sync.service import Runner
+
+log = logging.getLogger("iptvsync.api")
 
 
 class ClientPool:
@@ -78,9 +85,11 @@ class Services:
     runner: Runner
     extras: dict[str, Any] = field(default_factory=dict)
     clients: ClientPool = field(init=False)
+    logins: Logins = field(init=False)
 
     def __post_init__(self) -> None:
         self.clients = ClientPool(self)
+        self.logins = Logins(self.settings)
 
     def sync_context(self) -> SyncContext:
         return SyncContext(
@@ -99,8 +108,21 @@ class Services:
 
 
 def open_database(settings: Settings) -> sa.Engine:
-    db = create_db_engine(settings.resolved_database_url())
+    """The engine, with the provider-secrets key bound, migrated, every secret encrypted."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        ensure_private_dir(Path(settings.data_dir))
+    elif settings.secret_key is None:
+        log.warning(
+            "IPTVSYNC_SECRET_KEY is unset: this process uses the key in its data dir; every "
+            "replica and worker on this database must share one key (docs/security.md)"
+        )
+    db = create_db_engine(url)
+    codec = secrets.codec_for(settings)
+    secrets.bind(db, codec)
     upgrade(db)
+    with db.begin() as conn:
+        secrets.seal_plain_rows(conn, codec)  # written by a tool without the key: encrypt now
     return db
 
 

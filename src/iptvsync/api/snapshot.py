@@ -6,8 +6,9 @@ items and deltas (``?since=``) are read from the database, compressed once per s
 version and encoding, and cached (``snapshot.serve.BODIES``).
 
 Every answer about a version carries ``ETag: W/"<version>"``, ``Vary: Accept-Encoding`` and
-``Cache-Control: public, max-age=<snapshot_max_age_s>``; ``If-None-Match`` with the current
-ETag is answered 304 before any file or query is touched.
+``Cache-Control: public, max-age=<snapshot_max_age_s>`` (``private`` and ``Vary: Authorization``
+too with an admin token set: the answer depends on who asked); ``If-None-Match`` with the
+current ETag is answered 304 before any file or query is touched.
 """
 
 from __future__ import annotations
@@ -54,10 +55,14 @@ def _latest(svc: Services, provider_id: int) -> Any:
 
 
 def _headers(svc: Services, version: int, encoding: str | None = None) -> dict[str, str]:
+    # Behind an admin token the answer depends on who asked: never in a shared cache
+    # (docs/security.md); open mode's snapshots are public by configuration.
+    locked = svc.settings.admin_token is not None
     headers = {
         "ETag": serve.etag_for(version),
-        "Vary": "Accept-Encoding",
-        "Cache-Control": f"public, max-age={svc.settings.snapshot_max_age_s}",
+        "Vary": "Accept-Encoding, Authorization" if locked else "Accept-Encoding",
+        "Cache-Control": f"{'private' if locked else 'public'}, "
+        f"max-age={svc.settings.snapshot_max_age_s}",
     }
     if encoding and encoding != "identity":
         headers["Content-Encoding"] = encoding

@@ -27,7 +27,9 @@ from iptvsync.outputs.catalogue import ProviderRef
 #: ``play_url(provider_id, kind, item_id, extension)``: kind is channel, movie or episode.
 PlayUrl = Callable[[int, str, int, str], str]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+#: C0 and C1 controls (NEL U+0085 among them) and the Unicode line and paragraph separators:
+#: every character ``str.splitlines()`` breaks a line on, so no reader sees an extra line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def clean_value(value: object) -> str:

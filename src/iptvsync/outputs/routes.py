@@ -29,14 +29,19 @@ from fastapi.responses import Response, StreamingResponse
 
 from iptvsync.api import catalogue as catalogue_api
 from iptvsync.api import play, signing
-from iptvsync.api.auth import OPEN, Principal, authenticate_token, principal_from_request
+from iptvsync.api.auth import (
+    OPEN,
+    Principal,
+    authenticate_token,
+    client_address,
+    principal_from_request_blocking,
+)
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import Forbidden, NotFound, ProviderError, Unauthorized
 from iptvsync.outputs import catalogue as read
 from iptvsync.outputs import m3u, xmltv
 from iptvsync.outputs import xtream_api as xt
 from iptvsync.outputs.catalogue import ProviderRef
-from iptvsync.outputs.users import LoginCache, login
 from iptvsync.store.models import users
 
 router = APIRouter(tags=["outputs"])
@@ -50,15 +55,20 @@ XML_TYPE = "application/xml"
 # Who is asking
 
 
-def _login_cache(svc: Services) -> LoginCache:
-    cache = svc.extras.get("output_login_cache")
-    if not isinstance(cache, LoginCache):
-        cache = svc.extras["output_login_cache"] = LoginCache()
-    return cache
+def _login(svc: Services, request: Request, username: str, password: str) -> Principal | None:
+    """An output user by name and password (open mode: anyone); for sync routes."""
+    if svc.settings.admin_token is None:
+        return OPEN
+    address = client_address(request)
+    return svc.logins.login_blocking(svc.db, username, password, address)
 
 
-def _login(svc: Services, username: str, password: str) -> Principal | None:
-    return login(svc.db, svc.settings, _login_cache(svc), username, password)
+async def _login_async(
+    svc: Services, request: Request, username: str, password: str
+) -> Principal | None:
+    if svc.settings.admin_token is None:
+        return OPEN
+    return await svc.logins.login(svc.db, username, password, client_address(request))
 
 
 def _reader(
@@ -70,7 +80,7 @@ def _reader(
     if settings.admin_token is None:
         return OPEN
     if request.headers.get("authorization"):
-        return principal_from_request(request)
+        return principal_from_request_blocking(request)
     if token:
         if hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode()):
             return Principal(admin=True)
@@ -79,7 +89,7 @@ def _reader(
             raise Forbidden("that token is not valid")
         return who
     if username is not None or password is not None:
-        who = _login(svc, username or "", password or "")
+        who = _login(svc, request, username or "", password or "")
         if who is None:
             raise Forbidden("wrong username or password")
         return who
@@ -270,7 +280,7 @@ async def player_api(request: Request, svc: Svc) -> Response:
     params = await _params(request)
     username = params.get("username", "")
     password = params.get("password", "")
-    who = await asyncio.to_thread(_login, svc, username, password)
+    who = await _login_async(svc, request, username, password)
     if who is None:
         # XC 2.x answers wrong credentials with HTTP 200 and auth 0, for every action.
         return _json(xt.REFUSED)
@@ -422,7 +432,7 @@ def get_php(
 ) -> Response:
     """The panel playlist: live channels, movies and the episodes fetched so far, with stream
     URLs of this API (``/live|movie|series/{user}/{pass}/{id}.{ext}``)."""
-    who = _login(svc, username, password)
+    who = _login(svc, request, username, password)
     if who is None:
         raise Forbidden("wrong username or password")
     ext = "m3u8" if output.lower() in ("m3u8", "hls") else "ts"
@@ -458,9 +468,13 @@ def get_php(
 
 @router.get("/xmltv.php", response_class=Response)
 def xmltv_php(
-    svc: Svc, username: str = "", password: str = "", gzip: str | None = None
+    request: Request,
+    svc: Svc,
+    username: str = "",
+    password: str = "",
+    gzip: str | None = None,
 ) -> StreamingResponse:
-    who = _login(svc, username, password)
+    who = _login(svc, request, username, password)
     if who is None:
         raise Forbidden("wrong username or password")
     gz = gzip not in (None, "", "0")
@@ -474,7 +488,7 @@ def xmltv_php(
 async def _redirect(
     svc: Services, request: Request, username: str, password: str, kind: str, item_id: int | None
 ) -> Response:
-    who = await asyncio.to_thread(_login, svc, username, password)
+    who = await _login_async(svc, request, username, password)
     if who is None:
         raise Forbidden("wrong username or password")
     if kind == "episode":

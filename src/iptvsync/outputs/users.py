@@ -17,24 +17,20 @@ every provider. Per-user access applies once an admin token is set.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
 import re
 import secrets
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.api.auth import OPEN, Principal, hash_password, hash_token, load_user, verify_password
+from iptvsync.api.auth import hash_password, hash_token
 from iptvsync.errors import NotFound, ValidationFailed
-from iptvsync.settings import Settings
 from iptvsync.store.models import providers, user_providers, users
 from iptvsync.store.providers import utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
+#: Shorter passwords fall to online guessing too soon, even throttled (docs/security.md).
+MIN_PASSWORD = 8
 _PASSWORD_FORBIDDEN = re.compile(r"[\s/?#&%:]")
 
 
@@ -49,8 +45,10 @@ def check_username(username: str) -> str:
 
 def check_password(password: str) -> None:
     # Never echo the password back: say what is wrong, not what was given.
-    if not 4 <= len(password) <= 128:
-        raise ValidationFailed("a password has 4 to 128 characters", detail={"field": "password"})
+    if not MIN_PASSWORD <= len(password) <= 128:
+        raise ValidationFailed(
+            f"a password has {MIN_PASSWORD} to 128 characters", detail={"field": "password"}
+        )
     if _PASSWORD_FORBIDDEN.search(password) or not password.isprintable():
         raise ValidationFailed(
             "a password may not contain spaces or / ? # & % : (players put it raw into "
@@ -135,76 +133,3 @@ def delete_user(conn: sa.Connection, username: str) -> None:
         raise NotFound(f"no user named {username!r}")
     conn.execute(user_providers.delete().where(user_providers.c.user_id == row.id))
     conn.execute(users.delete().where(users.c.id == row.id))
-
-
-# ---------------------------------------------------------------------------------------------
-# Who is playing
-
-
-@dataclass
-class LoginCache:
-    """Recently verified (user, password) pairs, so a player's burst of requests (a dozen API
-    calls at start-up, one redirect per zap) costs one scrypt, not one each.
-
-    Keys are an HMAC of the password under a per-process random key: the cache never holds a
-    password or anything that verifies one outside this process. Only successes are cached, so
-    guessing stays as slow as scrypt; entries live ``ttl_s`` seconds, so a changed password or
-    access list takes effect within that time.
-    """
-
-    ttl_s: float = 60.0
-    max_entries: int = 1024
-    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
-    _entries: dict[tuple[str, bytes], tuple[float, Principal]] = field(
-        default_factory=dict, repr=False
-    )
-
-    def _digest(self, username: str, password: str) -> tuple[str, bytes]:
-        return username, hmac.new(self._key, password.encode(), hashlib.sha256).digest()
-
-    def get(self, username: str, password: str) -> Principal | None:
-        key = self._digest(username, password)
-        hit = self._entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, username: str, password: str, principal: Principal) -> None:
-        if len(self._entries) >= self.max_entries:
-            now = time.monotonic()
-            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-        self._entries[self._digest(username, password)] = (time.monotonic() + self.ttl_s, principal)
-
-
-def login(
-    db: sa.Engine, settings: Settings, cache: LoginCache, username: str, password: str
-) -> Principal | None:
-    """The principal for a player's user name and password, or None when they are wrong.
-
-    Open mode (no admin token) accepts anything and sees everything.
-    """
-    if settings.admin_token is None:
-        return OPEN
-    if not username or not password:
-        return None
-    cached = cache.get(username, password)
-    if cached is not None:
-        return cached
-    with db.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.username == username)).first()
-        if row is None:
-            # Spend the same time as a wrong password, so names cannot be probed by timing.
-            verify_password(password, _dummy_hash())
-            return None
-        if not verify_password(password, row.password_hash):
-            return None
-        principal = load_user(conn, row)
-    cache.put(username, password, principal)
-    return principal
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return hash_password("not a password", salt=b"iptvsync-dummy-s")

@@ -4,7 +4,8 @@
 its own ``sn`` / ``device_id`` / ``device_id2`` where given) and keeps the state of MACs that
 stay. A sync records what the portal said of each MAC it tried (``record_states``); the next
 sync tries the MACs the portal did not refuse first (``pool_for_sync``). MACs are secrets: the
-API shows them masked (``public_pool``).
+API shows them masked (``public_pool``), and at rest they are encrypted like the provider's own
+(``store.secrets``): rows are matched by their decrypted MAC, never by the stored text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from iptvsync.providers.http import mask_mac
 from iptvsync.store.models import provider_macs, providers
+from iptvsync.store.secrets import reveal, reveal_json, seal_json, seal_text
 
 #: Identity fields a pool entry may carry besides the MAC.
 IDENTITY_KEYS = ("sn", "device_id", "device_id2", "signature")
@@ -27,15 +29,10 @@ STATES = ("unknown", "active", "expired", "disabled", "refused")
 def set_pool(conn: sa.Connection, provider_id: int, entries: Iterable[Mapping[str, Any]]) -> None:
     """Replace the pool's extra MACs (``providers.mac`` stays first). Known MACs keep their
     state; MACs no longer listed are removed."""
-    primary = conn.execute(
-        sa.select(providers.c.mac).where(providers.c.id == provider_id)
-    ).scalar_one()
-    known = {
-        r.mac: r
-        for r in conn.execute(
-            sa.select(provider_macs).where(provider_macs.c.provider_id == provider_id)
-        )
-    }
+    primary = reveal(
+        conn.execute(sa.select(providers.c.mac).where(providers.c.id == provider_id)).scalar_one()
+    )
+    known = _rows_by_mac(conn, provider_id)
     wanted: dict[str, dict[str, str]] = {}
     for entry in entries:
         mac = str(entry["mac"])
@@ -44,9 +41,7 @@ def set_pool(conn: sa.Connection, provider_id: int, entries: Iterable[Mapping[st
     gone = set(known) - set(wanted)
     if gone:
         conn.execute(
-            provider_macs.delete().where(
-                provider_macs.c.provider_id == provider_id, provider_macs.c.mac.in_(gone)
-            )
+            provider_macs.delete().where(provider_macs.c.id.in_([known[m].id for m in gone]))
         )
     # A changed pool is a changed provider: clients built from the old one are dropped.
     conn.execute(providers.update().where(providers.c.id == provider_id).values(updated_at=_now()))
@@ -55,15 +50,15 @@ def set_pool(conn: sa.Connection, provider_id: int, entries: Iterable[Mapping[st
             conn.execute(
                 provider_macs.update()
                 .where(provider_macs.c.id == known[mac].id)
-                .values(position=position, identity=identity)
+                .values(position=position, identity=seal_json(conn, identity))
             )
         else:
             conn.execute(
                 provider_macs.insert().values(
                     provider_id=provider_id,
                     position=position,
-                    mac=mac,
-                    identity=identity,
+                    mac=seal_text(conn, mac),
+                    identity=seal_json(conn, identity),
                     state="unknown",
                 )
             )
@@ -71,23 +66,25 @@ def set_pool(conn: sa.Connection, provider_id: int, entries: Iterable[Mapping[st
 
 def pool(conn: sa.Connection, provider_id: int) -> list[dict[str, Any]]:
     """Every MAC of the pool in order, ``providers.mac`` first, with its identity and state."""
-    row = conn.execute(
-        sa.select(providers.c.mac, providers.c.options).where(providers.c.id == provider_id)
-    ).one()
-    rows = {
-        r.mac: r
-        for r in conn.execute(
-            sa.select(provider_macs)
-            .where(provider_macs.c.provider_id == provider_id)
-            .order_by(provider_macs.c.position)
-        )
-    }
+    stored = conn.execute(sa.select(providers.c.mac).where(providers.c.id == provider_id)).one()
+    primary_mac = reveal(stored.mac)
+    rows = _rows_by_mac(conn, provider_id)
     out: list[dict[str, Any]] = []
-    if row.mac:
-        primary = rows.pop(row.mac, None)
-        out.append(_entry(row.mac, {}, primary))
-    out += [_entry(mac, dict(r.identity or {}), r) for mac, r in rows.items()]
+    if primary_mac:
+        primary = rows.pop(primary_mac, None)
+        out.append(_entry(primary_mac, {}, primary))
+    out += [_entry(mac, dict(reveal_json(r.identity) or {}), r) for mac, r in rows.items()]
     return out
+
+
+def _rows_by_mac(conn: sa.Connection, provider_id: int) -> dict[str, Any]:
+    """The pool's rows in order, keyed by their plain MAC."""
+    rows = conn.execute(
+        sa.select(provider_macs)
+        .where(provider_macs.c.provider_id == provider_id)
+        .order_by(provider_macs.c.position)
+    )
+    return {str(reveal(r.mac)): r for r in rows}
 
 
 def _entry(mac: str, identity: dict[str, str], row: Any) -> dict[str, Any]:
@@ -113,6 +110,7 @@ def record_states(
 ) -> None:
     """What the portal said of each MAC tried (``mac``, ``state``, ``reason``, ``expires_at``).
     The primary MAC's state is kept in the pool table too, at position 0."""
+    rows = _rows_by_mac(conn, provider_id)
     for state in states:
         values = {
             "state": state["state"],
@@ -120,15 +118,18 @@ def record_states(
             "expires_at": state.get("expires_at"),
             "checked_at": now,
         }
-        updated = conn.execute(
-            provider_macs.update()
-            .where(provider_macs.c.provider_id == provider_id, provider_macs.c.mac == state["mac"])
-            .values(**values)
-        ).rowcount
-        if not updated:
+        row = rows.get(str(state["mac"]))
+        if row is not None:
+            update = provider_macs.update().where(provider_macs.c.id == row.id)
+            conn.execute(update.values(**values))
+        else:
             conn.execute(
                 provider_macs.insert().values(
-                    provider_id=provider_id, position=0, mac=state["mac"], identity={}, **values
+                    provider_id=provider_id,
+                    position=0,
+                    mac=seal_text(conn, str(state["mac"])),
+                    identity={},
+                    **values,
                 )
             )
 

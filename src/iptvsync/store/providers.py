@@ -12,6 +12,14 @@ from iptvsync.errors import NotFound
 from iptvsync.providers.base import ProviderConfig
 from iptvsync.providers.http import mask_mac as _mask_mac
 from iptvsync.store.models import providers
+from iptvsync.store.secrets import (
+    SecretsUnreadable,
+    keep_masked,
+    public_options,
+    reveal,
+    reveal_options,
+    seal,
+)
 
 SECRET_QUERY_KEYS = {
     "password",
@@ -56,24 +64,31 @@ def mask_url(url: str | None) -> str | None:
 
 
 def public_provider(row: Any) -> dict[str, Any]:
-    """The API shape of a provider: never a secret."""
+    """The API shape of a provider: never a secret (the MAC masked, secret options ``***``)."""
     m = row._mapping
     return {
         "id": m["id"],
         "name": m["name"],
         "kind": m["kind"],
         "url": mask_url(m["url"]),
-        "mac": mask_mac(m["mac"]),
+        "mac": _masked_mac(m["mac"]),
         "username": "***" if m["username"] else None,
         "has_password": bool(m["password"]),
         "epg_url": mask_url(m["epg_url"]),
-        "options": m["options"] or {},
+        "options": public_options(m["options"]),
         "snapshot_version": m["snapshot_version"],
         "last_channel_sync_at": _iso(m["last_channel_sync_at"]),
         "last_vod_sync_at": _iso(m["last_vod_sync_at"]),
         "created_at": _iso(m["created_at"]),
         "updated_at": _iso(m["updated_at"]),
     }
+
+
+def _masked_mac(stored: str | None) -> str | None:
+    try:
+        return mask_mac(reveal(stored))
+    except SecretsUnreadable:
+        return "XX:XX:XX:XX:XX:XX"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -102,7 +117,7 @@ def create_provider(conn: sa.Connection, data: dict[str, Any]) -> int:
         "created_at": now,
         "updated_at": now,
     }
-    result = conn.execute(providers.insert().values(**values))
+    result = conn.execute(providers.insert().values(**seal(conn, values)))
     pk = result.inserted_primary_key
     assert pk is not None
     return int(pk[0])
@@ -120,12 +135,14 @@ def list_providers(conn: sa.Connection) -> list[Any]:
 
 
 def update_provider(conn: sa.Connection, provider_id: int, changes: dict[str, Any]) -> None:
-    get_provider(conn, provider_id)
+    row = get_provider(conn, provider_id)
+    if isinstance(changes.get("options"), dict):
+        changes = {**changes, "options": keep_masked(changes["options"], row.options)}
     if changes:
         conn.execute(
             providers.update()
             .where(providers.c.id == provider_id)
-            .values(**changes, updated_at=utcnow())
+            .values(**seal(conn, changes), updated_at=utcnow())
         )
 
 
@@ -140,19 +157,21 @@ def delete_provider(conn: sa.Connection, provider_id: int) -> None:
 
 
 def provider_config(row: Any) -> ProviderConfig:
+    """What a provider client is built from: the one place secrets are decrypted."""
     m = row._mapping
     return ProviderConfig(
         kind=m["kind"],
         url=m["url"],
-        mac=m["mac"],
-        username=m["username"],
-        password=m["password"],
+        mac=reveal(m["mac"]),
+        username=reveal(m["username"]),
+        password=reveal(m["password"]),
         epg_url=m["epg_url"],
-        options=dict(m["options"] or {}),
+        options=reveal_options(m["options"]),
     )
 
 
 def provider_secrets(row: Any) -> list[str]:
     """Every secret a provider row holds, for scrubbing text before it is logged or returned."""
     m = row._mapping
-    return [s for s in (m["mac"], m["password"], m["username"]) if s and len(s) >= 3]
+    values = [reveal(m[c]) for c in ("mac", "password", "username")]
+    return [s for s in values if s and len(s) >= 3]

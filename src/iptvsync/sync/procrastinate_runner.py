@@ -144,9 +144,11 @@ class ProcrastinateRunner:
 
     def _engine(self) -> sa.Engine:
         if self.db is None:
+            from iptvsync.store import secrets
             from iptvsync.store.db import create_db_engine
 
             self.db = create_db_engine(self.settings.resolved_database_url())
+            secrets.bind(self.db, secrets.codec_for(self.settings))
         return self.db
 
     async def enqueue(self, run_id: int, provider_id: int) -> None:

@@ -88,6 +88,8 @@ class StaticFiles:
         parts = name.split("/")
         if not name or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
             return None
+        if not name.isprintable():  # a NUL or control character: no file has that name
+            return None
         path = (self.root / name).resolve()
         if not path.is_relative_to(self.root) or path.suffix not in MEDIA_TYPES:
             return None

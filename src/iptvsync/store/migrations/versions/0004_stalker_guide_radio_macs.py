@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("provider_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("mac", sa.String(length=32), nullable=False),
+        sa.Column("mac", sa.Text(), nullable=False),  # encrypted at rest (store.secrets)
         sa.Column("identity", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=True),
@@ -40,7 +40,6 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_provider_macs"),
-        sa.UniqueConstraint("provider_id", "mac", name="uq_provider_macs_provider_mac"),
     )
 
 
