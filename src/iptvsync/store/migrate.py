@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,7 +20,14 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision``; safe to call on every start."""
+    """Bring the database to ``revision``; safe to call on every start.
+
+    Alembic says what it does at INFO (nine lines on every start): quiet at WARNING unless the
+    caller chose a level for the ``alembic`` logger (the CLI's ``-v`` sets INFO).
+    """
+    quiet = logging.getLogger("alembic")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)
     command.upgrade(alembic_config(engine), revision)
     if engine.dialect.name == "postgresql":
         install_procrastinate_schema(engine)
