@@ -138,7 +138,6 @@ async def run_sync_with_progress(
     from iptvsync.cli_progress import SyncProgress
     from iptvsync.providers.http import build_http_client
     from iptvsync.providers.registry import make_client
-    from iptvsync.snapshot.build import build_snapshot_async
     from iptvsync.sync.engine import SyncContext, execute_run
     from iptvsync.sync.service import prepare_run
 
@@ -148,6 +147,8 @@ async def run_sync_with_progress(
     http = build_http_client(timeout_s=settings.request_timeout_s)
 
     async def on_changed(pid: int) -> None:
+        from iptvsync.snapshot.build import build_snapshot_async  # at the end: not before
+
         await build_snapshot_async(db, settings, pid)
 
     view = SyncProgress(console)

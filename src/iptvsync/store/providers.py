@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from iptvsync.errors import NotFound, ProviderNameTaken
 from iptvsync.providers.base import ProviderConfig
-from iptvsync.providers.http import mask_mac as _mask_mac
 from iptvsync.store.models import providers
 
 SECRET_QUERY_KEYS = {
@@ -32,7 +31,12 @@ def utcnow() -> datetime:
 
 def mask_mac(mac: str | None) -> str | None:
     """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56`` (DESIGN section 3)."""
-    return _mask_mac(mac) if mac else None
+    if not mac:
+        return None
+    # Imported here: the HTTP layer (httpx, aiohttp) is not needed to read provider rows.
+    from iptvsync.providers.http import mask_mac as _mask_mac
+
+    return _mask_mac(mac)
 
 
 def mask_url(url: str | None) -> str | None:
