@@ -134,3 +134,19 @@ def test_a_taken_name_is_409_on_add_and_rename(client: TestClient) -> None:
     assert renamed.status_code == 409 and renamed.json()["error"]["code"] == "provider_name_taken"
     same = client.patch(f"/api/providers/{first.json()['id']}", json={"name": "home"})
     assert same.status_code == 200
+
+
+def test_no_url_change_under_a_running_sync_and_no_empty_name(client: TestClient) -> None:
+    catalogue = generate(seed=5, movies=600, series=20, channels=20)
+    with ServerThread(portal_app(catalogue, StalkerFakeConfig(latency_ms=60))) as portal:
+        body = {"name": "busy", "kind": "stalker", "url": f"{portal.url}/c/", "mac": DEFAULT_MAC}
+        pid = client.post("/api/providers", json=body).json()["id"]
+        assert client.patch(f"/api/providers/{pid}", json={"name": None}).status_code == 422
+        assert client.post(f"/api/providers/{pid}/sync").status_code == 202
+        moved = client.patch(f"/api/providers/{pid}", json={"url": "http://elsewhere.test/c/"})
+        assert moved.status_code == 409 and moved.json()["error"]["code"] == "sync_running"
+        renamed = client.patch(f"/api/providers/{pid}", json={"name": "still busy"})
+        assert renamed.status_code == 200  # only the URL waits for the sync
+        client.post(f"/api/providers/{pid}/sync/cancel")
+        _wait(client, pid)
+        assert client.get(f"/api/providers/{pid}").json()["url"] == f"{portal.url}/c/"

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.errors import SyncRunning
+from iptvsync.errors import SyncRunning, ValidationFailed
 from iptvsync.settings import Settings
 from iptvsync.store import providers as store
 from iptvsync.store import runs
@@ -21,6 +21,9 @@ def edit_provider(
     db: sa.Engine, settings: Settings, provider_id: int, changes: dict[str, Any]
 ) -> tuple[dict[str, Any], int]:
     """Apply ``changes``; the provider's public shape and how many image URLs moved."""
+    for key in ("name", "url"):
+        if key in changes and not changes[key]:
+            raise ValidationFailed(f"A provider's {key} cannot be removed.", detail={"field": key})
     with db.begin() as conn:
         row = store.get_provider(conn, provider_id)
         if changes.get("url") and changes["url"] != row.url:
