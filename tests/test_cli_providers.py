@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from iptvsync.cli import app
 from iptvsync.cli_demo import PORT_FILE, demo_portal_port
 from iptvsync.fakes.catalogue import generate
-from iptvsync.fakes.server import ServerThread
+from iptvsync.fakes.server import ServerThread, free_port
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app
 from iptvsync.settings import Settings
 
@@ -124,5 +124,6 @@ def test_the_demo_portal_keeps_its_port_per_data_dir(tmp_path: Path) -> None:
         busy.listen()
         second = demo_portal_port(tmp_path)
     assert second != first and demo_portal_port(tmp_path) == second
-    assert demo_portal_port(tmp_path, 45678) == 45678 and demo_portal_port(tmp_path) == 45678
+    chosen = free_port()  # --portal-port: used and remembered
+    assert demo_portal_port(tmp_path, chosen) == chosen and demo_portal_port(tmp_path) == chosen
     assert demo_portal_port(tmp_path / "other") not in (None, 0)
