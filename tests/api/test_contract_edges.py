@@ -84,3 +84,19 @@ def test_channel_detail_has_every_detail_key_as_null(client: TestClient, seeded:
     assert set(detail) - {"number", "logo", "epg_id", "archive", "archive_days", "radio"} <= set(
         movie_detail
     ) | {"number"}
+
+
+def test_a_422_says_what_is_wrong_in_sentences(client: TestClient) -> None:
+    body = {"name": "x", "kind": "stalker", "url": "http://h.test/c/", "mac": "00:1A:79:12:34"}
+    error = client.post("/api/providers", json=body).json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"] == "The MAC must look like 00:1A:79:12:34:56."
+    assert error["detail"]["errors"] == [
+        {"loc": ["body", "mac"], "msg": "must look like 00:1A:79:12:34:56"}
+    ]
+    both = client.post("/api/providers", json={"kind": "stalker", "url": "ftp://h", "x": 1}).json()
+    message = both["error"]["message"]
+    assert "The name is required." in message
+    assert "The URL must be an http(s) URL with a host." in message
+    assert "'x' is not a field here." in message
+    assert "Value error" not in str(both) and "input:" not in message.lower()
