@@ -15,6 +15,7 @@ from iptvsync.errors import SyncRunning, ValidationFailed
 from iptvsync.settings import Settings
 from iptvsync.store import providers as store
 from iptvsync.store import runs
+from iptvsync.sync.service import STALE_AFTER_S
 
 
 def edit_provider(
@@ -27,6 +28,9 @@ def edit_provider(
     with db.begin() as conn:
         row = store.get_provider(conn, provider_id)
         if changes.get("url") and changes["url"] != row.url:
+            # A run left "running" by a process that died (the demo killed mid-sync) is closed
+            # first, as a new sync would close it; only a live run blocks the change.
+            runs.close_stale_runs(conn, stale_after_s=STALE_AFTER_S)
             running = runs.active_run_id(conn, provider_id)
             if running is not None:
                 raise SyncRunning(
