@@ -1,58 +1,45 @@
 """The command line: ``iptvsync serve | demo | provider | sync | probe | snapshot | fake-portal``.
 
 Commands build the same resources as the app (settings, database, http client) and call the
-same services; the CLI adds Rich progress bars and one-line errors.
+same services; the CLI adds Rich progress bars and one-line errors. Imports of anything heavy
+stay inside the commands, so ``iptvsync --help`` and every command start fast (cli_common.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from iptvsync import cli_demo
+from iptvsync.cli_common import console, err, fail, load_settings, open_db, resolve_provider
+from iptvsync.cli_common import setup_logging as _setup_logging
+from iptvsync.cli_provider import provider_app
 from iptvsync.errors import IptvsyncError
-from iptvsync.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from iptvsync.settings import Settings
 
 app = typer.Typer(
     help="Keep a local copy of an IPTV provider's catalogue and serve it to apps and players.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-provider_app = typer.Typer(help="Register and list providers.", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Snapshot files for nginx or a CDN.", no_args_is_help=True)
 user_app = typer.Typer(help="Users for the player outputs (M3U, XMLTV, Xtream API).")
 app.add_typer(provider_app, name="provider")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(user_app, name="user")
 
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(exc: IptvsyncError) -> None:
-    err.print(f"[bold red]error[/]: {exc.code}: {exc.message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+__all__ = ["app", "console", "err", "fail", "load_settings", "main"]
 
 
 def _db(settings: Settings) -> Any:
-    from iptvsync.api.services import open_database
-
-    return open_database(settings)
+    return open_db(settings)
 
 
 def _is_loopback(host: str) -> bool:
@@ -112,75 +99,6 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     )
 
 
-# --- providers -------------------------------------------------------------------------------
-
-
-@provider_app.command("add")
-def provider_add(
-    kind: str = typer.Argument(..., help="stalker | xtream | m3u"),
-    url: str = typer.Option(..., "--url", help="Portal / panel / playlist URL."),
-    name: str = typer.Option(None, "--name"),
-    mac: str = typer.Option(None, "--mac", help="Stalker: the MAC address."),
-    username: str = typer.Option(None, "--username"),
-    password: str = typer.Option(None, "--password"),
-    epg_url: str = typer.Option(None, "--epg-url"),
-) -> None:
-    """Register a provider (syntax is checked, reachability is not: try `iptvsync probe`)."""
-    from pydantic import ValidationError
-
-    from iptvsync.api.schemas import ProviderIn
-    from iptvsync.store import providers as store
-
-    try:
-        body = ProviderIn(
-            name=name or f"{kind} provider",
-            kind=kind,  # type: ignore[arg-type]
-            url=url,
-            mac=mac,
-            username=username,
-            password=password,
-            epg_url=epg_url,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "input"
-        err.print(f"[bold red]error[/]: validation_error: {where}: {first['msg']}")
-        raise typer.Exit(2) from None
-    db = _db(load_settings())
-    with db.begin() as conn:
-        provider_id = store.create_provider(conn, body.model_dump())
-        row = store.public_provider(store.get_provider(conn, provider_id))
-    console.print(f"added provider [bold]{provider_id}[/]: {row['name']} ({row['kind']})")
-
-
-@provider_app.command("list")
-def provider_list() -> None:
-    """List providers with what is stored for each."""
-    from iptvsync.store import catalogue
-    from iptvsync.store import providers as store
-
-    db = _db(load_settings())
-    table = Table()
-    for column in ("id", "name", "kind", "url", "mac", "channels", "movies", "series"):
-        # Fold long values rather than cut them with an ellipsis: a MAC or URL is read whole.
-        table.add_column(column, overflow="fold", min_width=17 if column == "mac" else None)
-    with db.connect() as conn:
-        for row in store.list_providers(conn):
-            p = store.public_provider(row)
-            c = catalogue.live_counts(conn, row.id)
-            table.add_row(
-                str(p["id"]),
-                p["name"],
-                p["kind"],
-                p["url"] or "",
-                p["mac"] or "",
-                f"{c['channels']:,}",
-                f"{c['movies']:,}",
-                f"{c['series']:,}",
-            )
-    console.print(table)
-
-
 # --- sync ------------------------------------------------------------------------------------
 
 
@@ -193,6 +111,8 @@ def sync(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Sync a provider now, with progress bars (smart by default: syncs what is missing)."""
+    import asyncio
+
     _setup_logging(verbose)
     logging.getLogger("iptvsync").setLevel(logging.WARNING if not verbose else logging.DEBUG)
     settings = load_settings()
@@ -211,34 +131,29 @@ def sync(
 
 
 def _resolve_provider(db: Any, ref: str) -> int:
-    from iptvsync.errors import NotFound
-    from iptvsync.store import providers as store
-
-    with db.connect() as conn:
-        rows = store.list_providers(conn)
-    for row in rows:
-        if (ref.isdigit() and row.id == int(ref)) or row.name == ref:
-            return int(row.id)
-    raise NotFound(f"no provider with id or name {ref!r} (see `iptvsync provider list`)")
+    return resolve_provider(db, ref)
 
 
 async def run_sync_with_progress(
     db: Any, settings: Settings, provider_id: int, scope: str, full: bool
 ) -> dict[str, Any]:
     """Plan, run and show one sync in this process (the same engine the server runs)."""
-    from iptvsync.api.services import open_http
+    import asyncio
+
     from iptvsync.cli_progress import SyncProgress
+    from iptvsync.providers.http import build_http_client
     from iptvsync.providers.registry import make_client
-    from iptvsync.snapshot.build import build_snapshot_async
     from iptvsync.sync.engine import SyncContext, execute_run
     from iptvsync.sync.service import prepare_run
 
     run_id, plan = await asyncio.to_thread(
         prepare_run, db, settings, provider_id, scope=scope, mode="full" if full else "auto"
     )
-    http = open_http(settings)
+    http = build_http_client(timeout_s=settings.request_timeout_s)
 
     async def on_changed(pid: int) -> None:
+        from iptvsync.snapshot.build import build_snapshot_async  # at the end: not before
+
         await build_snapshot_async(db, settings, pid)
 
     view = SyncProgress(console)
@@ -279,6 +194,8 @@ def probe(
     password: str = typer.Option(None, "--password"),
 ) -> None:
     """Connect to a provider and print what it is: family, page size, account, item counts."""
+    import asyncio
+
     from iptvsync.api.schemas import check_url, normalise_mac
     from iptvsync.providers.base import ProviderConfig
 
@@ -305,8 +222,10 @@ def probe(
         table.add_row("version", result["version"])
     account = result["account"]
     table.add_row("account", f"{account['status']} (expires {account['expires_at'] or 'never'})")
+    # The portal's own totals, as it announces them: a sync stores what it can walk, which
+    # can differ (duplicates, items listed in no category).
     for k, v in result["counts"].items():
-        table.add_row(k, "-" if v is None else f"{v:,}")
+        table.add_row(f"{k} (portal's total)", "-" if v is None else f"{v:,}")
     for module, total in result.get("modules", {}).items():
         shown = "answered" if total is None else f"{total:,} (portal's total)"
         table.add_row(f"module {module}", shown)
@@ -319,11 +238,11 @@ def probe(
 
 async def _probe(config: Any) -> dict[str, Any]:
     from iptvsync.api.providers import probe_dict
-    from iptvsync.api.services import open_http
+    from iptvsync.providers.http import build_http_client
     from iptvsync.providers.registry import make_client
 
     settings = load_settings()
-    http = open_http(settings)
+    http = build_http_client(timeout_s=settings.request_timeout_s)
     try:
         client = make_client(config, http, settings)
         try:
@@ -354,106 +273,6 @@ def snapshot_export(
         return
     for path in paths:
         console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
-
-
-# --- fake providers and the demo -------------------------------------------------------------
-
-
-@app.command("fake-portal")
-def fake_portal(
-    kind: str = typer.Option("stalker", "--kind", help="stalker | xtream | m3u"),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8765, "--port"),
-    family: str = typer.Option("", "--family", help="stalker: stock | reseller"),
-    seed: int = typer.Option(42, "--seed"),
-    movies: int = typer.Option(64_106, "--movies"),
-    series: int = typer.Option(19_076, "--series"),
-    channels: int = typer.Option(5_000, "--channels"),
-    latency_ms: float = typer.Option(0.0, "--latency-ms"),
-    capacity: int = typer.Option(None, "--capacity", help="Requests in flight before slowing."),
-) -> None:
-    """Serve a fake provider with a generated catalogue (for trying iptvsync, tests, benches)."""
-    from iptvsync.fakes.server import serve_fake
-
-    serve_fake(
-        kind,
-        host,
-        port,
-        seed=seed,
-        movies=movies,
-        series=series,
-        channels=channels,
-        family=family,
-        latency_ms=latency_ms,
-        capacity=capacity,
-    )
-
-
-DEMO_MAC = "00:1A:79:12:34:56"
-DEMO_NAME = "Demo portal (fake)"
-
-
-@app.command()
-def demo(
-    port: int = typer.Option(8000, "--port", help="Where iptvsync serves the API and web page."),
-    movies: int = typer.Option(8_000, "--movies"),
-    series: int = typer.Option(2_000, "--series"),
-    channels: int = typer.Option(800, "--channels"),
-    latency_ms: float = typer.Option(5.0, "--latency-ms", help="The fake portal's latency."),
-    family: str = typer.Option("stock", "--family", help="stock | reseller"),
-    full_size: bool = typer.Option(
-        False, "--full-size", help="A real provider's size: 64,106 movies, 19,076 series."
-    ),
-    serve_after: bool = typer.Option(True, "--serve/--no-serve"),
-) -> None:
-    """Start a fake Stalker portal, register it, sync it with progress bars, then serve it."""
-    from iptvsync.fakes.server import ServerProcess
-    from iptvsync.store import providers as store
-
-    if full_size:
-        movies, series, channels = 64_106, 19_076, 5_000
-    settings = load_settings()
-    logging.basicConfig(level=logging.WARNING)
-    console.print(
-        f"[bold]iptvsync demo[/]: starting a fake {family} Stalker portal "
-        f"({movies:,} movies, {series:,} series, {channels:,} channels, {latency_ms:g} ms latency)"
-    )
-    with ServerProcess(
-        "stalker",
-        movies=movies,
-        series=series,
-        channels=channels,
-        family=family,
-        latency_ms=latency_ms,
-    ) as portal:
-        url = f"{portal.url}/c/"
-        db = _db(settings)
-        with db.begin() as conn:
-            existing = next((r for r in store.list_providers(conn) if r.name == DEMO_NAME), None)
-            if existing is None:
-                provider_id = store.create_provider(
-                    conn, {"name": DEMO_NAME, "kind": "stalker", "url": url, "mac": DEMO_MAC}
-                )
-            else:
-                provider_id = int(existing.id)
-                store.update_provider(conn, provider_id, {"url": url})
-        console.print(f"fake portal at {url} · provider {provider_id} · MAC 00:1A:79:XX:XX:56")
-        try:
-            asyncio.run(run_sync_with_progress(db, settings, provider_id, "auto", False))
-        except IptvsyncError as exc:
-            fail(exc)
-        db.dispose()
-        if not serve_after:
-            return
-        console.print(
-            f"\n[bold green]serving[/] on http://127.0.0.1:{port}/ — open it in a browser.\n"
-            f"  API:      http://127.0.0.1:{port}/api/providers/{provider_id}/movies\n"
-            f"  snapshot: http://127.0.0.1:{port}/api/providers/{provider_id}/snapshot\n"
-            f"  playlist: http://127.0.0.1:{port}/playlist.m3u\n"
-            "Ctrl-C stops the server and the fake portal."
-        )
-        _setup_logging()
-        _serve(settings, "127.0.0.1", port)
 
 
 # --- users (player outputs) ------------------------------------------------------------------
@@ -592,6 +411,10 @@ def worker(
     from iptvsync.sync.procrastinate_runner import run_worker
 
     run_worker(settings, concurrency=concurrency, name=name)
+
+
+app.command("fake-portal")(cli_demo.fake_portal)
+app.command()(cli_demo.demo)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ errors into this tree at its boundary; the API maps the tree to responses in exa
     │   ├── Unauthorized              401 unauthorized
     │   ├── Forbidden                 403 forbidden
     │   ├── NoSnapshot                404 no_snapshot
-    │   └── SnapshotTooOld            410 snapshot_too_old
+    │   ├── SnapshotTooOld            410 snapshot_too_old
+    │   └── ProviderNameTaken         409 provider_name_taken (detail: provider_id)
     ├── SyncStateError
     │   ├── SyncRunning               409 sync_running       (detail: run_id)
     │   └── NothingRunning            409 nothing_running
@@ -99,6 +100,11 @@ class NoSnapshot(RequestError):
 class SnapshotTooOld(RequestError):
     status = 410
     code = "snapshot_too_old"
+
+
+class ProviderNameTaken(RequestError):
+    status = 409
+    code = "provider_name_taken"
 
 
 class SyncStateError(IptvsyncError):

@@ -202,11 +202,11 @@ def test_probe_answers_and_its_errors(env: Env) -> None:
     assert body["account"]["status"] == "active"
     # The portal's own count: its adult genre is hidden from "All" (reference section 8).
     assert 0 < body["counts"]["channels"] <= 40
-    wrong = env.add(mac="00:1A:79:00:00:01")["id"]
+    wrong = env.add(name="wrong", mac="00:1A:79:00:00:01")["id"]
     error_of(env.client.post(f"/api/providers/{wrong}/probe"), 502, "provider_auth_failed")
-    dead = env.add(url="http://127.0.0.1:9/c/")["id"]
+    dead = env.add(name="dead", url="http://127.0.0.1:9/c/")["id"]
     error_of(env.client.post(f"/api/providers/{dead}/probe"), 502, "provider_unreachable")
-    elsewhere = env.add(url=f"{env.portal_url}/_control/stats")["id"]
+    elsewhere = env.add(name="elsewhere", url=f"{env.portal_url}/_control/stats")["id"]
     error_of(env.client.post(f"/api/providers/{elsewhere}/probe"), 502, "not_a_portal")
 
 

@@ -115,9 +115,10 @@ def test_cron_is_due_once_a_fire_time_passed_since_the_last_run() -> None:
 
 def _provider(db: sa.Engine, options: dict[str, Any]) -> int:
     with db.begin() as conn:
+        name = f"p{len(provider_store.list_providers(conn))}"  # names are unique
         return provider_store.create_provider(
             conn,
-            {"name": "p", "kind": "m3u", "url": "http://127.0.0.1:9/list.m3u", "options": options},
+            {"name": name, "kind": "m3u", "url": "http://127.0.0.1:9/list.m3u", "options": options},
         )
 
 

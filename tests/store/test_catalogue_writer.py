@@ -20,8 +20,9 @@ NOW = datetime(2026, 11, 25, 3, 4, 5, 678901, tzinfo=UTC)
 
 def _provider(db: sa.Engine) -> int:
     with db.begin() as conn:
+        name = f"p{len(providers.list_providers(conn))}"  # names are unique
         return providers.create_provider(
-            conn, {"name": "p", "kind": "stalker", "url": "http://x/c/", "mac": None}
+            conn, {"name": name, "kind": "stalker", "url": "http://x/c/", "mac": None}
         )
 
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from iptvsync.api.messages import clean_message, sentences
 from iptvsync.api.responses import JSONResponse
 from iptvsync.errors import IptvsyncError, TooManyRequests
 
@@ -54,11 +55,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
-            for e in exc.errors()
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": clean_message(str(e.get("msg", "")))}
+            for e in raw
         ]
-        return envelope(422, "validation_error", "the request is not valid", {"errors": errors})
+        return envelope(422, "validation_error", sentences(raw), {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from iptvsync.api.auth import Admin, Reader
+from iptvsync.api.provider_changes import edit_provider
 from iptvsync.api.responses import JSONResponse
 from iptvsync.api.schemas import ProviderIn, ProviderPatch
 from iptvsync.api.services import Svc
@@ -44,9 +45,9 @@ def get_provider(provider_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
 
 @router.patch("/{provider_id}")
 def patch_provider(provider_id: int, body: ProviderPatch, svc: Svc, _: Admin) -> dict[str, Any]:
-    with svc.db.begin() as conn:
-        store.update_provider(conn, provider_id, body.model_dump(exclude_unset=True))
-        return store.public_provider(store.get_provider(conn, provider_id))
+    changes = body.model_dump(exclude_unset=True)
+    public, _rebased = edit_provider(svc.db, svc.settings, provider_id, changes)
+    return public
 
 
 @router.delete("/{provider_id}", status_code=204)

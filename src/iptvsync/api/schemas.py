@@ -14,10 +14,10 @@ MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 def normalise_mac(value: str) -> str:
     compact = re.sub(r"[^0-9A-Fa-f]", "", value)
     if len(compact) != 12 or re.search(r"[^0-9A-Fa-f:\-\s]", value):
-        raise ValueError("a MAC looks like 00:1A:79:12:34:56")
+        raise ValueError("must look like 00:1A:79:12:34:56")
     mac = ":".join(compact[i : i + 2] for i in range(0, 12, 2)).upper()
     if not MAC_RE.match(mac):
-        raise ValueError("a MAC looks like 00:1A:79:12:34:56")
+        raise ValueError("must look like 00:1A:79:12:34:56")
     return mac
 
 
@@ -70,9 +70,9 @@ class ProviderIn(BaseModel):
     @model_validator(mode="after")
     def _kind_needs(self) -> ProviderIn:
         if self.kind == "stalker" and not self.mac:
-            raise ValueError("a stalker provider needs a mac")
+            raise ValueError("a stalker provider needs a MAC address")
         if self.kind == "xtream" and not (self.username and self.password):
-            raise ValueError("an xtream provider needs username and password")
+            raise ValueError("an xtream provider needs a username and a password")
         return self
 
 

@@ -83,7 +83,10 @@ async def _file(
     cached = _not_modified(request, svc, row.version)
     if cached is not None:
         return row, cached
-    encoding = serve.negotiate(request.headers.get("accept-encoding"))
+    sizes = (row.sizes or {}).get(part, {}) if part else (row.sizes or {})
+    encoding = serve.negotiate(
+        request.headers.get("accept-encoding"), size_of=lambda enc: _size(sizes, enc)
+    )
     path = files.version_path(svc.settings, provider_id, row.version, part, encoding)
     try:
         stat = await asyncio.to_thread(os.stat, path)
@@ -108,6 +111,11 @@ async def _file(
     return row, response
 
 
+def _size(sizes: Any, encoding: str) -> int | None:
+    value = sizes.get(encoding) if isinstance(sizes, dict) else None
+    return value if isinstance(value, int) else None
+
+
 def _cached_json(
     request: Request,
     svc: Services,
@@ -116,12 +124,19 @@ def _cached_json(
     build: Any,
 ) -> Response:
     """A JSON body built by ``build()``, compressed for the client, cached per version."""
-    encoding = serve.negotiate(request.headers.get("accept-encoding"))
     stamp = (row.provider_id, row.version, str(row.generated_at), *key)
     raw = serve.BODIES.get_or_build((*stamp, "identity"), lambda: orjson.dumps(build()))
+
+    def body_of(enc: str) -> bytes:
+        return serve.BODIES.get_or_build((*stamp, enc), lambda: serve.compress(raw, enc))
+
     if len(raw) < serve.MIN_COMPRESS_BYTES:
         encoding = "identity"
-    body = serve.BODIES.get_or_build((*stamp, encoding), lambda: serve.compress(raw, encoding))
+    else:  # equal weights: compress in each (once per version, cached) and send the smaller
+        encoding = serve.negotiate(
+            request.headers.get("accept-encoding"), size_of=lambda enc: len(body_of(enc))
+        )
+    body = body_of(encoding)
     return Response(body, media_type=JSON, headers=_headers(svc, row.version, encoding))
 
 
@@ -134,7 +149,7 @@ async def get_snapshot(
     kind: str | None = Query(None, description="movies, series or channels: page mode"),
     page: int | None = Query(None, ge=1),
     limit: int | None = Query(None, ge=1, description="above 500 means 500"),
-    since: int | None = Query(None, description="a version the app holds: answer a delta"),
+    since: str | None = Query(None, description="a version the app holds: answer a delta"),
 ) -> Response:
     """The whole snapshot; or one page of a kind (``?kind=&page=&limit=``); or what changed
     since a version (``?since=``)."""
@@ -161,12 +176,15 @@ def _page(svc: Services, provider_id: int, kind: str, page: int, limit: int) -> 
     return JSONResponse(body, headers={"X-Snapshot-Version": str(row.version)})
 
 
-def _delta(request: Request, svc: Services, provider_id: int, since: int) -> Response:
+def _delta(request: Request, svc: Services, provider_id: int, asked: str) -> Response:
     row = _latest(svc, provider_id)
     to = row.version
     cached = _not_modified(request, svc, to)
     if cached is not None:
         return cached
+    # Any version that is not one of ours (not a number, a stranger's ETag, out of range) is
+    # unknown: 410, and the app reloads in full (docs/api.md).
+    since = int(asked) if asked.isascii() and asked.isdigit() and len(asked) <= 10 else -1
     if since != to:
         known = None
         if 1 <= since < to:
@@ -178,9 +196,9 @@ def _delta(request: Request, svc: Services, provider_id: int, since: int) -> Res
                 ).first()
         if known is None:
             raise SnapshotTooOld(
-                f"version {since} is unknown or no longer kept (current {to}): "
+                f"version {asked[:40]} is unknown or no longer kept (current {to}): "
                 "load the whole snapshot",
-                detail={"since": since, "current": to},
+                detail={"since": since if since >= 0 else asked[:40], "current": to},
             )
 
     def build() -> dict[str, Any]:

@@ -130,8 +130,13 @@ def clean_provider(provider_id: int, svc: Svc, _: Admin) -> dict[str, Any]:
         running = runs.active_run_id(conn, provider_id)
         if running is not None:
             raise SyncRunning(running, "cancel the running sync before cleaning this provider")
-        deleted = catalogue.delete_provider_data(conn, provider_id)
+        visible = catalogue.live_counts(conn, provider_id)
+        removed = catalogue.delete_provider_data(conn, provider_id)
     from iptvsync.snapshot.files import remove_snapshot_files
 
     remove_snapshot_files(svc.settings, provider_id)
-    return {"deleted": deleted}
+    # ``deleted``: what the API listed (the stats); ``purged``: the rest that went with it,
+    # items removed by earlier syncs (kept for deltas) and empty categories (docs/api.md).
+    deleted = {key: visible[key] for key in removed}
+    purged = {key: max(removed[key] - visible[key], 0) for key in removed}
+    return {"deleted": deleted, "purged": purged}

@@ -44,16 +44,17 @@ def parse_accept_encoding(header: str | None) -> dict[str, float]:
     return out
 
 
-def negotiate(header: str | None, available: tuple[str, ...] = tuple(ENCODINGS)) -> str:
-    """The best encoding the client accepts (RFC 9110 section 12.5.3).
+def acceptable(header: str | None, available: tuple[str, ...] = tuple(ENCODINGS)) -> list[str]:
+    """The encodings the client accepts at its highest weight (RFC 9110 section 12.5.3), in
+    our order of preference (br, zstd, gzip, identity).
 
-    The highest q wins; ties go to the smallest encoding (br, zstd, gzip, identity). ``*``
-    stands for every encoding not named; identity is acceptable unless refused by name or by
-    ``*;q=0``, and is the answer when nothing else is.
+    ``*`` stands for every encoding not named; identity is acceptable unless refused by name or
+    by ``*;q=0``, and is the answer when nothing else is.
     """
     weights = parse_accept_encoding(header)
     star = weights.get("*")
-    best, best_q = "identity", -1.0
+    best: list[str] = []
+    best_q = 0.0
     for enc in available:
         if enc in weights:
             q = weights[enc]
@@ -61,9 +62,31 @@ def negotiate(header: str | None, available: tuple[str, ...] = tuple(ENCODINGS))
             q = star if star is not None else 0.001  # acceptable, least preferred
         else:
             q = star if star is not None else 0.0
-        if q > best_q and q > 0:
-            best, best_q = enc, q
-    return best
+        if q <= 0:
+            continue
+        if q > best_q:
+            best, best_q = [enc], q
+        elif q == best_q:
+            best.append(enc)
+    return best or ["identity"]
+
+
+def negotiate(
+    header: str | None,
+    available: tuple[str, ...] = tuple(ENCODINGS),
+    size_of: Callable[[str], int | None] | None = None,
+) -> str:
+    """The encoding to send: the highest q wins; among equal weights the smallest body
+    (``size_of(encoding)``, bytes, None when unknown), else br, zstd, gzip, identity in order.
+    """
+    tied = acceptable(header, available)
+    if len(tied) == 1 or size_of is None:
+        return tied[0]
+    sizes = {enc: size_of(enc) for enc in tied}
+    known = [enc for enc in tied if sizes[enc] is not None]
+    if not known:
+        return tied[0]
+    return min(known, key=lambda enc: sizes[enc] or 0)  # min keeps the first of equal sizes
 
 
 def etag_for(version: int, suffix: str = "") -> str:

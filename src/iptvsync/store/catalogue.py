@@ -484,9 +484,26 @@ def live_counts(conn: sa.Connection, provider_id: int) -> dict[str, int]:
                 table.c.provider_id == provider_id, table.c.deleted_at.is_(None)
             )
         ).scalar_one()
+    # What ``/categories`` lists: our "Uncategorised" category of a kind only while it holds
+    # a live item (docs/api.md, "Sync status").
+    holds = sa.or_(
+        *(
+            sa.and_(
+                categories.c.kind == kind,
+                sa.exists().where(
+                    ITEM_TABLES[kind].c.provider_id == provider_id,
+                    ITEM_TABLES[kind].c.category_id == categories.c.id,
+                    ITEM_TABLES[kind].c.deleted_at.is_(None),
+                ),
+            )
+            for kind in ("channel", "movie", "series")
+        )
+    )
     out["categories"] = conn.execute(
         sa.select(sa.func.count()).where(
-            categories.c.provider_id == provider_id, categories.c.deleted_at.is_(None)
+            categories.c.provider_id == provider_id,
+            categories.c.deleted_at.is_(None),
+            sa.or_(categories.c.provider_category_id != UNCATEGORISED, holds),
         )
     ).scalar_one()
     out["episodes"] = conn.execute(

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_ASSIGN = re.compile(r"^(revision|down_revision)\s*=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 
 
 def alembic_config(engine: sa.Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -19,10 +27,47 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision``; safe to call on every start."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the database to ``revision``; safe to call on every start.
+
+    Alembic says what it does at INFO (nine lines on every start): quiet at WARNING unless the
+    caller chose a level for the ``alembic`` logger (the CLI's ``-v`` sets INFO).
+    """
+    quiet = logging.getLogger("alembic")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)
+    if revision != "head" or not at_head(engine):
+        # Alembic (with Mako and more) costs ~0.15 s to import: only when there is work.
+        from alembic import command
+
+        command.upgrade(alembic_config(engine), revision)
     if engine.dialect.name == "postgresql":
         install_procrastinate_schema(engine)
+
+
+def head_revision() -> str | None:
+    """The newest revision of ``migrations/versions``, read from the files' ``revision =`` and
+    ``down_revision =`` lines; None when that is not one revision (Alembic decides then)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in _ASSIGN.findall(path.read_text(encoding="utf-8")):
+            found = _QUOTED.findall(value)
+            (revisions if name == "revision" else parents).update(found)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: sa.Engine) -> bool:
+    """True when the database's ``alembic_version`` is the newest revision (nothing to do)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            stored = [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+    except sa.exc.DBAPIError:
+        return False  # no table yet: a new database
+    return stored == [head]
 
 
 #: Serialises concurrent installs (several replicas starting at once).

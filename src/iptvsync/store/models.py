@@ -46,6 +46,8 @@ providers = sa.Table(
     sa.Column("last_epg_sync_at", TS),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # Commands find a provider by name, so a name names one provider (migration 0007).
+    sa.Index("uq_providers_name", "name", unique=True),
 )
 
 categories = sa.Table(

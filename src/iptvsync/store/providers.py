@@ -8,9 +8,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
-from iptvsync.errors import NotFound
+from iptvsync.errors import NotFound, ProviderNameTaken
 from iptvsync.providers.base import ProviderConfig
-from iptvsync.providers.http import mask_mac as _mask_mac
 from iptvsync.store.models import providers
 from iptvsync.store.secrets import (
     SecretsUnreadable,
@@ -40,7 +39,12 @@ def utcnow() -> datetime:
 
 def mask_mac(mac: str | None) -> str | None:
     """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56`` (DESIGN section 3)."""
-    return _mask_mac(mac) if mac else None
+    if not mac:
+        return None
+    # Imported here: the HTTP layer (httpx, aiohttp) is not needed to read provider rows.
+    from iptvsync.providers.http import mask_mac as _mask_mac
+
+    return _mask_mac(mac)
 
 
 def mask_url(url: str | None) -> str | None:
@@ -102,7 +106,21 @@ def _iso(value: datetime | None) -> str | None:
 iso = _iso
 
 
+def check_name_free(conn: sa.Connection, name: str, provider_id: int | None = None) -> None:
+    """ProviderNameTaken when another provider has ``name`` (commands find providers by name)."""
+    query = sa.select(providers.c.id).where(providers.c.name == name)
+    if provider_id is not None:
+        query = query.where(providers.c.id != provider_id)
+    other = conn.execute(query).scalar()
+    if other is not None:
+        raise ProviderNameTaken(
+            f"a provider named {name!r} already exists (id {other}); choose another name",
+            detail={"provider_id": other},
+        )
+
+
 def create_provider(conn: sa.Connection, data: dict[str, Any]) -> int:
+    check_name_free(conn, data["name"])
     now = utcnow()
     values = {
         "name": data["name"],
@@ -134,16 +152,30 @@ def list_providers(conn: sa.Connection) -> list[Any]:
     return list(conn.execute(sa.select(providers).order_by(providers.c.id)))
 
 
-def update_provider(conn: sa.Connection, provider_id: int, changes: dict[str, Any]) -> None:
+def update_provider(conn: sa.Connection, provider_id: int, changes: dict[str, Any]) -> int:
+    """Apply ``changes``; when the URL moves, stored image URLs follow (``store.rebase``).
+
+    Returns how many catalogue rows had their image URL rebased: when it is not 0 the
+    provider's ``snapshot_version`` moved on and the caller builds the snapshot.
+    """
     row = get_provider(conn, provider_id)
     if isinstance(changes.get("options"), dict):
         changes = {**changes, "options": keep_masked(changes["options"], row.options)}
-    if changes:
-        conn.execute(
-            providers.update()
-            .where(providers.c.id == provider_id)
-            .values(**seal(conn, changes), updated_at=utcnow())
-        )
+    if not changes:
+        return 0
+    if changes.get("name") is not None:
+        check_name_free(conn, changes["name"], provider_id)
+    conn.execute(
+        providers.update()
+        .where(providers.c.id == provider_id)
+        .values(**seal(conn, changes), updated_at=utcnow())
+    )
+    new_url = changes.get("url")
+    if new_url and new_url != row.url:
+        from iptvsync.store.rebase import rebase_images
+
+        return rebase_images(conn, provider_id, row.url, new_url)
+    return 0
 
 
 def delete_provider(conn: sa.Connection, provider_id: int) -> None:

@@ -584,6 +584,8 @@ def detail_dict(kind: str, row: Any) -> dict[str, Any]:
     out = item_dict(kind, row)
     extra = row.detail if isinstance(row.detail, dict) else {}
     if kind == "channel":
+        # Every detail has the same keys; a channel has none of a title's (docs/api.md).
+        out.update(description=None, director=None, actors=None, genres=None, duration=None)
         out["archive_days"] = row.archive_days
         out["radio"] = bool(row.radio)
         return out

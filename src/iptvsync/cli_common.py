@@ -1,0 +1,76 @@
+"""What every CLI command shares: consoles, the one-line error, settings, the database.
+
+Kept light on purpose: ``iptvsync --help`` imports only this, ``cli.py``, ``cli_provider.py``,
+``cli_demo.py``, Typer and Rich. Everything heavier (settings, SQLAlchemy, the engine, httpx,
+FastAPI) is imported inside the functions that use it (figures: docs/benchmarks.md, "CLI
+start-up").
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from iptvsync.errors import IptvsyncError
+    from iptvsync.settings import Settings
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(exc: IptvsyncError) -> NoReturn:
+    err.print(f"[bold red]error[/]: {exc.code}: {exc.message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def fail_validation(message: str) -> NoReturn:
+    err.print(f"[bold red]error[/]: validation_error: {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def load_settings() -> Settings:
+    from iptvsync.settings import load_settings as load
+
+    return load()
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """INFO (DEBUG with ``-v``) to stderr; migrations and HTTP clients only say what is wrong
+    unless ``-v``."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def open_db(settings: Settings) -> Any:
+    """The database engine, migrated to the current schema."""
+    from iptvsync.store.db import create_db_engine
+    from iptvsync.store.migrate import upgrade
+
+    db = create_db_engine(settings.resolved_database_url())
+    upgrade(db)
+    return db
+
+
+def resolve_provider(db: Any, ref: str) -> int:
+    """A provider id from an id or a name (names are unique)."""
+    from iptvsync.errors import NotFound
+    from iptvsync.store import providers as store
+
+    with db.connect() as conn:
+        rows = store.list_providers(conn)
+    for row in rows:
+        if row.name == ref:
+            return int(row.id)
+    for row in rows:
+        if ref.isdigit() and row.id == int(ref):
+            return int(row.id)
+    raise NotFound(f"no provider with id or name {ref!r} (see `iptvsync provider list`)")

@@ -1,0 +1,53 @@
+"""Start-up stays light (issue 22): which modules a command imports, not how long it takes
+(times depend on the host; they are measured by bench/cli.py, docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY_FOR_HELP = (
+    "sqlalchemy", "fastapi", "starlette", "httpx", "aiohttp", "alembic",
+    "pydantic_settings", "iptvsync.settings", "iptvsync.store", "asyncio",
+)  # fmt: skip
+
+
+def imported(args: list[str], data_dir: Path) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
+    env["IPTVSYNC_DATA_DIR"] = str(data_dir)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "iptvsync", *args],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return names, done
+
+
+def _loaded(names: set[str], package: str) -> bool:
+    return any(n == package or n.startswith(package + ".") for n in names)
+
+
+def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
+    names, done = imported(["--help"], tmp_path)
+    assert done.returncode == 0 and "provider" in done.stdout
+    assert "typer" in names  # the parse worked: importtime lines were read
+    assert [p for p in HEAVY_FOR_HELP if _loaded(names, p)] == []
+    names, done = imported(["provider", "--help"], tmp_path)
+    assert done.returncode == 0 and "edit" in done.stdout and "remove" in done.stdout
+    assert [p for p in HEAVY_FOR_HELP if _loaded(names, p)] == []
+
+
+def test_alembic_only_when_the_database_is_behind(tmp_path: Path) -> None:
+    first, done = imported(["provider", "list"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _loaded(first, "alembic")  # a new database: every migration runs
+    again, done = imported(["provider", "list"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not _loaded(again, "alembic")
+    assert not _loaded(again, "fastapi")  # nor the web framework, to list providers
