@@ -313,7 +313,7 @@ async def test_play_url_answers_302_and_uses_m3u8_when_allowed(
     url = await client.resolve_play(PlayTarget("channel", "7"))
     assert url.endswith("/live/user/pass/7.m3u8")
     response = await http.get(url)
-    assert response.status_code == 302 and response.headers["location"] == "/_asset/stream.ts"
+    assert response.status_code == 302 and response.headers["location"] == "/_asset/stream.m3u8"
 
 
 async def test_guide_from_xmltv_php(
