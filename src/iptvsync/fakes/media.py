@@ -105,6 +105,7 @@ class FakeMedia:
     rate_bps: float | None = None  # live pace in bytes/s; None: the file's own bitrate
     burst_s: float = 1.0  # seconds of media sent at once when a live stream opens
     die_after_bytes: int | None = None  # live TS: drop the connection after this many bytes
+    end_after_bytes: int | None = None  # live TS: end the body cleanly after this many bytes
     opened: int = 0
     active: int = 0
     gate: Callable[[Request], bool] | None = field(default=None, repr=False)
@@ -160,6 +161,9 @@ class FakeMedia:
                     if chunk:
                         yield chunk
                     raise ConnectionAbortedError("fake provider died mid-stream")
+                if self.end_after_bytes is not None and sent + len(chunk) >= self.end_after_bytes:
+                    yield chunk[: max(0, self.end_after_bytes - sent)]
+                    return
                 yield chunk
                 sent += len(chunk)
                 due = (sent - allowance) / rate - (loop.time() - start)
@@ -195,7 +199,7 @@ class FakeMedia:
             import orjson
 
             data = orjson.loads(await request.body() or b"{}")
-            for name in ("rate_bps", "burst_s", "die_after_bytes"):
+            for name in ("rate_bps", "burst_s", "die_after_bytes", "end_after_bytes"):
                 if name in data:
                     setattr(self, name, data[name])
             if data.get("reset"):
