@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_000_000
     cors_origins: list[str] = []
 
+    # Watching through iptvsync (relay, connection slots, HDHomeRun; docs/outputs.md)
+    #: Streams an output user may watch at once when the user has no ``max_streams`` of its own.
+    default_max_streams: int = 2
+    #: Slot leases: renewed every third of this while streaming; a dead replica's slots free
+    #: within it.
+    stream_lease_s: float = 15.0
+    #: Bytes a viewer may fall behind a shared upstream before it is dropped.
+    relay_buffer_bytes: int = 4 * 1024 * 1024
+    #: SSDP (UDP 1900) and SiliconDust (UDP 65001) discovery of the HDHomeRun tuners.
+    hdhomerun_discovery: bool = False
+    hdhomerun_discovery_host: str = "0.0.0.0"
+
     # Guide
     epg_past_hours: int = 6
     epg_future_days: int = 7

@@ -33,6 +33,8 @@ ROUTERS = (
     "iptvsync.api.catalogue",
     "iptvsync.api.snapshot",
     "iptvsync.api.play",
+    "iptvsync.api.streams",
+    "iptvsync.outputs.hdhomerun",
     "iptvsync.api.epg",
     "iptvsync.outputs.routes",
     "iptvsync.web.routes",
@@ -58,6 +60,9 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         try:
             yield
         finally:
+            relay = services.extras.get("relay")
+            if relay is not None:
+                await relay.aclose()
             if scheduler is not None:
                 await scheduler.stop()
             stop = getattr(services.runner, "stop", None)

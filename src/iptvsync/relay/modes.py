@@ -1,0 +1,72 @@
+"""A provider's play settings, read from its ``options`` (docs/outputs.md).
+
+- ``play_mode``: ``redirect`` (a 302 to a fresh provider link) or ``relay`` (iptvsync fetches
+  the stream and passes the bytes on). Default per kind: Stalker ``relay`` (portals that gate
+  streams answer 403 to a player without the box's headers and MAC cookie), Xtream and M3U
+  ``redirect``.
+- ``max_connections``: streams at once per provider account (Stalker: per MAC). Default 1 for
+  Stalker and Xtream, unlimited for M3U.
+- ``remux``: true runs relayed streams through ``ffmpeg -c copy`` into MPEG-TS.
+- ``macs``: a Stalker provider's MAC pool (the provider's own ``mac`` when absent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from iptvsync.errors import ValidationFailed
+
+
+class PlayMode(StrEnum):
+    REDIRECT = "redirect"
+    RELAY = "relay"
+
+
+DEFAULT_MODE = {"stalker": PlayMode.RELAY, "xtream": PlayMode.REDIRECT, "m3u": PlayMode.REDIRECT}
+DEFAULT_MAX_CONNECTIONS: dict[str, int | None] = {"stalker": 1, "xtream": 1, "m3u": None}
+#: The "no limit" of a provider without one: still counted, never refused.
+UNLIMITED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class PlayOptions:
+    mode: PlayMode
+    max_connections: int
+    remux: bool
+    accounts: tuple[str, ...]
+
+
+def account_keys(kind: str, mac: str | None, options: dict[str, Any]) -> tuple[str, ...]:
+    """The accounts a provider's slots are counted per: its MACs (Stalker), else ``default``."""
+    if kind == "stalker":
+        pool = options.get("macs")
+        macs = [str(m).upper() for m in pool] if isinstance(pool, list) and pool else []
+        if not macs and mac:
+            macs = [mac.upper()]
+        if macs:
+            return tuple(dict.fromkeys(macs))
+    return ("default",)
+
+
+def play_options(provider: Any) -> PlayOptions:
+    options = provider.options if isinstance(provider.options, dict) else {}
+    kind = str(provider.kind)
+    raw_mode = options.get("play_mode") or DEFAULT_MODE.get(kind, PlayMode.REDIRECT)
+    try:
+        mode = PlayMode(str(raw_mode))
+    except ValueError:
+        raise ValidationFailed(
+            f"play_mode must be one of {[m.value for m in PlayMode]}",
+            detail={"field": "options.play_mode"},
+        ) from None
+    limit = options.get("max_connections", DEFAULT_MAX_CONNECTIONS.get(kind))
+    if limit is None or not isinstance(limit, int) or limit <= 0:
+        limit = UNLIMITED
+    return PlayOptions(
+        mode=mode,
+        max_connections=limit,
+        remux=bool(options.get("remux")),
+        accounts=account_keys(kind, provider.mac, options),
+    )
