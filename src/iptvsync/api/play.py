@@ -108,9 +108,8 @@ async def serve(
         return Response(media_type="video/mp2t", headers={"Cache-Control": "no-store"})
     base = str(request.base_url).rstrip("/")
 
-    def hls_url(session: str, index: int) -> str:
-        path = f"/api/relay/hls/{provider_id}/{session}/{index}"
-        return f"{base}{path}?sig={sign(svc.settings, provider_id, 'hls-' + session, index)}"
+    def hls_url(session: str, index: int, ext: str) -> str:
+        return _hls_url(svc, base, provider_id, session, index, ext)
 
     try:
         return await get_relay(svc).open(provider, options, kind, item_id, who, resolve, hls_url)
@@ -118,9 +117,16 @@ async def serve(
         raise scrubbed(exc, provider) from None
 
 
-@router.get("/api/relay/hls/{provider_id}/{session}/{index}", include_in_schema=False)
+def _hls_url(svc: Services, base: str, provider_id: int, session: str, index: int, ext: str) -> str:
+    """A relay URL for one HLS part. It keeps the part's extension (``.m3u8``, ``.ts``,
+    ``.aac``...): players such as ffmpeg refuse HLS segments of unknown extensions."""
+    path = f"/api/relay/hls/{provider_id}/{session}/{index}.{ext}"
+    return f"{base}{path}?sig={sign(svc.settings, provider_id, 'hls-' + session, index)}"
+
+
+@router.get("/api/relay/hls/{provider_id}/{session}/{index}.{ext}", include_in_schema=False)
 async def hls_part(
-    provider_id: int, session: str, index: int, request: Request, svc: Svc,
+    provider_id: int, session: str, index: int, ext: str, request: Request, svc: Svc,
     sig: str = Query(..., max_length=64),
 ) -> Response:  # fmt: skip
     """A relayed HLS variant playlist or segment (URLs handed out in rewritten playlists)."""
@@ -128,9 +134,8 @@ async def hls_part(
         raise Forbidden("this relay link's signature is not valid or has expired")
     base = str(request.base_url).rstrip("/")
 
-    def hls_url(sid: str, i: int) -> str:
-        path = f"/api/relay/hls/{provider_id}/{sid}/{i}"
-        return f"{base}{path}?sig={sign(svc.settings, provider_id, 'hls-' + sid, i)}"
+    def hls_url(sid: str, i: int, part_ext: str) -> str:
+        return _hls_url(svc, base, provider_id, sid, i, part_ext)
 
     found = await get_relay(svc).segment(session, index, hls_url)
     if found is None:

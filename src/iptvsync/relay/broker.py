@@ -61,7 +61,11 @@ class RelayResponse(Response):
         cleanup: Callable[[], None],
         on_disconnect: Callable[[], None],
     ) -> None:
-        super().__init__(media_type=media_type, headers={"Cache-Control": "no-store"})
+        # No super().__init__: without a ``body`` Starlette sends no Content-Length (chunked).
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.init_headers({"Cache-Control": "no-store"})
         self.chunks = chunks
         self.cleanup = cleanup
         self.on_disconnect = on_disconnect
@@ -108,7 +112,7 @@ class Relay:
         item_id: int,
         who: Who,
         resolve: Callable[[], Awaitable[tuple[str, dict[str, str]]]],
-        hls_url: Callable[[str, int], str],
+        hls_url: Callable[[str, int, str], str],
     ) -> Response:
         self._sweep_hls()
         viewer = Viewer(user_id=who.user_id, username=who.username)
@@ -146,7 +150,7 @@ class Relay:
             viewer.body(), media_type="video/mp2t", cleanup=cleanup, on_disconnect=gone
         )
 
-    async def segment(self, session_id: str, index: int, hls_url: Callable[[str, int], str]):  # type: ignore[no-untyped-def]
+    async def segment(self, session_id: str, index: int, hls_url: Callable[[str, int, str], str]):  # type: ignore[no-untyped-def]
         """An HLS variant or segment of a session, fetched with the provider's headers."""
         session = self.hls.get(session_id)
         if session is None or index >= len(session.urls):
@@ -274,7 +278,7 @@ class Relay:
     async def _open_channel(
         self, provider: Any, options: PlayOptions, key: tuple[Any, ...], item: dict[str, Any],
         who: Who, resolve: Callable[[], Awaitable[tuple[str, dict[str, str]]]],
-        hls_url: Callable[[str, int], str], user_holder: str,
+        hls_url: Callable[[str, int, str], str], user_holder: str,
     ) -> Channel | Response:  # fmt: skip
         channel_id = uuid.uuid4().hex
         box: dict[str, Channel] = {}
@@ -342,9 +346,11 @@ class Relay:
 
     # -- HLS ---------------------------------------------------------------------------
 
-    def _register(self, session: HlsSession, url: str, hls_url: Callable[[str, int], str]) -> str:
+    def _register(
+        self, session: HlsSession, url: str, hls_url: Callable[[str, int, str], str]
+    ) -> str:
         session.urls.append(url)
-        return hls_url(session.id, len(session.urls) - 1)
+        return hls_url(session.id, len(session.urls) - 1, hls.extension(url))
 
     def _sweep_hls(self) -> None:
         now = time.monotonic()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 PLAYLIST_TYPES = frozenset(
     {
@@ -22,6 +22,13 @@ PLAYLIST_TYPES = frozenset(
 )
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
 MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
+
+
+def extension(url: str) -> str:
+    """The URL path's extension (``ts`` when it has none or an odd one)."""
+    path = urlsplit(url).path
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return ext if ext.isalnum() and len(ext) <= 5 else "ts"
 
 
 def is_playlist(content_type: str, url: str) -> bool:

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import html
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from starlette.applications import Starlette
@@ -48,7 +49,7 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
             return True
         if "MAG" not in request.headers.get("user-agent", ""):
             return False
-        mac = request.cookies.get("mac", "").upper()
+        mac = unquote(request.cookies.get("mac", "")).upper()  # boxes send it URL-encoded
         allowed = portal.config.mac_allowed
         return bool(mac) and (allowed is None or mac in {m.upper() for m in allowed})
 
