@@ -106,6 +106,7 @@ class FakeMedia:
     burst_s: float = 1.0  # seconds of media sent at once when a live stream opens
     die_after_bytes: int | None = None  # live TS: drop the connection after this many bytes
     end_after_bytes: int | None = None  # live TS: end the body cleanly after this many bytes
+    refuse_with: int | None = None  # answer every media request with this HTTP status
     opened: int = 0
     active: int = 0
     gate: Callable[[Request], bool] | None = field(default=None, repr=False)
@@ -126,6 +127,8 @@ class FakeMedia:
         return {"opened": self.opened, "active": self.active}
 
     def blocked(self, request: Request) -> Response | None:
+        if self.refuse_with is not None:
+            return Response(b"refused", self.refuse_with, media_type="text/plain")
         if self.gate is not None and not self.gate(request):
             return Response(b"403 Forbidden", 403, media_type="text/plain")
         return None
@@ -199,7 +202,13 @@ class FakeMedia:
             import orjson
 
             data = orjson.loads(await request.body() or b"{}")
-            for name in ("rate_bps", "burst_s", "die_after_bytes", "end_after_bytes"):
+            for name in (
+                "rate_bps",
+                "burst_s",
+                "die_after_bytes",
+                "end_after_bytes",
+                "refuse_with",
+            ):
                 if name in data:
                     setattr(self, name, data[name])
             if data.get("reset"):

@@ -60,6 +60,7 @@ class RelayResponse(Response):
         media_type: str,
         cleanup: Callable[[], None],
         on_disconnect: Callable[[], None],
+        kicked: asyncio.Event | None = None,
     ) -> None:
         # No super().__init__: without a ``body`` Starlette sends no Content-Length (chunked).
         self.status_code = 200
@@ -69,6 +70,7 @@ class RelayResponse(Response):
         self.chunks = chunks
         self.cleanup = cleanup
         self.on_disconnect = on_disconnect
+        self.kicked = kicked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def watch() -> None:
@@ -76,16 +78,25 @@ class RelayResponse(Response):
                 pass
             self.on_disconnect()
 
-        watcher = asyncio.create_task(watch())
-        try:
+        async def stream() -> None:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for chunk in self.chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the player went away mid-write
+
+        watcher = asyncio.create_task(watch())
+        sender = asyncio.create_task(stream())
+        waits: set[asyncio.Future[Any]] = {sender}
+        if self.kicked is not None:
+            waits.add(asyncio.ensure_future(self.kicked.wait()))
+        try:
+            # A dropped viewer's send may be stuck on a full socket: stop it, don't wait.
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            watcher.cancel()
+            for task in (*waits, watcher):
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
             self.cleanup()
 
 
@@ -147,7 +158,11 @@ class Relay:
             viewer.finish()
 
         return RelayResponse(
-            viewer.body(), media_type="video/mp2t", cleanup=cleanup, on_disconnect=gone
+            viewer.body(),
+            media_type="video/mp2t",
+            cleanup=cleanup,
+            on_disconnect=gone,
+            kicked=viewer.kicked,
         )
 
     async def segment(self, session_id: str, index: int, hls_url: Callable[[str, int, str], str]):  # type: ignore[no-untyped-def]

@@ -40,6 +40,8 @@ class Viewer:
     _queue: deque[bytes | None] = field(default_factory=deque, repr=False)
     _buffered: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    #: Set when the viewer is dropped or stopped: its response stops at once.
+    kicked: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _closed: bool = False
 
     def offer(self, chunk: bytes, limit: int) -> bool:
@@ -63,6 +65,7 @@ class Viewer:
         if self.dropped:
             self._queue.clear()
             self._buffered = 0
+            self.kicked.set()
         self._queue.append(None)
         self._wake.set()
 
