@@ -36,8 +36,8 @@ needs_ffprobe = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="need
 class AppServer:
     """The iptvsync app under uvicorn in a thread, lifespan on."""
 
-    def __init__(self, app: Any) -> None:
-        self.sock = _bind("127.0.0.1", 0)
+    def __init__(self, app: Any, sock: Any) -> None:
+        self.sock = sock
         self.port = int(self.sock.getsockname()[1])
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self.server = uvicorn.Server(config)
@@ -128,7 +128,10 @@ def make_stack(tmp_path: Path) -> Iterator[Any]:
         fake_app = create_fake_app(kind, catalogue, **(fake_options or {}))
         fake = ServerThread(fake_app).start()
         opened.append(fake)
+        sock = _bind("127.0.0.1", 0)
         settings = Settings(
+            host="127.0.0.1",
+            port=int(sock.getsockname()[1]),
             data_dir=tmp_path / f"data{len(opened)}",
             database_url=database_url,
             admin_token=SecretStr(ADMIN_TOKEN),
@@ -149,7 +152,7 @@ def make_stack(tmp_path: Path) -> Iterator[Any]:
             data |= {"url": f"{fake.url}/playlist.m3u"}
         with db.begin() as conn:
             provider_id = create_provider(conn, data)
-        app = AppServer(create_app(settings)).__enter__()
+        app = AppServer(create_app(settings), sock).__enter__()
         opened.append(app)
         api = httpx.Client(base_url=app.url, timeout=30)
         sync(api, provider_id)

@@ -57,9 +57,12 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             await start(db)  # the Procrastinate runner opens its queue on our database
         scheduler = start_embedded_scheduler(services)
         app.state.services = services
+        discovery = await _start_discovery(services)
         try:
             yield
         finally:
+            if discovery is not None:
+                discovery.close()
             relay = services.extras.get("relay")
             if relay is not None:
                 await relay.aclose()
@@ -98,6 +101,15 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     _document_get_only(app)
     return app
+
+
+async def _start_discovery(services: Services) -> Any:
+    """HDHomeRun discovery on UDP (off by default; docs/outputs.md)."""
+    if not services.settings.hdhomerun_discovery:
+        return None
+    from iptvsync.outputs.hdhomerun_discovery import start_for
+
+    return await start_for(services)
 
 
 def _document_get_only(app: FastAPI) -> None:
