@@ -25,6 +25,9 @@ log = logging.getLogger("iptvsync.relay")
 
 DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024
 DEFAULT_LINGER_S = 1.0
+#: The newest bytes a channel keeps for viewers that join it: a joining player gets data at
+#: once instead of waiting for the upstream's next chunk (and a decoder finds a keyframe sooner).
+PRIME_BYTES = 256 * 1024
 
 
 @dataclass(eq=False)
@@ -111,6 +114,8 @@ class Channel:
         self._linger_s = linger_s
         self._linger: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
+        self._recent: deque[bytes] = deque()
+        self._recent_bytes = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name=f"relay-{self.id[:8]}")
@@ -119,6 +124,8 @@ class Channel:
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
+        for chunk in self._recent:
+            viewer.offer(chunk, self._buffer)
         self.viewers[viewer.id] = viewer
 
     def leave(self, viewer: Viewer) -> None:
@@ -142,6 +149,7 @@ class Channel:
         try:
             async for chunk in self._source:
                 self.bytes += len(chunk)
+                self._remember(chunk)
                 for viewer in list(self.viewers.values()):
                     if not viewer.offer(chunk, self._buffer):
                         self.viewers.pop(viewer.id, None)
@@ -162,6 +170,12 @@ class Channel:
                 with contextlib.suppress(Exception):
                     await aclose()
             await self._on_close(self)
+
+    def _remember(self, chunk: bytes) -> None:
+        self._recent.append(chunk)
+        self._recent_bytes += len(chunk)
+        while self._recent_bytes > PRIME_BYTES and len(self._recent) > 1:
+            self._recent_bytes -= len(self._recent.popleft())
 
     def leave_none(self) -> None:
         """Every viewer was dropped: close after the linger like a last one leaving."""
