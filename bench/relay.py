@@ -7,7 +7,8 @@ as they can over raw sockets for ``--seconds``. Measured:
 - ``relay_cpu_pct``: the app's CPU time over the window, % of one core (psutil);
 - ``ttfb_upstream_ms``: time to the first byte straight from the fake;
   ``ttfb_cold_ms``: through iptvsync for the first viewer (link, slot, upstream opened);
-  ``ttfb_join_ms_p50``/``max``: for viewers joining the running upstream;
+  ``ttfb_join_ms_p50``/``max``: for viewers joining the running upstream (one every
+  ``--stagger-ms``; 0 makes all 49 arrive at once, which queues their slot writes);
   ``added_ttfb_ms``: the cold path's TTFB minus the upstream's;
 - ``per_viewer_kb``: (app RSS with 50 viewers − with 1) / 49;
 - ``stalls``: gaps over 1 s between two reads of any viewer; ``min_viewer_rate_bps``.
@@ -121,7 +122,13 @@ async def first_byte(url: str) -> float:
 
 
 async def measure(
-    play: str, warm: str, direct: str, app: psutil.Process, viewers: int, seconds: float
+    play: str,
+    warm: str,
+    direct: str,
+    app: psutil.Process,
+    viewers: int,
+    seconds: float,
+    stagger_s: float,
 ) -> dict[str, Any]:
     upstream = [await first_byte(direct) for _ in range(5)]
     first_ever = await first_byte(warm)  # the app's first play: lazy set-up included
@@ -138,7 +145,9 @@ async def measure(
     await asyncio.sleep(1)
     rss_one = app.memory_info().rss
     others = [Viewer() for _ in range(viewers - 1)]
-    tasks += [asyncio.create_task(v.run(play, horizon)) for v in others]
+    for v in others:  # viewers arrive one by one (``stagger_s`` apart), as people do
+        tasks.append(asyncio.create_task(v.run(play, horizon)))
+        await asyncio.sleep(stagger_s)
     while any(v.ttfb_s is None for v in others):
         await asyncio.sleep(0.01)
     await asyncio.sleep(2)  # settle, then the window
@@ -163,6 +172,7 @@ async def measure(
     joins = [v.ttfb_s * 1000 for v in others if v.ttfb_s is not None]
     return {
         "viewers": viewers,
+        "stagger_ms": round(stagger_s * 1000),
         "seconds": round(elapsed, 1),
         "upstream_bps": RATE_BPS,
         "relay_cpu_pct": round(100 * cpu / elapsed, 1),
@@ -185,6 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--stagger-ms", type=float, default=50.0, help="0: all join at once")
     parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
@@ -248,7 +259,7 @@ async def setup_and_measure(
     play = sign_play_url(settings, pid, "channel", channel, base_url=base)
     warm = sign_play_url(settings, pid, "channel", other, base_url=base)
     return await measure(play, warm, f"{fake}/_asset/stream.ts", psutil.Process(app_pid),
-                         args.viewers, args.seconds)  # fmt: skip
+                         args.viewers, args.seconds, args.stagger_ms / 1000)  # fmt: skip
 
 
 if __name__ == "__main__":

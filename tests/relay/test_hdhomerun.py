@@ -84,3 +84,19 @@ def test_discovery_packets_roundtrip() -> None:
     kind, tags = parse(reply)  # type: ignore[misc]
     assert kind == 3 and tags[0x10] == b"\x02" and tags[0x2A].endswith(b"x" * 200)
     assert reply_for(request[:-1] + b"\x00", device, "http://h") is None  # bad CRC
+
+
+def test_bad_play_options_are_refused_clearly() -> None:
+    from iptvsync.api.schemas import ProviderIn
+
+    base = {"name": "x", "kind": "stalker", "url": "http://h/c/", "mac": "00:1A:79:12:34:56"}
+    for options, word in (
+        ({"play_mode": "teleport"}, "play_mode"),
+        ({"max_connections": 0}, "max_connections"),
+        ({"max_connections": "2"}, "max_connections"),
+        ({"macs": ["nope"]}, "macs"),
+        ({"remux": "yes"}, "remux"),
+    ):
+        with pytest.raises(ValueError, match=word):
+            ProviderIn(**base, options=options)
+    ProviderIn(**base, options={"play_mode": "relay", "max_connections": 2, "remux": True})

@@ -112,6 +112,7 @@ class Relay:
         self.hls: dict[str, HlsSession] = {}
         self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- public --------------------------------------------------------------------------
 
@@ -214,6 +215,8 @@ class Relay:
         }
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for channel in list(self.channels.values()):
             channel.stop()
         for channel in list(self.channels.values()):
@@ -279,7 +282,7 @@ class Relay:
     async def _zap_channel(self, provider_id: int, who: Who) -> bool:
         """Close one of this provider's channels that nobody but ``who`` watches."""
         for channel in list(self.channels.values()):
-            if channel.key[0] != provider_id or channel.closed:
+            if channel.info.get("provider_id") != provider_id or channel.closed:
                 continue
             users = {v.user_id for v in channel.viewers.values()}
             if not users or (who.user_id is not None and users == {who.user_id}):
@@ -317,6 +320,8 @@ class Relay:
             finally:
                 await up.close()
             self.hls[session.id] = session
+            if self._sweeper is None or self._sweeper.done():
+                self._sweeper = asyncio.create_task(self._sweep_forever())
             body = hls.rewrite(text, up.url, lambda u: self._register(session, u, hls_url))
             return Response(body, media_type="application/vnd.apple.mpegurl")
         source: AsyncIterator[bytes] = up.chunks()
@@ -373,6 +378,11 @@ class Relay:
             if now - session.used > HLS_IDLE_S:
                 del self.hls[sid]
                 self._spawn(self.slots.release(*session.holders))
+
+    async def _sweep_forever(self) -> None:
+        while self.hls:
+            await asyncio.sleep(5)
+            self._sweep_hls()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)

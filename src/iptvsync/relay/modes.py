@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -48,6 +49,30 @@ def account_keys(kind: str, mac: str | None, options: dict[str, Any]) -> tuple[s
         if macs:
             return tuple(dict.fromkeys(macs))
     return ("default",)
+
+
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
+
+
+def check_play_options(options: dict[str, Any] | None) -> None:
+    """Refuse bad play options when a provider is saved (``ValueError``: a 422 there)."""
+    if not options:
+        return
+    mode = options.get("play_mode")
+    if mode is not None and mode not in [m.value for m in PlayMode]:
+        raise ValueError(f"options.play_mode must be one of {[m.value for m in PlayMode]}")
+    limit = options.get("max_connections")
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000
+    ):
+        raise ValueError("options.max_connections must be a whole number from 1 to 1000")
+    macs = options.get("macs")
+    if macs is not None and (
+        not isinstance(macs, list) or not all(isinstance(m, str) and _MAC.match(m) for m in macs)
+    ):
+        raise ValueError("options.macs must be a list of MACs like 00:1A:79:12:34:56")
+    if "remux" in options and not isinstance(options["remux"], bool):
+        raise ValueError("options.remux must be true or false")
 
 
 def play_options(provider: Any) -> PlayOptions:
