@@ -11,6 +11,7 @@ import subprocess
 import httpx
 import pytest
 
+from iptvsync.fakes.server import free_port
 from iptvsync.outputs.hdhomerun import device_id_for, valid_device_id
 from iptvsync.outputs.hdhomerun_discovery import parse, reply_for
 from tests.relay.conftest import ADMIN, ffprobe, needs_ffprobe, video_codecs
@@ -42,11 +43,12 @@ def test_hdhomerun_config_discovers_the_tuner_and_its_lineup_plays(make_stack) -
     # hdhomerun_config sends to UDP 65001 (not configurable); we bind loopback only.
     if not _port_free(65001):
         pytest.skip("UDP 127.0.0.1:65001 is in use on this machine")
+    ssdp_port = free_port()
     stack = make_stack(
         "stalker",
         hdhomerun_discovery=True,
         hdhomerun_discovery_host="127.0.0.1",
-        hdhomerun_ssdp_port=0,
+        hdhomerun_ssdp_port=ssdp_port,  # SSDP's 1900 needs no privilege, but keep tests apart
         hdhomerun_discovery_device="u1",
     )
     uid, _ = stack.add_user("plex", max_streams=1)
@@ -68,6 +70,16 @@ def test_hdhomerun_config_discovers_the_tuner_and_its_lineup_plays(make_stack) -
     assert httpx.get(f"{mine['base_url']}/lineup_status.json").json()["ScanInProgress"] == 0
     assert "urn:schemas-upnp-org:device-1-0" in httpx.get(f"{mine['base_url']}/device.xml").text
     assert video_codecs(ffprobe(lineup[0]["URL"])) == ["h264"]
+    # SSDP: an M-SEARCH gets the device description's location.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(5)
+        search = (
+            "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+            "MX: 1\r\nST: urn:schemas-upnp-org:device:MediaServer:1\r\n\r\n"
+        )
+        udp.sendto(search.encode(), ("127.0.0.1", ssdp_port))
+        answer = udp.recv(2048).decode()
+    assert f"LOCATION: {mine['base_url']}/device.xml" in answer
     # A wrong device key is no device at all.
     assert httpx.get(f"{mine['base_url'][:-4]}0000/discover.json").status_code == 404
 
