@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_dashboard_lists_a_stream_and_stops_it(
     page: Any, server: Server, synced_provider: int
 ) -> None:
-    channels = server.request("GET", f"/api/providers/{synced_provider}/channels").json()["items"]
+    channels = server.api("GET", f"/api/providers/{synced_provider}/channels").json()["items"]
     channel = channels[0]["id"]
     url = f"{server.url}/api/providers/{synced_provider}/play/channel/{channel}"
     headers = {"Authorization": f"Bearer {server.token}"} if server.token else {}
