@@ -149,3 +149,27 @@ def test_output_users_cannot_see_or_stop_each_others_streams(make_stack) -> None
     assert stack.api.delete(f"/api/streams/{bobs['id']}", headers=ADMIN).status_code == 204
     assert pb.ended.wait(5) and not pa.ended.is_set()
     pa.stop.set()
+
+
+def test_a_mac_pool_counts_slots_per_mac(make_stack) -> None:  # type: ignore[no-untyped-def]
+    second_mac = "00:1A:79:65:43:21"
+    stack = make_stack(
+        "stalker",
+        options={"macs": ["00:1A:79:12:34:56", second_mac]},  # 1 connection per MAC
+        fake_options={
+            "gated_streams": True,
+            "mac_allowed": ("00:1A:79:12:34:56", second_mac),
+        },
+    )
+    users = [basic(f"u{i}", stack.add_user(f"u{i}")[1]) for i in range(3)]
+    ch = stack.channel_ids()
+    players = [Player(stack.play_url(ch[i]), users[i]) for i in range(2)]
+    for p in players:
+        p.start()
+        assert p.started_reading.wait(15) and p.status == 200, p.body
+    accounts = sorted(r.info["account"] for r in held(stack.db, "provider:"))
+    assert accounts == ["00:1A:79:XX:XX:21", "00:1A:79:XX:XX:56"]
+    refused = httpx.get(stack.play_url(ch[2]), headers=users[2], timeout=20)
+    assert refused.status_code == 503 and len(refused.json()["error"]["detail"]["held_by"]) == 2
+    for p in players:
+        p.stop.set()

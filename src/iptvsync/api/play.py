@@ -25,10 +25,12 @@ from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import play_path, sign, verify
 from iptvsync.errors import Forbidden, NotFound, ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PlayTarget
+from iptvsync.providers.registry import make_client
 from iptvsync.relay import upstream
 from iptvsync.relay.broker import Relay, Who
 from iptvsync.relay.modes import PlayMode, play_options
 from iptvsync.store import queries
+from iptvsync.store.providers import provider_config
 
 router = APIRouter(tags=["play"])
 
@@ -83,9 +85,10 @@ async def serve(
     """Play one item for an already authorised ``who`` (the Xtream paths come here too)."""
     provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
     options = play_options(provider)
-    client = await svc.clients.get(provider)
-
-    async def resolve() -> tuple[str, dict[str, str]]:
+    async def resolve(account: str = "default") -> tuple[str, dict[str, str]]:
+        """A fresh link and the headers to fetch it with, through the account (MAC) whose
+        slot the stream holds."""
+        client = await _client_for(svc, provider, account)
         try:
             url = await client.resolve_play(target)
         except ProviderError as exc:
@@ -98,7 +101,7 @@ async def serve(
         return url, upstream.stream_headers(client, provider.kind, opts)
 
     if options.mode is PlayMode.REDIRECT:
-        url, _ = await resolve()
+        url, _ = await resolve(options.accounts[0])
         return RedirectResponse(
             url,
             status_code=302,
@@ -141,6 +144,22 @@ async def hls_part(
     if found is None:
         raise NotFound("this HLS session has ended; open the channel again")
     return found
+
+
+async def _client_for(svc: Services, provider: Any, account: str) -> Any:
+    """The provider's shared client, or for another MAC of a Stalker pool a client of that MAC
+    (kept per provider version and MAC, like ``ClientPool`` keeps the provider's own)."""
+    if provider.kind != "stalker" or account in ("default", str(provider.mac or "").upper()):
+        return await svc.clients.get(provider)
+    pool: dict[tuple[Any, ...], Any] = svc.extras.setdefault("relay_mac_clients", {})
+    key = (provider.id, provider.updated_at, account)
+    client = pool.get(key)
+    if client is None:
+        config = provider_config(provider)
+        config.mac = account
+        factory = svc.extras.get("make_client", make_client)
+        client = pool[key] = factory(config, svc.http, svc.settings)
+    return client
 
 
 def who_of(principal: Principal) -> Who:

@@ -123,7 +123,7 @@ class Relay:
         kind: str,
         item_id: int,
         who: Who,
-        resolve: Callable[[], Awaitable[tuple[str, dict[str, str]]]],
+        resolve: Callable[[str], Awaitable[tuple[str, dict[str, str]]]],
         hls_url: Callable[[str, int, str], str],
     ) -> Response:
         self._sweep_hls()
@@ -225,6 +225,9 @@ class Relay:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         await self.slots.aclose()
+        for client in self.svc.extras.pop("relay_mac_clients", {}).values():
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     # -- slots -------------------------------------------------------------------------
 
@@ -295,7 +298,7 @@ class Relay:
 
     async def _open_channel(
         self, provider: Any, options: PlayOptions, key: tuple[Any, ...], item: dict[str, Any],
-        who: Who, resolve: Callable[[], Awaitable[tuple[str, dict[str, str]]]],
+        who: Who, resolve: Callable[[str], Awaitable[tuple[str, dict[str, str]]]],
         hls_url: Callable[[str, int, str], str], user_holder: str,
     ) -> Channel | Response:  # fmt: skip
         channel_id = uuid.uuid4().hex
@@ -305,7 +308,7 @@ class Relay:
             on_lost=lambda: box["c"].stop() if "c" in box else None,
         )  # fmt: skip
         try:
-            url, headers = await resolve()
+            url, headers = await resolve(account)
             up = await upstream.open(self.svc.http, url, headers)
             if up.status >= 400:
                 await up.close()
