@@ -46,6 +46,7 @@ class HlsSession:
     headers: dict[str, str]
     holders: list[str]
     urls: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)  # a live playlist lists URLs again
     used: float = field(default_factory=time.monotonic)
 
 
@@ -166,7 +167,9 @@ class Relay:
             kicked=viewer.kicked,
         )
 
-    async def segment(self, session_id: str, index: int, hls_url: Callable[[str, int, str], str]):  # type: ignore[no-untyped-def]
+    async def segment(
+        self, session_id: str, index: int, hls_url: Callable[[str, int, str], str]
+    ) -> Response | None:
         """An HLS variant or segment of a session, fetched with the provider's headers."""
         session = self.hls.get(session_id)
         if session is None or index >= len(session.urls):
@@ -372,8 +375,11 @@ class Relay:
     def _register(
         self, session: HlsSession, url: str, hls_url: Callable[[str, int, str], str]
     ) -> str:
-        session.urls.append(url)
-        return hls_url(session.id, len(session.urls) - 1, hls.extension(url))
+        number = session.index.get(url)
+        if number is None:
+            number = session.index[url] = len(session.urls)
+            session.urls.append(url)
+        return hls_url(session.id, number, hls.extension(url))
 
     def _sweep_hls(self) -> None:
         now = time.monotonic()
