@@ -89,7 +89,7 @@ def resolve_device(svc: Services, device: str, key: str) -> Device:
     if device == "open":
         if svc.settings.admin_token is not None:
             raise missing
-    elif not hmac.compare_digest(key, device_key(svc, device)):
+    elif len(key) > 64 or not hmac.compare_digest(key.encode(), device_key(svc, device).encode()):
         raise missing
     with svc.db.connect() as conn:
         if device.startswith("u") and device[1:].isdigit():

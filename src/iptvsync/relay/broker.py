@@ -198,7 +198,7 @@ class Relay:
 
         return RelayResponse(
             chunks(), media_type=up.content_type or "video/mp2t", cleanup=cleanup,
-            on_disconnect=stop.set,
+            on_disconnect=stop.set, kicked=stop,
         )  # fmt: skip
 
     async def stop_viewer(self, holder: str) -> bool:
