@@ -151,8 +151,12 @@ def user_limit(db: sa.Engine, user_id: int) -> int | None:
     return int(value) if value is not None else None
 
 
-def set_user_limit(db: sa.Engine, user_id: int, max_streams: int | None) -> None:
+def set_user_limit(db: sa.Engine, username: str, max_streams: int | None) -> bool:
+    """Set a user's ``max_streams`` (None: back to the server default); False: no such user."""
     from iptvsync.store.models import users
 
     with db.begin() as conn:
-        conn.execute(sa.update(users).where(users.c.id == user_id).values(max_streams=max_streams))
+        done = conn.execute(
+            sa.update(users).where(users.c.username == username).values(max_streams=max_streams)
+        )
+    return bool(done.rowcount)
