@@ -82,8 +82,9 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
         key = key.split(".", 1)[0]
         if not portal.link_valid(key):
             return Response(b"", 403)  # expired temporary link
-        live = request.path_params.get("kind", "live") == "live"
-        return await media.respond(request, live=live, hls=wants_hls(request.url.path))
+        path = request.url.path
+        live = path.startswith("/stream/live/") or path == "/play/live.php"
+        return await media.respond(request, live=live, hls=wants_hls(path))
 
     routes = [
         Route(path, load_php, methods=["GET", "POST"])
