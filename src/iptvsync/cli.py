@@ -365,6 +365,26 @@ def user_remove(name: str = typer.Argument(..., help="User name.")) -> None:
     console.print(f"removed user [bold]{name}[/]", highlight=False)
 
 
+@user_app.command("streams")
+def user_streams(
+    name: str = typer.Argument(..., help="User name."),
+    limit: str = typer.Argument(..., help="Streams at once (1-100), or 'default'."),
+) -> None:
+    """Set how many streams a user may watch at once through the relay (and its HDHomeRun
+    tuner count); 'default' uses IPTVSYNC_DEFAULT_MAX_STREAMS."""
+    from iptvsync.errors import NotFound, ValidationFailed
+    from iptvsync.store.streams import set_user_limit
+
+    value = None if limit == "default" else int(limit) if limit.isdigit() else -1
+    if value is not None and not 1 <= value <= 100:
+        fail(ValidationFailed("the limit is a number from 1 to 100, or 'default'"))
+        return
+    if not set_user_limit(_db(load_settings()), name, value):
+        fail(NotFound(f"no user named {name!r}"))
+        return
+    console.print(f"user [bold]{name}[/]: {limit} stream(s) at once", highlight=False)
+
+
 # --- migrate ---------------------------------------------------------------------------------
 
 

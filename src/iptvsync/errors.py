@@ -18,6 +18,7 @@ errors into this tree at its boundary; the API maps the tree to responses in exa
     │   ├── SyncRunning               409 sync_running       (detail: run_id)
     │   └── NothingRunning            409 nothing_running
     ├── SyncCancelled                 (internal: a run was asked to stop)
+    ├── NoFreeConnection              503 no_free_connection    (detail: what holds the slots)
     └── ProviderError                 502 (the provider failed us)
         ├── ProviderUnreachable       502 provider_unreachable   (DNS, refused, circuit open)
         ├── ProviderTimeout           502 provider_timeout
@@ -131,6 +132,13 @@ class SyncCancelled(IptvsyncError):
     status = 409
 
 
+class NoFreeConnection(IptvsyncError):
+    """Every connection slot a stream could use is held (detail: what holds them)."""
+
+    status = 503
+    code = "no_free_connection"
+
+
 class ProviderError(IptvsyncError):
     status = 502
     code = "provider_error"
@@ -195,5 +203,6 @@ ERROR_CODES: frozenset[str] = frozenset(
         "provider_bad_response",
         "not_a_portal",
         "interrupted",
+        "no_free_connection",
     }
 )

@@ -97,6 +97,25 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_000_000
     cors_origins: list[str] = []
 
+    # Watching through iptvsync (relay, connection slots, HDHomeRun; docs/outputs.md)
+    #: Streams an output user may watch at once when the user has no ``max_streams`` of its own.
+    default_max_streams: int = 2
+    #: Slot leases: renewed every third of this while streaming; a dead replica's slots free
+    #: within it.
+    stream_lease_s: float = 15.0
+    #: Bytes a viewer may fall behind a shared upstream before it is dropped.
+    relay_buffer_bytes: int = 4 * 1024 * 1024
+    #: SSDP (UDP 1900) and SiliconDust (UDP 65001) discovery of an HDHomeRun tuner.
+    hdhomerun_discovery: bool = False
+    hdhomerun_discovery_host: str = "0.0.0.0"
+    hdhomerun_discovery_port: int = 65001
+    hdhomerun_ssdp_port: int = 1900
+    #: The device answered on the LAN: ``open`` (open mode), ``u<user id>`` or ``p<provider id>``
+    #: (its URL is a capability: anyone on the LAN who asks learns it).
+    hdhomerun_discovery_device: str | None = None
+    #: How media servers reach this server (``http://192.168.1.10:8000``); default from host/port.
+    hdhomerun_base_url: str | None = None
+
     # Guide
     epg_past_hours: int = 6
     epg_future_days: int = 7

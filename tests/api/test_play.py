@@ -56,11 +56,19 @@ class Portal:
 def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
     catalogue = generate(5, movies=30, series=6, channels=12)
     fake = create_portal(catalogue, StalkerFakeConfig(family="stock"))
+    fake.state.media.end_after_bytes = 188 * 10  # a live stream ends, so a body read ends
     http = ServedHttp(fake)
     with db.begin() as conn:
         provider_id = create_provider(
             conn,
-            {"name": "fake", "kind": "stalker", "url": "http://portal.test/c/", "mac": DEFAULT_MAC},
+            {
+                "name": "fake",
+                "kind": "stalker",
+                "url": "http://portal.test/c/",
+                "mac": DEFAULT_MAC,
+                # These tests are about the redirect; the relay has its own (tests/relay/).
+                "options": {"play_mode": "redirect"},
+            },
         )
     settings = settings.model_copy(
         update={"admin_token": SecretStr("admin-secret-long-enough-0123456"), "scheduler": False}

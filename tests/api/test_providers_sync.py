@@ -236,7 +236,7 @@ def test_request_size_limit(env: Env) -> None:
 
 
 def test_plays_reuse_one_portal_session(env: Env) -> None:
-    pid = env.add()["id"]
+    pid = env.add(options={"play_mode": "redirect"})["id"]  # the relay has tests/relay/
     env.client.post(f"/api/providers/{pid}/sync")
     env.wait(pid)
     channels = env.client.get(f"/api/providers/{pid}/channels").json()["items"]

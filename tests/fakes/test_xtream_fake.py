@@ -169,6 +169,8 @@ async def test_xmltv_interleaved_and_gzip(http: httpx.AsyncClient) -> None:
 
 
 async def test_stream_routes_redirect(http: httpx.AsyncClient) -> None:
+    # Live streams never end, and httpx's ASGI transport reads a body whole: end it early.
+    await http.post("/_media/config", json={"end_after_bytes": 188 * 10})
     for path in (
         "/user/pass/7.ts",
         "/live/user/pass/7.m3u8",
@@ -178,7 +180,11 @@ async def test_stream_routes_redirect(http: httpx.AsyncClient) -> None:
     ):
         response = await http.get(path)
         assert response.status_code == 302, path
-        assert (await http.get(response.headers["location"])).content[:1] == b"\x47"
+        location = response.headers["location"]
+        async with http.stream("GET", location, follow_redirects=True) as media:
+            first = await anext(media.aiter_raw())
+        # HLS opens with its playlist.
+        assert first[:1] == b"\x47" or first.startswith(b"#EXTM3U"), path
     assert (await http.get("/movie/user/wrong/3.mkv")).status_code == 403
     stats = (await http.get("/_control/stats")).json()
     assert stats["streams_open"] == 5 and stats["stats"]["stream:movie"] == 2

@@ -107,6 +107,8 @@ def test_no_secret_anywhere(settings: Settings, db: sa.Engine, recorder: Recorde
 
     catalogue = generate(seed=31, movies=60, series=8, channels=12)
     stalker = stalker_app(catalogue, StalkerFakeConfig(mac_allowed=(MAC,)))
+    # Stalker plays through the relay: its live stream must end for the body to be recorded.
+    stalker.state.media.end_after_bytes = 188 * 200
     panel = xtream_app(catalogue, XtreamFakeConfig(username=XT_USER, password=XT_PASS))
     with (
         ServerThread(stalker) as portal,

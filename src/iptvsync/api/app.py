@@ -37,6 +37,8 @@ ROUTERS = (
     "iptvsync.api.catalogue",
     "iptvsync.api.snapshot",
     "iptvsync.api.play",
+    "iptvsync.api.streams",
+    "iptvsync.outputs.hdhomerun",
     "iptvsync.api.epg",
     "iptvsync.outputs.routes",
     "iptvsync.web.routes",
@@ -67,10 +69,16 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         scheduler = start_embedded_scheduler(services)
         sweeper = StaleRunSweeper(db, settings.run_sweep_s).start()
         app.state.services = services
+        discovery = await _start_discovery(services)
         try:
             yield
         finally:
             await sweeper.stop()
+            if discovery is not None:
+                discovery.close()
+            relay = services.extras.get("relay")
+            if relay is not None:
+                await relay.aclose()
             if scheduler is not None:
                 await scheduler.stop()
             stop = getattr(services.runner, "stop", None)
@@ -109,6 +117,15 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
     app.add_middleware(RequestGuard, settings=settings)  # outermost: before anything else
     _document_get_only(app)
     return app
+
+
+async def _start_discovery(services: Services) -> Any:
+    """HDHomeRun discovery on UDP (off by default; docs/outputs.md)."""
+    if not services.settings.hdhomerun_discovery:
+        return None
+    from iptvsync.outputs.hdhomerun_discovery import start_for
+
+    return await start_for(services)
 
 
 def _document_get_only(app: FastAPI) -> None:

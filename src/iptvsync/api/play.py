@@ -1,10 +1,14 @@
-"""Play: resolve a stream link at play time and redirect to it.
+"""Play: the one endpoint every output points at, whatever the provider's play mode.
 
-Provider links expire in seconds (Stalker ``create_link`` tokens), so nothing is stored: every
-play asks the provider. The target URL can carry the provider account's credentials (Xtream
-puts them in the path), so the answer goes only to an authenticated caller: the admin, an
-output user allowed to see the provider, or a request with a valid signed ``sig``
-(``api.signing``). The ``Location`` header is the only place a provider credential appears.
+``redirect`` mode: resolve a fresh stream link now and answer 302 (Stalker ``create_link``
+tokens live seconds, so nothing is stored). ``relay`` mode: iptvsync fetches the stream with
+the provider's headers and passes the bytes on (``relay/``); the player never sees a provider
+URL, cookie or credential. The mode, limits and remux profile come from the provider's options
+(``relay.modes``; docs/outputs.md).
+
+Who may play: the admin, an output user allowed to see the provider, or a request with a valid
+signed ``sig`` (``api.signing``). A URL signed for one output user carries ``u=<user id>`` and
+a signature over ``<kind>@u<id>``, so its streams count against that user's ``max_streams``.
 """
 
 from __future__ import annotations
@@ -13,17 +17,46 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
-from iptvsync.api.auth import principal_from_request
+from iptvsync.api.auth import Principal, principal_from_request
 from iptvsync.api.catalogue import scrubbed
 from iptvsync.api.services import Services, Svc
-from iptvsync.api.signing import verify
-from iptvsync.errors import Forbidden, ProviderBadResponse, ProviderError
+from iptvsync.api.signing import play_path, sign, verify
+from iptvsync.errors import Forbidden, NotFound, ProviderBadResponse, ProviderError
 from iptvsync.providers.base import PlayTarget
-from iptvsync.store import queries
+from iptvsync.providers.registry import make_client
+from iptvsync.relay import upstream
+from iptvsync.relay.broker import Relay, Who
+from iptvsync.relay.modes import PlayMode, play_options
+from iptvsync.store import macs, queries
+from iptvsync.store.providers import provider_config
+from iptvsync.store.secrets import reveal
 
 router = APIRouter(tags=["play"])
+
+
+#: The ``kind`` a per-user play URL is signed under.
+def user_kind(kind: str, user_id: int) -> str:
+    return f"{kind}@u{user_id}"
+
+
+def user_play_url(svc: Services, base: str, provider_id: int, kind: str, item_id: int,
+                  user_id: int | None, ttl_s: int | None = None) -> str:  # fmt: skip
+    """A signed play URL; bound to ``user_id`` (its streams count against that user) if given."""
+    extra: dict[str, Any] = {} if ttl_s is None else {"ttl_s": ttl_s}
+    if user_id is None:
+        sig = sign(svc.settings, provider_id, kind, item_id, **extra)
+        return f"{base}{play_path(provider_id, kind, item_id)}?sig={sig}"
+    sig = sign(svc.settings, provider_id, user_kind(kind, user_id), item_id, **extra)
+    return f"{base}{play_path(provider_id, kind, item_id)}?u={user_id}&sig={sig}"
+
+
+def get_relay(svc: Services) -> Relay:
+    relay = svc.extras.get("relay")
+    if relay is None:
+        relay = svc.extras["relay"] = Relay(svc)
+    return relay
 
 
 @router.api_route(
@@ -39,35 +72,138 @@ async def play(
     request: Request,
     svc: Svc,
     sig: str | None = Query(None, max_length=64, description="a signed play link's signature"),
-) -> RedirectResponse:
-    """302 to a freshly resolved stream URL; 502 with the provider's error code otherwise."""
-    await _authorise(request, svc, provider_id, kind, item_id, sig)
+    u: int | None = Query(None, description="the output user a signed link was made for"),
+) -> Response:
+    """302 to a fresh stream URL (redirect mode) or the stream itself (relay mode); 502 with
+    the provider's error code, 503 ``no_free_connection`` when every slot is held."""
+    who = await _authorise(request, svc, provider_id, kind, item_id, sig, u)
+    return await serve(svc, request, provider_id, kind, item_id, who)
+
+
+async def serve(
+    svc: Services, request: Request, provider_id: int, kind: str, item_id: int, who: Who
+) -> Response:
+    """Play one item for an already authorised ``who`` (the Xtream paths come here too)."""
     provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
-    client = await svc.clients.get(provider)
+    options = play_options(provider, await asyncio.to_thread(_pool_macs, svc, provider))
+
+    async def resolve(account: str = "default") -> tuple[str, dict[str, str]]:
+        """A fresh link and the headers to fetch it with, through the account (MAC) whose
+        slot the stream holds."""
+        client = await _client_for(svc, provider, account)
+        try:
+            url = await client.resolve_play(target)
+        except ProviderError as exc:
+            raise scrubbed(exc, provider) from None
+        if not url or not isinstance(url, str):
+            raise ProviderBadResponse(
+                "the provider returned no stream link", detail={"kind": kind, "id": item_id}
+            )
+        opts = provider.options if isinstance(provider.options, dict) else {}
+        return url, upstream.stream_headers(client, provider.kind, opts)
+
+    if options.mode is PlayMode.REDIRECT:
+        url, _ = await resolve(options.accounts[0])
+        return RedirectResponse(
+            url,
+            status_code=302,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+    if request.method == "HEAD":
+        return Response(media_type="video/mp2t", headers={"Cache-Control": "no-store"})
+    base = str(request.base_url).rstrip("/")
+
+    def hls_url(session: str, index: int, ext: str) -> str:
+        return _hls_url(svc, base, provider_id, session, index, ext)
+
     try:
-        url = await client.resolve_play(target)
+        return await get_relay(svc).open(provider, options, kind, item_id, who, resolve, hls_url)
     except ProviderError as exc:
         raise scrubbed(exc, provider) from None
-    if not url or not isinstance(url, str):
-        raise ProviderBadResponse(
-            "the provider returned no stream link", detail={"kind": kind, "id": item_id}
-        )
-    return RedirectResponse(
-        url,
-        status_code=302,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+
+
+def _hls_url(svc: Services, base: str, provider_id: int, session: str, index: int, ext: str) -> str:
+    """A relay URL for one HLS part. It keeps the part's extension (``.m3u8``, ``.ts``,
+    ``.aac``...): players such as ffmpeg refuse HLS segments of unknown extensions."""
+    path = f"/api/relay/hls/{provider_id}/{session}/{index}.{ext}"
+    return f"{base}{path}?sig={sign(svc.settings, provider_id, 'hls-' + session, index)}"
+
+
+@router.get("/api/relay/hls/{provider_id}/{session}/{index}.{ext}", include_in_schema=False)
+async def hls_part(
+    provider_id: int, session: str, index: int, ext: str, request: Request, svc: Svc,
+    sig: str = Query(..., max_length=64),
+) -> Response:  # fmt: skip
+    """A relayed HLS variant playlist or segment (URLs handed out in rewritten playlists)."""
+    if not verify(svc.settings, provider_id, "hls-" + session, index, sig):
+        raise Forbidden("this relay link's signature is not valid or has expired")
+    base = str(request.base_url).rstrip("/")
+
+    def hls_url(sid: str, i: int, part_ext: str) -> str:
+        return _hls_url(svc, base, provider_id, sid, i, part_ext)
+
+    found = await get_relay(svc).segment(session, index, hls_url)
+    if found is None:
+        raise NotFound("this HLS session has ended; open the channel again")
+    return found
+
+
+async def _client_for(svc: Services, provider: Any, account: str) -> Any:
+    """The provider's shared client, or for another MAC of a Stalker pool a client of that MAC
+    (kept per provider version and MAC, like ``ClientPool`` keeps the provider's own)."""
+    own = str(reveal(provider.mac) or "").upper()
+    if provider.kind != "stalker" or account in ("default", own):
+        return await svc.clients.get(provider)
+    pool: dict[tuple[Any, ...], Any] = svc.extras.setdefault("relay_mac_clients", {})
+    key = (provider.id, provider.updated_at, account)
+    client = pool.get(key)
+    if client is None:
+        config = provider_config(provider)
+        config.mac = account
+        factory = svc.extras.get("make_client", make_client)
+        client = pool[key] = factory(config, svc.http, svc.settings)
+    return client
+
+
+def _pool_macs(svc: Services, provider: Any) -> list[str]:
+    """A Stalker provider's MAC pool (``store.macs``) minus the MACs the portal refused."""
+    if provider.kind != "stalker":
+        return []
+    with svc.db.connect() as conn:
+        entries = macs.pool(conn, provider.id)
+    usable = [e["mac"] for e in entries if e["state"] in ("unknown", "active")]
+    return usable or [e["mac"] for e in entries]
+
+
+def who_of(principal: Principal) -> Who:
+    return Who(user_id=principal.user_id, username=principal.username, admin=principal.admin)
 
 
 async def _authorise(
-    request: Request, svc: Services, provider_id: int, kind: str, item_id: int, sig: str | None
-) -> None:
-    if sig is not None and verify(svc.settings, provider_id, kind, item_id, sig):
-        return
+    request: Request, svc: Services, provider_id: int, kind: str, item_id: int,
+    sig: str | None, user_id: int | None,
+) -> Who:  # fmt: skip
+    if sig is not None:
+        signed_kind = kind if user_id is None else user_kind(kind, user_id)
+        if verify(svc.settings, provider_id, signed_kind, item_id, sig):
+            if user_id is None:
+                return Who(user_id=None, username=None, admin=True)
+            return Who(user_id=user_id, username=_username(svc, user_id), admin=False)
     anonymous = not request.headers.get("authorization")
     if sig is not None and svc.settings.admin_token is not None and anonymous:
         raise Forbidden("this play link's signature is not valid or has expired")
-    (await principal_from_request(request)).check(provider_id)
+    principal = await principal_from_request(request)
+    principal.check(provider_id)
+    return who_of(principal)
+
+
+def _username(svc: Services, user_id: int) -> str | None:
+    import sqlalchemy as sa
+
+    from iptvsync.store.models import users
+
+    with svc.db.connect() as conn:
+        return conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).scalar()
 
 
 def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:

@@ -23,9 +23,11 @@ def normalise_mac(value: str) -> str:
 
 def check_options(value: dict[str, Any] | None) -> dict[str, Any] | None:
     """Provider options: a schedule must parse (bad ones would only be logged at each tick)."""
+    from iptvsync.relay.modes import check_play_options
     from iptvsync.sync.schedule import parse_schedule
 
     parse_schedule(value)
+    check_play_options(value)
     return value
 
 

@@ -31,8 +31,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from iptvsync.fakes.catalogue import Catalogue, FakeSeries, seasons
+from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.xtream import (
-    ASSET,
     aiter_chunks,
     apply_switches,
     control_endpoint,
@@ -232,6 +232,7 @@ def _html(status: int, text: str) -> Response:
 
 def create_app(catalogue: Catalogue, config: M3uFakeConfig | None = None) -> Starlette:
     provider = FakeM3uProvider(catalogue, config or M3uFakeConfig())
+    media = FakeMedia()
 
     def base_of(request: Request) -> str:
         return f"{request.url.scheme}://{request.url.netloc}"
@@ -286,10 +287,17 @@ def create_app(catalogue: Catalogue, config: M3uFakeConfig | None = None) -> Sta
 
     async def stream(request: Request) -> Response:
         provider.stats["stream"] += 1
-        return Response(status_code=302, headers={"Location": "/_asset/stream.ts"})
+        path = request.url.path
+        live = not any(part in path for part in ("/movie/", "/series/"))
+        ext = "m3u8" if wants_hls(path) else "ts"
+        where = "/_asset/stream" if live else "/_asset/vod"
+        return Response(status_code=302, headers={"Location": f"{where}.{ext}"})
 
     async def asset(request: Request) -> Response:
-        return Response(ASSET, media_type="video/mp2t")
+        path = request.url.path
+        return await media.respond(
+            request, live=path.startswith("/_asset/stream"), hls=wants_hls(path)
+        )
 
     app = Starlette(
         routes=[
@@ -299,6 +307,10 @@ def create_app(catalogue: Catalogue, config: M3uFakeConfig | None = None) -> Sta
                 methods=["GET", "POST"],
             ),
             Route("/_asset/stream.ts", asset),
+            Route("/_asset/stream.m3u8", asset),
+            Route("/_asset/vod.ts", asset),
+            Route("/_asset/vod.m3u8", asset),
+            *media.routes(),
             Route("/playlist.m3u", playlist),
             Route("/playlist.m3u.gz", playlist),
             Route("/get.php", playlist),
@@ -308,6 +320,7 @@ def create_app(catalogue: Catalogue, config: M3uFakeConfig | None = None) -> Sta
         ]
     )
     app.state.provider = provider
+    app.state.media = media
     return app
 
 

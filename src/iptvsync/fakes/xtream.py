@@ -42,6 +42,7 @@ from iptvsync.fakes.catalogue import (
     generate,
     seasons,
 )
+from iptvsync.fakes.media import FakeMedia, wants_hls
 
 #: The default "large account" of the benchmarks: sizes of a real reseller line.
 LARGE_ACCOUNT = {"channels": 56_713, "movies": 178_007, "series": 47_568}
@@ -500,6 +501,7 @@ def _html(status: int, title: str) -> Response:
 
 def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> Starlette:
     provider = FakeXtreamProvider(catalogue, config or XtreamFakeConfig())
+    media = FakeMedia()
 
     def gate(request: Request) -> Response | None:
         """Transport-level failures that come before any credential check."""
@@ -825,10 +827,18 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
         if not credentials_ok(p.get("username"), p.get("password")):
             return _html(403, "403 Forbidden")
         provider.streams_open += 1
-        return Response(status_code=302, headers={"Location": "/_asset/stream.ts"})
+        kind = p.get("kind", "live")
+        ext = "m3u8" if wants_hls(request.url.path) else "ts"
+        where = "/_asset/stream" if kind in ("live", "timeshift") else "/_asset/vod"
+        if kind not in ("live", "movie", "series", "timeshift"):
+            where = "/_asset/stream"  # the playlist form /{user}/{pass}/{id}.ts is live
+        return Response(status_code=302, headers={"Location": f"{where}.{ext}"})
 
     async def asset(request: Request) -> Response:
-        return Response(ASSET, media_type="video/mp2t")
+        path = request.url.path
+        return await media.respond(
+            request, live=path.startswith("/_asset/stream"), hls=wants_hls(path)
+        )
 
     routes = [
         Route(
@@ -837,6 +847,10 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
             methods=["GET", "POST"],
         ),
         Route("/_asset/stream.ts", asset),
+        Route("/_asset/stream.m3u8", asset),
+        Route("/_asset/vod.ts", asset),
+        Route("/_asset/vod.m3u8", asset),
+        *media.routes(),
         Route("/player_api.php", player_api, methods=["GET", "POST"]),
         Route("/panel_api.php", player_api, methods=["GET", "POST"]),
         Route("/get.php", get_php),
@@ -847,6 +861,7 @@ def create_app(catalogue: Catalogue, config: XtreamFakeConfig | None = None) -> 
     ]
     app = Starlette(routes=routes)
     app.state.provider = provider
+    app.state.media = media
     return app
 
 

@@ -120,8 +120,13 @@ def _auth_query(
 # Play URLs
 
 
-def _signed_play_url(svc: Services, base: str, provider_id: int, kind: str, item_id: int) -> str:
-    return signing.sign_play_url(svc.settings, provider_id, kind, item_id, base_url=base)
+def _signed_play_url(
+    svc: Services, base: str, provider_id: int, kind: str, item_id: int, user_id: int | None = None
+) -> str:
+    """A signed play URL; bound to the output user who asked, so its streams count for them."""
+    if user_id is None:
+        return signing.sign_play_url(svc.settings, provider_id, kind, item_id, base_url=base)
+    return play.user_play_url(svc, base, provider_id, kind, item_id, user_id)
 
 
 def _xtream_play_url(
@@ -167,7 +172,7 @@ def playlist(
     guide_url = f"{base}/xmltv.xml.gz" + (f"?{urlencode(guide_query)}" if guide_query else "")
 
     def play_url(provider_id: int, kind: str, item_id: int, _ext: str) -> str:
-        return _signed_play_url(svc, base, provider_id, kind, item_id)
+        return _signed_play_url(svc, base, provider_id, kind, item_id, who.user_id)
 
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
@@ -499,19 +504,18 @@ async def _redirect(
         row = await asyncio.to_thread(_visible_item, svc, who, kind, item_id)
     if row is None:
         raise NotFound(f"no {kind} with that stream id")
-    return await _play(svc, request, row.provider_id, kind, row.id)
+    return await _play(svc, request, row.provider_id, kind, row.id, who)
 
 
 async def _play(
-    svc: Services, request: Request, provider_id: int, kind: str, item_id: int
+    svc: Services, request: Request, provider_id: int, kind: str, item_id: int, who: Principal
 ) -> Response:
     """Resolve a fresh link now and send the player there: one hop, like a panel's 302.
 
     The play service does the resolving; the user was authenticated and checked against the
     provider above, so it gets a freshly signed, short-lived ``sig`` for this one item.
     """
-    sig = signing.sign(svc.settings, provider_id, kind, item_id, ttl_s=60)
-    return await play.play(provider_id, kind, item_id, request, svc, sig=sig)  # type: ignore[arg-type]
+    return await play.serve(svc, request, provider_id, kind, item_id, play.who_of(who))
 
 
 @router.api_route(

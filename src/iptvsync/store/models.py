@@ -256,6 +256,7 @@ users = sa.Table(
     sa.Column("token_hash", sa.String(128)),
     sa.Column("all_providers", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("max_streams", sa.Integer),  # streams at once; NULL: the server's default
 )
 
 user_providers = sa.Table(
@@ -270,4 +271,18 @@ user_providers = sa.Table(
         sa.ForeignKey("providers.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+)
+
+#: Connection slots held by running streams (``store.streams``; migration 0006).
+stream_slots = sa.Table(
+    "stream_slots",
+    metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("slot_no", sa.Integer, primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False, index=True),
+    sa.Column("stream_id", sa.String(64), nullable=False, index=True),
+    sa.Column("replica", sa.String(64), nullable=False),
+    sa.Column("info", sa.JSON, nullable=False),
+    sa.Column("since", sa.Float, nullable=False),
+    sa.Column("lease_until", sa.Float, nullable=False),
 )

@@ -42,7 +42,7 @@ PURPOSE = "provider secrets"
 #: Columns of ``providers`` that hold secrets.
 SECRET_COLUMNS = ("mac", "username", "password")
 #: Keys of ``providers.options`` whose values are secrets (any JSON value).
-SECRET_OPTION_KEYS = ("identity",)
+SECRET_OPTION_KEYS = ("identity", "macs")  # macs: the relay's per-MAC slots (relay.modes)
 MASK = "***"
 
 

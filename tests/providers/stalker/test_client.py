@@ -98,6 +98,7 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     cat = catalogue()
     app = create_app(cat, StalkerFakeConfig(family=family, **fake))
+    app.state.media.end_after_bytes = 188 * 10  # live streams never end; ASGI reads bodies whole
     urls: list[str] = []
 
     async def remember(scope: Any, receive: Any, send: Any) -> None:

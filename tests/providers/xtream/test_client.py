@@ -314,7 +314,7 @@ async def test_play_url_answers_302_and_uses_m3u8_when_allowed(
     assert isinstance(http, ServedHttp)
     async with httpx.AsyncClient() as plain:  # the redirect itself, not followed
         response = await plain.get(url.replace("http://panel", http.server.url))
-    assert response.status_code == 302 and response.headers["location"] == "/_asset/stream.ts"
+    assert response.status_code == 302 and response.headers["location"] == "/_asset/stream.m3u8"
 
 
 async def test_guide_from_xmltv_php(

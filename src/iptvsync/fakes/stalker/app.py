@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import html
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.stalker.config import RESELLER_PATHS, STOCK_PATHS, StalkerFakeConfig
 from iptvsync.fakes.stalker.portal import FakeStalkerPortal
 
@@ -39,6 +41,19 @@ def placeholder_svg(name: str) -> bytes:
 def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) -> Starlette:
     """The fake portal. ``app.state.portal`` is the ``FakeStalkerPortal`` behind it."""
     portal = FakeStalkerPortal(catalogue, config)
+    media = FakeMedia()
+
+    def mag_box(request: Request) -> bool:
+        """Gated mode: a stream needs the MAG User-Agent and a registered MAC's cookie."""
+        if not portal.config.gated_streams:
+            return True
+        if "MAG" not in request.headers.get("user-agent", ""):
+            return False
+        mac = unquote(request.cookies.get("mac", "")).upper()  # boxes send it URL-encoded
+        allowed = portal.config.mac_allowed
+        return bool(mac) and (allowed is None or mac in {m.upper() for m in allowed})
+
+    media.gate = mag_box
 
     async def load_php(request: Request) -> Response:
         return await portal.handle(request)
@@ -67,7 +82,9 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
         key = key.split(".", 1)[0]
         if not portal.link_valid(key):
             return Response(b"", 403)  # expired temporary link
-        return Response(b"\x47" + b"\xff" * 187, media_type="video/mp2t")
+        path = request.url.path
+        live = path.startswith("/stream/live/") or path == "/play/live.php"
+        return await media.respond(request, live=live, hls=wants_hls(path))
 
     routes = [
         Route(path, load_php, methods=["GET", "POST"])
@@ -90,8 +107,10 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
         Route("/ads/{name}", stream),
     ]
     routes += _control_routes(portal)
+    routes += media.routes()
     app = Starlette(routes=routes)
     app.state.portal = portal
+    app.state.media = media
     return app
 
 

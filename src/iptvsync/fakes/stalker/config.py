@@ -50,6 +50,7 @@ class StalkerFakeConfig:
     validate_mac_format: bool | None = None  # None: stock yes (00:1A:79 OUI), reseller no
     pin_device_id: bool = False  # stock: first device_id/device_id2 pinned to the MAC
     ban_without_sn: bool = False  # XC_VM: get_profile without sn bans the IP (HTTP 404)
+    gated_streams: bool = False  # streams answer 403 without the MAG User-Agent and MAC cookie
     link_ttl_s: float = 5.0  # lifetime of create_link temporary URLs
     image_origin: str | None = None  # absolute image URLs' origin; None: the request's
     xc_username: str = "fakeuser"  # appear in reseller VOD links, as real panels put them

@@ -485,6 +485,11 @@ class StalkerClient:
             return await self._resolve_episode(target)
         raise ValidationFailed(f"cannot play a {kind!r}", detail={"field": "kind"})
 
+    def stream_headers(self) -> dict[str, str]:
+        """What the box sends with a stream request (MAG User-Agent, MAC cookie, token):
+        gated portals answer 403 without them. For the relay; never shown to a player."""
+        return dict(self._headers(self._token))
+
     # -- walks -------------------------------------------------------------------------------
 
     async def _walk_channels(

@@ -6,6 +6,7 @@ import { errorText } from './browse.js';
 import { runsChart } from './chart.js';
 import { announce, fill, h } from './dom.js';
 import { ago, countTotals, duration, num, percent, runSeconds } from './format.js';
+import { streamsCard } from './streams.js';
 
 const ACTIVE = new Set(['queued', 'running']);
 const STATS = [
@@ -82,6 +83,7 @@ export class DashboardView {
       h('section', { class: 'card', 'aria-labelledby': 'offline-title' },
         h('h2', { id: 'offline-title' }, 'Offline'),
         this.offline),
+      streamsCard(),
     );
     new ResizeObserver(() => this.paintChart()).observe(this.chart);
   }

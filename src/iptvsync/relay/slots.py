@@ -1,0 +1,134 @@
+"""Connection slots held by this replica, leased in the database (``store.streams``).
+
+Scopes: ``provider:<id>:<account key>`` (one per upstream; the account key is a MAC or
+``default``), ``user:<id>`` (one per viewer of an output user), ``admin:<holder>`` (the admin's
+viewers: counted for ``/api/streams``, never limited). ``SlotBook`` renews every lease it holds
+every ``lease_s / 3`` seconds; a holder whose row disappeared (stopped through
+``DELETE /api/streams/{id}`` on any replica) gets its ``on_lost`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from iptvsync.store import streams
+
+log = logging.getLogger("iptvsync.relay")
+
+DEFAULT_LEASE_S = 15.0
+
+
+def provider_scope(provider_id: int, account: str) -> str:
+    return f"provider:{provider_id}:{account}"
+
+
+def user_scope(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass
+class Held:
+    holder: str
+    scope: str
+    info: dict[str, Any]
+    on_lost: Callable[[], None]
+    refresh: Callable[[], dict[str, Any]] | None = None
+
+
+class SlotBook:
+    def __init__(self, db: sa.Engine, *, lease_s: float = DEFAULT_LEASE_S) -> None:
+        self.db = db
+        self.lease_s = lease_s
+        self.replica = uuid.uuid4().hex[:16]
+        self._held: dict[str, Held] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def acquire(
+        self,
+        scope: str,
+        limit: int,
+        *,
+        stream_id: str,
+        info: dict[str, Any],
+        on_lost: Callable[[], None],
+        refresh: Callable[[], dict[str, Any]] | None = None,
+        holder: str | None = None,
+    ) -> str | None:
+        """A holder id for a slot of ``scope``, or None when all ``limit`` are taken."""
+        holder = holder or uuid.uuid4().hex
+        number = await asyncio.to_thread(
+            streams.acquire,
+            self.db,
+            scope,
+            limit,
+            holder=holder,
+            stream_id=stream_id,
+            replica=self.replica,
+            info=info,
+            now=time.time(),
+            lease_s=self.lease_s,
+        )
+        if number is None:
+            return None
+        self._held[holder] = Held(holder, scope, info, on_lost, refresh)
+        self._ensure_renewing()
+        return holder
+
+    async def release(self, *holders: str | None) -> None:
+        wanted = [h for h in holders if h and self._held.pop(h, None) is not None]
+        if wanted:
+            await asyncio.to_thread(streams.release, self.db, wanted)
+
+    async def holders(self, scope: str) -> list[streams.SlotRow]:
+        return await asyncio.to_thread(streams.held, self.db, scope, now=time.time())
+
+    def local(self, holder: str) -> Held | None:
+        return self._held.get(holder)
+
+    def _ensure_renewing(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._renew_forever(), name="relay-slot-leases")
+
+    async def renew_now(self) -> None:
+        infos = {}
+        for h in list(self._held.values()):
+            if h.refresh is not None:
+                with contextlib.suppress(Exception):
+                    h.info = {**h.info, **h.refresh()}
+            infos[h.holder] = h.info
+        missing = await asyncio.to_thread(
+            streams.renew, self.db, infos, now=time.time(), lease_s=self.lease_s
+        )
+        for holder in missing:
+            held = self._held.pop(holder, None)
+            if held is not None:
+                log.info("relay: a slot of %s was taken back; stopping its stream", held.scope)
+                held.on_lost()
+
+    async def _renew_forever(self) -> None:
+        while self._held:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                await self.renew_now()
+            except Exception:  # the database is away for a moment: try again next round
+                log.warning("relay: could not renew stream slot leases", exc_info=True)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        held = list(self._held)
+        self._held.clear()
+        if held:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(streams.release, self.db, held)

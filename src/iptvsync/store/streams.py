@@ -1,0 +1,162 @@
+"""Connection slots in the database: what every replica's relay counts streams against.
+
+A slot is one row of ``stream_slots``: (``scope``, ``slot_no``) is the primary key, ``slot_no``
+runs from 0 to the scope's limit - 1. Taking a slot is an INSERT of a free number, so the
+database itself refuses a second holder, whichever replica asks (SQLite and PostgreSQL alike,
+no advisory locks). A row whose ``lease_until`` has passed belongs to a replica that stopped
+renewing (it died): anyone may delete it and take the number. Holders renew their rows while
+they stream; a row that disappeared (``DELETE /api/streams/{id}``, another replica's clean-up)
+tells its holder to stop.
+
+Times are Unix seconds (floats), compared with the caller's clock: replicas are expected to
+run NTP-synchronised clocks, and a lease is many seconds long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from iptvsync.store.models import stream_slots
+
+t = stream_slots
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRow:
+    scope: str
+    slot_no: int
+    holder: str
+    stream_id: str
+    replica: str
+    info: dict[str, Any]
+    since: float
+    lease_until: float
+
+
+def _row(r: Any) -> SlotRow:
+    m = r._mapping
+    info = m["info"] if isinstance(m["info"], dict) else {}
+    return SlotRow(
+        m["scope"], m["slot_no"], m["holder"], m["stream_id"], m["replica"], info,
+        m["since"], m["lease_until"],
+    )  # fmt: skip
+
+
+def acquire(
+    db: sa.Engine,
+    scope: str,
+    limit: int,
+    *,
+    holder: str,
+    stream_id: str,
+    replica: str,
+    info: Mapping[str, Any],
+    now: float,
+    lease_s: float,
+) -> int | None:
+    """Take a free slot of ``scope`` (numbers ``0..limit-1``); its number, or None when all
+    are held by live leases."""
+    with db.connect() as conn:
+        taken = {
+            r.slot_no: r.lease_until
+            for r in conn.execute(sa.select(t.c.slot_no, t.c.lease_until).where(t.c.scope == scope))
+        }
+    candidates = [n for n in range(limit) if n not in taken]
+    candidates += [n for n, until in sorted(taken.items()) if n < limit and until < now]
+    for number in candidates:
+        try:
+            with db.begin() as conn:
+                if number in taken:  # expired: remove it only if it is still expired
+                    gone = conn.execute(
+                        sa.delete(t).where(
+                            t.c.scope == scope, t.c.slot_no == number, t.c.lease_until < now
+                        )
+                    )
+                    if gone.rowcount != 1:
+                        continue
+                conn.execute(
+                    sa.insert(t).values(
+                        scope=scope,
+                        slot_no=number,
+                        holder=holder,
+                        stream_id=stream_id,
+                        replica=replica,
+                        info=dict(info),
+                        since=now,
+                        lease_until=now + lease_s,
+                    )
+                )
+            return number
+        except sa.exc.IntegrityError:
+            continue  # another replica took this number a moment ago: try the next
+    return None
+
+
+def release(db: sa.Engine, holders: Iterable[str]) -> int:
+    """Free the slots of ``holders``; how many rows went."""
+    wanted = list(holders)
+    if not wanted:
+        return 0
+    with db.begin() as conn:
+        return int(conn.execute(sa.delete(t).where(t.c.holder.in_(wanted))).rowcount or 0)
+
+
+def renew(
+    db: sa.Engine, infos: Mapping[str, Mapping[str, Any]], *, now: float, lease_s: float
+) -> set[str]:
+    """Extend the leases of ``infos``' holders (and store their fresh ``info``); the holders
+    whose row is gone (stopped from elsewhere, or expired and taken over)."""
+    missing: set[str] = set()
+    if not infos:
+        return missing
+    with db.begin() as conn:
+        for holder, info in infos.items():
+            done = conn.execute(
+                sa.update(t)
+                .where(t.c.holder == holder)
+                .values(lease_until=now + lease_s, info=dict(info))
+            )
+            if not done.rowcount:
+                missing.add(holder)
+    return missing
+
+
+def held(db: sa.Engine, scope_prefix: str, *, now: float) -> list[SlotRow]:
+    """Live rows whose scope starts with ``scope_prefix`` (empty: all), oldest first."""
+    query = sa.select(t).where(t.c.lease_until >= now).order_by(t.c.since, t.c.scope)
+    if scope_prefix:
+        query = query.where(t.c.scope.startswith(scope_prefix, autoescape=True))
+    with db.connect() as conn:
+        return [_row(r) for r in conn.execute(query)]
+
+
+def get(db: sa.Engine, holder: str, *, now: float) -> SlotRow | None:
+    with db.connect() as conn:
+        r = conn.execute(
+            sa.select(t).where(t.c.holder == holder, t.c.lease_until >= now).limit(1)
+        ).first()
+    return _row(r) if r is not None else None
+
+
+def user_limit(db: sa.Engine, user_id: int) -> int | None:
+    """A user's own ``max_streams`` (None: the server default applies)."""
+    from iptvsync.store.models import users
+
+    with db.connect() as conn:
+        value = conn.execute(sa.select(users.c.max_streams).where(users.c.id == user_id)).scalar()
+    return int(value) if value is not None else None
+
+
+def set_user_limit(db: sa.Engine, username: str, max_streams: int | None) -> bool:
+    """Set a user's ``max_streams`` (None: back to the server default); False: no such user."""
+    from iptvsync.store.models import users
+
+    with db.begin() as conn:
+        done = conn.execute(
+            sa.update(users).where(users.c.username == username).values(max_streams=max_streams)
+        )
+    return bool(done.rowcount)

@@ -1,0 +1,42 @@
+"""Stream slots in the database (store/streams.py), on SQLite and PostgreSQL: a limit holds,
+an expired lease is taken over, renewal reports rows that were taken away, 0006 goes both ways."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+
+from iptvsync.store import streams
+from iptvsync.store.migrate import alembic_config, upgrade
+
+
+def take(
+    db: sa.Engine, holder: str, *, now: float, limit: int = 2, lease: float = 10
+) -> int | None:
+    return streams.acquire(
+        db, "provider:1:default", limit, holder=holder, stream_id=holder, replica="r",
+        info={"item_id": 1}, now=now, lease_s=lease,
+    )  # fmt: skip
+
+
+def test_limit_lease_takeover_and_renewal(db: sa.Engine) -> None:
+    assert take(db, "a", now=100) == 0
+    assert take(db, "b", now=100) == 1
+    assert take(db, "c", now=105) is None  # both held
+    assert {r.holder for r in streams.held(db, "provider:1:", now=105)} == {"a", "b"}
+    assert streams.renew(db, {"a": {"bytes": 5}}, now=105, lease_s=10) == set()
+    # b's lease ran out at 110 (never renewed): c takes its number; a (renewed to 115) stays.
+    assert take(db, "c", now=111) == 1
+    assert streams.renew(db, {"b": {}}, now=111, lease_s=10) == {"b"}
+    assert streams.get(db, "a", now=111).info == {"bytes": 5}  # type: ignore[union-attr]
+    assert streams.release(db, ["a", "c"]) == 2
+    assert streams.held(db, "", now=111) == []
+
+
+def test_migration_0006_down_and_up(db: sa.Engine) -> None:
+    take(db, "a", now=1)
+    command.downgrade(alembic_config(db), "0003")
+    assert "stream_slots" not in sa.inspect(db).get_table_names()
+    assert "max_streams" not in {c["name"] for c in sa.inspect(db).get_columns("users")}
+    upgrade(db, "head")
+    assert take(db, "a", now=1) == 0
