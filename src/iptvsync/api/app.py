@@ -34,6 +34,7 @@ ROUTERS = (
     "iptvsync.api.snapshot",
     "iptvsync.api.play",
     "iptvsync.api.epg",
+    "iptvsync.api.library",
     "iptvsync.outputs.routes",
     "iptvsync.web.routes",
 )
