@@ -181,8 +181,8 @@ def test_resume_positions_continue_watching(
     assert c.get(f"/api/me/resume/{pid}/movie/{other}", headers=ANN).json() == {"position": None}
     assert [i["item_id"] for i in c.get("/api/me/resume", headers=BOB).json()["items"]] == [other]
 
-    # The end of the film (past 95 %) counts as watched: it leaves the row.
-    assert put("movie", movie, {"position": 5200, "duration": 5400}).json() == {"kept": False}
+    # The last 30 s of the film count as watched: it leaves the row.
+    assert put("movie", movie, {"position": 5380, "duration": 5400}).json() == {"kept": False}
     assert [i["item_id"] for i in c.get("/api/me/resume", headers=ANN).json()["items"]] == [episode]
     assert c.delete(f"/api/me/resume/{pid}/episode/{episode}", headers=ANN).status_code == 204
     assert c.get("/api/me/resume", headers=ANN).json()["items"] == []

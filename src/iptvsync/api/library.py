@@ -93,7 +93,7 @@ def save_resume(
     body: dict[str, Any] = Body(..., examples=[{"position": 1234.5, "duration": 5400}]),
 ) -> dict[str, Any]:
     """``{position, duration?}`` in seconds → ``{kept}``: false when the position counts as
-    the end (past 95 % or in the last 30 s), which drops the title from the list."""
+    the end (its last 30 s, or last 5 % of a short title), which drops the title from the list."""
     who.check(provider_id)
     with svc.db.begin() as conn:
         kept = library.save_resume(

@@ -19,7 +19,8 @@ from iptvsync.store.providers import iso, utcnow
 
 FAVOURITE_KINDS = ("channel", "movie", "series")
 RESUME_KINDS = ("movie", "episode")
-#: A position this close to the end (or past 95 %) means "watched": the row is dropped.
+#: A position this close to the end (the last 30 s, or 5 % when that is less) means
+#: "watched": the row is dropped.
 FINISHED_TAIL_S = 30.0
 FINISHED_RATIO = 0.95
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -166,9 +167,10 @@ def _seconds(value: Any, name: str, *, required: bool) -> float | None:
 
 
 def finished(position: float, duration: float | None) -> bool:
+    """Watched to the end: in the last 5 % of the duration, or its last 30 s (long titles)."""
     if not duration:
         return False
-    return position >= duration * FINISHED_RATIO or duration - position <= FINISHED_TAIL_S
+    return duration - position <= min(FINISHED_TAIL_S, duration * (1 - FINISHED_RATIO))
 
 
 def save_resume(

@@ -7,6 +7,8 @@ import { DashboardView } from './dashboard.js';
 import { ProviderData, KINDS } from './data.js';
 import { DetailView } from './detail.js';
 import { $, $$, h } from './dom.js';
+import { Library } from './library.js';
+import { Player } from './player.js';
 import { applyTheme, ProvidersView } from './providers.js';
 
 const PROVIDER_KEY = 'iptvsync.provider';
@@ -21,6 +23,8 @@ class App {
     this.itemCache = new Map();
     this.pushedDetail = false;
     this.select = $('#provider-select');
+    this.library = new Library();
+    this.player = new Player(this);
     this.views = {
       dashboard: new DashboardView($('#view-dashboard'), this),
       movies: new BrowseView($('#view-movies'), KINDS.movies, this),
@@ -139,6 +143,22 @@ class App {
       this.detail.close();
     }
     await showing;
+  }
+
+  /** Play in the page; a live channel can zap through the Live tab's current list. */
+  play(request) {
+    const live = request.kind === 'channel';
+    this.player.open({ ...request, neighbours: live ? (item, step) => this.neighbour(item, step) : null });
+  }
+
+  /** The channel step places away from item in the Live tab's list, or null. */
+  neighbour(item, step) {
+    const source = this.views.live.list.source;
+    for (let i = 0; i < source.length; i++) {
+      const at = source.get(i);
+      if (at && at.id === item.id) return source.get(i + step) || null;
+    }
+    return null;
   }
 
   /** A list item was chosen: its detail gets a URL of its own, so Back closes it. */
