@@ -64,15 +64,25 @@ def test_add_provider_then_sync_to_100_percent(
     expect(page.locator("#p-name-error")).to_be_hidden()
     shot(page, "providers-validation")
 
+    before = page.locator("#provider-select").input_value()
     page.get_by_label("MAC address").fill(MAC)
     submit.click()
-    expect(page.locator("#provider-form-result")).to_contain_text("Fake portal added")
+    result = page.locator("#provider-form-result")
+    expect(result).to_contain_text("Fake portal added")
+    if before:
+        # Another provider was selected: it stays so, and switching is offered, not done.
+        expect(result).to_contain_text("stays selected")
+        expect(page.locator("#provider-select")).to_have_value(before)
+        result.get_by_role("button", name="Switch to Fake portal").click()
+        expect(result).to_contain_text("Fake portal selected")
+    else:
+        expect(result).to_contain_text("added and selected")
     listed = page.locator("#provider-list li", has_text="Fake portal")
     expect(listed).to_contain_text("00:1A:79:XX:XX:56")  # masked, never the whole MAC
     expect(page.locator("#provider-list")).not_to_contain_text(MAC)
     shot(page, "providers")
 
-    # The new provider is selected; sync it from the dashboard and watch it over SSE.
+    # The new provider is selected now; sync it from the dashboard and watch it over SSE.
     portal.app.state.portal.configure(latency_ms=100)
     try:
         tab(page, "dashboard")
@@ -96,6 +106,12 @@ def test_add_provider_then_sync_to_100_percent(
     assert "running" in page.evaluate("window.__statuses")
     expect(page.locator("#stat-movies")).to_have_text(str(SMALL["movies"]))
     expect(page.locator("#stat-channels")).to_have_text(str(SMALL["channels"]))
+    # The category count is what the tabs list: the categories that hold something.
+    pid = int(page.locator("#provider-select").input_value())
+    categories = server.api("GET", f"/api/providers/{pid}/categories").json()["items"]
+    listed = sum(1 for c in categories if c["count"] > 0)
+    expect(page.locator("#stat-categories")).to_have_text(f"{listed:,}")
+    expect(page.locator("#stat-episodes + .stat-label")).to_have_text("Episodes fetched")
     expect(page.locator("#last-run-status")).to_have_text("succeeded")
     expect(page.locator("#runs-chart .run")).to_have_count(1)
     expect(page.get_by_role("button", name="Start sync")).to_be_enabled()
@@ -333,6 +349,21 @@ def test_phone_viewport_has_no_horizontal_scroll(
         assert max(widths[:2]) <= widths[2], (view, widths)
         nav = phone.get_by_role("navigation", name="Main").bounding_box()
         assert nav is not None and abs(nav["y"] + nav["height"] - 844) <= 1, nav
+        # Nothing cut off: the provider picker inside the screen, no box hiding its content.
+        clipped = phone.evaluate(
+            """() => {
+                const out = [];
+                const picker = document.querySelector('#provider-select').getBoundingClientRect();
+                if (picker.left < 0 || picker.right > window.innerWidth) out.push('picker');
+                for (const el of document.querySelectorAll('.table-scroll, .stat, .card')) {
+                    if (el.offsetParent && el.scrollWidth > el.clientWidth + 1) {
+                        out.push(el.className + ' ' + el.scrollWidth + '>' + el.clientWidth);
+                    }
+                }
+                return out;
+            }"""
+        )
+        assert not clipped, (view, clipped)
         shot(phone, f"phone-{view}")
     tab(phone, "series")
     phone.get_by_role("tablist", name="Series categories").get_by_role(
@@ -344,6 +375,16 @@ def test_phone_viewport_has_no_horizontal_scroll(
     widths = phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
     shot(phone, "phone-series-detail")
+    phone.get_by_role("button", name="Close").click()
+
+    # The runs table, opened, fits the phone's width too.
+    tab(phone, "dashboard")
+    phone.wait_for_load_state("networkidle")
+    phone.locator("summary", has_text="Runs as a table").click()
+    table = phone.locator(".runs-table .table-scroll")
+    expect(table).to_be_visible()
+    assert table.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+    shot(phone, "phone-runs-table")
 
 
 def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_provider: int) -> None:
