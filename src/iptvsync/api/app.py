@@ -35,6 +35,7 @@ ROUTERS = (
     "iptvsync.api.play",
     "iptvsync.api.epg",
     "iptvsync.api.library",
+    "iptvsync.api.guide",
     "iptvsync.outputs.routes",
     "iptvsync.web.routes",
 )
