@@ -7,12 +7,13 @@ import { DashboardView } from './dashboard.js';
 import { ProviderData, KINDS } from './data.js';
 import { DetailView } from './detail.js';
 import { $, $$, h } from './dom.js';
+import { GuideView, NowNext } from './guide.js';
 import { Library } from './library.js';
 import { Player } from './player.js';
 import { applyTheme, ProvidersView } from './providers.js';
 
 const PROVIDER_KEY = 'iptvsync.provider';
-const VIEWS = ['dashboard', 'movies', 'series', 'live', 'providers'];
+const VIEWS = ['dashboard', 'movies', 'series', 'live', 'guide', 'providers'];
 
 class App {
   constructor() {
@@ -30,6 +31,7 @@ class App {
       movies: new BrowseView($('#view-movies'), KINDS.movies, this),
       series: new BrowseView($('#view-series'), KINDS.series, this),
       live: new BrowseView($('#view-live'), KINDS.live, this),
+      guide: new GuideView($('#view-guide'), this),
       providers: new ProvidersView($('#view-providers'), this),
     };
     this.detail = new DetailView($('#detail'), this);
@@ -89,6 +91,9 @@ class App {
     const provider = this.providers.find((p) => p.id === id) || null;
     this.providerId = provider ? provider.id : null;
     this.data = provider ? new ProviderData(provider.id) : null;
+    this.nowNext = provider ? new NowNext(provider.id) : null;
+    // Asked for now, alongside the essentials, rather than after them (the tabs' chips).
+    if (provider) this.library.favouritesOf(provider.id).catch(() => {});
     this.itemCache.clear();
     if (provider) {
       localStorage.setItem(PROVIDER_KEY, String(provider.id));
@@ -123,7 +128,8 @@ class App {
     if (view !== this.current) {
       for (const name of VIEWS) $(`#view-${name}`).hidden = name !== view;
       for (const link of $$('.tabs a')) {
-        if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+        // The guide is part of Live TV.
+        if (link.dataset.view === (view === 'guide' ? 'live' : view)) link.setAttribute('aria-current', 'page');
         else link.removeAttribute('aria-current');
       }
       const moved = this.current != null;

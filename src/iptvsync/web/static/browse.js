@@ -55,7 +55,7 @@ export class BrowseView {
       label: title,
       layout: grid ? 'grid' : 'rows',
       minColumnWidth: 144,
-      renderItem: grid ? renderCard : renderChannel,
+      renderItem: grid ? renderCard : (el, item) => this.renderLiveRow(el, item),
       onActivate: (item) => this.app.openItem(this.info, item),
     });
     this.list.root.classList.add('browse-list');
@@ -64,7 +64,8 @@ export class BrowseView {
     this.section.append(
       h('div', { class: 'browse-head' },
         h('h1', { id: `${key}-title` }, title),
-        this.count),
+        this.count,
+        key === 'live' ? h('a', { href: '#/guide', class: 'button secondary', id: 'open-guide' }, 'TV guide') : null),
       h('div', { class: 'search' },
         h('label', { for: `${key}-search`, class: 'visually-hidden' }, searchLabel),
         searchIcon(),
@@ -326,6 +327,15 @@ export class BrowseView {
       }
       throw err;
     }
+  }
+
+  /** A channel row with what is on now and next (the guide, fetched for rows in view). */
+  renderLiveRow(el, item) {
+    renderChannel(el, item);
+    if (item === undefined || !this.app.nowNext) return;
+    const guide = h('span', { class: 'row-guide' });
+    el.querySelector('.row-title').after(guide);
+    this.app.nowNext.fill(guide, item.id);
   }
 
   setStatus(text, isError = false) {

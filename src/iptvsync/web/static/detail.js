@@ -52,7 +52,7 @@ export class DetailView {
     let detail = null;
     let problem = null;
     const guide = info.key === 'live'
-      ? api(paths.guide(providerId, itemId)).then((body) => body.items || []).catch(() => null)
+      ? api(`${paths.guide(providerId, itemId)}?${dayRange()}`).then((body) => body.items || []).catch(() => null)
       : Promise.resolve(null);
     try {
       detail = await api(path);
@@ -270,12 +270,20 @@ function seasonsBlock(providerId, series, play) {
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** The channel's next programmes, the one on now marked. */
+/** from/to of today (local midnight to midnight): the channel detail lists the day. */
+function dayRange() {
+  const start = new Date();
+  start.setHours(0, 0, 0, 0);
+  const end = new Date(start.getTime() + 86_400_000);
+  return new URLSearchParams({ from: start.toISOString(), to: end.toISOString() });
+}
+
+/** The day's programmes of the channel, the one on now marked. */
 function guideBlock(programmes) {
   const now = Date.now();
-  return h('section', { class: 'guide', 'aria-labelledby': 'guide-title' },
-    h('h3', { id: 'guide-title' }, 'Guide'),
-    h('ol', { class: 'programmes' }, programmes.slice(0, 6).map((p) => {
+  return h('section', { class: 'guide', 'aria-labelledby': 'detail-guide-title' },
+    h('h3', { id: 'detail-guide-title' }, 'Today'),
+    h('ol', { class: 'programmes' }, programmes.map((p) => {
       const start = Date.parse(p.start);
       const stop = Date.parse(p.stop);
       const onNow = start <= now && now < stop;
