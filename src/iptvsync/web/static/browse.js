@@ -150,7 +150,7 @@ export class BrowseView {
     const episode = entry.kind === 'episode';
     const title = episode ? item.series_name : item.name;
     const sub = episode ? `S${item.season} E${item.number} · ${item.name}` : itemMeta(item);
-    const left = entry.duration ? Math.max(0, Math.round((entry.duration - entry.position) / 60)) : null;
+    const left = entry.duration ? Math.max(1, Math.ceil((entry.duration - entry.position) / 60)) : null;
     const percent = entry.duration ? Math.min(100, (100 * entry.position) / entry.duration) : 0;
     const button = h('button', {
       type: 'button',

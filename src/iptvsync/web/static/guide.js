@@ -26,14 +26,6 @@ export function hhmm(ms) {
   return timeFormat.format(ms);
 }
 
-/** Whether a past programme can be played from the channel's archive. */
-export function catchupable(programme, archiveDays, now = Date.now()) {
-  if (!archiveDays) return false;
-  const start = Date.parse(programme.start);
-  const stop = Date.parse(programme.stop);
-  return stop <= now && start >= now - archiveDays * DAY_MS;
-}
-
 /** Now/next per channel for the Live TV rows, fetched in batches for the rows painted. */
 export class NowNext {
   constructor(providerId) {
@@ -128,7 +120,7 @@ export class GuideView {
         h('a', { href: '#/live', class: 'button secondary' }, 'Channel list')),
       h('div', { class: 'guide-controls' },
         h('label', { for: 'guide-day' }, 'Day'), this.daySelect, this.nowButton),
-      h('p', { class: 'visually-hidden', id: 'guide-help' }, 'Programmes of each channel by time. Past programmes marked catch-up can be played.'),
+      h('p', { class: 'visually-hidden', id: 'guide-help' }, 'Programmes of each channel by time. A channel name or the programme on now plays the channel; another programme opens the channel.'),
       this.status,
       this.grid);
     this.grid.addEventListener('scroll', () => this.schedule(), { passive: true });
@@ -294,12 +286,11 @@ export class GuideView {
       const stop = Math.min(Date.parse(p.stop), this.day + DAY_MS);
       if (stop <= start || stop <= bandFrom || start >= bandTo) continue;
       const live = Date.parse(p.start) <= now && now < Date.parse(p.stop);
-      const past = catchupable(p, guide.archive_days, now);
       const cell = h('button', {
         type: 'button',
-        class: `guide-cell${live ? ' on-now' : ''}${past ? ' catchup' : ''}`,
+        class: `guide-cell${live ? ' on-now' : ''}`,
         role: 'gridcell',
-        'aria-label': `${p.title}, ${hhmm(Date.parse(p.start))}–${hhmm(Date.parse(p.stop))}${live ? ', on now' : ''}${past ? ', catch-up' : ''}`,
+        'aria-label': `${p.title}, ${hhmm(Date.parse(p.start))}–${hhmm(Date.parse(p.stop))}${live ? ', on now' : ''}`,
         dataset: { start: p.start, stop: p.stop },
       }, h('span', { class: 'guide-cell-title' }, p.title), h('span', { class: 'guide-cell-time' }, hhmm(Date.parse(p.start))));
       cell.programme = p;
@@ -309,7 +300,6 @@ export class GuideView {
     }
     if (guide && !programmes.length && !state.startsWith('light')) cells.push(h('span', { class: 'guide-empty' }, 'No guide for this day'));
     row.channel = channel;
-    row.archiveDays = guide ? guide.archive_days : null;
     row.replaceChildren(...cells);
   }
 
@@ -357,8 +347,6 @@ export class GuideView {
     const now = Date.now();
     if (Date.parse(p.start) <= now && now < Date.parse(p.stop)) {
       this.app.play({ providerId, kind: 'channel', item: channel, subtitle: p.title });
-    } else if (catchupable(p, row.archiveDays, now)) {
-      this.app.play({ providerId, kind: 'channel', item: channel, subtitle: `${p.title} · catch-up`, catchup: p });
     } else {
       this.app.openItem(KINDS.live, channel);
     }
