@@ -222,3 +222,55 @@ def test_favourites_and_resume_follow_the_viewer(
         page2.wait_for_timeout(100)
     assert stored() is None
     second.close()
+
+
+def test_a_past_programme_plays_from_the_archive(
+    page: Any, server: Server, media_provider: int
+) -> None:
+    """The HLS channel's playlist entry has catch-up (catchup-source): a past programme in
+    the guide plays its archive (the ffmpeg-made archive HLS) through the play endpoint."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from iptvsync.store.db import create_db_engine
+    from iptvsync.store.models import programmes
+
+    pid = media_provider
+    now = datetime.now(UTC)
+    db = create_db_engine(server.settings.resolved_database_url())
+    try:
+        with db.begin() as conn:
+            conn.execute(programmes.delete().where(programmes.c.provider_id == pid))
+            for title, start, stop in (
+                ("Earlier news", now - timedelta(minutes=50), now - timedelta(minutes=20)),
+                ("Live news", now - timedelta(minutes=20), now + timedelta(minutes=40)),
+            ):
+                conn.execute(
+                    sa.insert(programmes).values(
+                        provider_id=pid, channel_key="hls.test", start=start, stop=stop, title=title
+                    )
+                )
+    finally:
+        db.dispose()
+    _open(page, "guide", pid)
+    grid = page.locator("#guide-grid")
+    past = grid.locator(".guide-cell.catchup", has_text="Earlier news")
+    expect(past).to_be_visible(timeout=20_000)
+    expect(grid.locator(".guide-cell.on-now", has_text="Live news")).to_be_visible()
+    past.click()
+    expect(page.locator("#player .player-sub")).to_contain_text("catch-up")
+    _wait_playing(page, "hls.js")
+    shot(page, "player-catchup")
+    # The play endpoint refuses a start outside the archive, in words.
+    channel = _item(server, pid, "channels", "HLS Channel")
+    future = int((now + timedelta(hours=1)).timestamp())
+    refused = server.api("GET", f"/api/providers/{pid}/play/channel/{channel['id']}?start={future}")
+    assert refused.status_code == 422 and "past" in refused.json()["error"]["message"]
+    archive = server.api(
+        "GET",
+        f"/api/providers/{pid}/play/channel/{channel['id']}?start={int(now.timestamp()) - 3000}",
+        follow_redirects=False,
+    )
+    assert archive.status_code == 302
+    assert "/archive/index.m3u8?utc=" in archive.headers["location"]

@@ -10,6 +10,7 @@ output user allowed to see the provider, or a request with a valid signed ``sig`
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -19,8 +20,9 @@ from iptvsync.api.auth import principal_from_request
 from iptvsync.api.catalogue import scrubbed
 from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import verify
-from iptvsync.errors import Forbidden, ProviderBadResponse, ProviderError
+from iptvsync.errors import Forbidden, ProviderBadResponse, ProviderError, ValidationFailed
 from iptvsync.providers.base import PlayTarget
+from iptvsync.providers.catchup import catchup_url
 from iptvsync.store import queries
 
 router = APIRouter(tags=["play"])
@@ -39,10 +41,17 @@ async def play(
     request: Request,
     svc: Svc,
     sig: str | None = Query(None, max_length=64, description="a signed play link's signature"),
+    start: int | None = Query(None, description="catch-up: Unix start of a past programme"),
+    duration: int | None = Query(None, ge=60, le=86400, description="catch-up: seconds"),
 ) -> RedirectResponse:
-    """302 to a freshly resolved stream URL; 502 with the provider's error code otherwise."""
+    """302 to a freshly resolved stream URL; 502 with the provider's error code otherwise.
+    With ``start`` (a channel with catch-up): the archive from then (docs/api.md)."""
     _authorise(request, svc, provider_id, kind, item_id, sig)
     provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
+    window = None
+    if start is not None:
+        archive = await asyncio.to_thread(_archive, svc, provider_id, kind, item_id)
+        window = catchup_window(archive, start, duration)
     client = await svc.clients.get(provider)
     try:
         url = await client.resolve_play(target)
@@ -52,6 +61,8 @@ async def play(
         raise ProviderBadResponse(
             "the provider returned no stream link", detail={"kind": kind, "id": item_id}
         )
+    if window is not None:
+        url = catchup_url(provider.kind, url, target.extra, *window)
     return RedirectResponse(
         url,
         status_code=302,
@@ -70,6 +81,35 @@ def _authorise(
     principal_from_request(request).check(provider_id)
 
 
+def _archive(svc: Services, provider_id: int, kind: str, item_id: int) -> int | None:
+    """Days of archive of a channel (1 when it has one of unknown length), else None."""
+    if kind != "channel":
+        return None
+    with svc.db.connect() as conn:
+        row = queries.item_row(conn, kind, provider_id, item_id)
+    return (row.archive_days or 1) if row.archive else None
+
+
+def catchup_window(
+    archive_days: int | None, start: int, duration: int | None
+) -> tuple[datetime, int]:
+    """(start, seconds) of a catch-up request, checked against the channel's archive."""
+    if not archive_days:
+        raise ValidationFailed(
+            "catch-up (start=) is for channels with an archive", detail={"start": start}
+        )
+    now = datetime.now(UTC)
+    try:
+        begin = datetime.fromtimestamp(start, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValidationFailed("start is not a time", detail={"start": start}) from None
+    if begin >= now:
+        raise ValidationFailed("start must be in the past", detail={"start": start})
+    if begin < now - timedelta(days=archive_days):
+        raise ValidationFailed(f"the archive keeps {archive_days} day(s)", detail={"start": start})
+    return begin, duration or 3600
+
+
 def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:
     with svc.db.connect() as conn:
         provider = queries.check_provider(conn, provider_id)
@@ -86,10 +126,11 @@ def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[A
             )
         row = queries.item_row(conn, kind, provider_id, item_id)
         extra = dict(row.detail) if isinstance(row.detail, dict) else {}
-        return provider, PlayTarget(
+        target = PlayTarget(
             kind=kind,
             provider_item_id=row.provider_item_id,
             cmd=row.cmd,
             extension=row.extension if kind == "movie" else None,
             extra=extra,
         )
+        return provider, target

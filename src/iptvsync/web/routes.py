@@ -210,20 +210,31 @@ def play_link(
     item_id: int,
     svc: Svc,
     who: Reader,
+    start: int | None = None,
+    duration: int | None = None,
 ) -> dict[str, Any]:
     """A signed play URL for the web page: ``{url, expires_in, type}`` (no header needed to
     play). ``type`` is what the stream most likely is (``hls``, ``mpegts``, ``file``) from the
     item's stored link or extension, or null when only the provider knows (docs/web.md)."""
     who.check(provider_id)
     with svc.db.connect() as conn:
-        queries.check_provider(conn, provider_id)
+        provider = queries.check_provider(conn, provider_id)
         if kind == "episode":
             row = queries.episode_row(conn, provider_id, item_id)
         else:
             row = queries.item_row(conn, kind, provider_id, item_id)
     extension = getattr(row, "extension", None) if kind != "channel" else None
     url = signing.sign_play_url(svc.settings, provider_id, kind, item_id, ttl_s=PLAY_LINK_TTL_S)
-    return {"url": url, "expires_in": PLAY_LINK_TTL_S, "type": stream_type(row.cmd, extension)}
+    kind_of_stream = stream_type(row.cmd, extension)
+    if start is not None and kind == "channel":
+        # Catch-up: the play endpoint checks the window; the archive's own form decides the type.
+        url += f"&start={int(start)}" + (f"&duration={int(duration)}" if duration else "")
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        source = detail.get("catchup-source") if provider.kind == "m3u" else None
+        kind_of_stream = (
+            "mpegts" if provider.kind == "xtream" else stream_type(source or row.cmd, None)
+        )
+    return {"url": url, "expires_in": PLAY_LINK_TTL_S, "type": kind_of_stream}
 
 
 FILE_EXTENSIONS = frozenset({"mp4", "m4v", "mkv", "webm", "mov", "avi", "ogv", "mp3", "aac"})

@@ -26,6 +26,12 @@ export function hhmm(ms) {
   return timeFormat.format(ms);
 }
 
+/** Whether a past programme can be played from the channel's archive (catch-up). */
+export function catchupable(programme, archiveDays, now = Date.now()) {
+  if (!archiveDays) return false;
+  return Date.parse(programme.stop) <= now && Date.parse(programme.start) >= now - archiveDays * DAY_MS;
+}
+
 /** Now/next per channel for the Live TV rows, fetched in batches for the rows painted. */
 export class NowNext {
   constructor(providerId) {
@@ -120,7 +126,7 @@ export class GuideView {
         h('a', { href: '#/live', class: 'button secondary' }, 'Channel list')),
       h('div', { class: 'guide-controls' },
         h('label', { for: 'guide-day' }, 'Day'), this.daySelect, this.nowButton),
-      h('p', { class: 'visually-hidden', id: 'guide-help' }, 'Programmes of each channel by time. A channel name or the programme on now plays the channel; another programme opens the channel.'),
+      h('p', { class: 'visually-hidden', id: 'guide-help' }, 'Programmes of each channel by time. A channel name or the programme on now plays the channel; a past programme marked catch-up plays from the archive; another programme opens the channel.'),
       this.status,
       this.grid);
     this.grid.addEventListener('scroll', () => this.schedule(), { passive: true });
@@ -286,11 +292,12 @@ export class GuideView {
       const stop = Math.min(Date.parse(p.stop), this.day + DAY_MS);
       if (stop <= start || stop <= bandFrom || start >= bandTo) continue;
       const live = Date.parse(p.start) <= now && now < Date.parse(p.stop);
+      const past = catchupable(p, guide.archive_days, now);
       const cell = h('button', {
         type: 'button',
-        class: `guide-cell${live ? ' on-now' : ''}`,
+        class: `guide-cell${live ? ' on-now' : ''}${past ? ' catchup' : ''}`,
         role: 'gridcell',
-        'aria-label': `${p.title}, ${hhmm(Date.parse(p.start))}–${hhmm(Date.parse(p.stop))}${live ? ', on now' : ''}`,
+        'aria-label': `${p.title}, ${hhmm(Date.parse(p.start))}–${hhmm(Date.parse(p.stop))}${live ? ', on now' : ''}${past ? ', catch-up' : ''}`,
         dataset: { start: p.start, stop: p.stop },
       }, h('span', { class: 'guide-cell-title' }, p.title), h('span', { class: 'guide-cell-time' }, hhmm(Date.parse(p.start))));
       cell.programme = p;
@@ -300,6 +307,7 @@ export class GuideView {
     }
     if (guide && !programmes.length && !state.startsWith('light')) cells.push(h('span', { class: 'guide-empty' }, 'No guide for this day'));
     row.channel = channel;
+    row.archiveDays = guide ? guide.archive_days : null;
     row.replaceChildren(...cells);
   }
 
@@ -347,6 +355,8 @@ export class GuideView {
     const now = Date.now();
     if (Date.parse(p.start) <= now && now < Date.parse(p.stop)) {
       this.app.play({ providerId, kind: 'channel', item: channel, subtitle: p.title });
+    } else if (catchupable(p, row.archiveDays, now)) {
+      this.app.play({ providerId, kind: 'channel', item: channel, subtitle: `${p.title} · catch-up from ${hhmm(Date.parse(p.start))}`, catchup: p });
     } else {
       this.app.openItem(KINDS.live, channel);
     }

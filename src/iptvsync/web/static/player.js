@@ -181,7 +181,11 @@ export class Player {
     this.stage.focus();
     let link;
     try {
-      link = await api(paths.playLink(request.providerId, kind, item.id));
+      const catchup = request.catchup;
+      const query = catchup
+        ? `?start=${Math.floor(Date.parse(catchup.start) / 1000)}&duration=${Math.max(60, Math.round((Date.parse(catchup.stop) - Date.parse(catchup.start)) / 1000))}`
+        : '';
+      link = await api(paths.playLink(request.providerId, kind, item.id) + query);
     } catch (err) {
       if (token === this.token) this.showError(err instanceof ApiError ? wordsFor(err.status, err.code, err.message) : String(err));
       return;
@@ -199,7 +203,7 @@ export class Player {
       }, { once: true });
     }
     try {
-      this.session.engine = await attach(this.video, link.url, link.type, kind === 'channel',
+      this.session.engine = await attach(this.video, link.url, link.type, kind === 'channel' && !request.catchup,
         (info) => { if (token === this.token) this.fail(info); });
     } catch (err) {
       if (token === this.token) this.showError(await explain(link.url, err && err.message));
@@ -272,7 +276,7 @@ export class Player {
     const s = this.session;
     if (!s || s.kind !== 'channel' || !s.neighbours) return;
     const next = s.neighbours(s.item, step);
-    if (next) this.open({ ...s, item: next, subtitle: next.number != null ? `Channel ${next.number}` : '' });
+    if (next) this.open({ ...s, item: next, catchup: null, subtitle: next.number != null ? `Channel ${next.number}` : '' });
   }
 
   onKey(event) {
