@@ -29,6 +29,7 @@ T0 = int(START.timestamp())
         ({"catchup": "append", "catchup-source": "?s={utc}&n={lutc}"},
          f"http://live.test/1.m3u8?s={T0}&n={int(NOW.timestamp())}"),
         ({"catchup": "shift"}, f"http://live.test/1.m3u8?utc={T0}&lutc={int(NOW.timestamp())}"),
+        ({}, f"http://live.test/1.m3u8?utc={T0}&lutc={int(NOW.timestamp())}"),
     ],
 )  # fmt: skip
 def test_m3u_modes(extra: dict[str, str], expected: str) -> None:

@@ -159,9 +159,13 @@ def playlist(
     def play_url(provider_id: int, kind: str, item_id: int, _ext: str) -> str:
         return _signed_play_url(svc, base, provider_id, kind, item_id)
 
+    def catchup_source(_provider_id: int, _channel_id: int, url: str) -> str:
+        # The signed play URL with the catch-up window (docs/outputs.md).
+        return url + "&start={utc}&duration={duration}"
+
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
-        yield from m3u.playlist(svc.db, providers, content, play_url)
+        yield from m3u.playlist(svc.db, providers, content, play_url, catchup_source=catchup_source)
 
     return StreamingResponse(
         _encoded(body()),
@@ -443,9 +447,18 @@ def get_php(
 
     guide_url = f"{base}/xmltv.php?" + urlencode({"username": username, "password": password})
 
+    def catchup_source(_provider_id: int, channel_id: int, _url: str) -> str:
+        # A panel's timeshift URL (its start in UTC), as XC players build it.
+        return (
+            f"{base}/timeshift/{quote(username, safe='')}/{quote(password, safe='')}"
+            f"/{{duration:60}}/{{Y}}-{{m}}-{{d}}:{{H}}-{{M}}/{channel_id}.ts"
+        )
+
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
-        yield from m3u.playlist(svc.db, providers, "all", play_url, bare=plain)
+        yield from m3u.playlist(
+            svc.db, providers, "all", play_url, bare=plain, catchup_source=catchup_source
+        )
 
     return StreamingResponse(
         _encoded(body()),
@@ -472,7 +485,13 @@ def xmltv_php(
 
 
 async def _redirect(
-    svc: Services, request: Request, username: str, password: str, kind: str, item_id: int | None
+    svc: Services,
+    request: Request,
+    username: str,
+    password: str,
+    kind: str,
+    item_id: int | None,
+    catchup: tuple[int, int] | None = None,
 ) -> Response:
     who = await asyncio.to_thread(_login, svc, username, password)
     if who is None:
@@ -485,11 +504,16 @@ async def _redirect(
         row = await asyncio.to_thread(_visible_item, svc, who, kind, item_id)
     if row is None:
         raise NotFound(f"no {kind} with that stream id")
-    return await _play(svc, request, row.provider_id, kind, row.id)
+    return await _play(svc, request, row.provider_id, kind, row.id, catchup)
 
 
 async def _play(
-    svc: Services, request: Request, provider_id: int, kind: str, item_id: int
+    svc: Services,
+    request: Request,
+    provider_id: int,
+    kind: str,
+    item_id: int,
+    catchup: tuple[int, int] | None = None,
 ) -> Response:
     """Resolve a fresh link now and send the player there: one hop, like a panel's 302.
 
@@ -497,7 +521,9 @@ async def _play(
     provider above, so it gets a freshly signed, short-lived ``sig`` for this one item.
     """
     sig = signing.sign(svc.settings, provider_id, kind, item_id, ttl_s=60)
-    return await play.play(provider_id, kind, item_id, request, svc, sig=sig)  # type: ignore[arg-type]
+    start, length = catchup if catchup is not None else (None, None)
+    call = play.play(provider_id, kind, item_id, request, svc, sig, start, length)  # type: ignore[arg-type]
+    return await call
 
 
 @router.api_route(
@@ -520,6 +546,21 @@ async def live_stream_bare(
     request: Request, svc: Svc, username: str, password: str, stream_id: int
 ) -> Response:
     return await _redirect(svc, request, username, password, "channel", xt.channel_id_of(stream_id))
+
+
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/timeshift/{username}/{password}/{minutes:int}/{start}/{stream_id:int}.{ext}",
+    response_class=Response,
+)
+async def timeshift_stream(
+    request: Request, svc: Svc, username: str, password: str, minutes: int, start: str,
+    stream_id: int, ext: str,
+) -> Response:  # fmt: skip
+    """A panel's catch-up URL: ``start`` is ``YYYY-MM-DD:HH-MM`` (UTC), ``minutes`` long."""
+    window = xt.timeshift_window(start, minutes)
+    channel = xt.channel_id_of(stream_id)
+    return await _redirect(svc, request, username, password, "channel", channel, window)
 
 
 @router.api_route(

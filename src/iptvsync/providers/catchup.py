@@ -3,7 +3,8 @@ live URL (just resolved by the provider's client) and what the provider said abo
 
 - M3U: the entry's ``catchup`` mode and ``catchup-source`` template (the de-facto attributes
   Kodi's IPTV Simple and TiviMate read): ``default`` (the source is the whole URL), ``append``
-  (added to the live URL), ``shift`` (``?utc=&lutc=`` added). Placeholders: ``{utc}`` /
+  (added to the live URL), ``shift`` (``?utc=&lutc=`` added; also when no mode or source is
+  named but the channel has an archive). Placeholders: ``{utc}`` /
   ``{start}`` / ``${start}`` (Unix start), ``{utcend}`` / ``{end}`` / ``${end}``, ``{lutc}`` /
   ``{now}`` / ``${now}`` / ``${timestamp}``, ``{duration}`` (seconds) and ``{duration:60}``
   (minutes), ``{offset}`` / ``${offset}`` (seconds ago), and ``{Y} {m} {d} {H} {M} {S}`` (start,
@@ -86,7 +87,8 @@ def _m3u(
     mode = str(extra.get("catchup") or "").lower()
     source = str(extra.get("catchup-source") or "")
     if mode in ("", "none"):
-        mode = "default" if source else ""
+        # An archive with no source named: the live URL with ?utc=&lutc= (the shift form).
+        mode = "default" if source else "shift"
     if mode == "shift" or (mode == "append" and not source):
         sep = "&" if "?" in live_url else "?"
         return f"{live_url}{sep}utc={int(start.timestamp())}&lutc={int(now.timestamp())}"
