@@ -180,8 +180,6 @@ def test_archive_channels_carry_catch_up(open_server: AppServer, seeded: Seeded)
     the archive through the same play endpoint; the panel playlist's form is /timeshift/."""
     from datetime import UTC, datetime
 
-    from ipytv import playlist as ipytv_playlist
-
     pl = ipytv_playlist.loadu(f"{open_server.url}/playlist.m3u?provider={seeded.alpha}")
     by_name = {ch.name: ch for ch in pl.get_channels()}
     sport, news = by_name["Sport Éire"], by_name['News, "Live" HD']
