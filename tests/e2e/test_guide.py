@@ -91,7 +91,10 @@ def test_live_rows_show_now_and_next_fast(
     first = page.locator("#view-live [aria-posinset='1']")
     expect(first).to_contain_text(channel_name(1))
     expect(first.locator(".now-title")).to_be_visible()
-    expected = server.api("GET", f"/api/providers/{pid}/guide/now", params={"channels": "1"})
+    one = server.api("GET", f"/api/providers/{pid}/channels?limit=1").json()["items"][0]
+    expected = server.api(
+        "GET", f"/api/providers/{pid}/guide/now", params={"channels": str(one["id"])}
+    )
     now = expected.json()["items"][0]["now"]
     expect(first.locator(".now-title")).to_have_text(now["title"])
     expect(first.locator(".next-title")).to_contain_text(
