@@ -11,12 +11,13 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 
-# Debian's Chromium for the browser tests (never a browser download of a test tool's own).
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing Chromium (apt-get)"
+# Debian's Chromium for the browser tests (never a browser download of a test tool's own),
+# and ffmpeg, which makes the player tests' media (tests/e2e/media.py).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v ffmpeg >/dev/null 2>&1; then
+  echo "installing Chromium and ffmpeg (apt-get)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium ffmpeg >/dev/null
 fi
 
 bash scripts/install.sh --dev
