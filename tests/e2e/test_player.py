@@ -274,3 +274,96 @@ def test_a_past_programme_plays_from_the_archive(
     )
     assert archive.status_code == 302
     assert "/archive/index.m3u8?utc=" in archive.headers["location"]
+
+
+def test_an_output_users_library_follows_them_not_others(
+    browser: Any, media: MediaHost, tmp_path: Path
+) -> None:
+    """On a server with an admin token, an output user's favourite and resume position (made
+    in the page, with the user's own token) show up in a second browser context with the same
+    token, and not for another user."""
+    from iptvsync.outputs.users import create_user, issue_token
+    from iptvsync.store.db import create_db_engine
+    from tests.e2e.support import start_server, stop_server
+
+    secured = start_server(tmp_path / "secured", token="admin-secret-20")
+    try:
+        url = media.playlist("playlist.m3u", m3u_playlist(media))
+        created = secured.api(
+            "POST", "/api/providers", json={"name": "Media", "kind": "m3u", "url": url}
+        )
+        pid = int(created.json()["id"])
+        assert secured.sync_and_wait(pid)["status"] == "succeeded"
+        db = create_db_engine(secured.settings.resolved_database_url())
+        try:
+            with db.begin() as conn:
+                create_user(conn, "ann", "ann-password-1", provider_ids=[pid])
+                create_user(conn, "bob", "bob-password-1", provider_ids=[pid])
+                tokens = {u: issue_token(conn, u) for u in ("ann", "bob")}
+        finally:
+            db.dispose()
+        movie = _item(secured, pid, "movies", "Test Movie")
+
+        def device(user: str) -> tuple[Any, Any]:
+            context = browser.new_context(viewport=DESKTOP, base_url=secured.url)
+            context.add_init_script(
+                f"localStorage.setItem('iptvsync.token', '{tokens[user]}');"
+                f"localStorage.setItem('iptvsync.provider', '{pid}');"
+            )
+            page = context.new_page()
+            page.goto(f"/#/movies/{movie['id']}")
+            expect(page.locator("html[data-ready=true]")).to_have_count(1)
+            return context, page
+
+        phone_like, page = device("ann")
+        star = page.locator("#detail").get_by_role("button", name=re.compile("Favourite"))
+        star.click()
+        expect(star).to_have_attribute("aria-pressed", "true")
+        _play_from_detail(page, "Test Movie")
+        _wait_playing(page, "native", past=0.5)
+        page.evaluate(f"{VIDEO}.currentTime = 12")
+        until(page, f"{VIDEO}.currentTime > 12.5")
+        page.keyboard.press(" ")
+        until(page, f"{VIDEO}.paused")
+        page.keyboard.press("Escape")
+        phone_like.close()
+
+        laptop, page = device("ann")
+        page.keyboard.press("Escape")
+        expect(
+            page.locator("#movies-continue").get_by_role(
+                "button", name=re.compile("^Resume Test Movie at 0:1")
+            )
+        ).to_be_visible()
+        expect(
+            page.get_by_role("tablist", name="Movies categories").get_by_role(
+                "tab", name=re.compile("^Favourites")
+            )
+        ).to_be_visible()
+        laptop.close()
+
+        other, page = device("bob")
+        star = page.locator("#detail").get_by_role("button", name=re.compile("Favourite"))
+        expect(star).to_have_attribute("aria-pressed", "false")
+        page.keyboard.press("Escape")
+        expect(
+            page.get_by_role("tablist", name="Movies categories").get_by_role(
+                "tab", name=re.compile("^All")
+            )
+        ).to_be_visible()
+        chips = page.get_by_role("tablist", name="Movies categories")
+        expect(chips.get_by_role("tab", name=re.compile("^Favourites"))).to_have_count(0)
+        expect(page.locator("#movies-continue")).to_be_hidden()
+        other.close()
+        # What the server holds, per user.
+        import httpx
+
+        def mine(user: str, what: str) -> list[int]:
+            headers = {"Authorization": f"Bearer {tokens[user]}"}
+            body = httpx.get(f"{secured.url}/api/me/{what}", headers=headers, timeout=30).json()
+            return [i["item_id"] for i in body["items"]]
+
+        assert mine("ann", "favourites") == [movie["id"]] and mine("ann", "resume") == [movie["id"]]
+        assert mine("bob", "favourites") == [] and mine("bob", "resume") == []
+    finally:
+        stop_server(secured)
