@@ -12,7 +12,7 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 fi
 
 # Debian's Chromium for the browser tests (never a browser download of a test tool's own);
-# ffmpeg/ffprobe for the fakes' media and the relay tests; hdhomerun_config for the tuner tests.
+# ffmpeg/ffprobe for the fakes' media, the relay and the player tests; hdhomerun_config for the tuner tests.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1 \
   || ! command -v hdhomerun_config >/dev/null 2>&1; then
   echo "installing Chromium, ffmpeg, hdhomerun-config (apt-get)"

@@ -32,6 +32,10 @@ async def test_the_page_has_a_strict_csp_and_revalidates(client: httpx.AsyncClie
     assert response.headers["content-type"].startswith("text/html")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "connect-src 'self'" in csp
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    # The players change nothing for scripts and workers: this origin only, no eval, no blob:.
+    assert directives["script-src"] == "'self'" and directives["worker-src"] == "'self'"
+    assert "blob:" in directives["media-src"]  # Media Source Extensions
     assert response.headers["cache-control"] == "no-cache"
     etag = response.headers["etag"]
     again = await client.get("/", headers={"If-None-Match": f"W/{etag}"})
@@ -120,3 +124,22 @@ def test_the_page_gets_signed_play_links(server: Server, synced_provider: int) -
     assert play.status_code == 200 and play.content[:1] == b"\x47", play.text[:200]
     bad = server.api("GET", f"/api/providers/{pid}/play-link/trailer/{movie['id']}")
     assert bad.status_code == 422
+    missing = server.api("GET", f"/api/providers/{pid}/play-link/movie/99999999")
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("cmd", "extension", "expected"),
+    [
+        ("http://cdn.test/live/1.m3u8?token=x", None, "hls"),
+        ("ffmpeg http://cdn.test/movie/u/p/5.mkv", None, "file"),
+        ("http://cdn.test/live/u/p/7.ts|User-Agent=VLC", None, "mpegts"),
+        ("ffrt http://portal.test/ch/1", None, None),
+        (None, "mp4", "file"),
+        ("http://cdn.test/vod/9", "MPG", "mpegts"),
+    ],
+)
+def test_stream_type_hint(cmd: str | None, extension: str | None, expected: str | None) -> None:
+    from iptvsync.web.routes import stream_type
+
+    assert stream_type(cmd, extension) == expected

@@ -173,3 +173,42 @@ def test_entry_and_header_shapes() -> None:
         "http://h/1",
         {"tvg-id": "", "tvg-chno": "5"},
     )
+
+
+def test_archive_channels_carry_catch_up(open_server: AppServer, seeded: Seeded) -> None:
+    """Channels with an archive get catchup/catchup-days/catchup-source, and the source plays
+    the archive through the same play endpoint; the panel playlist's form is /timeshift/."""
+    from datetime import UTC, datetime
+
+    pl = ipytv_playlist.loadu(f"{open_server.url}/playlist.m3u?provider={seeded.alpha}")
+    by_name = {ch.name: ch for ch in pl.get_channels()}
+    sport, news = by_name["Sport Éire"], by_name['News, "Live" HD']
+    assert "catchup" not in news.attributes
+    assert sport.attributes["catchup"] == "default"
+    assert sport.attributes["catchup-days"] == "3"
+    source = sport.attributes["catchup-source"]
+    assert source == sport.url + "&start={utc}&duration={duration}"
+    start = int(datetime.now(UTC).timestamp()) - 3600
+    answer = httpx.get(
+        source.replace("{utc}", str(start)).replace("{duration}", "1800"), follow_redirects=False
+    )
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["location"].startswith(f"http://cdn.alpha.test/live/c2.ts?utc={start}&")
+    too_old = source.replace("{utc}", str(start - 4 * 86400)).replace("{duration}", "1800")
+    assert httpx.get(too_old, follow_redirects=False).status_code == 422
+
+    panel = httpx.get(f"{open_server.url}/get.php", params={"username": "u", "password": "p"})
+    entry = next(
+        ch for ch in ipytv_playlist.loads(panel.text).get_channels() if ch.name == "Sport Éire"
+    )
+    template = entry.attributes["catchup-source"]
+    assert "/timeshift/u/p/{duration:60}/{Y}-{m}-{d}:{H}-{M}/" in template
+    when = datetime.fromtimestamp(start, UTC)
+    shifted = (
+        template.replace("{duration:60}", "30").replace("{Y}", f"{when:%Y}")
+        .replace("{m}", f"{when:%m}").replace("{d}", f"{when:%d}")
+        .replace("{H}", f"{when:%H}").replace("{M}", f"{when:%M}")
+    )  # fmt: skip
+    answer = httpx.get(shifted, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["location"].startswith("http://cdn.alpha.test/live/c2.ts?utc=")

@@ -40,6 +40,8 @@ ROUTERS = (
     "iptvsync.api.streams",
     "iptvsync.outputs.hdhomerun",
     "iptvsync.api.epg",
+    "iptvsync.api.library",
+    "iptvsync.api.guide",
     "iptvsync.outputs.routes",
     "iptvsync.web.routes",
 )

@@ -14,6 +14,7 @@ a signature over ``<kind>@u<id>``, so its streams count against that user's ``ma
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -23,8 +24,15 @@ from iptvsync.api.auth import Principal, principal_from_request
 from iptvsync.api.catalogue import scrubbed
 from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import play_path, sign, verify
-from iptvsync.errors import Forbidden, NotFound, ProviderBadResponse, ProviderError
+from iptvsync.errors import (
+    Forbidden,
+    NotFound,
+    ProviderBadResponse,
+    ProviderError,
+    ValidationFailed,
+)
 from iptvsync.providers.base import PlayTarget
+from iptvsync.providers.catchup import catchup_url
 from iptvsync.providers.registry import make_client
 from iptvsync.relay import upstream
 from iptvsync.relay.broker import Relay, Who
@@ -73,19 +81,33 @@ async def play(
     svc: Svc,
     sig: str | None = Query(None, max_length=64, description="a signed play link's signature"),
     u: int | None = Query(None, description="the output user a signed link was made for"),
+    start: int | None = Query(None, description="catch-up: Unix start of a past programme"),
+    duration: int | None = Query(None, ge=60, le=86400, description="catch-up: seconds"),
 ) -> Response:
     """302 to a fresh stream URL (redirect mode) or the stream itself (relay mode); 502 with
-    the provider's error code, 503 ``no_free_connection`` when every slot is held."""
+    the provider's error code, 503 ``no_free_connection`` when every slot is held. With
+    ``start`` (a channel with catch-up): the archive from then (docs/api.md)."""
     who = await _authorise(request, svc, provider_id, kind, item_id, sig, u)
-    return await serve(svc, request, provider_id, kind, item_id, who)
+    catchup = None if start is None else (start, duration)
+    return await serve(svc, request, provider_id, kind, item_id, who, catchup)
 
 
 async def serve(
-    svc: Services, request: Request, provider_id: int, kind: str, item_id: int, who: Who
+    svc: Services,
+    request: Request,
+    provider_id: int,
+    kind: str,
+    item_id: int,
+    who: Who,
+    catchup: tuple[int, int | None] | None = None,
 ) -> Response:
     """Play one item for an already authorised ``who`` (the Xtream paths come here too)."""
     provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
     options = play_options(provider, await asyncio.to_thread(_pool_macs, svc, provider))
+    window = None
+    if catchup is not None:
+        archive = await asyncio.to_thread(_archive, svc, provider_id, kind, item_id)
+        window = catchup_window(archive, *catchup)
 
     async def resolve(account: str = "default") -> tuple[str, dict[str, str]]:
         """A fresh link and the headers to fetch it with, through the account (MAC) whose
@@ -99,6 +121,8 @@ async def serve(
             raise ProviderBadResponse(
                 "the provider returned no stream link", detail={"kind": kind, "id": item_id}
             )
+        if window is not None:
+            url = catchup_url(provider.kind, url, target.extra, *window)
         opts = provider.options if isinstance(provider.options, dict) else {}
         return url, upstream.stream_headers(client, provider.kind, opts)
 
@@ -116,8 +140,12 @@ async def serve(
     def hls_url(session: str, index: int, ext: str) -> str:
         return _hls_url(svc, base, provider_id, session, index, ext)
 
+    # A catch-up stream is its own (never the live channel's shared upstream).
+    relayed_kind = kind if window is None else "catchup"
     try:
-        return await get_relay(svc).open(provider, options, kind, item_id, who, resolve, hls_url)
+        return await get_relay(svc).open(
+            provider, options, relayed_kind, item_id, who, resolve, hls_url
+        )
     except ProviderError as exc:
         raise scrubbed(exc, provider) from None
 
@@ -206,6 +234,33 @@ def _username(svc: Services, user_id: int) -> str | None:
         return conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).scalar()
 
 
+def _archive(svc: Services, provider_id: int, kind: str, item_id: int) -> int | None:
+    """Days of archive of a channel (1 when it has one of unknown length), else None."""
+    if kind != "channel":
+        return None
+    with svc.db.connect() as conn:
+        row = queries.item_row(conn, kind, provider_id, item_id)
+    return (row.archive_days or 1) if row.archive else None
+
+
+def catchup_window(
+    archive_days: int | None, start: int, duration: int | None
+) -> tuple[datetime, int]:
+    """(start, seconds) of a catch-up request, checked against the channel's archive."""
+    if not archive_days:
+        raise NotFound("this channel has no archive (catch-up)", detail={"start": start})
+    now = datetime.now(UTC)
+    try:
+        begin = datetime.fromtimestamp(start, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValidationFailed("start is not a time", detail={"start": start}) from None
+    if begin >= now:
+        raise NotFound("the archive has no programme at that time yet", detail={"start": start})
+    if begin < now - timedelta(days=archive_days):
+        raise NotFound(f"the archive keeps {archive_days} day(s)", detail={"start": start})
+    return begin, duration or 3600
+
+
 def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:
     with svc.db.connect() as conn:
         provider = queries.check_provider(conn, provider_id)
@@ -222,10 +277,11 @@ def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[A
             )
         row = queries.item_row(conn, kind, provider_id, item_id)
         extra = dict(row.detail) if isinstance(row.detail, dict) else {}
-        return provider, PlayTarget(
+        target = PlayTarget(
             kind=kind,
             provider_item_id=row.provider_item_id,
             cmd=row.cmd,
             extension=row.extension if kind == "movie" else None,
             extra=extra,
         )
+        return provider, target

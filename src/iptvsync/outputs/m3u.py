@@ -26,6 +26,9 @@ from iptvsync.outputs.catalogue import ProviderRef
 
 #: ``play_url(provider_id, kind, item_id, extension)``: kind is channel, movie or episode.
 PlayUrl = Callable[[int, str, int, str], str]
+#: ``catchup_source(provider_id, channel_id, live_url)``: the ``catchup-source`` template of a
+#: channel with an archive (placeholders as Kodi's IPTV Simple reads them: ``{utc}``...).
+CatchupSource = Callable[[int, int, str], str]
 
 #: C0 and C1 controls (NEL U+0085 among them) and the Unicode line and paragraph separators:
 #: every character ``str.splitlines()`` breaks a line on, so no reader sees an extra line.
@@ -65,13 +68,16 @@ def playlist(
     play_url: PlayUrl,
     *,
     bare: bool = False,
+    catchup_source: CatchupSource | None = None,
 ) -> Iterator[str]:
     """The entries of ``providers``, one chunk per batch: live channels (``content`` ``live`` or
     ``all``), then movies and the episodes fetched so far (``vod`` or ``all``).
 
     Movies and episodes carry an empty ``tvg-id``, as panels write them (reference §1.9); names
     are ``Film (2020)`` and ``Show S01E02``, so a player can tell them from channels. ``bare``
-    leaves every attribute out (``#EXTINF:-1,Name``: a panel's ``type=m3u``).
+    leaves every attribute out (``#EXTINF:-1,Name``: a panel's ``type=m3u``). Channels with an
+    archive get ``catchup="default"``, ``catchup-days`` and ``catchup-source`` when
+    ``catchup_source`` is given (past programmes play through the same play endpoints).
     """
     several = len(providers) > 1
     for provider in providers:
@@ -94,6 +100,12 @@ def playlist(
                     if ch.radio:
                         attrs.append(("radio", "true"))
                     url = play_url(provider.id, "channel", ch.id, "ts")
+                    if ch.archive and catchup_source is not None:
+                        attrs += [
+                            ("catchup", "default"),
+                            ("catchup-days", ch.archive_days or 1),
+                            ("catchup-source", catchup_source(provider.id, ch.id, url)),
+                        ]
                     out.append(entry(ch.name, url, () if bare else attrs))
                 yield "".join(out)
         if content not in ("vod", "all"):

@@ -174,9 +174,13 @@ def playlist(
     def play_url(provider_id: int, kind: str, item_id: int, _ext: str) -> str:
         return _signed_play_url(svc, base, provider_id, kind, item_id, who.user_id)
 
+    def catchup_source(_provider_id: int, _channel_id: int, url: str) -> str:
+        # The signed play URL with the catch-up window (docs/outputs.md).
+        return url + "&start={utc}&duration={duration}"
+
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
-        yield from m3u.playlist(svc.db, providers, content, play_url)
+        yield from m3u.playlist(svc.db, providers, content, play_url, catchup_source=catchup_source)
 
     return StreamingResponse(
         _encoded(body()),
@@ -458,9 +462,18 @@ def get_php(
 
     guide_url = f"{base}/xmltv.php?" + urlencode({"username": username, "password": password})
 
+    def catchup_source(_provider_id: int, channel_id: int, _url: str) -> str:
+        # A panel's timeshift URL (its start in UTC), as XC players build it.
+        return (
+            f"{base}/timeshift/{quote(username, safe='')}/{quote(password, safe='')}"
+            f"/{{duration:60}}/{{Y}}-{{m}}-{{d}}:{{H}}-{{M}}/{channel_id}.ts"
+        )
+
     def body() -> Iterator[str]:
         yield m3u.header([("x-tvg-url", guide_url), ("url-tvg", guide_url)])
-        yield from m3u.playlist(svc.db, providers, "all", play_url, bare=plain)
+        yield from m3u.playlist(
+            svc.db, providers, "all", play_url, bare=plain, catchup_source=catchup_source
+        )
 
     return StreamingResponse(
         _encoded(body()),
@@ -491,7 +504,13 @@ def xmltv_php(
 
 
 async def _redirect(
-    svc: Services, request: Request, username: str, password: str, kind: str, item_id: int | None
+    svc: Services,
+    request: Request,
+    username: str,
+    password: str,
+    kind: str,
+    item_id: int | None,
+    catchup: tuple[int, int] | None = None,
 ) -> Response:
     who = await _login_async(svc, request, username, password)
     if who is None:
@@ -504,18 +523,23 @@ async def _redirect(
         row = await asyncio.to_thread(_visible_item, svc, who, kind, item_id)
     if row is None:
         raise NotFound(f"no {kind} with that stream id")
-    return await _play(svc, request, row.provider_id, kind, row.id, who)
+    return await _play(svc, request, row.provider_id, kind, row.id, who, catchup)
 
 
 async def _play(
-    svc: Services, request: Request, provider_id: int, kind: str, item_id: int, who: Principal
+    svc: Services,
+    request: Request,
+    provider_id: int,
+    kind: str,
+    item_id: int,
+    who: Principal,
+    catchup: tuple[int, int | None] | None = None,
 ) -> Response:
-    """Resolve a fresh link now and send the player there: one hop, like a panel's 302.
-
-    The play service does the resolving; the user was authenticated and checked against the
-    provider above, so it gets a freshly signed, short-lived ``sig`` for this one item.
-    """
-    return await play.serve(svc, request, provider_id, kind, item_id, play.who_of(who))
+    """Play through the play service (a 302 like a panel's, or the relay), as the user who
+    was authenticated and checked against the provider above."""
+    return await play.serve(
+        svc, request, provider_id, kind, item_id, play.who_of(who), catchup
+    )
 
 
 @router.api_route(
@@ -538,6 +562,21 @@ async def live_stream_bare(
     request: Request, svc: Svc, username: str, password: str, stream_id: int
 ) -> Response:
     return await _redirect(svc, request, username, password, "channel", xt.channel_id_of(stream_id))
+
+
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/timeshift/{username}/{password}/{minutes:int}/{start}/{stream_id:int}.{ext}",
+    response_class=Response,
+)
+async def timeshift_stream(
+    request: Request, svc: Svc, username: str, password: str, minutes: int, start: str,
+    stream_id: int, ext: str,
+) -> Response:  # fmt: skip
+    """A panel's catch-up URL: ``start`` is ``YYYY-MM-DD:HH-MM`` (UTC), ``minutes`` long."""
+    window = xt.timeshift_window(start, minutes)
+    channel = xt.channel_id_of(stream_id)
+    return await _redirect(svc, request, username, password, "channel", channel, window)
 
 
 @router.api_route(

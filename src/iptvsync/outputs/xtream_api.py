@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from iptvsync.errors import ValidationFailed
 from iptvsync.outputs.catalogue import CategoryRef, Row
 
 VOD_BASE = 1_000_000_000
@@ -60,6 +61,18 @@ def movie_id_of(stream_id: int) -> int | None:
 
 def episode_id_of(stream_id: int) -> int | None:
     return stream_id - EPISODE_BASE if EPISODE_BASE < stream_id <= ID_LIMIT else None
+
+
+def timeshift_window(start: str, minutes: int) -> tuple[int, int]:
+    """(Unix start, seconds) of a ``/timeshift/`` URL: ``YYYY-MM-DD:HH-MM`` (UTC here; panels
+    use their own zone) and a length in minutes (1 minute to 1 day)."""
+    try:
+        begin = datetime.strptime(start, "%Y-%m-%d:%H-%M").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationFailed(
+            "start must be YYYY-MM-DD:HH-MM", detail={"start": start[:40]}
+        ) from None
+    return int(begin.timestamp()), max(60, min(minutes * 60, 86400))
 
 
 def channel_id_of(stream_id: int) -> int | None:

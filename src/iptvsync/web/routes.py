@@ -29,6 +29,7 @@ from iptvsync.api import signing
 from iptvsync.api.auth import Reader
 from iptvsync.api.services import Svc
 from iptvsync.errors import NotFound
+from iptvsync.store import queries
 
 STATIC_DIR = Path(__file__).parent / "static"
 MEDIA_TYPES = {
@@ -42,6 +43,9 @@ MEDIA_TYPES = {
 # Served at the root instead of under /static/ (the page, the manifest, the service worker).
 ROOT_FILES = {"index.html": "/", "manifest.webmanifest": "/manifest.webmanifest"}
 SERVICE_WORKER = "sw.js"
+# The players (scripts/vendor-web.sh): loaded when something plays, not precached for offline
+# use (nothing plays offline), so installing the page stays light.
+VENDOR = "vendor/"
 # The page talks to its own origin only; posters and logos come from the provider's hosts.
 CSP = "; ".join(
     [
@@ -49,7 +53,10 @@ CSP = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data: blob: http: https:",
-        "connect-src 'self'",
+        # Streams: hls.js and mpegts.js fetch a provider's stream after the play endpoint's
+        # 302, and <video> plays it, from hosts not known in advance (docs/web.md, "Playback").
+        "connect-src 'self' http: https:",
+        "media-src 'self' blob: http: https:",
         "manifest-src 'self'",
         "worker-src 'self'",
         "object-src 'none'",
@@ -119,7 +126,7 @@ class StaticFiles:
         """The URLs the service worker precaches: everything the page needs to start."""
         urls = []
         for name in self.names():
-            if name == SERVICE_WORKER:
+            if name == SERVICE_WORKER or name.startswith(VENDOR):
                 continue
             urls.append(ROOT_FILES.get(name, f"/static/{name}"))
         return sorted(urls)
@@ -205,8 +212,50 @@ def play_link(
     item_id: int,
     svc: Svc,
     who: Reader,
+    start: int | None = None,
+    duration: int | None = None,
 ) -> dict[str, Any]:
-    """A signed play URL for the web page: ``{url, expires_in}`` (no header needed to play)."""
+    """A signed play URL for the web page: ``{url, expires_in, type}`` (no header needed to
+    play). ``type`` is what the stream most likely is (``hls``, ``mpegts``, ``file``) from the
+    item's stored link or extension, or null when only the provider knows (docs/web.md)."""
     who.check(provider_id)
+    with svc.db.connect() as conn:
+        provider = queries.check_provider(conn, provider_id)
+        if kind == "episode":
+            row = queries.episode_row(conn, provider_id, item_id)
+        else:
+            row = queries.item_row(conn, kind, provider_id, item_id)
+    extension = getattr(row, "extension", None) if kind != "channel" else None
     url = signing.sign_play_url(svc.settings, provider_id, kind, item_id, ttl_s=PLAY_LINK_TTL_S)
-    return {"url": url, "expires_in": PLAY_LINK_TTL_S}
+    kind_of_stream = stream_type(row.cmd, extension)
+    if start is not None and kind == "channel":
+        # Catch-up: the play endpoint checks the window; the archive's own form decides the type.
+        url += f"&start={int(start)}" + (f"&duration={int(duration)}" if duration else "")
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        source = detail.get("catchup-source") if provider.kind == "m3u" else None
+        kind_of_stream = (
+            "mpegts" if provider.kind == "xtream" else stream_type(source or row.cmd, None)
+        )
+    return {"url": url, "expires_in": PLAY_LINK_TTL_S, "type": kind_of_stream}
+
+
+FILE_EXTENSIONS = frozenset({"mp4", "m4v", "mkv", "webm", "mov", "avi", "ogv", "mp3", "aac"})
+MPEGTS_EXTENSIONS = frozenset({"ts", "mpg", "mpeg", "m2ts"})
+
+
+def stream_type(cmd: str | None, extension: str | None) -> str | None:
+    """``hls``, ``mpegts`` or ``file`` from a stored link's path or a file extension; None
+    when neither says (a Stalker ``ffrt`` command, an Xtream live id)."""
+    candidates = [extension or ""]
+    if cmd:
+        link = cmd.split(" ", 1)[-1].split("|", 1)[0]
+        path = link.split("?", 1)[0].split("#", 1)[0]
+        candidates.append(path.rsplit("/", 1)[-1].rpartition(".")[2] if "." in path else "")
+    for ext in (c.lower().strip(".") for c in candidates):
+        if ext == "m3u8":
+            return "hls"
+        if ext in MPEGTS_EXTENSIONS:
+            return "mpegts"
+        if ext in FILE_EXTENSIONS:
+            return "file"
+    return None

@@ -7,10 +7,13 @@ import { DashboardView } from './dashboard.js';
 import { ProviderData, KINDS } from './data.js';
 import { DetailView } from './detail.js';
 import { $, $$, h } from './dom.js';
+import { GuideView, NowNext } from './guide.js';
+import { Library } from './library.js';
+import { Player } from './player.js';
 import { applyTheme, ProvidersView } from './providers.js';
 
 const PROVIDER_KEY = 'iptvsync.provider';
-const VIEWS = ['dashboard', 'movies', 'series', 'live', 'providers'];
+const VIEWS = ['dashboard', 'movies', 'series', 'live', 'guide', 'providers'];
 
 class App {
   constructor() {
@@ -21,11 +24,14 @@ class App {
     this.itemCache = new Map();
     this.pushedDetail = false;
     this.select = $('#provider-select');
+    this.library = new Library();
+    this.player = new Player(this);
     this.views = {
       dashboard: new DashboardView($('#view-dashboard'), this),
       movies: new BrowseView($('#view-movies'), KINDS.movies, this),
       series: new BrowseView($('#view-series'), KINDS.series, this),
       live: new BrowseView($('#view-live'), KINDS.live, this),
+      guide: new GuideView($('#view-guide'), this),
       providers: new ProvidersView($('#view-providers'), this),
     };
     this.detail = new DetailView($('#detail'), this);
@@ -85,6 +91,9 @@ class App {
     const provider = this.providers.find((p) => p.id === id) || null;
     this.providerId = provider ? provider.id : null;
     this.data = provider ? new ProviderData(provider.id) : null;
+    this.nowNext = provider ? new NowNext(provider.id) : null;
+    // Asked for now, alongside the essentials, rather than after them (the tabs' chips).
+    if (provider) this.library.favouritesOf(provider.id).catch(() => {});
     this.itemCache.clear();
     if (provider) {
       localStorage.setItem(PROVIDER_KEY, String(provider.id));
@@ -119,7 +128,8 @@ class App {
     if (view !== this.current) {
       for (const name of VIEWS) $(`#view-${name}`).hidden = name !== view;
       for (const link of $$('.tabs a')) {
-        if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+        // The guide is part of Live TV.
+        if (link.dataset.view === (view === 'guide' ? 'live' : view)) link.setAttribute('aria-current', 'page');
         else link.removeAttribute('aria-current');
       }
       const moved = this.current != null;
@@ -139,6 +149,22 @@ class App {
       this.detail.close();
     }
     await showing;
+  }
+
+  /** Play in the page; a live channel can zap through the Live tab's current list. */
+  play(request) {
+    const live = request.kind === 'channel';
+    this.player.open({ ...request, neighbours: live ? (item, step) => this.neighbour(item, step) : null });
+  }
+
+  /** The channel step places away from item in the Live tab's list, or null. */
+  neighbour(item, step) {
+    const source = this.views.live.list.source;
+    for (let i = 0; i < source.length; i++) {
+      const at = source.get(i);
+      if (at && at.id === item.id) return source.get(i + step) || null;
+    }
+    return null;
   }
 
   /** A list item was chosen: its detail gets a URL of its own, so Back closes it. */

@@ -14,7 +14,8 @@ const STATS = [
   ['series', 'Series'],
   ['channels', 'Channels'],
   ['categories', 'Categories'],
-  ['episodes', 'Episodes'],
+  // Episodes are fetched from the provider when a series is first opened, not by a sync.
+  ['episodes', 'Episodes fetched'],
 ];
 
 export class DashboardView {
@@ -135,6 +136,23 @@ export class DashboardView {
     for (const [key] of STATS) {
       document.getElementById(`stat-${key}`).textContent = num(stats ? stats[key] : null);
     }
+    this.paintCategoryCount();
+  }
+
+  /** The categories the Movies, Series and Live tabs list: the ones that hold something.
+   * Read from /categories (not the essentials, which the tabs fetch themselves). */
+  async paintCategoryCount() {
+    const providerId = this.providerId;
+    if (providerId == null) return;
+    let body;
+    try {
+      body = await api(`/api/providers/${providerId}/categories`);
+    } catch {
+      return; // the server's count stays
+    }
+    if (providerId !== this.providerId) return;
+    const listed = (body.items || []).filter((c) => c.count == null || c.count > 0).length;
+    document.getElementById('stat-categories').textContent = num(listed);
   }
 
   paintRun(run) {
@@ -196,7 +214,10 @@ export class DashboardView {
     if (!this.status) return;
     const width = this.chart.clientWidth;
     if (!width) return;
+    // A repaint (each refresh, each resize) keeps the runs table open if it was.
+    const open = !!this.chart.querySelector('details.runs-table[open]');
     this.chart.replaceChildren(runsChart(this.status.last_runs || [], width));
+    if (open) this.chart.querySelector('details.runs-table')?.setAttribute('open', '');
   }
 
   async start() {
@@ -270,6 +291,7 @@ export class DashboardView {
         this.say(`Sync ${last.status}.`);
         announce(`Sync ${last.status}`);
         this.app.syncEnded(providerId);
+        this.paintCategoryCount(); // from the new snapshot's essentials
       }
     };
     run();

@@ -3,7 +3,7 @@
 // the server fetches from the provider on first request.
 
 import { api, ApiError, getToken, paths } from './api.js';
-import { fill, h } from './dom.js';
+import { announce, fill, h } from './dom.js';
 import { errorText, itemMeta, posterFrame } from './browse.js';
 import { num } from './format.js';
 
@@ -52,7 +52,7 @@ export class DetailView {
     let detail = null;
     let problem = null;
     const guide = info.key === 'live'
-      ? api(paths.guide(providerId, itemId)).then((body) => body.items || []).catch(() => null)
+      ? api(`${paths.guide(providerId, itemId)}?${dayRange()}`).then((body) => body.items || []).catch(() => null)
       : Promise.resolve(null);
     try {
       detail = await api(path);
@@ -79,7 +79,9 @@ export class DetailView {
     // open() paints twice (the list's item at once, then the detail): a play link focused in
     // between is replaced by a new one, so the focus moves to it rather than out of the dialog.
     const active = document.activeElement;
-    const playFocused = !!active && this.body.contains(active) && active.matches('.detail-info a.play');
+    const refocus = !!active && this.body.contains(active)
+      ? ['.detail-info a.play', '.detail-info button.watch', '.detail-info button.favourite'].find((sel) => active.matches(sel))
+      : null;
     const meta = [itemMeta(item), categoryTitle].filter(Boolean).join(' · ');
     const facts = [
       ['Genres', item.genres],
@@ -95,7 +97,10 @@ export class DetailView {
         h('div', { class: 'detail-info' },
           h('h2', { id: 'detail-title' }, item.name || ''),
           meta ? h('p', { class: 'meta' }, meta) : null,
-          info.play ? playLink(providerId, info.play, item.id, `Play ${item.name || ''}`) : null,
+          h('div', { class: 'detail-actions' },
+            info.play ? this.playButton(providerId, info.play, item) : null,
+            this.favouriteButton(providerId, info.kind, item),
+            info.play ? playLink(providerId, info.play, item.id, `Open ${item.name || ''} in a player app`) : null),
           item.description ? h('p', { class: 'description' }, item.description) : null,
           facts.length
             ? h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]))
@@ -106,10 +111,50 @@ export class DetailView {
     }
     if (programmes && programmes.length) children.push(guideBlock(programmes));
     if (info.key === 'series') {
-      children.push(loaded ? seasonsBlock(providerId, item) : h('p', { class: 'list-status' }, 'Loading seasons…'));
+      children.push(loaded ? seasonsBlock(providerId, item, (ep, season) => this.app.play({
+        providerId,
+        kind: 'episode',
+        item: ep,
+        subtitle: `${item.name || ''} · ${seasonName(season)}, episode ${ep.number ?? ''}`,
+      })) : h('p', { class: 'list-status' }, 'Loading seasons…'));
     }
     fill(this.body, children);
-    if (playFocused) this.body.querySelector('.detail-info a.play')?.focus();
+    if (refocus) this.body.querySelector(refocus)?.focus();
+  }
+
+  /** ▶ Play: the in-page player (player.js). */
+  playButton(providerId, kind, item) {
+    const button = h('button', { type: 'button', class: 'primary watch', 'aria-label': `Play ${item.name || ''}`.trim() }, '▶ Play');
+    button.addEventListener('click', () => this.app.play({
+      providerId,
+      kind,
+      item,
+      subtitle: kind === 'channel' && item.number != null ? `Channel ${item.number}` : '',
+    }));
+    return button;
+  }
+
+  /** ☆ / ★: a favourite of this viewer, kept by the server (library.js). */
+  favouriteButton(providerId, kind, item) {
+    const button = h('button', { type: 'button', class: 'secondary favourite', 'aria-pressed': 'false' }, '☆ Favourite');
+    const show = (on) => {
+      button.setAttribute('aria-pressed', on ? 'true' : 'false');
+      button.textContent = on ? '★ Favourite' : '☆ Favourite';
+    };
+    const library = this.app.library;
+    library.has(providerId, kind, item.id).then(show).catch(() => {});
+    button.addEventListener('click', async () => {
+      const on = button.getAttribute('aria-pressed') !== 'true';
+      button.disabled = true;
+      try {
+        show(await library.setFavourite(providerId, kind, item, on));
+      } catch (err) {
+        announce(`Could not change the favourite: ${errorText(err)}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
   }
 }
 
@@ -161,12 +206,12 @@ function signedLink(key, path) {
  */
 function playLink(providerId, kind, itemId, label) {
   const link = h('a', {
-    class: 'button primary play',
+    class: 'button secondary play',
     href: paths.play(providerId, kind, itemId),
     target: '_blank',
     rel: 'noopener noreferrer',
     'aria-label': label.trim(),
-  }, '▶ Play');
+  }, 'Open in app ↗');
   if (!getToken()) return link;
   const use = (url) => {
     link.href = url;
@@ -190,7 +235,7 @@ function playLink(providerId, kind, itemId, label) {
   return link;
 }
 
-function seasonsBlock(providerId, series) {
+function seasonsBlock(providerId, series, play) {
   const seasons = Array.isArray(series.seasons) ? series.seasons : [];
   if (!seasons.length) {
     return h('section', { class: 'seasons', 'aria-labelledby': 'seasons-title' },
@@ -207,7 +252,8 @@ function seasonsBlock(providerId, series) {
       h('li', { class: 'episode' },
         h('span', { class: 'episode-number' }, ep.number != null ? `E${ep.number}` : ''),
         h('span', { class: 'episode-name' }, ep.name || `Episode ${ep.number ?? ''}`),
-        playLink(providerId, 'episode', ep.id, `Play ${seasonName(season)}, episode ${ep.number ?? ''}`))));
+        episodeButton(ep, season, play),
+        playLink(providerId, 'episode', ep.id, `Open ${seasonName(season)}, episode ${ep.number ?? ''} in a player app`))));
     summary.textContent = `${num(episodes.length)} episode${episodes.length === 1 ? '' : 's'}`;
   };
   const summary = h('span', { class: 'count', 'aria-live': 'polite' });
@@ -224,12 +270,20 @@ function seasonsBlock(providerId, series) {
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** The channel's next programmes, the one on now marked. */
+/** from/to of today (local midnight to midnight): the channel detail lists the day. */
+function dayRange() {
+  const start = new Date();
+  start.setHours(0, 0, 0, 0);
+  const end = new Date(start.getTime() + 86_400_000);
+  return new URLSearchParams({ from: start.toISOString(), to: end.toISOString() });
+}
+
+/** The day's programmes of the channel, the one on now marked. */
 function guideBlock(programmes) {
   const now = Date.now();
-  return h('section', { class: 'guide', 'aria-labelledby': 'guide-title' },
-    h('h3', { id: 'guide-title' }, 'Guide'),
-    h('ol', { class: 'programmes' }, programmes.slice(0, 6).map((p) => {
+  return h('section', { class: 'guide', 'aria-labelledby': 'detail-guide-title' },
+    h('h3', { id: 'detail-guide-title' }, 'Today'),
+    h('ol', { class: 'programmes' }, programmes.map((p) => {
       const start = Date.parse(p.start);
       const stop = Date.parse(p.stop);
       const onNow = start <= now && now < stop;
@@ -238,6 +292,16 @@ function guideBlock(programmes) {
         h('span', { class: 'programme-title' }, p.title || ''),
         onNow ? h('span', { class: 'badge status-running' }, 'Now') : null);
     })));
+}
+
+function episodeButton(ep, season, play) {
+  const button = h('button', {
+    type: 'button',
+    class: 'primary watch',
+    'aria-label': `Play ${seasonName(season)}, episode ${ep.number ?? ''}`,
+  }, '▶');
+  button.addEventListener('click', () => play(ep, season));
+  return button;
 }
 
 function seasonName(season) {

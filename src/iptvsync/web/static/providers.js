@@ -3,7 +3,7 @@
 
 import { api, ApiError, paths, requestToken } from './api.js';
 import { errorText } from './browse.js';
-import { announce, h } from './dom.js';
+import { announce, fill, h } from './dom.js';
 import { ago } from './format.js';
 
 const KIND_LABELS = { stalker: 'Stalker portal (MAC)', xtream: 'Xtream Codes', m3u: 'M3U playlist' };
@@ -198,9 +198,23 @@ export class ProvidersView {
       const created = await api(paths.providers(), { method: 'POST', body });
       this.formEl.reset();
       this.showKindFields();
-      this.result.textContent = `${created.name} added. Open the Dashboard to sync it.`;
+      // A new provider is selected only when none was: switching away from the one being
+      // browsed is the user's call, offered with a button.
+      const selectIt = this.app.providerId == null;
+      await this.app.providersChanged(selectIt ? created.id : undefined);
+      if (selectIt) {
+        this.result.textContent = `${created.name} added and selected. Open the Dashboard to sync it.`;
+      } else {
+        const current = this.app.providers.find((p) => p.id === this.app.providerId);
+        const switchTo = h('button', { type: 'button', class: 'secondary' }, `Switch to ${created.name}`);
+        switchTo.addEventListener('click', () => {
+          this.app.selectProvider(created.id);
+          this.result.textContent = `${created.name} selected. Open the Dashboard to sync it.`;
+          this.refresh();
+        });
+        fill(this.result, `${created.name} added. ${current ? current.name : 'The current provider'} stays selected. `, switchTo);
+      }
       announce(`${created.name} added`);
-      await this.app.providersChanged(created.id);
       await this.refresh();
     } catch (err) {
       if (err instanceof ApiError && err.status === 422) {

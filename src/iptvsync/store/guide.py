@@ -1,0 +1,130 @@
+"""Guide reads for the web page's grid and Live TV rows: the programmes of a set of channels
+in a time window, and now/next per channel. Programmes are keyed by the channel's ``epg_id``
+(``programmes.channel_key``), for every provider kind whose guide we store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from iptvsync.store.models import channels, programmes
+from iptvsync.store.providers import iso
+
+#: How far ahead now/next looks for the next programme.
+NEXT_WINDOW = timedelta(hours=12)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _programme(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"start": iso(row.start), "stop": iso(row.stop), "title": row.title}
+    if row.subtitle:
+        out["subtitle"] = row.subtitle
+    if row.description:
+        out["description"] = row.description
+    if row.category:
+        out["category"] = row.category
+    return out
+
+
+def _channel_keys(conn: sa.Connection, provider_id: int, ids: Sequence[int]) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(
+                channels.c.id, channels.c.epg_id, channels.c.archive, channels.c.archive_days
+            ).where(
+                channels.c.provider_id == provider_id,
+                channels.c.id.in_(list(ids)),
+                channels.c.deleted_at.is_(None),
+            )
+        )
+    )
+
+
+def programmes_of(
+    conn: sa.Connection,
+    provider_id: int,
+    channel_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+) -> list[dict[str, Any]]:
+    """``[{channel_id, archive_days, programmes: [...]}]`` in the order of ``channel_ids``;
+    programmes overlapping [start, end), by start. Unknown or removed channels are left out;
+    ``archive_days`` is null for channels without catch-up."""
+    rows = _channel_keys(conn, provider_id, channel_ids)
+    keys = {r.epg_id for r in rows if r.epg_id}
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    if keys:
+        for p in conn.execute(
+            sa.select(
+                programmes.c.channel_key,
+                programmes.c.start,
+                programmes.c.stop,
+                programmes.c.title,
+                programmes.c.subtitle,
+                programmes.c.description,
+                programmes.c.category,
+            )
+            .where(
+                programmes.c.provider_id == provider_id,
+                programmes.c.channel_key.in_(keys),
+                _stop(conn) > start,
+                programmes.c.start < end,
+            )
+            .order_by(programmes.c.channel_key, programmes.c.start)
+        ):
+            by_key.setdefault(p.channel_key, []).append(_programme(p))
+    found = {r.id: r for r in rows}
+    out = []
+    for cid in channel_ids:
+        r = found.get(cid)
+        if r is None:
+            continue
+        out.append(
+            {
+                "channel_id": r.id,
+                "archive_days": archive_days(r),
+                "programmes": by_key.get(r.epg_id or "", []),
+            }
+        )
+    return out
+
+
+def _stop(conn: sa.Connection) -> sa.ColumnElement[Any]:
+    """``programmes.stop`` for the window's lower bound. On SQLite as ``+stop``: the planner
+    would otherwise walk ix_programmes_stop, i.e. every programme of the provider still to
+    come (~0.2 s at 5,000 channels), instead of each asked channel's few on
+    ix_programmes_channel (unary plus keeps the value and hides the index)."""
+    if conn.dialect.name == "sqlite":
+        return sa.literal_column("+programmes.stop", type_=programmes.c.stop.type)
+    return programmes.c.stop
+
+
+def archive_days(row: Any) -> int | None:
+    """Days of catch-up a channel keeps, or None without catch-up (``archive`` with no
+    duration counts as one day)."""
+    if not row.archive:
+        return None
+    return int(row.archive_days) if row.archive_days else 1
+
+
+def now_next(
+    conn: sa.Connection, provider_id: int, channel_ids: Sequence[int], now: datetime
+) -> list[dict[str, Any]]:
+    """``[{channel_id, now, next}]``: the programme on at ``now`` and the one after (null
+    when the guide has none)."""
+    out = []
+    for entry in programmes_of(conn, provider_id, channel_ids, now, now + NEXT_WINDOW):
+        ps = entry["programmes"]
+        on = bool(ps) and _aware(datetime.fromisoformat(ps[0]["start"])) <= now
+        current = ps[0] if on else None
+        later = ps[1:] if on else ps
+        out.append(
+            {"channel_id": entry["channel_id"], "now": current, "next": later[0] if later else None}
+        )
+    return out
