@@ -21,7 +21,7 @@ from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
 from tests.api.conftest import Seeded, assert_error
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer admin-secret-long-enough-for-tests"}
 ANN = {"Authorization": "Bearer ann-token"}
 BOB = {"Authorization": "Bearer bob-token"}
 
@@ -64,7 +64,7 @@ def _episode(db: sa.Engine, seeded: Seeded) -> int:
 @pytest.fixture
 def guarded(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"admin_token": SecretStr("admin-secret"), "scheduler": False}
+        update={"admin_token": SecretStr("admin-secret-long-enough-for-tests"), "scheduler": False}
     )
 
 
@@ -89,13 +89,13 @@ def test_favourites_are_per_viewer_and_survive_a_restart(
     channel = seeded.ours("channel", seeded.catalogue.channels[2].id)
     _user(db, "ann", [pid])
     _user(db, "bob", [pid])
-    base = f"/api/me/favourites/{pid}"
+    base = "/api/me/favourites"
     with TestClient(create_app(guarded)) as c:
         for kind, item in (("movie", movie), ("series", show), ("channel", channel)):
-            assert c.put(f"{base}/{kind}/{item}", headers=ANN).status_code == 204
+            assert c.put(f"{base}/{kind}/{pid}/{item}", headers=ANN).status_code == 204
         # Twice is the same as once.
-        assert c.put(f"{base}/movie/{movie}", headers=ANN).status_code == 204
-        assert c.put(f"{base}/channel/{channel}", headers=ADMIN).status_code == 204
+        assert c.put(f"{base}/movie/{pid}/{movie}", headers=ANN).status_code == 204
+        assert c.put(f"{base}/channel/{pid}/{channel}", headers=ADMIN).status_code == 204
     with TestClient(create_app(guarded)) as c:
         ann = _fav_ids(c, ANN)
         assert sorted(ann) == sorted([("movie", movie), ("series", show), ("channel", channel)])
@@ -105,8 +105,8 @@ def test_favourites_are_per_viewer_and_survive_a_restart(
         assert _fav_ids(c, ADMIN) == [("channel", channel)]
         item = c.get("/api/me/favourites", headers=ANN, params={"kind": "series"}).json()
         assert item["items"][0]["item"]["name"] == seeded.catalogue.series[1].name
-        assert c.delete(f"{base}/movie/{movie}", headers=ANN).status_code == 204
-        assert c.delete(f"{base}/movie/{movie}", headers=ANN).status_code == 204
+        assert c.delete(f"{base}/movie/{pid}/{movie}", headers=ANN).status_code == 204
+        assert c.delete(f"{base}/movie/{pid}/{movie}", headers=ANN).status_code == 204
         assert ("movie", movie) not in _fav_ids(c, ANN)
 
 
@@ -121,13 +121,13 @@ def test_favourites_refuse_what_does_not_exist_or_is_not_visible(
             conn, {"name": "other", "kind": "stalker", "url": "http://x.test/c/", "mac": None}
         )
     _user(db, "ann", [pid])
-    assert_error(c.put(f"/api/me/favourites/{pid}/movie/999999", headers=ANN), 404, "not_found")
+    assert_error(c.put(f"/api/me/favourites/movie/{pid}/999999", headers=ANN), 404, "not_found")
     assert_error(
-        c.put(f"/api/me/favourites/{pid}/episode/{movie}", headers=ANN), 422, "validation_error"
+        c.put(f"/api/me/favourites/episode/{pid}/{movie}", headers=ANN), 422, "validation_error"
     )
-    assert_error(c.put(f"/api/me/favourites/{pid}/movie/{movie}"), 401, "unauthorized")
+    assert_error(c.put(f"/api/me/favourites/movie/{pid}/{movie}"), 401, "unauthorized")
     # Another provider's ids are not visible to ann: 404, as everywhere.
-    assert_error(c.put(f"/api/me/favourites/{other}/movie/{movie}", headers=ANN), 404, "not_found")
+    assert_error(c.put(f"/api/me/favourites/movie/{other}/{movie}", headers=ANN), 404, "not_found")
     assert_error(
         c.get("/api/me/favourites", headers=ANN, params={"provider": other}), 404, "not_found"
     )
@@ -143,7 +143,7 @@ def test_a_removed_item_leaves_the_list_and_comes_back_with_it(
     pid = seeded.provider_id
     gone = seeded.catalogue.movies[0]
     movie = seeded.ours("movie", gone.id)
-    assert c.put(f"/api/me/favourites/{pid}/movie/{movie}", headers=ADMIN).status_code == 204
+    assert c.put(f"/api/me/favourites/movie/{pid}/{movie}", headers=ADMIN).status_code == 204
     seeded.catalogue.movies.remove(gone)
     seeded.resync()
     assert _fav_ids(app_client, ADMIN) == []
@@ -163,29 +163,30 @@ def test_resume_positions_continue_watching(
     _user(db, "ann", [pid])
     _user(db, "bob", [pid])
     put = lambda kind, item, body, who=ANN: c.put(  # noqa: E731
-        f"/api/me/resume/{pid}/{kind}/{item}", json=body, headers=who
+        f"/api/me/progress/{kind}/{pid}/{item}", json=body, headers=who
     )
     assert put("movie", movie, {"position": 600, "duration": 5400}).json() == {"kept": True}
     assert put("episode", episode, {"position": 90.5}).json() == {"kept": True}
     assert put("movie", movie, {"position": 700, "duration": 5400}).json() == {"kept": True}
     assert put("movie", other, {"position": 5, "duration": 5400}, BOB).status_code == 200
 
-    body = c.get("/api/me/resume", headers=ANN).json()
+    body = c.get("/api/me/continue", headers=ANN).json()
     assert [(i["kind"], i["item_id"], i["position"]) for i in body["items"]] == [
         ("movie", movie, 700.0),
         ("episode", episode, 90.5),
     ]
     ep = body["items"][1]["item"]
     assert ep["series_name"] == seeded.catalogue.series[0].name and ep["number"] == 3
-    assert c.get(f"/api/me/resume/{pid}/movie/{movie}", headers=ANN).json() == {"position": 700.0}
-    assert c.get(f"/api/me/resume/{pid}/movie/{other}", headers=ANN).json() == {"position": None}
-    assert [i["item_id"] for i in c.get("/api/me/resume", headers=BOB).json()["items"]] == [other]
+    assert c.get(f"/api/me/progress/movie/{pid}/{movie}", headers=ANN).json() == {"position": 700.0}
+    assert c.get(f"/api/me/progress/movie/{pid}/{other}", headers=ANN).json() == {"position": None}
+    assert [i["item_id"] for i in c.get("/api/me/continue", headers=BOB).json()["items"]] == [other]
 
     # The last 30 s of the film count as watched: it leaves the row.
     assert put("movie", movie, {"position": 5380, "duration": 5400}).json() == {"kept": False}
-    assert [i["item_id"] for i in c.get("/api/me/resume", headers=ANN).json()["items"]] == [episode]
-    assert c.delete(f"/api/me/resume/{pid}/episode/{episode}", headers=ANN).status_code == 204
-    assert c.get("/api/me/resume", headers=ANN).json()["items"] == []
+    items = c.get("/api/me/continue", headers=ANN).json()["items"]
+    assert [i["item_id"] for i in items] == [episode]
+    assert c.delete(f"/api/me/progress/episode/{pid}/{episode}", headers=ANN).status_code == 204
+    assert c.get("/api/me/continue", headers=ANN).json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -205,7 +206,7 @@ def test_bad_resume_bodies_are_422_and_change_nothing(
 ) -> None:
     pid = seeded.provider_id
     movie = seeded.ours("movie", seeded.catalogue.movies[3].id)
-    path = f"/api/me/resume/{pid}/movie/{movie}"
+    path = f"/api/me/progress/movie/{pid}/{movie}"
     assert app_client.put(path, json={"position": 42}, headers=ADMIN).status_code == 200
     assert_error(app_client.put(path, json=body, headers=ADMIN), 422, "validation_error")
     assert app_client.get(path, headers=ADMIN).json() == {"position": 42.0}
@@ -215,7 +216,7 @@ def test_open_server_has_one_library(client: TestClient, seeded: Seeded) -> None
     """Without an admin token everyone is the admin: one shared library."""
     pid = seeded.provider_id
     movie = seeded.ours("movie", seeded.catalogue.movies[0].id)
-    assert client.put(f"/api/me/favourites/{pid}/movie/{movie}").status_code == 204
+    assert client.put(f"/api/me/favourites/movie/{pid}/{movie}").status_code == 204
     assert _fav_ids(client, {}) == [("movie", movie)]
 
 

@@ -34,7 +34,7 @@ def test_docs_screenshots(
     pid = media_provider
     movie = _item(server, pid, "movies", "Test Movie")
     server.api(
-        "PUT", f"/api/me/resume/{pid}/movie/{movie['id']}", json={"position": 14, "duration": 40}
+        "PUT", f"/api/me/progress/movie/{pid}/{movie['id']}", json={"position": 14, "duration": 40}
     )
 
     context = browser.new_context(viewport=viewport, base_url=server.url, **extra)

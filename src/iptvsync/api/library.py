@@ -43,8 +43,8 @@ def list_favourites(
     return {"items": items}
 
 
-@router.put("/api/me/favourites/{provider_id}/{kind}/{item_id}", status_code=204)
-def add_favourite(provider_id: int, kind: str, item_id: int, svc: Svc, who: Reader) -> Response:
+@router.put("/api/me/favourites/{kind}/{provider_id}/{item_id}", status_code=204)
+def add_favourite(kind: str, provider_id: int, item_id: int, svc: Svc, who: Reader) -> Response:
     """Idempotent; 404 for an item that is not (or no longer) in the catalogue."""
     who.check(provider_id)
     with svc.db.begin() as conn:
@@ -52,8 +52,8 @@ def add_favourite(provider_id: int, kind: str, item_id: int, svc: Svc, who: Read
     return Response(status_code=204)
 
 
-@router.delete("/api/me/favourites/{provider_id}/{kind}/{item_id}", status_code=204)
-def remove_favourite(provider_id: int, kind: str, item_id: int, svc: Svc, who: Reader) -> Response:
+@router.delete("/api/me/favourites/{kind}/{provider_id}/{item_id}", status_code=204)
+def remove_favourite(kind: str, provider_id: int, item_id: int, svc: Svc, who: Reader) -> Response:
     """Idempotent: removing what is not a favourite is 204 too."""
     who.check(provider_id)
     with svc.db.begin() as conn:
@@ -61,7 +61,7 @@ def remove_favourite(provider_id: int, kind: str, item_id: int, svc: Svc, who: R
     return Response(status_code=204)
 
 
-@router.get("/api/me/resume")
+@router.get("/api/me/continue")
 def list_resume(
     svc: Svc,
     who: Reader,
@@ -74,8 +74,8 @@ def list_resume(
     return {"items": items}
 
 
-@router.get("/api/me/resume/{provider_id}/{kind}/{item_id}")
-def get_resume(provider_id: int, kind: str, item_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
+@router.get("/api/me/progress/{kind}/{provider_id}/{item_id}")
+def get_resume(kind: str, provider_id: int, item_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
     """``{position}``: seconds, or null when there is nothing to resume."""
     who.check(provider_id)
     with svc.db.connect() as conn:
@@ -83,16 +83,17 @@ def get_resume(provider_id: int, kind: str, item_id: int, svc: Svc, who: Reader)
     return {"position": position}
 
 
-@router.put("/api/me/resume/{provider_id}/{kind}/{item_id}")
+@router.put("/api/me/progress/{kind}/{provider_id}/{item_id}")
 def save_resume(
-    provider_id: int,
     kind: str,
+    provider_id: int,
     item_id: int,
     svc: Svc,
     who: Reader,
-    body: dict[str, Any] = Body(..., examples=[{"position": 1234.5, "duration": 5400}]),
+    body: dict[str, Any] = Body(..., examples=[{"position_s": 1234.5, "duration_s": 5400}]),
 ) -> dict[str, Any]:
-    """``{position, duration?}`` in seconds → ``{kept}``: false when the position counts as
+    """``{position_s, duration_s?}`` in seconds (``position``/``duration`` accepted too) →
+    ``{kept}``: false when the position counts as
     the end (its last 30 s, or last 5 % of a short title), which drops the title from the list."""
     who.check(provider_id)
     with svc.db.begin() as conn:
@@ -102,14 +103,14 @@ def save_resume(
             provider_id,
             kind,
             item_id,
-            body.get("position"),
-            body.get("duration"),
+            body.get("position_s", body.get("position")),
+            body.get("duration_s", body.get("duration")),
         )
     return {"kept": kept}
 
 
-@router.delete("/api/me/resume/{provider_id}/{kind}/{item_id}", status_code=204)
-def remove_resume(provider_id: int, kind: str, item_id: int, svc: Svc, who: Reader) -> Response:
+@router.delete("/api/me/progress/{kind}/{provider_id}/{item_id}", status_code=204)
+def remove_resume(kind: str, provider_id: int, item_id: int, svc: Svc, who: Reader) -> Response:
     who.check(provider_id)
     with svc.db.begin() as conn:
         library.remove_resume(conn, _viewer(who), provider_id, kind, item_id)

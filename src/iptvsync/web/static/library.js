@@ -1,11 +1,11 @@
-// The viewer's library, kept by the server (/api/me/favourites, /api/me/resume) so it follows
+// The viewer's library, kept by the server (/api/me/favourites, /api/me/progress, /api/me/continue) so it follows
 // them to other devices: favourite channels, movies and series, and where they stopped a movie
 // or an episode ("continue watching").
 
 import { api, authHeaders } from './api.js';
 
-const RESUME = (pid, kind, id) => `/api/me/resume/${pid}/${kind}/${id}`;
-const FAVOURITE = (pid, kind, id) => `/api/me/favourites/${pid}/${kind}/${id}`;
+const RESUME = (pid, kind, id) => `/api/me/progress/${kind}/${pid}/${id}`;
+const FAVOURITE = (pid, kind, id) => `/api/me/favourites/${kind}/${pid}/${id}`;
 
 export class Library {
   constructor() {
@@ -79,14 +79,14 @@ export class Library {
   }
 
   async continueWatching(providerId) {
-    const body = await api(`/api/me/resume?provider=${providerId}&limit=30`);
+    const body = await api(`/api/me/continue?provider=${providerId}&limit=30`);
     return body.items || [];
   }
 
   /** Store a position; final (the page is going away) uses a keepalive request. */
   saveResume(providerId, kind, item, position, duration, final = false) {
-    const body = { position: Math.round(position * 10) / 10 };
-    if (duration !== undefined) body.duration = Math.round(duration * 10) / 10;
+    const body = { position_s: Math.round(position * 10) / 10 };
+    if (duration !== undefined) body.duration_s = Math.round(duration * 10) / 10;
     const done = final
       ? fetch(RESUME(providerId, kind, item.id), {
         method: 'PUT',
