@@ -288,7 +288,7 @@ def test_an_output_users_library_follows_them_not_others(
     from iptvsync.store.db import create_db_engine
     from tests.e2e.support import start_server, stop_server
 
-    secured = start_server(tmp_path / "secured", token="admin-secret-20")
+    secured = start_server(tmp_path / "secured", token="admin-secret-20-long-enough-for-tests")
     try:
         url = media.playlist("playlist.m3u", m3u_playlist(media))
         created = secured.api(

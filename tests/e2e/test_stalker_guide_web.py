@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.support import Server, shot
 from tests.e2e.test_web import open_view
+
+pytestmark = pytest.mark.e2e
 
 
 def test_channel_detail_shows_now_and_next_from_the_portal(

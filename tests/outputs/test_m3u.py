@@ -195,7 +195,8 @@ def test_archive_channels_carry_catch_up(open_server: AppServer, seeded: Seeded)
     assert answer.status_code == 302, answer.text
     assert answer.headers["location"].startswith(f"http://cdn.alpha.test/live/c2.ts?utc={start}&")
     too_old = source.replace("{utc}", str(start - 4 * 86400)).replace("{duration}", "1800")
-    assert httpx.get(too_old, follow_redirects=False).status_code == 422
+    # Past the archive: the contract's 404 not_found.
+    assert httpx.get(too_old, follow_redirects=False).status_code == 404
 
     panel = httpx.get(f"{open_server.url}/get.php", params={"username": "u", "password": "p"})
     entry = next(
