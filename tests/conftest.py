@@ -171,8 +171,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for as long as its session-wide browser lives, and asyncio tests collected after
     it could not start their own."""
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("e2e") is not None or item.nodeid.startswith("tests/e2e/")
-        )
-    )
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

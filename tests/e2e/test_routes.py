@@ -22,7 +22,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     # The static routes need no services, so the app's lifespan is not run here.
     app = create_app(Settings(data_dir=tmp_path))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
         yield c
 
 
