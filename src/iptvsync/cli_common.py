@@ -51,13 +51,10 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def open_db(settings: Settings) -> Any:
-    """The database engine, migrated to the current schema."""
-    from iptvsync.store.db import create_db_engine
-    from iptvsync.store.migrate import upgrade
+    """The database engine, migrated, with the provider-secrets key bound (as the server)."""
+    from iptvsync.store.open import open_database
 
-    db = create_db_engine(settings.resolved_database_url())
-    upgrade(db)
-    return db
+    return open_database(settings)
 
 
 def resolve_provider(db: Any, ref: str) -> int:

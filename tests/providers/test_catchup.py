@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from iptvsync.api.play import catchup_window
-from iptvsync.errors import ValidationFailed
+from iptvsync.errors import NotFound, ValidationFailed
 from iptvsync.providers.catchup import CatchupUnsupported, catchup_url
 
 START = datetime(2026, 12, 4, 20, 30, tzinfo=UTC)
@@ -54,6 +54,9 @@ def test_window_checks_the_archive() -> None:
     now = int(datetime.now(UTC).timestamp())
     begin, seconds = catchup_window(2, now - 3600, None)
     assert int(begin.timestamp()) == now - 3600 and seconds == 3600
-    for days, start in ((None, now - 60), (2, now + 60), (2, now - 3 * 86400), (1, 10**15)):
-        with pytest.raises(ValidationFailed):
+    # No archive for that time is the contract's 404; a start that is no time at all is 422.
+    for days, start in ((None, now - 60), (2, now + 60), (2, now - 3 * 86400)):
+        with pytest.raises(NotFound):
             catchup_window(days, start, 600)
+    with pytest.raises(ValidationFailed):
+        catchup_window(1, 10**15, 600)

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -17,11 +16,8 @@ from iptvsync.providers.base import ProviderClient
 from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.registry import make_client
 from iptvsync.providers.spool import sweep_leftovers
-from iptvsync.secret_key import ensure_private_dir
 from iptvsync.settings import Settings
-from iptvsync.store import secrets
-from iptvsync.store.db import create_db_engine
-from iptvsync.store.migrate import upgrade
+from iptvsync.store.open import open_database  # noqa: F401 - the app's wiring opens it here
 from iptvsync.store.providers import provider_config
 from iptvsync.sync.engine import SyncContext
 from iptvsync.sync.service import Runner
@@ -105,25 +101,6 @@ class Services:
         from iptvsync.snapshot.build import build_snapshot_async
 
         await build_snapshot_async(self.db, self.settings, provider_id)
-
-
-def open_database(settings: Settings) -> sa.Engine:
-    """The engine, with the provider-secrets key bound, migrated, every secret encrypted."""
-    url = settings.resolved_database_url()
-    if url.startswith("sqlite"):
-        ensure_private_dir(Path(settings.data_dir))
-    elif settings.secret_key is None:
-        log.warning(
-            "IPTVSYNC_SECRET_KEY is unset: this process uses the key in its data dir; every "
-            "replica and worker on this database must share one key (docs/security.md)"
-        )
-    db = create_db_engine(url)
-    codec = secrets.codec_for(settings)
-    secrets.bind(db, codec)
-    upgrade(db)
-    with db.begin() as conn:
-        secrets.seal_plain_rows(conn, codec)  # written by a tool without the key: encrypt now
-    return db
 
 
 def open_http(settings: Settings) -> ProviderHttp:
