@@ -6,6 +6,7 @@ paint of Live TV with now/next (≤ 1.5 s after load) and the grid's scroll fram
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -62,7 +63,7 @@ SCROLL_THROUGH = """async ({ steps }) => {
 
 @pytest.fixture(scope="session")
 def guide_provider(server: Server, portal: ServerThread) -> int:
-    provider_id = server.add_provider("Big guide", portal.url)
+    provider_id = server.add_provider(f"Big guide {uuid.uuid4().hex[:6]}", portal.url)
     seed_channels(server.settings, provider_id, CHANNELS, days=3)
     return provider_id
 

@@ -34,7 +34,7 @@ def test_channel_detail_shows_now_and_next_from_the_portal(
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name=detail["name"])).to_be_visible()
     guide_block = dialog.locator("section.guide")
-    expect(guide_block.get_by_role("heading", name="Guide")).to_be_visible()
+    expect(guide_block.get_by_role("heading", name="Today")).to_be_visible()
     now_item = guide_block.locator("li.programme.now")
     expect(now_item).to_have_count(1)
     expect(now_item).to_contain_text(channel["now"]["title"])
