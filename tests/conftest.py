@@ -49,6 +49,19 @@ def _pg_database_url(name: str) -> str:
     return f"{base.render_as_string(hide_password=False)}?options=-csearch_path%3Dpublic,extensions"
 
 
+@pytest.fixture
+def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """An empty PostgreSQL schema of its own (multi-process tests migrate it themselves)."""
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        with pg_admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to head once per test session; each test gets a copy of it

@@ -8,17 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from pydantic import SecretStr
 
 from iptvsync.fakes.server import free_port
-from tests.conftest import BACKENDS, _pg_schema_url
+from tests.conftest import BACKENDS
 from tests.relay.conftest import ADMIN_TOKEN
 from tests.relay.support import Player, basic, held, wait_for
 
@@ -26,18 +24,6 @@ pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs Post
 LEASE_S = 3.0
 #: Replicas on one database share the key their provider secrets are encrypted with.
 SHARED_KEY = "relay-scale-test-secret-key-0123456789"
-
-
-@pytest.fixture
-def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
 class Replica:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,22 +13,10 @@ import sqlalchemy as sa
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
-from tests.conftest import BACKENDS, _pg_schema_url
+from tests.conftest import BACKENDS
 
 if "postgresql" not in BACKENDS:
     pytest.skip("scale mode needs PostgreSQL", allow_module_level=True)
-
-
-@pytest.fixture
-def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture

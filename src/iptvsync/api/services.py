@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -21,8 +20,6 @@ from iptvsync.store.open import open_database  # noqa: F401 - the app's wiring o
 from iptvsync.store.providers import provider_config
 from iptvsync.sync.engine import SyncContext
 from iptvsync.sync.service import Runner
-
-log = logging.getLogger("iptvsync.api")
 
 
 class ClientPool:
