@@ -60,8 +60,12 @@ def serve(
     port: int = typer.Option(None, help="Port (default 8000)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Serve the API, the web page and the player outputs, and run syncs in-process."""
+    """Serve the API, the web page and the player outputs. Syncs (and schedules) run in this
+    process by default; with IPTVSYNC_RUNNER=procrastinate (scale mode, PostgreSQL) this
+    process only queues them and `iptvsync worker` processes run them (docs/deploy.md)."""
     settings = load_settings()
+    if settings.runner == "procrastinate":
+        _require_postgresql(settings, "`iptvsync serve` with IPTVSYNC_RUNNER=procrastinate")
     host = host or settings.host
     port = port or settings.port
     from iptvsync.secret_key import security_problems
@@ -424,13 +428,28 @@ def worker(
 ) -> None:
     """Run syncs from the PostgreSQL job queue (scale mode; start any number, anywhere)."""
     settings = load_settings()
-    if not settings.resolved_database_url().startswith("postgresql"):
-        err.print("[bold red]error[/]: `iptvsync worker` needs IPTVSYNC_DATABASE_URL=postgresql…")
-        raise typer.Exit(2)
+    _require_postgresql(settings, "`iptvsync worker`")
     _setup_logging(verbose)
     from iptvsync.sync.procrastinate_runner import run_worker
 
     run_worker(settings, concurrency=concurrency, name=name)
+
+
+def _require_postgresql(settings: Settings, what: str) -> None:
+    """Scale mode's processes share one PostgreSQL database; each reads its own environment, so
+    one started without IPTVSYNC_DATABASE_URL would quietly use a SQLite file of its own."""
+    if settings.resolved_database_url().startswith("postgresql"):
+        return
+    where = "set but not PostgreSQL" if settings.database_url else "not set"
+    err.print(
+        f"[bold red]error[/]: {what} needs the PostgreSQL database of scale mode, and "
+        f"IPTVSYNC_DATABASE_URL is {where} in this process's environment. Set it where this "
+        "process runs, e.g. IPTVSYNC_DATABASE_URL=postgresql+psycopg://user:password@db/iptvsync "
+        "(docs/deploy.md).",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(2)
 
 
 app.command("fake-portal")(cli_demo.fake_portal)

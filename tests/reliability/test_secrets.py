@@ -158,8 +158,11 @@ def test_no_secret_anywhere(settings: Settings, db: sa.Engine, recorder: Recorde
         failed = _wait(client, bad, admin)
         assert failed["status"] == "failed"
         keep(client.get(f"/api/sync-runs/{failed['id']}", headers=admin))
-        with client.stream("GET", f"/api/providers/{ids[0]}/sync/events", headers=admin) as ev:
-            seen.append("".join(ev.iter_text()))
+        last = client.get(f"/api/providers/{ids[0]}/sync", headers=admin).json()["last_runs"][0]
+        for pid, run_id in ((ids[0], last["id"]), (bad, failed["id"])):
+            events = f"/api/providers/{pid}/sync/events?run_id={run_id}"
+            with client.stream("GET", events, headers=admin) as ev:
+                seen.append("".join(ev.iter_text()))
 
         keep(client.get("/api/providers", headers=admin))
         keep(client.post("/api/providers", json={"name": "x"}))  # 401, no token

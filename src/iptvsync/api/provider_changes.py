@@ -15,7 +15,19 @@ from iptvsync.errors import SyncRunning, ValidationFailed
 from iptvsync.settings import Settings
 from iptvsync.store import providers as store
 from iptvsync.store import runs
+from iptvsync.sync.schedule import check_tick
 from iptvsync.sync.service import STALE_AFTER_S
+
+
+def check_schedule(options: dict[str, Any] | None, settings: Settings) -> None:
+    """A schedule faster than the scheduler's tick is refused (422), not run once a tick."""
+    try:
+        check_tick(options, settings.schedule_tick_s)
+    except ValueError as exc:
+        text = str(exc)
+        raise ValidationFailed(
+            text[:1].upper() + text[1:] + ".", detail={"field": "options.schedule"}
+        ) from None
 
 
 def edit_provider(
@@ -25,6 +37,8 @@ def edit_provider(
     for key in ("name", "url"):
         if key in changes and not changes[key]:
             raise ValidationFailed(f"A provider's {key} cannot be removed.", detail={"field": key})
+    if "options" in changes:
+        check_schedule(changes["options"], settings)
     with db.begin() as conn:
         row = store.get_provider(conn, provider_id)
         if changes.get("url") and changes["url"] != row.url:

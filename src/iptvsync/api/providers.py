@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from iptvsync.api.auth import Admin, Reader
-from iptvsync.api.provider_changes import edit_provider
+from iptvsync.api.provider_changes import check_schedule, edit_provider
 from iptvsync.api.responses import JSONResponse
 from iptvsync.api.schemas import ProviderIn, ProviderPatch
 from iptvsync.api.services import Svc
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/providers", tags=["providers"])
 
 @router.post("", status_code=201)
 def create_provider(body: ProviderIn, svc: Svc, _: Admin) -> JSONResponse:
+    check_schedule(body.options, svc.settings)
     with svc.db.begin() as conn:
         provider_id = store.create_provider(conn, body.model_dump())
         row = store.get_provider(conn, provider_id)

@@ -1,4 +1,4 @@
-"""Sync control and progress: the seed's endpoints, kept by name (DESIGN section 3)."""
+"""Sync control and progress: the endpoints of docs/api.md, "Sync"."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from iptvsync.api.auth import Admin, Reader
 from iptvsync.api.responses import JSONResponse
 from iptvsync.api.schemas import SyncChannelsIn, SyncIn
 from iptvsync.api.services import Svc
-from iptvsync.errors import SyncRunning
+from iptvsync.errors import NotFound, SyncRunning
 from iptvsync.store import catalogue, runs
 from iptvsync.store.providers import get_provider
 from iptvsync.sync.service import request_cancel, request_sync
@@ -73,26 +73,46 @@ def get_run(run_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
 
 @router.get("/api/providers/{provider_id}/sync/events")
 async def sync_events(
-    provider_id: int, request: Request, svc: Svc, who: Reader
+    provider_id: int, request: Request, svc: Svc, who: Reader, run_id: int | None = None
 ) -> StreamingResponse:
-    """Server-Sent Events: ``event: progress`` with the run, until the run ends.
+    """Server-Sent Events: ``event: progress`` with the run while it changes, ``event: end``
+    when it has ended (docs/api.md, "Progress events").
 
-    Read from the run's row, so it works whichever replica or worker runs the sync. With
-    nothing running, the last run is sent once and the stream ends.
+    Without ``run_id`` the stream follows the provider's queued or running run; with none, it
+    waits for the provider's next run (comment keep-alives meanwhile) and follows that one: an
+    operator opens the stream, then starts a sync. With ``run_id`` it follows that run and
+    never waits: a run that has already ended is sent once. Read from the run's row, so it
+    works whichever replica or worker runs the sync.
     """
     who.check(provider_id)
 
-    def latest() -> dict[str, Any] | None:
+    def load(wanted: int | None) -> dict[str, Any] | None:
         with svc.db.connect() as conn:
             get_provider(conn, provider_id)
+            if wanted is not None:
+                row = runs.get_run(conn, wanted)
+                if row.provider_id != provider_id:
+                    raise NotFound(
+                        f"sync run {wanted} is not a run of provider {provider_id}",
+                        detail={"run_id": wanted},
+                    )
+                return runs.public_run(row)
             rows = runs.last_runs(conn, provider_id, 1)
         return runs.public_run(rows[0]) if rows else None
 
-    first = await asyncio.to_thread(latest)
+    first = await asyncio.to_thread(load, run_id)
+    # The run to follow; while None, wait for a run newer than ``seen`` to appear.
+    following = run_id if run_id is not None else None
+    if following is None and first is not None and first["status"] in runs.ACTIVE:
+        following = first["id"]
+    seen = first["id"] if first is not None else 0
 
     async def stream() -> AsyncIterator[bytes]:
+        nonlocal following
         yield b"retry: 2000\n\n"
-        run = first
+        run = first if following is not None else None
+        if following is None:
+            yield b": no sync is running; waiting for the next run of this provider\n\n"
         sent: bytes | None = None
         idle = 0.0
         while True:
@@ -104,9 +124,6 @@ async def sync_events(
                 if run["status"] not in runs.ACTIVE:
                     yield b"event: end\ndata: " + data + b"\n\n"
                     return
-            else:
-                yield b"event: end\ndata: null\n\n"
-                return
             if await request.is_disconnected():
                 return
             await asyncio.sleep(SSE_POLL_S)
@@ -114,7 +131,12 @@ async def sync_events(
             if idle >= SSE_KEEPALIVE_S:
                 yield b": keep-alive\n\n"
                 idle = 0.0
-            run = await asyncio.to_thread(latest)
+            if following is None:
+                latest = await asyncio.to_thread(load, None)
+                if latest is not None and latest["id"] > seen:
+                    following, run = latest["id"], latest
+            else:
+                run = await asyncio.to_thread(load, following)
 
     return StreamingResponse(
         stream(),

@@ -3,7 +3,7 @@
 A provider opts in with one of::
 
     {"schedule": {"every": "6h"}}              # interval: 30s, 15m, 6h, 1d, 1h30m or seconds
-    {"schedule": {"cron": "0 */6 * * *"}}      # cron, UTC, 5 fields (6: seconds last)
+    {"schedule": {"cron": "0 */6 * * *"}}      # cron, UTC, 5 fields (a 6th: the second, last)
     {"schedule": {"every": "1d", "scope": "vod", "mode": "auto"}}   # optional scope / mode
 
 When is it due? The schedule counts from the provider's last run, whatever started it (a user,
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 #: Shorter intervals would be a denial of service on the provider, not a schedule.
 MIN_EVERY = timedelta(seconds=10)
+#: Fire times of a cron looked at to find its shortest interval (from a fixed start, so the
+#: answer does not depend on the clock).
+_PROBE_FIRES = 200
+_PROBE_START = datetime(2026, 1, 1, tzinfo=UTC)
+CRON_ORDER = "minute hour day month weekday [second]"
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,9 @@ class Schedule:
     mode: str = "auto"
 
     def describe(self) -> str:
-        return f"every {self.every}" if self.every is not None else f"cron {self.cron!r}"
+        if self.every is not None:
+            return f"every {self.every.total_seconds():g} s"
+        return f"cron {self.cron!r}"
 
 
 def parse_duration(value: str | int | float) -> timedelta:
@@ -102,10 +110,52 @@ def parse_schedule(options: dict[str, Any] | None) -> Schedule | None:
         if every < MIN_EVERY:
             raise ValueError(f"schedule interval must be at least {MIN_EVERY.seconds}s")
         return Schedule(every=every, scope=scope, mode=mode)
-    cron = str(raw["cron"]).strip()
-    if not croniter.croniter.is_valid(cron):
-        raise ValueError(f"not a cron expression: {cron!r}")
+    cron = " ".join(str(raw["cron"]).split())
+    fields = cron.split(" ")
+    if len(fields) == 6 and not fields[5].isdigit():
+        # croniter reads a 6th field as the second; a seconds-first form (Quartz, Spring:
+        # "0 */5 * * * *") would silently mean "every second of minute 0" (docs/deploy.md).
+        raise ValueError(
+            f"cron {cron!r} has 6 fields: the 6th is the second ({CRON_ORDER}) and must be "
+            "one number 0-59; seconds-first forms are not understood"
+        )
+    if len(fields) not in (5, 6) or not croniter.croniter.is_valid(cron):
+        raise ValueError(f"not a cron expression: {cron!r} (fields: {CRON_ORDER}, UTC)")
     return Schedule(cron=cron, scope=scope, mode=mode)
+
+
+def shortest_interval(schedule: Schedule) -> timedelta:
+    """The shortest time between two runs the schedule asks for."""
+    if schedule.every is not None:
+        return schedule.every
+    assert schedule.cron is not None
+    fires = croniter.croniter(schedule.cron, _PROBE_START)
+    times = [fires.get_next(datetime) for _ in range(_PROBE_FIRES)]
+    return min(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+def check_tick(options: dict[str, Any] | None, tick_s: float) -> None:
+    """Refuse a schedule that asks for runs more often than schedules are checked: it would
+    silently run once per tick instead (ValueError, said in words)."""
+    schedule = parse_schedule(options)
+    if schedule is None:
+        return
+    shortest = shortest_interval(schedule).total_seconds()
+    if shortest < tick_s:
+        order = (
+            f" (the 6th field of a cron is the second: {CRON_ORDER})"
+            if _has_seconds(schedule)
+            else ""
+        )
+        raise ValueError(
+            f"the schedule {schedule.describe()} would start a sync every {shortest:g} s, but "
+            f"schedules are checked every {tick_s:g} s (IPTVSYNC_SCHEDULE_TICK_S), so it would "
+            f"run once per check instead: use at least {tick_s:g} s{order}"
+        )
+
+
+def _has_seconds(schedule: Schedule) -> bool:
+    return schedule.cron is not None and len(schedule.cron.split(" ")) == 6
 
 
 def next_due(

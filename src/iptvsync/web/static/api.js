@@ -144,7 +144,7 @@ export const paths = {
   provider: (id) => `/api/providers/${id}`,
   sync: (id) => `/api/providers/${id}/sync`,
   cancel: (id) => `/api/providers/${id}/sync/cancel`,
-  events: (id) => `/api/providers/${id}/sync/events`,
+  events: (id, runId) => `/api/providers/${id}/sync/events${runId != null ? `?run_id=${runId}` : ''}`,
   snapshot: (id) => `/api/providers/${id}/snapshot`,
   essentials: (id) => `/api/providers/${id}/snapshot/essentials`,
   category: (id, categoryId) => `/api/providers/${id}/snapshot/categories/${categoryId}`,

@@ -129,7 +129,7 @@ export class DashboardView {
     this.paintRun(running || status.last_runs[0] || null);
     this.paintLastRun(status.last_runs.find((r) => !ACTIVE.has(r.status)) || null);
     this.paintChart();
-    if (running && !this.stream) this.follow();
+    if (running && !this.stream) this.follow(running.id);
   }
 
   paintStats(stats) {
@@ -224,15 +224,18 @@ export class DashboardView {
     const providerId = this.providerId;
     if (providerId == null) return;
     this.startButton.disabled = true;
+    let runId = null;
     this.say('Starting…');
     try {
       const body = { scope: this.scope.value, mode: this.mode.value };
       const started = await api(paths.sync(providerId), { method: 'POST', body });
+      runId = started.run_id;
       const plan = Object.entries(started.plan || {}).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`);
       this.say(`Sync started${plan.length ? ` (${plan.join(', ')})` : ''}.`);
       announce('Sync started');
     } catch (err) {
       if (err instanceof ApiError && err.code === 'sync_running') {
+        runId = err.detail.run_id;
         this.say('A sync of this provider is already running.');
       } else {
         this.say(errorText(err), true);
@@ -241,25 +244,28 @@ export class DashboardView {
       }
     }
     this.paintRun({ status: 'queued', phase: 'planning', progress: {} });
-    this.follow();
+    this.follow(runId);
   }
 
   async cancel() {
     const providerId = this.providerId;
     if (providerId == null) return;
     this.cancelButton.disabled = true;
+    let runId = null;
     try {
-      await api(paths.cancel(providerId), { method: 'POST' });
+      runId = (await api(paths.cancel(providerId), { method: 'POST' })).run_id;
       this.say('Cancelling: the sync stops after the pages in flight.');
       announce('Cancelling sync');
     } catch (err) {
       this.say(err instanceof ApiError && err.code === 'nothing_running' ? 'Nothing is running.' : errorText(err), true);
     }
-    if (!this.stream) this.follow();
+    if (!this.stream && runId != null) this.follow(runId);
+    else if (!this.stream) await this.refresh();
   }
 
-  /** Follow the provider's run over SSE until it ends; reconnect if the connection drops. */
-  follow() {
+  /** Follow one run over SSE until it ends; reconnect if the connection drops. Without a run id
+   * the server waits for the provider's next run, so the page always names the run it wants. */
+  follow(runId) {
     this.stopFollowing();
     const providerId = this.providerId;
     const controller = new AbortController();
@@ -268,7 +274,7 @@ export class DashboardView {
       let ended = false;
       for (let attempt = 0; !ended && !controller.signal.aborted && attempt < 30; attempt++) {
         try {
-          await readEvents(paths.events(providerId), (event) => {
+          await readEvents(paths.events(providerId, runId), (event) => {
             if (!event.data || event.data === 'null') {
               if (event.event === 'end') ended = true;
               return;
