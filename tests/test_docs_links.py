@@ -18,6 +18,7 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 MENTION = re.compile(r"\bdocs/([\w.-]+\.md)")
 CITATION = re.compile(r"\bdocs/([\w-]+\.md)\s*((?:§\s*\d+(?:\.\d+)*(?:\s*,\s*)?)+)")
+BARE = re.compile(r"§\s*(\d+(?:\.\d+)*)")
 #: Documents outside the repository that comments must not cite (the repository stands alone).
 OUTSIDE = re.compile(r"\bDESIGN(?: section| §)|\bSTYLE \d|\breference §|shared/reference")
 
@@ -112,9 +113,17 @@ def test_comments_cite_sections_that_exist() -> None:
             for number in re.findall(r"\d+(?:\.\d+)*", sections):
                 if number not in have:
                     wrong.append(f"{path.relative_to(ROOT)}: docs/{page} has no §{number}")
-        for page in MENTION.findall(text):
-            if not (ROOT / "docs" / page).exists():
-                wrong.append(f"{path.relative_to(ROOT)}: docs/{page} does not exist")
+        named = [ROOT / "docs" / page for page in MENTION.findall(text)]
+        for doc in named:
+            if not doc.exists():
+                wrong.append(f"{path.relative_to(ROOT)}: {doc.relative_to(ROOT)} does not exist")
+        # A bare "§N" cites a page the same file names (its docstring's citation).
+        bare = set(BARE.findall(text))
+        known = set().union(*(_numbered_sections(d) for d in named if d.exists()))
+        if bare and not named:
+            wrong.append(f"{path.relative_to(ROOT)}: cites §{sorted(bare)} of no docs page")
+        elif bare - known:
+            wrong.append(f"{path.relative_to(ROOT)}: no §{sorted(bare - known)} in {named}")
     assert wrong == []
 
 
