@@ -73,6 +73,10 @@ def _wait(http: httpx.Client, pid: int) -> dict[str, Any]:
 def serve(settings: Settings, mode: str, **fake: Any) -> Iterator[Served]:
     catalogue = generate(seed=9, movies=10, series=2, channels=40)
     portal = portal_app(catalogue, StalkerFakeConfig(family="stock", **fake))
+    yield from _serve_app(settings, portal, catalogue, mode)
+
+
+def _serve_app(settings: Settings, portal: Any, catalogue: Catalogue, mode: str) -> Iterator[Served]:
     with (
         ServerThread(portal) as provider,
         AppServer(create_app(settings), _bind("127.0.0.1", 0)) as app,
@@ -209,3 +213,31 @@ def test_the_outputs_carry_the_archive(redirect: Served) -> None:
     shifted = redirect.http.get(f"/timeshift/u/p/{minutes}/{when}/{ours['id']}.ts")
     assert shifted.status_code == 302, shifted.text
     assert "/stalker_portal/storage/get.php" in shifted.headers["location"]
+
+
+def test_a_later_sync_keeps_the_past_the_portal_no_longer_lists(settings: Settings) -> None:
+    """A portal's guide starts at the programme on now; the programmes an earlier sync stored
+    that have ended since stay (within the past window), so the grid can offer them."""
+    catalogue = generate(seed=9, movies=10, series=2, channels=40)
+    portal = portal_app(catalogue, StalkerFakeConfig(family="stock"))
+    fake = portal.state.portal
+    real_clock = fake.clock
+    fake.clock = lambda: real_clock() - 3 * 3600  # the first sync runs "three hours ago"
+    for served in _serve_app(settings, portal, catalogue, "redirect"):
+        channel, ours = served.channel()
+        start, stop = past_programme(channel, hours_ago=2.5)
+        window = {"channels": str(ours["id"]), "from": start, "to": stop}
+
+        def listed() -> list[str]:
+            items = served.http.get(f"/api/providers/{served.pid}/guide", params=window).json()
+            return [p["start"] for p in items["items"][0]["programmes"]]
+
+        assert listed(), "the first guide holds the programme (then on now or next)"
+        fake.clock = real_clock
+        again = served.http.post(f"/api/providers/{served.pid}/sync", json={"mode": "full"})
+        assert again.status_code == 202, again.text
+        assert _wait(served.http, served.pid)["status"] == "succeeded"
+        kept = listed()
+        assert kept and datetime.fromisoformat(kept[0].replace("Z", "+00:00")).timestamp() <= start
+        # ... and it plays from the portal's archive.
+        assert served.play(ours["id"], start, stop - start).status_code == 302

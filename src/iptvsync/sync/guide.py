@@ -2,6 +2,11 @@
 
 The new guide is written beside the old one and swapped in at the end, so readers never see
 an empty guide and a guide that fails half-way leaves the previous one in place.
+
+Programmes that ended before the new guide begins are kept (within the window): a Stalker
+portal's guide starts at the programme on now, and those past programmes are what its
+catch-up plays (docs/stalker.md, *Catch-up*). A guide that lists the past (XMLTV) covers
+them, so the old copies go.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ async def store_guide(
             )
 
     cutoff = await in_db_thread(high_water)
+    earliest = end  # the new guide's first start: older programmes that ended by then stay
     batch: list[dict[str, Any]] = []
     stored = 0
     # The batch being written while the next one is parsed (see ``OneInFlight``).
@@ -54,6 +60,7 @@ async def store_guide(
         async for p in guide:
             if p.stop <= start or p.start >= end:
                 continue
+            earliest = min(earliest, p.start)
             batch.append(
                 {
                     "provider_id": provider_id,
@@ -80,7 +87,7 @@ async def store_guide(
             await asyncio.shield(writing.wait())
         await in_db_thread(_drop_newer, db, provider_id, cutoff)
         raise
-    await in_db_thread(_drop_older, db, provider_id, cutoff)
+    await in_db_thread(_drop_older, db, provider_id, cutoff, start, earliest if stored else end)
     return stored
 
 
@@ -93,10 +100,16 @@ def _drop_newer(db: sa.Engine, provider_id: int, cutoff: int) -> None:
         )
 
 
-def _drop_older(db: sa.Engine, provider_id: int, cutoff: int) -> None:
+def _drop_older(
+    db: sa.Engine, provider_id: int, cutoff: int, window_start: Any, earliest: Any
+) -> None:
+    """The previous guide goes, except its programmes that ended before the new one begins
+    (and after the window's start)."""
     with db.begin() as conn:
         conn.execute(
             programmes.delete().where(
-                programmes.c.provider_id == provider_id, programmes.c.id <= cutoff
+                programmes.c.provider_id == provider_id,
+                programmes.c.id <= cutoff,
+                sa.or_(programmes.c.stop > earliest, programmes.c.stop <= window_start),
             )
         )
