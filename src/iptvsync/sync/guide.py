@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,7 +46,7 @@ async def store_guide(
             )
 
     cutoff = await in_db_thread(high_water)
-    earliest = end  # the new guide's first start: older programmes that ended by then stay
+    earliest: dict[str, datetime] = {}  # per channel, the new guide's first start
     batch: list[dict[str, Any]] = []
     stored = 0
     # The batch being written while the next one is parsed (see ``OneInFlight``).
@@ -60,7 +60,8 @@ async def store_guide(
         async for p in guide:
             if p.stop <= start or p.start >= end:
                 continue
-            earliest = min(earliest, p.start)
+            if p.channel_key not in earliest or p.start < earliest[p.channel_key]:
+                earliest[p.channel_key] = p.start
             batch.append(
                 {
                     "provider_id": provider_id,
@@ -87,7 +88,7 @@ async def store_guide(
             await asyncio.shield(writing.wait())
         await in_db_thread(_drop_newer, db, provider_id, cutoff)
         raise
-    await in_db_thread(_drop_older, db, provider_id, cutoff, start, earliest if stored else end)
+    await in_db_thread(_drop_older, db, provider_id, cutoff, start, now, earliest)
     return stored
 
 
@@ -101,15 +102,34 @@ def _drop_newer(db: sa.Engine, provider_id: int, cutoff: int) -> None:
 
 
 def _drop_older(
-    db: sa.Engine, provider_id: int, cutoff: int, window_start: Any, earliest: Any
+    db: sa.Engine,
+    provider_id: int,
+    cutoff: int,
+    window_start: datetime,
+    now: datetime,
+    earliest: dict[str, datetime],
 ) -> None:
-    """The previous guide goes, except its programmes that ended before the new one begins
-    (and after the window's start)."""
+    """The previous guide goes, except its programmes that ended (within the window) before
+    the new guide's first programme of their channel."""
+    old = sa.and_(programmes.c.provider_id == provider_id, programmes.c.id <= cutoff)
     with db.begin() as conn:
         conn.execute(
             programmes.delete().where(
-                programmes.c.provider_id == provider_id,
-                programmes.c.id <= cutoff,
-                sa.or_(programmes.c.stop > earliest, programmes.c.stop <= window_start),
+                old, sa.or_(programmes.c.stop <= window_start, programmes.c.stop > now)
             )
         )
+        # What is left is a few hours of ended programmes per channel: kept unless the new
+        # guide covers their time.
+        drop = [
+            row.id
+            for row in conn.execute(
+                sa.select(programmes.c.id, programmes.c.channel_key, programmes.c.stop).where(old)
+            )
+            if _aware(row.stop) > earliest.get(row.channel_key, now)
+        ]
+        for i in range(0, len(drop), 500):
+            conn.execute(programmes.delete().where(programmes.c.id.in_(drop[i : i + 500])))
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
