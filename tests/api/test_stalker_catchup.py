@@ -41,9 +41,9 @@ class Served:
     def channel(self, archive: bool = True) -> tuple[FakeChannel, dict[str, Any]]:
         """A guided channel with (or without) an archive, and iptvsync's row of it."""
         fake = next(c for c in self.catalogue.channels if c.xmltv_id and c.archive is archive)
-        items = self.http.get(
-            f"/api/providers/{self.pid}/channels", params={"limit": 500}
-        ).json()["items"]
+        items = self.http.get(f"/api/providers/{self.pid}/channels", params={"limit": 500}).json()[
+            "items"
+        ]
         ours = next(i for i in items if i["provider_item_id"] == str(fake.id))
         return fake, ours
 
@@ -76,7 +76,9 @@ def serve(settings: Settings, mode: str, **fake: Any) -> Iterator[Served]:
     yield from _serve_app(settings, portal, catalogue, mode)
 
 
-def _serve_app(settings: Settings, portal: Any, catalogue: Catalogue, mode: str) -> Iterator[Served]:
+def _serve_app(
+    settings: Settings, portal: Any, catalogue: Catalogue, mode: str
+) -> Iterator[Served]:
     with (
         ServerThread(portal) as provider,
         AppServer(create_app(settings), _bind("127.0.0.1", 0)) as app,
@@ -131,9 +133,7 @@ def test_archive_channels_sync_with_their_days(redirect: Served) -> None:
 
 
 @pytest.mark.parametrize("form", ["storage", "flussonic", "position"])
-def test_a_past_programme_redirects_to_the_portals_recording(
-    redirect: Served, form: str
-) -> None:
+def test_a_past_programme_redirects_to_the_portals_recording(redirect: Served, form: str) -> None:
     redirect.portal.configure(archive_link=form)
     fake, ours = redirect.channel()
     start, stop = past_programme(fake)
@@ -228,7 +228,7 @@ def test_a_later_sync_keeps_the_past_the_portal_no_longer_lists(settings: Settin
         start, stop = past_programme(channel, hours_ago=2.5)
         window = {"channels": str(ours["id"]), "from": start, "to": stop}
 
-        def listed() -> list[str]:
+        def listed(served: Served = served, window: dict[str, Any] = window) -> list[str]:
             items = served.http.get(f"/api/providers/{served.pid}/guide", params=window).json()
             return [p["start"] for p in items["items"][0]["programmes"]]
 

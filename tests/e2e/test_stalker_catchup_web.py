@@ -70,7 +70,7 @@ def test_a_past_stalker_programme_plays_from_the_portals_archive(
     if day.date() != datetime.now().date():  # two hours ago was yesterday: pick that day
         page.locator("#guide-day").select_option(str(int(day.timestamp() * 1000)))
     grid = page.locator("#guide-grid")
-    row = grid.locator(f'.guide-row[data-channel="{ours['id']}"]')
+    row = grid.locator(f'.guide-row[data-channel="{ours["id"]}"]')
     past = row.locator(f'.guide-cell.catchup[data-start="{programme["start"]}"]')
     expect(past).to_be_visible(timeout=20_000)
     before = portal.archive_links

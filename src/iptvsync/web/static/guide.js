@@ -19,6 +19,9 @@ const OVERSCAN = 3;
 const NOW_BATCH = 200;
 const NOW_TTL_MS = 60_000;
 const FRAME_BUDGET_MS = 4;
+// New rows that get their programmes in one frame; the others show their channel first and
+// are finished in the next frames (style, layout and paint cost more than the script).
+const FULL_ROWS_PER_FRAME = 6;
 const BAND_PX = 600;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -255,6 +258,9 @@ export class GuideView {
     // only and are finished in the next frames, so a fling never stalls the scroll.
     const started = performance.now();
     let unfinished = false;
+    let full = 0;
+    // Rows in view first, then the overscan: what is seen is finished first.
+    const inView = Math.max(first, Math.floor((top - HEAD_H) / ROW_H));
     for (let index = first; index <= last; index++) {
       let row = this.rows.get(index);
       if (!row) {
@@ -262,8 +268,12 @@ export class GuideView {
         row.state = '';
         this.rows.set(index, row);
       }
-      const light = performance.now() - started > FRAME_BUDGET_MS;
-      this.paintRow(row, index, light);
+    }
+    for (let n = 0; n <= last - first; n++) {
+      const index = inView + n <= last ? inView + n : first + (inView + n - last - 1);
+      const row = this.rows.get(index);
+      const light = full >= FULL_ROWS_PER_FRAME || performance.now() - started > FRAME_BUDGET_MS;
+      if (this.paintRow(row, index, light)) full++;
       if (light && row.state.startsWith('light')) unfinished = true;
     }
     // Rows left in the pool are parked out of sight, not removed: the next frames reuse them.
@@ -315,7 +325,7 @@ export class GuideView {
     const block = this.blocks.get(`${this.day}:${Math.floor(index / BLOCK)}`);
     const guide = block && block !== 'loading' && channel ? block.get(channel.id) : undefined;
     const full = `${index}:${this.day}:${this.band}:${channel ? channel.id : '-'}:${guide ? 'g' : block === undefined || block === 'loading' ? 'w' : 'n'}`;
-    if (row.state === full || (light && row.state === `light:${full}`)) return;
+    if (row.state === full || (light && row.state === `light:${full}`)) return false;
     const state = light && guide ? `light:${full}` : full;
     const y = HEAD_H + index * ROW_H;
     if (row.y !== y) {
@@ -383,6 +393,7 @@ export class GuideView {
       row.append(row.empty);
     }
     if (row.empty) row.empty.hidden = !empty;
+    return programmes.length > 0;
   }
 
   loadBlocks(first, last) {
