@@ -118,10 +118,10 @@ def test_guide_grid_scrolls_5000_channels(
     page.goto("/#/live")
     page.get_by_role("link", name="TV guide").click()
     grid = page.locator("#guide-grid")
-    expect(grid.locator(".guide-cell.on-now").first).to_be_visible(timeout=20_000)
+    expect(grid.locator(".guide-cell.on-now:visible").first).to_be_visible(timeout=20_000)
     # Jump to now: the programme on now is in view, right of the channel column.
     assert grid.evaluate("el => el.scrollLeft") > 0
-    on_now = grid.locator(".guide-cell.on-now").first.bounding_box()
+    on_now = grid.locator(".guide-cell.on-now:visible").first.bounding_box()
     assert on_now is not None and on_now["x"] < DESKTOP["width"]
     shot(page, "guide")
 
@@ -165,10 +165,10 @@ def test_guide_grid_scrolls_5000_channels(
     )
     day.select_option(index=today_index + 1)
     expect(grid.locator(".guide-cell").first).to_be_visible()
-    expect(grid.locator(".guide-cell.on-now")).to_have_count(0)
+    expect(grid.locator(".guide-cell.on-now:visible")).to_have_count(0)
     page.get_by_role("button", name="Now").click()
     expect(day).to_have_value(options.nth(today_index).get_attribute("value") or "")
-    expect(grid.locator(".guide-cell.on-now").first).to_be_visible(timeout=20_000)
+    expect(grid.locator(".guide-cell.on-now:visible").first).to_be_visible(timeout=20_000)
     context.close()
 
 
@@ -200,7 +200,7 @@ def test_guide_on_a_phone(browser: Any, server: Server, guide_provider: int) -> 
     page = context.new_page()
     page.goto("/#/guide")
     grid = page.locator("#guide-grid")
-    expect(grid.locator(".guide-cell.on-now").first).to_be_visible(timeout=20_000)
+    expect(grid.locator(".guide-cell.on-now:visible").first).to_be_visible(timeout=20_000)
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
     shot(page, "phone-guide")

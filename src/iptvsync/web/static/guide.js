@@ -21,7 +21,7 @@ const NOW_TTL_MS = 60_000;
 const FRAME_BUDGET_MS = 4;
 // New rows that get their programmes in one frame; the others show their channel first and
 // are finished in the next frames (style, layout and paint cost more than the script).
-const FULL_ROWS_PER_FRAME = 6;
+const FULL_ROWS_PER_FRAME = 4;
 const BAND_PX = 600;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -297,9 +297,13 @@ export class GuideView {
     this.rowSerial = (this.rowSerial || 0) + 1;
     const headId = `guide-head-${this.rowSerial}`;
     const head = h('div', { class: 'guide-channel', role: 'rowheader', id: headId, tabindex: '0' }, number, name);
-    const row = h('div', { class: 'guide-row', role: 'row', 'aria-owns': headId });
+    // The cells sit in a track of their own: a row waiting for its programmes hides the track
+    // (one write), not each cell.
+    const track = h('div', { class: 'guide-track' });
+    const row = h('div', { class: 'guide-row', role: 'row', 'aria-owns': headId }, track);
     head.row = row;
     row.head = head;
+    row.track = track;
     row.headNumber = number;
     row.headName = name;
     row.cells = [];
@@ -375,16 +379,18 @@ export class GuideView {
         cell = h('div', { class: 'guide-cell', role: 'gridcell', tabindex: '0' });
         cell.append('');
         row.cells.push(cell);
-        row.append(cell);
+        row.track.append(cell);
       }
       used++;
       paintCell(cell, p, t, start, stop, dayStart, now, guide.archive_days);
     }
-    for (let i = used; i < row.cells.length; i++) {
-      const cell = row.cells[i];
-      if (!cell.hidden) {
-        cell.hidden = true;
-        cell.programme = null;
+    // An empty track is hidden whole; its cells keep what they showed for the next paint.
+    const showTrack = used > 0;
+    if (row.track.hidden === showTrack) row.track.hidden = !showTrack;
+    if (showTrack) {
+      for (let i = used; i < row.cells.length; i++) {
+        const cell = row.cells[i];
+        if (!cell.hidden) cell.hidden = true;
       }
     }
     const empty = Boolean(guide && !programmes.length && !state.startsWith('light'));
