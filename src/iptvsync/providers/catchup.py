@@ -11,8 +11,8 @@ live URL (just resolved by the provider's client) and what the provider said abo
   UTC).
 - Xtream: ``/timeshift/<user>/<password>/<minutes>/<YYYY-MM-DD:HH-MM>/<stream id>.ts`` on the
   live URL's host.
-- Stalker: the portal's own ``tv_archive`` link, asked for at play time through the client's
-  ``resolve_catchup`` (``providers/stalker/archive.py``): nothing is derived from the live URL.
+- Stalker: the portal's own ``tv_archive`` link, asked for at play time
+  (``providers/stalker/archive.py``): nothing is derived from the live URL.
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ class Playable(Protocol):
 async def resolve_catchup(
     client: Playable, provider_kind: str, target: Any, start: datetime, duration_s: int
 ) -> str:
-    """The archive URL of a past programme: from the provider itself where its client asks
-    for it (``resolve_catchup``: Stalker's ``tv_archive``), else built from a fresh live URL
-    (M3U, Xtream). An empty string when the provider gave no live link."""
-    own = getattr(client, "resolve_catchup", None)
-    if own is not None:
-        return str(await own(target, start, duration_s))
+    """The archive URL of a past programme: asked of the portal for Stalker (its
+    ``tv_archive``), else built from a fresh live URL (M3U, Xtream). An empty string when the
+    provider gave no live link."""
+    if provider_kind == "stalker":
+        # Imported here: the Stalker package imports this module (CatchupUnsupported).
+        from iptvsync.providers.stalker.archive import resolve_catchup as stalker_archive
+
+        return await stalker_archive(client, target, start)  # type: ignore[arg-type]
     live = await client.resolve_play(target)
     if not live or not isinstance(live, str):
         return ""

@@ -17,10 +17,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from iptvsync.errors import NoFreeConnection, NotFound
 from iptvsync.providers.base import PlayTarget
 from iptvsync.providers.catchup import CatchupUnsupported
+from iptvsync.providers.stalker.guide import zone_of
 from iptvsync.providers.stalker.parse import RADIO_PREFIX, parse_create_link
 from iptvsync.providers.stalker.parse.coerce import to_int, to_str
 from iptvsync.providers.stalker.parse.epg import parse_programme
@@ -31,9 +33,33 @@ _MARKERS = re.compile(r"\s+(?:position|media_len):\d+")
 
 
 class PortalCalls(Protocol):
-    """What this module needs of ``StalkerClient``."""
+    """What this module needs of ``StalkerClient`` (its public surface only)."""
 
     async def call(self, params: dict[str, str]) -> Any: ...
+
+
+class StalkerLike(PortalCalls, Protocol):
+    @property
+    def identity(self) -> Any: ...
+
+    async def connect(self) -> None: ...
+
+    def request_parts(self, params: dict[str, str]) -> tuple[str, dict[str, str], float]: ...
+
+
+async def resolve_catchup(client: StalkerLike, target: PlayTarget, start: datetime) -> str:
+    """The play endpoint's catch-up for a Stalker provider (``providers/catchup.py``): the
+    recording of the programme at ``start``. The portal's recording has its own length."""
+    await client.connect()
+    endpoint = urlsplit(client.request_parts({})[0])
+    return await resolve_archive(
+        client,
+        target,
+        start,
+        zone=zone_of(client.identity.timezone),
+        origin=f"{endpoint.scheme}://{endpoint.netloc}",
+        mac=client.identity.mac,
+    )
 
 
 async def resolve_archive(

@@ -41,7 +41,6 @@ from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, S
 from iptvsync.providers.http import ProviderHttp, safe_url
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, send
 from iptvsync.providers.stalker import parse
-from iptvsync.providers.stalker.archive import resolve_archive
 from iptvsync.providers.stalker.discovery import (
     Endpoint,
     FetchResult,
@@ -49,7 +48,7 @@ from iptvsync.providers.stalker.discovery import (
     parse_version_js,
 )
 from iptvsync.providers.stalker.filters import CategoryStream
-from iptvsync.providers.stalker.guide import guide_stream, zone_of
+from iptvsync.providers.stalker.guide import guide_stream
 from iptvsync.providers.stalker.identity import StalkerIdentity, mask_mac
 from iptvsync.providers.stalker.paging import (
     Deliver,
@@ -485,19 +484,6 @@ class StalkerClient:
         if kind == "episode":
             return await self._resolve_episode(target)
         raise ValidationFailed(f"cannot play a {kind!r}", detail={"field": "kind"})
-
-    async def resolve_catchup(self, target: PlayTarget, start: datetime, duration_s: int) -> str:
-        """A past programme from the portal's TV archive (``archive.py``); the portal's
-        recording has its own length, so ``duration_s`` is not sent."""
-        await self._ensure_session()
-        return await resolve_archive(
-            self,
-            target,
-            start,
-            zone=zone_of(self._identity.timezone),
-            origin=self._require_endpoint().urls.origin,
-            mac=self._identity.mac,
-        )
 
     def stream_headers(self) -> dict[str, str]:
         """What the box sends with a stream request (MAG User-Agent, MAC cookie, token):
