@@ -112,10 +112,13 @@ def _drop_older(
     """The previous guide goes, except its programmes that ended (within the window) before
     the new guide's first programme of their channel."""
     old = sa.and_(programmes.c.provider_id == provider_id, programmes.c.id <= cutoff)
+    # Ended after every channel's new first programme: covered whatever its channel (one
+    # statement, which is all of it for a guide that lists the past, such as XMLTV).
+    covered = min(now, max(earliest.values(), default=now))
     with db.begin() as conn:
         conn.execute(
             programmes.delete().where(
-                old, sa.or_(programmes.c.stop <= window_start, programmes.c.stop > now)
+                old, sa.or_(programmes.c.stop <= window_start, programmes.c.stop > covered)
             )
         )
         # What is left is a few hours of ended programmes per channel: kept unless the new
