@@ -290,7 +290,7 @@ def user_add(
     all_providers: bool = typer.Option(False, "--all", help="Every provider, present and future."),
 ) -> None:
     """Add a user for the player outputs (M3U, XMLTV, Xtream API), with provider access."""
-    from iptvsync.outputs.users import create_user
+    from iptvsync.store.users import create_user
 
     settings = load_settings()
     db = _db(settings)
@@ -316,7 +316,7 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List output users and what they may see (never a password or token)."""
-    from iptvsync.outputs.users import list_users
+    from iptvsync.store.users import list_users
 
     db = _db(load_settings())
     table = Table("id", "name", "providers", "token", "created")
@@ -337,7 +337,7 @@ def user_list() -> None:
 @user_app.command("token")
 def user_token(name: str = typer.Argument(..., help="User name.")) -> None:
     """Print a new API token for a user (replaces the old one; only its hash is stored)."""
-    from iptvsync.outputs.users import issue_token
+    from iptvsync.store.users import issue_token
 
     db = _db(load_settings())
     try:
@@ -353,7 +353,7 @@ def user_token(name: str = typer.Argument(..., help="User name.")) -> None:
 @user_app.command("remove")
 def user_remove(name: str = typer.Argument(..., help="User name.")) -> None:
     """Remove a user; its players stop working at once (within a minute for cached logins)."""
-    from iptvsync.outputs.users import delete_user
+    from iptvsync.store.users import delete_user
 
     db = _db(load_settings())
     try:

@@ -23,7 +23,6 @@ from iptvsync.store.providers import provider_secrets, utcnow
 router = APIRouter(tags=["catalogue"])
 
 EPISODES_TTL = timedelta(hours=24)
-SERIES_LOCKS = 64
 
 Page = Query(1, ge=1, description="1-based page number")
 Limit = Query(queries.DEFAULT_LIMIT, ge=1, description="items per page; above 500 means 500")
@@ -146,8 +145,8 @@ async def ensure_episodes(svc: Services, provider_id: int, series_id: int) -> An
     if not _stale(row):
         return row
     # One fetch per series at a time (the locks live with the app, so with its event loop).
-    locks = svc.extras.setdefault("series_locks", [asyncio.Lock() for _ in range(SERIES_LOCKS)])
-    async with locks[series_id % SERIES_LOCKS]:
+    locks = svc.series_locks
+    async with locks[series_id % len(locks)]:
         # Another request may have fetched while this one waited.
         row, provider = await asyncio.to_thread(_series_and_provider, svc, provider_id, series_id)
         if _stale(row):

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.api.auth import Principal
+from iptvsync.access import Principal
 from iptvsync.store import queries
 from iptvsync.store.models import (
     ITEM_TABLES,

@@ -23,26 +23,21 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from iptvsync.access import OPEN, Principal
 from iptvsync.api import catalogue as catalogue_api
 from iptvsync.api import play, signing
-from iptvsync.api.auth import (
-    OPEN,
-    Principal,
-    authenticate_token,
-    client_address,
-    principal_from_request_blocking,
-)
-from iptvsync.api.services import Services, Svc
+from iptvsync.api.auth import client_address, principal_from_request_blocking
+from iptvsync.api.services import Svc
 from iptvsync.errors import Forbidden, NotFound, ProviderError, Unauthorized
 from iptvsync.outputs import catalogue as read
 from iptvsync.outputs import m3u, xmltv
 from iptvsync.outputs import xtream_api as xt
 from iptvsync.outputs.catalogue import ProviderRef
-from iptvsync.store.models import users
+from iptvsync.runtime import Services
+from iptvsync.store.users import authenticate_token, created_at_of
 
 router = APIRouter(tags=["outputs"])
 log = logging.getLogger("iptvsync.outputs")
@@ -318,9 +313,7 @@ def _login_payload(svc: Services, request: Request, username: str, password: str
     created = None
     if username:
         with svc.db.connect() as conn:
-            created = conn.execute(
-                sa.select(users.c.created_at).where(users.c.username == username)
-            ).scalar()
+            created = created_at_of(conn, username)
     url = request.base_url
     scheme = url.scheme or "http"
     port = url.port or (443 if scheme == "https" else 80)

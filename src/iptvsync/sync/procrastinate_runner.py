@@ -49,7 +49,7 @@ from iptvsync.store.providers import utcnow
 from iptvsync.sync.engine import execute_run
 
 if TYPE_CHECKING:
-    from iptvsync.api.services import Services
+    from iptvsync.runtime import Services
 
 log = logging.getLogger("iptvsync.worker")
 
@@ -446,7 +446,7 @@ async def run_worker_async(
     install_signal_handlers: bool = True,
 ) -> None:
     """Run a worker until SIGINT / SIGTERM (or, ``wait=False``, until the queue is empty)."""
-    from iptvsync.api.services import Services, open_database, open_http
+    from iptvsync.runtime import Services, open_database, open_http
 
     concurrency = concurrency or settings.worker_concurrency
     db = await asyncio.to_thread(open_database, settings)  # also installs Procrastinate's schema
