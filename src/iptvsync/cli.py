@@ -113,6 +113,8 @@ def sync(
     """Sync a provider now, with progress bars (smart by default: syncs what is missing)."""
     import asyncio
 
+    from iptvsync.store.run_state import COMPLETED
+
     _setup_logging(verbose)
     logging.getLogger("iptvsync").setLevel(logging.WARNING if not verbose else logging.DEBUG)
     settings = load_settings()
@@ -126,7 +128,7 @@ def sync(
     except IptvsyncError as exc:
         fail(exc)
         return
-    if run["status"] not in ("succeeded", "guarded"):
+    if run["status"] not in COMPLETED:
         raise typer.Exit(1)
 
 

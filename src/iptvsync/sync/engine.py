@@ -37,6 +37,7 @@ from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
 from iptvsync.store.models import providers
 from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
+from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
 from iptvsync.sync.diff import kind_of, record_to_row
 from iptvsync.sync.guide import store_guide
@@ -73,7 +74,7 @@ class RunState:
     run_id: int
     provider_id: int
     version: int
-    phase: str = "planning"
+    phase: Phase = Phase.PLANNING
     counts: dict[str, dict[str, int]] = field(default_factory=runs.empty_counts)
     warnings: list[str] = field(default_factory=list)
     incomplete: bool = False
@@ -150,13 +151,12 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         with db.begin() as conn:
             run = runs.get_run(conn, run_id)
             provider = get_provider(conn, run.provider_id)
-            if run.status != "queued":
+            if run.status != RunStatus.QUEUED:
                 return run, provider
-            runs.update_run(
+            move(
                 conn,
                 run_id,
-                status="running",
-                phase="planning",
+                RunStatus.RUNNING,
                 # A run resumed after its worker died keeps when it first started.
                 started_at=run.started_at or utcnow(),
                 heartbeat_at=utcnow(),
@@ -165,7 +165,7 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
             return runs.get_run(conn, run_id), provider
 
     run, provider = await _db(start)
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         return runs.public_run(run)
     state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
     state.warnings.extend(ctx.notes)
@@ -175,48 +175,46 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
 
     work = asyncio.create_task(_run_plan(ctx, state, run, provider))
     ticker = asyncio.create_task(_tick(ctx, state, work))
-    status, error = "succeeded", None
+    status, error = RunStatus.SUCCEEDED, None
     try:
         await work
     except (asyncio.CancelledError, SyncCancelled):
-        status = "cancelled"
-    except ProviderError as exc:
-        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
-    except IptvsyncError as exc:
-        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
-    except Exception as exc:  # a bug must still close the run, not leave it "running"
+        status = RunStatus.CANCELLED
+    except IptvsyncError as exc:  # provider failures included (ProviderError is one)
+        status = RunStatus.FAILED
+        error = {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
+    except Exception as exc:  # a bug must still close the run, not leave it running
         log.exception("sync run %s crashed", run_id)
-        status = "failed"
+        status = RunStatus.FAILED
         error = {"code": "internal_error", "message": type(exc).__name__}
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
-    if ctx.cancel.is_set() and status == "succeeded":
-        status = "cancelled"
-    if status == "succeeded" and state.guarded:
-        status = "guarded"
-    if status in ("succeeded", "guarded"):
+    if ctx.cancel.is_set() and status is RunStatus.SUCCEEDED:
+        status = RunStatus.CANCELLED
+    if status is RunStatus.SUCCEEDED and state.guarded:
+        status = RunStatus.GUARDED
+    if status in COMPLETED:
         state.finished_totals = True
     return await _db(_finish, ctx, state, status, error)
 
 
 def _finish(
-    ctx: SyncContext, state: RunState, status: str, error: dict[str, str] | None
+    ctx: SyncContext, state: RunState, status: RunStatus, error: dict[str, str] | None
 ) -> dict[str, Any]:
     with ctx.db.begin() as conn:
-        runs.update_run(
+        move(
             conn,
             state.run_id,
-            status=status,
-            phase="done",
+            status,
+            source=RunStatus.RUNNING,
+            error=error,
             progress=state.progress(),
             counts=state.counts,
             warnings=state.warnings,
             incomplete=state.incomplete,
             requests=state.client.requests if state.client else 0,
-            error=error,
-            finished_at=utcnow(),
             heartbeat_at=utcnow(),
         )
         public = runs.public_run(runs.get_run(conn, state.run_id))
@@ -246,7 +244,7 @@ async def _tick(ctx: SyncContext, state: RunState, work: asyncio.Task[None]) -> 
 
 def _flush(ctx: SyncContext, state: RunState) -> bool:
     with ctx.db.begin() as conn:
-        runs.update_run(
+        runs.record_progress(
             conn,
             state.run_id,
             phase=state.phase,
@@ -254,7 +252,6 @@ def _flush(ctx: SyncContext, state: RunState) -> bool:
             counts=state.counts,
             warnings=state.warnings,
             requests=state.client.requests if state.client else 0,
-            heartbeat_at=utcnow(),
         )
         cancel = runs.cancel_requested(conn, state.run_id)
         public = runs.public_run(runs.get_run(conn, state.run_id)) if ctx.on_progress else None
@@ -279,7 +276,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         if plan.get("channels"):
             await _sync_guide(ctx, state, client, provider, plan["channels"])
         if state.changed() or provider.snapshot_version == 0:
-            state.phase = "snapshot"
+            state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
             if ctx.on_changed is not None:
                 await ctx.on_changed(state.provider_id)
@@ -304,7 +301,7 @@ async def _sync_scope(
     ctx: SyncContext, state: RunState, client: ProviderClient, scope: Scope, mode: str
 ) -> None:
     kinds = [Kind.CHANNEL] if scope is Scope.CHANNELS else [Kind.MOVIE, Kind.SERIES]
-    state.phase = f"{scope.value}:categories"
+    state.phase = Phase.walking(scope, "categories")
     cat_maps: dict[Kind, dict[str, int]] = {}
     seen_categories: dict[Kind, set[str]] = {}
     for kind in kinds:
@@ -319,7 +316,7 @@ async def _sync_scope(
     batch_size = (
         ctx.settings.whole_list_batch_size if client.whole_lists else ctx.settings.batch_size
     )
-    state.phase = scope.value
+    state.phase = Phase.walking(scope)
     if state.walk_started is None:
         state.walk_started = time.monotonic()
     buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
@@ -396,7 +393,7 @@ async def _sync_scope(
     # it: a Stalker channel refresh is one complete list; an incremental VOD walk that never
     # met a known page saw it all too. A walk that stopped early never removes.
     if result.complete:
-        state.phase = f"{scope.value}:sweep"
+        state.phase = Phase.walking(scope, "sweep")
         for kind, swept in await _db(_sweep, ctx, state, kinds, seen_categories):
             if swept.guarded:
                 state.guarded = True
@@ -507,7 +504,7 @@ async def _sync_guide(
     guide = client.guide()
     if guide is None:
         return
-    state.phase = "epg"
+    state.phase = Phase.EPG
     window = (
         timedelta(hours=ctx.settings.epg_past_hours),
         timedelta(days=ctx.settings.epg_future_days),

@@ -40,6 +40,7 @@ from iptvsync.errors import IptvsyncError, SyncRunning
 from iptvsync.settings import Settings
 from iptvsync.store.models import providers, sync_runs
 from iptvsync.store.providers import utcnow
+from iptvsync.store.run_state import ACTIVE
 from iptvsync.sync.service import Runner, request_sync
 
 log = logging.getLogger("iptvsync.schedule")
@@ -174,7 +175,7 @@ def due_syncs(conn: sa.Connection, now: datetime) -> list[DueSync]:
         except ValueError as exc:
             log.warning("provider %s: ignoring its schedule: %s", provider_id, exc)
             continue
-        if schedule is None or status in ("queued", "running"):
+        if schedule is None or status in ACTIVE:
             continue
         if is_due(schedule, now=now, last_created_at=created_at, last_finished_at=finished_at):
             due.append(DueSync(int(provider_id), schedule))
