@@ -18,7 +18,6 @@ import os
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
@@ -28,8 +27,7 @@ from iptvsync.api.services import Services, Svc
 from iptvsync.errors import NoSnapshot, SnapshotTooOld, ValidationFailed
 from iptvsync.snapshot import files, serve
 from iptvsync.snapshot.build import build_snapshot
-from iptvsync.store import queries
-from iptvsync.store.models import snapshots
+from iptvsync.store import queries, snapshot_index
 
 router = APIRouter(tags=["snapshot"])
 BASE = "/api/providers/{provider_id}/snapshot"
@@ -40,12 +38,7 @@ def _latest(svc: Services, provider_id: int) -> Any:
     """The provider's newest snapshot row; 404 ``not_found`` / ``no_snapshot``."""
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
-        row = conn.execute(
-            sa.select(snapshots)
-            .where(snapshots.c.provider_id == provider_id)
-            .order_by(snapshots.c.version.desc())
-            .limit(1)
-        ).first()
+        row = snapshot_index.latest(conn, provider_id)
     if row is None:
         raise NoSnapshot(
             f"provider {provider_id} has no snapshot yet: run a sync first",
@@ -186,15 +179,11 @@ def _delta(request: Request, svc: Services, provider_id: int, asked: str) -> Res
     # unknown: 410, and the app reloads in full (docs/api.md).
     since = int(asked) if asked.isascii() and asked.isdigit() and len(asked) <= 10 else -1
     if since != to:
-        known = None
+        known = False
         if 1 <= since < to:
             with svc.db.connect() as conn:
-                known = conn.execute(
-                    sa.select(snapshots.c.id).where(
-                        snapshots.c.provider_id == provider_id, snapshots.c.version == since
-                    )
-                ).first()
-        if known is None:
+                known = snapshot_index.is_kept(conn, provider_id, since)
+        if not known:
             raise SnapshotTooOld(
                 f"version {asked[:40]} is unknown or no longer kept (current {to}): "
                 "load the whole snapshot",

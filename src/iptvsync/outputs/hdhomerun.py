@@ -33,8 +33,8 @@ from iptvsync.api.play import user_play_url
 from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import signing_key
 from iptvsync.errors import NotFound
-from iptvsync.outputs import catalogue as read
 from iptvsync.relay.modes import UNLIMITED, play_options
+from iptvsync.store import batches as read
 from iptvsync.store import queries
 from iptvsync.store.providers import list_providers
 from iptvsync.store.users import load_user, user_by_id, user_ids

@@ -1,7 +1,7 @@
 """Outputs for existing players: ``/playlist.m3u``, ``/xmltv.xml[.gz]`` and the Xtream player
 API (``/player_api.php``, ``/get.php``, ``/xmltv.php``, ``/live|movie|series/{u}/{p}/{id}.{ext}``).
 
-Everything big is streamed: bodies are generators over keyset batches (``outputs.catalogue``),
+Everything big is streamed: bodies are generators over keyset batches (``store.batches``),
 run by Starlette in a worker thread one batch at a time, so 100k channels or a 200 MB guide
 never sit in memory.
 
@@ -32,11 +32,11 @@ from iptvsync.api import play, signing
 from iptvsync.api.auth import client_address, principal_from_request_blocking
 from iptvsync.api.services import Svc
 from iptvsync.errors import Forbidden, NotFound, ProviderError, Unauthorized
-from iptvsync.outputs import catalogue as read
 from iptvsync.outputs import m3u, xmltv
 from iptvsync.outputs import xtream_api as xt
-from iptvsync.outputs.catalogue import ProviderRef
 from iptvsync.runtime import Services
+from iptvsync.store import batches as read
+from iptvsync.store.batches import ProviderRef
 from iptvsync.store.users import authenticate_token, created_at_of
 
 router = APIRouter(tags=["outputs"])
@@ -335,7 +335,7 @@ def _categories(svc: Services, who: Principal, kind: str) -> Response:
     for provider in providers:
         for cat in read.listed_categories(svc.db, provider.id, kind):
             out.append(
-                xt.category_row(cat["id"], read.group_title(cat["title"], provider, several))
+                xt.category_row(cat["id"], m3u.group_title(cat["title"], provider, several))
             )
     return _json(out)
 

@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape, quoteattr
 import sqlalchemy as sa
 
 from iptvsync import __version__
-from iptvsync.outputs import catalogue as read
-from iptvsync.outputs.catalogue import ProviderRef
+from iptvsync.store import batches as read
+from iptvsync.store.batches import ProviderRef
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iptvsync.errors import ValidationFailed
-from iptvsync.outputs.catalogue import CategoryRef, Row
+from iptvsync.store.batches import CategoryRef, Row
 
 VOD_BASE = 1_000_000_000
 EPISODE_BASE = 1_500_000_000

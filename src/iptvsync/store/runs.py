@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from iptvsync.errors import NotFound, SyncRunning
-from iptvsync.store.models import sync_runs
+from iptvsync.store.models import providers, sync_runs
 from iptvsync.store.providers import iso, utcnow
 from iptvsync.store.run_state import ACTIVE, Phase, RunStatus, StopReason, move
 
@@ -246,6 +246,33 @@ def _pid_exists(pid: int) -> bool:
     except PermissionError:  # it exists, owned by another user
         return True
     return True
+
+
+def providers_with_last_run(conn: sa.Connection) -> list[Any]:
+    """Every provider with its options and its last run's status, created_at and finished_at
+    (None without a run), by id: what schedules decide on."""
+
+    latest = (
+        sa.select(sync_runs.c.provider_id, sa.func.max(sync_runs.c.id).label("run_id"))
+        .group_by(sync_runs.c.provider_id)
+        .subquery()
+    )
+    last = sync_runs.alias("last")
+    return list(
+        conn.execute(
+            sa.select(
+                providers.c.id,
+                providers.c.options,
+                last.c.status,
+                last.c.created_at,
+                last.c.finished_at,
+            )
+            .select_from(providers)
+            .outerjoin(latest, latest.c.provider_id == providers.c.id)
+            .outerjoin(last, last.c.id == latest.c.run_id)
+            .order_by(providers.c.id)
+        )
+    )
 
 
 def public_run(row: Any) -> dict[str, Any]:

@@ -35,8 +35,15 @@ from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
-from iptvsync.store.models import providers
-from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
+from iptvsync.store.providers import (
+    get_provider,
+    mark_guide_stored,
+    mark_walked,
+    provider_config,
+    provider_secrets,
+    set_snapshot_version,
+    utcnow,
+)
 from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
 from iptvsync.sync.diff import kind_of, record_to_row
@@ -472,20 +479,13 @@ def _sweep(
 
 
 def _mark_synced(ctx: SyncContext, state: RunState, scope: Scope) -> None:
-    column = "last_channel_sync_at" if scope is Scope.CHANNELS else "last_vod_sync_at"
     with ctx.db.begin() as conn:
-        conn.execute(
-            providers.update().where(providers.c.id == state.provider_id).values({column: utcnow()})
-        )
+        mark_walked(conn, state.provider_id, channels=scope is Scope.CHANNELS)
 
 
 def _bump_version(ctx: SyncContext, state: RunState) -> None:
     with ctx.db.begin() as conn:
-        conn.execute(
-            providers.update()
-            .where(providers.c.id == state.provider_id)
-            .values(snapshot_version=state.version)
-        )
+        set_snapshot_version(conn, state.provider_id, state.version)
 
 
 async def _sync_guide(
@@ -527,8 +527,4 @@ async def _sync_guide(
 
 def _mark_guide(ctx: SyncContext, state: RunState) -> None:
     with ctx.db.begin() as conn:
-        conn.execute(
-            providers.update()
-            .where(providers.c.id == state.provider_id)
-            .values(last_epg_sync_at=utcnow())
-        )
+        mark_guide_stored(conn, state.provider_id)

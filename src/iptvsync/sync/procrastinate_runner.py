@@ -405,8 +405,8 @@ async def close_lost_runs(app: procrastinate.App, db: sa.Engine) -> int:
     return closed
 
 
-#: Job statuses in which a job will still run (or runs) its sync.
-_LIVE_JOB = (procrastinate.jobs.Status.TODO, procrastinate.jobs.Status.DOING)
+#: Job statuses in which a job will still run (or runs) its sync (``Job.status`` is the text).
+_LIVE_JOB = (procrastinate.jobs.Status.TODO.value, procrastinate.jobs.Status.DOING.value)
 
 
 async def maintain(app: procrastinate.App, db: sa.Engine, settings: Settings) -> None:
