@@ -13,11 +13,15 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from iptvsync.api import listing
 from iptvsync.api.auth import Reader
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import ProviderError
 from iptvsync.providers.masking import mask_secrets
 from iptvsync.store import queries
+from iptvsync.store import search as search_store
+from iptvsync.store import seasons as seasons_store
+from iptvsync.store.items import DEFAULT_LIMIT, KINDS, detail_dict
 from iptvsync.store.providers import provider_secrets, utcnow
 
 router = APIRouter(tags=["catalogue"])
@@ -25,7 +29,7 @@ router = APIRouter(tags=["catalogue"])
 EPISODES_TTL = timedelta(hours=24)
 
 Page = Query(1, ge=1, description="1-based page number")
-Limit = Query(queries.DEFAULT_LIMIT, ge=1, description="items per page; above 500 means 500")
+Limit = Query(DEFAULT_LIMIT, ge=1, description="items per page; above 500 means 500")
 SearchText = Query(None, max_length=200, description="words matched as name prefixes")
 
 
@@ -41,6 +45,8 @@ def _list(
 ) -> dict[str, Any]:
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
+        limit = listing.check_page(page, limit)
+        sort = listing.check_sort(kind, sort, bool(q and q.strip()))
         return queries.list_items(
             conn,
             kind,
@@ -106,7 +112,7 @@ def list_categories(
     kind: str | None = Query(None, description="movie, series or channel; all when omitted"),
 ) -> dict[str, Any]:
     who.check(provider_id)
-    k = queries.kind_of(kind) if kind else None
+    k = listing.kind_of(kind) if kind else None
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
         return {"items": queries.list_categories(conn, provider_id, k)}
@@ -134,7 +140,7 @@ async def get_series(provider_id: int, series_id: int, svc: Svc, who: Reader) ->
     who.check(provider_id)
     row = await ensure_episodes(svc, provider_id, series_id)
     seasons = await asyncio.to_thread(_seasons, svc, series_id)
-    return {**queries.detail_dict("series", row), "seasons": seasons}
+    return {**detail_dict("series", row), "seasons": seasons}
 
 
 async def ensure_episodes(svc: Services, provider_id: int, series_id: int) -> Any:
@@ -191,7 +197,7 @@ async def _fetch_seasons(svc: Services, provider: Any, row: Any) -> None:
 
     def store() -> None:
         with svc.db.begin() as conn:
-            queries.store_seasons(
+            seasons_store.store_seasons(
                 conn,
                 provider_id=provider.id,
                 series_id=row.id,
@@ -217,7 +223,8 @@ def search(
     page: int = Page,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    kinds = [queries.kind_of(kind)] if kind else list(queries.KINDS)
+    kinds = [listing.kind_of(kind)] if kind else list(KINDS)
+    limit = listing.check_page(page, limit)
     with svc.db.connect() as conn:
         if provider is not None:
             who.check(provider)
@@ -227,6 +234,6 @@ def search(
             provider_ids = None
         else:
             provider_ids = sorted(who.provider_ids)
-        return queries.search(
+        return search_store.search(
             conn, q, kinds=kinds, provider_ids=provider_ids, page=page, limit=limit
         )

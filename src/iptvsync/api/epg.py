@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from iptvsync.api.auth import Reader
+from iptvsync.api.listing import check_page
 from iptvsync.api.services import Svc
 from iptvsync.errors import NotFound, ValidationFailed
 from iptvsync.store import guide
+from iptvsync.store.items import page_dict
 from iptvsync.store.providers import get_provider, iso
-from iptvsync.store.queries import check_page, page_dict
 
 router = APIRouter(tags=["guide"])
 MAX_RANGE = timedelta(days=31)

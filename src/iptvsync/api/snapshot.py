@@ -21,6 +21,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from iptvsync.api import listing
 from iptvsync.api.auth import Reader
 from iptvsync.api.responses import JSONResponse
 from iptvsync.api.services import Services, Svc
@@ -28,6 +29,7 @@ from iptvsync.errors import NoSnapshot, SnapshotTooOld, ValidationFailed
 from iptvsync.snapshot import files, serve
 from iptvsync.snapshot.build import build_snapshot
 from iptvsync.store import queries, snapshot_index
+from iptvsync.store.items import DEFAULT_LIMIT
 
 router = APIRouter(tags=["snapshot"])
 BASE = "/api/providers/{provider_id}/snapshot"
@@ -155,15 +157,16 @@ async def get_snapshot(
         if kind is None:
             raise ValidationFailed("page and limit need kind=movies|series|channels")
         return await asyncio.to_thread(
-            _page, svc, provider_id, kind, page or 1, limit or queries.DEFAULT_LIMIT
+            _page, svc, provider_id, kind, page or 1, limit or DEFAULT_LIMIT
         )
     _, response = await _file(request, svc, provider_id, "")
     return response
 
 
 def _page(svc: Services, provider_id: int, kind: str, page: int, limit: int) -> Response:
-    k = queries.kind_of(kind)
+    k = listing.kind_of(kind)
     row = _latest(svc, provider_id)
+    limit = listing.check_page(page, limit)
     with svc.db.connect() as conn:
         body = queries.list_items(conn, k, provider_id, page=page, limit=limit)
     return JSONResponse(body, headers={"X-Snapshot-Version": str(row.version)})
