@@ -32,7 +32,7 @@ from iptvsync.api.caching import PrivateCaching
 from iptvsync.api.errors import envelope, install_error_handlers
 from iptvsync.api.guard import RequestGuard
 from iptvsync.api.responses import JSONResponse
-from iptvsync.outputs import hdhomerun
+from iptvsync.outputs import hdhomerun, xtream_streams
 from iptvsync.outputs import routes as output_routes
 from iptvsync.runtime import Services, open_database, open_http
 from iptvsync.secret_key import security_problems
@@ -59,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     library.router,
     guide.router,
     output_routes.router,
+    xtream_streams.router,
     web_routes.router,
 )
 

@@ -8,7 +8,7 @@
 - ``serve_fake(kind, host, port, ...)`` builds a catalogue and the fake's app and serves it,
   blocking; the CLI's ``iptvsync fake-portal`` calls it.
 
-Kinds: ``stalker`` (``fakes/stalker/``), ``xtream`` and ``m3u`` (``fakes/xtream.py``,
+Kinds: ``stalker`` (``fakes/stalker/``), ``xtream`` and ``m3u`` (``fakes/xtream/``,
 ``fakes/m3u.py``). Each module provides ``create_app(catalogue, config) -> Starlette``; a
 module may also provide ``config_for_cli(family=, latency_ms=, capacity=)`` returning its
 config object; otherwise its config dataclass (from ``create_app``'s annotation) is built from
@@ -79,7 +79,7 @@ def create_fake_app(
         return create_app(catalogue, config)
     if kind not in KINDS:
         raise ValueError(f"unknown fake kind {kind!r}; expected one of {KINDS}")
-    # Hook for the Xtream and M3U fakes (fakes/xtream.py, fakes/m3u.py).
+    # Hook for the Xtream and M3U fakes (fakes/xtream/, fakes/m3u.py).
     module = importlib.import_module(f"iptvsync.fakes.{kind}")
     wanted = {"family": family or None, "latency_ms": latency_ms, "capacity": capacity, **options}
     return module.create_app(catalogue, _config_for(module, wanted))

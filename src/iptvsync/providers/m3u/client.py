@@ -48,10 +48,10 @@ from iptvsync.providers.m3u.parse import (
     to_record,
 )
 from iptvsync.providers.options import M3uOptions, checked
+from iptvsync.providers.pages import PageBuilder
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
 from iptvsync.providers.spool import new_spool
 from iptvsync.providers.xmltv import iter_programmes
-from iptvsync.providers.xtream.parse import PageBuilder
 from iptvsync.records import (
     AccountInfo,
     CategoryRecord,

@@ -28,12 +28,11 @@ from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.http import BodyKind, ProviderHttp
 from iptvsync.providers.options import XtreamOptions, checked
+from iptvsync.providers.pages import ListRecord, PageBuilder
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
 from iptvsync.providers.xmltv import iter_programmes
 from iptvsync.providers.xtream.parse import (
     STREAM_PREFIX,
-    ListRecord,
-    PageBuilder,
     XtreamLogin,
     check_auth_object,
     classify_failure,
