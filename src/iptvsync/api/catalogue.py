@@ -8,7 +8,7 @@ row changed since, or after ``EPISODES_TTL`` (providers add episodes to running 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -174,16 +174,11 @@ def _seasons(svc: Services, series_id: int) -> list[dict[str, Any]]:
         return queries.seasons_of(conn, series_id)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _stale(row: Any) -> bool:
     fetched = row.episodes_fetched_at
     if fetched is None:
         return True
-    fetched = _aware(fetched)
-    return _aware(row.updated_at) > fetched or utcnow() - fetched > EPISODES_TTL
+    return bool(row.updated_at > fetched) or utcnow() - fetched > EPISODES_TTL
 
 
 async def _fetch_seasons(svc: Services, provider: Any, row: Any) -> None:

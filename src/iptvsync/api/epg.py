@@ -69,7 +69,7 @@ def epg_now(
     for r in rows:
         current = nxt = None
         for p in upcoming.get(r.epg_id or "", []):
-            if _aware(p.start) <= now and current is None:
+            if p.start <= now and current is None:
                 current = programme_dict(p)
             elif nxt is None:
                 nxt = programme_dict(p)
@@ -104,7 +104,3 @@ def channel_epg(
             return {"items": []}
         rows = guide.programmes_between(conn, provider_id, channel.epg_id, start, end)
     return {"items": [programme_dict(r) for r in rows]}
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -53,8 +53,6 @@ def _attr(value: object) -> str:
 
 def xmltv_time(value: datetime) -> str:
     """``YYYYMMDDhhmmss +0000`` in UTC (reference §3.2)."""
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; we store UTC
-        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y%m%d%H%M%S +0000")
 
 

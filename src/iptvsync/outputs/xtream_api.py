@@ -83,8 +83,6 @@ def epoch(value: datetime | None) -> str:
     """Unix seconds as a string; "0" when unknown (clients call ``int()`` on these)."""
     if value is None:
         return "0"
-    if value.tzinfo is None:  # SQLite returns naive datetimes; we store UTC
-        value = value.replace(tzinfo=UTC)
     return str(int(value.timestamp()))
 
 

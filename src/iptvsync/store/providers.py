@@ -98,9 +98,7 @@ def _masked_mac(stored: str | None) -> str | None:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite returns naive datetimes; we only ever store UTC
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 iso = _iso

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -498,7 +498,7 @@ async def _sync_guide(
     """
     last = provider.last_epg_sync_at
     if mode != "full" and last is not None:
-        age = utcnow() - (last if last.tzinfo else last.replace(tzinfo=UTC))
+        age = utcnow() - last
         if age < timedelta(seconds=ctx.settings.epg_refresh_after_s):
             return
     guide = client.guide()

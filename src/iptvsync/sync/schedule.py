@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import croniter  # a dependency of Procrastinate; its periodic tasks use it too
+import croniter  # declared in pyproject.toml; Procrastinate's periodic tasks use it too
 import sqlalchemy as sa
 
 from iptvsync.errors import IptvsyncError, SyncRunning
