@@ -38,7 +38,7 @@ app.add_typer(user_app, name="user")
 __all__ = ["app", "console", "err", "fail", "load_settings", "main"]
 
 
-def _db(settings: Settings) -> Any:
+def _open_db(settings: Settings) -> Any:
     return open_db(settings)
 
 
@@ -118,7 +118,7 @@ def sync(
     _setup_logging(verbose)
     logging.getLogger("iptvsync").setLevel(logging.WARNING if not verbose else logging.DEBUG)
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     scope = "channels" if channels and not vod else "vod" if vod and not channels else "auto"
     if channels and vod:
         scope = "all"
@@ -266,7 +266,7 @@ def snapshot_export(
     from iptvsync.snapshot.files import export_snapshots
 
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     try:
         provider_id = _resolve_provider(db, provider) if provider else None
         paths = export_snapshots(db, settings, provider_id)
@@ -295,7 +295,7 @@ def user_add(
     from iptvsync.store.users import create_user
 
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     if not provider and not all_providers:
         err.print("[bold red]error[/]: validation_error: give --provider ID (repeatable) or --all")
         raise typer.Exit(2)
@@ -320,7 +320,7 @@ def user_list() -> None:
     """List output users and what they may see (never a password or token)."""
     from iptvsync.store.users import list_users
 
-    db = _db(load_settings())
+    db = _open_db(load_settings())
     table = Table("id", "name", "providers", "token", "created")
     with db.connect() as conn:
         for u in list_users(conn):
@@ -341,7 +341,7 @@ def user_token(name: str = typer.Argument(..., help="User name.")) -> None:
     """Print a new API token for a user (replaces the old one; only its hash is stored)."""
     from iptvsync.store.users import issue_token
 
-    db = _db(load_settings())
+    db = _open_db(load_settings())
     try:
         with db.begin() as conn:
             token = issue_token(conn, name)
@@ -357,7 +357,7 @@ def user_remove(name: str = typer.Argument(..., help="User name.")) -> None:
     """Remove a user; its players stop working at once (within a minute for cached logins)."""
     from iptvsync.store.users import delete_user
 
-    db = _db(load_settings())
+    db = _open_db(load_settings())
     try:
         with db.begin() as conn:
             delete_user(conn, name)
@@ -381,7 +381,7 @@ def user_streams(
     if value is not None and not 1 <= value <= 100:
         fail(ValidationFailed("the limit is a number from 1 to 100, or 'default'"))
         return
-    if not set_user_limit(_db(load_settings()), name, value):
+    if not set_user_limit(_open_db(load_settings()), name, value):
         fail(NotFound(f"no user named {name!r}"))
         return
     console.print(f"user [bold]{name}[/]: {limit} stream(s) at once", highlight=False)
@@ -394,7 +394,7 @@ def user_streams(
 def migrate() -> None:
     """Create or upgrade the database schema (also done at every start)."""
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     console.print(f"database at head ({settings.resolved_database_url().split('://')[0]})")
     if db.dialect.name == "postgresql":
         console.print("job queue schema (Procrastinate) installed")
@@ -407,7 +407,7 @@ def rotate_key() -> None:
     from iptvsync.store.secrets import rotate_key as rotate
 
     settings = load_settings()
-    count = rotate(_db(settings), settings)
+    count = rotate(_open_db(settings), settings)
     console.print(
         f"secret key rotated: {count} provider(s) re-encrypted; old play URLs no longer work; "
         "restart running servers and workers",

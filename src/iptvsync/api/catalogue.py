@@ -21,7 +21,7 @@ from iptvsync.providers.masking import mask_secrets
 from iptvsync.store import queries
 from iptvsync.store import search as search_store
 from iptvsync.store import seasons as seasons_store
-from iptvsync.store.items import DEFAULT_LIMIT, KINDS, detail_dict
+from iptvsync.store.items import DEFAULT_LIMIT, ITEM_KINDS, detail_dict
 from iptvsync.store.providers import provider_secrets, utcnow
 
 router = APIRouter(tags=["catalogue"])
@@ -112,7 +112,7 @@ def list_categories(
     kind: str | None = Query(None, description="movie, series or channel; all when omitted"),
 ) -> dict[str, Any]:
     who.check(provider_id)
-    k = listing.kind_of(kind) if kind else None
+    k = listing.parse_kind(kind) if kind else None
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
         return {"items": queries.list_categories(conn, provider_id, k)}
@@ -218,7 +218,7 @@ def search(
     page: int = Page,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    kinds = [listing.kind_of(kind)] if kind else list(KINDS)
+    kinds = [listing.parse_kind(kind)] if kind else list(ITEM_KINDS)
     limit = listing.check_page(page, limit)
     with svc.db.connect() as conn:
         if provider is not None:

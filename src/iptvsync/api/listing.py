@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from iptvsync.errors import ValidationFailed
-from iptvsync.store.items import DEFAULT_SORT, MAX_LIMIT, PLURAL, SORTS
+from iptvsync.store.items import DEFAULT_SORT, MAX_LIMIT, PLURAL_OF, SORTS
 
 _KIND_ALIASES = {
     "movie": "movie",
@@ -18,7 +18,7 @@ _KIND_ALIASES = {
 }
 
 
-def kind_of(value: str) -> str:
+def parse_kind(value: str) -> str:
     """``movies`` / ``movie`` / ``vod`` → ``movie`` ...; 422 for anything else."""
     kind = _KIND_ALIASES.get(value.strip().lower())
     if kind is None:
@@ -34,7 +34,7 @@ def check_sort(kind: str, sort: str | None, q_given: bool) -> str:
     sort = sort.strip().lower()
     if sort not in SORTS[kind]:
         raise ValidationFailed(
-            f"unknown sort {sort!r} for {PLURAL[kind]}: use one of {', '.join(SORTS[kind])}",
+            f"unknown sort {sort!r} for {PLURAL_OF[kind]}: use one of {', '.join(SORTS[kind])}",
             detail={"sort": sort, "allowed": list(SORTS[kind])},
         )
     if sort == "relevance" and not q_given:

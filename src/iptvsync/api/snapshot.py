@@ -164,7 +164,7 @@ async def get_snapshot(
 
 
 def _page(svc: Services, provider_id: int, kind: str, page: int, limit: int) -> Response:
-    k = listing.kind_of(kind)
+    k = listing.parse_kind(kind)
     row = _latest(svc, provider_id)
     limit = listing.check_page(page, limit)
     with svc.db.connect() as conn:

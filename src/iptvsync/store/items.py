@@ -19,8 +19,10 @@ MAX_LIMIT = 500
 #: PostgreSQL, which refuses it as out of range instead of finding no row).
 MAX_ID = 2**31 - 1
 DEFAULT_LIMIT = 50
-KINDS = ("movie", "series", "channel")
-PLURAL = {"movie": "movies", "series": "series", "channel": "channels"}
+#: The kinds of catalogue item, in the order search lists them.
+ITEM_KINDS = ("movie", "series", "channel")
+#: A kind's name in paths and messages (``movies``).
+PLURAL_OF = {"movie": "movies", "series": "series", "channel": "channels"}
 SORTS: dict[str, tuple[str, ...]] = {
     "movie": ("added", "name", "rating", "year", "relevance"),
     "series": ("added", "name", "rating", "year", "relevance"),

@@ -25,11 +25,12 @@ _ACTIVE = [s.value for s in ACTIVE]
 #: While queued, such a run waits in the queue, not in a process: it is not stale for lack of a
 #: heartbeat, and the queue's workers close it if its job is lost (``sync/procrastinate_runner``).
 QUEUED_ELSEWHERE_PREFIX = "procrastinate:"
-KINDS = ("movies", "series", "channels")
+#: The keys of a run's ``counts`` (docs/api.md).
+COUNT_KEYS = ("movies", "series", "channels")
 
 
 def empty_counts() -> dict[str, dict[str, int]]:
-    return {k: {"added": 0, "updated": 0, "unchanged": 0, "removed": 0} for k in KINDS}
+    return {k: {"added": 0, "updated": 0, "unchanged": 0, "removed": 0} for k in COUNT_KEYS}
 
 
 def empty_progress() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 
 from iptvsync.store.items import (
     DEFAULT_LIMIT,
-    KINDS,
+    ITEM_KINDS,
     MAX_LIMIT,
     item_dict,
     list_columns,
@@ -94,7 +94,7 @@ def search(
     conn: sa.Connection,
     q: str,
     *,
-    kinds: Sequence[str] = KINDS,
+    kinds: Sequence[str] = ITEM_KINDS,
     provider_ids: Sequence[int] | None = None,
     page: int = 1,
     limit: int = DEFAULT_LIMIT,
@@ -110,7 +110,7 @@ def search(
         return page_dict(0, page, limit, [])
     parts = []
     total = 0
-    for rank, kind in enumerate(k for k in KINDS if k in kinds):
+    for rank, kind in enumerate(k for k in ITEM_KINDS if k in kinds):
         table = ITEM_TABLES[kind]
         match = text_match(conn, kind, words)
         conds = [table.c.deleted_at.is_(None), *match.conditions]
@@ -140,7 +140,7 @@ def search(
         .limit(limit)
         .offset(offset)
     ).all()
-    ordered = [k for k in KINDS if k in kinds]
+    ordered = [k for k in ITEM_KINDS if k in kinds]
     by_kind: dict[str, list[int]] = {}
     for kind_rank, item_id in hits:
         by_kind.setdefault(ordered[kind_rank], []).append(item_id)

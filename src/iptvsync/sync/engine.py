@@ -46,14 +46,14 @@ from iptvsync.store.providers import (
 )
 from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
-from iptvsync.sync.diff import kind_of, record_to_row
+from iptvsync.sync.diff import record_kind, record_to_row
 from iptvsync.sync.guide import store_guide
 
 log = logging.getLogger("iptvsync.sync")
 T = TypeVar("T")
 
 ClientFactory = Callable[[ProviderConfig, ProviderHttp, Settings], ProviderClient]
-PLURAL = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
+COUNT_KEY = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
 FLUSH_EVERY_S = 0.5
 
 
@@ -359,7 +359,7 @@ async def _sync_scope(
         if page.total_pages is not None or page.total_items is not None:
             state.stream_totals[page.stream] = (page.total_pages, page.total_items)
         for record in page.records:
-            kind = kind_of(record)
+            kind = record_kind(record)
             if kind in buffer:
                 buffer[kind][record.provider_id] = record
         buffered += len(page.records)
@@ -406,10 +406,10 @@ async def _sync_scope(
                 state.guarded = True
                 state.warnings.append(
                     f"mass_removal_guard: the provider no longer lists {swept.stale} of "
-                    f"{swept.alive} {PLURAL[kind]}; kept them (more than "
+                    f"{swept.alive} {COUNT_KEY[kind]}; kept them (more than "
                     f"{ctx.settings.guard_ratio:.0%})"
                 )
-            state.counts[PLURAL[kind]]["removed"] += swept.removed
+            state.counts[COUNT_KEY[kind]]["removed"] += swept.removed
     await _db(_mark_synced, ctx, state, scope)
 
 
@@ -445,7 +445,7 @@ def _write_batches(
                 version=state.version,
                 now=now,
             )
-            deltas[PLURAL[kind]] = {
+            deltas[COUNT_KEY[kind]] = {
                 "added": result.added,
                 "updated": result.updated,
                 "unchanged": result.unchanged,
