@@ -430,7 +430,7 @@ def worker(
         err.print("[bold red]error[/]: `iptvsync worker` needs IPTVSYNC_DATABASE_URL=postgresql…")
         raise typer.Exit(2)
     _setup_logging(verbose)
-    from iptvsync.sync.procrastinate_runner import run_worker
+    from iptvsync.worker import run_worker
 
     run_worker(settings, concurrency=concurrency, name=name)
 

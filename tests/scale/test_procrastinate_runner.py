@@ -26,6 +26,7 @@ from iptvsync.store.providers import iso, utcnow
 from iptvsync.store.run_state import FINAL
 from iptvsync.sync import procrastinate_runner as pr
 from iptvsync.sync.service import request_cancel, request_sync
+from iptvsync.worker import run_worker_async
 from tests.run_rows import set_run
 
 SIZES = {"movies": 300, "series": 60, "channels": 40}
@@ -284,7 +285,7 @@ async def test_a_dead_workers_sync_is_resumed_by_another(
             assert get_run(pg_db, run_id).status == "running"  # nobody drives it to the end
 
         task = asyncio.create_task(
-            pr.run_worker_async(scale_settings, install_signal_handlers=False, name="survivor")
+            run_worker_async(scale_settings, install_signal_handlers=False, name="survivor")
         )
         try:
             await wait_for(pg_db, run_id, ended, timeout=40)
@@ -367,7 +368,7 @@ async def test_a_new_sync_after_a_dead_worker_runs_without_a_manual_step(
         assert (closed["status"], closed["error"]["code"]) == ("failed", "interrupted")
 
         task = asyncio.create_task(
-            pr.run_worker_async(scale_settings, install_signal_handlers=False, name="back")
+            run_worker_async(scale_settings, install_signal_handlers=False, name="back")
         )
         try:
             run = await wait_for(pg_db, second, ended, timeout=40)

@@ -1,8 +1,8 @@
 """The scale runner: sync runs as Procrastinate jobs on the same PostgreSQL.
 
 ``iptvsync serve`` replicas (``IPTVSYNC_RUNNER=procrastinate``) defer a job per run;
-``iptvsync worker`` processes on any number of machines execute them with the same
-``execute_run`` as the in-process runner. What each piece guarantees:
+``iptvsync worker`` processes (``iptvsync/worker.py``) on any number of machines execute them
+with the same ``execute_run`` as the in-process runner. What each piece guarantees:
 
 - One sync per provider: our partial unique index admits one queued-or-running run per provider;
   the job carries ``queueing_lock`` (one waiting job per provider) and ``lock`` (one running job
@@ -35,7 +35,7 @@ import contextlib
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import procrastinate
 import sqlalchemy as sa
@@ -45,12 +45,22 @@ from iptvsync.errors import IptvsyncError
 from iptvsync.settings import Settings
 from iptvsync.store import locks, runs
 from iptvsync.store.run_state import RunStatus, StopReason, move
-from iptvsync.sync.engine import execute_run
-
-if TYPE_CHECKING:
-    from iptvsync.runtime import Services
+from iptvsync.sync.engine import SyncContext, execute_run
+from iptvsync.sync.service import Runner
 
 log = logging.getLogger("iptvsync.worker")
+
+
+class WorkerServices(Protocol):
+    """What the tasks need of the worker process's wiring (``iptvsync.worker`` passes its
+    ``runtime.Services``): the database, the settings, a runner and fresh sync contexts."""
+
+    db: sa.Engine
+    settings: Settings
+    runner: Runner
+
+    def sync_context(self) -> SyncContext: ...
+
 
 QUEUE = "iptvsync"
 SYNC_TASK = "iptvsync.sync_run"
@@ -224,7 +234,7 @@ RESUMED_NOTE = (
 
 
 async def _sync_task(context: procrastinate.JobContext, run_id: int, provider_id: int) -> str:
-    services: Services = context.additional_context[CONTEXT_KEY]
+    services: WorkerServices = context.additional_context[CONTEXT_KEY]
     resumed = await _claim(services.db, run_id, context.job.id)
     if resumed is None:
         return "skipped"
@@ -292,7 +302,7 @@ async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
 async def _tick_task(context: procrastinate.JobContext, timestamp: int) -> int:
     from iptvsync.sync.schedule import start_due_syncs
 
-    services: Services = context.additional_context[CONTEXT_KEY]
+    services: WorkerServices = context.additional_context[CONTEXT_KEY]
     started = await start_due_syncs(services.db, services.settings, services.runner)
     return len(started)
 
@@ -418,60 +428,6 @@ async def maintain(app: procrastinate.App, db: sa.Engine, settings: Settings) ->
             await close_lost_runs(app, db)
         except Exception:  # the database restarting must not stop the worker
             log.exception("worker maintenance failed")
-
-
-# --- ``iptvsync worker`` -----------------------------------------------------------------------
-
-
-async def run_worker_async(
-    settings: Settings,
-    *,
-    concurrency: int | None = None,
-    name: str | None = None,
-    wait: bool = True,
-    install_signal_handlers: bool = True,
-) -> None:
-    """Run a worker until SIGINT / SIGTERM (or, ``wait=False``, until the queue is empty)."""
-    from iptvsync.runtime import Services, open_database, open_http
-
-    concurrency = concurrency or settings.worker_concurrency
-    db = await asyncio.to_thread(open_database, settings)  # also installs Procrastinate's schema
-    http = open_http(settings)
-    # Connections: one per running job's defer/finish, the listener, heartbeat, abort poll.
-    app = build_app(settings, pool_max=concurrency + 6)
-    try:
-        async with app.open_async():
-            runner = ProcrastinateRunner(settings, app=app, db=db)
-            services = Services(settings=settings, db=db, http=http, runner=runner)
-            maintenance = asyncio.create_task(maintain(app, db, settings), name="maintenance")
-            try:
-                await app.run_worker_async(
-                    queues=[QUEUE],
-                    name=name or f"{socket.gethostname()}:{os.getpid()}",
-                    concurrency=concurrency,
-                    wait=wait,
-                    additional_context={CONTEXT_KEY: services},
-                    delete_jobs="successful",
-                    update_heartbeat_interval=settings.worker_heartbeat_s,
-                    stalled_worker_timeout=settings.worker_stalled_after_s,
-                    shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
-                    fetch_job_polling_interval=settings.worker_poll_s,
-                    abort_job_polling_interval=settings.worker_poll_s,
-                    install_signal_handlers=install_signal_handlers,
-                )
-            finally:
-                maintenance.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await maintenance
-    finally:
-        await http.aclose()
-        db.dispose()
-
-
-def run_worker(
-    settings: Settings, *, concurrency: int | None = None, name: str | None = None
-) -> None:
-    asyncio.run(run_worker_async(settings, concurrency=concurrency, name=name))
 
 
 def __getattr__(name: str) -> Any:
