@@ -68,6 +68,24 @@ def test_provider_edit_and_remove(env: Settings) -> None:
     assert gone.exit_code == 2 and _one_line(gone.output).startswith("error: not_found: ")
 
 
+def test_provider_add_with_a_mac_pool(env: Settings) -> None:
+    macs = ["--mac", DEFAULT_MAC, "--mac", "00:1a:79:00:00:02", "--mac", "00-1A-79-00-00-03"]
+    add = ["provider", "add", "stalker", "--url", "http://h.test/c/", "--name", "mag", *macs]
+    assert runner.invoke(app, add).exit_code == 0
+    from iptvsync.store import macs as pool_store
+    from iptvsync.store.open import open_database
+
+    db = open_database(env)
+    try:
+        with db.connect() as conn:
+            pool = [e["mac"] for e in pool_store.pool(conn, 1)]
+    finally:
+        db.dispose()
+    assert pool == [DEFAULT_MAC, "00:1A:79:00:00:02", "00:1A:79:00:00:03"]
+    bad = runner.invoke(app, [*add[:5], "--name", "m2", "--mac", DEFAULT_MAC, "--mac", "nope"])
+    assert bad.exit_code == 2 and "must look like 00:1A:79:12:34:56" in bad.output
+
+
 @pytest.mark.parametrize(
     ("args", "line"),
     [

@@ -38,13 +38,18 @@ def provider_add(
     kind: str = typer.Argument(..., help="stalker | xtream | m3u"),
     url: str = typer.Option(..., "--url", help="Portal / panel / playlist URL."),
     name: str = typer.Option(None, "--name", help="Unique; commands accept it in place of the id."),
-    mac: str = typer.Option(None, "--mac", help="Stalker: the MAC address."),
+    mac: list[str] = typer.Option(
+        None,
+        "--mac",
+        help="Stalker: the MAC address; repeat it for a MAC pool (the first is the provider's).",
+    ),
     username: str = typer.Option(None, "--username"),
     password: str = typer.Option(None, "--password"),
     epg_url: str = typer.Option(None, "--epg-url"),
 ) -> None:
     """Register a provider (syntax is checked, reachability is not: try `iptvsync probe`)."""
     from iptvsync.api.schemas import ProviderIn
+    from iptvsync.store import macs as pool_store
     from iptvsync.store import providers as store
 
     body = _validated(
@@ -52,7 +57,8 @@ def provider_add(
         name=name or f"{kind} provider",
         kind=kind,
         url=url,
-        mac=mac,
+        mac=mac[0] if mac else None,
+        macs=[{"mac": m} for m in mac[1:]] if mac and len(mac) > 1 else None,
         username=username,
         password=password,
         epg_url=epg_url,
@@ -60,7 +66,10 @@ def provider_add(
     db = open_db(load_settings())
     try:
         with db.begin() as conn:
-            provider_id = store.create_provider(conn, body.model_dump())
+            provider_id = store.create_provider(conn, body.model_dump(exclude={"macs"}))
+            if body.macs:
+                pool = [m.model_dump(by_alias=True) for m in body.macs]
+                pool_store.set_pool(conn, provider_id, pool)
             row = store.public_provider(store.get_provider(conn, provider_id))
     except IptvsyncError as exc:
         fail(exc)

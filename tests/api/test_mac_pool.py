@@ -69,7 +69,7 @@ def test_a_sync_uses_the_healthy_mac_and_records_the_others(
     assert [m["mac"] for m in items] == [
         "00:1A:79:XX:XX:56", "00:1A:79:XX:XX:02", "00:1A:79:XX:XX:03", "00:1A:79:XX:XX:04",
     ]  # fmt: skip
-    assert [m["state"] for m in items] == ["refused", "expired", "disabled", "active"]
+    assert [m["state"] for m in items] == ["refused", "expired", "disabled", "ok"]
     assert items[0]["reason"].startswith("provider_auth_failed: ")
     assert items[1]["reason"].startswith("provider_account_expired: ")
     assert items[2]["reason"].startswith("provider_account_disabled: ")
@@ -86,7 +86,7 @@ def test_a_sync_uses_the_healthy_mac_and_records_the_others(
     probe = client.post(f"/api/providers/{pid}/probe").json()
     states = {m["mac"]: m["state"] for m in probe["macs"]}
     assert states == {
-        "00:1A:79:XX:XX:04": "active", "00:1A:79:XX:XX:56": "refused",
+        "00:1A:79:XX:XX:04": "ok", "00:1A:79:XX:XX:56": "refused",
         "00:1A:79:XX:XX:02": "expired", "00:1A:79:XX:XX:03": "disabled",
     }  # fmt: skip
 
@@ -117,3 +117,58 @@ def test_only_stalker_providers_have_macs(settings: Settings) -> None:
         assert answer.status_code == 422
         bad = client.get("/api/providers/999/macs")
         assert bad.status_code == 404
+
+
+def test_a_pool_given_at_creation_is_kept_and_shown_masked(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        created = client.post(
+            "/api/providers",
+            json={
+                "name": "pool-at-birth",
+                "kind": "stalker",
+                "url": "http://127.0.0.1:9/c/",
+                "mac": DEFAULT_MAC,
+                "macs": [
+                    {"mac": SECOND, "serial": "0A1B2C3D4E5F6", "signature": "sig-1"},
+                    {"mac": THIRD.lower(), "sn": "SN3"},
+                ],
+            },
+        )
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        expected = ["00:1A:79:XX:XX:56", "00:1A:79:XX:XX:02", "00:1A:79:XX:XX:03"]
+        assert [m["mac"] for m in created.json()["macs"]] == expected
+        shown = client.get(f"/api/providers/{pid}").json()
+        assert [m["mac"] for m in shown["macs"]] == expected
+        assert {m["state"] for m in shown["macs"]} == {"unknown"}
+        text = str(shown)
+        assert "00:00:02" not in text and "0A1B2C3D4E5F6" not in text and "sig-1" not in text
+        # The box identities are stored with each MAC (the serial under the portal's name).
+        with client.app.state.services.db.connect() as conn:  # type: ignore[attr-defined]
+            from iptvsync.store import macs
+
+            identities = [e["identity"] for e in macs.pool(conn, pid)]
+        assert identities == [{}, {"sn": "0A1B2C3D4E5F6", "signature": "sig-1"}, {"sn": "SN3"}]
+
+
+def test_a_pool_on_another_kind_or_a_bad_mac_is_refused(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        other = client.post(
+            "/api/providers",
+            json={
+                "name": "x",
+                "kind": "m3u",
+                "url": "http://127.0.0.1:9/l.m3u",
+                "macs": [{"mac": SECOND}],
+            },
+        )
+        assert other.status_code == 422 and "MAC pool" in other.text
+        bad = client.post(
+            "/api/providers",
+            json={
+                "name": "y", "kind": "stalker", "url": "http://127.0.0.1:9/c/",
+                "mac": DEFAULT_MAC, "macs": [{"mac": "not-a-mac"}],
+            },
+        )  # fmt: skip
+        assert bad.status_code == 422
+        assert client.get("/api/providers").json()["items"] == []

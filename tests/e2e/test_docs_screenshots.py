@@ -56,7 +56,9 @@ def test_docs_screenshots(
     context.add_init_script(f"localStorage.setItem('iptvsync.provider', '{guide_provider}')")
     page = context.new_page()
     page.goto("/#/guide")
-    expect(page.locator("#guide-grid .guide-cell.on-now").first).to_be_visible(timeout=20_000)
+    expect(page.locator("#guide-grid .guide-cell.on-now:visible").first).to_be_visible(
+        timeout=20_000
+    )
     shot(page, f"docs-guide-{size}")
     page.goto("/#/live")
     expect(page.locator("#view-live .row-guide .now-title").first).to_be_visible()

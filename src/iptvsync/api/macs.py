@@ -1,9 +1,10 @@
 """``/api/providers/{id}/macs``: a Stalker provider's MAC pool and each MAC's state.
 
 ``GET`` lists the pool (the provider's own MAC first) with each MAC masked, the state the
-portal last gave it (``unknown``, ``active``, ``expired``, ``disabled``, ``refused``), the reason
+portal last gave it (``unknown``, ``ok``, ``expired``, ``disabled``, ``refused``), the reason
 and the expiry. ``PUT`` replaces the pool's other MACs, each with its own box identity where
-given (``sn``, ``device_id``, ``device_id2``); MACs that stay keep their state.
+given (``serial`` or ``sn``, ``device_id``, ``device_id2``, ``signature``); MACs that stay keep
+their state.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from iptvsync.api.auth import Admin, Reader
-from iptvsync.api.schemas import normalise_mac
+from iptvsync.api.schemas import PoolMac
 from iptvsync.api.services import Svc
 from iptvsync.errors import ValidationFailed
 from iptvsync.store import macs as store
@@ -23,20 +24,8 @@ from iptvsync.store.providers import get_provider
 router = APIRouter(prefix="/api/providers", tags=["providers"])
 
 
-class MacIn(BaseModel):
-    mac: str
-    sn: str | None = Field(None, max_length=64)
-    device_id: str | None = Field(None, max_length=128)
-    device_id2: str | None = Field(None, max_length=128)
-
-    @field_validator("mac")
-    @classmethod
-    def _mac(cls, value: str) -> str:
-        return normalise_mac(value)
-
-
 class PoolIn(BaseModel):
-    macs: list[MacIn] = Field(..., max_length=100)
+    macs: list[PoolMac] = Field(..., max_length=100)
 
 
 def _stalker(conn: Any, provider_id: int) -> None:
@@ -56,5 +45,5 @@ def list_macs(provider_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
 def put_macs(provider_id: int, body: PoolIn, svc: Svc, _: Admin) -> dict[str, Any]:
     with svc.db.begin() as conn:
         _stalker(conn, provider_id)
-        store.set_pool(conn, provider_id, [m.model_dump() for m in body.macs])
+        store.set_pool(conn, provider_id, [m.model_dump(by_alias=True) for m in body.macs])
         return {"items": store.public_pool(store.pool(conn, provider_id))}

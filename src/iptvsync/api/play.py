@@ -32,7 +32,7 @@ from iptvsync.errors import (
     ValidationFailed,
 )
 from iptvsync.providers.base import PlayTarget
-from iptvsync.providers.catchup import catchup_url
+from iptvsync.providers.catchup import resolve_catchup
 from iptvsync.relay import upstream
 from iptvsync.relay.broker import Relay, Who
 from iptvsync.relay.modes import PlayMode, play_options
@@ -113,15 +113,16 @@ async def serve(
         slot the stream holds."""
         client = await _client_for(svc, provider, account)
         try:
-            url = await client.resolve_play(target)
+            if window is None:
+                url = await client.resolve_play(target)
+            else:  # the archive: Stalker asks the portal, the others derive it (catchup.py)
+                url = await resolve_catchup(client, provider.kind, target, *window)
         except ProviderError as exc:
             raise scrubbed(exc, provider) from None
         if not url or not isinstance(url, str):
             raise ProviderBadResponse(
                 "the provider returned no stream link", detail={"kind": kind, "id": item_id}
             )
-        if window is not None:
-            url = catchup_url(provider.kind, url, target.extra, *window)
         opts = provider.options if isinstance(provider.options, dict) else {}
         return url, upstream.stream_headers(client, provider.kind, opts)
 

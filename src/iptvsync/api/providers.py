@@ -23,10 +23,22 @@ router = APIRouter(prefix="/api/providers", tags=["providers"])
 
 @router.post("", status_code=201)
 def create_provider(body: ProviderIn, svc: Svc, _: Admin) -> JSONResponse:
+    data = body.model_dump(exclude={"macs"})
     with svc.db.begin() as conn:
-        provider_id = store.create_provider(conn, body.model_dump())
-        row = store.get_provider(conn, provider_id)
-    return JSONResponse(store.public_provider(row), status_code=201)
+        provider_id = store.create_provider(conn, data)
+        if body.macs:
+            macs.set_pool(conn, provider_id, [m.model_dump(by_alias=True) for m in body.macs])
+        public = _public(conn, store.get_provider(conn, provider_id))
+    return JSONResponse(public, status_code=201)
+
+
+def _public(conn: Any, row: Any) -> dict[str, Any]:
+    """A provider as the API shows it; a Stalker provider with its MAC pool, masked, each MAC
+    with its state (docs/api.md, "Stalker MAC pool")."""
+    public = store.public_provider(row)
+    if row.kind == "stalker":
+        public["macs"] = macs.public_pool(macs.pool(conn, row.id))
+    return public
 
 
 @router.get("")
@@ -40,13 +52,16 @@ def list_providers(svc: Svc, who: Reader) -> dict[str, Any]:
 def get_provider(provider_id: int, svc: Svc, who: Reader) -> dict[str, Any]:
     who.check(provider_id)
     with svc.db.connect() as conn:
-        return store.public_provider(store.get_provider(conn, provider_id))
+        return _public(conn, store.get_provider(conn, provider_id))
 
 
 @router.patch("/{provider_id}")
 def patch_provider(provider_id: int, body: ProviderPatch, svc: Svc, _: Admin) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     public, _rebased = edit_provider(svc.db, svc.settings, provider_id, changes)
+    if public["kind"] == "stalker":  # the same shape as GET /api/providers/{id}
+        with svc.db.connect() as conn:
+            public["macs"] = macs.public_pool(macs.pool(conn, provider_id))
     return public
 
 
@@ -94,5 +109,5 @@ def probe_dict(result: ProbeResult) -> dict[str, Any]:
         # Each module the portal answered, with the portal's own total (Stalker).
         "modules": dict(result.modules),
         # Each MAC of a Stalker pool: masked MAC, state, reason, expiry.
-        "macs": [dict(m) for m in result.macs],
+        "macs": [{**m, "state": macs.public_state(str(m["state"]))} for m in result.macs],
     }

@@ -6,7 +6,14 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 
@@ -51,6 +58,26 @@ def check_url(value: str) -> str:
     return value
 
 
+class PoolMac(BaseModel):
+    """One MAC of a Stalker pool, with the box identity the portal may check. ``serial`` is
+    the contract's name for the box serial; ``sn`` (the portal's own name) is accepted too."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    mac: str
+    sn: str | None = Field(
+        None, max_length=64, validation_alias=AliasChoices("serial", "sn"), serialization_alias="sn"
+    )
+    device_id: str | None = Field(None, max_length=128)
+    device_id2: str | None = Field(None, max_length=128)
+    signature: str | None = Field(None, max_length=128)
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, value: str) -> str:
+        return normalise_mac(value)
+
+
 class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,6 +89,8 @@ class ProviderIn(BaseModel):
     password: str | None = Field(default=None, max_length=500)
     epg_url: str | None = Field(default=None, max_length=4000)
     options: dict[str, Any] = Field(default_factory=dict)
+    #: A Stalker provider's other MACs (the pool), tried when ``mac`` is refused or busy.
+    macs: list[PoolMac] | None = Field(default=None, max_length=100)
 
     _url = field_validator("url")(classmethod(lambda cls, v: check_url(v)))
 
@@ -87,6 +116,8 @@ class ProviderIn(BaseModel):
             raise ValueError("a stalker provider needs a MAC address")
         if self.kind == "xtream" and not (self.username and self.password):
             raise ValueError("an xtream provider needs a username and a password")
+        if self.macs and self.kind != "stalker":
+            raise ValueError("only a stalker provider has a MAC pool (macs)")
         check_kind_options(self.kind, self.options)
         return self
 

@@ -11,14 +11,15 @@ live URL (just resolved by the provider's client) and what the provider said abo
   UTC).
 - Xtream: ``/timeshift/<user>/<password>/<minutes>/<YYYY-MM-DD:HH-MM>/<stream id>.ts`` on the
   live URL's host.
-- Stalker: the portal's ``tv_archive`` links need a portal request: not supported here yet.
+- Stalker: the portal's own ``tv_archive`` link, asked for at play time
+  (``providers/stalker/archive.py``): nothing is derived from the live URL.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from iptvsync.errors import ValidationFailed
@@ -28,6 +29,27 @@ _PLACEHOLDER = re.compile(r"\$?\{([A-Za-z]+)(?::(\d+))?\}")
 
 class CatchupUnsupported(ValidationFailed):
     """The channel or its provider offers no catch-up we can build a URL for."""
+
+
+class Playable(Protocol):
+    async def resolve_play(self, target: Any) -> str: ...
+
+
+async def resolve_catchup(
+    client: Playable, provider_kind: str, target: Any, start: datetime, duration_s: int
+) -> str:
+    """The archive URL of a past programme: asked of the portal for Stalker (its
+    ``tv_archive``), else built from a fresh live URL (M3U, Xtream). An empty string when the
+    provider gave no live link."""
+    if provider_kind == "stalker":
+        # Imported here: the Stalker package imports this module (CatchupUnsupported).
+        from iptvsync.providers.stalker.archive import resolve_catchup as stalker_archive
+
+        return await stalker_archive(client, target, start)  # type: ignore[arg-type]
+    live = await client.resolve_play(target)
+    if not live or not isinstance(live, str):
+        return ""
+    return catchup_url(provider_kind, live, target.extra, start, duration_s)
 
 
 def catchup_url(

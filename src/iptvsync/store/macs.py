@@ -24,6 +24,13 @@ from iptvsync.store.secrets import reveal, reveal_json, seal_json, seal_text
 IDENTITY_KEYS = ("sn", "device_id", "device_id2", "signature")
 #: States the portal gives a MAC; "unknown" until a sync or probe tried it.
 STATES = ("unknown", "active", "expired", "disabled", "refused")
+#: The API names a working MAC "ok" (docs/api.md, "Stalker MAC pool"); the store keeps the
+#: account status the portal gave ("active").
+_PUBLIC_STATE = {"active": "ok"}
+
+
+def public_state(state: str) -> str:
+    return _PUBLIC_STATE.get(state, state)
 
 
 def set_pool(conn: sa.Connection, provider_id: int, entries: Iterable[Mapping[str, Any]]) -> None:
@@ -139,7 +146,7 @@ def public_pool(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "mac": mask_mac(e["mac"]),
-            "state": e["state"],
+            "state": public_state(e["state"]),
             "reason": e["reason"],
             "expires_at": _iso(e["expires_at"]),
             "checked_at": _iso(e["checked_at"]),

@@ -2,6 +2,11 @@
 
 The new guide is written beside the old one and swapped in at the end, so readers never see
 an empty guide and a guide that fails half-way leaves the previous one in place.
+
+Programmes that ended before the new guide begins are kept (within the window): a Stalker
+portal's guide starts at the programme on now, and those past programmes are what its
+catch-up plays (docs/stalker.md, *Catch-up*). A guide that lists the past (XMLTV) covers
+them, so the old copies go.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +46,7 @@ async def store_guide(
             )
 
     cutoff = await in_db_thread(high_water)
+    earliest: dict[str, datetime] = {}  # per channel, the new guide's first start
     batch: list[dict[str, Any]] = []
     stored = 0
     # The batch being written while the next one is parsed (see ``OneInFlight``).
@@ -54,6 +60,8 @@ async def store_guide(
         async for p in guide:
             if p.stop <= start or p.start >= end:
                 continue
+            if p.channel_key not in earliest or p.start < earliest[p.channel_key]:
+                earliest[p.channel_key] = p.start
             batch.append(
                 {
                     "provider_id": provider_id,
@@ -80,7 +88,7 @@ async def store_guide(
             await asyncio.shield(writing.wait())
         await in_db_thread(_drop_newer, db, provider_id, cutoff)
         raise
-    await in_db_thread(_drop_older, db, provider_id, cutoff)
+    await in_db_thread(_drop_older, db, provider_id, cutoff, start, now, earliest)
     return stored
 
 
@@ -93,10 +101,38 @@ def _drop_newer(db: sa.Engine, provider_id: int, cutoff: int) -> None:
         )
 
 
-def _drop_older(db: sa.Engine, provider_id: int, cutoff: int) -> None:
+def _drop_older(
+    db: sa.Engine,
+    provider_id: int,
+    cutoff: int,
+    window_start: datetime,
+    now: datetime,
+    earliest: dict[str, datetime],
+) -> None:
+    """The previous guide goes, except its programmes that ended (within the window) before
+    the new guide's first programme of their channel."""
+    old = sa.and_(programmes.c.provider_id == provider_id, programmes.c.id <= cutoff)
+    # Ended after every channel's new first programme: covered whatever its channel (one
+    # statement, which is all of it for a guide that lists the past, such as XMLTV).
+    covered = min(now, max(earliest.values(), default=now))
     with db.begin() as conn:
         conn.execute(
             programmes.delete().where(
-                programmes.c.provider_id == provider_id, programmes.c.id <= cutoff
+                old, sa.or_(programmes.c.stop <= window_start, programmes.c.stop > covered)
             )
         )
+        # What is left is a few hours of ended programmes per channel: kept unless the new
+        # guide covers their time.
+        drop = [
+            row.id
+            for row in conn.execute(
+                sa.select(programmes.c.id, programmes.c.channel_key, programmes.c.stop).where(old)
+            )
+            if _aware(row.stop) > earliest.get(row.channel_key, now)
+        ]
+        for i in range(0, len(drop), 500):
+            conn.execute(programmes.delete().where(programmes.c.id.in_(drop[i : i + 500])))
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -233,8 +233,12 @@ def play_link(
         url += f"&start={int(start)}" + (f"&duration={int(duration)}" if duration else "")
         detail = row.detail if isinstance(row.detail, dict) else {}
         source = detail.get("catchup-source") if provider.kind == "m3u" else None
+        # Xtream's /timeshift/ and a Stalker portal's archive (storage get.php, Flussonic
+        # .../mpegts) are MPEG-TS whatever the live link is (docs/stalker.md, Catch-up).
         kind_of_stream = (
-            "mpegts" if provider.kind == "xtream" else stream_type(source or row.cmd, None)
+            "mpegts"
+            if provider.kind in ("xtream", "stalker")
+            else stream_type(source or row.cmd, None)
         )
     return {"url": url, "expires_in": PLAY_LINK_TTL_S, "type": kind_of_stream}
 

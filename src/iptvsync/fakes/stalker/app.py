@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from iptvsync.fakes.catalogue import Catalogue
 from iptvsync.fakes.media import FakeMedia, wants_hls
+from iptvsync.fakes.stalker.archive import archive_routes
 from iptvsync.fakes.stalker.config import RESELLER_PATHS, STOCK_PATHS, StalkerFakeConfig
 from iptvsync.fakes.stalker.portal import FakeStalkerPortal
 
@@ -108,6 +109,7 @@ def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) ->
     ]
     routes += _control_routes(portal)
     routes += media.routes()
+    routes += archive_routes(portal, media)  # last: its Flussonic path starts with a variable
     app = Starlette(routes=routes)
     app.state.portal = portal
     app.state.media = media

@@ -86,6 +86,10 @@ class StalkerFakeConfig:
     epg_delay_s: float = 30.0  # how slow get_epg_info is with epg_fail="timeout"
     epg_timestamps: bool = True  # False: only the local time strings, no Unix timestamps
     epg_broken_every: int | None = None  # every Nth programme has broken times
+    # -- the TV archive (catch-up; fakes/stalker/archive.py) -------------------------------------
+    archive_link: str = "storage"  # create_link's form: "storage" | "flussonic" | "position"
+    archive_error: str | None = None  # create_link answers this error ("limit", "link_fault")
+    archive_link_ttl_s: float = 8 * 3600.0  # storage tokens (stock keeps them 8 hours)
     seed: int = 0  # tokens, links and error injection
 
     @property

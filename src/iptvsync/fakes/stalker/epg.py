@@ -7,11 +7,16 @@ strings in the ``timezone`` cookie's zone, as stock servers write them. Switches
 500; ``"timeout"``: the answer comes after ``epg_delay_s``), ``epg_timestamps`` (False: only
 the local time strings), ``epg_broken_every`` (every Nth programme has broken times).
 Only channels with an ``xmltv_id`` have a guide (stock answers ``[]`` for the others).
+
+Programme ``id``s are unique across channels, as a stock portal's ``epg`` table ids are
+(``programme_id`` / ``programme_of``); ``mark_archive`` is 1 only on programmes that ended
+within the channel's archive, as stock marks them (the archive's own module: ``archive.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +30,29 @@ from iptvsync.fakes.stalker.payloads import _PROGRAMMES, _Ctx
 from iptvsync.fakes.stalker.values import _int_or_none
 
 _LENGTHS_MIN = (30, 60, 90, 120)
+#: Programme ids: the slot number times this plus the channel id (unique, and read back).
+_ID_BASE = 1_000_000
+
+
+def programme_id(channel: FakeChannel, k: int) -> int:
+    return k * _ID_BASE + channel.id
+
+
+def programme_of(programme: int) -> tuple[int, int]:
+    """(channel id, slot number) of a programme id."""
+    return programme % _ID_BASE, programme // _ID_BASE
+
+
+def slot_times(channel: FakeChannel, k: int) -> tuple[int, int]:
+    """Unix (start, stop) of the channel's k-th programme slot."""
+    length = _LENGTHS_MIN[channel.id % 4] * 60
+    begin = (channel.id * 7919) % length + k * length
+    return begin, begin + length
+
+
+def archived(channel: FakeChannel, begin: int, end: int, now: float) -> bool:
+    """Whether the portal keeps a recording: ended, and within the channel's archive days."""
+    return channel.archive and end <= now and begin >= now - channel.archive_days * 86400
 
 
 def _zone(ctx: _Ctx) -> Any:
@@ -44,8 +72,11 @@ def programme_rows(
     timestamps: bool = True,
     broken_every: int | None = None,
     limit: int | None = None,
+    now: float | None = None,
 ) -> list[dict[str, Any]]:
-    """The channel's programmes from the one running at ``start`` until ``until``."""
+    """The channel's programmes from the one running at ``start`` until ``until``
+    (``now`` for ``mark_archive``: the wall clock when not given)."""
+    clock = time.time() if now is None else now
     length = _LENGTHS_MIN[channel.id % 4] * 60
     offset = (channel.id * 7919) % length
     first = int((start - offset) // length)
@@ -59,7 +90,7 @@ def programme_rows(
         local_start = datetime.fromtimestamp(begin, zone)
         local_stop = datetime.fromtimestamp(end, zone)
         row: dict[str, Any] = {
-            "id": str(k),
+            "id": str(programme_id(channel, k)),
             "ch_id": str(channel.id),
             "time": local_start.strftime("%Y-%m-%d %H:%M:%S"),
             "time_to": local_stop.strftime("%Y-%m-%d %H:%M:%S"),
@@ -75,7 +106,7 @@ def programme_rows(
             "t_time": local_start.strftime("%H:%M"),
             "t_time_to": local_stop.strftime("%H:%M"),
             "mark_memo": 0,
-            "mark_archive": 1 if channel.archive else 0,
+            "mark_archive": 1 if archived(channel, begin, end, clock) else 0,
         }
         if not timestamps:
             del row["start_timestamp"], row["stop_timestamp"]
@@ -115,6 +146,7 @@ async def epg_info(ctx: _Ctx) -> Response:
                 zone=zone,
                 timestamps=cfg.epg_timestamps,
                 broken_every=cfg.epg_broken_every,
+                now=now,
             )
             stats.items_served += len(rows)
             lead = b"," if index else b""
@@ -145,5 +177,6 @@ def short_epg(ctx: _Ctx) -> Response:
         timestamps=cfg.epg_timestamps,
         broken_every=cfg.epg_broken_every,
         limit=min(size, 50),
+        now=now,
     )
     return ctx.reply(rows)

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from iptvsync.fakes.catalogue import Catalogue, episode_owner, seasons
+from iptvsync.fakes.stalker.archive import archive_create_link, simple_data_table
 from iptvsync.fakes.stalker.config import LINK_OFFSET
 from iptvsync.fakes.stalker.epg import epg_info, short_epg
 from iptvsync.fakes.stalker.payloads import _Ctx, _file_row
@@ -413,6 +414,8 @@ _HANDLERS: dict[tuple[str, str], Callable[[_Ctx], Response | Awaitable[Response]
     ("itv", "create_link"): _itv_create_link,
     ("itv", "get_short_epg"): short_epg,
     ("itv", "get_epg_info"): epg_info,
+    ("epg", "get_simple_data_table"): simple_data_table,
+    ("tv_archive", "create_link"): archive_create_link,
     ("radio", "get_ordered_list"): _radio_ordered_list,
     ("vod", "get_categories"): _vod_categories,
     ("vod", "get_ordered_list"): _vod_ordered_list,

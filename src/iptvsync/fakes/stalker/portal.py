@@ -105,6 +105,7 @@ class FakeStalkerPortal(OrderedLists):
         self._rng = random.Random(self.config.seed)
         self._error_rng = random.Random(self.config.seed + 1)
         self._links: dict[str, tuple[float, str, int]] = {}
+        self.archive_links = 0  # tv_archive create_link answers that gave a link
         self._lists: dict[tuple[Any, ...], Any] = {}
         self._lists_revision = -1
         self._bucket = (0.0, 0.0)  # (tokens, last refill)
@@ -448,12 +449,12 @@ class FakeStalkerPortal(OrderedLists):
 
     # -- temporary links ---------------------------------------------------------------------
 
-    def new_link(self, kind: str, item_id: int) -> str:
+    def new_link(self, kind: str, item_id: int, *, ttl_s: float | None = None) -> str:
         now = time.monotonic()
         if len(self._links) > 50_000:
             self._links = {k: v for k, v in self._links.items() if v[0] > now}
         key = f"{self._rng.getrandbits(128):032x}"
-        self._links[key] = (now + self.config.link_ttl_s, kind, item_id)
+        self._links[key] = (now + (ttl_s or self.config.link_ttl_s), kind, item_id)
         return key
 
     def link_valid(self, key: str) -> bool:

@@ -1,7 +1,9 @@
 // The TV guide: now/next on the Live TV rows, and a grid of channels × time. The grid is
-// virtualised both ways that matter: only the rows in view exist (a pool of about 30, whatever
-// the number of channels), and each row holds only the chosen day's programmes. Guide data
-// comes in blocks of 100 channels × one day (/guide), now/next in batches (/guide/now).
+// virtualised both ways: only the rows in view exist (a pool of about 30, whatever the number
+// of channels), and each row holds only the programmes near the visible hours. Row and cell
+// elements are recycled, not rebuilt: a scroll frame changes text, classes and positions of
+// nodes that already exist (docs/web.md, "The guide"). Guide data comes in blocks of 100
+// channels × one day (/guide), now/next in batches (/guide/now).
 
 import { api } from './api.js';
 import { KINDS } from './data.js';
@@ -17,7 +19,10 @@ const OVERSCAN = 3;
 const NOW_BATCH = 200;
 const NOW_TTL_MS = 60_000;
 const FRAME_BUDGET_MS = 4;
-const BAND_PX = 1600;
+// New rows that get their programmes in one frame; the others show their channel first and
+// are finished in the next frames (style, layout and paint cost more than the script).
+const FULL_ROWS_PER_FRAME = 4;
+const BAND_PX = 600;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
@@ -117,9 +122,13 @@ export class GuideView {
     this.spacer = h('div', { class: 'guide-spacer' });
     this.ruler = h('div', { class: 'guide-ruler', 'aria-hidden': 'true' });
     this.layer = h('div', { class: 'guide-layer' });
+    // The channel names live in one column that sticks to the left edge, not in each row: a
+    // sticky element is a compositor layer of its own, and one layer is cheaper than thirty.
+    // Each row names its header with aria-owns, so the grid's rows still read as rows.
+    this.heads = h('div', { class: 'guide-heads' });
     this.nowLine = h('div', { class: 'guide-now-line', 'aria-hidden': 'true' });
     this.grid = h('div', { class: 'guide-grid', id: 'guide-grid', tabindex: '0', role: 'grid', 'aria-label': 'TV guide', 'aria-describedby': 'guide-help' },
-      this.spacer, this.ruler, this.nowLine, this.layer);
+      this.spacer, this.ruler, this.heads, this.nowLine, this.layer);
     this.section.append(
       h('div', { class: 'browse-head' },
         h('h1', { id: 'guide-title' }, 'TV guide'),
@@ -133,6 +142,14 @@ export class GuideView {
     this.daySelect.addEventListener('change', () => this.setDay(Number(this.daySelect.value)));
     this.nowButton.addEventListener('click', () => this.jumpToNow());
     this.grid.addEventListener('click', (event) => this.onClick(event));
+    // Cells are focusable divs (lighter than buttons for a grid redrawn while it scrolls):
+    // Enter and Space act as a click.
+    this.grid.addEventListener('keydown', (event) => {
+      if ((event.key === 'Enter' || event.key === ' ') && event.target.closest('.guide-cell, .guide-channel')) {
+        event.preventDefault();
+        this.onClick(event);
+      }
+    });
     new ResizeObserver(() => this.schedule()).observe(this.grid);
     this.paintRuler();
   }
@@ -211,47 +228,89 @@ export class GuideView {
   }
 
   clearRows() {
-    for (const row of this.rows.values()) row.remove();
+    for (const row of [...this.rows.values(), ...this.pool]) {
+      row.remove();
+      row.head.remove();
+    }
     this.rows.clear();
+    this.pool = [];
   }
 
   render() {
     if (!this.source || !this.grid.clientHeight) return;
+    // Every read first (scroll offsets, the view's size), then only writes: no layout is
+    // forced in the middle of a frame.
     const top = this.grid.scrollTop;
     const view = this.grid.clientHeight;
-    // Horizontal position in bands of BAND_PX (wider than any screen): rows repaint their
-    // cells only when the band changes.
+    this.viewW = this.grid.clientWidth;
+    // Horizontal position in bands of BAND_PX: rows repaint their cells only when the band
+    // changes, and hold the programmes from a band before the view to a band after it.
     this.band = Math.max(0, Math.floor(this.grid.scrollLeft / BAND_PX));
     const first = Math.max(0, Math.floor((top - HEAD_H) / ROW_H) - OVERSCAN);
     const last = Math.min(this.source.length - 1, Math.floor((top + view) / ROW_H) + OVERSCAN);
     for (const [index, row] of this.rows) {
       if (index < first || index > last) {
         this.rows.delete(index);
-        row.remove();
-        if (this.pool.length < 60) this.pool.push(row);
+        this.pool.push(row);
       }
     }
     // A frame paints programmes for FRAME_BUDGET_MS; the other new rows get their channel cell
     // only and are finished in the next frames, so a fling never stalls the scroll.
     const started = performance.now();
     let unfinished = false;
+    let full = 0;
+    // Rows in view first, then the overscan: what is seen is finished first.
+    const inView = Math.max(first, Math.floor((top - HEAD_H) / ROW_H));
     for (let index = first; index <= last; index++) {
       let row = this.rows.get(index);
       if (!row) {
-        row = this.pool.pop() || h('div', { class: 'guide-row', role: 'row' });
+        row = this.pool.pop() || this.newRow();
         row.state = '';
-        row.style.transform = `translateY(${HEAD_H + index * ROW_H}px)`;
         this.rows.set(index, row);
-        this.layer.append(row);
       }
-      const light = performance.now() - started > FRAME_BUDGET_MS;
-      this.paintRow(row, index, light);
+    }
+    for (let n = 0; n <= last - first; n++) {
+      const index = inView + n <= last ? inView + n : first + (inView + n - last - 1);
+      const row = this.rows.get(index);
+      const light = full >= FULL_ROWS_PER_FRAME || performance.now() - started > FRAME_BUDGET_MS;
+      if (this.paintRow(row, index, light)) full++;
       if (light && row.state.startsWith('light')) unfinished = true;
+    }
+    // Rows left in the pool are parked out of sight, not removed: the next frames reuse them.
+    for (const row of this.pool) {
+      if (!row.parked) {
+        row.parked = true;
+        row.state = '';
+        row.hidden = true;
+        row.head.hidden = true;
+      }
     }
     if (unfinished) this.schedule();
     if (this.source.ensure && last >= first) this.source.ensure(first, last);
     this.loadBlocks(first, last);
     this.placeNowLine();
+  }
+
+  newRow() {
+    const number = h('span', { class: 'channel-number' });
+    const name = h('span', { class: 'guide-channel-name' });
+    this.rowSerial = (this.rowSerial || 0) + 1;
+    const headId = `guide-head-${this.rowSerial}`;
+    const head = h('div', { class: 'guide-channel', role: 'rowheader', id: headId, tabindex: '0' }, number, name);
+    // The cells sit in a track of their own: a row waiting for its programmes hides the track
+    // (one write), not each cell.
+    const track = h('div', { class: 'guide-track' });
+    const row = h('div', { class: 'guide-row', role: 'row', 'aria-owns': headId }, track);
+    head.row = row;
+    row.head = head;
+    row.track = track;
+    row.headNumber = number;
+    row.headName = name;
+    row.cells = [];
+    row.empty = null;
+    this.layer.append(row);
+    this.heads.append(head);
+    return row;
   }
 
   /** The red line at the current time (a style write only when it moved a pixel). */
@@ -270,45 +329,77 @@ export class GuideView {
     const block = this.blocks.get(`${this.day}:${Math.floor(index / BLOCK)}`);
     const guide = block && block !== 'loading' && channel ? block.get(channel.id) : undefined;
     const full = `${index}:${this.day}:${this.band}:${channel ? channel.id : '-'}:${guide ? 'g' : block === undefined || block === 'loading' ? 'w' : 'n'}`;
-    if (row.state === full || (light && row.state === `light:${full}`)) return;
+    if (row.state === full || (light && row.state === `light:${full}`)) return false;
     const state = light && guide ? `light:${full}` : full;
-    row.state = state;
-    row.style.transform = `translateY(${HEAD_H + index * ROW_H}px)`;
-    row.dataset.index = String(index);
-    if (!channel) {
-      row.replaceChildren(h('div', { class: 'guide-channel', role: 'rowheader' }, h('span', { class: 'skeleton-line' })));
-      return;
+    const y = HEAD_H + index * ROW_H;
+    if (row.y !== y) {
+      row.y = y;
+      row.style.transform = `translateY(${y}px)`;
+      row.head.style.transform = `translateY(${y - HEAD_H}px)`;
+      row.dataset.index = String(index);
     }
-    const cells = [h('div', { class: 'guide-channel', role: 'rowheader', dataset: { channel: String(channel.id) } },
-      h('span', { class: 'channel-number' }, channel.number != null ? String(channel.number) : ''),
-      h('span', { class: 'guide-channel-name' }, channel.name))];
-    const now = Date.now();
+    if (row.parked) {
+      row.parked = false;
+      row.hidden = false;
+      row.head.hidden = false;
+    }
+    row.state = state;
+    const id = channel ? channel.id : null;
+    if (row.channelId !== id) {
+      row.channelId = id;
+      row.headNumber.textContent = channel && channel.number != null ? String(channel.number) : '';
+      row.headName.textContent = channel ? channel.name : '';
+      row.headName.className = channel ? 'guide-channel-name' : 'guide-channel-name skeleton-line';
+      if (channel) {
+        row.head.dataset.channel = String(channel.id);
+        row.dataset.channel = String(channel.id);
+      } else {
+        delete row.head.dataset.channel;
+        delete row.dataset.channel;
+      }
+    }
+    row.channel = channel || null;
+    row.archiveDays = guide ? guide.archive_days : null;
     const programmes = guide && !state.startsWith('light') ? guide.programmes : [];
     // Only the programmes near the visible hours (the band): a row holds a handful of cells.
-    const bandFrom = this.day + ((this.band * BAND_PX - BAND_PX) / PX_PER_MIN) * 60_000;
-    const bandTo = bandFrom + ((3 * BAND_PX) / PX_PER_MIN) * 60_000;
+    const dayStart = this.day;
+    const dayEnd = dayStart + DAY_MS;
+    const bandFrom = dayStart + (((this.band - 1) * BAND_PX - CHANNEL_W) / PX_PER_MIN) * 60_000;
+    const bandTo = dayStart + (((this.band + 2) * BAND_PX + (this.viewW || 0)) / PX_PER_MIN) * 60_000;
+    const now = Date.now();
+    let used = 0;
     for (const p of programmes) {
-      const start = Math.max(Date.parse(p.start), this.day);
-      const stop = Math.min(Date.parse(p.stop), this.day + DAY_MS);
-      if (stop <= start || stop <= bandFrom || start >= bandTo) continue;
-      const live = Date.parse(p.start) <= now && now < Date.parse(p.stop);
-      const past = catchupable(p, guide.archive_days, now);
-      const cell = h('button', {
-        type: 'button',
-        class: `guide-cell${live ? ' on-now' : ''}${past ? ' catchup' : ''}`,
-        role: 'gridcell',
-        'aria-label': `${p.title}, ${hhmm(Date.parse(p.start))}–${hhmm(Date.parse(p.stop))}${live ? ', on now' : ''}${past ? ', catch-up' : ''}`,
-        dataset: { start: p.start, stop: p.stop },
-      }, h('span', { class: 'guide-cell-title' }, p.title), h('span', { class: 'guide-cell-time' }, hhmm(Date.parse(p.start))));
-      cell.programme = p;
-      cell.style.left = `${CHANNEL_W + ((start - this.day) / 60_000) * PX_PER_MIN}px`;
-      cell.style.width = `${Math.max(2, ((stop - start) / 60_000) * PX_PER_MIN - 2)}px`;
-      cells.push(cell);
+      const t = times(p);
+      if (t.stop <= bandFrom || t.start >= bandTo) continue;
+      const start = Math.max(t.start, dayStart);
+      const stop = Math.min(t.stop, dayEnd);
+      if (stop <= start) continue;
+      let cell = row.cells[used];
+      if (!cell) {
+        cell = h('div', { class: 'guide-cell', role: 'gridcell', tabindex: '0' });
+        cell.append('');
+        row.cells.push(cell);
+        row.track.append(cell);
+      }
+      used++;
+      paintCell(cell, p, t, start, stop, dayStart, now, guide.archive_days);
     }
-    if (guide && !programmes.length && !state.startsWith('light')) cells.push(h('span', { class: 'guide-empty' }, 'No guide for this day'));
-    row.channel = channel;
-    row.archiveDays = guide ? guide.archive_days : null;
-    row.replaceChildren(...cells);
+    // An empty track is hidden whole; its cells keep what they showed for the next paint.
+    const showTrack = used > 0;
+    if (row.track.hidden === showTrack) row.track.hidden = !showTrack;
+    if (showTrack) {
+      for (let i = used; i < row.cells.length; i++) {
+        const cell = row.cells[i];
+        if (!cell.hidden) cell.hidden = true;
+      }
+    }
+    const empty = Boolean(guide && !programmes.length && !state.startsWith('light'));
+    if (empty && !row.empty) {
+      row.empty = h('span', { class: 'guide-empty' }, 'No guide for this day');
+      row.append(row.empty);
+    }
+    if (row.empty) row.empty.hidden = !empty;
+    return programmes.length > 0;
   }
 
   loadBlocks(first, last) {
@@ -342,7 +433,7 @@ export class GuideView {
   onClick(event) {
     const cell = event.target.closest('.guide-cell');
     const head = event.target.closest('.guide-channel');
-    const row = event.target.closest('.guide-row');
+    const row = head ? head.row : event.target.closest('.guide-row');
     if (!row || !row.channel) return;
     const channel = row.channel;
     const providerId = this.data.id;
@@ -361,6 +452,44 @@ export class GuideView {
       this.app.openItem(KINDS.live, channel);
     }
   }
+}
+
+/** A programme's times and labels, worked out once (a scroll frame only reads them). */
+function times(p) {
+  if (!p.t) {
+    const start = Date.parse(p.start);
+    const stop = Date.parse(p.stop);
+    p.t = { start, stop, from: hhmm(start), label: `${p.title}, ${hhmm(start)}–${hhmm(stop)}` };
+  }
+  return p.t;
+}
+
+/** Fill a recycled cell with programme p: only what differs from what it shows is written. */
+function paintCell(cell, p, t, start, stop, dayStart, now, archiveDays) {
+  const live = t.start <= now && now < t.stop;
+  const past = !live && catchupable(p, archiveDays, now);
+  const className = `guide-cell${live ? ' on-now' : ''}${past ? ' catchup' : ''}`;
+  if (cell.className !== className) cell.className = className;
+  const left = CHANNEL_W + ((start - dayStart) / 60_000) * PX_PER_MIN;
+  const width = Math.max(2, ((stop - start) / 60_000) * PX_PER_MIN - 2);
+  if (cell.left !== left || cell.width !== width) {
+    cell.left = left;
+    cell.width = width;
+    cell.style.cssText = `left:${left}px;width:${width}px`;
+  }
+  if (cell.programme !== p) {
+    cell.programme = p;
+    // One text node, two lines: the title, then the start time (styled by ::first-line).
+    cell.firstChild.data = `${p.title}\n${t.from}`;
+    cell.dataset.start = p.start;
+    cell.dataset.stop = p.stop;
+  }
+  const label = `${t.label}${live ? ', on now' : ''}${past ? ', catch-up' : ''}`;
+  if (cell.label !== label) {
+    cell.label = label;
+    cell.setAttribute('aria-label', label);
+  }
+  if (cell.hidden) cell.hidden = false;
 }
 
 function startOfDay(ms) {
