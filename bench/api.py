@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._seed import ensure_seeded, machine, percentiles, serve_api
 
 from iptvsync.fakes import catalogue as fake
-from iptvsync.store import queries
+from iptvsync.store import queries, search
 from iptvsync.store.db import create_db_engine
 
 SORTS = {
@@ -126,7 +126,7 @@ def bench_size(size: str, data_dir: Path, n: int) -> None:
             )
         timed_db(db_pages[:50])  # warm the cache
         emit("pages_db", size=size, titles=titles, requests=n, **percentiles(timed_db(db_pages)))
-        db_search = [lambda q=q: queries.search(conn, q) for q in words[:n]]
+        db_search = [lambda q=q: search.search(conn, q) for q in words[:n]]
         emit("search_db", size=size, titles=titles, requests=n, **percentiles(timed_db(db_search)))
     db.dispose()
 

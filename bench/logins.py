@@ -33,9 +33,9 @@ from typing import Any
 import httpx
 import psutil
 
-from iptvsync.outputs.users import create_user
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
+from iptvsync.store.users import create_user
 
 TOKEN = "bench-admin-token-0123456789abcdef"
 USER, PASSWORD = "viewer", "viewer-password-1"

@@ -45,7 +45,7 @@ def test_probe_lists_modules_with_the_portals_totals(
     adult = {k.id for k in catalogue.categories if k.censored}
     visible = sum(1 for c in catalogue.channels if c.category_id not in adult)
     assert int(found["itv"]) == visible  # the portal's "All" total, adult genres hidden
-    assert re.search(r"MAC 00:1A:79:XX:XX:56\s+│?\s*active \(expires 2027-03-05", out.output), (
+    assert re.search(r"MAC 00:1A:79:XX:XX:56\s+│?\s*ok \(expires 2027-03-05", out.output), (
         out.output
     )
     assert DEFAULT_MAC not in out.output

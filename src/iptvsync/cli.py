@@ -38,7 +38,7 @@ app.add_typer(user_app, name="user")
 __all__ = ["app", "console", "err", "fail", "load_settings", "main"]
 
 
-def _db(settings: Settings) -> Any:
+def _open_db(settings: Settings) -> Any:
     return open_db(settings)
 
 
@@ -117,10 +117,12 @@ def sync(
     """Sync a provider now, with progress bars (smart by default: syncs what is missing)."""
     import asyncio
 
+    from iptvsync.store.run_state import COMPLETED
+
     _setup_logging(verbose)
     logging.getLogger("iptvsync").setLevel(logging.WARNING if not verbose else logging.DEBUG)
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     scope = "channels" if channels and not vod else "vod" if vod and not channels else "auto"
     if channels and vod:
         scope = "all"
@@ -130,7 +132,7 @@ def sync(
     except IptvsyncError as exc:
         fail(exc)
         return
-    if run["status"] not in ("succeeded", "guarded"):
+    if run["status"] not in COMPLETED:
         raise typer.Exit(1)
 
 
@@ -268,7 +270,7 @@ def snapshot_export(
     from iptvsync.snapshot.files import export_snapshots
 
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     try:
         provider_id = _resolve_provider(db, provider) if provider else None
         paths = export_snapshots(db, settings, provider_id)
@@ -294,10 +296,10 @@ def user_add(
     all_providers: bool = typer.Option(False, "--all", help="Every provider, present and future."),
 ) -> None:
     """Add a user for the player outputs (M3U, XMLTV, Xtream API), with provider access."""
-    from iptvsync.outputs.users import create_user
+    from iptvsync.store.users import create_user
 
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     if not provider and not all_providers:
         err.print("[bold red]error[/]: validation_error: give --provider ID (repeatable) or --all")
         raise typer.Exit(2)
@@ -320,9 +322,9 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List output users and what they may see (never a password or token)."""
-    from iptvsync.outputs.users import list_users
+    from iptvsync.store.users import list_users
 
-    db = _db(load_settings())
+    db = _open_db(load_settings())
     table = Table("id", "name", "providers", "token", "created")
     with db.connect() as conn:
         for u in list_users(conn):
@@ -341,9 +343,9 @@ def user_list() -> None:
 @user_app.command("token")
 def user_token(name: str = typer.Argument(..., help="User name.")) -> None:
     """Print a new API token for a user (replaces the old one; only its hash is stored)."""
-    from iptvsync.outputs.users import issue_token
+    from iptvsync.store.users import issue_token
 
-    db = _db(load_settings())
+    db = _open_db(load_settings())
     try:
         with db.begin() as conn:
             token = issue_token(conn, name)
@@ -357,9 +359,9 @@ def user_token(name: str = typer.Argument(..., help="User name.")) -> None:
 @user_app.command("remove")
 def user_remove(name: str = typer.Argument(..., help="User name.")) -> None:
     """Remove a user; its players stop working at once (within a minute for cached logins)."""
-    from iptvsync.outputs.users import delete_user
+    from iptvsync.store.users import delete_user
 
-    db = _db(load_settings())
+    db = _open_db(load_settings())
     try:
         with db.begin() as conn:
             delete_user(conn, name)
@@ -383,7 +385,7 @@ def user_streams(
     if value is not None and not 1 <= value <= 100:
         fail(ValidationFailed("the limit is a number from 1 to 100, or 'default'"))
         return
-    if not set_user_limit(_db(load_settings()), name, value):
+    if not set_user_limit(_open_db(load_settings()), name, value):
         fail(NotFound(f"no user named {name!r}"))
         return
     console.print(f"user [bold]{name}[/]: {limit} stream(s) at once", highlight=False)
@@ -396,7 +398,7 @@ def user_streams(
 def migrate() -> None:
     """Create or upgrade the database schema (also done at every start)."""
     settings = load_settings()
-    db = _db(settings)
+    db = _open_db(settings)
     console.print(f"database at head ({settings.resolved_database_url().split('://')[0]})")
     if db.dialect.name == "postgresql":
         console.print("job queue schema (Procrastinate) installed")
@@ -409,7 +411,7 @@ def rotate_key() -> None:
     from iptvsync.store.secrets import rotate_key as rotate
 
     settings = load_settings()
-    count = rotate(_db(settings), settings)
+    count = rotate(_open_db(settings), settings)
     console.print(
         f"secret key rotated: {count} provider(s) re-encrypted; old play URLs no longer work; "
         "restart running servers and workers",
@@ -430,7 +432,7 @@ def worker(
     settings = load_settings()
     _require_postgresql(settings, "`iptvsync worker`")
     _setup_logging(verbose)
-    from iptvsync.sync.procrastinate_runner import run_worker
+    from iptvsync.worker import run_worker
 
     run_worker(settings, concurrency=concurrency, name=name)
 

@@ -52,7 +52,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def open_db(settings: Settings) -> Any:
     """The database engine, migrated, with the provider-secrets key bound (as the server)."""
-    from iptvsync.store.open import open_database
+    from iptvsync.runtime import open_database
 
     return open_database(settings)
 

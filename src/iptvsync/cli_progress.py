@@ -17,11 +17,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from iptvsync.store.run_state import RunStatus
+
 STATUS_STYLE = {
-    "succeeded": "bold green",
-    "guarded": "bold yellow",
-    "cancelled": "yellow",
-    "failed": "bold red",
+    RunStatus.SUCCEEDED: "bold green",
+    RunStatus.GUARDED: "bold yellow",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.FAILED: "bold red",
 }
 
 

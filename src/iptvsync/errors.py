@@ -182,27 +182,3 @@ class GuideMissing(ProviderError):
     """The provider has no programme guide at all (an Xtream panel's ``xmltv.php`` is 404)."""
 
     code = "epg_unavailable"
-
-
-ERROR_CODES: frozenset[str] = frozenset(
-    {
-        "validation_error",
-        "not_found",
-        "unauthorized",
-        "forbidden",
-        "sync_running",
-        "nothing_running",
-        "no_snapshot",
-        "snapshot_too_old",
-        "provider_unreachable",
-        "provider_timeout",
-        "provider_auth_failed",
-        "provider_account_expired",
-        "provider_account_disabled",
-        "provider_banned",
-        "provider_bad_response",
-        "not_a_portal",
-        "interrupted",
-        "no_free_connection",
-    }
-)

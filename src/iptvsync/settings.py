@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     #: Networks that count as public although they are private or loopback space (tests use
     #: it to stand a "public" provider on 127.0.0.2). Production leaves it empty.
     provider_public_networks: list[str] = []
-    # Logins (api.logins, docs/security.md)
+    # Logins (iptvsync.logins, docs/security.md)
     password_hash_workers: int = 0  # scrypt threads; 0: half the cores (1 to 4)
     password_hash_queue: int = 64  # password checks waiting at most; more get 429
     login_cache_s: float = 60.0  # a successful name+password is trusted this long

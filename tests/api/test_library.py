@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from iptvsync.api.app import create_app
-from iptvsync.api.auth import hash_token
 from iptvsync.settings import Settings
 from iptvsync.store import migrate
 from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
+from iptvsync.store.users import hash_token
 from tests.api.conftest import Seeded, assert_error
 
 ADMIN = {"Authorization": "Bearer admin-secret-long-enough-for-tests"}

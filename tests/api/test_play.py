@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from iptvsync.api.app import create_app
-from iptvsync.api.auth import hash_token
 from iptvsync.api.signing import play_query, sign, sign_play_url, verify
 from iptvsync.fakes.catalogue import Catalogue, generate, seasons
 from iptvsync.fakes.server import ServedHttp
@@ -25,6 +24,7 @@ from iptvsync.providers.http import ProviderHttp
 from iptvsync.settings import Settings
 from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
+from iptvsync.store.users import hash_token
 from tests.api.conftest import assert_error
 
 ADMIN = {"Authorization": "Bearer admin-secret-long-enough-0123456"}

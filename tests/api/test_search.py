@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from iptvsync.records import ChannelRecord, MovieRecord, SeriesRecord
 from iptvsync.store import catalogue as store
-from iptvsync.store.queries import fts_query, search_words
+from iptvsync.store.search import fts_query, search_words
 from iptvsync.sync.diff import record_to_row
 from tests.api.conftest import Seeded, assert_error, seed_provider
 

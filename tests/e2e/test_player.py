@@ -285,8 +285,8 @@ def test_an_output_users_library_follows_them_not_others(
     """On a server with an admin token, an output user's favourite and resume position (made
     in the page, with the user's own token) show up in a second browser context with the same
     token, and not for another user."""
-    from iptvsync.outputs.users import create_user, issue_token
     from iptvsync.store.db import create_db_engine
+    from iptvsync.store.users import create_user, issue_token
     from tests.e2e.support import start_server, stop_server
 
     secured = start_server(tmp_path / "secured", token="admin-secret-20-long-enough-for-tests")

@@ -43,7 +43,7 @@ from iptvsync.records import (
     SeriesRecord,
 )
 from iptvsync.settings import Settings
-from iptvsync.store import catalogue, queries
+from iptvsync.store import catalogue, seasons
 from iptvsync.store import providers as provider_store
 from iptvsync.store.models import ITEM_TABLES, episodes, series
 from iptvsync.sync.diff import record_to_row
@@ -221,8 +221,8 @@ def seed_alpha(db: sa.Engine) -> int:
                 series.c.provider_id == pid, series.c.provider_item_id == "s2"
             )
         ).scalar_one()
-        queries.store_seasons(conn, provider_id=pid, series_id=show, seasons=ALPHA_SEASONS, now=now)
-        queries.store_seasons(
+        seasons.store_seasons(conn, provider_id=pid, series_id=show, seasons=ALPHA_SEASONS, now=now)
+        seasons.store_seasons(
             conn, provider_id=pid, series_id=gone, seasons=ALPHA_SEASONS[:1], now=now
         )
     return pid

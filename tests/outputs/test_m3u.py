@@ -11,9 +11,9 @@ from ipytv import playlist as ipytv_playlist
 
 from iptvsync.api.signing import verify
 from iptvsync.outputs.m3u import clean_name, clean_value, entry, header
-from iptvsync.outputs.users import create_user
 from iptvsync.settings import Settings
 from iptvsync.store.models import categories
+from iptvsync.store.users import create_user
 
 from .conftest import ADMIN_TOKEN, ALPHA_CHANNELS, AppServer, Seeded
 

@@ -7,21 +7,22 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from iptvsync.api.auth import hash_password, verify_password
-from iptvsync.api.logins import Logins
 from iptvsync.cli import app
 from iptvsync.errors import NotFound, ValidationFailed
-from iptvsync.outputs.users import (
+from iptvsync.logins import Logins
+from iptvsync.settings import Settings
+from iptvsync.store import providers as provider_store
+from iptvsync.store.models import user_providers, users
+from iptvsync.store.users import (
     check_password,
     check_username,
     create_user,
     delete_user,
+    hash_password,
     issue_token,
     list_users,
+    verify_password,
 )
-from iptvsync.settings import Settings
-from iptvsync.store import providers as provider_store
-from iptvsync.store.models import user_providers, users
 
 from .conftest import AppServer, Seeded
 

@@ -12,12 +12,12 @@ import httpx
 import sqlalchemy as sa
 from lxml import etree
 
-from iptvsync.outputs.users import create_user
 from iptvsync.outputs.xmltv import episode_nums, programme_element, xmltv_time
 from iptvsync.records import ChannelRecord, ProgrammeRecord
 from iptvsync.store import catalogue
 from iptvsync.store import providers as provider_store
 from iptvsync.store.models import channels, programmes
+from iptvsync.store.users import create_user
 from iptvsync.sync.diff import record_to_row
 from iptvsync.sync.guide import store_guide
 

@@ -14,8 +14,8 @@ from pyxtream.schemaValidator import SchemaType, schemaValidator
 
 from iptvsync.fakes.catalogue import seasons as fake_seasons
 from iptvsync.outputs import xtream_api as xt
-from iptvsync.outputs.users import create_user
 from iptvsync.store.models import categories, series
+from iptvsync.store.users import create_user
 
 from .conftest import ALPHA_CHANNELS, BRAVO_PASS, BRAVO_USER, AppServer, Seeded
 

@@ -23,10 +23,10 @@ from iptvsync.api.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread, _bind, create_fake_app
 from iptvsync.fakes.stalker.config import DEFAULT_MAC
-from iptvsync.outputs.users import create_user
 from iptvsync.settings import Settings
 from iptvsync.store.models import channels, users
 from iptvsync.store.providers import create_provider
+from iptvsync.store.users import create_user
 
 ADMIN_TOKEN = "admin-secret-19-long-enough-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -85,7 +85,7 @@ def test_hdhomerun_config_discovers_the_tuner_and_its_lineup_plays(make_stack) -
 
 
 def test_discovery_packets_roundtrip() -> None:
-    from iptvsync.api.auth import OPEN
+    from iptvsync.access import OPEN
     from iptvsync.outputs.hdhomerun import Device
     from iptvsync.outputs.hdhomerun_discovery import TYPE_DISCOVER_REQ, frame, tlv
 

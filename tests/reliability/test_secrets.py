@@ -195,7 +195,7 @@ def test_no_secret_anywhere(settings: Settings, db: sa.Engine, recorder: Recorde
         keep(client.get("/metrics", headers=admin))
         keep(client.get("/openapi.json"))
 
-        from iptvsync.outputs.users import create_user
+        from iptvsync.store.users import create_user
 
         with db.begin() as conn:
             create_user(conn, OUT_USER, OUT_PASS, all_providers=True)

@@ -48,7 +48,7 @@ def pg_db(scale_settings: Settings) -> Iterator[sa.Engine]:
 @pytest.fixture
 async def worker(scale_settings: Settings, pg_db: sa.Engine) -> AsyncIterator[asyncio.Task[None]]:
     """An ``iptvsync worker`` inside the test's event loop."""
-    from iptvsync.sync.procrastinate_runner import run_worker_async
+    from iptvsync.worker import run_worker_async
 
     task = asyncio.create_task(
         run_worker_async(scale_settings, install_signal_handlers=False, name="test-worker")

@@ -23,8 +23,11 @@ from iptvsync.store import runs
 from iptvsync.store.migrate import install_procrastinate_schema, upgrade
 from iptvsync.store.models import ITEM_TABLES, sync_runs
 from iptvsync.store.providers import iso, utcnow
+from iptvsync.store.run_state import FINAL
 from iptvsync.sync import procrastinate_runner as pr
 from iptvsync.sync.service import request_cancel, request_sync
+from iptvsync.worker import run_worker_async
+from tests.run_rows import set_run
 
 SIZES = {"movies": 300, "series": 60, "channels": 40}
 
@@ -71,7 +74,7 @@ async def wait_for(db: sa.Engine, run_id: int, check: Any, timeout: float = 30.0
 
 
 def ended(run: Any) -> bool:
-    return run.status in runs.FINAL
+    return run.status in FINAL
 
 
 def stored(db: sa.Engine, kind: str, provider_id: int) -> tuple[int, int]:
@@ -179,10 +182,11 @@ async def test_a_lost_job_closes_its_queued_run(
     runner = pr.ProcrastinateRunner(scale_settings, db=pg_db)
     try:
         run_id, _ = await request_sync(pg_db, scale_settings, runner, provider_id)
-        assert pr.close_lost_runs(pg_db) == 0
+        app = await runner._open()
+        assert await pr.close_lost_runs(app, pg_db) == 0
         with pg_db.begin() as conn:
             conn.exec_driver_sql("DELETE FROM procrastinate_jobs")
-        assert pr.close_lost_runs(pg_db) == 1
+        assert await pr.close_lost_runs(app, pg_db) == 1
         run = get_run(pg_db, run_id)
         assert run.status == "failed" and run.error["code"] == "interrupted"
     finally:
@@ -265,7 +269,7 @@ async def test_a_dead_workers_sync_is_resumed_by_another(
         assert job is not None and job.task_kwargs["run_id"] == run_id
         first_start = utcnow() - timedelta(minutes=5)
         with pg_db.begin() as conn:
-            runs.update_run(
+            set_run(
                 conn,
                 run_id,
                 status="running",
@@ -281,7 +285,7 @@ async def test_a_dead_workers_sync_is_resumed_by_another(
             assert get_run(pg_db, run_id).status == "running"  # nobody drives it to the end
 
         task = asyncio.create_task(
-            pr.run_worker_async(scale_settings, install_signal_handlers=False, name="survivor")
+            run_worker_async(scale_settings, install_signal_handlers=False, name="survivor")
         )
         try:
             await wait_for(pg_db, run_id, ended, timeout=40)
@@ -348,7 +352,7 @@ async def test_a_new_sync_after_a_dead_worker_runs_without_a_manual_step(
         job = await app.job_manager.fetch_job(queues=[pr.QUEUE], worker_id=dead)
         assert job is not None and job.task_kwargs["run_id"] == first
         with pg_db.begin() as conn:
-            runs.update_run(
+            set_run(
                 conn,
                 first,
                 status="running",
@@ -364,7 +368,7 @@ async def test_a_new_sync_after_a_dead_worker_runs_without_a_manual_step(
         assert (closed["status"], closed["error"]["code"]) == ("failed", "interrupted")
 
         task = asyncio.create_task(
-            pr.run_worker_async(scale_settings, install_signal_handlers=False, name="back")
+            run_worker_async(scale_settings, install_signal_handlers=False, name="back")
         )
         try:
             run = await wait_for(pg_db, second, ended, timeout=40)

@@ -14,6 +14,7 @@ from iptvsync.api.app import create_app
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
 from iptvsync.store import runs
+from iptvsync.store.run_state import FINAL
 from iptvsync.sync.schedule import (
     Schedule,
     due_syncs,
@@ -23,6 +24,7 @@ from iptvsync.sync.schedule import (
     parse_schedule,
     start_due_syncs,
 )
+from tests.run_rows import set_run
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -137,7 +139,7 @@ class RecordingRunner:
 
 def _finish(db: sa.Engine, run_id: int, at: datetime) -> None:
     with db.begin() as conn:
-        runs.update_run(
+        set_run(
             conn, run_id, status="succeeded", phase="done", created_at=at, finished_at=at
         )
 
@@ -183,7 +185,7 @@ async def test_embedded_scheduler_runs_in_the_app_lifespan(
         while True:
             with db.connect() as conn:
                 last = runs.last_runs(conn, provider_id)
-            if last and last[0].status in runs.FINAL:
+            if last and last[0].status in FINAL:
                 break
             assert time.monotonic() < deadline, "the embedded scheduler did not start a sync"
             await asyncio.sleep(0.05)

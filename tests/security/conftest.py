@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from iptvsync.outputs.users import create_user
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
+from iptvsync.store.users import create_user
 
 #: 24 characters or more: shorter admin tokens are refused at start.
 ADMIN_TOKEN = "admin-token-for-security-tests-0123"

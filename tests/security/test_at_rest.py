@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from iptvsync.api.app import create_app
-from iptvsync.api.services import open_database
 from iptvsync.api.signing import sign, verify
 from iptvsync.cli import app as cli
+from iptvsync.runtime import open_database
 from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import alembic_config, upgrade

@@ -8,9 +8,9 @@ from pydantic import SecretStr
 
 from iptvsync.api.app import create_app
 from iptvsync.outputs.m3u import clean_name, clean_value, entry
-from iptvsync.outputs.users import create_user
 from iptvsync.settings import Settings
 from iptvsync.snapshot.build import build_snapshot
+from iptvsync.store.users import create_user
 from tests.api.conftest import Seeded, seeded
 
 from .conftest import ADMIN_TOKEN

@@ -21,8 +21,8 @@ import psutil
 import pytest
 from pydantic import SecretStr
 
-from iptvsync.api.logins import Logins
 from iptvsync.errors import TooManyRequests
+from iptvsync.logins import Logins
 from iptvsync.settings import Settings
 from iptvsync.store.db import create_db_engine
 

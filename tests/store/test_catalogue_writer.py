@@ -13,7 +13,7 @@ from iptvsync.store import catalogue, providers
 from iptvsync.store.db import is_sqlite
 from iptvsync.store.migrate import alembic_config, upgrade
 from iptvsync.store.models import channels, movies
-from iptvsync.store.queries import search
+from iptvsync.store.search import search
 
 NOW = datetime(2026, 11, 25, 3, 4, 5, 678901, tzinfo=UTC)
 

@@ -23,6 +23,7 @@ from iptvsync.store import runs
 from iptvsync.store.models import ITEM_TABLES, sync_runs
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
+from tests.run_rows import set_run
 
 
 def _count(db: sa.Engine, kind: str) -> tuple[int, int]:
@@ -118,7 +119,7 @@ def test_every_server_closes_a_dead_workers_run_without_a_new_request(
         )
     run_id, _ = prepare_run(db, settings, provider_id)
     with db.begin() as conn:
-        runs.update_run(
+        set_run(
             conn,
             run_id,
             status="running",

@@ -4,46 +4,63 @@ CLI builds the same ``Services`` for its own commands."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iptvsync import __version__
+from iptvsync.api import (
+    catalogue,
+    epg,
+    guide,
+    health,
+    library,
+    macs,
+    play,
+    providers,
+    snapshot,
+    streams,
+    sync,
+)
 from iptvsync.api.caching import PrivateCaching
 from iptvsync.api.errors import envelope, install_error_handlers
 from iptvsync.api.guard import RequestGuard
 from iptvsync.api.responses import JSONResponse
-from iptvsync.api.services import Services, open_database, open_http
+from iptvsync.outputs import hdhomerun, xtream_streams
+from iptvsync.outputs import routes as output_routes
+from iptvsync.runtime import Services, open_database, open_http
 from iptvsync.secret_key import security_problems
 from iptvsync.settings import Settings, load_settings
 from iptvsync.sync.runner import InlineRunner
 from iptvsync.sync.schedule import start_embedded_scheduler
 from iptvsync.sync.service import Runner, StaleRunSweeper
+from iptvsync.web import routes as web_routes
 
 log = logging.getLogger("iptvsync.api")
 
-#: Routers of the optional parts, included when their module is present.
-ROUTERS = (
-    "iptvsync.api.providers",
-    "iptvsync.api.macs",
-    "iptvsync.api.sync",
-    "iptvsync.api.health",
-    "iptvsync.api.catalogue",
-    "iptvsync.api.snapshot",
-    "iptvsync.api.play",
-    "iptvsync.api.streams",
-    "iptvsync.outputs.hdhomerun",
-    "iptvsync.api.epg",
-    "iptvsync.api.library",
-    "iptvsync.api.guide",
-    "iptvsync.outputs.routes",
-    "iptvsync.web.routes",
+#: Every router, in the order their routes are matched (the web page's catch-all comes last).
+ROUTERS: tuple[APIRouter, ...] = (
+    providers.router,
+    macs.router,
+    sync.router,
+    health.router,
+    catalogue.router,
+    snapshot.router,
+    play.router,
+    streams.router,
+    hdhomerun.router,
+    epg.router,
+    library.router,
+    guide.router,
+    output_routes.router,
+    xtream_streams.router,
+    web_routes.router,
 )
 
 
@@ -63,11 +80,10 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         http = open_http(settings)
         services = Services(settings=settings, db=db, http=http, runner=runner or _NoRunner())
         if runner is None:
-            inline = InlineRunner(services.sync_context)
-            services.runner = inline
-            await inline.start(db)
-        elif (start := getattr(runner, "start", None)) is not None:
-            await start(db)  # the Procrastinate runner opens its queue on our database
+            services.runner = InlineRunner(services.sync_context)
+        # The inline runner closes what a dead process left running; the Procrastinate runner
+        # opens its queue on our database.
+        await services.runner.start(db)
         scheduler = start_embedded_scheduler(services)
         sweeper = StaleRunSweeper(db, settings.run_sweep_s).start()
         app.state.services = services
@@ -78,14 +94,11 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
             await sweeper.stop()
             if discovery is not None:
                 discovery.close()
-            relay = services.extras.get("relay")
-            if relay is not None:
-                await relay.aclose()
+            if services.relay is not None:
+                await services.relay.aclose()
             if scheduler is not None:
                 await scheduler.stop()
-            stop = getattr(services.runner, "stop", None)
-            if stop is not None:
-                await stop()
+            await services.runner.stop()
             await services.clients.aclose()
             services.logins.pool.close()
             await http.aclose()
@@ -98,14 +111,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         default_response_class=JSONResponse,
     )
     install_error_handlers(app)
-    for name in ROUTERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -150,6 +157,14 @@ def _document_get_only(app: FastAPI) -> None:
 
 
 class _NoRunner:
+    """Stands in until the lifespan has built the real runner."""
+
+    async def start(self, db: sa.Engine) -> None:  # pragma: no cover
+        return None
+
+    async def stop(self) -> None:  # pragma: no cover
+        return None
+
     async def enqueue(self, run_id: int, provider_id: int) -> None:  # pragma: no cover
         raise RuntimeError("no runner")
 

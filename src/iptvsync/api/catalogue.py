@@ -8,25 +8,28 @@ row changed since, or after ``EPISODES_TTL`` (providers add episodes to running 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
 
+from iptvsync.api import listing
 from iptvsync.api.auth import Reader
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import ProviderError
 from iptvsync.providers.masking import mask_secrets
 from iptvsync.store import queries
+from iptvsync.store import search as search_store
+from iptvsync.store import seasons as seasons_store
+from iptvsync.store.items import DEFAULT_LIMIT, ITEM_KINDS, detail_dict
 from iptvsync.store.providers import provider_secrets, utcnow
 
 router = APIRouter(tags=["catalogue"])
 
 EPISODES_TTL = timedelta(hours=24)
-SERIES_LOCKS = 64
 
 Page = Query(1, ge=1, description="1-based page number")
-Limit = Query(queries.DEFAULT_LIMIT, ge=1, description="items per page; above 500 means 500")
+Limit = Query(DEFAULT_LIMIT, ge=1, description="items per page; above 500 means 500")
 SearchText = Query(None, max_length=200, description="words matched as name prefixes")
 
 
@@ -42,6 +45,8 @@ def _list(
 ) -> dict[str, Any]:
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
+        limit = listing.check_page(page, limit)
+        sort = listing.check_sort(kind, sort, bool(q and q.strip()))
         return queries.list_items(
             conn,
             kind,
@@ -107,7 +112,7 @@ def list_categories(
     kind: str | None = Query(None, description="movie, series or channel; all when omitted"),
 ) -> dict[str, Any]:
     who.check(provider_id)
-    k = queries.kind_of(kind) if kind else None
+    k = listing.parse_kind(kind) if kind else None
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
         return {"items": queries.list_categories(conn, provider_id, k)}
@@ -135,7 +140,7 @@ async def get_series(provider_id: int, series_id: int, svc: Svc, who: Reader) ->
     who.check(provider_id)
     row = await ensure_episodes(svc, provider_id, series_id)
     seasons = await asyncio.to_thread(_seasons, svc, series_id)
-    return {**queries.detail_dict("series", row), "seasons": seasons}
+    return {**detail_dict("series", row), "seasons": seasons}
 
 
 async def ensure_episodes(svc: Services, provider_id: int, series_id: int) -> Any:
@@ -146,8 +151,8 @@ async def ensure_episodes(svc: Services, provider_id: int, series_id: int) -> An
     if not _stale(row):
         return row
     # One fetch per series at a time (the locks live with the app, so with its event loop).
-    locks = svc.extras.setdefault("series_locks", [asyncio.Lock() for _ in range(SERIES_LOCKS)])
-    async with locks[series_id % SERIES_LOCKS]:
+    locks = svc.series_locks
+    async with locks[series_id % len(locks)]:
         # Another request may have fetched while this one waited.
         row, provider = await asyncio.to_thread(_series_and_provider, svc, provider_id, series_id)
         if _stale(row):
@@ -169,16 +174,11 @@ def _seasons(svc: Services, series_id: int) -> list[dict[str, Any]]:
         return queries.seasons_of(conn, series_id)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _stale(row: Any) -> bool:
     fetched = row.episodes_fetched_at
     if fetched is None:
         return True
-    fetched = _aware(fetched)
-    return _aware(row.updated_at) > fetched or utcnow() - fetched > EPISODES_TTL
+    return bool(row.updated_at > fetched) or utcnow() - fetched > EPISODES_TTL
 
 
 async def _fetch_seasons(svc: Services, provider: Any, row: Any) -> None:
@@ -192,7 +192,7 @@ async def _fetch_seasons(svc: Services, provider: Any, row: Any) -> None:
 
     def store() -> None:
         with svc.db.begin() as conn:
-            queries.store_seasons(
+            seasons_store.store_seasons(
                 conn,
                 provider_id=provider.id,
                 series_id=row.id,
@@ -218,7 +218,8 @@ def search(
     page: int = Page,
     limit: int = Limit,
 ) -> dict[str, Any]:
-    kinds = [queries.kind_of(kind)] if kind else list(queries.KINDS)
+    kinds = [listing.parse_kind(kind)] if kind else list(ITEM_KINDS)
+    limit = listing.check_page(page, limit)
     with svc.db.connect() as conn:
         if provider is not None:
             who.check(provider)
@@ -228,6 +229,6 @@ def search(
             provider_ids = None
         else:
             provider_ids = sorted(who.provider_ids)
-        return queries.search(
+        return search_store.search(
             conn, q, kinds=kinds, provider_ids=provider_ids, page=page, limit=limit
         )

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
 from iptvsync.api.auth import Reader
+from iptvsync.api.listing import check_page
 from iptvsync.api.services import Svc
 from iptvsync.errors import NotFound, ValidationFailed
-from iptvsync.store.models import channels, programmes
+from iptvsync.store import guide
+from iptvsync.store.items import page_dict
 from iptvsync.store.providers import get_provider, iso
-from iptvsync.store.queries import check_page, page_dict
 
 router = APIRouter(tags=["guide"])
 MAX_RANGE = timedelta(days=31)
@@ -60,40 +60,16 @@ def epg_now(
     who.check(provider_id)
     limit = check_page(page, limit)
     now = datetime.now(UTC)
-    live = sa.and_(channels.c.provider_id == provider_id, channels.c.deleted_at.is_(None))
-    if category is not None:
-        live = sa.and_(live, channels.c.category_id == category)
     with svc.db.connect() as conn:
         get_provider(conn, provider_id)
-        total = conn.execute(sa.select(sa.func.count()).where(live)).scalar_one()
-        rows = conn.execute(
-            sa.select(channels.c.id, channels.c.epg_id)
-            .where(live)
-            .order_by(channels.c.number.is_(None), channels.c.number, channels.c.id)
-            .offset((page - 1) * limit)
-            .limit(limit)
-        ).all()
+        total, rows = guide.channels_page(conn, provider_id, category, (page - 1) * limit, limit)
         keys = {r.epg_id for r in rows if r.epg_id}
-        upcoming: dict[str, list[Any]] = {}
-        if keys:
-            for p in conn.execute(
-                sa.select(programmes)
-                .where(
-                    programmes.c.provider_id == provider_id,
-                    programmes.c.channel_key.in_(keys),
-                    programmes.c.stop > now,
-                    programmes.c.start < now + timedelta(days=1),
-                )
-                .order_by(programmes.c.channel_key, programmes.c.start)
-            ):
-                bucket = upcoming.setdefault(p.channel_key, [])
-                if len(bucket) < 2:
-                    bucket.append(p)
+        upcoming = guide.upcoming(conn, provider_id, keys, now, per_channel=2)
     items = []
     for r in rows:
         current = nxt = None
         for p in upcoming.get(r.epg_id or "", []):
-            if _aware(p.start) <= now and current is None:
+            if p.start <= now and current is None:
                 current = programme_dict(p)
             elif nxt is None:
                 nxt = programme_dict(p)
@@ -121,29 +97,10 @@ def channel_epg(
         raise ValidationFailed("at most 31 days at a time", detail={"from": from_, "to": to})
     with svc.db.connect() as conn:
         get_provider(conn, provider_id)
-        channel = conn.execute(
-            sa.select(channels.c.epg_id).where(
-                channels.c.id == channel_id,
-                channels.c.provider_id == provider_id,
-                channels.c.deleted_at.is_(None),
-            )
-        ).first()
+        channel = guide.channel_guide_key(conn, provider_id, channel_id)
         if channel is None:
             raise NotFound(f"channel {channel_id} not found", detail={"channel_id": channel_id})
         if not channel.epg_id:
             return {"items": []}
-        rows = conn.execute(
-            sa.select(programmes)
-            .where(
-                programmes.c.provider_id == provider_id,
-                programmes.c.channel_key == channel.epg_id,
-                programmes.c.stop > start,
-                programmes.c.start < end,
-            )
-            .order_by(programmes.c.start)
-        ).all()
+        rows = guide.programmes_between(conn, provider_id, channel.epg_id, start, end)
     return {"items": [programme_dict(r) for r in rows]}
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

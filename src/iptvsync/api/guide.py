@@ -13,6 +13,7 @@ from iptvsync.api.epg import parse_when
 from iptvsync.api.services import Svc
 from iptvsync.errors import ValidationFailed
 from iptvsync.store import guide, queries
+from iptvsync.store.items import valid_id
 
 router = APIRouter(tags=["guide"])
 MAX_CHANNELS = 500
@@ -29,7 +30,7 @@ def channel_ids(value: str) -> list[int]:
         ) from None
     if not ids or len(ids) > MAX_CHANNELS:
         raise ValidationFailed(f"give 1 to {MAX_CHANNELS} channel ids", detail={"count": len(ids)})
-    if not all(queries.valid_id(i) for i in ids):
+    if not all(valid_id(i) for i in ids):
         raise ValidationFailed("a channel id is out of range", detail={"channels": value[:100]})
     return list(dict.fromkeys(ids))
 

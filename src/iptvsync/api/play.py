@@ -33,13 +33,13 @@ from iptvsync.errors import (
 )
 from iptvsync.providers.base import PlayTarget
 from iptvsync.providers.catchup import resolve_catchup
-from iptvsync.providers.registry import make_client
 from iptvsync.relay import upstream
 from iptvsync.relay.broker import Relay, Who
 from iptvsync.relay.modes import PlayMode, play_options
 from iptvsync.store import macs, queries
 from iptvsync.store.providers import provider_config
 from iptvsync.store.secrets import reveal
+from iptvsync.store.users import username_of
 
 router = APIRouter(tags=["play"])
 
@@ -61,10 +61,9 @@ def user_play_url(svc: Services, base: str, provider_id: int, kind: str, item_id
 
 
 def get_relay(svc: Services) -> Relay:
-    relay = svc.extras.get("relay")
-    if relay is None:
-        relay = svc.extras["relay"] = Relay(svc)
-    return relay
+    if svc.relay is None:
+        svc.relay = Relay(svc)
+    return svc.relay
 
 
 @router.api_route(
@@ -183,14 +182,13 @@ async def _client_for(svc: Services, provider: Any, account: str) -> Any:
     own = str(reveal(provider.mac) or "").upper()
     if provider.kind != "stalker" or account in ("default", own):
         return await svc.clients.get(provider)
-    pool: dict[tuple[Any, ...], Any] = svc.extras.setdefault("relay_mac_clients", {})
+    pool = svc.relay_mac_clients
     key = (provider.id, provider.updated_at, account)
     client = pool.get(key)
     if client is None:
         config = provider_config(provider)
         config.mac = account
-        factory = svc.extras.get("make_client", make_client)
-        client = pool[key] = factory(config, svc.http, svc.settings)
+        client = pool[key] = svc.make_client(config, svc.http, svc.settings)
     return client
 
 
@@ -227,12 +225,7 @@ async def _authorise(
 
 
 def _username(svc: Services, user_id: int) -> str | None:
-    import sqlalchemy as sa
-
-    from iptvsync.store.models import users
-
-    with svc.db.connect() as conn:
-        return conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).scalar()
+    return username_of(svc.db, user_id)
 
 
 def _archive(svc: Services, provider_id: int, kind: str, item_id: int) -> int | None:

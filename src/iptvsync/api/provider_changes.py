@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from iptvsync.errors import SyncRunning, ValidationFailed
+from iptvsync.providers.options import parse_options
 from iptvsync.settings import Settings
 from iptvsync.store import providers as store
 from iptvsync.store import runs
@@ -41,6 +42,8 @@ def edit_provider(
         check_schedule(changes["options"], settings)
     with db.begin() as conn:
         row = store.get_provider(conn, provider_id)
+        if changes.get("options") is not None:
+            parse_options(row.kind, changes["options"])  # 422 naming a bad option
         if changes.get("url") and changes["url"] != row.url:
             # A run left "running" by a process that died (the demo killed mid-sync) is closed
             # first, as a new sync would close it; only a live run blocks the change.

@@ -38,6 +38,18 @@ def check_options(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+def check_kind_options(kind: str, options: dict[str, Any] | None) -> None:
+    """The options a provider of ``kind`` reads, typed (``providers/options.py``): a bad one is
+    a 422 naming it, not a sync that breaks later."""
+    from iptvsync.errors import ValidationFailed
+    from iptvsync.providers.options import parse_options
+
+    try:
+        parse_options(kind, options)
+    except ValidationFailed as exc:
+        raise ValueError(exc.message) from None
+
+
 def check_url(value: str) -> str:
     value = value.strip()
     parts = urlsplit(value)
@@ -106,6 +118,7 @@ class ProviderIn(BaseModel):
             raise ValueError("an xtream provider needs a username and a password")
         if self.macs and self.kind != "stalker":
             raise ValueError("only a stalker provider has a MAC pool (macs)")
+        check_kind_options(self.kind, self.options)
         return self
 
 

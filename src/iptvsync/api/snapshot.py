@@ -18,18 +18,18 @@ import os
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from iptvsync.api import listing
 from iptvsync.api.auth import Reader
 from iptvsync.api.responses import JSONResponse
 from iptvsync.api.services import Services, Svc
 from iptvsync.errors import NoSnapshot, SnapshotTooOld, ValidationFailed
 from iptvsync.snapshot import files, serve
 from iptvsync.snapshot.build import build_snapshot
-from iptvsync.store import queries
-from iptvsync.store.models import snapshots
+from iptvsync.store import queries, snapshot_index
+from iptvsync.store.items import DEFAULT_LIMIT
 
 router = APIRouter(tags=["snapshot"])
 BASE = "/api/providers/{provider_id}/snapshot"
@@ -40,12 +40,7 @@ def _latest(svc: Services, provider_id: int) -> Any:
     """The provider's newest snapshot row; 404 ``not_found`` / ``no_snapshot``."""
     with svc.db.connect() as conn:
         queries.check_provider(conn, provider_id)
-        row = conn.execute(
-            sa.select(snapshots)
-            .where(snapshots.c.provider_id == provider_id)
-            .order_by(snapshots.c.version.desc())
-            .limit(1)
-        ).first()
+        row = snapshot_index.latest(conn, provider_id)
     if row is None:
         raise NoSnapshot(
             f"provider {provider_id} has no snapshot yet: run a sync first",
@@ -162,15 +157,16 @@ async def get_snapshot(
         if kind is None:
             raise ValidationFailed("page and limit need kind=movies|series|channels")
         return await asyncio.to_thread(
-            _page, svc, provider_id, kind, page or 1, limit or queries.DEFAULT_LIMIT
+            _page, svc, provider_id, kind, page or 1, limit or DEFAULT_LIMIT
         )
     _, response = await _file(request, svc, provider_id, "")
     return response
 
 
 def _page(svc: Services, provider_id: int, kind: str, page: int, limit: int) -> Response:
-    k = queries.kind_of(kind)
+    k = listing.parse_kind(kind)
     row = _latest(svc, provider_id)
+    limit = listing.check_page(page, limit)
     with svc.db.connect() as conn:
         body = queries.list_items(conn, k, provider_id, page=page, limit=limit)
     return JSONResponse(body, headers={"X-Snapshot-Version": str(row.version)})
@@ -186,15 +182,11 @@ def _delta(request: Request, svc: Services, provider_id: int, asked: str) -> Res
     # unknown: 410, and the app reloads in full (docs/api.md).
     since = int(asked) if asked.isascii() and asked.isdigit() and len(asked) <= 10 else -1
     if since != to:
-        known = None
+        known = False
         if 1 <= since < to:
             with svc.db.connect() as conn:
-                known = conn.execute(
-                    sa.select(snapshots.c.id).where(
-                        snapshots.c.provider_id == provider_id, snapshots.c.version == since
-                    )
-                ).first()
-        if known is None:
+                known = snapshot_index.is_kept(conn, provider_id, since)
+        if not known:
             raise SnapshotTooOld(
                 f"version {asked[:40]} is unknown or no longer kept (current {to}): "
                 "load the whole snapshot",

@@ -46,7 +46,7 @@ def _viewer_rows(db: Any) -> list[streams.SlotRow]:
 
 @router.get("/api/streams")
 async def list_streams(svc: Svc, who: Reader) -> dict[str, Any]:
-    relay = svc.extras.get("relay")
+    relay = svc.relay
     if relay is not None:
         await relay.slots.renew_now()  # fresh byte counts for this replica's streams
     rows = await asyncio.to_thread(_viewer_rows, svc.db)

@@ -24,8 +24,8 @@ from iptvsync.fakes.server import ServerThread
 from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.registry import make_client
 from iptvsync.settings import Settings
+from iptvsync.store import batches
 from iptvsync.store import providers as provider_store
-from iptvsync.store.models import ITEM_TABLES, programmes
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
 
@@ -160,20 +160,10 @@ class HostileRig:
 
     def catalogue(self) -> dict[str, set[str]]:
         """Live provider ids per kind, as stored."""
-        out: dict[str, set[str]] = {}
-        with self.db.connect() as conn:
-            for kind, table in ITEM_TABLES.items():
-                rows = conn.execute(
-                    sa.select(table.c.provider_item_id).where(
-                        table.c.provider_id == self.provider_id, table.c.deleted_at.is_(None)
-                    )
-                )
-                out[kind] = {r[0] for r in rows}
-        return out
+        return batches.live_item_keys(self.db, self.provider_id)
 
     def programme_titles(self) -> list[str]:
-        with self.db.connect() as conn:
-            return [r[0] for r in conn.execute(sa.select(programmes.c.title))]
+        return batches.programme_titles(self.db)
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -8,7 +8,7 @@
 - ``serve_fake(kind, host, port, ...)`` builds a catalogue and the fake's app and serves it,
   blocking; the CLI's ``iptvsync fake-portal`` calls it.
 
-Kinds: ``stalker`` (``fakes/stalker/``), ``xtream`` and ``m3u`` (``fakes/xtream.py``,
+Kinds: ``stalker`` (``fakes/stalker/``), ``xtream`` and ``m3u`` (``fakes/xtream/``,
 ``fakes/m3u.py``). Each module provides ``create_app(catalogue, config) -> Starlette``; a
 module may also provide ``config_for_cli(family=, latency_ms=, capacity=)`` returning its
 config object; otherwise its config dataclass (from ``create_app``'s annotation) is built from
@@ -34,8 +34,8 @@ import uvicorn
 
 from iptvsync.fakes.catalogue import Catalogue, generate
 from iptvsync.providers.http import ProviderHttp, build_http_client
+from iptvsync.providers.registry import PROVIDER_KINDS
 
-KINDS = ("stalker", "xtream", "m3u")
 _READY = "IPTVSYNC-FAKE-LISTENING"
 
 
@@ -77,9 +77,9 @@ def create_fake_app(
         if config.family not in ("stock", "reseller"):
             raise ValueError(f"unknown stalker family {config.family!r}")
         return create_app(catalogue, config)
-    if kind not in KINDS:
-        raise ValueError(f"unknown fake kind {kind!r}; expected one of {KINDS}")
-    # Hook for the Xtream and M3U fakes (fakes/xtream.py, fakes/m3u.py).
+    if kind not in PROVIDER_KINDS:
+        raise ValueError(f"unknown fake kind {kind!r}; expected one of {PROVIDER_KINDS}")
+    # Hook for the Xtream and M3U fakes (fakes/xtream/, fakes/m3u.py).
     module = importlib.import_module(f"iptvsync.fakes.{kind}")
     wanted = {"family": family or None, "latency_ms": latency_ms, "capacity": capacity, **options}
     return module.create_app(catalogue, _config_for(module, wanted))
@@ -277,7 +277,7 @@ def serve_fake(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m iptvsync.fakes.server")
-    parser.add_argument("--kind", choices=KINDS, default="stalker")
+    parser.add_argument("--kind", choices=PROVIDER_KINDS, default="stalker")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=42)

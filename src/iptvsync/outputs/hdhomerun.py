@@ -24,19 +24,20 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from iptvsync.api.auth import OPEN, Principal, load_user, principal_from_request
+from iptvsync.access import OPEN, Principal
+from iptvsync.api.auth import principal_from_request
 from iptvsync.api.play import user_play_url
 from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import signing_key
 from iptvsync.errors import NotFound
-from iptvsync.outputs import catalogue as read
 from iptvsync.relay.modes import UNLIMITED, play_options
+from iptvsync.store import batches as read
 from iptvsync.store import queries
-from iptvsync.store.models import providers, users
+from iptvsync.store.providers import list_providers
+from iptvsync.store.users import load_user, user_by_id, user_ids
 
 router = APIRouter(tags=["hdhomerun"])
 
@@ -93,7 +94,7 @@ def resolve_device(svc: Services, device: str, key: str) -> Device:
         raise missing
     with svc.db.connect() as conn:
         if device.startswith("u") and device[1:].isdigit():
-            row = conn.execute(sa.select(users).where(users.c.id == int(device[1:]))).first()
+            row = user_by_id(conn, int(device[1:]))
             if row is None:
                 raise missing
             who = load_user(conn, row)
@@ -218,8 +219,8 @@ def _devices(svc: Services, who: Principal, base: str) -> list[dict[str, Any]]:
         names.append("open")
     if who.admin:
         with svc.db.connect() as conn:
-            names += [f"p{r.id}" for r in conn.execute(sa.select(providers.c.id))]
-            names += [f"u{r.id}" for r in conn.execute(sa.select(users.c.id))]
+            names += [f"p{r.id}" for r in list_providers(conn)]
+            names += [f"u{user_id}" for user_id in user_ids(conn)]
     elif who.user_id is not None:
         names.append(f"u{who.user_id}")
     out = []

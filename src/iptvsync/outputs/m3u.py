@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 
-from iptvsync.outputs import catalogue as read
-from iptvsync.outputs.catalogue import ProviderRef
+from iptvsync.store import batches as read
+from iptvsync.store.batches import ProviderRef
 
 #: ``play_url(provider_id, kind, item_id, extension)``: kind is channel, movie or episode.
 PlayUrl = Callable[[int, str, int, str], str]
@@ -33,6 +33,13 @@ CatchupSource = Callable[[int, int, str], str]
 #: C0 and C1 controls (NEL U+0085 among them) and the Unicode line and paragraph separators:
 #: every character ``str.splitlines()`` breaks a line on, so no reader sees an extra line.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def group_title(title: str | None, provider: ProviderRef, several: bool) -> str:
+    """A category's title as players show it; prefixed with the provider's name when one output
+    holds several providers, whose "News" groups would otherwise merge."""
+    title = title or "Uncategorised"
+    return f"{provider.name} | {title}" if several else title
 
 
 def clean_value(value: object) -> str:
@@ -94,7 +101,7 @@ def playlist(
                         ("tvg-chno", ch.number),
                         (
                             "group-title",
-                            read.group_title(cat.title if cat else None, provider, several),
+                            group_title(cat.title if cat else None, provider, several),
                         ),
                     ]
                     if ch.radio:
@@ -119,7 +126,7 @@ def playlist(
                 if mv.year and str(mv.year) not in name:
                     name = f"{name} ({mv.year})"
                 url = play_url(provider.id, "movie", mv.id, mv.extension or "mp4")
-                group = read.group_title(cat.title if cat else None, provider, several)
+                group = group_title(cat.title if cat else None, provider, several)
                 out.append(_vod_entry(name, url, mv.poster, group, bare))
             yield "".join(out)
         cats = read.category_refs(db, provider.id, "series")
@@ -129,7 +136,7 @@ def playlist(
                 cat = cats.get(ep.category_id)
                 name = f"{ep.series_name} S{ep.season:02d}E{ep.number:02d}"
                 url = play_url(provider.id, "episode", ep.id, ep.extension or "mp4")
-                group = read.group_title(cat.title if cat else None, provider, several)
+                group = group_title(cat.title if cat else None, provider, several)
                 out.append(_vod_entry(name, url, ep.poster, group, bare))
             yield "".join(out)
 

@@ -1,7 +1,7 @@
 """Outputs for existing players: ``/playlist.m3u``, ``/xmltv.xml[.gz]`` and the Xtream player
 API (``/player_api.php``, ``/get.php``, ``/xmltv.php``, ``/live|movie|series/{u}/{p}/{id}.{ext}``).
 
-Everything big is streamed: bodies are generators over keyset batches (``outputs.catalogue``),
+Everything big is streamed: bodies are generators over keyset batches (``store.batches``),
 run by Starlette in a worker thread one batch at a time, so 100k channels or a 200 MB guide
 never sit in memory.
 
@@ -23,26 +23,21 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from iptvsync.access import OPEN, Principal
 from iptvsync.api import catalogue as catalogue_api
 from iptvsync.api import play, signing
-from iptvsync.api.auth import (
-    OPEN,
-    Principal,
-    authenticate_token,
-    client_address,
-    principal_from_request_blocking,
-)
-from iptvsync.api.services import Services, Svc
+from iptvsync.api.auth import client_address, principal_from_request_blocking
+from iptvsync.api.services import Svc
 from iptvsync.errors import Forbidden, NotFound, ProviderError, Unauthorized
-from iptvsync.outputs import catalogue as read
 from iptvsync.outputs import m3u, xmltv
 from iptvsync.outputs import xtream_api as xt
-from iptvsync.outputs.catalogue import ProviderRef
-from iptvsync.store.models import users
+from iptvsync.runtime import Services
+from iptvsync.store import batches as read
+from iptvsync.store.batches import ProviderRef
+from iptvsync.store.users import authenticate_token, created_at_of
 
 router = APIRouter(tags=["outputs"])
 log = logging.getLogger("iptvsync.outputs")
@@ -63,7 +58,7 @@ def _login(svc: Services, request: Request, username: str, password: str) -> Pri
     return svc.logins.login_blocking(svc.db, username, password, address)
 
 
-async def _login_async(
+async def login_async(
     svc: Services, request: Request, username: str, password: str
 ) -> Principal | None:
     if svc.settings.admin_token is None:
@@ -289,7 +284,7 @@ async def player_api(request: Request, svc: Svc) -> Response:
     params = await _params(request)
     username = params.get("username", "")
     password = params.get("password", "")
-    who = await _login_async(svc, request, username, password)
+    who = await login_async(svc, request, username, password)
     if who is None:
         # XC 2.x answers wrong credentials with HTTP 200 and auth 0, for every action.
         return _json(xt.REFUSED)
@@ -318,9 +313,7 @@ def _login_payload(svc: Services, request: Request, username: str, password: str
     created = None
     if username:
         with svc.db.connect() as conn:
-            created = conn.execute(
-                sa.select(users.c.created_at).where(users.c.username == username)
-            ).scalar()
+            created = created_at_of(conn, username)
     url = request.base_url
     scheme = url.scheme or "http"
     port = url.port or (443 if scheme == "https" else 80)
@@ -342,7 +335,7 @@ def _categories(svc: Services, who: Principal, kind: str) -> Response:
     for provider in providers:
         for cat in read.listed_categories(svc.db, provider.id, kind):
             out.append(
-                xt.category_row(cat["id"], read.group_title(cat["title"], provider, several))
+                xt.category_row(cat["id"], m3u.group_title(cat["title"], provider, several))
             )
     return _json(out)
 
@@ -378,7 +371,7 @@ def _streams(
     return _stream_json(parts())
 
 
-def _visible_item(svc: Services, who: Principal, kind: str, item_id: int | None) -> Any:
+def visible_item(svc: Services, who: Principal, kind: str, item_id: int | None) -> Any:
     if item_id is None or item_id <= 0:
         return None
     row = read.get_item(svc.db, kind, item_id)
@@ -389,14 +382,14 @@ def _visible_item(svc: Services, who: Principal, kind: str, item_id: int | None)
 
 def _vod_info(svc: Services, who: Principal, vod_id: int | None) -> Response:
     movie_id = xt.movie_id_of(vod_id) if vod_id is not None else None
-    row = _visible_item(svc, who, "movie", movie_id)
+    row = visible_item(svc, who, "movie", movie_id)
     if row is None:
         return _json(xt.EMPTY_VOD_INFO)
     return _json(xt.vod_info(row, read.category_refs(svc.db, row.provider_id, "movie")))
 
 
 async def _series_info(svc: Services, who: Principal, series_id: int | None) -> Response:
-    row = await asyncio.to_thread(_visible_item, svc, who, "series", series_id)
+    row = await asyncio.to_thread(visible_item, svc, who, "series", series_id)
     if row is None:
         return _json({"seasons": [], "info": {}, "episodes": {}})
     await _ensure_episodes(svc, who, row)
@@ -419,7 +412,7 @@ def _epg(
     svc: Services, who: Principal, stream_id: int | None, limit: int | None, upcoming: bool
 ) -> Response:
     channel_id = xt.channel_id_of(stream_id) if stream_id is not None else None
-    row = _visible_item(svc, who, "channel", channel_id)
+    row = visible_item(svc, who, "channel", channel_id)
     if row is None or not row.epg_id:
         return _json({"epg_listings": []})
     now = datetime.now(UTC)
@@ -497,119 +490,3 @@ def xmltv_php(
         raise Forbidden("wrong username or password")
     gz = gzip not in (None, "", "0")
     return _guide_response(svc, read.visible_providers(svc.db, who), gz, "xmltv.xml")
-
-
-# ---------------------------------------------------------------------------------------------
-# Stream redirects
-
-
-async def _redirect(
-    svc: Services,
-    request: Request,
-    username: str,
-    password: str,
-    kind: str,
-    item_id: int | None,
-    catchup: tuple[int, int] | None = None,
-) -> Response:
-    who = await _login_async(svc, request, username, password)
-    if who is None:
-        raise Forbidden("wrong username or password")
-    if kind == "episode":
-        row = await asyncio.to_thread(read.get_episode, svc.db, item_id) if item_id else None
-        if row is not None and not who.can_see(row.provider_id):
-            row = None
-    else:
-        row = await asyncio.to_thread(_visible_item, svc, who, kind, item_id)
-    if row is None:
-        raise NotFound(f"no {kind} with that stream id")
-    return await _play(svc, request, row.provider_id, kind, row.id, who, catchup)
-
-
-async def _play(
-    svc: Services,
-    request: Request,
-    provider_id: int,
-    kind: str,
-    item_id: int,
-    who: Principal,
-    catchup: tuple[int, int | None] | None = None,
-) -> Response:
-    """Play through the play service (a 302 like a panel's, or the relay), as the user who
-    was authenticated and checked against the provider above."""
-    return await play.serve(
-        svc, request, provider_id, kind, item_id, play.who_of(who), catchup
-    )
-
-
-@router.api_route(
-    methods=["GET", "HEAD"],
-    path="/live/{username}/{password}/{stream_id}.{ext}",
-    response_class=Response,
-)
-async def live_stream(
-    request: Request, svc: Svc, username: str, password: str, stream_id: int, ext: str
-) -> Response:
-    return await _redirect(svc, request, username, password, "channel", xt.channel_id_of(stream_id))
-
-
-@router.api_route(
-    methods=["GET", "HEAD"],
-    path="/live/{username}/{password}/{stream_id:int}",
-    response_class=Response,
-)
-async def live_stream_bare(
-    request: Request, svc: Svc, username: str, password: str, stream_id: int
-) -> Response:
-    return await _redirect(svc, request, username, password, "channel", xt.channel_id_of(stream_id))
-
-
-@router.api_route(
-    methods=["GET", "HEAD"],
-    path="/timeshift/{username}/{password}/{minutes:int}/{start}/{stream_id:int}.{ext}",
-    response_class=Response,
-)
-async def timeshift_stream(
-    request: Request, svc: Svc, username: str, password: str, minutes: int, start: str,
-    stream_id: int, ext: str,
-) -> Response:  # fmt: skip
-    """A panel's catch-up URL: ``start`` is ``YYYY-MM-DD:HH-MM`` (UTC), ``minutes`` long."""
-    window = xt.timeshift_window(start, minutes)
-    channel = xt.channel_id_of(stream_id)
-    return await _redirect(svc, request, username, password, "channel", channel, window)
-
-
-@router.api_route(
-    methods=["GET", "HEAD"],
-    path="/movie/{username}/{password}/{stream_id}.{ext}",
-    response_class=Response,
-)
-async def movie_stream(
-    request: Request, svc: Svc, username: str, password: str, stream_id: int, ext: str
-) -> Response:
-    return await _redirect(svc, request, username, password, "movie", xt.movie_id_of(stream_id))
-
-
-@router.api_route(
-    methods=["GET", "HEAD"],
-    path="/series/{username}/{password}/{stream_id}.{ext}",
-    response_class=Response,
-)
-async def episode_stream(
-    request: Request, svc: Svc, username: str, password: str, stream_id: int, ext: str
-) -> Response:
-    return await _redirect(svc, request, username, password, "episode", xt.episode_id_of(stream_id))
-
-
-@router.api_route(
-    methods=["GET", "HEAD"],
-    path="/{username}/{password}/{stream_id:int}.{ext}",
-    response_class=Response,
-)
-async def panel_stream(
-    request: Request, svc: Svc, username: str, password: str, stream_id: int, ext: str
-) -> Response:
-    """The playlist form of a live URL, without ``/live/`` (reference §1.7)."""
-    if ext not in ("ts", "m3u8"):
-        raise NotFound("not found")
-    return await _redirect(svc, request, username, password, "channel", xt.channel_id_of(stream_id))

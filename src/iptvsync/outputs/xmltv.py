@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape, quoteattr
 import sqlalchemy as sa
 
 from iptvsync import __version__
-from iptvsync.outputs import catalogue as read
-from iptvsync.outputs.catalogue import ProviderRef
+from iptvsync.store import batches as read
+from iptvsync.store.batches import ProviderRef
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
@@ -53,8 +53,6 @@ def _attr(value: object) -> str:
 
 def xmltv_time(value: datetime) -> str:
     """``YYYYMMDDhhmmss +0000`` in UTC (reference §3.2)."""
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; we store UTC
-        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y%m%d%H%M%S +0000")
 
 

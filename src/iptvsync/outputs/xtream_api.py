@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iptvsync.errors import ValidationFailed
-from iptvsync.outputs.catalogue import CategoryRef, Row
+from iptvsync.store.batches import CategoryRef, Row
 
 VOD_BASE = 1_000_000_000
 EPISODE_BASE = 1_500_000_000
@@ -83,8 +83,6 @@ def epoch(value: datetime | None) -> str:
     """Unix seconds as a string; "0" when unknown (clients call ``int()`` on these)."""
     if value is None:
         return "0"
-    if value.tzinfo is None:  # SQLite returns naive datetimes; we store UTC
-        value = value.replace(tzinfo=UTC)
     return str(int(value.timestamp()))
 
 

@@ -7,7 +7,8 @@ from iptvsync.providers.base import ProviderClient, ProviderConfig
 from iptvsync.providers.http import ProviderHttp
 from iptvsync.settings import Settings
 
-KINDS = ("stalker", "xtream", "m3u")
+#: The provider protocols iptvsync speaks (``providers.kind``).
+PROVIDER_KINDS = ("stalker", "xtream", "m3u")
 
 
 def make_client(config: ProviderConfig, http: ProviderHttp, settings: Settings) -> ProviderClient:

@@ -234,7 +234,8 @@ class Relay:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         await self.slots.aclose()
-        for client in self.svc.extras.pop("relay_mac_clients", {}).values():
+        mac_clients, self.svc.relay_mac_clients = self.svc.relay_mac_clients, {}
+        for client in mac_clients.values():
             with contextlib.suppress(Exception):
                 await client.aclose()
 

@@ -250,13 +250,10 @@ def export_snapshots(db: sa.Engine, settings: Settings, provider_id: int | None)
     """Build the snapshot of one provider (or of every synced provider) and return the
     top-level files written (``iptvsync snapshot export``)."""
     from iptvsync.snapshot.build import build_snapshot
-    from iptvsync.store.models import providers
+    from iptvsync.store.snapshot_index import synced_providers
 
     with db.connect() as conn:
-        query = sa.select(providers.c.id).where(providers.c.snapshot_version > 0)
-        if provider_id is not None:
-            query = query.where(providers.c.id == provider_id)
-        ids = list(conn.execute(query.order_by(providers.c.id)).scalars())
+        ids = synced_providers(conn, provider_id)
     paths: list[Path] = []
     for pid in ids:
         info = build_snapshot(db, settings, pid)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from iptvsync.store.models import (
     ITEM_TABLES,
+    UtcDateTime,
     categories,
     episodes,
     programmes,
@@ -326,7 +327,7 @@ def _same(value: Any) -> Any:
 
 
 def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
-    if isinstance(column.type, sa.DateTime):
+    if isinstance(column.type, sa.DateTime | UtcDateTime):
         return _sqlite_datetime
     if isinstance(column.type, sa.JSON):
         return _sqlite_json

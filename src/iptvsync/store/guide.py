@@ -128,3 +128,76 @@ def now_next(
             {"channel_id": entry["channel_id"], "now": current, "next": later[0] if later else None}
         )
     return out
+
+
+# --- the REST guide (``api/epg.py``) -----------------------------------------------------------
+
+
+def channels_page(
+    conn: sa.Connection, provider_id: int, category_id: int | None, offset: int, limit: int
+) -> tuple[int, list[Any]]:
+    """(how many, one page of) live channels ``(id, epg_id)``, by number (numberless last)."""
+    live = sa.and_(channels.c.provider_id == provider_id, channels.c.deleted_at.is_(None))
+    if category_id is not None:
+        live = sa.and_(live, channels.c.category_id == category_id)
+    total = int(conn.execute(sa.select(sa.func.count()).where(live)).scalar_one())
+    rows = conn.execute(
+        sa.select(channels.c.id, channels.c.epg_id)
+        .where(live)
+        .order_by(channels.c.number.is_(None), channels.c.number, channels.c.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return total, list(rows)
+
+
+def upcoming(
+    conn: sa.Connection, provider_id: int, keys: set[str], now: datetime, per_channel: int
+) -> dict[str, list[Any]]:
+    """Per channel key, its first ``per_channel`` programmes not ended at ``now`` (within a day)."""
+    found: dict[str, list[Any]] = {}
+    if not keys:
+        return found
+    for p in conn.execute(
+        sa.select(programmes)
+        .where(
+            programmes.c.provider_id == provider_id,
+            programmes.c.channel_key.in_(keys),
+            programmes.c.stop > now,
+            programmes.c.start < now + timedelta(days=1),
+        )
+        .order_by(programmes.c.channel_key, programmes.c.start)
+    ):
+        bucket = found.setdefault(p.channel_key, [])
+        if len(bucket) < per_channel:
+            bucket.append(p)
+    return found
+
+
+def channel_guide_key(conn: sa.Connection, provider_id: int, channel_id: int) -> Any:
+    """The live channel's row with its ``epg_id``, or None."""
+    return conn.execute(
+        sa.select(channels.c.epg_id).where(
+            channels.c.id == channel_id,
+            channels.c.provider_id == provider_id,
+            channels.c.deleted_at.is_(None),
+        )
+    ).first()
+
+
+def programmes_between(
+    conn: sa.Connection, provider_id: int, channel_key: str, start: datetime, end: datetime
+) -> list[Any]:
+    """A channel's programmes overlapping [start, end), by start."""
+    return list(
+        conn.execute(
+            sa.select(programmes)
+            .where(
+                programmes.c.provider_id == provider_id,
+                programmes.c.channel_key == channel_key,
+                programmes.c.stop > start,
+                programmes.c.start < end,
+            )
+            .order_by(programmes.c.start)
+        )
+    )

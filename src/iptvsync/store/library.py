@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from iptvsync.errors import ValidationFailed
 from iptvsync.store import queries
+from iptvsync.store.items import item_dict, list_columns
 from iptvsync.store.models import ITEM_TABLES, episodes, favourites, resume_positions, series
 from iptvsync.store.providers import iso, utcnow
 
@@ -129,11 +130,9 @@ def list_favourites(
         if ids:
             table = ITEM_TABLES[k]
             for r in conn.execute(
-                sa.select(*queries.list_columns(k)).where(
-                    table.c.id.in_(ids), table.c.deleted_at.is_(None)
-                )
+                sa.select(*list_columns(k)).where(table.c.id.in_(ids), table.c.deleted_at.is_(None))
             ):
-                items[(k, r.id)] = queries.item_dict(k, r)
+                items[(k, r.id)] = item_dict(k, r)
     out = []
     for r in rows:
         item = items.get((r.kind, r.item_id))
@@ -237,11 +236,11 @@ def list_resume(
     if movie_ids:
         table = ITEM_TABLES["movie"]
         for r in conn.execute(
-            sa.select(*queries.list_columns("movie")).where(
+            sa.select(*list_columns("movie")).where(
                 table.c.id.in_(movie_ids), table.c.deleted_at.is_(None)
             )
         ):
-            items[("movie", r.id)] = queries.item_dict("movie", r)
+            items[("movie", r.id)] = item_dict("movie", r)
     episode_ids = sorted({r.item_id for r in rows if r.kind == "episode"})
     if episode_ids:
         for r in conn.execute(

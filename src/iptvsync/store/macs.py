@@ -158,8 +158,6 @@ def public_pool(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

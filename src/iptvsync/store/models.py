@@ -12,6 +12,9 @@ they were created, last changed and removed: a delta ``since=v`` is a query, not
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -24,7 +27,29 @@ metadata = sa.MetaData(
     }
 )
 
-TS = sa.DateTime(timezone=True)
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that is UTC and aware on the way in and on the way out, on every backend.
+
+    SQLite has no time zones: it hands back naive datetimes. Everything we store is UTC, so
+    a naive value read is UTC; an aware value written is converted to UTC first. Code above
+    the store never sees a naive timestamp (no per-module "naive means UTC" fixes).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+TS = UtcDateTime()
 
 providers = sa.Table(
     "providers",

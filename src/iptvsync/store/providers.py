@@ -98,9 +98,7 @@ def _masked_mac(stored: str | None) -> str | None:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite returns naive datetimes; we only ever store UTC
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 iso = _iso
@@ -207,3 +205,26 @@ def provider_secrets(row: Any) -> list[str]:
     m = row._mapping
     values = [reveal(m[c]) for c in ("mac", "password", "username")]
     return [s for s in values if s and len(s) >= 3]
+
+
+# --- what a sync records on its provider ---------------------------------------------------------
+
+
+def mark_walked(conn: sa.Connection, provider_id: int, *, channels: bool) -> None:
+    """A complete walk of the channels (or of the VOD) ended now: incremental plans count
+    from here."""
+    column = "last_channel_sync_at" if channels else "last_vod_sync_at"
+    conn.execute(providers.update().where(providers.c.id == provider_id).values({column: utcnow()}))
+
+
+def mark_guide_stored(conn: sa.Connection, provider_id: int) -> None:
+    conn.execute(
+        providers.update().where(providers.c.id == provider_id).values(last_epg_sync_at=utcnow())
+    )
+
+
+def set_snapshot_version(conn: sa.Connection, provider_id: int, version: int) -> None:
+    """The catalogue version the provider's rows and snapshot now stand at."""
+    conn.execute(
+        providers.update().where(providers.c.id == provider_id).values(snapshot_version=version)
+    )

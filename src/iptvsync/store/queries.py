@@ -1,147 +1,39 @@
-"""Reading the catalogue: pages, search, detail, categories with counts, series seasons.
+"""Reading the catalogue a page at a time: lists, categories with counts, detail, series
+seasons, featured titles, and the streams the snapshot is built from.
 
-Every function takes an open connection and returns plain dicts in the API's shapes (DESIGN
-section 3), so the REST routes, the snapshot builder and the outputs share one definition of
-"an item". Soft-deleted rows (``deleted_at`` set) appear nowhere.
+Every function takes an open connection and returns plain dicts in the API's shapes
+(``store.items``), so the REST routes, the snapshot builder and the outputs share one
+definition of "an item". Soft-deleted rows (``deleted_at`` set) appear nowhere. Arguments are
+valid already: the API checks them (``api/listing.py``); what is not found is ``NotFound``.
 
 Orders are total (the last key is always ``id``), so pages never overlap or skip. Pages are read
 in two steps, ids first from a covering index and then the rows by id, so a deep page costs an
-index walk, not a row lookup per skipped row (indexes in migration 0002).
-
-Search is word-prefix matching on names: SQLite's FTS5 (``"word"*`` per word, diacritics folded
-by the ``unicode61 remove_diacritics 2`` tokenizer) and PostgreSQL's trigram index
-(``lower(name) ~ '\\mword'``). Both rank by relevance (bm25 / trigram similarity), then id.
+index walk, not a row lookup per skipped row (indexes in migration 0002). Search is
+``store.search``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
-from iptvsync.errors import NotFound, ValidationFailed
-from iptvsync.records import SeasonRecord
+from iptvsync.errors import NotFound
 from iptvsync.store.catalogue import UNCATEGORISED
+from iptvsync.store.items import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    MAX_LIMIT,
+    detail_dict,
+    item_dict,
+    list_columns,
+    page_dict,
+    valid_id,
+)
 from iptvsync.store.models import ITEM_TABLES, categories, episodes, series
-from iptvsync.store.providers import get_provider, iso
-
-MAX_LIMIT = 500
-#: Ids are 32-bit integer columns: anything larger names nothing (and must not reach
-#: PostgreSQL, which refuses it as out of range instead of finding no row).
-MAX_ID = 2**31 - 1
-DEFAULT_LIMIT = 50
-KINDS = ("movie", "series", "channel")
-PLURAL = {"movie": "movies", "series": "series", "channel": "channels"}
-_KIND_ALIASES = {
-    "movie": "movie",
-    "movies": "movie",
-    "vod": "movie",
-    "series": "series",
-    "channel": "channel",
-    "channels": "channel",
-    "live": "channel",
-    "itv": "channel",
-}
-SORTS: dict[str, tuple[str, ...]] = {
-    "movie": ("added", "name", "rating", "year", "relevance"),
-    "series": ("added", "name", "rating", "year", "relevance"),
-    "channel": ("number", "name", "added", "relevance"),
-}
-DEFAULT_SORT = {"movie": "added", "series": "added", "channel": "number"}
-#: Search words are letters and digits (what FTS5's unicode61 tokenizer keeps); the rest splits.
-_WORD_RE = re.compile(r"[^\W_]+")
-MAX_QUERY_WORDS = 8
-MAX_WORD_CHARS = 64
-
-
-def valid_id(value: int) -> bool:
-    return 1 <= value <= MAX_ID
-
-
-def kind_of(value: str) -> str:
-    """``movies`` / ``movie`` / ``vod`` → ``movie`` ...; 422 for anything else."""
-    kind = _KIND_ALIASES.get(value.strip().lower())
-    if kind is None:
-        raise ValidationFailed(
-            f"unknown kind {value!r}: use movie, series or channel", detail={"kind": value}
-        )
-    return kind
-
-
-# ---------------------------------------------------------------------------------------------
-# item shapes
-
-
-VOD_COLUMNS = (
-    "id",
-    "provider_item_id",
-    "name",
-    "year",
-    "rating",
-    "poster",
-    "category_id",
-    "added_at",
-)
-CHANNEL_COLUMNS = (
-    "id",
-    "provider_item_id",
-    "name",
-    "number",
-    "logo",
-    "category_id",
-    "epg_id",
-    "archive",
-)
-
-
-def list_columns(kind: str) -> list[sa.ColumnElement[Any]]:
-    table = ITEM_TABLES[kind]
-    names = CHANNEL_COLUMNS if kind == "channel" else VOD_COLUMNS
-    # category_ids as text: nearly every row holds JSON null, and decoding it with the JSON
-    # type's json.loads costs more than the rest of the row (item_dict parses the rare list).
-    raw_ids = sa.type_coerce(table.c.category_ids, sa.Text).label("category_ids")
-    return [*(table.c[n] for n in names), raw_ids]
-
-
-def item_dict(kind: str, row: Any) -> dict[str, Any]:
-    """The list shape of an item (DESIGN section 3) from a row with ``list_columns``."""
-    m = row._mapping
-    if kind == "channel":
-        out: dict[str, Any] = {
-            "id": m["id"],
-            "provider_item_id": m["provider_item_id"],
-            "name": m["name"],
-            "number": m["number"],
-            "logo": m["logo"],
-            "category_id": m["category_id"],
-            "epg_id": m["epg_id"],
-            "archive": bool(m["archive"]),
-        }
-    else:
-        rating = m["rating"]
-        out = {
-            "id": m["id"],
-            "provider_item_id": m["provider_item_id"],
-            "name": m["name"],
-            "year": m["year"],
-            "rating": float(rating) if rating is not None else None,
-            "poster": m["poster"],
-            "category_id": m["category_id"],
-            "added_at": iso(m["added_at"]),
-        }
-    several = m["category_ids"]
-    if isinstance(several, str):  # the raw text of list_columns (SQLite)
-        several = orjson.loads(several) if several.startswith("[") else None
-    if isinstance(several, list) and len(several) > 1:
-        out["category_ids"] = several
-    return out
-
+from iptvsync.store.providers import get_provider
+from iptvsync.store.search import search_words, text_match
 
 # ---------------------------------------------------------------------------------------------
 # filters and orders
@@ -211,113 +103,11 @@ def order_by(conn: sa.Connection, kind: str, sort: str) -> list[sa.ColumnElement
         return [col.desc() if sqlite else col.desc().nulls_last(), c.id.desc()]
     if sort == "number":
         return [c.number.asc().nulls_last(), c.id.asc()]
-    raise ValidationFailed(f"unknown sort {sort!r}", detail={"sort": sort})
-
-
-def check_sort(kind: str, sort: str | None, q_given: bool) -> str:
-    if not sort:
-        return "relevance" if q_given else DEFAULT_SORT[kind]
-    sort = sort.strip().lower()
-    if sort not in SORTS[kind]:
-        raise ValidationFailed(
-            f"unknown sort {sort!r} for {PLURAL[kind]}: use one of {', '.join(SORTS[kind])}",
-            detail={"sort": sort, "allowed": list(SORTS[kind])},
-        )
-    if sort == "relevance" and not q_given:
-        return DEFAULT_SORT[kind]
-    return sort
-
-
-# ---------------------------------------------------------------------------------------------
-# search
-
-
-def search_words(q: str | None) -> list[str]:
-    """The words of a search text, lower-cased; ``[]`` when it has no letter or digit."""
-    if not q:
-        return []
-    words = [w.lower()[:MAX_WORD_CHARS] for w in _WORD_RE.findall(q)]
-    return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]
-
-
-def fts_query(words: Sequence[str]) -> str:
-    """An FTS5 query: every word as a quoted prefix (``"breaki"*``). Quoting makes any input a
-    plain string (no operators, no column filters); quotes inside are doubled."""
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-
-
-class OuterLoopJoin(sa.sql.expression.Join):
-    """``left JOIN right`` that SQLite must run with ``left`` as the outer loop.
-
-    SQLite may otherwise walk the item table's (provider_id, deleted_at, ...) index and probe
-    the FTS table once per row: a minute at 300k titles instead of milliseconds. ``CROSS
-    JOIN`` is SQLite's documented way to fix the join order; other backends get a plain join.
-    """
-
-    inherit_cache = True
-
-
-@compiles(OuterLoopJoin, "sqlite")
-def _cross_join(element: OuterLoopJoin, compiler: Any, **kw: Any) -> str:
-    kw["asfrom"] = True
-    left = element.left._compiler_dispatch(compiler, **kw)
-    right = element.right._compiler_dispatch(compiler, **kw)
-    if element.onclause is None:
-        return f"{left} CROSS JOIN {right}"
-    on = element.onclause._compiler_dispatch(compiler, **kw)
-    return f"{left} CROSS JOIN {right} ON {on}"
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """How a search joins into a select: extra FROM, conditions and a relevance key."""
-
-    source: sa.FromClause
-    conditions: Sequence[sa.ColumnElement[Any]]
-    score: sa.ColumnElement[Any]
-
-
-def text_match(conn: sa.Connection, kind: str, words: Sequence[str]) -> Match:
-    table = ITEM_TABLES[kind]
-    if conn.dialect.name == "sqlite":
-        fts = sa.table(f"{table.name}_fts", sa.column("rowid"), sa.column("rank"))
-        source = OuterLoopJoin(fts, table, fts.c.rowid == table.c.id)
-        cond = sa.literal_column(fts.name).op("MATCH")(sa.bindparam(None, fts_query(words)))
-        # bm25: lower is better.
-        return Match(source, [cond], fts.c.rank)
-    name = sa.func.lower(table.c.name)
-    conds = [name.op("~")(sa.bindparam(None, r"\m" + re.escape(w))) for w in words]
-    score = -sa.func.similarity(name, " ".join(words))
-    return Match(table, conds, score)
+    raise ValueError(f"unknown sort {sort!r}")  # the API refused it already (api/listing.py)
 
 
 # ---------------------------------------------------------------------------------------------
 # pages
-
-
-def page_dict(total: int, page: int, limit: int, items: list[dict[str, Any]]) -> dict[str, Any]:
-    offset = (page - 1) * limit
-    return {
-        "total": total,
-        "page": page,
-        "limit": limit,
-        "items": items,
-        "hasMore": offset + len(items) < total,
-    }
-
-
-def clamp_limit(limit: int) -> int:
-    if limit < 1:
-        raise ValidationFailed("limit must be at least 1", detail={"limit": limit})
-    return min(limit, MAX_LIMIT)
-
-
-def check_page(page: int, limit: int) -> int:
-    """The paging rules of every list (DESIGN section 3): page ≥ 1 (else 422), limit 1–500,
-    larger capped. Returns the limit to use."""
-    if page < 1:
-        raise ValidationFailed("page must be at least 1", detail={"page": page})
-    return clamp_limit(limit)
 
 
 def find_category(
@@ -367,10 +157,11 @@ def list_items(
 ) -> dict[str, Any]:
     """One page of a provider's movies, series or channels: ``{total, page, limit, items,
     hasMore}``."""
-    limit = check_page(page, limit)
+    limit = min(limit, MAX_LIMIT)
     table = ITEM_TABLES[kind]
     q_given = bool(q and q.strip())
-    sort = check_sort(kind, sort, q_given)
+    if not sort or (sort == "relevance" and not q_given):
+        sort = "relevance" if q_given else DEFAULT_SORT[kind]
     conditions: list[sa.ColumnElement[Any]] = [*_live(table, provider_id)]
     if category is not None:
         check_category(conn, provider_id, kind, category)
@@ -417,71 +208,6 @@ def rows_by_id(conn: sa.Connection, kind: str, ids: Sequence[int]) -> list[dict[
         for r in conn.execute(sa.select(*list_columns(kind)).where(table.c.id.in_(list(ids))))
     }
     return [found[i] for i in ids if i in found]
-
-
-def search(
-    conn: sa.Connection,
-    q: str,
-    *,
-    kinds: Sequence[str] = KINDS,
-    provider_ids: Sequence[int] | None = None,
-    page: int = 1,
-    limit: int = DEFAULT_LIMIT,
-) -> dict[str, Any]:
-    """Search names across providers and kinds; items carry ``kind`` and ``provider_id``.
-
-    Ordered by relevance, then kind (movie, series, channel), then id. ``provider_ids`` None
-    means every provider.
-    """
-    limit = check_page(page, limit)
-    words = search_words(q)
-    if not words or (provider_ids is not None and not provider_ids):
-        return page_dict(0, page, limit, [])
-    parts = []
-    total = 0
-    for rank, kind in enumerate(k for k in KINDS if k in kinds):
-        table = ITEM_TABLES[kind]
-        match = text_match(conn, kind, words)
-        conds = [table.c.deleted_at.is_(None), *match.conditions]
-        if provider_ids is not None:
-            conds.append(table.c.provider_id.in_(list(provider_ids)))
-        total += int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(match.source).where(*conds)
-            ).scalar_one()
-        )
-        parts.append(
-            sa.select(
-                sa.literal(rank).label("kind_rank"),
-                table.c.id.label("id"),
-                match.score.label("score"),
-            )
-            .select_from(match.source)
-            .where(*conds)
-        )
-    offset = (page - 1) * limit
-    if offset >= total:
-        return page_dict(total, page, limit, [])
-    union = sa.union_all(*parts).subquery()
-    hits = conn.execute(
-        sa.select(union.c.kind_rank, union.c.id)
-        .order_by(union.c.score.asc(), union.c.kind_rank.asc(), union.c.id.asc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    ordered = [k for k in KINDS if k in kinds]
-    by_kind: dict[str, list[int]] = {}
-    for kind_rank, item_id in hits:
-        by_kind.setdefault(ordered[kind_rank], []).append(item_id)
-    found: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind, ids in by_kind.items():
-        table = ITEM_TABLES[kind]
-        for r in conn.execute(
-            sa.select(*list_columns(kind), table.c.provider_id).where(table.c.id.in_(ids))
-        ):
-            found[(kind, r.id)] = {"kind": kind, "provider_id": r.provider_id, **item_dict(kind, r)}
-    items = [found[(ordered[k], i)] for k, i in hits if (ordered[k], i) in found]
-    return page_dict(total, page, limit, items)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,26 +305,6 @@ def item_row(conn: sa.Connection, kind: str, provider_id: int, item_id: int) -> 
     return row
 
 
-def detail_dict(kind: str, row: Any) -> dict[str, Any]:
-    """The list shape plus what a detail screen shows (``duration`` is in minutes)."""
-    out = item_dict(kind, row)
-    extra = row.detail if isinstance(row.detail, dict) else {}
-    if kind == "channel":
-        # Every detail has the same keys; a channel has none of a title's (docs/api.md).
-        out.update(description=None, director=None, actors=None, genres=None, duration=None)
-        out["archive_days"] = row.archive_days
-        out["radio"] = bool(row.radio)
-        return out
-    out.update(
-        description=extra.get("description"),
-        director=extra.get("director"),
-        actors=extra.get("actors"),
-        genres=extra.get("genres"),
-        duration=extra.get("duration_min"),
-    )
-    return out
-
-
 def get_item(conn: sa.Connection, kind: str, provider_id: int, item_id: int) -> dict[str, Any]:
     return detail_dict(kind, item_row(conn, kind, provider_id, item_id))
 
@@ -627,66 +333,6 @@ def seasons_of(conn: sa.Connection, series_id: int) -> list[dict[str, Any]]:
         )
         season["episodes"].append({"id": r.id, "number": r.number, "name": r.name})
     return list(seasons.values())
-
-
-def store_seasons(
-    conn: sa.Connection,
-    *,
-    provider_id: int,
-    series_id: int,
-    seasons: Sequence[SeasonRecord],
-    now: datetime,
-) -> None:
-    """Replace a series' episodes with what the provider said, keeping the ids of episodes it
-    still lists (play URLs in playlists point at them)."""
-    existing = {
-        r.provider_item_id: r.id
-        for r in conn.execute(
-            sa.select(episodes.c.id, episodes.c.provider_item_id).where(
-                episodes.c.series_id == series_id
-            )
-        )
-    }
-    seen: set[str] = set()
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for season in seasons:
-        for ep in season.episodes:
-            if ep.provider_id in seen:
-                continue
-            seen.add(ep.provider_id)
-            values = {
-                "season": season.number,
-                "number": ep.number,
-                "name": ep.name or f"Episode {ep.number}",
-                "season_name": season.name or None,
-                "cmd": ep.cmd,
-                "extension": ep.extension,
-            }
-            if ep.provider_id in existing:
-                updates.append({"_id": existing[ep.provider_id], **values})
-            else:
-                inserts.append(
-                    {
-                        "series_id": series_id,
-                        "provider_id": provider_id,
-                        "provider_item_id": ep.provider_id,
-                        **values,
-                    }
-                )
-    gone = [i for key, i in existing.items() if key not in seen]
-    if gone:
-        conn.execute(episodes.delete().where(episodes.c.id.in_(gone)))
-    if updates:
-        stmt = (
-            episodes.update()
-            .where(episodes.c.id == sa.bindparam("_id"))
-            .values({k: sa.bindparam(k) for k in updates[0] if k != "_id"})
-        )
-        conn.execute(stmt, updates)
-    if inserts:
-        conn.execute(episodes.insert(), inserts)
-    conn.execute(series.update().where(series.c.id == series_id).values(episodes_fetched_at=now))
 
 
 def episode_row(conn: sa.Connection, provider_id: int, episode_id: int) -> Any:

@@ -10,7 +10,7 @@ tuple). Each value is stored as ``enc1:<Fernet token>`` (AES-128-CBC + HMAC-SHA2
   (``store.providers.create_provider`` / ``update_provider``).
 - Read: rows keep the ciphertext; only ``reveal`` turns it back, and only where a provider
   client is built (``store.providers.provider_config``) or an error is scrubbed of secrets.
-- The codec belongs to the engine: ``api.services.open_database`` binds one (``bind``) before
+- The codec belongs to the engine: ``store.open.open_database`` binds one (``bind``) before
   migrating. An engine opened without one (a test or a benchmark seeding a database) writes
   plain values, which the next start of the server encrypts (``seal_plain_rows``, also what
   migration 0005 runs on the rows of before).

@@ -81,7 +81,7 @@ def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
     return detail or None
 
 
-def kind_of(record: CatalogueRecord) -> Kind:
+def record_kind(record: CatalogueRecord) -> Kind:
     if isinstance(record, ChannelRecord):
         return Kind.CHANNEL
     if isinstance(record, SeriesRecord):

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -35,17 +35,25 @@ from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
-from iptvsync.store.models import providers
-from iptvsync.store.providers import get_provider, provider_config, provider_secrets, utcnow
+from iptvsync.store.providers import (
+    get_provider,
+    mark_guide_stored,
+    mark_walked,
+    provider_config,
+    provider_secrets,
+    set_snapshot_version,
+    utcnow,
+)
+from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
-from iptvsync.sync.diff import kind_of, record_to_row
+from iptvsync.sync.diff import record_kind, record_to_row
 from iptvsync.sync.guide import store_guide
 
 log = logging.getLogger("iptvsync.sync")
 T = TypeVar("T")
 
 ClientFactory = Callable[[ProviderConfig, ProviderHttp, Settings], ProviderClient]
-PLURAL = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
+COUNT_KEY = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
 FLUSH_EVERY_S = 0.5
 
 
@@ -73,7 +81,7 @@ class RunState:
     run_id: int
     provider_id: int
     version: int
-    phase: str = "planning"
+    phase: Phase = Phase.PLANNING
     counts: dict[str, dict[str, int]] = field(default_factory=runs.empty_counts)
     warnings: list[str] = field(default_factory=list)
     incomplete: bool = False
@@ -150,13 +158,12 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         with db.begin() as conn:
             run = runs.get_run(conn, run_id)
             provider = get_provider(conn, run.provider_id)
-            if run.status != "queued":
+            if run.status != RunStatus.QUEUED:
                 return run, provider
-            runs.update_run(
+            move(
                 conn,
                 run_id,
-                status="running",
-                phase="planning",
+                RunStatus.RUNNING,
                 # A run resumed after its worker died keeps when it first started.
                 started_at=run.started_at or utcnow(),
                 heartbeat_at=utcnow(),
@@ -165,7 +172,7 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
             return runs.get_run(conn, run_id), provider
 
     run, provider = await _db(start)
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         return runs.public_run(run)
     state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
     state.warnings.extend(ctx.notes)
@@ -175,48 +182,46 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
 
     work = asyncio.create_task(_run_plan(ctx, state, run, provider))
     ticker = asyncio.create_task(_tick(ctx, state, work))
-    status, error = "succeeded", None
+    status, error = RunStatus.SUCCEEDED, None
     try:
         await work
     except (asyncio.CancelledError, SyncCancelled):
-        status = "cancelled"
-    except ProviderError as exc:
-        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
-    except IptvsyncError as exc:
-        status, error = "failed", {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
-    except Exception as exc:  # a bug must still close the run, not leave it "running"
+        status = RunStatus.CANCELLED
+    except IptvsyncError as exc:  # provider failures included (ProviderError is one)
+        status = RunStatus.FAILED
+        error = {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
+    except Exception as exc:  # a bug must still close the run, not leave it running
         log.exception("sync run %s crashed", run_id)
-        status = "failed"
+        status = RunStatus.FAILED
         error = {"code": "internal_error", "message": type(exc).__name__}
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
-    if ctx.cancel.is_set() and status == "succeeded":
-        status = "cancelled"
-    if status == "succeeded" and state.guarded:
-        status = "guarded"
-    if status in ("succeeded", "guarded"):
+    if ctx.cancel.is_set() and status is RunStatus.SUCCEEDED:
+        status = RunStatus.CANCELLED
+    if status is RunStatus.SUCCEEDED and state.guarded:
+        status = RunStatus.GUARDED
+    if status in COMPLETED:
         state.finished_totals = True
     return await _db(_finish, ctx, state, status, error)
 
 
 def _finish(
-    ctx: SyncContext, state: RunState, status: str, error: dict[str, str] | None
+    ctx: SyncContext, state: RunState, status: RunStatus, error: dict[str, str] | None
 ) -> dict[str, Any]:
     with ctx.db.begin() as conn:
-        runs.update_run(
+        move(
             conn,
             state.run_id,
-            status=status,
-            phase="done",
+            status,
+            source=RunStatus.RUNNING,
+            error=error,
             progress=state.progress(),
             counts=state.counts,
             warnings=state.warnings,
             incomplete=state.incomplete,
             requests=state.client.requests if state.client else 0,
-            error=error,
-            finished_at=utcnow(),
             heartbeat_at=utcnow(),
         )
         public = runs.public_run(runs.get_run(conn, state.run_id))
@@ -246,7 +251,7 @@ async def _tick(ctx: SyncContext, state: RunState, work: asyncio.Task[None]) -> 
 
 def _flush(ctx: SyncContext, state: RunState) -> bool:
     with ctx.db.begin() as conn:
-        runs.update_run(
+        runs.record_progress(
             conn,
             state.run_id,
             phase=state.phase,
@@ -254,7 +259,6 @@ def _flush(ctx: SyncContext, state: RunState) -> bool:
             counts=state.counts,
             warnings=state.warnings,
             requests=state.client.requests if state.client else 0,
-            heartbeat_at=utcnow(),
         )
         cancel = runs.cancel_requested(conn, state.run_id)
         public = runs.public_run(runs.get_run(conn, state.run_id)) if ctx.on_progress else None
@@ -279,7 +283,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         if plan.get("channels"):
             await _sync_guide(ctx, state, client, provider, plan["channels"])
         if state.changed() or provider.snapshot_version == 0:
-            state.phase = "snapshot"
+            state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
             if ctx.on_changed is not None:
                 await ctx.on_changed(state.provider_id)
@@ -304,7 +308,7 @@ async def _sync_scope(
     ctx: SyncContext, state: RunState, client: ProviderClient, scope: Scope, mode: str
 ) -> None:
     kinds = [Kind.CHANNEL] if scope is Scope.CHANNELS else [Kind.MOVIE, Kind.SERIES]
-    state.phase = f"{scope.value}:categories"
+    state.phase = Phase.walking(scope, "categories")
     cat_maps: dict[Kind, dict[str, int]] = {}
     seen_categories: dict[Kind, set[str]] = {}
     for kind in kinds:
@@ -319,7 +323,7 @@ async def _sync_scope(
     batch_size = (
         ctx.settings.whole_list_batch_size if client.whole_lists else ctx.settings.batch_size
     )
-    state.phase = scope.value
+    state.phase = Phase.walking(scope)
     if state.walk_started is None:
         state.walk_started = time.monotonic()
     buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
@@ -355,7 +359,7 @@ async def _sync_scope(
         if page.total_pages is not None or page.total_items is not None:
             state.stream_totals[page.stream] = (page.total_pages, page.total_items)
         for record in page.records:
-            kind = kind_of(record)
+            kind = record_kind(record)
             if kind in buffer:
                 buffer[kind][record.provider_id] = record
         buffered += len(page.records)
@@ -396,16 +400,16 @@ async def _sync_scope(
     # it: a Stalker channel refresh is one complete list; an incremental VOD walk that never
     # met a known page saw it all too. A walk that stopped early never removes.
     if result.complete:
-        state.phase = f"{scope.value}:sweep"
+        state.phase = Phase.walking(scope, "sweep")
         for kind, swept in await _db(_sweep, ctx, state, kinds, seen_categories):
             if swept.guarded:
                 state.guarded = True
                 state.warnings.append(
                     f"mass_removal_guard: the provider no longer lists {swept.stale} of "
-                    f"{swept.alive} {PLURAL[kind]}; kept them (more than "
+                    f"{swept.alive} {COUNT_KEY[kind]}; kept them (more than "
                     f"{ctx.settings.guard_ratio:.0%})"
                 )
-            state.counts[PLURAL[kind]]["removed"] += swept.removed
+            state.counts[COUNT_KEY[kind]]["removed"] += swept.removed
     await _db(_mark_synced, ctx, state, scope)
 
 
@@ -441,7 +445,7 @@ def _write_batches(
                 version=state.version,
                 now=now,
             )
-            deltas[PLURAL[kind]] = {
+            deltas[COUNT_KEY[kind]] = {
                 "added": result.added,
                 "updated": result.updated,
                 "unchanged": result.unchanged,
@@ -475,20 +479,13 @@ def _sweep(
 
 
 def _mark_synced(ctx: SyncContext, state: RunState, scope: Scope) -> None:
-    column = "last_channel_sync_at" if scope is Scope.CHANNELS else "last_vod_sync_at"
     with ctx.db.begin() as conn:
-        conn.execute(
-            providers.update().where(providers.c.id == state.provider_id).values({column: utcnow()})
-        )
+        mark_walked(conn, state.provider_id, channels=scope is Scope.CHANNELS)
 
 
 def _bump_version(ctx: SyncContext, state: RunState) -> None:
     with ctx.db.begin() as conn:
-        conn.execute(
-            providers.update()
-            .where(providers.c.id == state.provider_id)
-            .values(snapshot_version=state.version)
-        )
+        set_snapshot_version(conn, state.provider_id, state.version)
 
 
 async def _sync_guide(
@@ -501,13 +498,13 @@ async def _sync_guide(
     """
     last = provider.last_epg_sync_at
     if mode != "full" and last is not None:
-        age = utcnow() - (last if last.tzinfo else last.replace(tzinfo=UTC))
+        age = utcnow() - last
         if age < timedelta(seconds=ctx.settings.epg_refresh_after_s):
             return
     guide = client.guide()
     if guide is None:
         return
-    state.phase = "epg"
+    state.phase = Phase.EPG
     window = (
         timedelta(hours=ctx.settings.epg_past_hours),
         timedelta(days=ctx.settings.epg_future_days),
@@ -530,8 +527,4 @@ async def _sync_guide(
 
 def _mark_guide(ctx: SyncContext, state: RunState) -> None:
     with ctx.db.begin() as conn:
-        conn.execute(
-            providers.update()
-            .where(providers.c.id == state.provider_id)
-            .values(last_epg_sync_at=utcnow())
-        )
+        mark_guide_stored(conn, state.provider_id)

@@ -1,8 +1,8 @@
 """The scale runner: sync runs as Procrastinate jobs on the same PostgreSQL.
 
 ``iptvsync serve`` replicas (``IPTVSYNC_RUNNER=procrastinate``) defer a job per run;
-``iptvsync worker`` processes on any number of machines execute them with the same
-``execute_run`` as the in-process runner. What each piece guarantees:
+``iptvsync worker`` processes (``iptvsync/worker.py``) on any number of machines execute them
+with the same ``execute_run`` as the in-process runner. What each piece guarantees:
 
 - One sync per provider: our partial unique index admits one queued-or-running run per provider;
   the job carries ``queueing_lock`` (one waiting job per provider) and ``lock`` (one running job
@@ -35,7 +35,7 @@ import contextlib
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import procrastinate
 import sqlalchemy as sa
@@ -43,15 +43,24 @@ from procrastinate import exceptions as pq_exceptions
 
 from iptvsync.errors import IptvsyncError
 from iptvsync.settings import Settings
-from iptvsync.store import runs
-from iptvsync.store.models import sync_runs
-from iptvsync.store.providers import utcnow
-from iptvsync.sync.engine import execute_run
-
-if TYPE_CHECKING:
-    from iptvsync.api.services import Services
+from iptvsync.store import locks, runs
+from iptvsync.store.run_state import RunStatus, StopReason, move
+from iptvsync.sync.engine import SyncContext, execute_run
+from iptvsync.sync.service import Runner
 
 log = logging.getLogger("iptvsync.worker")
+
+
+class WorkerServices(Protocol):
+    """What the tasks need of the worker process's wiring (``iptvsync.worker`` passes its
+    ``runtime.Services``): the database, the settings, a runner and fresh sync contexts."""
+
+    db: sa.Engine
+    settings: Settings
+    runner: Runner
+
+    def sync_context(self) -> SyncContext: ...
+
 
 QUEUE = "iptvsync"
 SYNC_TASK = "iptvsync.sync_run"
@@ -164,17 +173,15 @@ class ProcrastinateRunner:
                 await self._drop_waiting_jobs(app, lock, keep_run=run_id)
                 job_id = await deferrer.defer_async(run_id=run_id, provider_id=provider_id)
         except Exception as exc:
-            await asyncio.to_thread(self._close_queued, run_id, "failed", _lost("not queued"))
+            await asyncio.to_thread(
+                self._close_queued, run_id, RunStatus.FAILED, StopReason.NOT_QUEUED.error()
+            )
             log.exception("could not queue run %s", run_id)
             raise IptvsyncError("the job queue is unavailable; the sync was not started") from exc
 
         def mark() -> None:
             with self._engine().begin() as conn:
-                conn.execute(
-                    sync_runs.update()
-                    .where(sync_runs.c.id == run_id, sync_runs.c.status == "queued")
-                    .values(worker=f"{PREFIX}{job_id}")
-                )
+                runs.hand_to_queue(conn, run_id, f"{PREFIX}{job_id}")
 
         await asyncio.to_thread(mark)
 
@@ -194,15 +201,11 @@ class ProcrastinateRunner:
             await app.job_manager.cancel_job_by_id_async(job.id, abort=True)
             status = await app.job_manager.get_job_status_async(job.id)
             if status == procrastinate.jobs.Status.CANCELLED:  # it never started
-                await asyncio.to_thread(self._close_queued, run_id, "cancelled", None)
+                await asyncio.to_thread(self._close_queued, run_id, RunStatus.CANCELLED, None)
 
-    def _close_queued(self, run_id: int, status: str, error: dict[str, str] | None) -> None:
+    def _close_queued(self, run_id: int, to: RunStatus, error: dict[str, str] | None) -> None:
         with self._engine().begin() as conn:
-            conn.execute(
-                sync_runs.update()
-                .where(sync_runs.c.id == run_id, sync_runs.c.status == "queued")
-                .values(status=status, phase="done", finished_at=utcnow(), error=error)
-            )
+            move(conn, run_id, to, source=RunStatus.QUEUED, error=error)
 
     async def stop(self) -> None:
         if self._app is not None and self._opened and self._owns_app:
@@ -221,10 +224,6 @@ async def _jobs_of_run(app: procrastinate.App, run_id: int) -> list[Any]:
     return found
 
 
-def _lost(why: str) -> dict[str, str]:
-    return {"code": "interrupted", "message": f"the sync job was lost ({why})"}
-
-
 # --- the tasks (run by ``iptvsync worker``) ----------------------------------------------------
 
 
@@ -235,7 +234,7 @@ RESUMED_NOTE = (
 
 
 async def _sync_task(context: procrastinate.JobContext, run_id: int, provider_id: int) -> str:
-    services: Services = context.additional_context[CONTEXT_KEY]
+    services: WorkerServices = context.additional_context[CONTEXT_KEY]
     resumed = await _claim(services.db, run_id, context.job.id)
     if resumed is None:
         return "skipped"
@@ -270,7 +269,7 @@ async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
     run = await asyncio.to_thread(read)
     if run is None:
         return None
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         return False  # queued: ours; final: execute_run returns it as it is
     # Running: the job was retried because Procrastinate found its worker dead. Take the run
     # only once its heartbeat has visibly stopped moving, comparing values rather than clocks
@@ -281,7 +280,7 @@ async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
         await asyncio.sleep(TAKEOVER_QUIET_S)
         waited += TAKEOVER_QUIET_S
         run = await asyncio.to_thread(read)
-        if run is None or run.status != "running":
+        if run is None or run.status != RunStatus.RUNNING:
             return False if run is not None else None
         if run.heartbeat_at == seen:
             break
@@ -292,16 +291,7 @@ async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
 
     def take() -> bool:
         with db.begin() as conn:
-            result = conn.execute(
-                sync_runs.update()
-                .where(
-                    sync_runs.c.id == run_id,
-                    sync_runs.c.status == "running",
-                    sync_runs.c.heartbeat_at == seen,
-                )
-                .values(status="queued", phase="queued", worker=f"{PREFIX}{job_id}")
-            )
-            return bool(result.rowcount)
+            return bool(runs.take_over(conn, run_id, seen, f"{PREFIX}{job_id}"))
 
     taken = await asyncio.to_thread(take)
     if taken:
@@ -312,7 +302,7 @@ async def _claim(db: sa.Engine, run_id: int, job_id: int | None) -> bool | None:
 async def _tick_task(context: procrastinate.JobContext, timestamp: int) -> int:
     from iptvsync.sync.schedule import start_due_syncs
 
-    services: Services = context.additional_context[CONTEXT_KEY]
+    services: WorkerServices = context.additional_context[CONTEXT_KEY]
     started = await start_due_syncs(services.db, services.settings, services.runner)
     return len(started)
 
@@ -323,46 +313,52 @@ async def _tick_task(context: procrastinate.JobContext, timestamp: int) -> int:
 async def reap_stalled_jobs(app: procrastinate.App, settings: Settings, db: sa.Engine) -> list[int]:
     """Retry the jobs of workers that stopped heartbeating; returns the retried job ids.
 
-    One reaper at a time (a transaction-scoped advisory lock): two reapers could otherwise both
+    One reaper at a time (an advisory lock, ``store.locks``): two reapers could otherwise both
     retry a job, the second one after a live worker had already picked it up again. A stalled
     job whose abort was requested (a cancel that reached a dead worker) is failed by
     Procrastinate instead of retried: its run, which nobody drives any more, is closed here.
     """
-    pool = app.connector.pool  # type: ignore[attr-defined]
     retried: list[int] = []
-    async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (REAPER_LOCK_KEY,))
-        row = await cur.fetchone()
-        if not row or not row[0]:
-            return retried
-        for job in await app.job_manager.get_stalled_jobs(
-            queue=QUEUE, seconds_since_heartbeat=settings.worker_stalled_after_s
-        ):
-            assert job.id is not None
-            run_id = _run_of(job)
-            if run_id is not None and not await asyncio.to_thread(_run_is_active, db, run_id):
-                # Its run was closed meanwhile (a new sync request found it stale): nothing to
-                # resume, and retrying would collide with the provider's waiting job on the
-                # queueing lock, leaving this job "doing" and its lock blocking that job forever.
-                await _give_up(app, job, "its run was already closed")
-                continue
-            try:
-                await app.job_manager.retry_job(job)
-            except pq_exceptions.UniqueViolation:
-                # Another job of this provider waits in the queue: that one wins.
-                await _give_up(app, job, "another sync of its provider is queued")
-                if run_id is not None:
-                    await asyncio.to_thread(_close_abandoned, db, run_id)
-                continue
-            except pq_exceptions.ConnectorException:
-                continue  # it finished or was retried meanwhile
-            status = await app.job_manager.get_job_status_async(job.id)
-            if status == procrastinate.jobs.Status.FAILED and run_id is not None:
-                await asyncio.to_thread(_close_abandoned, db, run_id)
-                continue
-            log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
-            retried.append(job.id)
+    held = await asyncio.to_thread(locks.try_lock, db, REAPER_LOCK_KEY)
+    if held is None:
+        return retried
+    try:
+        await _reap(app, settings, db, retried)
+    finally:
+        await asyncio.to_thread(locks.unlock, held, REAPER_LOCK_KEY)
     return retried
+
+
+async def _reap(
+    app: procrastinate.App, settings: Settings, db: sa.Engine, retried: list[int]
+) -> None:
+    for job in await app.job_manager.get_stalled_jobs(
+        queue=QUEUE, seconds_since_heartbeat=settings.worker_stalled_after_s
+    ):
+        assert job.id is not None
+        run_id = _run_of(job)
+        if run_id is not None and not await asyncio.to_thread(_run_is_active, db, run_id):
+            # Its run was closed meanwhile (a new sync request found it stale): nothing to
+            # resume, and retrying would collide with the provider's waiting job on the
+            # queueing lock, leaving this job "doing" and its lock blocking that job forever.
+            await _give_up(app, job, "its run was already closed")
+            continue
+        try:
+            await app.job_manager.retry_job(job)
+        except pq_exceptions.UniqueViolation:
+            # Another job of this provider waits in the queue: that one wins.
+            await _give_up(app, job, "another sync of its provider is queued")
+            if run_id is not None:
+                await asyncio.to_thread(_close_abandoned, db, run_id)
+            continue
+        except pq_exceptions.ConnectorException:
+            continue  # it finished or was retried meanwhile
+        status = await app.job_manager.get_job_status_async(job.id)
+        if status == procrastinate.jobs.Status.FAILED and run_id is not None:
+            await asyncio.to_thread(_close_abandoned, db, run_id)
+            continue
+        log.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
+        retried.append(job.id)
 
 
 def _run_of(job: Any) -> int | None:
@@ -374,7 +370,7 @@ def _run_of(job: Any) -> int | None:
 def _run_is_active(db: sa.Engine, run_id: int) -> bool:
     with db.connect() as conn:
         try:
-            return bool(runs.get_run(conn, run_id).status in runs.ACTIVE)
+            return bool(RunStatus(runs.get_run(conn, run_id).status).active)
         except IptvsyncError:  # the provider (and its runs) were deleted
             return False
 
@@ -390,37 +386,37 @@ async def _give_up(app: procrastinate.App, job: Any, why: str) -> None:
 
 def _close_abandoned(db: sa.Engine, run_id: int) -> None:
     with db.begin() as conn:
-        cancel = runs.cancel_requested(conn, run_id)
-        status, error = ("cancelled", None) if cancel else ("failed", _lost("worker died"))
-        conn.execute(
-            sync_runs.update()
-            .where(sync_runs.c.id == run_id, sync_runs.c.status.in_(runs.ACTIVE))
-            .values(status=status, phase="done", finished_at=utcnow(), error=error)
-        )
+        if runs.cancel_requested(conn, run_id):
+            move(conn, run_id, RunStatus.CANCELLED)
+        else:
+            move(conn, run_id, RunStatus.FAILED, error=StopReason.WORKER_DIED.error())
 
 
-def close_lost_runs(db: sa.Engine) -> int:
+async def close_lost_runs(app: procrastinate.App, db: sa.Engine) -> int:
     """Close queued runs whose Procrastinate job is gone (deleted, failed before the run
-    started, cancelled while our replica died): they would block their provider forever."""
-    with db.begin() as conn:
-        lost = conn.execute(
-            sa.text(
-                "SELECT r.id, r.cancel_requested FROM sync_runs r "
-                "WHERE r.status = 'queued' AND r.worker LIKE :prefix "
-                "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
-                "  WHERE j.id::text = split_part(substr(r.worker, :start), '@', 1)"
-                "  AND j.status IN ('todo', 'doing'))"
-            ),
-            {"prefix": f"{PREFIX}%", "start": len(PREFIX) + 1},
-        ).all()
-        for run_id, cancel in lost:
-            status, error = ("cancelled", None) if cancel else ("failed", _lost("job gone"))
-            conn.execute(
-                sync_runs.update()
-                .where(sync_runs.c.id == run_id, sync_runs.c.status == "queued")
-                .values(status=status, phase="done", finished_at=utcnow(), error=error)
-            )
-    return len(lost)
+    started, cancelled while our replica died): they would block their provider forever.
+    The jobs are asked of Procrastinate (its ``JobManager``), never read from its tables."""
+    closed = 0
+    with db.connect() as conn:
+        waiting = runs.queued_elsewhere(conn)
+    for run_id, job_id, cancel in waiting:
+        jobs = await app.job_manager.list_jobs_async(id=int(job_id)) if job_id.isdigit() else []
+        if any(job.status in _LIVE_JOB for job in jobs):
+            continue
+
+        def close(run_id: int = run_id, cancel: bool = cancel) -> int:
+            with db.begin() as conn:
+                if cancel:
+                    return move(conn, run_id, RunStatus.CANCELLED, source=RunStatus.QUEUED)
+                error = StopReason.JOB_GONE.error()
+                return move(conn, run_id, RunStatus.FAILED, source=RunStatus.QUEUED, error=error)
+
+        closed += await asyncio.to_thread(close)
+    return closed
+
+
+#: Job statuses in which a job will still run (or runs) its sync (``Job.status`` is the text).
+_LIVE_JOB = (procrastinate.jobs.Status.TODO.value, procrastinate.jobs.Status.DOING.value)
 
 
 async def maintain(app: procrastinate.App, db: sa.Engine, settings: Settings) -> None:
@@ -429,63 +425,9 @@ async def maintain(app: procrastinate.App, db: sa.Engine, settings: Settings) ->
         await asyncio.sleep(every)
         try:
             await reap_stalled_jobs(app, settings, db)
-            await asyncio.to_thread(close_lost_runs, db)
+            await close_lost_runs(app, db)
         except Exception:  # the database restarting must not stop the worker
             log.exception("worker maintenance failed")
-
-
-# --- ``iptvsync worker`` -----------------------------------------------------------------------
-
-
-async def run_worker_async(
-    settings: Settings,
-    *,
-    concurrency: int | None = None,
-    name: str | None = None,
-    wait: bool = True,
-    install_signal_handlers: bool = True,
-) -> None:
-    """Run a worker until SIGINT / SIGTERM (or, ``wait=False``, until the queue is empty)."""
-    from iptvsync.api.services import Services, open_database, open_http
-
-    concurrency = concurrency or settings.worker_concurrency
-    db = await asyncio.to_thread(open_database, settings)  # also installs Procrastinate's schema
-    http = open_http(settings)
-    # Connections: one per running job's defer/finish, the listener, heartbeat, abort poll.
-    app = build_app(settings, pool_max=concurrency + 6)
-    try:
-        async with app.open_async():
-            runner = ProcrastinateRunner(settings, app=app, db=db)
-            services = Services(settings=settings, db=db, http=http, runner=runner)
-            maintenance = asyncio.create_task(maintain(app, db, settings), name="maintenance")
-            try:
-                await app.run_worker_async(
-                    queues=[QUEUE],
-                    name=name or f"{socket.gethostname()}:{os.getpid()}",
-                    concurrency=concurrency,
-                    wait=wait,
-                    additional_context={CONTEXT_KEY: services},
-                    delete_jobs="successful",
-                    update_heartbeat_interval=settings.worker_heartbeat_s,
-                    stalled_worker_timeout=settings.worker_stalled_after_s,
-                    shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
-                    fetch_job_polling_interval=settings.worker_poll_s,
-                    abort_job_polling_interval=settings.worker_poll_s,
-                    install_signal_handlers=install_signal_handlers,
-                )
-            finally:
-                maintenance.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await maintenance
-    finally:
-        await http.aclose()
-        db.dispose()
-
-
-def run_worker(
-    settings: Settings, *, concurrency: int | None = None, name: str | None = None
-) -> None:
-    asyncio.run(run_worker_async(settings, concurrency=concurrency, name=name))
 
 
 def __getattr__(name: str) -> Any:

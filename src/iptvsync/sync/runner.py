@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
+
 from iptvsync.store import runs
 from iptvsync.sync.engine import SyncContext, execute_run
 
@@ -46,7 +48,7 @@ class InlineRunner:
         task = self._tasks.get(run_id)
         return await task if task else None
 
-    async def start(self, db: Any) -> None:
+    async def start(self, db: sa.Engine) -> None:
         """Close what a dead process left running (kill -9, power cut)."""
 
         def close() -> None:

@@ -34,13 +34,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import croniter  # a dependency of Procrastinate; its periodic tasks use it too
+import croniter  # declared in pyproject.toml; Procrastinate's periodic tasks use it too
 import sqlalchemy as sa
 
 from iptvsync.errors import IptvsyncError, SyncRunning
 from iptvsync.settings import Settings
-from iptvsync.store.models import providers, sync_runs
+from iptvsync.store import runs
 from iptvsync.store.providers import utcnow
+from iptvsync.store.run_state import ACTIVE
 from iptvsync.sync.service import Runner, request_sync
 
 log = logging.getLogger("iptvsync.schedule")
@@ -198,25 +199,7 @@ class DueSync:
 
 def due_syncs(conn: sa.Connection, now: datetime) -> list[DueSync]:
     """Providers whose schedule is due and that have nothing queued or running."""
-    latest = (
-        sa.select(sync_runs.c.provider_id, sa.func.max(sync_runs.c.id).label("run_id"))
-        .group_by(sync_runs.c.provider_id)
-        .subquery()
-    )
-    last = sync_runs.alias("last")
-    rows = conn.execute(
-        sa.select(
-            providers.c.id,
-            providers.c.options,
-            last.c.status,
-            last.c.created_at,
-            last.c.finished_at,
-        )
-        .select_from(providers)
-        .outerjoin(latest, latest.c.provider_id == providers.c.id)
-        .outerjoin(last, last.c.id == latest.c.run_id)
-        .order_by(providers.c.id)
-    )
+    rows = runs.providers_with_last_run(conn)
     due: list[DueSync] = []
     for provider_id, options, status, created_at, finished_at in rows:
         try:
@@ -224,7 +207,7 @@ def due_syncs(conn: sa.Connection, now: datetime) -> list[DueSync]:
         except ValueError as exc:
             log.warning("provider %s: ignoring its schedule: %s", provider_id, exc)
             continue
-        if schedule is None or status in ("queued", "running"):
+        if schedule is None or status in ACTIVE:
             continue
         if is_due(schedule, now=now, last_created_at=created_at, last_finished_at=finished_at):
             due.append(DueSync(int(provider_id), schedule))

@@ -23,7 +23,13 @@ STALE_AFTER_S = 60.0
 
 
 class Runner(Protocol):
-    """Executes queued runs: in-process (embedded) or through Procrastinate (scale)."""
+    """Executes queued runs: in-process (embedded, ``sync.runner``) or through Procrastinate
+    (scale, ``sync.procrastinate_runner``). The app lifespan starts it on the process's
+    database and stops it at shutdown."""
+
+    async def start(self, db: sa.Engine) -> None: ...
+
+    async def stop(self) -> None: ...
 
     async def enqueue(self, run_id: int, provider_id: int) -> None: ...
 

@@ -14,9 +14,8 @@ from iptvsync.errors import (
     ProviderBanned,
     ProviderUnreachable,
 )
+from iptvsync.providers.pages import Deduper, PageBuilder
 from iptvsync.providers.xtream.parse import (
-    Deduper,
-    PageBuilder,
     classify_failure,
     minutes_of,
     normalise_base_url,

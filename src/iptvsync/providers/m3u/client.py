@@ -47,10 +47,11 @@ from iptvsync.providers.m3u.parse import (
     sniff_error,
     to_record,
 )
+from iptvsync.providers.options import M3uOptions, checked
+from iptvsync.providers.pages import PageBuilder
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
 from iptvsync.providers.spool import new_spool
 from iptvsync.providers.xmltv import iter_programmes
-from iptvsync.providers.xtream.parse import PageBuilder
 from iptvsync.records import (
     AccountInfo,
     CategoryRecord,
@@ -151,17 +152,17 @@ class M3uClient:
         budget: PolitenessBudget | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        options = config.options or {}
+        options = checked(M3uOptions, config.options)
         self._http = http
         self._url = config.url.strip()
         self._epg_url = config.epg_url
-        self._user_agent = str(options.get("user_agent") or DEFAULT_USER_AGENT)
-        timeout = float(options.get("timeout_s") or 60.0)
+        self._user_agent = options.user_agent or DEFAULT_USER_AGENT
+        timeout = options.request_timeout_s or 60.0
         if settings is not None:
             timeout = max(timeout, settings.request_timeout_s)
         self._timeout = timeout  # per read; the request's deadline is the HTTP layer's
-        self._retries = int(options.get("retries", 3))
-        self._cache_s = float(options.get("playlist_cache_s", 300.0))
+        self._retries = (options.max_attempts or 4) - 1
+        self._cache_s = options.playlist_cache_s
         self._budget = budget or PolitenessBudget(BudgetConfig(start=2, cap=2))
         self._clock = clock
         # Credentials that XC-derived playlists put in stream paths: kept out of identity keys.

@@ -46,9 +46,9 @@ from iptvsync.providers.m3u.parse import (
     sniff_error,
     to_record,
 )
+from iptvsync.providers.pages import Deduper, looks_adult
 from iptvsync.providers.spool import new_spool
 from iptvsync.providers.xmltv import GZIP_MAGIC, XZ_MAGIC
-from iptvsync.providers.xtream.parse import Deduper, looks_adult
 from iptvsync.records import CategoryRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
 
 log = logging.getLogger("iptvsync.m3u")

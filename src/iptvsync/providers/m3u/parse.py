@@ -26,8 +26,8 @@ from iptvsync.errors import (
     ProviderBanned,
     ProviderError,
 )
+from iptvsync.providers.pages import looks_adult
 from iptvsync.providers.xmltv import Inflater
-from iptvsync.providers.xtream.parse import looks_adult
 from iptvsync.records import ChannelRecord, EpisodeRecord, MovieRecord, SeriesRecord
 
 BOM = b"\xef\xbb\xbf"

@@ -27,12 +27,12 @@ from iptvsync.errors import GuideMissing, ProviderAuthFailed, ProviderBadRespons
 from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.http import BodyKind, ProviderHttp
+from iptvsync.providers.options import XtreamOptions, checked
+from iptvsync.providers.pages import ListRecord, PageBuilder
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
 from iptvsync.providers.xmltv import iter_programmes
 from iptvsync.providers.xtream.parse import (
     STREAM_PREFIX,
-    ListRecord,
-    PageBuilder,
     XtreamLogin,
     check_auth_object,
     classify_failure,
@@ -257,25 +257,24 @@ class XtreamClient:
         budget: PolitenessBudget | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        options = config.options or {}
+        options = checked(XtreamOptions, config.options)
         self._http = http
         self._base = normalise_base_url(config.url)
         self._username = config.username or ""
         self._password = config.password or ""
         self._epg_url = config.epg_url
-        self._user_agent = str(options.get("user_agent") or DEFAULT_USER_AGENT)
-        timeout = float(options.get("timeout_s") or 60.0)
+        self._user_agent = options.user_agent or DEFAULT_USER_AGENT
+        timeout = options.request_timeout_s or 60.0
         if settings is not None:
             timeout = max(timeout, settings.request_timeout_s)
         self._timeout = timeout  # per read; the request's deadline is the HTTP layer's
-        self._retries = int(options.get("retries", 3))
-        self._probe_counts = bool(options.get("probe_counts", True))
-        self._guide_mode = str(options.get("guide", "xmltv"))  # "xmltv" | "none"
-        self._live_extension = options.get("live_extension")
-        cap = int(options.get("max_concurrency", 4))
-        rps = options.get("max_rps")
+        self._retries = (options.max_attempts or 4) - 1
+        self._probe_counts = options.probe_counts
+        self._guide_mode = options.guide
+        self._live_extension = options.live_extension
+        cap = options.max_concurrency or 4
         self._budget = budget or PolitenessBudget(
-            BudgetConfig(start=min(2, cap), cap=cap, max_rps=float(rps) if rps else None)
+            BudgetConfig(start=min(2, cap), cap=cap, max_rps=options.max_rps)
         )
         self._clock = clock
         self._requests = 0

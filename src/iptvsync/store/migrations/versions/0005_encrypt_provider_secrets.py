@@ -8,7 +8,7 @@ The MAC, user name and password of each provider (and the secret keys of its opt
 under a key derived from the server's secret key (docs/security.md). The columns become TEXT:
 a token is longer than the old VARCHAR limits (PostgreSQL enforced ``mac VARCHAR(32)``).
 
-The key comes with the engine (``store.secrets.bind``, done by ``api.services.open_database``);
+The key comes with the engine (``store.secrets.bind``, done by ``store.open.open_database``);
 a database with plain secrets and no key to encrypt them stops here with a clear error.
 Downgrade decrypts them again.
 """

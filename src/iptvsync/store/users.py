@@ -1,7 +1,7 @@
 """Users of the player outputs: create, list, token, remove; and who a player is.
 
-A user has a scrypt-hashed password (``api.auth.hash_password``), an optional API token stored as
-its SHA-256 (``api.auth.hash_token``), and access to some providers or to all of them. Players
+A user has a scrypt-hashed password (``hash_password``), an optional API token stored as
+its SHA-256 (``hash_token``), and access to some providers or to all of them. Players
 send the user's name and password: in the query (``player_api.php?username=&password=``), in the
 path (``/live/{user}/{pass}/{id}.ts``) or as HTTP Basic.
 
@@ -17,16 +17,43 @@ every provider. Per-user access applies once an admin token is set.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.api.auth import hash_password, hash_token
+from iptvsync.access import Principal
 from iptvsync.errors import NotFound, ValidationFailed
 from iptvsync.store.models import providers, user_providers, users
 from iptvsync.store.providers import utcnow
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, n, salt, digest = stored.split("$")
+        got = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=SCRYPT_R, p=SCRYPT_P
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
 #: Shorter passwords fall to online guessing too soon, even throttled (docs/security.md).
@@ -133,3 +160,55 @@ def delete_user(conn: sa.Connection, username: str) -> None:
         raise NotFound(f"no user named {username!r}")
     conn.execute(user_providers.delete().where(user_providers.c.user_id == row.id))
     conn.execute(users.delete().where(users.c.id == row.id))
+
+
+# --- who a user is ------------------------------------------------------------------------------
+
+
+def load_user(conn: sa.Connection, row: Any) -> Principal:
+    """The principal of a ``users`` row: its access read now, so a change applies at once."""
+    ids = frozenset(
+        r[0]
+        for r in conn.execute(
+            sa.select(user_providers.c.provider_id).where(user_providers.c.user_id == row.id)
+        )
+    )
+    return Principal(
+        admin=False,
+        user_id=row.id,
+        username=row.username,
+        all_providers=bool(row.all_providers),
+        provider_ids=ids,
+    )
+
+
+def authenticate_token(db: sa.Engine, token: str) -> Principal | None:
+    with db.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.token_hash == hash_token(token))).first()
+        return load_user(conn, row) if row is not None else None
+
+
+def user_by_name(conn: sa.Connection, username: str) -> Any:
+    """The ``users`` row of ``username`` (with its password hash), or None."""
+    return conn.execute(sa.select(users).where(users.c.username == username)).first()
+
+
+def user_by_id(conn: sa.Connection, user_id: int) -> Any:
+    return conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+
+
+def username_of(db: sa.Engine, user_id: int) -> str | None:
+    with db.connect() as conn:
+        name = conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).scalar()
+    return None if name is None else str(name)
+
+
+def created_at_of(conn: sa.Connection, username: str) -> datetime | None:
+    created: datetime | None = conn.execute(
+        sa.select(users.c.created_at).where(users.c.username == username)
+    ).scalar()
+    return created
+
+
+def user_ids(conn: sa.Connection) -> list[int]:
+    return [int(r[0]) for r in conn.execute(sa.select(users.c.id).order_by(users.c.id))]

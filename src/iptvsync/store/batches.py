@@ -1,4 +1,6 @@
-"""Streamed reads for the outputs: what a principal may see, in batches, with flat memory.
+"""Streamed reads (the outputs' playlists, guides and Xtream lists): what a principal may see,
+in batches, with flat memory. The paged reads of the API are ``store.queries``; both share its
+definitions of "an item" and "in a category".
 
 Every list is read with keyset pagination: a batch is one short query on its own connection
 (``WHERE (order key) > last ORDER BY … LIMIT n``), so a player downloading 100k channels over a
@@ -17,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.api.auth import Principal
+from iptvsync.access import Principal
 from iptvsync.store import queries
 from iptvsync.store.models import (
     ITEM_TABLES,
@@ -62,13 +64,6 @@ def visible_providers(
         keep = set(wanted)
         out = [p for p in out if p.id in keep]
     return out
-
-
-def group_title(title: str | None, provider: ProviderRef, several: bool) -> str:
-    """A category's title as players show it; prefixed with the provider's name when one output
-    holds several providers, whose "News" groups would otherwise merge."""
-    title = title or "Uncategorised"
-    return f"{provider.name} | {title}" if several else title
 
 
 def category_refs(db: sa.Engine, provider_id: int, kind: str) -> dict[int, CategoryRef]:
@@ -320,3 +315,26 @@ def channel_programmes(
         query = query.limit(limit)
     with db.connect() as conn:
         return list(conn.execute(query))
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole sets, for checks (the hostile-provider rig compares what is stored with what was served)
+
+
+def live_item_keys(db: sa.Engine, provider_id: int) -> dict[str, set[str]]:
+    """The provider's own ids of its live items, per kind."""
+    out: dict[str, set[str]] = {}
+    with db.connect() as conn:
+        for kind, table in ITEM_TABLES.items():
+            rows = conn.execute(
+                sa.select(table.c.provider_item_id).where(
+                    table.c.provider_id == provider_id, table.c.deleted_at.is_(None)
+                )
+            )
+            out[kind] = {r[0] for r in rows}
+    return out
+
+
+def programme_titles(db: sa.Engine) -> list[str]:
+    with db.connect() as conn:
+        return [r[0] for r in conn.execute(sa.select(programmes.c.title))]

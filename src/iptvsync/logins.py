@@ -36,10 +36,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.api.auth import Principal, hash_password, load_user, verify_password
+from iptvsync.access import Principal
 from iptvsync.errors import TooManyRequests
 from iptvsync.settings import Settings
-from iptvsync.store.models import users
+from iptvsync.store.users import hash_password, load_user, user_by_name, verify_password
 
 log = logging.getLogger("iptvsync.auth")
 
@@ -218,7 +218,7 @@ class Logins:
         if not username or not password or len(password) > 1024 or len(username) > 256:
             return None
         with db.connect() as conn:
-            row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+            row = user_by_name(conn, username)
             principal = load_user(conn, row) if row is not None else None
         stored = row.password_hash if row is not None else dummy_hash()
         key = self.cache.key(username, password, stored)

@@ -1,0 +1,179 @@
+"""The rules of docs/architecture.md, checked on the source itself.
+
+- Layers point one way: nothing in ``store/``, ``providers/``, ``sync/`` or ``snapshot/``
+  imports ``api/``, ``outputs/``, ``web/`` or the CLI.
+- SQL lives under ``store/`` (and its migrations).
+- Run statuses are ``store.run_state.RunStatus`` (no bare status string elsewhere).
+- No source file is over 600 lines.
+
+Each test names what it found, so a failure says where to look.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "iptvsync"
+MAX_LINES = 600
+
+
+def _sources() -> Iterator[tuple[str, Path]]:
+    for path in sorted(SRC.rglob("*.py")):
+        yield path.relative_to(SRC).as_posix(), path
+
+
+# --- layers ---------------------------------------------------------------------------------
+
+LOW = ("store/", "providers/", "sync/", "snapshot/")
+HIGH = ("iptvsync.api", "iptvsync.outputs", "iptvsync.web", "iptvsync.cli")
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+
+
+def _is_high(module: str) -> bool:
+    return any(
+        module == h or module.startswith(h + ".") or module.startswith(h + "_") for h in HIGH
+    )
+
+
+def test_lower_layers_never_import_the_upper_ones() -> None:
+    found = [
+        f"{rel}:{line} imports {module}"
+        for rel, path in _sources()
+        if rel.startswith(LOW)
+        for line, module in _imports(path)
+        if _is_high(module)
+    ]
+    assert found == []
+
+
+def test_the_import_check_sees_an_upward_edge(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("from iptvsync.api.services import Svc\nimport iptvsync.cli_common\n")
+    assert [m for _, m in _imports(probe) if _is_high(m)] == [
+        "iptvsync.api.services",
+        "iptvsync.cli_common",
+    ]
+
+
+# --- SQL only in store/ ---------------------------------------------------------------------
+
+#: Where SQL may stand outside ``store/``, and why.
+SQL_ELSEWHERE = {
+    # Being reshaped for memory by the snapshot work of this session; its SQL moves then.
+    "snapshot/build.py",
+    # Its writes are moving to store/ with the guide work of this session (store/guide_write).
+    "sync/guide.py",
+}
+_SQL_CALL = re.compile(
+    r"\bsa\.(select|insert|update|delete|text)\("
+    r"|\.(insert|update|delete)\(\)"  # a Table's statements: ``table.update()``
+    r"|\b(conn|connection|cur|cursor|session)\.execute\("
+    r"|exec_driver_sql"
+)
+
+
+def _sql_lines(path: Path) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        if _SQL_CALL.search(line):
+            yield number, line.strip()
+
+
+def test_sql_lives_in_store_only() -> None:
+    found = [
+        f"{rel}:{number}: {line}"
+        for rel, path in _sources()
+        if not rel.startswith("store/") and rel not in SQL_ELSEWHERE
+        for number, line in _sql_lines(path)
+    ]
+    assert found == []
+
+
+def test_the_sql_check_sees_sql(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "rows = conn.execute(sa.select(t))\n"
+        "t.update().values(a=1)\n"
+        "params.update(x)\n"
+        "# conn.execute(x) in a comment\n"
+    )
+    assert [n for n, _ in _sql_lines(probe)] == [1, 2]
+
+
+# --- run statuses as an enum ----------------------------------------------------------------
+
+STATUSES = {"queued", "running", "succeeded", "failed", "cancelled", "guarded"}
+#: The same words meaning something else than a run's status.
+NOT_A_STATUS = {
+    ("api/sync.py", "running"),  # the key of the running run in a response (docs/api.md)
+    ("errors.py", "cancelled"),  # an error code
+    ("store/models.py", "queued"),  # the phase column's default (``Phase.QUEUED``)
+    ("sync/engine.py", "cancelled"),  # the message of SyncCancelled
+}
+
+
+def _bare_strings(path: Path, words: set[str]) -> Iterator[tuple[int, str]]:
+    """String constants equal to one of ``words``, docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in words
+            and id(node) not in docstrings
+        ):
+            yield node.lineno, node.value
+
+
+def test_no_bare_run_status_outside_its_module() -> None:
+    found = [
+        f"{rel}:{line}: {word!r}"
+        for rel, path in _sources()
+        if rel != "store/run_state.py" and not rel.startswith(("fakes/", "store/migrations/"))
+        for line, word in _bare_strings(path, STATUSES)
+        if (rel, word) not in NOT_A_STATUS
+    ]
+    assert found == []
+
+
+def test_the_status_check_sees_a_bare_status(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('"""running"""\nrun.status = "running"\nif s in ("failed",): pass\n')
+    assert list(_bare_strings(probe, STATUSES)) == [(2, "running"), (3, "failed")]
+
+
+# --- file size ------------------------------------------------------------------------------
+
+#: Over the limit today and being split by other work of this session (docs/architecture.md).
+TOO_LONG_FOR_NOW = re.compile(
+    r"^(providers/stalker/.*|providers/[a-z0-9_]+/parse\.py|fakes/catalogue\.py)$"
+)
+
+
+def test_no_source_file_over_600_lines() -> None:
+    found = {
+        rel: n
+        for rel, path in _sources()
+        if (n := len(path.read_text().splitlines())) > MAX_LINES and not TOO_LONG_FOR_NOW.match(rel)
+    }
+    assert found == {}
