@@ -195,7 +195,7 @@ class _SqliteWriter:
             f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
             "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
         )
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             found = cursor.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
         return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
 
@@ -209,7 +209,7 @@ class _SqliteWriter:
         name = self.table.name
         last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
         shape = _shape(self.table)
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(shape.sql, map(shape.compile(same, fallback), rows))
         conn.exec_driver_sql(
             f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
@@ -220,7 +220,7 @@ class _SqliteWriter:
         convert = [(c, _sqlite_converter(self.table.c[c])) for c in columns]
         params = [(*(f(row[c]) for c, f in convert), row["_id"]) for row in rows]
         assignments = ", ".join(f"{c} = ?" for c in columns)
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(f"UPDATE {self.table.name} SET {assignments} WHERE id = ?", params)
 
     def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
@@ -232,7 +232,7 @@ class _SqliteWriter:
 
 
 @contextlib.contextmanager
-def _driver_cursor(conn: sa.Connection) -> Iterator[Any]:
+def driver_cursor(conn: sa.Connection) -> Iterator[Any]:
     """A cursor of the DBAPI connection under ``conn`` (same transaction), closed after use."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -250,7 +250,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
         conn.execute(table.insert(), rows)
         return
     shape = _shape(table)
-    with _driver_cursor(conn) as cursor:
+    with driver_cursor(conn) as cursor:
         cursor.executemany(shape.sql, map(shape.values, rows))
 
 
@@ -302,7 +302,7 @@ def _shape(table: sa.Table) -> _RowShape:
     return _RowShape(table)
 
 
-def _sqlite_datetime(value: Any) -> Any:
+def sqlite_datetime(value: Any) -> Any:
     """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (its time zone
     dropped, as SQLAlchemy does): ``isoformat`` pads the year to four digits and, asked for
     microseconds, always writes six; the offset it appends is cut off."""
@@ -327,7 +327,7 @@ def _same(value: Any) -> Any:
 
 def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
     if isinstance(column.type, sa.DateTime):
-        return _sqlite_datetime
+        return sqlite_datetime
     if isinstance(column.type, sa.JSON):
         return _sqlite_json
     if isinstance(column.type, sa.Boolean):

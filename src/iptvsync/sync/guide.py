@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
 from iptvsync.records import ProgrammeRecord
-from iptvsync.store.catalogue import insert_rows
+from iptvsync.store.guide_write import insert_programmes
 from iptvsync.store.models import programmes
 from iptvsync.store.providers import utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread
@@ -41,32 +40,21 @@ async def store_guide(
             )
 
     cutoff = await in_db_thread(high_water)
-    batch: list[dict[str, Any]] = []
+    batch: list[ProgrammeRecord] = []
     stored = 0
     # The batch being written while the next one is parsed (see ``OneInFlight``).
     writing: OneInFlight[None] = OneInFlight()
 
-    def write(rows: list[dict[str, Any]]) -> None:
+    def write(rows: list[ProgrammeRecord]) -> None:
         with db.begin() as conn:
-            insert_rows(conn, programmes, rows)
+            insert_programmes(conn, provider_id, rows)
 
     try:
         async for p in guide:
+            # The record is the row (``store/guide_write.py``): kept as it is.
             if p.stop <= start or p.start >= end:
                 continue
-            batch.append(
-                {
-                    "provider_id": provider_id,
-                    "channel_key": p.channel_key,
-                    "start": p.start,
-                    "stop": p.stop,
-                    "title": p.title,
-                    "subtitle": p.subtitle,
-                    "description": p.description,
-                    "category": p.category,
-                    "episode": p.episode,
-                }
-            )
+            batch.append(p)
             if len(batch) >= BATCH:
                 await writing.submit(in_db_thread(write, batch))
                 stored += len(batch)
