@@ -271,30 +271,38 @@ class _RowShape:
         the row lacks gets what SQLAlchemy would insert; ``same`` and ``fallback`` as for
         ``_Writer.insert``, converted once here.
 
-        Generated as one tuple expression (``dataclasses`` builds its methods the same way): a
-        sync inserts hundreds of thousands of rows, and a loop over the columns per row cost
-        twice as much.
-        """
-        namespace: dict[str, Any] = {}
-        parts = []
-        for i, column in enumerate(self.columns):
+        A plain loop over the columns: the ``exec``-generated function it replaced saved
+        ~1.5 µs a row (~0.13 s of an 88k-item sync, ~1.5 %), not worth generated code
+        (docs/benchmarks.md, issue 18)."""
+        plan: list[tuple[int, str, Callable[[Any], Any], Any]] = []
+        for column in self.columns:
             name, convert = column.name, _sqlite_converter(column)
             if name in same:
-                namespace[f"k{i}"] = convert(same[name])
-                parts.append(f"k{i}")
-                continue
-            namespace[f"c{i}"] = convert
-            if name in fallback:
-                namespace[f"f{i}"] = convert(fallback[name])
-                parts.append(f"(c{i}(v) if (v := get({name!r})) else f{i})")
-                continue
-            namespace[f"d{i}"] = _default(column)
-            value = f"get({name!r}, d{i})"
-            parts.append(value if convert is _same else f"c{i}({value})")
-        source = f"def values(row):\n    get = row.get\n    return ({', '.join(parts)},)\n"
-        exec(source, namespace)
-        values: Callable[[dict[str, Any]], tuple[Any, ...]] = namespace["values"]
+                plan.append((_SAME, name, convert, convert(same[name])))
+            elif name in fallback:
+                plan.append((_FALLBACK, name, convert, convert(fallback[name])))
+            else:
+                plan.append((_GET, name, convert, _default(column)))
+
+        def values(row: dict[str, Any]) -> tuple[Any, ...]:
+            get = row.get
+            out = []
+            for how, name, convert, value in plan:
+                if how == _SAME:
+                    out.append(value)
+                elif how == _FALLBACK:
+                    given = get(name)
+                    out.append(convert(given) if given else value)
+                else:
+                    out.append(convert(get(name, value)))
+            return tuple(out)
+
         return values
+
+
+#: How ``_RowShape.compile`` fills a column: a constant, the row's value or a fallback, the
+#: row's value or the column's default.
+_SAME, _FALLBACK, _GET = 0, 1, 2
 
 
 @functools.cache
