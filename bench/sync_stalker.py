@@ -218,6 +218,9 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             capacity=case["capacity"],
         ) as portal,
     ):
+        cores = _pin(portal, args.pin)
+        if cores:
+            os.sched_setaffinity(0, cores)
         settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db")
         db = create_db_engine(settings.resolved_database_url())
         upgrade(db)
@@ -261,6 +264,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "bench": "sync_stalker",
                     "case": name,
                     "family": args.family,
+                    "pinned": bool(cores),
                     "status": run["status"],
                     "items": items,
                     "programmes": programmes_stored,
