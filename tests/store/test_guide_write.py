@@ -66,9 +66,7 @@ def test_fast_rows_read_back_as_the_general_path_writes_them(db: sa.Engine) -> N
         ours, theirs = _read(conn, fast), _read(conn, general)
         # The stored times are the same text/values: a window query finds both providers' rows.
         both = conn.execute(
-            sa.select(sa.func.count()).where(
-                programmes.c.start == START, programmes.c.stop > START
-            )
+            sa.select(sa.func.count()).where(programmes.c.start == START, programmes.c.stop > START)
         ).scalar_one()
     assert ours == theirs
     assert len(ours) == 3
