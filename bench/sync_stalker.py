@@ -179,7 +179,8 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             counts = json.loads(last[2]) if last and isinstance(last[2], str) else {}
             items = sum(c.get("added", 0) for c in counts.values()) if counts else 0
             pages = content_pages(stats)
-            in_flight = case.get("floor_in_flight")
+            # The floor is the full walk's; a re-sync is judged by its wall and requests.
+            in_flight = case.get("floor_in_flight") if label == name else None
             floor = pages * case["latency_ms"] / 1000 / in_flight if in_flight else None
             out.append(
                 {
