@@ -5,11 +5,19 @@ Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
   the same without the guide               → the guide's cost (0ms ÷ 0ms-noguide ≤ 1.3)
   latency 20 ms, capacity 4 / capacity 16  → ratio to the protocol floor
   an incremental re-sync of the unchanged catalogue → its share of the full sync's requests
+  cli-20ms: the ``iptvsync sync`` CLI on a fresh data dir, 20 ms latency, unlimited capacity
+    (the budget's default cap of 32 in flight): wall from process start to exit, snapshot
+    included, its peak RSS and CPU, the ratio to the floor (issue 21: ≤ 1.5×); then
+    ``cli-20ms-resync``: the same command again on the unchanged catalogue (≤ 1.0 s, ≤ 12
+    requests)
+  cli-0ms: the same CLI sync at 0 ms: items/s (issue 21: ≥ 15,000) and peak RSS (≤ 150 MB)
 
-One JSON line per case: wall seconds, requests, 429s received, items/s, peak RSS (MB), the CPU
-seconds the sync's process and the fake portal's spent during the sync, and the ratio to the
-protocol floor (content pages × latency ÷ capacity). The adaptive politeness budget
-runs with its defaults: no tuning per case.
+``--pin`` puts the fake portal on the last core and the client on the others (where the
+machine has two or more), so the portal's CPU is not the client's ("-noguide" CLI cases: the
+provider's ``guide: "none"``). One JSON line per case: wall seconds, requests, 429s received,
+items/s, peak RSS (MB), the CPU seconds the sync's process and the fake portal's spent during
+the sync, and the ratio to the protocol floor (content pages × latency ÷ capacity, or ÷ 32 in
+flight for the CLI cases). The adaptive politeness budget runs with its defaults.
 
     .venv/bin/python bench/sync_stalker.py [--movies N --series N --channels N] [--case NAME]
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -39,6 +48,7 @@ from iptvsync.store import providers as provider_store
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.models import programmes
+from iptvsync.store.open import open_database
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
 
@@ -49,7 +59,19 @@ CASES: dict[str, dict[str, Any]] = {
     "0ms-noguide": {"latency_ms": 0.0, "capacity": None, "guide": False},
     "20ms-cap4": {"latency_ms": 20.0, "capacity": 4},
     "20ms-cap16": {"latency_ms": 20.0, "capacity": 16},
+    # The whole CLI process (imports, migrations, walk, guide, snapshot), issue 21's targets.
+    "cli-20ms": {"latency_ms": 20.0, "capacity": None, "cli": True, "floor_in_flight": 32},
+    "cli-0ms": {"latency_ms": 0.0, "capacity": None, "cli": True},
+    "cli-20ms-noguide": {
+        "latency_ms": 20.0,
+        "capacity": None,
+        "cli": True,
+        "floor_in_flight": 32,
+        "guide": False,
+    },
+    "cli-0ms-noguide": {"latency_ms": 0.0, "capacity": None, "cli": True, "guide": False},
 }
+CLI = str(Path(sys.executable).parent / "iptvsync")
 MAC = "00:1A:79:12:34:56"
 
 
@@ -78,7 +100,45 @@ def content_pages(stats: dict[str, Any]) -> int:
     return sum(v for k, v in per_action.items() if "get_ordered_list" in k or "all_channels" in k)
 
 
-async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+def _pin(portal: ServerProcess, pin: bool) -> set[int] | None:
+    """With ``--pin``: the portal on the last core, the client's cores (the rest) returned."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not pin or len(cores) < 2 or portal.proc is None:
+        return None
+    os.sched_setaffinity(portal.proc.pid, {cores[-1]})
+    return set(cores[:-1])
+
+
+def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[str, Any]:
+    """Run ``iptvsync ARGS`` to its exit: wall from spawn to exit, its own peak RSS and CPU."""
+
+    def pinned() -> None:
+        if cores:
+            os.sched_setaffinity(0, cores)
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [CLI, *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=pinned,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    error = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
+    return {
+        "exit": proc.returncode,
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "error": error if proc.returncode else None,
+    }
+
+
+def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """A full ``iptvsync sync`` on a fresh data dir, then the unchanged re-sync."""
     case = CASES[name]
     out: list[dict[str, Any]] = []
     with (
@@ -93,6 +153,75 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             capacity=case["capacity"],
         ) as portal,
     ):
+        cores = _pin(portal, args.pin)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
+        env["IPTVSYNC_DATA_DIR"] = tmp
+        add = [CLI, "provider", "add", "stalker", "--url", f"{portal.url}/c/", "--mac", MAC]
+        subprocess.run([*add, "--name", "b"], env=env, capture_output=True, check=True)
+        if not case.get("guide", True):
+            db = open_database(Settings(data_dir=Path(tmp)))
+            with db.begin() as conn:
+                provider_store.update_provider(conn, 1, {"options": {"guide": "none"}})
+            db.dispose()
+        assert portal.proc is not None
+        fake = psutil.Process(portal.proc.pid)
+        for label in (name, f"{name}-resync"):
+            httpx.post(f"{portal.url}/_control/reset-stats")
+            fake_before = cpu_s(fake)
+            ran = _cli(["sync", "b"], env, cores)
+            stats = httpx.get(f"{portal.url}/_control/stats").json()
+            db = create_db_engine(f"sqlite:///{tmp}/iptvsync.db")
+            with db.connect() as conn:
+                last = conn.execute(
+                    sa.text("SELECT status, requests, counts FROM sync_runs ORDER BY id DESC")
+                ).first()
+            db.dispose()
+            counts = json.loads(last[2]) if last and isinstance(last[2], str) else {}
+            items = sum(c.get("added", 0) for c in counts.values()) if counts else 0
+            pages = content_pages(stats)
+            # The floor is the full walk's; a re-sync is judged by its wall and requests.
+            in_flight = case.get("floor_in_flight") if label == name else None
+            floor = pages * case["latency_ms"] / 1000 / in_flight if in_flight else None
+            out.append(
+                {
+                    "bench": "sync_stalker",
+                    "case": label,
+                    "family": args.family,
+                    "pinned": bool(cores),
+                    **ran,
+                    "status": last[0] if last else None,
+                    "items": items,
+                    "items_per_s": round(items / ran["wall_s"], 1) if items else None,
+                    "requests": last[1] if last else None,
+                    "content_pages": pages,
+                    "portal_cpu_s": round(cpu_s(fake) - fake_before, 2),
+                    "floor_s": round(floor, 2) if floor else None,
+                    "ratio_to_floor": round(ran["wall_s"] / floor, 3) if floor else None,
+                }
+            )
+    return out
+
+
+async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    case = CASES[name]
+    if case.get("cli"):
+        return await asyncio.to_thread(run_cli_case, name, args)
+    out: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ServerProcess(
+            "stalker",
+            movies=args.movies,
+            series=args.series,
+            channels=args.channels,
+            family=args.family,
+            latency_ms=case["latency_ms"],
+            capacity=case["capacity"],
+        ) as portal,
+    ):
+        cores = _pin(portal, args.pin)
+        if cores:
+            os.sched_setaffinity(0, cores)
         settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db")
         db = create_db_engine(settings.resolved_database_url())
         upgrade(db)
@@ -136,6 +265,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "bench": "sync_stalker",
                     "case": name,
                     "family": args.family,
+                    "pinned": bool(cores),
                     "status": run["status"],
                     "items": items,
                     "programmes": programmes_stored,
@@ -181,11 +311,13 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=5_000)
     parser.add_argument("--family", default="stock")
     parser.add_argument("--case", action="append", choices=sorted(CASES))
+    parser.add_argument("--pin", action="store_true", help="portal on its own core")
     args = parser.parse_args()
     if not args.case:
         # One process per case, so each peak RSS is that case's own.
         sizes = [f"--movies={args.movies}", f"--series={args.series}"]
         sizes += [f"--channels={args.channels}", f"--family={args.family}"]
+        sizes += ["--pin"] if args.pin else []
         for name in CASES:
             subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
         return

@@ -72,8 +72,6 @@ def test_the_import_check_sees_an_upward_edge(tmp_path: Path) -> None:
 SQL_ELSEWHERE = {
     # Being reshaped for memory by the snapshot work of this session; its SQL moves then.
     "snapshot/build.py",
-    # Its writes are moving to store/ with the guide work of this session (store/guide_write).
-    "sync/guide.py",
 }
 _SQL_CALL = re.compile(
     r"\bsa\.(select|insert|update|delete|text)\("

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Kind(StrEnum):
@@ -116,9 +116,12 @@ class SeasonRecord:
     episodes: tuple[EpisodeRecord, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ProgrammeRecord:
-    """One guide entry. ``channel_key`` is the guide's channel id (XMLTV ``channel``)."""
+class ProgrammeRecord(NamedTuple):
+    """One guide entry. ``channel_key`` is the guide's channel id (XMLTV ``channel``).
+
+    A named tuple, not a dataclass: a guide is hundreds of thousands of these, and the fields
+    are the ``programmes`` columns in order, so the record is the row ``store/guide_write.py``
+    inserts (no dict or second tuple per programme)."""
 
     channel_key: str
     start: datetime

@@ -196,7 +196,7 @@ class _SqliteWriter:
             f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
             "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
         )
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             found = cursor.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
         return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
 
@@ -210,7 +210,7 @@ class _SqliteWriter:
         name = self.table.name
         last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
         shape = _shape(self.table)
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(shape.sql, map(shape.compile(same, fallback), rows))
         conn.exec_driver_sql(
             f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
@@ -221,7 +221,7 @@ class _SqliteWriter:
         convert = [(c, _sqlite_converter(self.table.c[c])) for c in columns]
         params = [(*(f(row[c]) for c, f in convert), row["_id"]) for row in rows]
         assignments = ", ".join(f"{c} = ?" for c in columns)
-        with _driver_cursor(conn) as cursor:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(f"UPDATE {self.table.name} SET {assignments} WHERE id = ?", params)
 
     def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
@@ -233,7 +233,7 @@ class _SqliteWriter:
 
 
 @contextlib.contextmanager
-def _driver_cursor(conn: sa.Connection) -> Iterator[Any]:
+def driver_cursor(conn: sa.Connection) -> Iterator[Any]:
     """A cursor of the DBAPI connection under ``conn`` (same transaction), closed after use."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -251,7 +251,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
         conn.execute(table.insert(), rows)
         return
     shape = _shape(table)
-    with _driver_cursor(conn) as cursor:
+    with driver_cursor(conn) as cursor:
         cursor.executemany(shape.sql, map(shape.values, rows))
 
 
@@ -272,30 +272,38 @@ class _RowShape:
         the row lacks gets what SQLAlchemy would insert; ``same`` and ``fallback`` as for
         ``_Writer.insert``, converted once here.
 
-        Generated as one tuple expression (``dataclasses`` builds its methods the same way): a
-        sync inserts hundreds of thousands of rows, and a loop over the columns per row cost
-        twice as much.
-        """
-        namespace: dict[str, Any] = {}
-        parts = []
-        for i, column in enumerate(self.columns):
+        A plain loop over the columns: the ``exec``-generated function it replaced saved
+        ~1.5 µs a row (~0.13 s of an 88k-item sync, ~1.5 %), not worth generated code
+        (docs/benchmarks.md, issue 18)."""
+        plan: list[tuple[int, str, Callable[[Any], Any], Any]] = []
+        for column in self.columns:
             name, convert = column.name, _sqlite_converter(column)
             if name in same:
-                namespace[f"k{i}"] = convert(same[name])
-                parts.append(f"k{i}")
-                continue
-            namespace[f"c{i}"] = convert
-            if name in fallback:
-                namespace[f"f{i}"] = convert(fallback[name])
-                parts.append(f"(c{i}(v) if (v := get({name!r})) else f{i})")
-                continue
-            namespace[f"d{i}"] = _default(column)
-            value = f"get({name!r}, d{i})"
-            parts.append(value if convert is _same else f"c{i}({value})")
-        source = f"def values(row):\n    get = row.get\n    return ({', '.join(parts)},)\n"
-        exec(source, namespace)
-        values: Callable[[dict[str, Any]], tuple[Any, ...]] = namespace["values"]
+                plan.append((_SAME, name, convert, convert(same[name])))
+            elif name in fallback:
+                plan.append((_FALLBACK, name, convert, convert(fallback[name])))
+            else:
+                plan.append((_GET, name, convert, _default(column)))
+
+        def values(row: dict[str, Any]) -> tuple[Any, ...]:
+            get = row.get
+            out = []
+            for how, name, convert, value in plan:
+                if how == _SAME:
+                    out.append(value)
+                elif how == _FALLBACK:
+                    given = get(name)
+                    out.append(convert(given) if given else value)
+                else:
+                    out.append(convert(get(name, value)))
+            return tuple(out)
+
         return values
+
+
+#: How ``_RowShape.compile`` fills a column: a constant, the row's value or a fallback, the
+#: row's value or the column's default.
+_SAME, _FALLBACK, _GET = 0, 1, 2
 
 
 @functools.cache
@@ -303,7 +311,7 @@ def _shape(table: sa.Table) -> _RowShape:
     return _RowShape(table)
 
 
-def _sqlite_datetime(value: Any) -> Any:
+def sqlite_datetime(value: Any) -> Any:
     """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (its time zone
     dropped, as SQLAlchemy does): ``isoformat`` pads the year to four digits and, asked for
     microseconds, always writes six; the offset it appends is cut off."""
@@ -328,7 +336,7 @@ def _same(value: Any) -> Any:
 
 def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
     if isinstance(column.type, sa.DateTime | UtcDateTime):
-        return _sqlite_datetime
+        return sqlite_datetime
     if isinstance(column.type, sa.JSON):
         return _sqlite_json
     if isinstance(column.type, sa.Boolean):

@@ -278,10 +278,25 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         plan = run.plan or {}
         if plan.get("channels"):
             await _sync_scope(ctx, state, client, Scope.CHANNELS, plan["channels"])
-        if plan.get("vod"):
-            await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
+        # The guide needs only the channels: it runs beside the VOD walk. It is one long
+        # streamed answer whose database writes release the interpreter, so the two overlap
+        # instead of adding up (docs/benchmarks.md, issue 16).
+        guide: asyncio.Task[None] | None = None
         if plan.get("channels"):
-            await _sync_guide(ctx, state, client, provider, plan["channels"])
+            guide = asyncio.create_task(_sync_guide(ctx, state, client, provider, plan["channels"]))
+        try:
+            if plan.get("vod"):
+                await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
+        except BaseException:
+            if guide is not None:
+                guide.cancel()
+                with contextlib.suppress(BaseException):
+                    await guide
+            raise
+        if guide is not None:
+            if not guide.done():
+                state.phase = Phase.EPG
+            await guide
         if state.changed() or provider.snapshot_version == 0:
             state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
@@ -504,7 +519,6 @@ async def _sync_guide(
     guide = client.guide()
     if guide is None:
         return
-    state.phase = Phase.EPG
     window = (
         timedelta(hours=ctx.settings.epg_past_hours),
         timedelta(days=ctx.settings.epg_future_days),

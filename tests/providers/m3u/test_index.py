@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -127,17 +128,21 @@ def test_compressed_or_small_files_are_one_part(tmp_path: Path) -> None:
     assert m3u_index._part_bounds(cr, b"#EXTM3U", 1, 4) == [0, cr.stat().st_size]
 
 
-@pytest.mark.parametrize("failure", ["no_interpreter", "child_fails", "wrong_answer"])
+def _no_process(workers: int) -> Any:
+    raise OSError("no process can be started here")
+
+
+@pytest.mark.parametrize("failure", ["no_process", "worker_fails", "wrong_answer"])
 async def test_a_failed_child_falls_back_to_one_pass(
     playlist: Path, monkeypatch: pytest.MonkeyPatch, failure: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     single, _ = await _index_with(playlist, monkeypatch, parts=1)
-    if failure == "no_interpreter":
-        monkeypatch.setattr(m3u_index.sys, "executable", "/nonexistent/python")
-    elif failure == "child_fails":
-        monkeypatch.setattr(m3u_index, "_CHILD_MODULE", "iptvsync.no_such_module")
-    else:  # exits 0 but answers something else: json.tool echoes the job back
-        monkeypatch.setattr(m3u_index, "_CHILD_MODULE", "json.tool")
+    if failure == "no_process":
+        monkeypatch.setattr(m3u_index, "_pool", _no_process)
+    elif failure == "worker_fails":  # the worker raises (json.loads of a dict: TypeError)
+        monkeypatch.setattr(m3u_index, "_WORKER", json.loads)
+    else:  # the worker answers something else: dict(job) echoes the job back
+        monkeypatch.setattr(m3u_index, "_WORKER", dict)
     got, used = await _index_with(playlist, monkeypatch, parts=3, min_part_bytes=1)
     assert used == 1
     assert got == single
@@ -148,41 +153,53 @@ def _index_files() -> set[Path]:
     return set(spool_dir().glob("iptvsync-m3u-*"))
 
 
-async def test_a_cancelled_pass_kills_its_children_and_leaves_no_files(
+async def test_a_cancelled_pass_kills_its_workers_and_leaves_no_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Big enough that the children are still at work when the pass is cancelled.
+    # Big enough that the workers are still at work when the pass is cancelled.
     entry = '#EXTINF:-1 group-title="G{0}",Channel {0}\nhttp://h/live/u/p/{0}.ts?token=abc\n'
     path = tmp_path / "big.m3u"
     with path.open("w") as out:
         out.write("#EXTM3U\n")
         for n in range(300_000):
             out.write(entry.format(n))
-    started: list[tuple[Any, tuple[str, ...]]] = []
-    spawn = asyncio.create_subprocess_exec
+    pools: list[Any] = []
+    make_pool = m3u_index._pool
 
-    async def recorded(*args: str, **kwargs: Any) -> Any:
-        child = await spawn(*args, **kwargs)
-        started.append((child, args))
-        return child
+    def recorded(workers: int) -> Any:
+        pool = make_pool(workers)
+        pools.append(pool)
+        return pool
 
-    monkeypatch.setattr(m3u_index.asyncio, "create_subprocess_exec", recorded)
+    monkeypatch.setattr(m3u_index, "_pool", recorded)
     before = _index_files()
     read = functools.partial(m3u_client._read_file)
     task = asyncio.create_task(
         m3u_index.build_index(path, ("x", 0, 0), ("sekrit",), read=read, parts=2, min_part_bytes=1)
     )
-    while len(started) < 2:
+    while not pools or len(pools[0]._processes or {}) < 2:
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)
+    workers = list(pools[0]._processes.values())
+    command_lines = [" ".join(psutil_cmdline(w.pid)) for w in workers]
+    await asyncio.sleep(0.3)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert all(child.returncode is not None for child, _ in started)
-    assert all(child.returncode != 0 for child, _ in started), "killed, not finished"
+    for worker in workers:
+        worker.join(5)
+    assert all(w.exitcode is not None and w.exitcode != 0 for w in workers), "killed, not done"
     assert _index_files() == before
-    # Credentials travel through the pipe, never on a command line.
-    assert all("sekrit" not in " ".join(args) for _, args in started)
+    # Credentials travel through the pool's pipe, never on a command line.
+    assert all(line and "sekrit" not in line for line in command_lines)
+
+
+def psutil_cmdline(pid: int | None) -> list[str]:
+    import psutil
+
+    try:
+        return list(psutil.Process(pid).cmdline())
+    except psutil.Error:  # gone already: it had no command line left to leak
+        return []
 
 
 async def test_not_a_playlist_is_refused_whatever_the_parts(tmp_path: Path) -> None:

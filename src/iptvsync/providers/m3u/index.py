@@ -7,8 +7,8 @@ stream and keeps what remains on disk (a few MB, pickled chunks of field tuples)
 to replay. Memory stays flat: a chunk of each stream at a time.
 
 The pass is CPU-bound Python. A large plain-text file is cut into parts at entry boundaries
-(right after a URL line, where the parser holds no state) and each part is indexed by a child
-process (``python -m iptvsync.providers.m3u.index``), side by side on the machine's cores; the
+(right after a URL line, where the parser holds no state) and each part is indexed by a worker
+of a ``ProcessPoolExecutor``, side by side on the machine's cores; the
 parts' results are joined in file order. The index is then the one a single pass builds, up to
 where a duplicate seen by two parts is merged: the walk's own de-duplication (``PageBuilder``)
 merges it there, into the same record. Small, compressed or unsplittable files, and any child
@@ -20,15 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
+import multiprocessing
 import operator
 import os
 import pickle
 import re
-import sys
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -101,23 +101,6 @@ class PassResult:
     #: The ``#EXTM3U`` attributes (None: no header line in this part).
     header: dict[str, str] | None = None
     saw_content: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "groups": {k.value: v for k, v in self.groups.items()},
-            "stats": self.stats,
-            "header": self.header,
-            "saw_content": self.saw_content,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PassResult:
-        return cls(
-            groups={Kind(k): list(v) for k, v in data["groups"].items()},
-            stats=dict(data["stats"]),
-            header=data["header"],
-            saw_content=bool(data["saw_content"]),
-        )
 
 
 class _Pass:
@@ -346,58 +329,67 @@ async def _in_children(
     parts: list[dict[str, Path]],
     secrets: tuple[str, ...],
 ) -> list[PassResult] | None:
-    """Each part in a child process; None when one of them failed (the caller indexes the
-    file here instead). Children are killed if this is cancelled."""
-    children = []
+    """Each part in a worker process (``_pool``); None when one of them failed (the caller
+    indexes the file here instead). Workers are killed if this is cancelled."""
+    jobs = [
+        {
+            "path": str(path),
+            "start": bounds[i],
+            "end": bounds[i + 1],
+            "files": {name: str(p) for name, p in files.items()},
+            "secrets": list(secrets),  # pickled through the pool's pipe: never on a command line
+        }
+        for i, files in enumerate(parts)
+    ]
     try:
-        for i, files in enumerate(parts):
-            job = {
-                "path": str(path),
-                "start": bounds[i],
-                "end": bounds[i + 1],
-                "files": {name: str(p) for name, p in files.items()},
-                "secrets": list(secrets),  # through the pipe: never on a command line
-            }
-            child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                _CHILD_MODULE,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            children.append((child, json.dumps(job).encode()))
-        answers = await asyncio.gather(*(c.communicate(job) for c, job in children))
-    except OSError as exc:  # no process could be started: index here
+        pool = _pool(len(jobs))
+    except OSError as exc:  # no process can be started: index here
         log.warning("indexing the playlist in one process: %s", exc)
         return None
+    loop = asyncio.get_running_loop()
+    try:
+        answers = await asyncio.gather(*(loop.run_in_executor(pool, _WORKER, job) for job in jobs))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a worker raised, died (BrokenProcessPool) or could not start
+        log.warning(
+            "a playlist indexing process failed (%s: %s); indexing in one process",
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+        return None
     finally:
-        for child, _ in children:
-            if child.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    child.kill()
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(child.wait())
-    results = []
-    for (child, _), (out, err) in zip(children, answers, strict=True):
-        try:
-            if child.returncode != 0:
-                raise ValueError(f"exit {child.returncode}")
-            results.append(PassResult.from_json(json.loads(out)))
-        except (ValueError, KeyError, TypeError) as exc:
-            last = err.decode("utf-8", "replace").strip().splitlines()[-1:]
-            log.warning(
-                "a playlist indexing process failed (%s: %s); indexing in one process",
-                exc,
-                last[0] if last else "no message",
-            )
-            return None
-    return results
+        _stop(pool)
+    if not all(isinstance(a, PassResult) for a in answers):
+        log.warning("a playlist indexing process answered something else; indexing in one process")
+        return None
+    return list(answers)
 
 
-#: What a child process runs (``_child_main``).
-_CHILD_MODULE = __name__
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Fresh interpreters (``spawn``): a fork would copy this process's threads and event loop."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down without waiting; workers still at work (a cancelled pass) are killed.
+
+    ``ProcessPoolExecutor`` gains ``kill_workers`` in Python 3.14; before that its processes are
+    only reachable through ``_processes``."""
+    kill = getattr(pool, "kill_workers", None)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    if kill is not None:
+        kill()
+    else:
+        for process in processes:
+            if process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    process.kill()
+    # Gone before the caller removes the index files, which a live worker could write again.
+    for process in processes:
+        with contextlib.suppress(ValueError, AssertionError):
+            process.join(2.0)
 
 
 def _index_part(job: dict[str, Any]) -> PassResult:
@@ -417,10 +409,5 @@ def _index_part(job: dict[str, Any]) -> PassResult:
     return one.finish()
 
 
-def _child_main() -> None:
-    job = json.loads(sys.stdin.buffer.read())
-    sys.stdout.write(json.dumps(_index_part(job).to_json()))
-
-
-if __name__ == "__main__":
-    _child_main()
+#: What a worker runs (tests swap it for one that fails).
+_WORKER = _index_part

@@ -1,6 +1,8 @@
 """Stalker / Ministra "MAC portal" provider (reference: stalker-portal-api.md).
 
-- ``client.StalkerClient``: the ``ProviderClient`` (session, retries, walks, play links);
+- ``client.StalkerClient``: the ``ProviderClient``, assembled from one module per job:
+  ``options`` (knobs), ``transport`` (one polite, retried call), ``session`` (handshake, MAC
+  pool), ``walks``, ``probe``, ``play`` (links) and ``guide``;
 - ``parse``: pure functions, raw payloads in, typed records out (both server families);
 - ``identity.StalkerIdentity``: the MAG box we present, derived from the MAC;
 - ``discovery``: from a pasted URL to the API endpoint;

@@ -2,7 +2,8 @@
 
 1. ``type=itv&action=get_epg_info&period=<hours>``: every channel's programmes for a period in
    one answer (``{"js": {"data": {"<ch_id>": [...]}}}``). Tens of MB for thousands of channels,
-   so it is parsed as it arrives (ijson), one channel at a time, never held whole.
+   so it is parsed as it arrives, a run of whole channels at a time (``guide_split.py``: orjson
+   on compact answers, ijson otherwise), never held whole.
 2. Where the portal has no such guide (an empty or unknown answer), the per-channel short EPG
    ``get_short_epg&ch_id=<id>&size=<n>``, a few channels at a time (``guide_workers``), every
    request inside the provider's politeness budget like any other.
@@ -29,13 +30,13 @@ from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout,
 from iptvsync.providers.budget import Outcome
 from iptvsync.providers.http import BodyKind
 from iptvsync.providers.stalker import parse
+from iptvsync.providers.stalker.guide_split import Rows, guide_channels
 from iptvsync.providers.stalker.parse.epg import parse_programme
 from iptvsync.records import ProgrammeRecord
 
 if TYPE_CHECKING:
     from iptvsync.providers.stalker.client import StalkerClient
 
-Rows = tuple[str, list[Any]]
 _HEAD_LIMIT = 65_536
 
 
@@ -44,24 +45,6 @@ def zone_of(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return UTC
-
-
-class _Reader:
-    """An async file-like object over a provider byte stream, for ijson."""
-
-    def __init__(self, head: bytes, chunks: AsyncIterator[bytes]) -> None:
-        self._buffer = head
-        self._chunks = chunks
-
-    async def read(self, size: int = -1) -> bytes:
-        if not self._buffer:
-            self._buffer = await anext(self._chunks, b"")
-        if size < 0 or size >= len(self._buffer):
-            out, self._buffer = self._buffer, b""
-            return out
-        # At most ``size`` bytes: ijson's C backend reads into a buffer of that size.
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
 
 
 class GuideReader:
@@ -153,9 +136,8 @@ class GuideReader:
                         fallback = True
                     else:
                         fallback = False
-                        reader = _Reader(head, chunks)
-                        async for ch_id, rows in ijson.kvitems_async(reader, "js.data"):
-                            yield str(ch_id), rows if isinstance(rows, list) else []
+                        async for pair in guide_channels(head, chunks):
+                            yield pair
                         slot.record(Outcome.OK)
             except ProviderTimeout as exc:
                 slot.record(Outcome.TIMEOUT)
