@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     #: run whose only worker was killed ends ``interrupted`` within 75 s, workers or not.
     run_sweep_s: float = 15.0
 
-    # Sync rules (DESIGN section 4)
+    # Sync rules (docs/sync.md)
     guard_ratio: float = 0.30
     #: Below this many removals the guard never fires (a 5-channel list losing 2 is normal).
     guard_min_items: int = 10

@@ -1,4 +1,4 @@
-"""DESIGN section 3, "Providers" and "Sync", exactly: paths, shapes, statuses, error codes."""
+"""docs/api.md, "Providers" and "Sync", exactly: paths, shapes, statuses, error codes."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def test_probe_answers_and_its_errors(env: Env) -> None:
     body = probe.json()
     assert body["family"] == "stock" and body["page_size"] == 14
     assert body["account"]["status"] == "active"
-    # The portal's own count: its adult genre is hidden from "All" (reference section 8).
+    # The portal's own count: its adult genre is hidden from "All" (docs/stalker.md §8).
     assert 0 < body["counts"]["channels"] <= 40
     wrong = env.add(name="wrong", mac="00:1A:79:00:00:01")["id"]
     error_of(env.client.post(f"/api/providers/{wrong}/probe"), 502, "provider_auth_failed")

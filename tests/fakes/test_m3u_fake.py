@@ -1,4 +1,4 @@
-"""The fake M3U + XMLTV provider serves the quirks of reference §2.7 and its hostile switches."""
+"""The fake M3U + XMLTV provider serves docs/providers.md §2.7's quirks and its hostile switches."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The fake Stalker portal answers as the reference says both server families do.
+"""The fake Stalker portal answers as docs/stalker.md says both server families do.
 
-Reference: shared/reference/stalker-portal-api.md (section numbers cited per test).
+Protocol: docs/stalker.md (section numbers cited per test).
 """
 
 from __future__ import annotations

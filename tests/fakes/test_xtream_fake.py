@@ -1,4 +1,4 @@
-"""The fake Xtream panel speaks both families and every failure shape of reference Part 4."""
+"""The fake Xtream panel speaks both families and every failure shape of docs/providers.md §1.2."""
 
 from __future__ import annotations
 

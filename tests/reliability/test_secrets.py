@@ -4,7 +4,7 @@ One scenario with distinctive secrets walks every kind of endpoint — providers
 (succeeding and failing), runs and their events, catalogue, search, snapshot in every
 encoding, files on disk, player outputs, metrics, OpenAPI — recording every response and every
 log record at DEBUG, then greps all of it. The ``Location`` of a play redirect is the one place
-a provider credential may appear (DESIGN section 3), so it alone is not searched.
+a provider credential may appear (docs/api.md, "Play"), so it alone is not searched.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The FastAPI app factory. Resources are built in the lifespan and injected (STYLE 5); the
+"""The app factory. Resources are built in the lifespan and injected (docs/contributing.md §5); the
 CLI builds the same ``Services`` for its own commands."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Catalogue queries: pages of movies, series and channels, detail, categories, search.
 
-Paths and shapes are DESIGN section 3. A series' seasons come from the provider on the first
+Paths and shapes: docs/api.md. A series' seasons come from the provider on the first
 request for that series and are cached in ``episodes``; they are fetched again when the series
 row changed since, or after ``EPISODES_TTL`` (providers add episodes to running series).
 """

@@ -49,7 +49,7 @@ def clamp_limit(limit: int) -> int:
 
 
 def check_page(page: int, limit: int) -> int:
-    """The paging rules of every list (DESIGN section 3): page ≥ 1 (else 422), limit 1–500,
+    """The paging rules of every list (docs/api.md): page ≥ 1 (else 422), limit 1–500,
     larger capped. Returns the limit to use."""
     if page < 1:
         raise ValidationFailed("page must be at least 1", detail={"page": page})

@@ -1,4 +1,4 @@
-"""A fake M3U + XMLTV provider (Starlette): the quirky playlist of reference §2.7, scaled up from
+"""A fake M3U + XMLTV provider: the quirky playlist of docs/providers.md §2.7, scaled up from
 a fake ``Catalogue``, and a gzip XMLTV guide, both streamed.
 
 Entries rotate through the quirks by channel id: a BOM and ``url-tvg`` header, unquoted and

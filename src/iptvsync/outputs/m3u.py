@@ -1,7 +1,7 @@
 """M3U Plus playlists: the ``#EXTM3U`` header and ``#EXTINF`` entries (pure), and ``playlist``,
 which renders a principal's providers batch by batch from the store.
 
-Entries follow the panel template players are built against (reference §1.9, §2.1):
+Entries follow the panel template players are built against (docs/providers.md §1.9, §2.1):
 ``#EXTINF:-1 tvg-id="…" tvg-name="…" tvg-logo="…" tvg-chno="…" group-title="…",Name`` then the
 URL on its own line. M3U has no escaping, so values are made safe instead of escaped:
 
@@ -9,7 +9,7 @@ URL on its own line. M3U has no escaping, so values are made safe instead of esc
   row" parser and Kodi drops the rest of the line), so it becomes a single quote;
 - a line break would split the entry in two, so CR, LF and other control characters become
   spaces, in attributes and in the name (the name may keep its commas: parsers take the name
-  after the comma that ends the attribute list, reference §2.6).
+  after the comma that ends the attribute list, docs/providers.md §2.6).
 
 Every line ends in ``\\n`` (no mixed endings as XC panels send).
 """
@@ -80,7 +80,7 @@ def playlist(
     """The entries of ``providers``, one chunk per batch: live channels (``content`` ``live`` or
     ``all``), then movies and the episodes fetched so far (``vod`` or ``all``).
 
-    Movies and episodes carry an empty ``tvg-id``, as panels write them (reference §1.9); names
+    Movies and episodes carry an empty ``tvg-id``, as panels write them (§1.9); names
     are ``Film (2020)`` and ``Show S01E02``, so a player can tell them from channels. ``bare``
     leaves every attribute out (``#EXTINF:-1,Name``: a panel's ``type=m3u``). Channels with an
     archive get ``catchup="default"``, ``catchup-days`` and ``catchup-source`` when

@@ -234,7 +234,7 @@ def guide_gz(
 
 
 async def _params(request: Request) -> dict[str, str]:
-    """Query parameters merged with a form body: panels accept POST too (reference §1.1)."""
+    """Query parameters merged with a form body: panels accept POST too (docs/providers.md §1.1)."""
     params = dict(request.query_params)
     if request.method == "POST":
         kind = request.headers.get("content-type", "")
@@ -305,7 +305,7 @@ async def player_api(request: Request, svc: Svc) -> Response:
         return await asyncio.to_thread(
             _epg, svc, who, _int(params.get("stream_id")), limit, action == "get_short_epg"
         )
-    # No action, get_account_info or anything unknown: the login payload (reference §1.1).
+    # No action, get_account_info or anything unknown: the login payload (docs/providers.md §1.1).
     return _json(await asyncio.to_thread(_login_payload, svc, request, username, password))
 
 

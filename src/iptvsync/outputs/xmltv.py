@@ -52,7 +52,7 @@ def _attr(value: object) -> str:
 
 
 def xmltv_time(value: datetime) -> str:
-    """``YYYYMMDDhhmmss +0000`` in UTC (reference §3.2)."""
+    """``YYYYMMDDhhmmss +0000`` in UTC (docs/providers.md §3.2)."""
     return value.astimezone(UTC).strftime("%Y%m%d%H%M%S +0000")
 
 

@@ -1,6 +1,6 @@
 """The Xtream Codes player API as players expect it (pure: rows in, panel-shaped dicts out).
 
-Shapes mirror what real panels send (reference §1.2-§1.8), in the XUI flavour: ``num``,
+Shapes mirror what real panels send (docs/providers.md §1.2-§1.8), in the XUI flavour: ``num``,
 ``stream_id`` and ``series_id`` are integers; ``category_id``, ``is_adult`` (``"0"``/``"1"``) and
 epoch fields (``added``, ``last_modified``, ``exp_date``: Unix seconds) are strings (the types
 pyxtream's schemas expect). Every field a strict
@@ -122,7 +122,7 @@ def login_payload(
     scheme: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """``user_info`` + ``server_info`` (reference §1.2). ``server_info`` names the address the
+    """``user_info`` + ``server_info`` (§1.2). ``server_info`` names the address the
     player used: some players build stream URLs from it instead of from what the user typed."""
     local = now.astimezone(UTC)
     return {
@@ -169,7 +169,7 @@ def live_row(num: int, ch: Row, categories: dict[int, CategoryRef]) -> dict[str,
     return {
         "num": num,
         "name": ch.name,
-        # Panels merge radio into the live list with its own stream_type (reference §1.4).
+        # Panels merge radio into the live list with its own stream_type (docs/providers.md §1.4).
         "stream_type": "radio_streams" if ch.radio else "live",
         "stream_id": ch.id,
         "stream_icon": ch.logo or "",
@@ -309,7 +309,7 @@ def series_info(
     show: Row, episodes: Iterable[Row], categories: dict[int, CategoryRef]
 ) -> dict[str, Any]:
     """``get_series_info``: ``seasons``, ``info`` and ``episodes`` keyed by season number as a
-    string; always an object (never the ``[]`` of an empty PHP array, reference §1.6)."""
+    string; always an object (never the ``[]`` of an empty PHP array, docs/providers.md §1.6)."""
     listing = series_row(0, show, categories)
     listing.pop("num")
     by_season: dict[int, list[Row]] = {}

@@ -129,7 +129,7 @@ async def episode_stream(
 async def panel_stream(
     request: Request, svc: Svc, username: str, password: str, stream_id: int, ext: str
 ) -> Response:
-    """The playlist form of a live URL, without ``/live/`` (reference §1.7)."""
+    """The playlist form of a live URL, without ``/live/`` (docs/providers.md §1.7)."""
     if ext not in ("ts", "m3u8"):
         raise NotFound("not found")
     return await _redirect(svc, request, username, password, "channel", xt.channel_id_of(stream_id))

@@ -55,7 +55,7 @@ class ProviderConfig:
     epg_url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
-    def __repr__(self) -> str:  # secrets hidden in reprs (STYLE 4)
+    def __repr__(self) -> str:  # secrets hidden in reprs (docs/contributing.md §4)
         return f"ProviderConfig(kind={self.kind!r}, url={self.url!r})"
 
 

@@ -1,4 +1,4 @@
-"""The politeness budget: how many requests one provider sees at once, and how fast (DESIGN §4).
+"""The politeness budget: how many requests a provider sees at once, how fast (docs/sync.md §6).
 
 One ``PolitenessBudget`` per provider, shared by every request to it. It combines:
 
@@ -103,7 +103,7 @@ class BudgetConfig:
     @classmethod
     def from_options(cls, options: Mapping[str, Any], app: Settings | None = None) -> BudgetConfig:
         """A provider's politeness options (``max_concurrency``, ``start_concurrency``,
-        ``max_rps``) over the app settings, over the defaults (DESIGN §4)."""
+        ``max_rps``) over the app settings, over the defaults (docs/sync.md §6)."""
         base = cls()
         cap = _number(options, "max_concurrency", app.max_concurrency if app else base.cap)
         start = _number(options, "start_concurrency", app.start_concurrency if app else base.start)
@@ -459,7 +459,7 @@ class PolitenessBudget:
             self._capacities.append(load / ratio)
             capacity = max(self._capacities)
             # Latency alone never pushes below the starting concurrency: a slower answer is not
-            # a refusal, and two requests in flight is the polite default anyway (DESIGN §4).
+            # a refusal, and two requests in flight is the polite default anyway (docs/sync.md §6).
             new = max(
                 limit * cfg.cut_factor,
                 capacity * (1.0 + cfg.headroom),

@@ -1,6 +1,6 @@
 """XMLTV guides → ProgrammeRecords, as a stream with flat memory. Shared by M3U and Xtream.
 
-Guides are tens to hundreds of MB (reference §3.3), so bytes are pushed chunk by chunk into
+Guides are tens to hundreds of MB (docs/providers.md §3.3), so bytes are pushed chunk by chunk into
 lxml's ``XMLPullParser`` and every ``<channel>``/``<programme>`` is cleared once read. Hostile or
 broken input raises ``ProviderBadResponse`` (the engine records the warning ``epg_rejected``):
 

@@ -367,7 +367,7 @@ def upsert_categories(
     """Store (provider_category_id, title, censored, position) rows; return key → our id.
 
     The "Uncategorised" category of the kind always exists, for items with no or an unknown
-    provider category (DESIGN section 3).
+    provider category (docs/api.md, "Catalogue").
     """
     records = [*records, (UNCATEGORISED, UNCATEGORISED_TITLE, False, 1_000_000)]
     existing = {
@@ -484,7 +484,7 @@ def sweep_unseen(
 
 
 def live_counts(conn: sa.Connection, provider_id: int) -> dict[str, int]:
-    """Counts always read from the database (the stats of DESIGN section 3)."""
+    """Counts always read from the database (the stats of docs/api.md, "Sync")."""
     out: dict[str, int] = {}
     for name, kind in (("channels", "channel"), ("movies", "movie"), ("series", "series")):
         table = ITEM_TABLES[kind]

@@ -67,7 +67,7 @@ def list_columns(kind: str) -> list[sa.ColumnElement[Any]]:
 
 
 def item_dict(kind: str, row: Any) -> dict[str, Any]:
-    """The list shape of an item (DESIGN section 3) from a row with ``list_columns``."""
+    """The list shape of an item (docs/api.md, "Catalogue") from a row with ``list_columns``."""
     m = row._mapping
     if kind == "channel":
         out: dict[str, Any] = {

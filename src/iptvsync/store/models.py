@@ -1,6 +1,6 @@
 """Database tables (SQLAlchemy 2 Core), shared by SQLite and PostgreSQL.
 
-Identity (DESIGN section 4): every catalogue row has a compact integer ``id`` assigned once per
+Identity (docs/sync.md §1): every catalogue row has a compact integer ``id`` assigned once per
 (provider, provider's own id) and never reused; removed items are soft-deleted
 (``deleted_at``), so a title that comes back keeps its id. ``hash`` decides whether a row needs
 rewriting; unchanged rows only get ``last_seen_run`` touched.

@@ -38,7 +38,7 @@ def utcnow() -> datetime:
 
 
 def mask_mac(mac: str | None) -> str | None:
-    """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56`` (DESIGN section 3)."""
+    """``00:1A:79:12:34:56`` → ``00:1A:79:XX:XX:56`` (docs/api.md, "Errors and access")."""
     if not mac:
         return None
     # Imported here: the HTTP layer (httpx, aiohttp) is not needed to read provider rows.

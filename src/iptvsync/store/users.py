@@ -10,7 +10,7 @@ Android players, concatenate them into URLs), so both are restricted to characte
 that: no ``/ ? # & % :``, no whitespace. Refusing them at ``user add`` beats a player that logs in
 and then fails on every stream.
 
-Open mode: when ``IPTVSYNC_ADMIN_TOKEN`` is unset (local use, loopback only; DESIGN §3 "asks for
+Open mode: when ``IPTVSYNC_ADMIN_TOKEN`` is unset (local use, loopback only; docs/api.md: "asks for
 nothing"), every output is open and any user name and password are accepted; such a player sees
 every provider. Per-user access applies once an admin token is set.
 """

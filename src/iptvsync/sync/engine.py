@@ -531,7 +531,7 @@ async def _sync_guide(
         state.warnings.extend(n for n in notes if n not in state.warnings)
         await _db(_mark_guide, ctx, state)
     except ProviderBadResponse as exc:
-        # A hostile or broken guide is refused; the channels still sync (DESIGN section 3).
+        # A hostile or broken guide is refused; the channels still sync (docs/api.md, "Guide").
         state.warnings.append(f"epg_rejected: {exc.message}")
     except GuideMissing as exc:
         state.warnings.append(f"epg_unavailable: {exc.message}")

@@ -1,4 +1,4 @@
-"""Smart detection: what a sync should do, from what is stored (the seed's rules, DESIGN §3).
+"""Smart detection: what a sync should do, from what is stored (docs/api.md, "Sync").
 
 Pure: counts and timestamps in, a plan out.
 """

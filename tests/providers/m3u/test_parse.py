@@ -1,4 +1,4 @@
-"""M3U parsing: the quirk playlist of reference §2.7, attribute tokenising, live/VOD rules,
+"""M3U parsing: the quirk playlist of docs/providers.md §2.7, attribute tokenising, live/VOD rules,
 identity keys, line decoding and hostile input (typed errors only)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from iptvsync.providers.m3u.parse import (
 )
 from iptvsync.records import ChannelRecord, MovieRecord
 
-# Reference §2.7 with real bytes: BOM, CRLF on some lines only, session data, an orphan.
+# docs/providers.md §2.7 with real bytes: BOM, CRLF on some lines only, session data, an orphan.
 QUIRKS = (
     b'\xef\xbb\xbf#EXTM3U url-tvg="http://127.0.0.1:9/xmltv.php?username=u&password=p"\n'
     b'#EXT-X-SESSION-DATA:DATA-ID="com.fake.1_0"\n'

@@ -277,7 +277,7 @@ async def test_page_size_ten_and_p0_modes() -> None:
             result, pages = await walk(r.client, Scope.VOD)
             assert result.complete and set(keys(pages)) == vod_keys(r.catalogue)
             assert max(len(p.records) for p in pages) == 10
-            assert 0 not in content_pages(r)  # p=0 is never asked: it duplicates page 1 (§8)
+            assert 0 not in content_pages(r)  # p=0 is page 1 again: not asked (docs/stalker.md §8)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -1,4 +1,4 @@
-"""Portal URL discovery (reference §1): candidate order, classification, and real answers."""
+"""Portal URL discovery (docs/stalker.md §1): candidate order, classification, and real answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The MAG identity derived from a MAC (reference §3)."""
+"""The MAG identity derived from a MAC (docs/stalker.md §3)."""
 
 from __future__ import annotations
 

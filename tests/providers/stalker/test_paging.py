@@ -1,4 +1,4 @@
-"""The in-order concurrent pager (reference §8 stop rules), driven by a fake page source."""
+"""The in-order concurrent pager (docs/stalker.md §8 stop rules), driven by a fake page source."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Stalker payload parsing: tables of captured shapes from both server families (reference §2-8).
+"""Stalker payload parsing: captured shapes from both server families (docs/stalker.md §2-§8).
 
-Stock payloads follow the Ministra fixtures quoted in the reference (string ids, ``text`` key,
+Stock payloads follow the Ministra fixtures of real portals (string ids, ``text`` key,
 relative screenshot paths); reseller payloads follow the XC / XUI / XC_VM panels (ints, base64
 cmds, "N/A", keys outside ``js``). Malformed input must only ever raise the typed errors.
 """

@@ -1,4 +1,4 @@
-"""Xtream payload parsing: tables of the shapes in reference §1 (both server families)."""
+"""Xtream payload parsing: tables of the shapes in docs/providers.md §1 (both server families)."""
 
 from __future__ import annotations
 

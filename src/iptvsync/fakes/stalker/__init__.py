@@ -1,6 +1,6 @@
 """A fake Stalker / Ministra "MAC portal" (a Starlette app) over a fake ``Catalogue``.
 
-It speaks both server families of ``shared/reference/stalker-portal-api.md`` (§0):
+It speaks both server families of docs/stalker.md §0:
 
 - ``family="stock"`` (Infomir Ministra): ``/stalker_portal/server/load.php`` and
   ``/server/load.php``; plain-text ``Unauthorized request.`` / ``Access denied.`` /

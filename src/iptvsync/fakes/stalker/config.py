@@ -60,7 +60,7 @@ class StalkerFakeConfig:
     cookie_decode: bool = True  # False: the mac cookie is read raw (no URL-decoding)
     mac_from_query: bool | None = None  # ?mac= accepted; None: reseller yes, stock no
     # Which parameter a list filters by; the other is ignored ("both": either one works).
-    # A box sends genre= for ITV and category= (with genre=*) for VOD (reference §5.3, §6.2).
+    # A box sends genre= for ITV and category= (with genre=*) for VOD (docs/stalker.md §5.3, §6.2).
     itv_filter: str = "genre"  # "genre" | "category" | "both"
     vod_filter: str | None = None  # None: stock "category", reseller "both"
     series_module: bool | None = None  # the type=series module; None: reseller yes, stock no

@@ -1,4 +1,4 @@
-"""The fake portal's programme guide (reference §5.6): ``get_epg_info`` (every channel's
+"""The fake portal's programme guide (docs/stalker.md §5.6): ``get_epg_info`` (every channel's
 programmes for a period, ``{"js": {"data": {"<ch_id>": [...]}}}``) and ``get_short_epg``.
 
 Programme rows carry Unix ``start_timestamp`` / ``stop_timestamp`` and ``time`` / ``time_to``

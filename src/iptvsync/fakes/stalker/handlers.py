@@ -58,7 +58,7 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
         )
     everything = _tv(ctx, portal.channel_list("*", "number", hide_adult=False))
     shown = _tv(ctx, portal.channel_list("*", "number", hide_adult=cfg.hide_adult_from_all))
-    # Stock drops adult/locked channels from data but still counts them (§5.2).
+    # Stock drops adult/locked channels from data but still counts them (docs/stalker.md §5.2).
     total = len(everything) if cfg.stock else len(shown)
     portal.stats.items_served += len(shown)
     return ctx.reply(

@@ -189,7 +189,7 @@ class _Ctx:
             "epg": [],
             "tv_genre_id": self.num(ch.category_id),
             "added": added,
-            # Not in the reference: a fake-ism, left out when radio has its own module.
+            # Not in docs/stalker.md: a fake-ism, left out when radio has its own module.
             **({} if self.cfg.radio_module else {"radio": self.num(1 if ch.radio else 0)}),
             "cmds": [{**_CMD_STATIC, "id": str(link), "ch_id": str(ch.id), "url": cmd}],
         }

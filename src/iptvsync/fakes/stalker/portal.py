@@ -314,7 +314,7 @@ class FakeStalkerPortal(OrderedLists):
         self.stats.handshakes += 1
         ctx = _Ctx(self, request, params, mac)
         if not cfg.stock and not self._registered(mac):
-            return ctx.reply({"token": None})  # XC_VM, unregistered MAC (§4.1)
+            return ctx.reply({"token": None})  # XC_VM, unregistered MAC (docs/stalker.md §4.1)
         session = self.sessions.setdefault(mac, _Session()) if mac else _Session()
         presented = params.get("token", "")
         if cfg.stock and presented and presented == session.token:

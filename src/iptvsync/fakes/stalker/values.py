@@ -25,7 +25,7 @@ def _stamp(value: datetime) -> str:
 
 
 def _xc_date(value: datetime) -> str:
-    # "March 5, 2027, 12:00 am", the way XC writes the expiry into `phone` (§4.2)
+    # "March 5, 2027, 12:00 am", the way XC writes the expiry into `phone` (docs/stalker.md §4.2)
     hour = value.strftime("%I").lstrip("0") or "12"
     return f"{value.strftime('%B')} {value.day}, {value.year}, {hour}:{value.strftime('%M')} " + (
         "am" if value.hour < 12 else "pm"

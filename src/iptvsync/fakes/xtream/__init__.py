@@ -1,6 +1,6 @@
 """A fake Xtream Codes panel (Starlette), serving a fake ``Catalogue`` with switchable quirks.
 
-Both server families of the reference (§1.0): ``family="xtream"`` sends numbers as strings and
+Both server families of docs/providers.md §1.0: ``family="xtream"`` sends numbers as strings and
 answers a bad login with HTTP 200 ``{"user_info":{"auth":0}}``; ``family="xui"`` sends ints, adds
 ``category_ids``/``title``/``year`` and answers a bad login with a 404 HTML page. Big lists are
 streamed (a generator of orjson chunks), so a 178k-movie list costs no more memory than a page.

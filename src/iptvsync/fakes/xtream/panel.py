@@ -59,7 +59,7 @@ class XtreamPanel:
     def refusal(self, status: str = "Disabled") -> Response:
         cfg = self.provider.config
         if cfg.family == "xui":
-            return _html(404, "404 Not Found")  # XC_VM generateError (§1.2 failure 2)
+            return _html(404, "404 Not Found")  # XC_VM generateError (docs/providers.md §1.2)
         return JSONResponse({"user_info": {"auth": 0, "status": status}})
 
     def account_refusal(self) -> Response | None:

@@ -120,7 +120,7 @@ class Rows:
         return row
 
     def series(self, s: FakeSeries, num: int, cats: list[int], cat_id: int) -> dict[str, Any]:
-        # Seen as an int in get_series on a real XC 2.x panel (§1.6).
+        # Seen as an int in get_series on a real XC 2.x panel (docs/providers.md §1.6).
         category: Any = str(cat_id) if (self.xui or s.id % 11) else cat_id
         row: dict[str, Any] = {
             "num": self.num(num),

@@ -80,7 +80,7 @@ def _status_error(status: int) -> ProviderError:
     if status >= 500:
         return ProviderUnreachable(f"the playlist server failed (HTTP {status})")
     if status == 404:
-        # XC panels answer 404 for bad credentials too (reference §1.2): say both.
+        # XC panels answer 404 for bad credentials too (docs/providers.md §1.2): say both.
         return ProviderBadResponse("the playlist URL answered 404 (wrong URL or credentials)")
     return ProviderBadResponse(f"the playlist URL answered HTTP {status}")
 
@@ -211,7 +211,7 @@ class M3uClient:
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """GET through ``send``'s retries (429 with its ``Retry-After``, 5xx, network) until the
         body starts; the first 32 KB are sniffed for an error page served with 200
-        (reference §2.6)."""
+        (docs/providers.md §2.6)."""
 
         @asynccontextmanager
         async def attempt(slot: Slot) -> AsyncIterator[AsyncIterator[bytes]]:

@@ -1,12 +1,12 @@
 """Extended M3U playlists → typed records. Pure and streaming: bytes in, entries out, line by line.
 
 There is no standard, only what Kodi (pvr.iptvsimple), Dispatcharr, ipytv and IPTVnator accept
-(reference §2.6): a BOM, CRLF/LF/CR in one file, a missing ``#EXTM3U``, unquoted and
+(docs/providers.md §2.6): a BOM, CRLF/LF/CR in one file, a missing ``#EXTM3U``, unquoted and
 single-quoted attribute values, commas inside quoted values and inside the name, upper-case keys,
 ``#EXTGRP``/``#EXTVLCOPT``/``#KODIPROP`` directives between ``#EXTINF`` and its URL, an ``#EXTINF``
 without a URL (dropped), a quoted value broken over two lines, non-UTF-8 bytes, gzip, and binary
 junk. ``classify`` tells live from VOD (§2.5, rules in docs/providers.md) and ``identity_key``
-gives each entry a stable provider id (DESIGN §3).
+gives each entry a stable provider id (docs/providers.md §2.8).
 """
 
 from __future__ import annotations
@@ -555,7 +555,7 @@ def classify(entry: M3uEntry) -> EntryKind:
 
 
 # ---------------------------------------------------------------------------------------------
-# Identity (DESIGN §3: stream URL without volatile query tokens, else tvg-id + name)
+# Identity (docs/providers.md §2.8: stream URL without volatile query tokens, else tvg-id + name)
 
 VOLATILE_PARAMS = frozenset(
     [

@@ -1,4 +1,4 @@
-"""Stalker / Ministra "MAC portal" provider (reference: stalker-portal-api.md).
+"""Stalker / Ministra "MAC portal" provider (protocol: docs/stalker.md).
 
 - ``client.StalkerClient``: the ``ProviderClient``, assembled from one module per job:
   ``options`` (knobs), ``transport`` (one polite, retried call), ``session`` (handshake, MAC

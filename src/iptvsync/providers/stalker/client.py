@@ -2,7 +2,7 @@
 
 - ``options.py``: ``StalkerSettings``, the knobs;
 - ``transport.py``: one polite, retried API call (budget, back-off, MAG headers);
-- ``session.py``: discovery, handshake, MAC pool, re-authentication (reference §4, §9);
+- ``session.py``: discovery, handshake, MAC pool, re-authentication (docs/stalker.md §4, §9);
 - ``walks.py``: channels, radio, VOD and series walks (``paging.py``), series detail;
 - ``probe.py``: the portal's own totals and category lists;
 - ``play.py``: play links (``create_link``);

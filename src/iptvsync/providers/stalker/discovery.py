@@ -1,4 +1,4 @@
-"""From what a user pastes to the portal's API endpoint (reference §1).
+"""From what a user pastes to the portal's API endpoint (docs/stalker.md §1).
 
 Users paste ``http://host:8080/c/``, ``http://host/stalker_portal/c/``, a bare host or a ``.php``
 URL. ``/c/`` is only the box's HTML app; the API lives at ``<base>/portal.php`` (reseller
@@ -114,7 +114,7 @@ def parse_portal_url(pasted: str) -> tuple[str, str, str | None]:
 
 
 def candidate_endpoints(pasted: str) -> list[str]:
-    """Endpoints to try, best first, without duplicates (reference §1 order)."""
+    """Endpoints to try, best first, without duplicates (docs/stalker.md §1 order)."""
     origin, base, php = parse_portal_url(pasted)
     out: list[str] = []
     if php:

@@ -1,6 +1,6 @@
 """Paging one hidden (censored) category whose filter parameter the portal may ignore.
 
-Adult genres are often missing from "All" and from ``get_all_channels`` (reference §5.2, §8),
+Adult genres are often missing from "All" and from ``get_all_channels`` (docs/stalker.md §5.2, §8),
 so they are walked one by one. Which parameter filters a list differs between portals: a MAG
 box sends ``genre=`` for live TV and ``category=`` (with ``genre=*``) for VOD, stalker-to-m3u
 sends ``genre=`` for VOD, and an independent portal read only ``category=`` for live TV. A

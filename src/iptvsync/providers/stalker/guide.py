@@ -1,4 +1,4 @@
-"""The portal's own programme guide (reference §5.6), as ``StalkerClient.guide()`` streams it.
+"""The portal's own programme guide (docs/stalker.md §5.6), as ``StalkerClient.guide()`` streams it.
 
 1. ``type=itv&action=get_epg_info&period=<hours>``: every channel's programmes for a period in
    one answer (``{"js": {"data": {"<ch_id>": [...]}}}``). Tens of MB for thousands of channels,

@@ -1,4 +1,4 @@
-"""The MAG set-top box a Stalker client pretends to be, derived from the MAC (reference §3).
+"""The MAG set-top box a Stalker client pretends to be, derived from the MAC (docs/stalker.md §3).
 
 A real box reads ``sn``/``device_id``/``signature`` from its firmware; we cannot, so we derive
 them deterministically from the MAC the way the popular tools do. What matters to servers is
@@ -27,7 +27,7 @@ DEFAULT_USER_AGENT = (
     "MAG200 stbapp ver: 2 rev: 250 Safari/533.3"
 )
 # The 2016 stock source rejects a Player Engine version older than 0x566 ("old firmware"),
-# so always send a plausible, recent ``ver`` (reference §3).
+# so always send a plausible, recent ``ver`` (docs/stalker.md §3).
 DEFAULT_VER = (
     "ImageDescription: 0.2.18-r23-250; ImageDate: Wed Aug 29 10:49:53 EEST 2018; "
     "PORTAL version: 5.3.1; API Version: JS API version: 343; STB API version: 146; "
@@ -154,7 +154,7 @@ class StalkerIdentity:
     def profile_params(
         self, *, random: str = "", timestamp: int = 0, auth_second_step: bool = False
     ) -> dict[str, str]:
-        """Query parameters of ``type=stb&action=get_profile`` (reference §4.2)."""
+        """Query parameters of ``type=stb&action=get_profile`` (docs/stalker.md §4.2)."""
         params = {
             "type": "stb",
             "action": "get_profile",

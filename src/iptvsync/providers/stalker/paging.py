@@ -1,4 +1,4 @@
-"""Walking one paged list ("stream") concurrently, delivering pages in order (reference §8).
+"""Walking one paged list ("stream") concurrently, delivering pages in order (docs/stalker.md §8).
 
 Pages are fetched ahead within the politeness budget (the window is the budget's current
 limit), but handed to the consumer strictly in page order, so an incremental sync can stop a

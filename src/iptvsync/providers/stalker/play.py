@@ -82,7 +82,7 @@ class StalkerPlay(StalkerSession):
             and parts[2] == str(target.episode)
         )
         if positional or await self._detect_family() == "reseller":
-            # "<show>:<season>:<position>"; the season cmd picks the k-th episode (§7.C).
+            # "<show>:<season>:<position>"; the season cmd picks episode k (docs/stalker.md §7.C).
             show = target.series_provider_id or parts[0]
             season = target.season if target.season is not None else _int_at(parts, 1)
             position = _int_at(parts, 2) if len(parts) >= 3 else target.episode

@@ -1,4 +1,4 @@
-"""A Stalker provider's MAC pool, as one client uses it (reference §3, §9).
+"""A Stalker provider's MAC pool, as one client uses it (docs/stalker.md §3, §9).
 
 A provider may hold several MACs, each a box of its own (``sn``, ``device_id``, ``device_id2``
 where given, derived from the MAC otherwise). A sync uses ONE healthy MAC at a time (most

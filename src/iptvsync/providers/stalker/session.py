@@ -1,4 +1,4 @@
-"""The Stalker session (reference §4, §9): lazy connect, MAC pool, re-authentication.
+"""The Stalker session (docs/stalker.md §4, §9): lazy connect, MAC pool, re-authentication.
 
 discovery → handshake → get_profile (→ do_auth when the profile says status 2). The token
 lives in the client and goes out as ``Authorization: Bearer`` with the MAG cookies and

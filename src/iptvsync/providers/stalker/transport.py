@@ -215,7 +215,7 @@ class StalkerTransport:
         slot.record(Outcome.NEUTRAL)
         if status == 404:
             if self._answered:
-                # XC_VM answers 404 to a banned IP (reference §9): stop everything.
+                # XC_VM answers 404 to a banned IP (docs/stalker.md §9): stop everything.
                 raise ProviderBanned("the portal answered HTTP 404 after working: IP banned?")
             raise NotAPortal(f"the portal endpoint answered HTTP 404 ({safe_url(endpoint)})")
         raise ProviderBadResponse(f"the portal answered HTTP {status}")
@@ -257,7 +257,7 @@ class StalkerTransport:
 
     @staticmethod
     def _vod_params(module: str, category: str, page: int) -> dict[str, str]:
-        # ``category=`` (not ``genre=``): on stock ``genre`` is a cat_genre id (reference §6.2).
+        # ``category=``, not ``genre=``: on stock, ``genre`` is a cat_genre (docs/stalker.md §6.2).
         return {
             "type": module,
             "action": "get_ordered_list",
@@ -321,7 +321,7 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
     """``url?query`` built once, cheaper than httpx merging ``params`` on every request.
 
     Values are encoded once (PHP decodes once); ``/ : ? *`` stay readable as the box sends
-    them, while ``&``, ``#``, ``%``, ``+`` and spaces are encoded (reference §2). A walk sends
+    them, while ``&``, ``#``, ``%``, ``+`` and spaces are encoded (docs/stalker.md §2). A walk sends
     the same few keys and values thousands of times: each is encoded once."""
     return f"{url}?" + "&".join(f"{_encoded(k)}={_encoded(v)}" for k, v in params.items())
 

@@ -162,7 +162,7 @@ class StalkerWalks(StalkerSession):
         if main is None:  # get_all_channels failed, was empty or is disabled: page ITV
             jobs.append(("itv", fetcher("*")))
 
-        # Adult genres may be missing from "All" and get_all_channels (reference §5.2, §8).
+        # Adult genres may be missing from "All" and get_all_channels (docs/stalker.md §5.2, §8).
         def channels_of(rows: list[dict[str, Any]]) -> list[Any]:
             return list(parse.parse_channels(rows, urls, censored_genres=censored))
 

@@ -4,7 +4,7 @@ Lists come whole in one response (tens of MB for a big line, ~135 MB for the def
 account), so they are never buffered: the response body is pushed chunk by chunk into ijson's push
 parser and rows are handed on in pages of ``PAGE_SIZE``. Memory stays flat with list size.
 
-Politeness (reference §1.1): panels tarpit or ban floods, so requests go through a
+Politeness (docs/providers.md §1.1): panels tarpit or ban floods, so requests go through a
 ``PolitenessBudget`` capped at 4 in flight, with long timeouts (60 s), retries with jittered
 back-off on 429 / 5xx / empty bodies / "Too many connections", and no retry on a bad login.
 Credentials travel in the query string of API calls and in the path of play URLs only; messages
@@ -460,7 +460,7 @@ class XtreamClient:
         """Walk a scope: one streamed list per stream, pages of ``PAGE_SIZE`` records.
 
         ``newest_first`` and ``page_cap`` are ignored: the panel sends each list whole and
-        unsorted, so every walk reads it to the end and is complete (DESIGN §3, whole lists);
+        unsorted, so every walk reads it to the end and is complete (docs/sync.md §5);
         capping would only discard rows already downloaded. A handler returning False stops
         that stream, and the walk is then incomplete. Duplicate rows are merged by id; a
         record may come again in a later page with more ``category_ids`` (upsert: last wins).

@@ -1,6 +1,6 @@
 """Xtream Codes payloads → typed records. Pure: no I/O, no clock (``now`` is passed in).
 
-Two server families answer the same API (reference §1.0): the original Xtream Codes 2.x and its
+Two server families answer one API (docs/providers.md §1.0): the original Xtream Codes 2.x and its
 reseller clones send almost every number as a string; XUI.one / XC_VM send ints for ids and add
 ``category_ids``. Every scalar is therefore coerced here (§1.10): ids with ``int(str(x).strip())``,
 booleans from ``1``/``"1"``/``true``/``"true"``, floats after a decimal comma becomes a dot, and
@@ -290,8 +290,8 @@ def _refusal(info: Mapping[str, Any]) -> ProviderError:
     if status == "banned":
         return ProviderBanned("provider says the account is banned")
     if status == "disabled":
-        # auth 0 with "Disabled" is also what panels answer to a wrong password (reference
-        # xtream §1.2): a credentials problem first.
+        # auth 0 with "Disabled" is also what panels answer to a wrong password (docs/providers.md
+        # §1.2): a credentials problem first.
         return ProviderAuthFailed("provider says the account is disabled")
     return ProviderAuthFailed("provider refused the credentials")
 

@@ -1,6 +1,6 @@
 """Stalker / Ministra payloads → typed records. Pure: no I/O, no clock (``now`` is passed in).
 
-Two server families answer the same protocol (reference §0): stock Ministra (string ids,
+Two server families answer the same protocol (docs/stalker.md §0): stock Ministra (string ids,
 ``total_items`` as a string, plain-text auth failures, a ``text`` debug key) and reseller panels
 (XC / XUI / XC_VM: ints, empty-body auth failures, base64 ``cmd``s, ``"N/A"`` values, a
 ``type=series`` module). Every function here accepts both shapes, coerces every scalar, and

@@ -1,4 +1,4 @@
-"""Channels (reference §5.4): rows to ChannelRecords, and ``get_all_channels`` streamed row
+"""Channels (docs/stalker.md §5.4): rows to ChannelRecords, and ``get_all_channels`` streamed row
 by row.
 """
 

@@ -1,4 +1,4 @@
-"""The ``{"js": ...}`` envelope of every answer (reference §2, decision tree): decoded, or
+"""The ``{"js": ...}`` envelope of every answer (docs/stalker.md §2, decision tree): decoded, or
 the typed error its body means (auth-failure texts, empty bodies, busy pages, HTML).
 """
 

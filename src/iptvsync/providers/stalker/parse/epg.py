@@ -1,4 +1,4 @@
-"""Programme rows of the portal's guide (reference §5.6) → ProgrammeRecords in UTC.
+"""Programme rows of the portal's guide (docs/stalker.md §5.6) → ProgrammeRecords in UTC.
 
 ``start_timestamp`` / ``stop_timestamp`` are Unix seconds, the same whatever the portal's time
 zone, and are preferred. Without them, ``time`` / ``time_to`` are local times in the zone the

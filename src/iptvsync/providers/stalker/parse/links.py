@@ -1,4 +1,4 @@
-"""Play links (reference §5.5, §6.4): ``create_link`` answers to playable URLs, and the
+"""Play links (docs/stalker.md §5.5, §6.4): ``create_link`` answers to playable URLs, and the
 helpers that read original ``cmd``s (solution prefixes, base64 JSON, stream ids).
 """
 

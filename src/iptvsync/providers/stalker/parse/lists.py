@@ -1,4 +1,4 @@
-"""Lists: categories and pages (reference §5.1, §6.1, §8)."""
+"""Lists: categories and pages (docs/stalker.md §5.1, §6.1, §8)."""
 
 from __future__ import annotations
 

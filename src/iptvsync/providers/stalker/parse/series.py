@@ -1,4 +1,4 @@
-"""Seasons and episodes (reference §7.B stock is_series, §7.C reseller type=series)."""
+"""Seasons and episodes (docs/stalker.md §7.B stock is_series, §7.C reseller type=series)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Session answers: handshake, profile, ``do_auth`` and account info (reference §4)."""
+"""Session answers: handshake, profile, ``do_auth`` and account info (docs/stalker.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""URLs of a portal: origin and base, logos, posters (reference §5.4, §6.3)."""
+"""URLs of a portal: origin and base, logos, posters (docs/stalker.md §5.4, §6.3)."""
 
 from __future__ import annotations
 

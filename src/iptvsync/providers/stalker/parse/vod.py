@@ -1,4 +1,4 @@
-"""VOD items (reference §6.3, §7): movie and series rows of both families to MovieRecords
+"""VOD items (docs/stalker.md §6.3, §7): movie and series rows of both families to MovieRecords
 and SeriesRecords.
 """
 

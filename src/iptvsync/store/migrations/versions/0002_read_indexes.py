@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 
 Every catalogue read filters ``provider_id = ? AND deleted_at IS NULL`` and orders by one of a
-few keys (DESIGN section 3); each order has an index that serves the filter, the count and the
+few keys (docs/api.md); each order has an index that serves the filter, the count and the
 id page without touching rows (they are fetched by id afterwards). At 300k titles a count drops
 from ~300 ms (a row lookup per item for ``deleted_at``) to ~8 ms.
 
