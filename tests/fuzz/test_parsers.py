@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iptvsync.errors import IptvsyncError
+from iptvsync.providers.m3u import entries as m3u_entries
 from iptvsync.providers.m3u import parse as m3u
 from iptvsync.providers.stalker import parse as stalker
 from iptvsync.providers.xmltv import parse_guide, parse_xmltv_time
@@ -186,8 +187,8 @@ def test_m3u_playlists(lines: list[str], eol: str, bom: bool) -> None:
         return
     _header, entries = result
     for entry in entries:
-        only_typed_errors(m3u.to_record, entry)
-        only_typed_errors(m3u.identity_key, entry)
+        only_typed_errors(m3u_entries.to_record, entry)
+        only_typed_errors(m3u_entries.identity_key, entry)
 
 
 @FUZZ
@@ -201,8 +202,8 @@ def test_m3u_binary_junk(data: bytes) -> None:
 @given(st.text(max_size=200))
 def test_m3u_extinf_and_urls(text: str) -> None:
     only_typed_errors(m3u.parse_extinf, "#EXTINF:-1 " + text)
-    only_typed_errors(m3u.normalise_url, text)
-    only_typed_errors(m3u.episode_marker, text)
+    only_typed_errors(m3u_entries.normalise_url, text)
+    only_typed_errors(m3u_entries.episode_marker, text)
 
 
 # --- XMLTV ----------------------------------------------------------------------------------

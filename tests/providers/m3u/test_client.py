@@ -26,7 +26,7 @@ from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
 from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.m3u import client as m3u_client
 from iptvsync.providers.m3u.client import M3uClient
-from iptvsync.providers.m3u.parse import series_key
+from iptvsync.providers.m3u.entries import series_key
 from iptvsync.records import ChannelRecord, Kind, Page, Scope
 
 
