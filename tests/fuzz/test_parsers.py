@@ -20,6 +20,7 @@ from iptvsync.providers.m3u import entries as m3u_entries
 from iptvsync.providers.m3u import parse as m3u
 from iptvsync.providers.stalker import parse as stalker
 from iptvsync.providers.xmltv import parse_guide, parse_xmltv_time
+from iptvsync.providers.xtream import account as xtream_account
 from iptvsync.providers.xtream import parse as xtream
 from iptvsync.records import Kind
 
@@ -125,8 +126,8 @@ def test_stalker_rows(items: list[dict[str, Any]]) -> None:
 def test_xtream_payloads(payload: Any) -> None:
     from datetime import UTC, datetime
 
-    only_typed_errors(xtream.parse_login, payload, now=datetime(2026, 1, 1, tzinfo=UTC))
-    only_typed_errors(xtream.check_auth_object, payload)
+    only_typed_errors(xtream_account.parse_login, payload, now=datetime(2026, 1, 1, tzinfo=UTC))
+    only_typed_errors(xtream_account.check_auth_object, payload)
     for kind in Kind:
         only_typed_errors(xtream.parse_categories, payload, kind)
     only_typed_errors(xtream.parse_vod_info, payload)
@@ -146,7 +147,7 @@ def test_xtream_rows(row: dict[str, Any]) -> None:
 @FUZZ
 @given(st.integers(min_value=100, max_value=599), st.binary(max_size=200))
 def test_xtream_failures(status: int, body: bytes) -> None:
-    error = xtream.classify_failure(status, body)
+    error = xtream_account.classify_failure(status, body)
     assert isinstance(error, IptvsyncError)
 
 
