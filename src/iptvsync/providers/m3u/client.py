@@ -1,4 +1,4 @@
-"""M3U playlist client: the I/O around ``parse.py`` and ``providers/xmltv.py``.
+"""M3U playlist client: the I/O around ``parse.py``, ``entries.py`` and ``providers/xmltv.py``.
 
 A playlist is one file, often 50+ MB. It is downloaded once into a temporary file (kept for
 ``playlist_cache_s``, default 5 minutes, so ``categories``, ``walk`` and ``series_detail`` of

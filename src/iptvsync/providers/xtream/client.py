@@ -1,4 +1,4 @@
-"""Xtream Codes client: the I/O around ``parse.py``.
+"""Xtream Codes client: the I/O around ``account.py`` and ``parse.py``.
 
 Lists come whole in one response (tens of MB for a big line, ~135 MB for the default large
 account), so they are never buffered: the response body is pushed chunk by chunk into ijson's push
