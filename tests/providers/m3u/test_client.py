@@ -17,7 +17,8 @@ from iptvsync.errors import (
     ProviderError,
     ProviderUnreachable,
 )
-from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.m3u import M3uFakeConfig, create_app
 from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import guide_anchor, guided_channels, schedule
