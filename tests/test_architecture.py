@@ -163,9 +163,7 @@ def test_the_status_check_sees_a_bare_status(tmp_path: Path) -> None:
 # --- file size ------------------------------------------------------------------------------
 
 #: Over the limit today and being split by other work of this session (docs/architecture.md).
-TOO_LONG_FOR_NOW = re.compile(
-    r"^(providers/stalker/.*|providers/[a-z0-9_]+/parse\.py|fakes/catalogue\.py)$"
-)
+TOO_LONG_FOR_NOW = re.compile(r"^providers/stalker/.*$")
 
 
 def test_no_source_file_over_600_lines() -> None:
