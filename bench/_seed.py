@@ -26,7 +26,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from iptvsync.fakes.catalogue import Catalogue, FakeChannel, FakeMovie, FakeSeries, generate
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import FakeChannel, FakeMovie, FakeSeries
 from iptvsync.records import CatalogueRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
 from iptvsync.store import catalogue as store
 from iptvsync.store.models import providers

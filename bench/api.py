@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._seed import ensure_seeded, machine, percentiles, serve_api
 
-from iptvsync.fakes import catalogue as fake
+from iptvsync.fakes import invent as fake
 from iptvsync.store import queries, search
 from iptvsync.store.db import create_db_engine
 

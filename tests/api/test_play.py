@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 from iptvsync.api.app import create_app
 from iptvsync.api.signing import play_query, sign, sign_play_url, verify
-from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig
 from iptvsync.fakes.stalker import create_app as create_portal

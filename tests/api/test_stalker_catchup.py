@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from iptvsync.api.app import create_app
-from iptvsync.fakes.catalogue import Catalogue, FakeChannel, generate
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import FakeChannel
 from iptvsync.fakes.server import ServerThread, _bind
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig
 from iptvsync.fakes.stalker import create_app as portal_app

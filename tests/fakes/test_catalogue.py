@@ -7,13 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from iptvsync.fakes.catalogue import (
-    SERIES_ID_BASE,
-    Catalogue,
-    episode_owner,
-    generate,
-    seasons,
-)
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import SERIES_ID_BASE, episode_owner, seasons
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.server import ServerProcess, ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig, create_app
 

@@ -10,7 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.xtream import LARGE_ACCOUNT, XtreamFakeConfig, create_app
 
 AUTH = {"username": "user", "password": "pass"}

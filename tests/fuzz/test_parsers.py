@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iptvsync.errors import IptvsyncError
+from iptvsync.providers.m3u import entries as m3u_entries
 from iptvsync.providers.m3u import parse as m3u
 from iptvsync.providers.stalker import parse as stalker
 from iptvsync.providers.xmltv import parse_guide, parse_xmltv_time
+from iptvsync.providers.xtream import account as xtream_account
 from iptvsync.providers.xtream import parse as xtream
 from iptvsync.records import Kind
 
@@ -124,8 +126,8 @@ def test_stalker_rows(items: list[dict[str, Any]]) -> None:
 def test_xtream_payloads(payload: Any) -> None:
     from datetime import UTC, datetime
 
-    only_typed_errors(xtream.parse_login, payload, now=datetime(2026, 1, 1, tzinfo=UTC))
-    only_typed_errors(xtream.check_auth_object, payload)
+    only_typed_errors(xtream_account.parse_login, payload, now=datetime(2026, 1, 1, tzinfo=UTC))
+    only_typed_errors(xtream_account.check_auth_object, payload)
     for kind in Kind:
         only_typed_errors(xtream.parse_categories, payload, kind)
     only_typed_errors(xtream.parse_vod_info, payload)
@@ -145,7 +147,7 @@ def test_xtream_rows(row: dict[str, Any]) -> None:
 @FUZZ
 @given(st.integers(min_value=100, max_value=599), st.binary(max_size=200))
 def test_xtream_failures(status: int, body: bytes) -> None:
-    error = xtream.classify_failure(status, body)
+    error = xtream_account.classify_failure(status, body)
     assert isinstance(error, IptvsyncError)
 
 
@@ -186,8 +188,8 @@ def test_m3u_playlists(lines: list[str], eol: str, bom: bool) -> None:
         return
     _header, entries = result
     for entry in entries:
-        only_typed_errors(m3u.to_record, entry)
-        only_typed_errors(m3u.identity_key, entry)
+        only_typed_errors(m3u_entries.to_record, entry)
+        only_typed_errors(m3u_entries.identity_key, entry)
 
 
 @FUZZ
@@ -201,8 +203,8 @@ def test_m3u_binary_junk(data: bytes) -> None:
 @given(st.text(max_size=200))
 def test_m3u_extinf_and_urls(text: str) -> None:
     only_typed_errors(m3u.parse_extinf, "#EXTINF:-1 " + text)
-    only_typed_errors(m3u.normalise_url, text)
-    only_typed_errors(m3u.episode_marker, text)
+    only_typed_errors(m3u_entries.normalise_url, text)
+    only_typed_errors(m3u_entries.episode_marker, text)
 
 
 # --- XMLTV ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pyxtream import XTream
 from pyxtream.schemaValidator import SchemaType, schemaValidator
 
-from iptvsync.fakes.catalogue import seasons as fake_seasons
+from iptvsync.fakes.items import seasons as fake_seasons
 from iptvsync.outputs import xtream_api as xt
 from iptvsync.store.models import categories, series
 from iptvsync.store.users import create_user

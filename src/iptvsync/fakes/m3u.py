@@ -30,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from iptvsync.fakes.catalogue import Catalogue, FakeSeries, seasons
+from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.items import FakeSeries, seasons
 from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.xtream import (
     aiter_chunks,

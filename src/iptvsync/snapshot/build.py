@@ -24,8 +24,7 @@ import sqlalchemy as sa
 
 from iptvsync.settings import Settings
 from iptvsync.snapshot import files
-from iptvsync.store import catalogue, queries
-from iptvsync.store.models import providers, snapshots
+from iptvsync.store import catalogue, queries, snapshot_index
 from iptvsync.store.providers import iso, utcnow
 
 log = logging.getLogger("iptvsync.snapshot")
@@ -51,9 +50,7 @@ def build_snapshot(db: sa.Engine, settings: Settings, provider_id: int) -> Snaps
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            version = conn.execute(
-                sa.select(providers.c.snapshot_version).where(providers.c.id == provider_id)
-            ).scalar()
+            version = snapshot_index.snapshot_version(conn, provider_id)
             if not version:
                 return None
             info = SnapshotInfo(provider_id, int(version), utcnow(), {})
@@ -134,35 +131,14 @@ def _record(db: sa.Engine, settings: Settings, info: SnapshotInfo) -> set[int]:
     """Store the snapshot's row and drop rows past the kept window; returns the versions whose
     files stay (the current one and the one before, for downloads still in flight)."""
     keep = max(1, settings.snapshot_keep_versions)
+    row = {
+        "provider_id": info.provider_id,
+        "version": info.version,
+        "generated_at": info.generated_at,
+        "path": str(files.version_path(settings, info.provider_id, info.version)),
+        "sizes": info.sizes,
+        "stats": info.stats,
+    }
     with db.begin() as conn:
-        conn.execute(
-            snapshots.delete().where(
-                snapshots.c.provider_id == info.provider_id,
-                snapshots.c.version == info.version,
-            )
-        )
-        conn.execute(
-            snapshots.insert().values(
-                provider_id=info.provider_id,
-                version=info.version,
-                generated_at=info.generated_at,
-                path=str(files.version_path(settings, info.provider_id, info.version)),
-                sizes=info.sizes,
-                stats=info.stats,
-            )
-        )
-        versions = list(
-            conn.execute(
-                sa.select(snapshots.c.version)
-                .where(snapshots.c.provider_id == info.provider_id)
-                .order_by(snapshots.c.version.desc())
-            ).scalars()
-        )
-        if len(versions) > keep:
-            conn.execute(
-                snapshots.delete().where(
-                    snapshots.c.provider_id == info.provider_id,
-                    snapshots.c.version.in_(versions[keep:]),
-                )
-            )
+        versions = snapshot_index.record(conn, row, keep)
     return {info.version, *(v for v in versions[:2])}

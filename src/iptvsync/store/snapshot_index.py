@@ -1,5 +1,5 @@
-"""The ``snapshots`` table as the API reads it: which versions of a provider's snapshot exist.
-(The builder, ``snapshot/build.py``, writes them.)"""
+"""The ``snapshots`` table: which versions of a provider's snapshot exist (read by the API),
+and the row the builder (``snapshot/build.py``) records for each build."""
 
 from __future__ import annotations
 
@@ -37,3 +37,39 @@ def synced_providers(conn: sa.Connection, provider_id: int | None = None) -> lis
     if provider_id is not None:
         query = query.where(providers.c.id == provider_id)
     return [int(i) for i in conn.execute(query.order_by(providers.c.id)).scalars()]
+
+
+def snapshot_version(conn: sa.Connection, provider_id: int) -> int | None:
+    """The provider's current catalogue version (0 or None before its first sync)."""
+    value = conn.execute(
+        sa.select(providers.c.snapshot_version).where(providers.c.id == provider_id)
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def record(conn: sa.Connection, row: dict[str, Any], keep: int) -> list[int]:
+    """Store a built snapshot's row (replacing one of the same version) and drop rows past the
+    ``keep`` newest; returns the provider's versions, newest first, as they were before the
+    drop."""
+    provider_id, version = row["provider_id"], row["version"]
+    conn.execute(
+        snapshots.delete().where(
+            snapshots.c.provider_id == provider_id, snapshots.c.version == version
+        )
+    )
+    conn.execute(snapshots.insert().values(**row))
+    versions = list(
+        conn.execute(
+            sa.select(snapshots.c.version)
+            .where(snapshots.c.provider_id == provider_id)
+            .order_by(snapshots.c.version.desc())
+        ).scalars()
+    )
+    if len(versions) > keep:
+        conn.execute(
+            snapshots.delete().where(
+                snapshots.c.provider_id == provider_id,
+                snapshots.c.version.in_(versions[keep:]),
+            )
+        )
+    return versions

@@ -17,7 +17,8 @@ from iptvsync.errors import (
     ProviderError,
     ProviderUnreachable,
 )
-from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.m3u import M3uFakeConfig, create_app
 from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import guide_anchor, guided_channels, schedule
@@ -26,7 +27,7 @@ from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
 from iptvsync.providers.http import ProviderHttp, build_http_client
 from iptvsync.providers.m3u import client as m3u_client
 from iptvsync.providers.m3u.client import M3uClient
-from iptvsync.providers.m3u.parse import series_key
+from iptvsync.providers.m3u.entries import series_key
 from iptvsync.records import ChannelRecord, Kind, Page, Scope
 
 

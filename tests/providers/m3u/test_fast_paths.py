@@ -1,6 +1,6 @@
 """The M3U client's shortcuts for big playlists give the same answers as the plain way.
 
-- ``_path`` skips ``urlsplit`` for plain URLs: same path as ``urlsplit`` for any string;
+- ``url_path`` skips ``urlsplit`` for plain URLs: same path as ``urlsplit`` for any string;
 - ``categories`` reads the groups of every kind in one pass and keeps them for the same file;
 - ``walk`` classifies entries first and builds records (or only the series) for its scope.
 """
@@ -22,7 +22,9 @@ from iptvsync.fakes.m3u import FakeM3uProvider, M3uFakeConfig, playlist_lines
 from iptvsync.providers.base import ProviderConfig
 from iptvsync.providers.http import build_http_client
 from iptvsync.providers.m3u.client import M3uClient
-from iptvsync.providers.m3u.parse import EpisodeEntry, _path, looks_adult
+from iptvsync.providers.m3u.entries import EpisodeEntry
+from iptvsync.providers.m3u.parse import url_path
+from iptvsync.providers.pages import looks_adult
 from iptvsync.records import CategoryRecord, ChannelRecord, Kind, MovieRecord, Page, Scope
 
 PIECES = [
@@ -41,8 +43,8 @@ def _reference_path(url: str) -> str:
 
 @given(st.lists(st.sampled_from(PIECES) | st.text(max_size=3), max_size=10).map("".join))
 def test_path_is_urlsplits_path(url: str) -> None:
-    _path.cache_clear()
-    assert _path(url) == _reference_path(url)
+    url_path.cache_clear()
+    assert url_path(url) == _reference_path(url)
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,21 @@ from iptvsync.errors import (
     ProviderBadResponse,
     ProviderError,
 )
-from iptvsync.providers.m3u.parse import (
+from iptvsync.providers.m3u.entries import (
     EntryKind,
     EpisodeEntry,
-    LineDecoder,
-    M3uEntry,
     classify,
     episode_marker,
     identity_key,
     normalise_url,
+    to_record,
+)
+from iptvsync.providers.m3u.parse import (
+    LineDecoder,
+    M3uEntry,
     parse_extinf,
     parse_playlist,
     sniff_error,
-    to_record,
 )
 from iptvsync.records import ChannelRecord, MovieRecord
 

@@ -31,7 +31,8 @@ from iptvsync.errors import (
     ProviderBanned,
     ProviderUnreachable,
 )
-from iptvsync.fakes.catalogue import KINDS, Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import KINDS, seasons
 from iptvsync.fakes.server import ServedHttp, ServerThread, free_port
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig, create_app
 from iptvsync.providers.base import PlayTarget, ProviderConfig

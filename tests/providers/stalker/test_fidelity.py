@@ -17,7 +17,8 @@ import pytest
 from starlette.requests import Request
 
 from iptvsync.errors import ProviderAccountDisabled, ProviderAccountExpired, ProviderBadResponse
-from iptvsync.fakes.catalogue import Catalogue, seasons
+from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import FakeStalkerPortal, StalkerFakeConfig, create_app
 from iptvsync.providers.base import PlayTarget, ProviderConfig

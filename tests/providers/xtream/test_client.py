@@ -15,7 +15,8 @@ from iptvsync.errors import (
     ProviderBadResponse,
     ProviderBanned,
 )
-from iptvsync.fakes.catalogue import Catalogue, generate, seasons
+from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.xtream import XtreamFakeConfig, create_app, guided_channels, schedule
 from iptvsync.providers.base import PlayTarget, ProviderConfig

@@ -15,23 +15,22 @@ from iptvsync.errors import (
     ProviderUnreachable,
 )
 from iptvsync.providers.pages import Deduper, PageBuilder
-from iptvsync.providers.xtream.parse import (
+from iptvsync.providers.xtream.account import (
     classify_failure,
-    minutes_of,
     normalise_base_url,
+    parse_login,
+    strip_bom,
+)
+from iptvsync.providers.xtream.parse import (
     parse_categories,
     parse_live_row,
-    parse_login,
     parse_series_info,
     parse_series_row,
     parse_short_epg,
     parse_vod_info,
     parse_vod_row,
-    strip_bom,
-    to_bool,
-    to_float,
-    to_int,
 )
+from iptvsync.providers.xtream.values import minutes_of, to_bool, to_float, to_int
 from iptvsync.records import Kind, MovieRecord
 
 NOW = datetime(2024, 10, 19, 12, 0, tzinfo=UTC)

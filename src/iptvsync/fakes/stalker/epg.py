@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from starlette.responses import Response, StreamingResponse
 
-from iptvsync.fakes.catalogue import FakeChannel
+from iptvsync.fakes.items import FakeChannel
 from iptvsync.fakes.stalker.payloads import _PROGRAMMES, _Ctx
 from iptvsync.fakes.stalker.values import _int_or_none
 

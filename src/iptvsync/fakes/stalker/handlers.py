@@ -13,7 +13,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from iptvsync.fakes.catalogue import Catalogue, episode_owner, seasons
+from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.items import episode_owner, seasons
 from iptvsync.fakes.stalker.archive import archive_create_link, simple_data_table
 from iptvsync.fakes.stalker.config import LINK_OFFSET
 from iptvsync.fakes.stalker.epg import epg_info, short_epg

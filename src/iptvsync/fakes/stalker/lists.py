@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from iptvsync.fakes.catalogue import Catalogue, FakeChannel, FakeMovie, FakeSeries
+from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.items import FakeChannel, FakeMovie, FakeSeries
 from iptvsync.fakes.stalker.values import _int_or_none
 
 

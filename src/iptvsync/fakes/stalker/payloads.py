@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iptvsync.fakes.catalogue import FakeChannel, FakeMovie, FakeSeries
+from iptvsync.fakes.items import FakeChannel, FakeMovie, FakeSeries
 from iptvsync.fakes.stalker.config import LINK_OFFSET
 from iptvsync.fakes.stalker.values import _b64, _int_or_none, _path_slug, _stamp
 

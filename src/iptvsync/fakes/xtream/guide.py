@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from iptvsync.fakes.catalogue import (
-    Catalogue,
-    FakeChannel,
-)
+from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.items import FakeChannel
 
 _SHOWS = (
     "Morning Show",

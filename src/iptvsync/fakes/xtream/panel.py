@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from iptvsync.fakes.catalogue import seasons
+from iptvsync.fakes.items import seasons
 from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.xtream.guide import (
     aiter_chunks,

@@ -9,12 +9,7 @@ from typing import Any
 
 import orjson
 
-from iptvsync.fakes.catalogue import (
-    FakeChannel,
-    FakeMovie,
-    FakeSeries,
-    seasons,
-)
+from iptvsync.fakes.items import FakeChannel, FakeMovie, FakeSeries, seasons
 from iptvsync.fakes.xtream.state import ROWS_PER_CHUNK, FakeXtreamProvider, XtreamFakeConfig, _epoch
 
 

@@ -14,10 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from iptvsync.fakes.catalogue import (
-    Catalogue,
-    generate,
-)
+from iptvsync.fakes.catalogue import Catalogue, generate
 
 #: The default "large account" of the benchmarks: sizes of a real reseller line.
 LARGE_ACCOUNT = {"channels": 56_713, "movies": 178_007, "series": 47_568}

@@ -1,4 +1,4 @@
-"""M3U playlist client: the I/O around ``parse.py`` and ``providers/xmltv.py``.
+"""M3U playlist client: the I/O around ``parse.py``, ``entries.py`` and ``providers/xmltv.py``.
 
 A playlist is one file, often 50+ MB. It is downloaded once into a temporary file (kept for
 ``playlist_cache_s``, default 5 minutes, so ``categories``, ``walk`` and ``series_detail`` of
@@ -36,17 +36,9 @@ from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.guard import check_scheme
 from iptvsync.providers.http import BodyKind, ProviderHttp, safe_url
+from iptvsync.providers.m3u.entries import EpisodeEntry, M3uRecord, identity_key, to_record
 from iptvsync.providers.m3u.index import READ_CHUNK, SNIFF_BYTES, Index, build_index
-from iptvsync.providers.m3u.parse import (
-    EntryReader,
-    EpisodeEntry,
-    M3uEntry,
-    M3uHeader,
-    M3uRecord,
-    identity_key,
-    sniff_error,
-    to_record,
-)
+from iptvsync.providers.m3u.parse import EntryReader, M3uEntry, M3uHeader, sniff_error
 from iptvsync.providers.options import M3uOptions, checked
 from iptvsync.providers.pages import PageBuilder
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending

@@ -34,18 +34,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from iptvsync.errors import ProviderBadResponse, ProviderUnreachable
-from iptvsync.providers.m3u.parse import (
-    NOT_A_PLAYLIST,
+from iptvsync.providers.m3u.entries import (
     EntryKind,
-    EntryReader,
     EpisodeEntry,
-    M3uEntry,
     classify,
     groups_of,
     series_record,
-    sniff_error,
     to_record,
 )
+from iptvsync.providers.m3u.parse import NOT_A_PLAYLIST, EntryReader, M3uEntry, sniff_error
 from iptvsync.providers.pages import Deduper, looks_adult
 from iptvsync.providers.spool import new_spool
 from iptvsync.providers.xmltv import GZIP_MAGIC, XZ_MAGIC

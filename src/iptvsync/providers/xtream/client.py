@@ -1,4 +1,4 @@
-"""Xtream Codes client: the I/O around ``parse.py``.
+"""Xtream Codes client: the I/O around ``account.py`` and ``parse.py``.
 
 Lists come whole in one response (tens of MB for a big line, ~135 MB for the default large
 account), so they are never buffered: the response body is pushed chunk by chunk into ijson's push
@@ -31,22 +31,24 @@ from iptvsync.providers.options import XtreamOptions, checked
 from iptvsync.providers.pages import ListRecord, PageBuilder
 from iptvsync.providers.send import Retry, RetryPolicy, retry_after_seconds, sending
 from iptvsync.providers.xmltv import iter_programmes
-from iptvsync.providers.xtream.parse import (
+from iptvsync.providers.xtream.account import (
     STREAM_PREFIX,
     XtreamLogin,
     check_auth_object,
     classify_failure,
     is_transient,
     normalise_base_url,
+    parse_login,
+    strip_bom,
+)
+from iptvsync.providers.xtream.parse import (
     parse_categories,
     parse_live_row,
-    parse_login,
     parse_series_info,
     parse_series_row,
     parse_short_epg,
     parse_vod_info,
     parse_vod_row,
-    strip_bom,
 )
 from iptvsync.records import (
     CategoryRecord,

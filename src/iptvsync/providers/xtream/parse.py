@@ -1,10 +1,8 @@
-"""Xtream Codes payloads → typed records. Pure: no I/O, no clock (``now`` is passed in).
+"""Xtream Codes list payloads → typed records. Pure: no I/O, no clock.
 
-Two server families answer one API (docs/providers.md §1.0): the original Xtream Codes 2.x and its
-reseller clones send almost every number as a string; XUI.one / XC_VM send ints for ids and add
-``category_ids``. Every scalar is therefore coerced here (§1.10): ids with ``int(str(x).strip())``,
-booleans from ``1``/``"1"``/``true``/``"true"``, floats after a decimal comma becomes a dot, and
-``""``/``null`` mean "missing". A PHP empty array ``[]`` can stand where an object is expected.
+Categories, list rows (live, VOD, series), ``get_vod_info``, ``get_series_info`` and the short
+EPG. Every scalar goes through ``values.py`` (the two server families send the same field as a
+string or an int, docs/providers.md §1.0, §1.10); login and failure bodies: ``account.py``.
 """
 
 from __future__ import annotations
@@ -14,21 +12,23 @@ import binascii
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from iptvsync.errors import (
-    ProviderAccountExpired,
-    ProviderAuthFailed,
-    ProviderBadResponse,
-    ProviderBanned,
-    ProviderError,
-    ProviderUnreachable,
-)
+from iptvsync.errors import ProviderBadResponse
 from iptvsync.providers.pages import looks_adult
+from iptvsync.providers.xtream.account import check_auth_object
+from iptvsync.providers.xtream.values import (
+    as_object,
+    epoch_to_datetime,
+    minutes_of,
+    to_bool,
+    to_float,
+    to_int,
+    to_str,
+    year_from_name,
+    year_of,
+)
 from iptvsync.records import (
-    AccountInfo,
     CategoryRecord,
     ChannelRecord,
     EpisodeRecord,
@@ -38,124 +38,6 @@ from iptvsync.records import (
     SeasonRecord,
     SeriesRecord,
 )
-
-BOM = b"\xef\xbb\xbf"
-
-# ---------------------------------------------------------------------------------------------
-# Scalar coercion (§1.10 item 1 and 3)
-
-
-def to_str(value: Any) -> str | None:
-    """A trimmed string, or None for null / "" / non-scalars."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    text = str(value).strip()
-    return text or None
-
-
-def to_int(value: Any) -> int | None:
-    """``int(str(x).strip())``, tolerating ``"12.0"``; None when missing or not a number."""
-    if value is None or isinstance(value, (bool, dict, list)):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return int(float(text.replace(",", ".")))
-        except (ValueError, OverflowError):
-            return None
-    except OverflowError:
-        return None
-
-
-def to_float(value: Any) -> float | None:
-    """A float, with a decimal comma accepted (``"7,5"``, seen on real panels)."""
-    if value is None or isinstance(value, (bool, dict, list)):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().replace(",", ".")
-    if not text:
-        return None
-    try:
-        out = float(text)
-    except ValueError:
-        return None
-    return out if out == out else None  # NaN is "missing"
-
-
-def to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return False
-
-
-def as_object(value: Any) -> dict[str, Any]:
-    """An object, or ``{}`` when the panel sent PHP's empty array ``[]`` (or anything else)."""
-    return value if isinstance(value, dict) else {}
-
-
-def epoch_to_datetime(value: Any) -> datetime | None:
-    seconds = to_int(value)
-    if seconds is None or seconds <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-_YEAR_IN_NAME = re.compile(r"\((\d{4})\)\s*$")
-_YEAR_PREFIX = re.compile(r"^\s*(\d{4})")
-
-
-def year_of(*candidates: Any) -> int | None:
-    """First plausible year among explicit fields (``year``, ``release_date``)."""
-    for value in candidates:
-        text = to_str(value)
-        if not text:
-            continue
-        match = _YEAR_PREFIX.match(text)
-        if match and 1880 <= int(match.group(1)) <= 2200:
-            return int(match.group(1))
-    return None
-
-
-def year_from_name(name: str) -> int | None:
-    match = _YEAR_IN_NAME.search(name)
-    if match and 1880 <= int(match.group(1)) <= 2200:
-        return int(match.group(1))
-    return None
-
-
-def minutes_of(value: Any) -> int | None:
-    """Duration as minutes from ``"01:42:00"``, ``"102"`` (bare minutes) or seconds fields."""
-    text = to_str(value)
-    if not text:
-        return None
-    if ":" in text:
-        parsed = [to_int(p) for p in text.split(":")]
-        nums = [p for p in parsed if p is not None]
-        if len(nums) != len(parsed) or len(nums) > 3:
-            return None
-        while len(nums) < 3:
-            nums.insert(0, 0)
-        hours, minutes, seconds = nums
-        total = hours * 60 + minutes + (1 if seconds >= 30 else 0)
-        return total or None
-    bare = to_int(text)
-    return bare if bare and bare > 0 else None
 
 
 def _rating(value: Any) -> float | None:
@@ -185,164 +67,6 @@ def _norm_id(text: str) -> str:
     # "022", 22 and "22" are the same category; keys are str(int) when numeric (§1.3).
     number = to_int(text)
     return str(number) if number is not None else text
-
-
-# ---------------------------------------------------------------------------------------------
-# Bodies that are not the JSON we asked for (§1.2 failure shapes)
-
-
-def strip_bom(raw: bytes) -> bytes:
-    """Drop a UTF-8 BOM and leading whitespace (seen before the JSON on real panels)."""
-    raw = raw.lstrip()
-    while raw.startswith(BOM):
-        raw = raw[len(BOM) :].lstrip()
-    return raw
-
-
-_BANNED_WORDS = ("banned", "blocked", "forbidden", "access denied", "cloudflare", "captcha")
-_EXPIRED_WORDS = ("expired",)
-_AUTH_WORDS = ("unauthorized", "invalid", "credentials", "disabled", "not found")
-_TRANSIENT_WORDS = ("too many connections", "try again", "server busy", "flood")
-
-
-def classify_failure(status: int, body: bytes) -> ProviderError:
-    """The error that an HTTP status plus a non-JSON (or empty) body stands for.
-
-    XC_VM answers 404 with an HTML page for invalid, banned, disabled and expired lines; WAFs and
-    UA blocks answer 401/403 or a challenge page; a 200 page may say "Too many connections".
-    The caller decides what is transient (see ``is_transient``).
-    """
-    text = body[:32_768].decode("utf-8", errors="replace").lower()
-    if status == 401:
-        return ProviderAuthFailed("provider refused the credentials (HTTP 401)")
-    if status == 403:
-        return ProviderBanned("provider refused access (HTTP 403); check the User-Agent or IP")
-    if status == 429:
-        return ProviderBanned("provider rate limit (HTTP 429)")
-    if 500 <= status < 600:
-        return ProviderUnreachable(f"provider server error (HTTP {status})")
-    if any(word in text for word in _EXPIRED_WORDS):
-        return ProviderAccountExpired("provider says the account has expired")
-    if any(word in text for word in _TRANSIENT_WORDS):
-        return ProviderBadResponse("provider is busy (too many connections)")
-    if any(word in text for word in _BANNED_WORDS):
-        return ProviderBanned("provider blocked the request")
-    if status == 404:
-        return ProviderAuthFailed(
-            "provider refused the credentials (HTTP 404)", detail={"http_status": 404}
-        )
-    if any(word in text for word in _AUTH_WORDS):
-        return ProviderAuthFailed("provider refused the credentials")
-    if not text.strip():
-        return ProviderBadResponse(f"empty response (HTTP {status})")
-    if status >= 400:
-        return ProviderBadResponse(f"unexpected HTTP {status}")
-    return ProviderBadResponse("response is not JSON")
-
-
-def is_transient(error: ProviderError, status: int) -> bool:
-    """Worth a retry with back-off: 429, 5xx, empty bodies, "too many connections"."""
-    if status == 429 or 500 <= status < 600:
-        return True
-    return isinstance(error, ProviderBadResponse)
-
-
-# ---------------------------------------------------------------------------------------------
-# Login (§1.2)
-
-
-@dataclass(frozen=True, slots=True)
-class XtreamLogin:
-    """What the login payload says. No credentials are kept here."""
-
-    family: str  # "xtream" (XC 2.x, strings) | "xui" (XUI.one / XC_VM)
-    account: AccountInfo
-    max_connections: int | None = None
-    active_connections: int | None = None
-    is_trial: bool = False
-    allowed_formats: tuple[str, ...] = ()
-    timezone: str | None = None
-    version: str | None = None
-
-    @property
-    def live_extension(self) -> str:
-        """``m3u8`` when the line allows it, else ``ts`` (IPTVnator's rule, §1.2)."""
-        if "m3u8" in self.allowed_formats:
-            return "m3u8"
-        return "ts"
-
-
-def check_auth_object(payload: Any) -> None:
-    """Raise when a list action answered with the login object ``{"user_info":{"auth":0}}``.
-
-    The same object can come back for any action (§1.2 failure 1); a list with it is not a list.
-    """
-    if isinstance(payload, dict) and isinstance(payload.get("user_info"), dict):
-        info = payload["user_info"]
-        if not to_bool(info.get("auth")):
-            raise _refusal(info)
-
-
-def _refusal(info: Mapping[str, Any]) -> ProviderError:
-    status = (to_str(info.get("status")) or "").lower()
-    if status == "expired":
-        return ProviderAccountExpired("provider says the account has expired")
-    if status == "banned":
-        return ProviderBanned("provider says the account is banned")
-    if status == "disabled":
-        # auth 0 with "Disabled" is also what panels answer to a wrong password (docs/providers.md
-        # §1.2): a credentials problem first.
-        return ProviderAuthFailed("provider says the account is disabled")
-    return ProviderAuthFailed("provider refused the credentials")
-
-
-def expiry_of(value: Any) -> datetime | None:
-    """``exp_date``: null, "", "0" or a negative number mean "never expires" (§1.2)."""
-    return epoch_to_datetime(value)
-
-
-def parse_login(payload: Any, *, now: datetime) -> XtreamLogin:
-    """The login payload (``player_api.php`` with no action) → XtreamLogin, or a typed error.
-
-    A past ``exp_date`` means expired even when ``status`` still says Active.
-    """
-    if not isinstance(payload, dict) or not isinstance(payload.get("user_info"), dict):
-        raise ProviderBadResponse("login answer has no user_info object")
-    info = payload["user_info"]
-    server = as_object(payload.get("server_info"))
-    if not to_bool(info.get("auth")):
-        raise _refusal(info)
-    status = (to_str(info.get("status")) or "active").lower()
-    expires_at = expiry_of(info.get("exp_date"))
-    if status == "expired" or (expires_at is not None and expires_at <= now):
-        raise ProviderAccountExpired(
-            "provider account expired"
-            + (f" on {expires_at.date().isoformat()}" if expires_at else ""),
-            detail={"expires_at": expires_at.isoformat()} if expires_at else None,
-        )
-    if status == "banned":
-        raise ProviderBanned("provider says the account is banned")
-    if status == "disabled":
-        raise ProviderAuthFailed("provider says the account is disabled")
-    formats = info.get("allowed_output_formats")
-    allowed = tuple(
-        str(f).strip().lower() for f in (formats if isinstance(formats, list) else []) if f
-    )
-    xui = to_bool(server.get("xui")) or to_str(server.get("version")) is not None
-    return XtreamLogin(
-        family="xui" if xui else "xtream",
-        account=AccountInfo(
-            status="active" if status == "active" else "unknown",
-            expires_at=expires_at,
-            message=to_str(info.get("message")),
-        ),
-        max_connections=to_int(info.get("max_connections")),
-        active_connections=to_int(info.get("active_cons")),
-        is_trial=to_bool(info.get("is_trial")),
-        allowed_formats=allowed,
-        timezone=to_str(server.get("timezone")),
-        version=to_str(server.get("version")),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -642,21 +366,3 @@ def parse_short_epg(payload: Any, channel_key: str) -> list[ProgrammeRecord]:
             )
         )
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# URLs (§1.1, §1.7)
-
-
-def normalise_base_url(url: str) -> str:
-    """The panel base, ``scheme://host[:port][/sub-path]``: a pasted endpoint and query go."""
-    base = url.strip().split("#", 1)[0].split("?", 1)[0].rstrip("/")
-    for suffix in ("/player_api.php", "/get.php", "/xmltv.php", "/panel_api.php"):
-        if base.lower().endswith(suffix):
-            base = base[: -len(suffix)]
-    if "://" not in base:
-        base = "http://" + base
-    return base.rstrip("/")
-
-
-STREAM_PREFIX = {"channel": "live", "movie": "movie", "episode": "series"}
