@@ -7,9 +7,12 @@ as they can over raw sockets for ``--seconds``. Measured:
 - ``relay_cpu_pct``: the app's CPU time over the window, % of one core (psutil);
 - ``ttfb_upstream_ms``: time to the first byte straight from the fake;
   ``ttfb_cold_ms``: through iptvsync for the first viewer (link, slot, upstream opened);
-  ``ttfb_join_ms_p50``/``max``: for viewers joining the running upstream (one every
-  ``--stagger-ms``; 0 makes all 49 arrive at once, which queues their slot writes);
-  ``added_ttfb_ms``: the cold path's TTFB minus the upstream's;
+  ``ttfb_join_ms_p50``/``p95``/``max``: for viewers joining the running upstream (one every
+  ``--stagger-ms``; 0 makes all 49 arrive at once);
+  ``added_ttfb_ms``: the cold path's TTFB minus the upstream's; ``added_join_ttfb_ms_p50``/
+  ``p95``: a joining viewer's TTFB minus the upstream's;
+- ``join_cpu_ms``: the app's CPU time while the viewers joined (their requests, the slot
+  writes, the streaming to those already in) per joining viewer;
 - ``per_viewer_kb``: (app RSS with 50 viewers − with 1) / 49;
 - ``stalls``: gaps over 1 s between two reads of any viewer; ``min_viewer_rate_bps``.
 
@@ -45,8 +48,8 @@ from iptvsync.fakes.server import free_port
 from iptvsync.settings import Settings
 
 RATE_BPS = 1_000_000  # 8 Mbit/s
-SECRET = "bench-relay-secret"
-ADMIN = "bench-admin"
+SECRET = "bench-relay-secret-long-enough-key"
+ADMIN = "bench-admin-token-long-enough-24"
 
 
 def serve_fake(port: int) -> None:
@@ -121,6 +124,12 @@ async def first_byte(url: str) -> float:
     return elapsed * 1000
 
 
+def _pct(values: list[float], pct: float) -> float:
+    """The ``pct``-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
 async def measure(
     play: str,
     warm: str,
@@ -145,11 +154,14 @@ async def measure(
     await asyncio.sleep(1)
     rss_one = app.memory_info().rss
     others = [Viewer() for _ in range(viewers - 1)]
+    cpu_join0 = app.cpu_times()
     for v in others:  # viewers arrive one by one (``stagger_s`` apart), as people do
         tasks.append(asyncio.create_task(v.run(play, horizon)))
         await asyncio.sleep(stagger_s)
     while any(v.ttfb_s is None for v in others):
         await asyncio.sleep(0.01)
+    cpu_join1 = app.cpu_times()
+    join_cpu = (cpu_join1.user + cpu_join1.system) - (cpu_join0.user + cpu_join0.system)
     await asyncio.sleep(2)  # settle, then the window
     everyone = [first, *others]
     for v in everyone:
@@ -179,7 +191,15 @@ async def measure(
         "ttfb_upstream_ms": round(statistics.median(upstream), 1),
         "ttfb_cold_ms": round((first.ttfb_s or 0) * 1000, 1),
         "ttfb_join_ms_p50": round(statistics.median(joins), 1) if joins else None,
+        "ttfb_join_ms_p95": round(_pct(joins, 95), 1) if joins else None,
         "ttfb_join_ms_max": round(max(joins), 1) if joins else None,
+        "added_join_ttfb_ms_p50": round(statistics.median(joins) - statistics.median(upstream), 1)
+        if joins
+        else None,
+        "added_join_ttfb_ms_p95": round(_pct(joins, 95) - statistics.median(upstream), 1)
+        if joins
+        else None,
+        "join_cpu_ms": round(1000 * join_cpu / max(1, viewers - 1), 2),
         "ttfb_first_play_ms": round(first_ever, 1),
         "ttfb_cold_open_ms": [round(c, 1) for c in cold],
         "added_ttfb_ms": round(max(cold) - statistics.median(upstream), 1),

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
 from iptvsync.api.auth import Admin, Reader
+from iptvsync.api.playlookup import lookups
 from iptvsync.api.schemas import normalise_mac
 from iptvsync.api.services import Svc
 from iptvsync.errors import ValidationFailed
@@ -57,4 +58,8 @@ def put_macs(provider_id: int, body: PoolIn, svc: Svc, _: Admin) -> dict[str, An
     with svc.db.begin() as conn:
         _stalker(conn, provider_id)
         store.set_pool(conn, provider_id, [m.model_dump() for m in body.macs])
-        return {"items": store.public_pool(store.pool(conn, provider_id))}
+        items = store.public_pool(store.pool(conn, provider_id))
+    # Plays read the pool from a cache kept per provider version; set_pool moved that version
+    # on (every replica sees it), and this replica forgets its copy at once.
+    lookups(svc).forget(provider_id)
+    return {"items": items}

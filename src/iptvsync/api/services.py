@@ -107,7 +107,9 @@ def open_http(settings: Settings) -> ProviderHttp:
     return build_http_client(settings)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop on
+    # every request (the relay's joining viewers felt it).
     services: Services = request.app.state.services
     return services
 

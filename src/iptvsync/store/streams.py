@@ -14,7 +14,7 @@ run NTP-synchronised clocks, and a lease is many seconds long.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,17 @@ def _row(r: Any) -> SlotRow:
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One slot wanted: a free number of ``scope`` below ``limit`` for ``holder``."""
+
+    scope: str
+    limit: int
+    holder: str
+    stream_id: str
+    info: Mapping[str, Any]
+
+
 def acquire(
     db: sa.Engine,
     scope: str,
@@ -60,39 +71,82 @@ def acquire(
 ) -> int | None:
     """Take a free slot of ``scope`` (numbers ``0..limit-1``); its number, or None when all
     are held by live leases."""
-    with db.connect() as conn:
-        taken = {
-            r.slot_no: r.lease_until
-            for r in conn.execute(sa.select(t.c.slot_no, t.c.lease_until).where(t.c.scope == scope))
-        }
-    candidates = [n for n in range(limit) if n not in taken]
-    candidates += [n for n, until in sorted(taken.items()) if n < limit and until < now]
-    for number in candidates:
+    ask = Ask(scope, limit, holder, stream_id, info)
+    return acquire_many(db, [ask], replica=replica, now=now, lease_s=lease_s)[0]
+
+
+def acquire_many(
+    db: sa.Engine, asks: Sequence[Ask], *, replica: str, now: float, lease_s: float
+) -> list[int | None]:
+    """Take a slot for each of ``asks`` (in order) in one short transaction: the slot number
+    each got, or None where its scope was full. Many viewers arriving at once cost one
+    transaction instead of one each (``relay.slots`` gathers them)."""
+    if not asks:
+        return []
+    scopes = sorted({a.scope for a in asks})
+    with db.begin() as conn:
+        # An expired lease belongs to a replica that stopped renewing (it died): free for all.
+        conn.execute(sa.delete(t).where(t.c.scope.in_(scopes), t.c.lease_until < now))
+        taken: dict[str, set[int]] = {scope: set() for scope in scopes}
+        for r in conn.execute(sa.select(t.c.scope, t.c.slot_no).where(t.c.scope.in_(scopes))):
+            taken[r.scope].add(r.slot_no)
+        numbers: list[int | None] = []
+        for a in asks:  # two asks of one scope in a batch get two numbers
+            numbers.append(_free(taken[a.scope], a.limit))
+            if numbers[-1] is not None:
+                taken[a.scope].add(numbers[-1])
+        rows = [
+            _values(a, n, replica, now, lease_s)
+            for a, n in zip(asks, numbers, strict=True)
+            if n is not None
+        ]
+        if not rows:
+            return numbers
         try:
-            with db.begin() as conn:
-                if number in taken:  # expired: remove it only if it is still expired
-                    gone = conn.execute(
-                        sa.delete(t).where(
-                            t.c.scope == scope, t.c.slot_no == number, t.c.lease_until < now
-                        )
-                    )
-                    if gone.rowcount != 1:
-                        continue
-                conn.execute(
-                    sa.insert(t).values(
-                        scope=scope,
-                        slot_no=number,
-                        holder=holder,
-                        stream_id=stream_id,
-                        replica=replica,
-                        info=dict(info),
-                        since=now,
-                        lease_until=now + lease_s,
-                    )
-                )
+            with conn.begin_nested():
+                conn.execute(sa.insert(t), rows)
+            return numbers
+        except sa.exc.IntegrityError:
+            pass  # another replica took one of these numbers a moment ago: one by one
+        for i, ask in enumerate(asks):
+            if numbers[i] is not None:
+                taken[ask.scope].discard(numbers[i])  # not inserted: the savepoint rolled back
+        for i, ask in enumerate(asks):
+            numbers[i] = _insert_one(conn, ask, taken, replica, now, lease_s)
+    return numbers
+
+
+def _free(taken: set[int], limit: int, after: int = -1) -> int | None:
+    return next((n for n in range(after + 1, limit) if n not in taken), None)
+
+
+def _values(ask: Ask, number: int, replica: str, now: float, lease_s: float) -> dict[str, Any]:
+    return {
+        "scope": ask.scope,
+        "slot_no": number,
+        "holder": ask.holder,
+        "stream_id": ask.stream_id,
+        "replica": replica,
+        "info": dict(ask.info),
+        "since": now,
+        "lease_until": now + lease_s,
+    }
+
+
+def _insert_one(
+    conn: sa.Connection, ask: Ask, taken: dict[str, set[int]], replica: str, now: float,
+    lease_s: float,
+) -> int | None:  # fmt: skip
+    number = _free(taken[ask.scope], ask.limit)
+    while number is not None:
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(t).values(**_values(ask, number, replica, now, lease_s)))
+            taken[ask.scope].add(number)
             return number
         except sa.exc.IntegrityError:
-            continue  # another replica took this number a moment ago: try the next
+            taken[ask.scope].add(number)  # taken elsewhere meanwhile: the next number
+            number = _free(taken[ask.scope], ask.limit, number)
     return None
 
 
