@@ -40,3 +40,22 @@ def test_migration_0006_down_and_up(db: sa.Engine) -> None:
     assert "max_streams" not in {c["name"] for c in sa.inspect(db).get_columns("users")}
     upgrade(db, "head")
     assert take(db, "a", now=1) == 0
+
+
+def test_acquire_many_in_one_transaction_keeps_every_limit(db: sa.Engine) -> None:
+    """Viewers gathered into one batch: each scope still gets at most its limit, numbers are
+    distinct, a full scope answers None for its extra asks, an expired lease is taken over."""
+    ask = streams.Ask
+    assert take(db, "old", now=100, limit=1, lease=5) == 0  # expires at 105
+    asks = [
+        *(ask("user:1", 2, f"u{i}", f"u{i}", {}) for i in range(4)),
+        *(ask(f"admin:{i}", 1, f"a{i}", f"a{i}", {}) for i in range(3)),
+        ask("provider:1:default", 1, "p", "p", {}),
+    ]
+    got = streams.acquire_many(db, asks, replica="r", now=110, lease_s=10)
+    assert got == [0, 1, None, None, 0, 0, 0, 0]
+    rows = streams.held(db, "", now=110)
+    assert {r.holder for r in rows} == {"u0", "u1", "a0", "a1", "a2", "p"}
+    # A second batch meets the rows of the first: nothing over a limit.
+    again = [ask("user:1", 2, "u9", "u9", {}), ask("user:1", 3, "u8", "u8", {})]
+    assert streams.acquire_many(db, again, replica="r", now=111, lease_s=10) == [None, 2]

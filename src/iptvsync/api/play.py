@@ -145,8 +145,9 @@ async def serve(
     relayed_kind = kind if window is None else "catchup"
     try:
         return await get_relay(svc).open(
-            provider, options, relayed_kind, item_id, who, resolve, hls_url
-        )
+            provider, options, relayed_kind, item_id, who, resolve, hls_url,
+            byte_range=request.headers.get("range") if kind != "channel" else None,
+        )  # fmt: skip
     except ProviderError as exc:
         raise scrubbed(exc, provider) from None
 
