@@ -239,3 +239,26 @@ def test_the_mac_pool_is_read_once_per_provider_version(make_stack: Any) -> None
     first.stop.set()
     second.stop.set()
     sa.event.remove(svc.db, "before_cursor_execute", count)
+
+
+def test_an_hls_part_too_large_to_keep_is_streamed_to_each_viewer(
+    make_stack: Any, monkeypatch: Any
+) -> None:
+    from iptvsync.relay import hlsshare
+
+    monkeypatch.setattr(hlsshare, "MAX_PART_BYTES", 10_000)
+    stack = make_stack("m3u", options={"play_mode": "relay"})
+    stack.media.hls_live = True
+    url = _signed(stack, _hls_channel(stack))
+    bodies = []
+    for _ in range(2):
+        variant = _uris(httpx.get(url, timeout=20).text)[0]
+        first = _uris(httpx.get(variant, timeout=20).text)[0]
+        bodies.append(httpx.get(first, timeout=20).content)
+    root = stack.media._load()[1]
+    files = {p.read_bytes() for p in (root / "hls").glob("seg*.ts")}
+    assert all(len(b) > 10_000 and b in files for b in bodies)
+    fetched = {n: c for n, c in stack.media.hits.items() if n.startswith("live") and n[4].isdigit()}
+    assert sum(fetched.values()) == 2, fetched  # not kept: each viewer fetched its own
+    relay = stack.app.app.state.services.extras["relay"]
+    assert relay.stats()["hls_cache_bytes"] < 10_000  # the playlists only

@@ -1,10 +1,11 @@
 """The relay for one app: play requests in, provider bytes out, slots counted.
 
 ``Relay.open`` takes a viewer through: a user slot (zapping: a user at its limit gives up its
-own oldest stream at once), the channel's shared upstream if one is running, else a provider
-slot (zapping again: a channel only this user watches is closed for the new one), a fresh link,
-the upstream itself, and a ``RelayResponse`` that gives every slot back when the player leaves,
-however it leaves.
+own oldest stream at once), the channel's shared upstream if one is running (TS: ``hub``; HLS:
+``hlsshare``), else a provider slot (zapping again: a channel only this user watches, or a
+movie it watches, is closed for the new one), a fresh link, the upstream itself, and a response
+that gives every slot back when the player leaves, however it leaves. Movies and episodes get
+an upstream of their own, piped at the player's pace with its ``Range`` passed on.
 """
 
 from __future__ import annotations
@@ -76,11 +77,7 @@ class Relay:
         # viewer id → (its shared TS channel, or None for a VOD stream; viewer; user slot)
         self.viewers: dict[str, tuple[Channel | None, Viewer, str | None]] = {}
         self.vod: dict[str, VodStream] = {}
-        self.hls = HlsHub(
-            svc.http,
-            idle_s=HLS_IDLE_S,
-            cache_bytes=getattr(settings, "relay_hls_cache_bytes", 64 * 1024 * 1024),
-        )
+        self.hls = HlsHub(svc.http, idle_s=HLS_IDLE_S, cache_bytes=settings.relay_hls_cache_bytes)
         self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None

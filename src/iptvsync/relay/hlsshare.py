@@ -40,6 +40,7 @@ _TARGET = re.compile(r"^#EXT-X-TARGETDURATION:\s*(\d+(?:\.\d+)?)", re.M)
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 
 HlsUrl = Callable[[str, int, str], str]
+_closing: set[asyncio.Future[None]] = set()
 
 
 @dataclass
@@ -92,7 +93,7 @@ class PartCache:
         self.max_bytes = max_bytes
         self.kept_bytes = 0
         self._kept: OrderedDict[tuple[int, str], Part] = OrderedDict()
-        self._inflight: dict[tuple[int, str], asyncio.Future[Part | None]] = {}
+        self._inflight: dict[tuple[int, str], asyncio.Future[Part | upstream.Upstream]] = {}
 
     async def get(self, up: HlsUpstream, url: str) -> Part | upstream.Upstream:
         """The part (kept or fetched), or, for one too large to keep, the open upstream
@@ -103,25 +104,35 @@ class PartCache:
             self._kept.move_to_end(key)
             return kept
         running = self._inflight.get(key)
-        if running is not None:
-            part = await asyncio.shield(running)
-            if part is not None:
-                return part
-            return await self._open(up, url)  # too large to share: fetch its own
-        future: asyncio.Future[Part | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        if running is None:
+            # Its own task: a viewer that goes away does not cancel what the others wait for.
+            running = self._inflight[key] = asyncio.ensure_future(self._fetch(up, url))
+            running.add_done_callback(lambda task: self._settle(key, task, up))
+            mine = True
+        else:
+            mine = False
         try:
-            got = await self._fetch(up, url)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here: the waiters get it through ``shield``
+            got = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if mine:  # nobody else may use a streamed part: close it when it comes
+                running.add_done_callback(_close_streamed)
             raise
-        finally:
-            self._inflight.pop(key, None)
-        future.set_result(got if isinstance(got, Part) else None)
         if isinstance(got, Part):
-            self._keep(key, got)
-        return got
+            return got
+        if mine:
+            return got
+        return await self._open(up, url)  # too large to share: the creator streams its own
+
+    def _settle(
+        self, key: tuple[int, str], task: asyncio.Future[Part | upstream.Upstream],
+        up: HlsUpstream,
+    ) -> None:  # fmt: skip
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled() and task.exception() is None:
+            got = task.result()
+            if isinstance(got, Part) and not up.closed:  # a closed channel keeps nothing
+                self.keep(key, got)
 
     async def _open(self, up: HlsUpstream, url: str) -> upstream.Upstream:
         opened = await upstream.open(self.http, url, up.headers, allow_private=up.allow_private)
@@ -159,7 +170,7 @@ class PartCache:
         kind = PLAYLIST_TYPE if playlist else (opened.content_type or "video/mp2t")
         return Part(bytes(body[:limit]), kind, opened.url, playlist, expires)
 
-    def _keep(self, key: tuple[int, str], part: Part) -> None:
+    def keep(self, key: tuple[int, str], part: Part) -> None:
         old = self._kept.pop(key, None)
         if old is not None:
             self.kept_bytes -= len(old.body)
@@ -177,6 +188,15 @@ class PartCache:
             part = self._kept.pop((provider_id, url), None)
             if part is not None:
                 self.kept_bytes -= len(part.body)
+
+
+def _close_streamed(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        got = task.result()
+        if isinstance(got, upstream.Upstream):
+            closing = asyncio.ensure_future(got.close())
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
 
 
 def refresh_window(text: str) -> float:
@@ -206,7 +226,7 @@ class HlsHub:
 
     def start(self, up: HlsUpstream, first: Part) -> None:
         self.upstreams[up.key] = up
-        self.cache._keep((up.provider_id, up.root), first)
+        self.cache.keep((up.provider_id, up.root), first)
 
     def open_upstream(self, key: tuple[Any, ...]) -> HlsUpstream | None:
         found = self.upstreams.get(key)
@@ -308,8 +328,9 @@ def _streamed(opened: upstream.Upstream, session: HlsSession) -> Response:
     stop = asyncio.Event()
 
     def cleanup() -> None:
-        task = asyncio.ensure_future(opened.close())
-        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        closing = asyncio.ensure_future(opened.close())
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
 
     return RelayResponse(
         chunks(), media_type=opened.content_type or "video/mp2t", cleanup=cleanup,
