@@ -20,6 +20,7 @@ One JSON line.
 
     .venv/bin/python bench/relay.py                 # 50 viewers, 30 s
     .venv/bin/python bench/relay.py --viewers 10 --seconds 5
+    .venv/bin/python bench/relay.py --users         # 50 output users (user slots checked)
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from iptvsync.api.signing import sign_play_url
+from iptvsync.api.play import user_kind
+from iptvsync.api.signing import play_path, sign, sign_play_url
 from iptvsync.fakes.server import free_port
+from iptvsync.outputs.users import create_user
 from iptvsync.settings import Settings
 
 RATE_BPS = 1_000_000  # 8 Mbit/s
@@ -131,7 +134,7 @@ def _pct(values: list[float], pct: float) -> float:
 
 
 async def measure(
-    play: str,
+    play: str | list[str],
     warm: str,
     direct: str,
     app: psutil.Process,
@@ -142,21 +145,22 @@ async def measure(
     upstream = [await first_byte(direct) for _ in range(5)]
     first_ever = await first_byte(warm)  # the app's first play: lazy set-up included
     await asyncio.sleep(2)  # that channel's upstream closes
-    cold = [await first_byte(play)]
+    urls = play if isinstance(play, list) else [play] * viewers
+    cold = [await first_byte(urls[0])]
     await asyncio.sleep(2)
-    cold.append(await first_byte(play))
+    cold.append(await first_byte(urls[0]))
     await asyncio.sleep(2)
     first = Viewer()
     horizon = time.monotonic() + seconds + 60
-    tasks = [asyncio.create_task(first.run(play, horizon))]
+    tasks = [asyncio.create_task(first.run(urls[0], horizon))]
     while first.ttfb_s is None:
         await asyncio.sleep(0.01)
     await asyncio.sleep(1)
     rss_one = app.memory_info().rss
     others = [Viewer() for _ in range(viewers - 1)]
     cpu_join0 = app.cpu_times()
-    for v in others:  # viewers arrive one by one (``stagger_s`` apart), as people do
-        tasks.append(asyncio.create_task(v.run(play, horizon)))
+    for v, url in zip(others, urls[1:], strict=True):  # ``stagger_s`` apart, as people do
+        tasks.append(asyncio.create_task(v.run(url, horizon)))
         await asyncio.sleep(stagger_s)
     while any(v.ttfb_s is None for v in others):
         await asyncio.sleep(0.01)
@@ -184,6 +188,7 @@ async def measure(
     joins = [v.ttfb_s * 1000 for v in others if v.ttfb_s is not None]
     return {
         "viewers": viewers,
+        "as": "users" if isinstance(play, list) else "admin",
         "stagger_ms": round(stagger_s * 1000),
         "seconds": round(elapsed, 1),
         "upstream_bps": RATE_BPS,
@@ -216,6 +221,10 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--stagger-ms", type=float, default=50.0, help="0: all join at once")
+    parser.add_argument(
+        "--users", action="store_true",
+        help="each viewer an output user of its own (its user slot checked), not the admin",
+    )  # fmt: skip
     parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
@@ -273,10 +282,17 @@ async def setup_and_measure(
         rows = conn.exec_driver_sql(
             "SELECT id, cmd FROM channels WHERE provider_id = ? ORDER BY id", (pid,)
         ).all()
-    engine.dispose()
     channel, other = [i for i, cmd in rows if cmd and cmd.split("?")[0].endswith(".ts")][:2]
     settings = Settings(secret_key=SECRET, admin_token=ADMIN)  # type: ignore[arg-type]
-    play = sign_play_url(settings, pid, "channel", channel, base_url=base)
+    play: str | list[str] = sign_play_url(settings, pid, "channel", channel, base_url=base)
+    if args.users:
+        play = []
+        with engine.begin() as conn:
+            for n in range(args.viewers):
+                uid = create_user(conn, f"viewer{n}", "bench-password", all_providers=True)
+                sig = sign(settings, pid, user_kind("channel", uid), channel)
+                play.append(f"{base}{play_path(pid, 'channel', channel)}?u={uid}&sig={sig}")
+    engine.dispose()
     warm = sign_play_url(settings, pid, "channel", other, base_url=base)
     return await measure(play, warm, f"{fake}/_asset/stream.ts", psutil.Process(app_pid),
                          args.viewers, args.seconds, args.stagger_ms / 1000)  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 
+from iptvsync.outputs.users import create_user
 from iptvsync.store import streams
 from iptvsync.store.migrate import alembic_config, upgrade
 
@@ -52,10 +53,35 @@ def test_acquire_many_in_one_transaction_keeps_every_limit(db: sa.Engine) -> Non
         *(ask(f"admin:{i}", 1, f"a{i}", f"a{i}", {}) for i in range(3)),
         ask("provider:1:default", 1, "p", "p", {}),
     ]
-    got = streams.acquire_many(db, asks, replica="r", now=110, lease_s=10)
+    got = [g.number for g in streams.acquire_many(db, asks, replica="r", now=110, lease_s=10)]
     assert got == [0, 1, None, None, 0, 0, 0, 0]
     rows = streams.held(db, "", now=110)
     assert {r.holder for r in rows} == {"u0", "u1", "a0", "a1", "a2", "p"}
     # A second batch meets the rows of the first: nothing over a limit.
     again = [ask("user:1", 2, "u9", "u9", {}), ask("user:1", 3, "u8", "u8", {})]
-    assert streams.acquire_many(db, again, replica="r", now=111, lease_s=10) == [None, 2]
+    granted = streams.acquire_many(db, again, replica="r", now=111, lease_s=10)
+    assert [g.number for g in granted] == [None, 2]
+
+
+def test_a_users_own_limit_and_name_come_with_its_slot(db: sa.Engine) -> None:
+    with db.begin() as conn:
+        alice = create_user(conn, "alice", "pw-12345678", all_providers=True)
+        bob = create_user(conn, "bob", "pw-12345678", all_providers=True)
+    assert streams.set_user_limit(db, "alice", 1)
+    ask = streams.Ask
+    asks = [
+        ask(f"user:{alice}", 2, "a1", "a1", {}, user_id=alice),
+        ask(f"user:{alice}", 2, "a2", "a2", {}, user_id=alice),  # over her own limit of 1
+        ask(f"user:{bob}", 2, "b1", "b1", {}, user_id=bob),
+        ask(f"user:{bob}", 2, "b2", "b2", {}, user_id=bob),  # bob has the default, 2
+        ask("user:999", 2, "x", "x", {}, user_id=999),  # no such user
+    ]
+    got = streams.acquire_many(db, asks, replica="r", now=1, lease_s=10)
+    assert [(g.number, g.limit, g.username, g.user_missing) for g in got] == [
+        (0, 1, "alice", False),
+        (None, 1, "alice", False),
+        (0, 2, "bob", False),
+        (1, 2, "bob", False),
+        (None, 0, None, True),
+    ]
+    assert streams.get(db, "a1", now=1).info["username"] == "alice"  # type: ignore[union-attr]

@@ -208,22 +208,15 @@ async def _authorise(
         if verify(svc.settings, provider_id, signed_kind, item_id, sig):
             if user_id is None:
                 return Who(user_id=None, username=None, admin=True)
-            return Who(user_id=user_id, username=_username(svc, user_id), admin=False)
+            # The name (and whether the user still exists) is read with the user's slot, in
+            # the relay's gathered transaction; a redirect needs neither.
+            return Who(user_id=user_id, username=None, admin=False)
     anonymous = not request.headers.get("authorization")
     if sig is not None and svc.settings.admin_token is not None and anonymous:
         raise Forbidden("this play link's signature is not valid or has expired")
     principal = await principal_from_request(request)
     principal.check(provider_id)
     return who_of(principal)
-
-
-def _username(svc: Services, user_id: int) -> str | None:
-    import sqlalchemy as sa
-
-    from iptvsync.store.models import users
-
-    with svc.db.connect() as conn:
-        return conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).scalar()
 
 
 def _archive(svc: Services, provider_id: int, kind: str, item_id: int) -> int | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from iptvsync.errors import NoFreeConnection
+from iptvsync.errors import Forbidden, NoFreeConnection
 from iptvsync.providers.http import mask_mac
 from iptvsync.relay import hls, upstream
 from iptvsync.relay.hlsshare import (
@@ -187,14 +187,16 @@ class Relay:
             )  # fmt: skip
             assert holder is not None
             return holder
-        limit = await asyncio.to_thread(streams.user_limit, self.svc.db, who.user_id)
-        limit = limit if limit is not None else self.svc.settings.default_max_streams
         scope = user_scope(who.user_id)
+        default = self.svc.settings.default_max_streams
         for attempt in range(2):
-            holder = await self.slots.acquire(
-                scope, limit, stream_id=viewer.id, info=info,
-                on_lost=lambda: self._kill(viewer), holder=viewer.id,
+            # The user's own limit is read with the slot, in the same gathered transaction.
+            holder, grant = await self.slots.take(
+                scope, default, stream_id=viewer.id, info=info,
+                on_lost=lambda: self._kill(viewer), holder=viewer.id, user_id=who.user_id,
             )  # fmt: skip
+            if grant.user_missing:
+                raise Forbidden("this play link's user no longer exists")
             if holder is not None or attempt:
                 break
             # Zapping: the user's own oldest stream gives its slot to the new one at once.
@@ -202,9 +204,10 @@ class Relay:
             if mine:
                 await self.stop_viewer(mine[0].holder)
         if holder is None:
+            name = grant.username or who.username
             raise NoFreeConnection(
-                f"user {who.username!r} already watches {limit} stream(s)",
-                detail={"limit": limit, "held_by": "user"},
+                f"user {name!r} already watches {grant.limit} stream(s)",
+                detail={"limit": grant.limit, "held_by": "user"},
             )
         return holder
 

@@ -96,7 +96,7 @@ class SlotBook:
         self._task: asyncio.Task[None] | None = None
         # Viewers arriving together share one transaction (and one thread hop) for their
         # slots, and so do viewers leaving together.
-        self._asks: Batcher[streams.Ask, int | None] = Batcher(self._acquire_batch)
+        self._asks: Batcher[streams.Ask, streams.Grant] = Batcher(self._acquire_batch)
         self._releases: Batcher[str, None] = Batcher(self._release_batch)
 
     async def acquire(
@@ -111,23 +111,49 @@ class SlotBook:
         holder: str | None = None,
     ) -> str | None:
         """A holder id for a slot of ``scope``, or None when all ``limit`` are taken."""
+        taken, _ = await self.take(
+            scope, limit, stream_id=stream_id, info=info, on_lost=on_lost, refresh=refresh,
+            holder=holder,
+        )  # fmt: skip
+        return taken
+
+    async def take(
+        self,
+        scope: str,
+        limit: int,
+        *,
+        stream_id: str,
+        info: dict[str, Any],
+        on_lost: Callable[[], None],
+        refresh: Callable[[], dict[str, Any]] | None = None,
+        holder: str | None = None,
+        user_id: int | None = None,
+    ) -> tuple[str | None, streams.Grant]:
+        """``acquire``, and what the database said (``store.streams.Grant``): with ``user_id``
+        the limit is that user's own, read in the same transaction."""
         holder = holder or uuid.uuid4().hex
-        ask = streams.Ask(scope, limit, holder, stream_id, dict(info))
+        ask = streams.Ask(scope, limit, holder, stream_id, dict(info), user_id)
         future = self._asks.submit(ask)
         try:
-            number = await asyncio.shield(future)
+            grant = await asyncio.shield(future)
         except asyncio.CancelledError:
             # The caller went away while its slot was being written: give the slot back.
             future.add_done_callback(lambda f: self._give_back(f, holder))
             raise
-        if number is None:
-            return None
+        if grant.number is None:
+            return None, grant
+        if grant.username is not None:
+            info = {**info, "username": grant.username}
         self._held[holder] = Held(holder, scope, info, on_lost, refresh)
         self._ensure_renewing()
-        return holder
+        return holder, grant
 
     def _give_back(self, future: asyncio.Future[Any], holder: str) -> None:
-        if not future.cancelled() and future.exception() is None and future.result() is not None:
+        if (
+            not future.cancelled()
+            and future.exception() is None
+            and future.result().number is not None
+        ):
             self._releases.submit(holder)
 
     async def release(self, *holders: str | None) -> None:
@@ -135,7 +161,7 @@ class SlotBook:
         if wanted:
             await asyncio.gather(*(self._releases.submit(h) for h in wanted))
 
-    def _acquire_batch(self, asks: list[streams.Ask]) -> list[int | None]:
+    def _acquire_batch(self, asks: list[streams.Ask]) -> list[streams.Grant]:
         return streams.acquire_many(
             self.db, asks, replica=self.replica, now=time.time(), lease_s=self.lease_s
         )
