@@ -3,6 +3,9 @@ an expired lease is taken over, renewal reports rows that were taken away, 0006 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -85,3 +88,35 @@ def test_a_users_own_limit_and_name_come_with_its_slot(db: sa.Engine) -> None:
         (None, 0, None, True),
     ]
     assert streams.get(db, "a1", now=1).info["username"] == "alice"  # type: ignore[union-attr]
+
+
+def test_a_number_taken_by_another_replica_meanwhile_moves_to_the_next(db: sa.Engine) -> None:
+    """PostgreSQL (read committed): another replica inserts the number this batch chose
+    between its read and its insert; the batch takes the next free number instead."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE holds the write lock: no one can get in between")
+    fired: list[bool] = []
+
+    def meddle(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO STREAM_SLOTS") and not fired:
+            fired.append(True)
+            with db.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+                other.execute(
+                    sa.text(
+                        "INSERT INTO stream_slots (scope, slot_no, holder, stream_id, replica,"
+                        " info, since, lease_until) VALUES ('user:1', 0, 'other', 'other', 'r2',"
+                        " '{}', 1, 100)"
+                    )
+                )
+
+    sa.event.listen(db, "before_cursor_execute", meddle)
+    try:
+        asks = [
+            streams.Ask("user:1", 3, "mine", "mine", {}),
+            streams.Ask("admin:x", 1, "x", "x", {}),
+        ]
+        got = streams.acquire_many(db, asks, replica="r", now=1, lease_s=10)
+    finally:
+        sa.event.remove(db, "before_cursor_execute", meddle)
+    assert fired and [g.number for g in got] == [1, 0]
+    assert {r.holder for r in streams.held(db, "", now=1)} == {"other", "mine", "x"}
