@@ -116,9 +116,11 @@ def test_hls_viewers_share_playlist_segments_and_one_provider_slot(
     assert relay.stats()["hls_upstreams"] == 0 and relay.stats()["hls_cache_bytes"] == 0
 
 
-def test_hls_zap_and_a_full_provider(make_stack: Any) -> None:
+def test_two_users_hls_viewers_share_one_provider_slot_and_stop_only_their_own(
+    make_stack: Any,
+) -> None:
     """One connection per account: a second user's HLS viewer shares the running channel
-    instead of needing a slot of its own."""
+    instead of needing a provider slot of its own; stopping it leaves the other playing."""
     stack = make_stack("m3u", options={"play_mode": "relay", "max_connections": 1})
     stack.media.hls_live = True
     channel = _hls_channel(stack)
