@@ -537,7 +537,9 @@ async def _play(
 ) -> Response:
     """Play through the play service (a 302 like a panel's, or the relay), as the user who
     was authenticated and checked against the provider above."""
-    return await play.serve(svc, request, provider_id, kind, item_id, play.who_of(who), catchup)
+    return await play.serve(
+        svc, request, provider_id, kind, item_id, play.who_of(who), catchup
+    )
 
 
 @router.api_route(
