@@ -186,9 +186,11 @@ class Channel:
 
     def _primer(self) -> bytes:
         """The newest bytes as one piece, from a TS packet boundary: one send per joining
-        viewer, and viewers joining between two chunks share the same object."""
+        viewer, and viewers joining between two chunks share the same object. At most half
+        a viewer's buffer: a primer that filled it would have the viewer dropped by the next
+        chunk if that came before its first send."""
         if self._prime is None:
-            joined = b"".join(self._recent)
+            joined = b"".join(self._recent)[-(self._buffer // 2) :]
             self._prime = joined[ts_sync(joined) :]
         return self._prime
 
