@@ -1,8 +1,32 @@
 """Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), real servers.
 
-Every test that takes ``settings`` or ``db`` runs twice: on a SQLite file and on PostgreSQL
-(a database of its own per test, copied from a template migrated once per session, dropped
-afterwards). Set ``IPTVSYNC_TEST_BACKENDS=sqlite`` to run the SQLite half only.
+Databases. A test that takes ``database_url``, ``settings`` or ``db`` gets a database of its
+own, already migrated to head: a copy of a template migrated once per session (and per xdist
+worker): a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
+
+The backend rule (which tests run on which database):
+
+- By default a database test runs on SQLite only. Most tests exercise the API, the providers
+  or the outputs, whose behaviour does not depend on the database.
+- A test whose behaviour differs by backend runs twice, on SQLite and on PostgreSQL: SQL of
+  our own (queries, search, writes and upserts, migrations, snapshots), a dialect branch, a
+  PostgreSQL-only feature. Mark it ``@pytest.mark.both_backends`` (a whole module:
+  ``pytestmark = pytest.mark.both_backends``). Every test under the directories named in
+  ``BOTH_BACKENDS_DIRS`` (tests/store, tests/snapshot, tests/scale) is marked so without saying it.
+- A test of PostgreSQL alone (a fault of its own) is marked ``postgresql_only``. Tests that
+  need PostgreSQL itself (scale mode, Procrastinate) take ``pg_url`` (an empty schema of their
+  own) and skip when PostgreSQL is not among the backends.
+
+Parallel runs. ``scripts/test.sh`` runs the suite in two pytest invocations: everything but
+the browser tests under pytest-xdist (``-n``), then the ``e2e`` and ``serial`` tests in one
+process. Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL);
+nothing else may bind a fixed port or a fixed path: bind port 0 and use ``tmp_path``.
+
+``IPTVSYNC_TEST_BACKENDS=sqlite`` runs the SQLite half only (``postgresql``: PostgreSQL
+only); ``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
+
+Hypothesis: the ``ci`` profile (small, the default) and ``large`` (``HYPOTHESIS_PROFILE=large``).
+Property tests leave ``max_examples`` to the profile.
 """
 
 from __future__ import annotations
@@ -16,6 +40,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as settings_profiles
 
 import iptvsync.providers.http  # noqa: F401 - installs the log redaction, as the app does
 from iptvsync.settings import Settings
@@ -27,6 +53,37 @@ PG_URL = os.environ.get("IPTVSYNC_TEST_PG", "postgresql+psycopg://postgres@127.0
 BACKENDS = [
     b.strip() for b in os.environ.get("IPTVSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 ]
+#: The backend of a test whose behaviour does not depend on the database.
+DEFAULT_BACKEND = "sqlite" if "sqlite" in BACKENDS else BACKENDS[0]
+ALL_BACKENDS = os.environ.get("IPTVSYNC_TEST_ALL_BACKENDS", "") not in ("", "0")
+#: Directories (under tests/) whose every test runs on each backend: it is what they test.
+BOTH_BACKENDS_DIRS = ("store", "snapshot", "scale")
+TESTS = Path(__file__).resolve().parent
+
+settings_profiles.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings_profiles.register_profile(
+    "large", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings_profiles.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def backends_for(item: pytest.Function | pytest.FunctionDefinition) -> list[str]:
+    """The backends a database test runs on (the rule in this module's docstring)."""
+    if item.get_closest_marker("postgresql_only") is not None:
+        return [b for b in BACKENDS if b == "postgresql"]  # none: pytest reports a skip
+    if ALL_BACKENDS or item.get_closest_marker("both_backends") is not None:
+        return BACKENDS
+    parts = item.path.resolve().relative_to(TESTS).parts
+    if parts and parts[0] in BOTH_BACKENDS_DIRS:
+        return BACKENDS
+    return [DEFAULT_BACKEND]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", backends_for(metafunc.definition), indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +91,14 @@ def pg_admin() -> Iterator[sa.Engine]:
     engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         # Extensions live in their own schema, once per database; each test schema finds them.
-        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+        # xdist workers start together and ``IF NOT EXISTS`` is no guard against a concurrent
+        # twin (a unique violation in the catalogue): one worker at a time.
+        conn.exec_driver_sql("SELECT pg_advisory_lock(73190018)")
+        try:
+            conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+        finally:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(73190018)")
     yield engine
     engine.dispose()
 
@@ -98,10 +161,13 @@ def pg_template(pg_admin: sa.Engine) -> Iterator[str]:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database already migrated to head: a copy of the session's template."""
-    if request.param == "sqlite":
+    """A database already migrated to head: a copy of the session's template. The backend is
+    the test's parameter (``pytest_generate_tests``); a fixture asked for by name at run time
+    gets the default one."""
+    backend = getattr(request, "param", DEFAULT_BACKEND)
+    if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "iptvsync.db"
         shutil.copyfile(template, target)

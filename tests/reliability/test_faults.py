@@ -253,6 +253,8 @@ def _pg_restart() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_only
+@pytest.mark.serial  # a restart drops every other test's PostgreSQL connections
 async def test_postgresql_restart_during_a_sync_pauses_and_completes(
     settings: Settings, db: sa.Engine
 ) -> None:
