@@ -86,7 +86,8 @@ def test_no_server_errors(base_url: str) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=15,
+            # A quarter of the profile's (tests/conftest.py): 15 in CI, more on demand.
+            max_examples=max(5, settings.default.max_examples // 4),
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),

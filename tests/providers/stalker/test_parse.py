@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from iptvsync.errors import (
@@ -650,7 +650,6 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(_JSON)
 def test_every_parser_raises_only_typed_errors(js: Any) -> None:
     calls = [
@@ -676,7 +675,6 @@ def test_every_parser_raises_only_typed_errors(js: Any) -> None:
             pass  # the payload itself cannot be serialised (NaN keys, huge ints): not our input
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_decode_or_raise_typed(raw: bytes) -> None:
     with contextlib.suppress(ProviderError):
