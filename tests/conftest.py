@@ -19,8 +19,9 @@ The backend rule (which tests run on which database):
 
 Parallel runs. ``scripts/test.sh`` runs the suite in two pytest invocations: everything but
 the browser tests under pytest-xdist (``-n``), then the ``e2e`` and ``serial`` tests in one
-process. Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL);
-nothing else may bind a fixed port or a fixed path: bind port 0 and use ``tmp_path``.
+process. Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL)
+or whose latency bounds parallel neighbours would break. Nothing may bind a fixed port or
+write a fixed path: bind port 0, use ``tmp_path``, name databases and schemas with a uuid.
 
 ``IPTVSYNC_TEST_BACKENDS=sqlite`` runs the SQLite half only (``postgresql``: PostgreSQL
 only); ``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.

@@ -68,6 +68,7 @@ def flood_in_child(url: str, requests: int, connections: int) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # healthz latency bounds: parallel neighbours would set them
 def test_wrong_password_flood_leaves_the_server_responsive(unthrottled: ServeProcess) -> None:
     assert unthrottled.proc is not None
     pid = unthrottled.proc.pid
