@@ -36,7 +36,7 @@ if [ "${1:-}" = "--cov" ]; then
   COV_PARALLEL=(--cov=src/iptvsync --cov-report=)
   COV_SERIAL=(--cov=src/iptvsync --cov-append --cov-report=term)
 fi
-WORKERS=${IPTVSYNC_TEST_WORKERS:-3}
+WORKERS=${IPTVSYNC_TEST_WORKERS:-4}
 PYTEST=(.venv/bin/pytest -q -p no:cacheprovider --durations=20)
 echo "== pytest: in parallel ($WORKERS workers)"
 parallel=0

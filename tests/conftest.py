@@ -250,5 +250,11 @@ def log_secret_watch() -> Iterator[None]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for as long as its session-wide browser lives, and asyncio tests collected after
-    it could not start their own."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    it could not start their own. Tests marked ``slow`` run first: started late on one xdist
+    worker, a long test keeps the whole run waiting while the other workers idle."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("e2e") is not None,
+            item.get_closest_marker("slow") is None,
+        )
+    )

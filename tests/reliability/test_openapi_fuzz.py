@@ -78,6 +78,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(10)
 
 
+@pytest.mark.slow
 def test_no_server_errors(base_url: str) -> None:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").exclude(path_regex=OUTBOUND)
     checked = 0
