@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as settings_profiles
 
 import iptvsync.providers.http  # noqa: F401 - installs the log redaction, as the app does
+from iptvsync.providers.spool import spool_dir
 from iptvsync.settings import Settings
 from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
@@ -184,6 +186,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def own_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A spool folder (``providers/spool.py``) of this test's own, for it and the processes it
+    starts: other xdist workers fill the shared one, and each sweeps it at its first spool."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return spool_dir()
 
 
 @pytest.fixture

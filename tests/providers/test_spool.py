@@ -6,10 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
-
-import pytest
 
 from iptvsync.fakes.hostile import Mode
 from iptvsync.providers.base import ProviderConfig
@@ -27,14 +24,10 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def test_leftovers_of_a_killed_process_are_swept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A spool folder of this test's own: any other process starting up (another xdist worker,
-    # an app's lifespan) sweeps the shared one and could take the leftover first.
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", KILLED], capture_output=True, text=True, env=env)
+def test_leftovers_of_a_killed_process_are_swept(own_spool: Path) -> None:
+    # A spool folder of this test's own: another process (an xdist worker) could sweep the
+    # shared one and take the leftover first.
+    done = subprocess.run([sys.executable, "-c", KILLED], capture_output=True, text=True)
     assert done.returncode == -9
     left = Path(done.stdout.strip())
     assert left.exists() and left.parent == spool_dir()
