@@ -64,7 +64,7 @@ BOTH_BACKENDS_DIRS = ("store", "snapshot", "scale")
 TESTS = Path(__file__).resolve().parent
 
 settings_profiles.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings_profiles.register_profile(
     "large", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
