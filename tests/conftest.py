@@ -1,33 +1,33 @@
 """Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), real servers.
 
 Databases. A test that takes ``database_url``, ``settings`` or ``db`` gets a database of its
-own, already migrated to head: a copy of a template migrated once per session (and per xdist
-worker): a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
+own, already migrated to head: a copy of a template migrated once per session and per xdist
+worker (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL).
 
-The backend rule (which tests run on which database):
+The backend rule, for every new test too:
 
-- By default a database test runs on SQLite only. Most tests exercise the API, the providers
-  or the outputs, whose behaviour does not depend on the database.
-- A test whose behaviour differs by backend runs twice, on SQLite and on PostgreSQL: SQL of
-  our own (queries, search, writes and upserts, migrations, snapshots), a dialect branch, a
-  PostgreSQL-only feature. Mark it ``@pytest.mark.both_backends`` (a whole module:
-  ``pytestmark = pytest.mark.both_backends``). Every test under the directories named in
-  ``BOTH_BACKENDS_DIRS`` (tests/store, tests/snapshot, tests/scale) is marked so without saying it.
-- A test of PostgreSQL alone (a fault of its own) is marked ``postgresql_only``. Tests that
-  need PostgreSQL itself (scale mode, Procrastinate) take ``pg_url`` (an empty schema of their
-  own) and skip when PostgreSQL is not among the backends.
+- A database test runs on SQLite only, by default: most tests are about the API, the
+  providers, the outputs, whose behaviour does not depend on the database.
+- A test whose behaviour depends on the database runs on SQLite and on PostgreSQL: our own
+  SQL (queries, search, the engine's writes and sweeps, migrations, snapshots), a dialect
+  branch. Mark it ``@pytest.mark.both_backends`` (a whole module: ``pytestmark =
+  pytest.mark.both_backends``). Every test under a directory of ``BOTH_BACKENDS_DIRS``
+  (tests/store, tests/snapshot, tests/scale) is on both without saying so.
+- ``@pytest.mark.postgresql_only``: a test of PostgreSQL alone (its restart). Scale-mode tests
+  (Procrastinate) take ``pg_url``, an empty schema of their own.
 
-Parallel runs. ``scripts/test.sh`` runs the suite in two pytest invocations: everything but
-the browser tests under pytest-xdist (``-n``), then the ``e2e`` and ``serial`` tests in one
-process. Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL)
-or whose latency bounds parallel neighbours would break. Nothing may bind a fixed port or
-write a fixed path: bind port 0, use ``tmp_path``, name databases and schemas with a uuid.
+``IPTVSYNC_TEST_BACKENDS=sqlite`` runs on SQLite only (``postgresql``: PostgreSQL only);
+``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
 
-``IPTVSYNC_TEST_BACKENDS=sqlite`` runs the SQLite half only (``postgresql``: PostgreSQL
-only); ``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
+Parallel runs. ``scripts/test.sh`` runs the suite in two pytest invocations: every test but
+the browser ones under pytest-xdist, then the ``e2e`` and ``serial`` tests in one process.
+Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL) or whose
+latency bounds parallel neighbours would break; ``slow`` a long one (it is started first).
+Nothing may use a fixed port or path: bind port 0, write under ``tmp_path`` (``own_spool``
+for the provider spool folder), name databases and schemas with a uuid.
 
-Hypothesis: the ``ci`` profile (small, the default) and ``large`` (``HYPOTHESIS_PROFILE=large``).
-Property tests leave ``max_examples`` to the profile.
+Hypothesis: the ``ci`` profile (the default) or ``large`` (``HYPOTHESIS_PROFILE=large``);
+property tests leave ``max_examples`` to the profile.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ settings_profiles.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings_profiles.register_profile(
-    "large", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "large", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings_profiles.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -78,7 +78,8 @@ def backends_for(item: pytest.Function | pytest.FunctionDefinition) -> list[str]
         return [b for b in BACKENDS if b == "postgresql"]  # none: pytest reports a skip
     if ALL_BACKENDS or item.get_closest_marker("both_backends") is not None:
         return BACKENDS
-    parts = item.path.resolve().relative_to(TESTS).parts
+    path = item.path.resolve()
+    parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
     if parts and parts[0] in BOTH_BACKENDS_DIRS:
         return BACKENDS
     return [DEFAULT_BACKEND]
