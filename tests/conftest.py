@@ -14,7 +14,7 @@ The backend rule, for every new test too:
   pytest.mark.both_backends``). Every test under a directory of ``BOTH_BACKENDS_DIRS``
   (tests/store, tests/snapshot, tests/scale) is on both without saying so.
 - ``@pytest.mark.postgresql_only``: a test of PostgreSQL alone (its restart). Scale-mode tests
-  (Procrastinate) take ``pg_url``, an empty schema of their own.
+  (Procrastinate) take ``pg_url``, an empty database of their own.
 
 ``IPTVSYNC_TEST_BACKENDS=sqlite`` runs on SQLite only (``postgresql``: PostgreSQL only);
 ``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
@@ -107,26 +107,38 @@ def pg_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def _pg_schema_url(schema: str) -> str:
-    return f"{PG_URL}?options=-csearch_path%3D{schema},extensions"
-
-
 def _pg_database_url(name: str) -> str:
     base = sa.engine.make_url(PG_URL).set(database=name)
     return f"{base.render_as_string(hide_password=False)}?options=-csearch_path%3Dpublic,extensions"
 
 
+def _create_database(admin: sa.Engine, name: str) -> str:
+    """A new empty database with pg_trgm in its ``extensions`` schema; its URL."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    setup = sa.create_engine(_pg_database_url(name), isolation_level="AUTOCOMMIT")
+    with setup.connect() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+    setup.dispose()
+    return _pg_database_url(name)
+
+
+def _drop_database(admin: sa.Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    """An empty PostgreSQL schema of its own (multi-process tests migrate it themselves)."""
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    """An empty PostgreSQL database of its own (scale-mode tests migrate it themselves). A
+    database, not a schema: Procrastinate's LISTEN/NOTIFY channels are database-wide, and under
+    xdist a cancel in one test's schema aborted another test's job of the same id."""
+    name = f"p_{uuid.uuid4().hex[:12]}"
     try:
-        yield _pg_schema_url(schema)
+        yield _create_database(pg_admin, name)
     finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        _drop_database(pg_admin, name)
 
 
 @pytest.fixture(scope="session")
@@ -148,21 +160,13 @@ def pg_template(pg_admin: sa.Engine) -> Iterator[str]:
     test gets a copy made with ``CREATE DATABASE ... TEMPLATE`` (about 0.1 s, where migrating a
     fresh schema took about 1 s)."""
     name = f"tpl_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
-        setup = sa.create_engine(_pg_database_url(name), isolation_level="AUTOCOMMIT")
-        with setup.connect() as conn:
-            conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
-            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
-        setup.dispose()
-        engine = create_db_engine(_pg_database_url(name))
+        engine = create_db_engine(_create_database(pg_admin, name))
         upgrade(engine)
         engine.dispose()
         yield name
     finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _drop_database(pg_admin, name)
 
 
 @pytest.fixture
