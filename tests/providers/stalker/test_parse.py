@@ -239,6 +239,11 @@ def test_parse_when(value: Any, expected: datetime | None) -> None:
 # categories and pages (§5.1, §6.1, §8)
 
 
+def test_a_category_without_a_name_is_named_by_its_id() -> None:
+    (only,) = parse.parse_categories([{"id": "7"}, {"id": "*", "title": "All"}], Kind.MOVIE)
+    assert (only.provider_id, only.title) == ("7", "Category 7")
+
+
 def test_categories_drop_all_and_keep_censored() -> None:
     stock = [
         {"id": "*", "title": "All", "alias": "all", "censored": 0},
