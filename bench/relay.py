@@ -7,9 +7,12 @@ as they can over raw sockets for ``--seconds``. Measured:
 - ``relay_cpu_pct``: the app's CPU time over the window, % of one core (psutil);
 - ``ttfb_upstream_ms``: time to the first byte straight from the fake;
   ``ttfb_cold_ms``: through iptvsync for the first viewer (link, slot, upstream opened);
-  ``ttfb_join_ms_p50``/``max``: for viewers joining the running upstream (one every
-  ``--stagger-ms``; 0 makes all 49 arrive at once, which queues their slot writes);
-  ``added_ttfb_ms``: the cold path's TTFB minus the upstream's;
+  ``ttfb_join_ms_p50``/``p95``/``max``: for viewers joining the running upstream (one every
+  ``--stagger-ms``; 0 makes all 49 arrive at once);
+  ``added_ttfb_ms``: the cold path's TTFB minus the upstream's; ``added_join_ttfb_ms_p50``/
+  ``p95``: a joining viewer's TTFB minus the upstream's;
+- ``join_cpu_ms``: the app's CPU time while the viewers joined (their requests, the slot
+  writes, the streaming to those already in) per joining viewer;
 - ``per_viewer_kb``: (app RSS with 50 viewers − with 1) / 49;
 - ``stalls``: gaps over 1 s between two reads of any viewer; ``min_viewer_rate_bps``.
 
@@ -17,6 +20,7 @@ One JSON line.
 
     .venv/bin/python bench/relay.py                 # 50 viewers, 30 s
     .venv/bin/python bench/relay.py --viewers 10 --seconds 5
+    .venv/bin/python bench/relay.py --users         # 50 output users (user slots checked)
 """
 
 from __future__ import annotations
@@ -40,13 +44,15 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from iptvsync.api.signing import sign_play_url
+from iptvsync.api.play import user_kind
+from iptvsync.api.signing import play_path, sign, sign_play_url
 from iptvsync.fakes.server import free_port
 from iptvsync.settings import Settings
+from iptvsync.store.users import create_user
 
 RATE_BPS = 1_000_000  # 8 Mbit/s
-SECRET = "bench-relay-secret"
-ADMIN = "bench-admin"
+SECRET = "bench-relay-secret-long-enough-key"
+ADMIN = "bench-admin-token-long-enough-24"
 
 
 def serve_fake(port: int) -> None:
@@ -121,8 +127,14 @@ async def first_byte(url: str) -> float:
     return elapsed * 1000
 
 
+def _pct(values: list[float], pct: float) -> float:
+    """The ``pct``-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
 async def measure(
-    play: str,
+    play: str | list[str],
     warm: str,
     direct: str,
     app: psutil.Process,
@@ -133,23 +145,27 @@ async def measure(
     upstream = [await first_byte(direct) for _ in range(5)]
     first_ever = await first_byte(warm)  # the app's first play: lazy set-up included
     await asyncio.sleep(2)  # that channel's upstream closes
-    cold = [await first_byte(play)]
+    urls = play if isinstance(play, list) else [play] * viewers
+    cold = [await first_byte(urls[0])]
     await asyncio.sleep(2)
-    cold.append(await first_byte(play))
+    cold.append(await first_byte(urls[0]))
     await asyncio.sleep(2)
     first = Viewer()
     horizon = time.monotonic() + seconds + 60
-    tasks = [asyncio.create_task(first.run(play, horizon))]
+    tasks = [asyncio.create_task(first.run(urls[0], horizon))]
     while first.ttfb_s is None:
         await asyncio.sleep(0.01)
     await asyncio.sleep(1)
     rss_one = app.memory_info().rss
     others = [Viewer() for _ in range(viewers - 1)]
-    for v in others:  # viewers arrive one by one (``stagger_s`` apart), as people do
-        tasks.append(asyncio.create_task(v.run(play, horizon)))
+    cpu_join0 = app.cpu_times()
+    for v, url in zip(others, urls[1:], strict=True):  # ``stagger_s`` apart, as people do
+        tasks.append(asyncio.create_task(v.run(url, horizon)))
         await asyncio.sleep(stagger_s)
     while any(v.ttfb_s is None for v in others):
         await asyncio.sleep(0.01)
+    cpu_join1 = app.cpu_times()
+    join_cpu = (cpu_join1.user + cpu_join1.system) - (cpu_join0.user + cpu_join0.system)
     await asyncio.sleep(2)  # settle, then the window
     everyone = [first, *others]
     for v in everyone:
@@ -172,6 +188,7 @@ async def measure(
     joins = [v.ttfb_s * 1000 for v in others if v.ttfb_s is not None]
     return {
         "viewers": viewers,
+        "as": "users" if isinstance(play, list) else "admin",
         "stagger_ms": round(stagger_s * 1000),
         "seconds": round(elapsed, 1),
         "upstream_bps": RATE_BPS,
@@ -179,7 +196,15 @@ async def measure(
         "ttfb_upstream_ms": round(statistics.median(upstream), 1),
         "ttfb_cold_ms": round((first.ttfb_s or 0) * 1000, 1),
         "ttfb_join_ms_p50": round(statistics.median(joins), 1) if joins else None,
+        "ttfb_join_ms_p95": round(_pct(joins, 95), 1) if joins else None,
         "ttfb_join_ms_max": round(max(joins), 1) if joins else None,
+        "added_join_ttfb_ms_p50": round(statistics.median(joins) - statistics.median(upstream), 1)
+        if joins
+        else None,
+        "added_join_ttfb_ms_p95": round(_pct(joins, 95) - statistics.median(upstream), 1)
+        if joins
+        else None,
+        "join_cpu_ms": round(1000 * join_cpu / max(1, viewers - 1), 2),
         "ttfb_first_play_ms": round(first_ever, 1),
         "ttfb_cold_open_ms": [round(c, 1) for c in cold],
         "added_ttfb_ms": round(max(cold) - statistics.median(upstream), 1),
@@ -196,6 +221,10 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--stagger-ms", type=float, default=50.0, help="0: all join at once")
+    parser.add_argument(
+        "--users", action="store_true",
+        help="each viewer an output user of its own (its user slot checked), not the admin",
+    )  # fmt: skip
     parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
@@ -253,10 +282,17 @@ async def setup_and_measure(
         rows = conn.exec_driver_sql(
             "SELECT id, cmd FROM channels WHERE provider_id = ? ORDER BY id", (pid,)
         ).all()
-    engine.dispose()
     channel, other = [i for i, cmd in rows if cmd and cmd.split("?")[0].endswith(".ts")][:2]
     settings = Settings(secret_key=SECRET, admin_token=ADMIN)  # type: ignore[arg-type]
-    play = sign_play_url(settings, pid, "channel", channel, base_url=base)
+    play: str | list[str] = sign_play_url(settings, pid, "channel", channel, base_url=base)
+    if args.users:
+        play = []
+        with engine.begin() as conn:
+            for n in range(args.viewers):
+                uid = create_user(conn, f"viewer{n}", "bench-password", all_providers=True)
+                sig = sign(settings, pid, user_kind("channel", uid), channel)
+                play.append(f"{base}{play_path(pid, 'channel', channel)}?u={uid}&sig={sig}")
+    engine.dispose()
     warm = sign_play_url(settings, pid, "channel", other, base_url=base)
     return await measure(play, warm, f"{fake}/_asset/stream.ts", psutil.Process(app_pid),
                          args.viewers, args.seconds, args.stagger_ms / 1000)  # fmt: skip

@@ -24,4 +24,29 @@ fi
 bash scripts/install.sh --dev
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== mypy"; .venv/bin/mypy
-echo "== pytest"; .venv/bin/pytest -q -p no:cacheprovider --durations=20 "$@"
+
+# Two pytest runs (tests/conftest.py says why): everything but the browser tests in parallel
+# (pytest-xdist, IPTVSYNC_TEST_WORKERS processes), then the browser (e2e) and serial tests in
+# one process. Both always run; the script fails when either does. Arguments go to both runs.
+# --cov (first): line coverage of src/iptvsync over both runs, combined (pytest-cov).
+COV_PARALLEL=()
+COV_SERIAL=()
+if [ "${1:-}" = "--cov" ]; then
+  shift
+  COV_PARALLEL=(--cov=src/iptvsync --cov-report=)
+  COV_SERIAL=(--cov=src/iptvsync --cov-append --cov-report=term)
+fi
+WORKERS=${IPTVSYNC_TEST_WORKERS:-4}
+PYTEST=(.venv/bin/pytest -q -p no:cacheprovider --durations=20)
+echo "== pytest: in parallel ($WORKERS workers)"
+parallel=0
+"${PYTEST[@]}" -n "$WORKERS" --dist loadgroup -m "not e2e and not serial" \
+  "${COV_PARALLEL[@]}" "$@" || parallel=$?
+echo "== pytest: browser and serial tests"
+serial=0
+"${PYTEST[@]}" -m "e2e or serial" "${COV_SERIAL[@]}" "$@" || serial=$?
+# 5 is "no test collected": fine for one run when arguments picked tests of the other only.
+if [ "$parallel" = 5 ] && [ "$serial" != 5 ]; then parallel=0; fi
+if [ "$serial" = 5 ] && [ "$parallel" = 0 ]; then serial=0; fi
+if [ "$parallel" != 0 ]; then exit "$parallel"; fi
+exit "$serial"

@@ -1,8 +1,33 @@
 """Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), real servers.
 
-Every test that takes ``settings`` or ``db`` runs twice: on a SQLite file and on PostgreSQL
-(a database of its own per test, copied from a template migrated once per session, dropped
-afterwards). Set ``IPTVSYNC_TEST_BACKENDS=sqlite`` to run the SQLite half only.
+Databases. A test that takes ``database_url``, ``settings`` or ``db`` gets a database of its
+own, already migrated to head: a copy of a template migrated once per session and per xdist
+worker (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL).
+
+The backend rule, for every new test too:
+
+- A database test runs on SQLite only, by default: most tests are about the API, the
+  providers, the outputs, whose behaviour does not depend on the database.
+- A test whose behaviour depends on the database runs on SQLite and on PostgreSQL: our own
+  SQL (queries, search, the engine's writes and sweeps, migrations, snapshots), a dialect
+  branch. Mark it ``@pytest.mark.both_backends`` (a whole module: ``pytestmark =
+  pytest.mark.both_backends``). Every test under a directory of ``BOTH_BACKENDS_DIRS``
+  (tests/store, tests/snapshot, tests/scale) is on both without saying so.
+- ``@pytest.mark.postgresql_only``: a test of PostgreSQL alone (its restart). Scale-mode tests
+  (Procrastinate) take ``pg_url``, an empty database of their own.
+
+``IPTVSYNC_TEST_BACKENDS=sqlite`` runs on SQLite only (``postgresql``: PostgreSQL only);
+``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
+
+Parallel runs. ``scripts/test.sh`` runs the suite in two pytest invocations: every test but
+the browser ones under pytest-xdist, then the ``e2e`` and ``serial`` tests in one process.
+Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL) or whose
+latency bounds parallel neighbours would break; ``slow`` a long one (it is started first).
+Nothing may use a fixed port or path: bind port 0, write under ``tmp_path`` (``own_spool``
+for the provider spool folder), name databases and schemas with a uuid.
+
+Hypothesis: the ``ci`` profile (the default) or ``large`` (``HYPOTHESIS_PROFILE=large``);
+property tests leave ``max_examples`` to the profile.
 """
 
 from __future__ import annotations
@@ -10,14 +35,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as settings_profiles
 
 import iptvsync.providers.http  # noqa: F401 - installs the log redaction, as the app does
+from iptvsync.providers.spool import spool_dir
 from iptvsync.settings import Settings
 from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
@@ -27,6 +56,38 @@ PG_URL = os.environ.get("IPTVSYNC_TEST_PG", "postgresql+psycopg://postgres@127.0
 BACKENDS = [
     b.strip() for b in os.environ.get("IPTVSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 ]
+#: The backend of a test whose behaviour does not depend on the database.
+DEFAULT_BACKEND = "sqlite" if "sqlite" in BACKENDS else BACKENDS[0]
+ALL_BACKENDS = os.environ.get("IPTVSYNC_TEST_ALL_BACKENDS", "") not in ("", "0")
+#: Directories (under tests/) whose every test runs on each backend: it is what they test.
+BOTH_BACKENDS_DIRS = ("store", "snapshot", "scale")
+TESTS = Path(__file__).resolve().parent
+
+settings_profiles.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings_profiles.register_profile(
+    "large", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings_profiles.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def backends_for(item: pytest.Function | pytest.FunctionDefinition) -> list[str]:
+    """The backends a database test runs on (the rule in this module's docstring)."""
+    if item.get_closest_marker("postgresql_only") is not None:
+        return [b for b in BACKENDS if b == "postgresql"]  # none: pytest reports a skip
+    if ALL_BACKENDS or item.get_closest_marker("both_backends") is not None:
+        return BACKENDS
+    path = item.path.resolve()
+    parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
+    if parts and parts[0] in BOTH_BACKENDS_DIRS:
+        return BACKENDS
+    return [DEFAULT_BACKEND]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", backends_for(metafunc.definition), indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +95,16 @@ def pg_admin() -> Iterator[sa.Engine]:
     engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         # Extensions live in their own schema, once per database; each test schema finds them.
-        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+        # xdist workers start together and ``IF NOT EXISTS`` is no guard against a concurrent
+        # twin (a unique violation in the catalogue): one worker at a time.
+        conn.exec_driver_sql("SELECT pg_advisory_lock(73190018)")
+        try:
+            conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+        finally:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(73190018)")
     yield engine
     engine.dispose()
-
-
-def _pg_schema_url(schema: str) -> str:
-    return f"{PG_URL}?options=-csearch_path%3D{schema},extensions"
 
 
 def _pg_database_url(name: str) -> str:
@@ -49,17 +112,33 @@ def _pg_database_url(name: str) -> str:
     return f"{base.render_as_string(hide_password=False)}?options=-csearch_path%3Dpublic,extensions"
 
 
+def _create_database(admin: sa.Engine, name: str) -> str:
+    """A new empty database with pg_trgm in its ``extensions`` schema; its URL."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    setup = sa.create_engine(_pg_database_url(name), isolation_level="AUTOCOMMIT")
+    with setup.connect() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
+    setup.dispose()
+    return _pg_database_url(name)
+
+
+def _drop_database(admin: sa.Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    """An empty PostgreSQL schema of its own (multi-process tests migrate it themselves)."""
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    """An empty PostgreSQL database of its own (scale-mode tests migrate it themselves). A
+    database, not a schema: Procrastinate's LISTEN/NOTIFY channels are database-wide, and under
+    xdist a cancel in one test's schema aborted another test's job of the same id."""
+    name = f"p_{uuid.uuid4().hex[:12]}"
     try:
-        yield _pg_schema_url(schema)
+        yield _create_database(pg_admin, name)
     finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        _drop_database(pg_admin, name)
 
 
 @pytest.fixture(scope="session")
@@ -81,27 +160,22 @@ def pg_template(pg_admin: sa.Engine) -> Iterator[str]:
     test gets a copy made with ``CREATE DATABASE ... TEMPLATE`` (about 0.1 s, where migrating a
     fresh schema took about 1 s)."""
     name = f"tpl_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
-        setup = sa.create_engine(_pg_database_url(name), isolation_level="AUTOCOMMIT")
-        with setup.connect() as conn:
-            conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS extensions")
-            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
-        setup.dispose()
-        engine = create_db_engine(_pg_database_url(name))
+        engine = create_db_engine(_create_database(pg_admin, name))
         upgrade(engine)
         engine.dispose()
         yield name
     finally:
-        with pg_admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _drop_database(pg_admin, name)
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database already migrated to head: a copy of the session's template."""
-    if request.param == "sqlite":
+    """A database already migrated to head: a copy of the session's template. The backend is
+    the test's parameter (``pytest_generate_tests``); a fixture asked for by name at run time
+    gets the default one."""
+    backend = getattr(request, "param", DEFAULT_BACKEND)
+    if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "iptvsync.db"
         shutil.copyfile(template, target)
@@ -117,6 +191,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def own_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A spool folder (``providers/spool.py``) of this test's own, for it and the processes it
+    starts: other xdist workers fill the shared one, and each sweeps it at its first spool."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return spool_dir()
 
 
 @pytest.fixture
@@ -183,5 +268,11 @@ def log_secret_watch() -> Iterator[None]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main
     thread for as long as its session-wide browser lives, and asyncio tests collected after
-    it could not start their own."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    it could not start their own. Tests marked ``slow`` run first: started late on one xdist
+    worker, a long test keeps the whole run waiting while the other workers idle."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("e2e") is not None,
+            item.get_closest_marker("slow") is None,
+        )
+    )

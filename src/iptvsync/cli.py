@@ -86,15 +86,17 @@ def serve(
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from iptvsync.api.app import create_app
+    from iptvsync.api.app import create_app, freeze_startup_heap
 
     runner = None
     if settings.runner == "procrastinate":
         from iptvsync.sync.procrastinate_runner import ProcrastinateRunner
 
         runner = ProcrastinateRunner(settings)
+    served = create_app(settings, runner=runner)
+    freeze_startup_heap()
     uvicorn.run(
-        create_app(settings, runner=runner),
+        served,
         host=host,
         port=port,
         log_level="info",

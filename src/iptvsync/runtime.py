@@ -30,6 +30,7 @@ from iptvsync.sync.service import Runner
 
 if TYPE_CHECKING:
     from iptvsync.relay.broker import Relay
+    from iptvsync.relay.lookups import PlayLookups
 
 __all__ = ["ClientFactory", "ClientPool", "Services", "open_database", "open_http"]
 
@@ -98,6 +99,9 @@ class Services:
     make_client: ClientFactory = make_client
     #: The stream relay, made on the first relayed play (``api.play.get_relay``).
     relay: Relay | None = None
+    #: Play-time reads shared by concurrent plays, the MAC pool per provider version
+    #: (``relay.lookups``), made on the first play.
+    play_lookups: PlayLookups | None = None
     #: Clients of a Stalker pool's other MACs, per (provider id, its version, MAC).
     relay_mac_clients: dict[tuple[Any, ...], ProviderClient] = field(default_factory=dict)
     #: One episode fetch per series at a time (``api.catalogue.ensure_episodes``).

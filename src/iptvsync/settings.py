@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     stream_lease_s: float = 15.0
     #: Bytes a viewer may fall behind a shared upstream before it is dropped.
     relay_buffer_bytes: int = 4 * 1024 * 1024
+    #: Bytes of HLS playlists and segments kept for the other viewers of a channel.
+    relay_hls_cache_bytes: int = 64 * 1024 * 1024
     #: SSDP (UDP 1900) and SiliconDust (UDP 65001) discovery of an HDHomeRun tuner.
     hdhomerun_discovery: bool = False
     hdhomerun_discovery_host: str = "0.0.0.0"

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from iptvsync.records import MovieRecord
 from iptvsync.store import catalogue as store
 from iptvsync.sync.diff import record_to_row
 from tests.api.conftest import Seeded, assert_error
+
+pytestmark = pytest.mark.both_backends
 
 MOVIE_KEYS = {
     "id",

@@ -17,6 +17,8 @@ from iptvsync.fakes.xtream import XtreamFakeConfig
 from iptvsync.fakes.xtream import create_app as xtream_app
 from iptvsync.settings import Settings
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def synced(settings: Settings) -> Iterator[tuple[TestClient, int]]:

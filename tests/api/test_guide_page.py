@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import assert_error
 from tests.api.test_epg import synced  # noqa: F401 (the fixture)
+
+# The guide's window query has a dialect branch (store/guide.py).
+pytestmark = pytest.mark.both_backends
 
 
 def _ids(client: TestClient, pid: int) -> list[int]:

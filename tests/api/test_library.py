@@ -220,6 +220,7 @@ def test_open_server_has_one_library(client: TestClient, seeded: Seeded) -> None
     assert _fav_ids(client, {}) == [("movie", movie)]
 
 
+@pytest.mark.both_backends  # a migration
 def test_migration_0008_down_and_up(db: sa.Engine) -> None:
     command.downgrade(migrate.alembic_config(db), "0003")
     assert "favourites" not in sa.inspect(db).get_table_names()

@@ -14,6 +14,8 @@ from iptvsync.store.search import fts_query, search_words
 from iptvsync.sync.diff import record_to_row
 from tests.api.conftest import Seeded, assert_error, seed_provider
 
+pytestmark = pytest.mark.both_backends
+
 
 def _add(seeded: Seeded, kind: str, records: list[object]) -> None:
     with seeded.db.begin() as conn:

@@ -28,6 +28,7 @@ def test_same_seed_same_catalogue() -> None:
     assert [m.name for m in a.movies] != [m.name for m in c.movies]
 
 
+@pytest.mark.slow
 def test_default_size_is_complete() -> None:
     # How fast it is generated is a benchmark's business (bench/), not a test's.
     cat = generate()

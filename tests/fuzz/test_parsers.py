@@ -24,7 +24,8 @@ from iptvsync.providers.xtream import account as xtream_account
 from iptvsync.providers.xtream import parse as xtream
 from iptvsync.records import Kind
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The number of examples is the Hypothesis profile's (tests/conftest.py).
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
     st.none(),

@@ -24,7 +24,9 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def test_leftovers_of_a_killed_process_are_swept() -> None:
+def test_leftovers_of_a_killed_process_are_swept(own_spool: Path) -> None:
+    # A spool folder of this test's own: another process (an xdist worker) could sweep the
+    # shared one and take the leftover first.
     done = subprocess.run([sys.executable, "-c", KILLED], capture_output=True, text=True)
     assert done.returncode == -9
     left = Path(done.stdout.strip())

@@ -9,7 +9,7 @@ import lzma
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from iptvsync.errors import ProviderBadResponse
@@ -168,14 +168,12 @@ def test_no_network_and_no_dtd_loading() -> None:
     assert items == []
 
 
-@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_only_raise_bad_response(data: bytes) -> None:
     with contextlib.suppress(ProviderBadResponse):
         parse_guide(data)
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=1, max_value=len(GUIDE) - 1), st.binary(max_size=20))
 def test_corrupted_guides_only_raise_bad_response(cut: int, junk: bytes) -> None:
     with contextlib.suppress(ProviderBadResponse):

@@ -20,7 +20,10 @@ from tests.conftest import BACKENDS
 from tests.relay.conftest import ADMIN_TOKEN
 from tests.relay.support import Player, basic, held, wait_for
 
-pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL")
+pytestmark = [
+    pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL"),
+    pytest.mark.slow,
+]
 LEASE_S = 3.0
 #: Replicas on one database share the key their provider secrets are encrypted with.
 SHARED_KEY = "relay-scale-test-secret-key-0123456789"

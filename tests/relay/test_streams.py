@@ -6,6 +6,7 @@ import concurrent.futures
 import time
 
 import httpx
+import pytest
 
 from iptvsync.api.signing import sign_play_url
 from tests.relay.conftest import ADMIN
@@ -101,6 +102,7 @@ def test_provider_refusal_is_a_502_with_its_code(make_stack) -> None:  # type: i
     assert wait_for(lambda: not held(stack.db), 3)
 
 
+@pytest.mark.slow
 def test_provider_dies_mid_stream_viewers_see_the_end_and_slots_free(make_stack) -> None:  # type: ignore[no-untyped-def]
     stack = make_stack("stalker")
     stack.media.die_after_bytes = 300_000
@@ -113,6 +115,7 @@ def test_provider_dies_mid_stream_viewers_see_the_end_and_slots_free(make_stack)
     assert wait_for(lambda: not held(stack.db), 3)
 
 
+@pytest.mark.slow
 def test_a_thousand_abrupt_disconnects_leave_no_slot(make_stack) -> None:  # type: ignore[no-untyped-def]
     stack = make_stack("stalker")
     url = sign_play_url(

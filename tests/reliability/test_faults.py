@@ -73,6 +73,7 @@ async def _wait_for_items(db: sa.Engine, at_least: int, timeout: float = 30) -> 
     raise AssertionError(f"fewer than {at_least} movies stored in time")
 
 
+@pytest.mark.slow
 async def test_provider_dies_mid_sync(db: sa.Engine, settings: Settings) -> None:
     catalogue = generate(seed=21, movies=1200, series=60, channels=20)
     # Pages from 20 on are slow, so the walk is still going when the server is stopped (a fast
@@ -253,6 +254,8 @@ def _pg_restart() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_only
+@pytest.mark.serial  # a restart drops every other test's PostgreSQL connections
 async def test_postgresql_restart_during_a_sync_pauses_and_completes(
     settings: Settings, db: sa.Engine
 ) -> None:
@@ -286,6 +289,7 @@ build_snapshot(create_db_engine(settings.resolved_database_url()), settings, int
 """
 
 
+@pytest.mark.slow
 def test_killed_snapshot_build_leaves_the_old_snapshot_served(
     db: sa.Engine, settings: Settings
 ) -> None:

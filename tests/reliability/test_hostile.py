@@ -131,6 +131,7 @@ RATE_CASES = [("xtream", 2.0, 1), ("stalker", 10.0, 1)]  # (kind, requests/s, ru
 @pytest.mark.parametrize(
     ("rig", "rate", "runs"), RATE_CASES, indirect=["rig"], ids=[c[0] for c in RATE_CASES]
 )
+@pytest.mark.slow
 async def test_a_rate_limited_panel_syncs_completely(
     rig: HostileRig, rate: float, runs: int
 ) -> None:

@@ -18,14 +18,12 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_load_while_syncing_has_no_errors(backend: str, database_url: str) -> None:
-    if not database_url.startswith(backend):
-        pytest.skip("one run per backend")
+@pytest.mark.both_backends
+def test_load_while_syncing_has_no_errors(database_url: str) -> None:
     args = [sys.executable, str(BENCH), "--seconds", "3", "--concurrency", "8"]
     args += ["--movies", "6000", "--series", "300", "--channels", "100"]
     args += ["--latency-ms", "20", "--capacity", "2"]
-    if backend == "postgresql":
+    if database_url.startswith("postgresql"):
         args += ["--database-url", database_url]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -26,6 +26,8 @@ from iptvsync.store.migrate import alembic_config, upgrade
 from iptvsync.store.models import providers
 from iptvsync.store.providers import get_provider, provider_config, provider_secrets
 
+pytestmark = pytest.mark.both_backends
+
 MAC = "00:1A:79:AB:CD:EF"
 XT_USER, XT_PASS = "xt-user-Rk42", "xt-pass-Rk42-secret"
 

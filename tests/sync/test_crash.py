@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from iptvsync.fakes.catalogue import generate
@@ -45,6 +46,7 @@ async def _sync(db: sa.Engine, settings: Settings, run_id: int) -> dict[str, obj
         await http.aclose()
 
 
+@pytest.mark.both_backends  # a resume reads what the killed run committed
 def test_kill_9_mid_sync_then_resume(db: sa.Engine, settings: Settings) -> None:
     catalogue = generate(seed=3, movies=900, series=100, channels=30)
     portal = create_app(catalogue, StalkerFakeConfig(latency_ms=15))

@@ -1,9 +1,11 @@
-"""The sync engine against a fake Stalker portal of both families, on SQLite and PostgreSQL."""
+"""The sync engine against a fake Stalker portal of both families (the tests of what it writes
+on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 
 from iptvsync.store import runs
@@ -18,6 +20,7 @@ def _assert_exact(h: Harness) -> None:
         assert h.stored_ids(kind) == h.expected_ids(kind), kind
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_full_sync_stores_exactly_the_catalogue(harness: Harness) -> None:
     run = await harness.sync()
     assert run["status"] == "succeeded", run
@@ -54,6 +57,7 @@ async def test_a_sync_asks_for_each_category_list_once(harness: Harness) -> None
     assert all(count == 1 for count in lists.values()), lists
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_ids_are_stable_and_unchanged_rows_are_only_touched(harness: Harness) -> None:
     await harness.sync()
     with harness.db.connect() as conn:
@@ -92,6 +96,7 @@ async def test_unchanged_incremental_uses_a_tiny_share_of_requests(harness: Harn
     assert run["requests"] <= full["requests"] * 0.35
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_full_sync_removes_items_the_portal_dropped(harness: Harness) -> None:
     await harness.sync()
     gone = [m.id for m in harness.catalogue.movies[:3]]
@@ -109,6 +114,7 @@ async def test_full_sync_removes_items_the_portal_dropped(harness: Harness) -> N
     assert deleted == 3
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_guard_keeps_rows_when_the_catalogue_shrinks_massively(harness: Harness) -> None:
     await harness.sync()
     before = harness.stored_ids("movie")
@@ -170,6 +176,7 @@ async def test_wrong_mac_fails_with_auth_code(harness: Harness) -> None:
     assert "12:34" not in str(run), "no MAC in a run"
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness) -> None:
     # Slow enough that the walk is still going when the cancel lands (one page at a time).
     harness.portal.configure(latency_ms=300, capacity=1, hard_limit=100)
@@ -202,6 +209,7 @@ async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness)
     _assert_exact(harness)
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_channel_refresh_removes_channels_the_portal_dropped(harness: Harness) -> None:
     await harness.sync()
     gone = [c.id for c in harness.catalogue.channels[:2]]

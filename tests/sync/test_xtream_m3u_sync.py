@@ -103,6 +103,7 @@ async def m3u(db: sa.Engine, settings: Settings) -> AsyncIterator[Panel]:
     await panel.http.aclose()
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_xtream_full_sync_is_exact_and_stores_the_guide(xtream: Panel) -> None:
     run = await xtream.sync()
     assert run["status"] == "succeeded", run
@@ -114,6 +115,7 @@ async def test_xtream_full_sync_is_exact_and_stores_the_guide(xtream: Panel) -> 
     assert xtream.programmes() > 0
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_xtream_resync_is_a_diff_that_adds_and_removes(xtream: Panel) -> None:
     await xtream.sync()
     xtream.state.add("movie", 4)
@@ -152,6 +154,7 @@ async def test_xtream_truncated_json_fails_and_loses_nothing(xtream: Panel) -> N
     assert xtream.counts() == before
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_m3u_full_sync_counts_every_kind(m3u: Panel) -> None:
     run = await m3u.sync()
     assert run["status"] == "succeeded", run
@@ -162,6 +165,7 @@ async def test_m3u_full_sync_counts_every_kind(m3u: Panel) -> None:
     assert m3u.programmes() > 0
 
 
+@pytest.mark.both_backends  # the engine's writes
 async def test_m3u_resync_removes_dropped_entries(m3u: Panel) -> None:
     await m3u.sync()
     m3u.state.remove("channel", [c.id for c in m3u.catalogue.channels[:2]])

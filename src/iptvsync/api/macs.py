@@ -18,6 +18,7 @@ from iptvsync.api.auth import Admin, Reader
 from iptvsync.api.schemas import PoolMac
 from iptvsync.api.services import Svc
 from iptvsync.errors import ValidationFailed
+from iptvsync.relay.lookups import lookups
 from iptvsync.store import macs as store
 from iptvsync.store.providers import get_provider
 
@@ -46,4 +47,8 @@ def put_macs(provider_id: int, body: PoolIn, svc: Svc, _: Admin) -> dict[str, An
     with svc.db.begin() as conn:
         _stalker(conn, provider_id)
         store.set_pool(conn, provider_id, [m.model_dump(by_alias=True) for m in body.macs])
-        return {"items": store.public_pool(store.pool(conn, provider_id))}
+        items = store.public_pool(store.pool(conn, provider_id))
+    # Plays read the pool from a cache kept per provider version; set_pool moved that version
+    # on (every replica sees it), and this replica forgets its copy at once.
+    lookups(svc).forget(provider_id)
+    return {"items": items}

@@ -31,15 +31,14 @@ from iptvsync.errors import (
     ProviderError,
     ValidationFailed,
 )
-from iptvsync.providers.base import PlayTarget
 from iptvsync.providers.catchup import resolve_catchup
 from iptvsync.relay import upstream
 from iptvsync.relay.broker import Relay, Who
+from iptvsync.relay.lookups import lookups
 from iptvsync.relay.modes import PlayMode, play_options
-from iptvsync.store import macs, queries
+from iptvsync.store import queries
 from iptvsync.store.providers import provider_config
 from iptvsync.store.secrets import reveal
-from iptvsync.store.users import username_of
 
 router = APIRouter(tags=["play"])
 
@@ -101,8 +100,9 @@ async def serve(
     catchup: tuple[int, int | None] | None = None,
 ) -> Response:
     """Play one item for an already authorised ``who`` (the Xtream paths come here too)."""
-    provider, target = await asyncio.to_thread(_target, svc, provider_id, kind, item_id)
-    options = play_options(provider, await asyncio.to_thread(_pool_macs, svc, provider))
+    shared = lookups(svc)
+    provider, target = await shared.target(provider_id, kind, item_id)
+    options = play_options(provider, await shared.pool_macs(provider))
     window = None
     if catchup is not None:
         archive = await asyncio.to_thread(_archive, svc, provider_id, kind, item_id)
@@ -144,8 +144,9 @@ async def serve(
     relayed_kind = kind if window is None else "catchup"
     try:
         return await get_relay(svc).open(
-            provider, options, relayed_kind, item_id, who, resolve, hls_url
-        )
+            provider, options, relayed_kind, item_id, who, resolve, hls_url,
+            byte_range=request.headers.get("range") if kind != "channel" else None,
+        )  # fmt: skip
     except ProviderError as exc:
         raise scrubbed(exc, provider) from None
 
@@ -192,16 +193,6 @@ async def _client_for(svc: Services, provider: Any, account: str) -> Any:
     return client
 
 
-def _pool_macs(svc: Services, provider: Any) -> list[str]:
-    """A Stalker provider's MAC pool (``store.macs``) minus the MACs the portal refused."""
-    if provider.kind != "stalker":
-        return []
-    with svc.db.connect() as conn:
-        entries = macs.pool(conn, provider.id)
-    usable = [e["mac"] for e in entries if e["state"] in ("unknown", "active")]
-    return usable or [e["mac"] for e in entries]
-
-
 def who_of(principal: Principal) -> Who:
     return Who(user_id=principal.user_id, username=principal.username, admin=principal.admin)
 
@@ -215,17 +206,15 @@ async def _authorise(
         if verify(svc.settings, provider_id, signed_kind, item_id, sig):
             if user_id is None:
                 return Who(user_id=None, username=None, admin=True)
-            return Who(user_id=user_id, username=_username(svc, user_id), admin=False)
+            # The name (and whether the user still exists) is read with the user's slot, in
+            # the relay's gathered transaction; a redirect needs neither.
+            return Who(user_id=user_id, username=None, admin=False)
     anonymous = not request.headers.get("authorization")
     if sig is not None and svc.settings.admin_token is not None and anonymous:
         raise Forbidden("this play link's signature is not valid or has expired")
     principal = await principal_from_request(request)
     principal.check(provider_id)
     return who_of(principal)
-
-
-def _username(svc: Services, user_id: int) -> str | None:
-    return username_of(svc.db, user_id)
 
 
 def _archive(svc: Services, provider_id: int, kind: str, item_id: int) -> int | None:
@@ -253,29 +242,3 @@ def catchup_window(
     if begin < now - timedelta(days=archive_days):
         raise NotFound(f"the archive keeps {archive_days} day(s)", detail={"start": start})
     return begin, duration or 3600
-
-
-def _target(svc: Services, provider_id: int, kind: str, item_id: int) -> tuple[Any, PlayTarget]:
-    with svc.db.connect() as conn:
-        provider = queries.check_provider(conn, provider_id)
-        if kind == "episode":
-            ep = queries.episode_row(conn, provider_id, item_id)
-            return provider, PlayTarget(
-                kind="episode",
-                provider_item_id=ep.provider_item_id,
-                cmd=ep.cmd,
-                extension=ep.extension,
-                series_provider_id=ep.series_provider_item_id,
-                season=ep.season,
-                episode=ep.number,
-            )
-        row = queries.item_row(conn, kind, provider_id, item_id)
-        extra = dict(row.detail) if isinstance(row.detail, dict) else {}
-        target = PlayTarget(
-            kind=kind,
-            provider_item_id=row.provider_item_id,
-            cmd=row.cmd,
-            extension=row.extension if kind == "movie" else None,
-            extra=extra,
-        )
-        return provider, target

@@ -12,7 +12,9 @@ from iptvsync.runtime import Services
 __all__ = ["Services", "Svc", "get_services"]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop on
+    # every request (the relay's joining viewers felt it).
     services: Services = request.app.state.services
     return services
 

@@ -1,10 +1,11 @@
 """The relay for one app: play requests in, provider bytes out, slots counted.
 
 ``Relay.open`` takes a viewer through: a user slot (zapping: a user at its limit gives up its
-own oldest stream at once), the channel's shared upstream if one is running, else a provider
-slot (zapping again: a channel only this user watches is closed for the new one), a fresh link,
-the upstream itself, and a ``RelayResponse`` that gives every slot back when the player leaves,
-however it leaves.
+own oldest stream at once), the channel's shared upstream if one is running (TS: ``hub``; HLS:
+``hlsshare``), else a provider slot (zapping again: a channel only this user watches, or a
+movie it watches, is closed for the new one), a fresh link, the upstream itself, and a response
+that gives every slot back when the player leaves, however it leaves. Movies and episodes get
+an upstream of their own, piped at the player's pace with its ``Range`` passed on.
 """
 
 from __future__ import annotations
@@ -14,22 +15,37 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
-from iptvsync.errors import NoFreeConnection, ProviderBadResponse
+from iptvsync.errors import Forbidden, NoFreeConnection
 from iptvsync.providers.http import mask_mac
 from iptvsync.relay import hls, upstream
+from iptvsync.relay.hlsshare import (
+    PLAYLIST_TYPE,
+    HlsHub,
+    HlsSession,
+    HlsUpstream,
+    Part,
+    refresh_window,
+    refused,
+)
 from iptvsync.relay.hub import Channel, Viewer
 from iptvsync.relay.modes import PlayOptions
 from iptvsync.relay.remux import remux
+from iptvsync.relay.response import RelayResponse
 from iptvsync.relay.slots import SlotBook, provider_scope, user_scope
 from iptvsync.store import streams
 
+__all__ = ["Relay", "RelayResponse", "Who"]
+
 HLS_IDLE_S = 30.0
+#: Items a viewer watches from its own upstream, seeking with ``Range``.
+VOD_KINDS = frozenset({"movie", "episode"})
+Resolve = Callable[[str], Awaitable[tuple[str, dict[str, str]]]]
+HlsUrl = Callable[[str, int, str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,67 +55,15 @@ class Who:
     admin: bool
 
 
-@dataclass
-class HlsSession:
-    id: str
+@dataclass(eq=False)
+class VodStream:
+    """A movie or episode playing from its own upstream (not shared)."""
+
+    viewer: Viewer
     provider_id: int
-    headers: dict[str, str]
-    holders: list[str]
-    allow_private: bool = False
-    urls: list[str] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)  # a live playlist lists URLs again
-    used: float = field(default_factory=time.monotonic)
-
-
-class RelayResponse(Response):
-    """Streams ``chunks`` to the player; ``cleanup`` runs exactly once whatever happens (the
-    player vanishing before the first byte included). ``on_disconnect`` ends the body early."""
-
-    def __init__(
-        self,
-        chunks: AsyncIterator[bytes],
-        *,
-        media_type: str,
-        cleanup: Callable[[], None],
-        on_disconnect: Callable[[], None],
-        kicked: asyncio.Event | None = None,
-    ) -> None:
-        # No super().__init__: without a ``body`` Starlette sends no Content-Length (chunked).
-        self.status_code = 200
-        self.media_type = media_type
-        self.background = None
-        self.init_headers({"Cache-Control": "no-store"})
-        self.chunks = chunks
-        self.cleanup = cleanup
-        self.on_disconnect = on_disconnect
-        self.kicked = kicked
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            self.on_disconnect()
-
-        async def stream() -> None:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for chunk in self.chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-        watcher = asyncio.create_task(watch())
-        sender = asyncio.create_task(stream())
-        waits: set[asyncio.Future[Any]] = {sender}
-        if self.kicked is not None:
-            waits.add(asyncio.ensure_future(self.kicked.wait()))
-        try:
-            # A dropped viewer's send may be stuck on a full socket: stop it, don't wait.
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (*waits, watcher):
-                task.cancel()
-            with contextlib.suppress(BaseException):
-                await sender
-            self.cleanup()
+    item: tuple[str, int]
+    user_id: int | None
+    done: asyncio.Event
 
 
 class Relay:
@@ -110,8 +74,10 @@ class Relay:
         self.buffer_bytes = settings.relay_buffer_bytes
         self.linger_s = 1.0
         self.channels: dict[tuple[Any, ...], Channel] = {}
-        self.viewers: dict[str, tuple[Channel, Viewer, str | None]] = {}
-        self.hls: dict[str, HlsSession] = {}
+        # viewer id → (its shared TS channel, or None for a VOD stream; viewer; user slot)
+        self.viewers: dict[str, tuple[Channel | None, Viewer, str | None]] = {}
+        self.vod: dict[str, VodStream] = {}
+        self.hls = HlsHub(svc.http, idle_s=HLS_IDLE_S, cache_bytes=settings.relay_hls_cache_bytes)
         self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -119,30 +85,31 @@ class Relay:
     # -- public --------------------------------------------------------------------------
 
     async def open(
-        self,
-        provider: Any,
-        options: PlayOptions,
-        kind: str,
-        item_id: int,
-        who: Who,
-        resolve: Callable[[str], Awaitable[tuple[str, dict[str, str]]]],
-        hls_url: Callable[[str, int, str], str],
-    ) -> Response:
+        self, provider: Any, options: PlayOptions, kind: str, item_id: int, who: Who,
+        resolve: Resolve, hls_url: HlsUrl, byte_range: str | None = None,
+    ) -> Response:  # fmt: skip
+        """A viewer's stream of an item. ``byte_range``: the player's ``Range`` (movies and
+        episodes pass it upstream)."""
         self._sweep_hls()
         viewer = Viewer(user_id=who.user_id, username=who.username)
         item = {"provider_id": provider.id, "kind": kind, "item_id": item_id}
-        key = (provider.id, kind, item_id) if kind == "channel" else (uuid.uuid4().hex,)
+        shared = kind == "channel"
+        key = (provider.id, kind, item_id) if shared else (uuid.uuid4().hex,)
         user_holder = await self._user_slot(who, viewer, item)
         try:
-            lock = self._locks.setdefault(key, asyncio.Lock())
+            lock = self._locks.setdefault(key, asyncio.Lock()) if shared else asyncio.Lock()
             async with lock:
+                running = self.hls.open_upstream(key)
+                if running is not None:  # the channel's HLS is relayed already: share it
+                    return await self._join_hls(running, who, user_holder, hls_url)
                 channel = self.channels.get(key)
                 if channel is None or channel.closed:
-                    opened = await self._open_channel(
-                        provider, options, key, item, who, resolve, hls_url, user_holder
-                    )
+                    opened = await self._open_upstream(
+                        provider, options, key, item, who, resolve, hls_url, user_holder,
+                        viewer, byte_range,
+                    )  # fmt: skip
                     if isinstance(opened, Response):
-                        return opened  # HLS: the session holds the slots now
+                        return opened  # HLS or VOD: the stream holds the slots now
                     channel = opened
                 channel.join(viewer)
         except BaseException:
@@ -168,44 +135,10 @@ class Relay:
             kicked=viewer.kicked,
         )
 
-    async def segment(
-        self, session_id: str, index: int, hls_url: Callable[[str, int, str], str]
-    ) -> Response | None:
-        """An HLS variant or segment of a session, fetched with the provider's headers."""
-        session = self.hls.get(session_id)
-        if session is None or index >= len(session.urls):
-            return None
-        session.used = time.monotonic()
-        up = await upstream.open(
-            self.svc.http,
-            session.urls[index],
-            session.headers,
-            allow_private=session.allow_private,
-        )
-        if up.status >= 400:
-            await up.close()
-            raise _refused(up.status)
-        if hls.is_playlist(up.content_type, up.url):
-            try:
-                text = (await up.read_all(hls.MAX_PLAYLIST_BYTES)).decode("utf-8", "replace")
-            finally:
-                await up.close()
-            body = hls.rewrite(text, up.url, lambda u: self._register(session, u, hls_url))
-            return Response(body, media_type="application/vnd.apple.mpegurl")
-
-        async def chunks() -> AsyncIterator[bytes]:
-            async for chunk in up.chunks():
-                yield chunk
-
-        stop = asyncio.Event()
-
-        def cleanup() -> None:
-            self._spawn(up.close())
-
-        return RelayResponse(
-            chunks(), media_type=up.content_type or "video/mp2t", cleanup=cleanup,
-            on_disconnect=stop.set, kicked=stop,
-        )  # fmt: skip
+    async def segment(self, session_id: str, index: int, hls_url: HlsUrl) -> Response | None:
+        """An HLS variant or segment of a session, through the channel's shared cache."""
+        self._sweep_hls()
+        return await self.hls.part(session_id, index, hls_url)
 
     async def stop_viewer(self, holder: str) -> bool:
         """Stop a stream by its viewer id (``/api/streams/{id}``), here or on any replica."""
@@ -213,14 +146,19 @@ class Relay:
             if user_holder == holder or viewer.id == holder:
                 viewer.dropped = True
                 viewer.finish()
-                channel.leave(viewer)
+                if channel is not None:
+                    channel.leave(viewer)
+        session = self.hls.find(holder)
+        if session is not None:
+            await self.slots.release(*self._end_hls_session(session))
         return bool(await asyncio.to_thread(streams.release, self.svc.db, [holder]))
 
     def stats(self) -> dict[str, int]:
         return {
             "channels": len(self.channels),
             "viewers": len(self.viewers),
-            "hls_sessions": len(self.hls),
+            "vod_streams": len(self.vod),
+            **self.hls.stats(),
         }
 
     async def aclose(self) -> None:
@@ -250,14 +188,16 @@ class Relay:
             )  # fmt: skip
             assert holder is not None
             return holder
-        limit = await asyncio.to_thread(streams.user_limit, self.svc.db, who.user_id)
-        limit = limit if limit is not None else self.svc.settings.default_max_streams
         scope = user_scope(who.user_id)
+        default = self.svc.settings.default_max_streams
         for attempt in range(2):
-            holder = await self.slots.acquire(
-                scope, limit, stream_id=viewer.id, info=info,
-                on_lost=lambda: self._kill(viewer), holder=viewer.id,
+            # The user's own limit is read with the slot, in the same gathered transaction.
+            holder, grant = await self.slots.take(
+                scope, default, stream_id=viewer.id, info=info,
+                on_lost=lambda: self._kill(viewer), holder=viewer.id, user_id=who.user_id,
             )  # fmt: skip
+            if grant.user_missing:
+                raise Forbidden("this play link's user no longer exists")
             if holder is not None or attempt:
                 break
             # Zapping: the user's own oldest stream gives its slot to the new one at once.
@@ -265,9 +205,10 @@ class Relay:
             if mine:
                 await self.stop_viewer(mine[0].holder)
         if holder is None:
+            name = grant.username or who.username
             raise NoFreeConnection(
-                f"user {who.username!r} already watches {limit} stream(s)",
-                detail={"limit": limit, "held_by": "user"},
+                f"user {name!r} already watches {grant.limit} stream(s)",
+                detail={"limit": grant.limit, "held_by": "user"},
             )
         return holder
 
@@ -284,7 +225,7 @@ class Relay:
                 )  # fmt: skip
                 if holder is not None:
                     return holder, account
-            if attempt == 0 and not await self._zap_channel(provider.id, who):
+            if attempt == 0 and not await self._zap(provider.id, who):
                 break
         rows = await self.slots.holders(f"provider:{provider.id}:")
         raise NoFreeConnection(
@@ -292,8 +233,10 @@ class Relay:
             detail={"held_by": [_holding(r, who) for r in rows]},
         )
 
-    async def _zap_channel(self, provider_id: int, who: Who) -> bool:
-        """Close one of this provider's channels that nobody but ``who`` watches."""
+    async def _zap(self, provider_id: int, who: Who) -> bool:
+        """Free one of this provider's connections for ``who``: a channel (TS or HLS) nobody
+        but ``who`` watches, else a movie ``who`` watches (a player seeking opens the next
+        request before the last one is gone)."""
         for channel in list(self.channels.values()):
             if channel.info.get("provider_id") != provider_id or channel.closed:
                 continue
@@ -302,44 +245,57 @@ class Relay:
                 channel.stop()
                 await channel.wait_closed()
                 return True
+        for up in list(self.hls.upstreams.values()):
+            users = {s.user_id for s in up.sessions.values()}
+            if up.provider_id == provider_id and (
+                not users or (who.user_id is not None and users == {who.user_id})
+            ):
+                await self.slots.release(*self._close_hls(up))
+                return True
+        for vod in list(self.vod.values()):
+            if vod.provider_id == provider_id and vod.user_id == who.user_id:
+                self._kill(vod.viewer)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(5):
+                        await vod.done.wait()
+                return True
         return False
 
-    # -- channels ----------------------------------------------------------------------
+    # -- upstreams ---------------------------------------------------------------------
 
-    async def _open_channel(
+    async def _open_upstream(
         self, provider: Any, options: PlayOptions, key: tuple[Any, ...], item: dict[str, Any],
-        who: Who, resolve: Callable[[str], Awaitable[tuple[str, dict[str, str]]]],
-        hls_url: Callable[[str, int, str], str], user_holder: str,
+        who: Who, resolve: Resolve, hls_url: HlsUrl, user_holder: str, viewer: Viewer,
+        byte_range: str | None,
     ) -> Channel | Response:  # fmt: skip
         channel_id = uuid.uuid4().hex
-        box: dict[str, Channel] = {}
+        stop: list[Callable[[], None]] = []
         holder, account = await self._provider_slot(
             provider, options, channel_id, item, who,
-            on_lost=lambda: box["c"].stop() if "c" in box else None,
+            on_lost=lambda: stop[0]() if stop else None,
         )  # fmt: skip
+        vod = item["kind"] in VOD_KINDS
         try:
             url, headers = await resolve(account)
             private = upstream.may_reach_private(self.svc.http, provider.url)
-            up = await upstream.open(self.svc.http, url, headers, allow_private=private)
-            if up.status >= 400:
+            up = await upstream.open(
+                self.svc.http, url, headers, allow_private=private,
+                byte_range=byte_range if vod else None,
+            )  # fmt: skip
+            if up.status >= 400 and not (vod and up.status == 416):
                 await up.close()
-                raise _refused(up.status)
+                raise refused(up.status)
         except BaseException:
             await self.slots.release(holder)
             raise
+        shown = mask_mac(account) if account != "default" else account
         if hls.is_playlist(up.content_type, up.url):
-            session = HlsSession(
-                uuid.uuid4().hex, provider.id, headers, [holder, user_holder], private
-            )
-            try:
-                text = (await up.read_all(hls.MAX_PLAYLIST_BYTES)).decode("utf-8", "replace")
-            finally:
-                await up.close()
-            self.hls[session.id] = session
-            if self._sweeper is None or self._sweeper.done():
-                self._sweeper = asyncio.create_task(self._sweep_forever())
-            body = hls.rewrite(text, up.url, lambda u: self._register(session, u, hls_url))
-            return Response(body, media_type="application/vnd.apple.mpegurl")
+            return await self._start_hls(
+                up, key, provider.id, headers, private, holder, shown, who, user_holder,
+                hls_url, stop,
+            )  # fmt: skip
+        if vod and not options.remux:
+            return self._vod(up, item, holder, shown, who, viewer, user_holder, stop)
         source: AsyncIterator[bytes] = up.chunks()
         if options.remux:
             source = remux(source)
@@ -352,19 +308,127 @@ class Relay:
                 await up.close()
             await self.slots.release(holder)
 
-        shown = mask_mac(account) if account != "default" else account
         channel = Channel(
             key, source, on_close=closed, buffer_bytes=self.buffer_bytes,
             linger_s=self.linger_s, info={**item, "account": shown},
         )  # fmt: skip
         channel.id = channel_id
-        box["c"] = channel
+        stop.append(channel.stop)
         held = self.slots.local(holder)
         if held is not None:
             held.refresh = lambda: {"viewers": len(channel.viewers), "bytes": channel.bytes}
         self.channels[key] = channel
         channel.start()
         return channel
+
+    def _vod(
+        self, up: upstream.Upstream, item: dict[str, Any], holder: str, shown: str, who: Who,
+        viewer: Viewer, user_holder: str, stop: list[Callable[[], None]],
+    ) -> Response:  # fmt: skip
+        """A movie or episode piped from its own upstream with the player's pace (a paused
+        player pauses the provider too, instead of being dropped), ``Range`` passed on: 206
+        with the provider's ``Content-Range`` when it honoured it, else 200."""
+        stream = VodStream(viewer, item["provider_id"], (item["kind"], item["item_id"]),
+                           who.user_id, asyncio.Event())  # fmt: skip
+        self.vod[viewer.id] = stream
+        self.viewers[viewer.id] = (None, viewer, user_holder)
+        stop.append(lambda: self._kill(viewer))
+        for slot in (holder, user_holder):
+            held = self.slots.local(slot)
+            if held is not None:
+                held.info = {**held.info, "stream": viewer.id, "account": shown}
+                held.refresh = lambda: {"bytes": viewer.sent, "viewers": 1}
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async for chunk in up.chunks():
+                viewer.sent += len(chunk)
+                yield chunk
+
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                await up.close()
+            await self.slots.release(holder, user_holder)
+            stream.done.set()
+
+        def cleanup() -> None:
+            self.viewers.pop(viewer.id, None)
+            self.vod.pop(viewer.id, None)
+            self._spawn(close())
+
+        def gone() -> None:
+            viewer.dropped = True
+            viewer.finish()
+
+        passed = ("Content-Length", "Content-Range", "Accept-Ranges")
+        headers = {name: value for name in passed if (value := up.header(name)) is not None}
+        return RelayResponse(
+            chunks(), media_type=up.content_type or "video/mp2t", cleanup=cleanup,
+            on_disconnect=gone, kicked=viewer.kicked,
+            status_code=up.status if up.status in (206, 416) else 200, headers=headers,
+        )  # fmt: skip
+
+    # -- HLS ---------------------------------------------------------------------------
+
+    async def _start_hls(
+        self, up: upstream.Upstream, key: tuple[Any, ...], provider_id: int,
+        headers: dict[str, str], private: bool, holder: str, shown: str, who: Who,
+        user_holder: str, hls_url: HlsUrl, stop: list[Callable[[], None]],
+    ) -> Response:  # fmt: skip
+        try:
+            try:
+                body = await up.read_all(hls.MAX_PLAYLIST_BYTES)
+            finally:
+                await up.close()
+        except BaseException:
+            await self.slots.release(holder)
+            raise
+        text = body.decode("utf-8", "replace")
+        shared = HlsUpstream(key, provider_id, headers, private, holder, up.url, account=shown)
+        first = Part(body, PLAYLIST_TYPE, up.url, True, _now() + refresh_window(text))
+        self.hls.start(shared, first)
+        stop.append(lambda: self._spawn(self.slots.release(*self._close_hls(shared))))
+        held = self.slots.local(holder)
+        if held is not None:
+            held.refresh = lambda: {"viewers": len(shared.sessions)}
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever())
+        return await self._join_hls(shared, who, user_holder, hls_url)
+
+    async def _join_hls(
+        self, shared: HlsUpstream, who: Who, user_holder: str, hls_url: HlsUrl
+    ) -> Response:
+        session, response = await self.hls.join(shared, user_holder, who.user_id, hls_url)
+        held = self.slots.local(user_holder)
+        if held is not None:
+            held.info = {**held.info, "stream": shared.id, "account": shared.account}
+            held.refresh = lambda: {"bytes": session.sent, "viewers": len(shared.sessions)}
+            held.on_lost = lambda: self._spawn(self.slots.release(*self._end_hls_session(session)))
+        return response
+
+    def _end_hls_session(self, session: HlsSession) -> list[str]:
+        """End a viewer's HLS session: the slots to free (its user slot, and the provider
+        slot when it was the channel's last viewer)."""
+        closed = self.hls.end_session(session)
+        holders = [session.user_holder] if session.user_holder else []
+        if closed is not None:
+            self._locks.pop(closed.key, None)
+            holders.append(closed.holder)
+        return holders
+
+    def _close_hls(self, shared: HlsUpstream) -> list[str]:
+        sessions = list(shared.sessions.values())
+        self.hls.close(shared)
+        self._locks.pop(shared.key, None)
+        return [shared.holder, *(s.user_holder for s in sessions if s.user_holder)]
+
+    def _sweep_hls(self) -> None:
+        for session in self.hls.idle():
+            self._spawn(self.slots.release(*self._end_hls_session(session)))
+
+    async def _sweep_forever(self) -> None:
+        while self.hls.sessions:
+            await asyncio.sleep(5)
+            self._sweep_hls()
 
     def _describe(self, user_holder: str, channel: Channel, viewer: Viewer) -> None:
         held = self.slots.local(user_holder)
@@ -377,42 +441,13 @@ class Relay:
         found = self.viewers.get(viewer.id)
         viewer.dropped = True
         viewer.finish()
-        if found is not None:
+        if found is not None and found[0] is not None:
             found[0].leave(viewer)
-
-    # -- HLS ---------------------------------------------------------------------------
-
-    def _register(
-        self, session: HlsSession, url: str, hls_url: Callable[[str, int, str], str]
-    ) -> str:
-        number = session.index.get(url)
-        if number is None:
-            number = session.index[url] = len(session.urls)
-            session.urls.append(url)
-        return hls_url(session.id, number, hls.extension(url))
-
-    def _sweep_hls(self) -> None:
-        now = time.monotonic()
-        for sid, session in list(self.hls.items()):
-            if now - session.used > HLS_IDLE_S:
-                del self.hls[sid]
-                self._spawn(self.slots.release(*session.holders))
-
-    async def _sweep_forever(self) -> None:
-        while self.hls:
-            await asyncio.sleep(5)
-            self._sweep_hls()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _refused(status: int) -> ProviderBadResponse:
-    return ProviderBadResponse(
-        f"the provider refused the stream with HTTP {status}", detail={"upstream_status": status}
-    )
 
 
 def _holding(row: streams.SlotRow, who: Who) -> dict[str, Any]:
@@ -424,3 +459,7 @@ def _holding(row: streams.SlotRow, who: Who) -> dict[str, Any]:
         "viewers": info.get("viewers"),
         "since": row.since,
     }
+
+
+def _now() -> float:
+    return time.monotonic()

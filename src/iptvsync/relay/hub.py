@@ -86,6 +86,18 @@ class Viewer:
 
 
 Source = AsyncIterator[bytes]
+TS_PACKET = 188
+
+
+def ts_sync(data: bytes) -> int:
+    """Where the first whole MPEG-TS packet starts in ``data`` (two sync bytes 188 apart), so a
+    joining player's first byte is a packet's; 0 when none is found (not TS: sent as is)."""
+    for start in range(min(TS_PACKET, len(data))):
+        if data[start] == 0x47 and (
+            start + TS_PACKET >= len(data) or data[start + TS_PACKET] == 0x47
+        ):
+            return start
+    return 0
 
 
 class Channel:
@@ -116,6 +128,7 @@ class Channel:
         self._task: asyncio.Task[None] | None = None
         self._recent: deque[bytes] = deque()
         self._recent_bytes = 0
+        self._prime: bytes | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name=f"relay-{self.id[:8]}")
@@ -124,8 +137,8 @@ class Channel:
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        for chunk in self._recent:
-            viewer.offer(chunk, self._buffer)
+        if self._recent:
+            viewer.offer(self._primer(), self._buffer)
         self.viewers[viewer.id] = viewer
 
     def leave(self, viewer: Viewer) -> None:
@@ -171,7 +184,18 @@ class Channel:
                     await aclose()
             await self._on_close(self)
 
+    def _primer(self) -> bytes:
+        """The newest bytes as one piece, from a TS packet boundary: one send per joining
+        viewer, and viewers joining between two chunks share the same object. At most half
+        a viewer's buffer: a primer that filled it would have the viewer dropped by the next
+        chunk if that came before its first send."""
+        if self._prime is None:
+            joined = b"".join(self._recent)[-(self._buffer // 2) :]
+            self._prime = joined[ts_sync(joined) :]
+        return self._prime
+
     def _remember(self, chunk: bytes) -> None:
+        self._prime = None
         self._recent.append(chunk)
         self._recent_bytes += len(chunk)
         while self._recent_bytes > PRIME_BYTES and len(self._recent) > 1:

@@ -29,6 +29,18 @@ class Upstream:
     read_timeout: float
     _stream: Stream = field(repr=False)
     _exit: contextlib.AsyncExitStack = field(repr=False)
+    #: What a reader already took off the body and hands on first (``relay.hlsshare``).
+    prefix: bytes = b""
+
+    @property
+    def length(self) -> int | None:
+        """The announced body length (``Content-Length``), when there is one."""
+        value = self._stream.headers.get("content-length")
+        return int(value) if value is not None and value.isdigit() else None
+
+    def header(self, name: str) -> str | None:
+        value = self._stream.headers.get(name)
+        return str(value) if value is not None else None
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives; a read slower than ``read_timeout`` ends it with
@@ -71,10 +83,15 @@ async def open(
     *,
     read_timeout: float = READ_TIMEOUT_S,
     allow_private: bool = False,
+    byte_range: str | None = None,
 ) -> Upstream:
     """Open a stream through the one provider HTTP layer (``BodyKind.MEDIA``: no total
-    deadline, no size limit; the per-read timeout, the scheme and address rules still hold)."""
+    deadline, no size limit; the per-read timeout, the scheme and address rules still hold).
+    ``byte_range``: a player's ``Range`` header, passed on (a movie seeks so)."""
     exit_stack = contextlib.AsyncExitStack()
+    if byte_range is not None:
+        # Byte offsets count the file as stored: no compressed transfer.
+        headers = {**headers, "Range": byte_range, "Accept-Encoding": "identity"}
     try:
         stream = await exit_stack.enter_async_context(
             http.stream(

@@ -14,8 +14,8 @@ run NTP-synchronised clocks, and a lease is many seconds long.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +46,31 @@ def _row(r: Any) -> SlotRow:
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One slot wanted: a free number of ``scope`` below ``limit`` for ``holder``. With
+    ``user_id``: the limit is that user's own ``max_streams`` (``limit`` when it has none),
+    read in the same transaction, and its name goes into the row's ``info``."""
+
+    scope: str
+    limit: int
+    holder: str
+    stream_id: str
+    info: Mapping[str, Any]
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an ask got: its slot number (None: the scope was full, or the user is gone), the
+    limit that applied, and the user's name for an ask with ``user_id``."""
+
+    number: int | None
+    limit: int
+    username: str | None = None
+    user_missing: bool = False
+
+
 def acquire(
     db: sa.Engine,
     scope: str,
@@ -60,39 +85,128 @@ def acquire(
 ) -> int | None:
     """Take a free slot of ``scope`` (numbers ``0..limit-1``); its number, or None when all
     are held by live leases."""
-    with db.connect() as conn:
-        taken = {
-            r.slot_no: r.lease_until
-            for r in conn.execute(sa.select(t.c.slot_no, t.c.lease_until).where(t.c.scope == scope))
-        }
-    candidates = [n for n in range(limit) if n not in taken]
-    candidates += [n for n, until in sorted(taken.items()) if n < limit and until < now]
-    for number in candidates:
+    ask = Ask(scope, limit, holder, stream_id, info)
+    return acquire_many(db, [ask], replica=replica, now=now, lease_s=lease_s)[0].number
+
+
+def acquire_many(
+    db: sa.Engine, asks: Sequence[Ask], *, replica: str, now: float, lease_s: float
+) -> list[Grant]:
+    """Take a slot for each of ``asks`` (in order) in one short transaction: the slot number
+    each got, or None where its scope was full. Many viewers arriving at once cost one
+    transaction instead of one each (``relay.slots`` gathers them)."""
+    if not asks:
+        return []
+    scopes = sorted({a.scope for a in asks})
+    with db.begin() as conn:
+        people = _users(conn, {a.user_id for a in asks if a.user_id is not None})
+        asks, missing = _with_user_limits(asks, people)
+        numbers = _take(conn, asks, scopes, replica, now, lease_s)
+    return [
+        Grant(n, a.limit, people.get(a.user_id, (None, None))[0] if a.user_id else None, gone)
+        for a, n, gone in zip(asks, numbers, missing, strict=True)
+    ]
+
+
+def _users(conn: sa.Connection, ids: set[int]) -> dict[int | None, tuple[str, int | None]]:
+    if not ids:
+        return {}
+    from iptvsync.store.models import users
+
+    query = sa.select(users.c.id, users.c.username, users.c.max_streams)
+    rows = conn.execute(query.where(users.c.id.in_(sorted(ids))))
+    return {r.id: (r.username, r.max_streams) for r in rows}
+
+
+def _with_user_limits(
+    asks: Sequence[Ask], people: Mapping[int | None, tuple[str, int | None]]
+) -> tuple[list[Ask], list[bool]]:
+    """Asks with their user's own limit and name; a user that no longer exists gets none."""
+    out: list[Ask] = []
+    missing: list[bool] = []
+    for a in asks:
+        if a.user_id is None:
+            out.append(a)
+            missing.append(False)
+            continue
+        found = people.get(a.user_id)
+        if found is None:
+            out.append(replace(a, limit=0))
+            missing.append(True)
+            continue
+        name, own = found
+        info = {**a.info, "username": name}
+        out.append(replace(a, limit=own if own is not None else a.limit, info=info))
+        missing.append(False)
+    return out, missing
+
+
+def _take(
+    conn: sa.Connection, asks: Sequence[Ask], scopes: list[str], replica: str, now: float,
+    lease_s: float,
+) -> list[int | None]:  # fmt: skip
+    # An expired lease belongs to a replica that stopped renewing (it died): free for all.
+    conn.execute(sa.delete(t).where(t.c.scope.in_(scopes), t.c.lease_until < now))
+    taken: dict[str, set[int]] = {scope: set() for scope in scopes}
+    for r in conn.execute(sa.select(t.c.scope, t.c.slot_no).where(t.c.scope.in_(scopes))):
+        taken[r.scope].add(r.slot_no)
+    numbers: list[int | None] = []
+    for a in asks:  # two asks of one scope in a batch get two numbers
+        numbers.append(_free(taken[a.scope], a.limit))
+        if numbers[-1] is not None:
+            taken[a.scope].add(numbers[-1])
+    rows = [
+        _values(a, n, replica, now, lease_s)
+        for a, n in zip(asks, numbers, strict=True)
+        if n is not None
+    ]
+    if not rows:
+        return numbers
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(t), rows)
+        return numbers
+    except sa.exc.IntegrityError:
+        pass  # another replica took one of these numbers a moment ago: one by one
+    for i, ask in enumerate(asks):
+        if numbers[i] is not None:
+            taken[ask.scope].discard(numbers[i])  # not inserted: the savepoint rolled back
+    for i, ask in enumerate(asks):
+        numbers[i] = _insert_one(conn, ask, taken, replica, now, lease_s)
+    return numbers
+
+
+def _free(taken: set[int], limit: int, after: int = -1) -> int | None:
+    return next((n for n in range(after + 1, limit) if n not in taken), None)
+
+
+def _values(ask: Ask, number: int, replica: str, now: float, lease_s: float) -> dict[str, Any]:
+    return {
+        "scope": ask.scope,
+        "slot_no": number,
+        "holder": ask.holder,
+        "stream_id": ask.stream_id,
+        "replica": replica,
+        "info": dict(ask.info),
+        "since": now,
+        "lease_until": now + lease_s,
+    }
+
+
+def _insert_one(
+    conn: sa.Connection, ask: Ask, taken: dict[str, set[int]], replica: str, now: float,
+    lease_s: float,
+) -> int | None:  # fmt: skip
+    number = _free(taken[ask.scope], ask.limit)
+    while number is not None:
         try:
-            with db.begin() as conn:
-                if number in taken:  # expired: remove it only if it is still expired
-                    gone = conn.execute(
-                        sa.delete(t).where(
-                            t.c.scope == scope, t.c.slot_no == number, t.c.lease_until < now
-                        )
-                    )
-                    if gone.rowcount != 1:
-                        continue
-                conn.execute(
-                    sa.insert(t).values(
-                        scope=scope,
-                        slot_no=number,
-                        holder=holder,
-                        stream_id=stream_id,
-                        replica=replica,
-                        info=dict(info),
-                        since=now,
-                        lease_until=now + lease_s,
-                    )
-                )
+            with conn.begin_nested():
+                conn.execute(sa.insert(t).values(**_values(ask, number, replica, now, lease_s)))
+            taken[ask.scope].add(number)
             return number
         except sa.exc.IntegrityError:
-            continue  # another replica took this number a moment ago: try the next
+            taken[ask.scope].add(number)  # taken elsewhere meanwhile: the next number
+            number = _free(taken[ask.scope], ask.limit, number)
     return None
 
 
@@ -110,19 +224,22 @@ def renew(
 ) -> set[str]:
     """Extend the leases of ``infos``' holders (and store their fresh ``info``); the holders
     whose row is gone (stopped from elsewhere, or expired and taken over)."""
-    missing: set[str] = set()
     if not infos:
-        return missing
+        return set()
+    # Two statements whatever the count (an UPDATE run as one executemany): the write lock
+    # is held for a moment, not for one round trip per stream while viewers wait to join.
     with db.begin() as conn:
-        for holder, info in infos.items():
-            done = conn.execute(
+        query = sa.select(t.c.holder).where(t.c.holder.in_(list(infos)))
+        present = {r.holder for r in conn.execute(query)}
+        rows = [{"h": h, "i": dict(info)} for h, info in infos.items() if h in present]
+        if rows:
+            update = (
                 sa.update(t)
-                .where(t.c.holder == holder)
-                .values(lease_until=now + lease_s, info=dict(info))
+                .where(t.c.holder == sa.bindparam("h"))
+                .values(lease_until=now + lease_s, info=sa.bindparam("i"))
             )
-            if not done.rowcount:
-                missing.add(holder)
-    return missing
+            conn.execute(update, rows)
+    return set(infos) - present
 
 
 def held(db: sa.Engine, scope_prefix: str, *, now: float) -> list[SlotRow]:
@@ -140,15 +257,6 @@ def get(db: sa.Engine, holder: str, *, now: float) -> SlotRow | None:
             sa.select(t).where(t.c.holder == holder, t.c.lease_until >= now).limit(1)
         ).first()
     return _row(r) if r is not None else None
-
-
-def user_limit(db: sa.Engine, user_id: int) -> int | None:
-    """A user's own ``max_streams`` (None: the server default applies)."""
-    from iptvsync.store.models import users
-
-    with db.connect() as conn:
-        value = conn.execute(sa.select(users.c.max_streams).where(users.c.id == user_id)).scalar()
-    return int(value) if value is not None else None
 
 
 def set_user_limit(db: sa.Engine, username: str, max_streams: int | None) -> bool:

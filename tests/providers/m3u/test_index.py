@@ -154,8 +154,9 @@ def _index_files() -> set[Path]:
 
 
 async def test_a_cancelled_pass_kills_its_workers_and_leaves_no_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_spool: Path
 ) -> None:
+    # own_spool: other xdist workers' index files come and go in the shared spool folder.
     # Big enough that the workers are still at work when the pass is cancelled.
     entry = '#EXTINF:-1 group-title="G{0}",Channel {0}\nhttp://h/live/u/p/{0}.ts?token=abc\n'
     path = tmp_path / "big.m3u"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from iptvsync.errors import (
@@ -271,7 +271,6 @@ def test_binary_junk_lines_inside_a_playlist_are_skipped() -> None:
     assert [e.name for e in entries] == ["A", "B"]
 
 
-@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=600))
 def test_random_bytes_only_raise_bad_response(data: bytes) -> None:
     try:
@@ -282,7 +281,6 @@ def test_random_bytes_only_raise_bad_response(data: bytes) -> None:
         to_record(entry)
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=0, max_value=len(QUIRKS)), st.binary(max_size=30))
 def test_corrupted_playlists_still_parse_or_fail_typed(cut: int, junk: bytes) -> None:
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from iptvsync.errors import (
@@ -237,6 +237,11 @@ def test_parse_when(value: Any, expected: datetime | None) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # categories and pages (§5.1, §6.1, §8)
+
+
+def test_a_category_without_a_name_is_named_by_its_id() -> None:
+    (only,) = parse.parse_categories([{"id": "7"}, {"id": "*", "title": "All"}], Kind.MOVIE)
+    assert (only.provider_id, only.title) == ("7", "Category 7")
 
 
 def test_categories_drop_all_and_keep_censored() -> None:
@@ -650,7 +655,6 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(_JSON)
 def test_every_parser_raises_only_typed_errors(js: Any) -> None:
     calls = [
@@ -676,7 +680,6 @@ def test_every_parser_raises_only_typed_errors(js: Any) -> None:
             pass  # the payload itself cannot be serialised (NaN keys, huge ints): not our input
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_decode_or_raise_typed(raw: bytes) -> None:
     with contextlib.suppress(ProviderError):

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from iptvsync.errors import ProviderBadResponse
@@ -53,7 +53,6 @@ async def _collect(data: bytes, head: int, sizes: list[int]) -> list[Any]:
     return out
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(rows, max_size=12),
     st.integers(min_value=1, max_value=40),

@@ -410,6 +410,16 @@ def test_series_info_season_names_and_empty() -> None:
         parse_series_info("<html>")
 
 
+def test_series_info_episodes_without_season_or_number() -> None:
+    # A flat list of episodes: season 1, numbered in order, named from the title or the number.
+    (season,) = parse_series_info({"episodes": [{"id": "5", "title": "Pilot"}, {"id": "6"}]})
+    assert season.number == 1 and season.name == "Season 1"
+    assert [(e.provider_id, e.season, e.number, e.name) for e in season.episodes] == [
+        ("5", 1, 1, "Pilot"),
+        ("6", 1, 2, "Episode 2"),
+    ]
+
+
 def test_vod_info_shapes() -> None:
     payload = {
         "info": {
