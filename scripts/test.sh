@@ -25,28 +25,38 @@ bash scripts/install.sh --dev
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== mypy"; .venv/bin/mypy
 
-# Two pytest runs (tests/conftest.py says why): everything but the browser tests in parallel
-# (pytest-xdist, IPTVSYNC_TEST_WORKERS processes), then the browser (e2e) and serial tests in
-# one process. Both always run; the script fails when either does. Arguments go to both runs.
-# --cov (first): line coverage of src/iptvsync over both runs, combined (pytest-cov).
-COV_PARALLEL=()
-COV_SERIAL=()
+# Three pytest runs (tests/conftest.py says why): everything but the browser and serial tests
+# in parallel (pytest-xdist, IPTVSYNC_TEST_WORKERS processes); the browser (e2e) tests in
+# parallel processes of their own (IPTVSYNC_TEST_E2E_WORKERS: a process that ran Playwright
+# runs no asyncio test after it); then the serial tests (timing-sensitive or disturbing what
+# others share) in one process. All always run; the script fails when any does. Arguments go
+# to every run. --cov (first): line coverage of src/iptvsync over the three runs, combined.
+COV_FIRST=()
+COV_NEXT=()
+COV_LAST=()
 if [ "${1:-}" = "--cov" ]; then
   shift
-  COV_PARALLEL=(--cov=src/iptvsync --cov-report=)
-  COV_SERIAL=(--cov=src/iptvsync --cov-append --cov-report=term)
+  COV_FIRST=(--cov=src/iptvsync --cov-report=)
+  COV_NEXT=(--cov=src/iptvsync --cov-append --cov-report=)
+  COV_LAST=(--cov=src/iptvsync --cov-append --cov-report=term)
 fi
 WORKERS=${IPTVSYNC_TEST_WORKERS:-4}
+E2E_WORKERS=${IPTVSYNC_TEST_E2E_WORKERS:-2}
 PYTEST=(.venv/bin/pytest -q -p no:cacheprovider --durations=20)
-echo "== pytest: in parallel ($WORKERS workers)"
-parallel=0
-"${PYTEST[@]}" -n "$WORKERS" --dist loadgroup -m "not e2e and not serial" \
-  "${COV_PARALLEL[@]}" "$@" || parallel=$?
-echo "== pytest: browser and serial tests"
-serial=0
-"${PYTEST[@]}" -m "e2e or serial" "${COV_SERIAL[@]}" "$@" || serial=$?
-# 5 is "no test collected": fine for one run when arguments picked tests of the other only.
-if [ "$parallel" = 5 ] && [ "$serial" != 5 ]; then parallel=0; fi
-if [ "$serial" = 5 ] && [ "$parallel" = 0 ]; then serial=0; fi
-if [ "$parallel" != 0 ]; then exit "$parallel"; fi
-exit "$serial"
+status=()
+run() {  # run NAME ARGS...: one pytest run; 5 ("no test collected") counts as passed
+  local name=$1 rc=0
+  shift
+  echo "== pytest: $name"
+  "${PYTEST[@]}" "$@" || rc=$?
+  if [ "$rc" = 5 ]; then rc=0; fi
+  status+=("$rc")
+}
+run "in parallel ($WORKERS workers)" -n "$WORKERS" --dist loadgroup \
+  -m "not e2e and not serial" "${COV_FIRST[@]}" "$@"
+run "browser tests ($E2E_WORKERS workers)" -n "$E2E_WORKERS" -m "e2e and not serial" \
+  "${COV_NEXT[@]}" "$@"
+run "serial tests" -m "serial" "${COV_LAST[@]}" "$@"
+for rc in "${status[@]}"; do
+  if [ "$rc" != 0 ]; then exit "$rc"; fi
+done

@@ -19,10 +19,12 @@ The backend rule, for every new test too:
 ``IPTVSYNC_TEST_BACKENDS=sqlite`` runs on SQLite only (``postgresql``: PostgreSQL only);
 ``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
 
-Parallel runs. ``scripts/test.sh`` runs the suite in two pytest invocations: every test but
-the browser ones under pytest-xdist, then the ``e2e`` and ``serial`` tests in one process.
-Mark ``serial`` a test that disturbs what other tests share (it restarts PostgreSQL) or whose
-latency bounds parallel neighbours would break; ``slow`` a long one (it is started first).
+Parallel runs. ``scripts/test.sh`` runs the suite in three pytest invocations: every test but
+the browser and serial ones under pytest-xdist; the browser (``e2e``) tests under xdist in
+processes of their own (Playwright's sync API leaves an event loop in the process, so no
+asyncio test may follow it there); then the ``serial`` tests in one process. Mark ``serial`` a
+test that disturbs what other tests share (it restarts PostgreSQL) or whose latency or frame
+bounds parallel neighbours would break; ``slow`` a long one (it is started first).
 Nothing may use a fixed port or path: bind port 0, write under ``tmp_path`` (``own_spool``
 for the provider spool folder), name databases and schemas with a uuid.
 

@@ -16,7 +16,7 @@ from iptvsync.fakes.server import ServerThread
 from tests.e2e.seed import channel_name, seed_channels
 from tests.e2e.support import Server, shot
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]  # frame and paint timings: alone
 CHANNELS = 5_000
 SCROLL_RUNS = 3
 DESKTOP = {"width": 1366, "height": 800}
