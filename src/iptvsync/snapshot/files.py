@@ -39,9 +39,12 @@ log = logging.getLogger("iptvsync.snapshot")
 
 #: Content-Encoding → file suffix. Smallest first: the order a tie in q-values is broken in.
 ENCODINGS: dict[str, str] = {"br": ".br", "zstd": ".zst", "gzip": ".gz", "identity": ""}
-GZIP_LEVEL = 6
-BROTLI_QUALITY = 6  # 4% larger than q9 at a fifth of the time (docs/benchmarks.md)
-ZSTD_LEVEL = 9
+#: Levels by CPU against size on the 20 MB default-catalogue document (docs/benchmarks.md):
+#: gzip 5 is 2 % larger than 6 at two thirds of its CPU; zstd 6 5 % larger than 9 at 60 %;
+#: brotli stays at 6 (the encoding browsers pick: 5 would save 0.06 s for 2 % more bytes).
+GZIP_LEVEL = 5
+BROTLI_QUALITY = 6  # 4% larger than q9 at a fifth of the time
+ZSTD_LEVEL = 6
 #: 1 MiB windows (brotli ``lgwin``, zstd ``window_log``) instead of the levels' 4-8 MiB: the
 #: compressors' state was ~34 of the 52 MB a snapshot build added to a sync's peak RSS, and
 #: on the 20 MB default-catalogue snapshot the files come out no larger (br 2,052,911 →
