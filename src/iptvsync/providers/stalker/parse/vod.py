@@ -29,7 +29,10 @@ def _year(value: Any) -> int | None:
 
 def _rating(row: Mapping[str, Any]) -> float | None:
     for key in ("rating_imdb", "rating_im", "rating_kinopoisk", "rating", "rating_5based"):
-        value = to_float(row.get(key))
+        raw = row.get(key)
+        if raw is None or raw == "":  # most of the keys, on most rows: no call
+            continue
+        value = to_float(raw)
         if value is None or value <= 0:
             continue
         if key == "rating_5based":
@@ -81,7 +84,10 @@ _POSTER_KEYS = ("cover_big", "cover", "pic", "poster", "stream_icon", "screensho
 
 def _poster(row: Mapping[str, Any], urls: PortalUrls) -> str | None:
     for key in _POSTER_KEYS:
-        value = urls.absolute(row.get(key))
+        raw = row.get(key)
+        if raw is None or raw == "":  # stock rows send five of the six empty: no call
+            continue
+        value = urls.absolute(raw)
         if value:
             return value
     return None
