@@ -38,7 +38,12 @@ export function streamsCard() {
       stop);
   }
 
-  refresh();
+  // The card is built before the dashboard attaches it, so the first look waits until it is
+  // in the page (a refresh of a detached card does nothing, and the next poll is 5 s away).
+  (function first(tries) {
+    if (card.isConnected) refresh();
+    else if (tries > 0) setTimeout(() => first(tries - 1), 50);
+  })(40);
   setInterval(refresh, POLL_MS);
   return card;
 }
