@@ -43,7 +43,7 @@ LARGE = {"movies": 231_000, "series": 69_000, "channels": 5_000}
 
 def movie_record(m: FakeMovie) -> MovieRecord:
     return MovieRecord(
-        provider_id=str(m.id),
+        provider_item_id=str(m.id),
         name=m.name,
         year=m.year,
         rating=m.rating,
@@ -62,7 +62,7 @@ def movie_record(m: FakeMovie) -> MovieRecord:
 
 def series_record(s: FakeSeries) -> SeriesRecord:
     return SeriesRecord(
-        provider_id=str(s.id),
+        provider_item_id=str(s.id),
         name=s.name,
         year=s.year,
         rating=s.rating,
@@ -76,7 +76,7 @@ def series_record(s: FakeSeries) -> SeriesRecord:
 
 def channel_record(c: FakeChannel) -> ChannelRecord:
     return ChannelRecord(
-        provider_id=str(c.id),
+        provider_item_id=str(c.id),
         name=c.name,
         number=c.number,
         logo=LOGO_BASE + c.logo if c.logo else None,

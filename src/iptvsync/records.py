@@ -1,8 +1,9 @@
 """Typed records: what provider parsers produce and the sync engine stores.
 
 Pure data, no I/O. Every provider (Stalker, Xtream, M3U) turns its raw payloads into these, so the
-engine, the store and the API never see a protocol's quirks. ``provider_id`` fields are the
-provider's own ids as strings (Stalker ``"153"``, Xtream ``"1001"``, M3U a normalised URL key).
+engine, the store and the API never see a protocol's quirks. ``provider_item_id`` and
+``provider_category_id`` are the provider's own ids as strings (Stalker ``"153"``, Xtream
+``"1001"``, M3U a normalised URL key); ``provider_id`` in the tables is our provider row.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Scope(StrEnum):
 @dataclass(frozen=True, slots=True)
 class CategoryRecord:
     kind: Kind
-    provider_id: str
+    provider_category_id: str
     title: str
     censored: bool = False
     position: int = 0
@@ -39,7 +40,7 @@ class CategoryRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChannelRecord:
-    provider_id: str
+    provider_item_id: str
     name: str
     number: int | None = None
     logo: str | None = None
@@ -57,7 +58,7 @@ class ChannelRecord:
 
 @dataclass(frozen=True, slots=True)
 class MovieRecord:
-    provider_id: str
+    provider_item_id: str
     name: str
     year: int | None = None
     rating: float | None = None
@@ -78,7 +79,7 @@ class MovieRecord:
 
 @dataclass(frozen=True, slots=True)
 class SeriesRecord:
-    provider_id: str
+    provider_item_id: str
     name: str
     year: int | None = None
     rating: float | None = None
@@ -101,7 +102,7 @@ CatalogueRecord = ChannelRecord | MovieRecord | SeriesRecord
 
 @dataclass(frozen=True, slots=True)
 class EpisodeRecord:
-    provider_id: str
+    provider_item_id: str
     season: int
     number: int
     name: str

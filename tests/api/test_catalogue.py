@@ -193,7 +193,7 @@ def test_removed_items_appear_nowhere(client: TestClient, seeded: Seeded) -> Non
 def test_items_under_several_categories(client: TestClient, seeded: Seeded) -> None:
     movie_cats = [c.id for c in seeded.catalogue.categories_of("movie") if not c.censored]
     a, b = str(movie_cats[0]), str(movie_cats[1])
-    record = MovieRecord(provider_id="multi-1", name="Twice Listed", category_ids=(a, b))
+    record = MovieRecord(provider_item_id="multi-1", name="Twice Listed", category_ids=(a, b))
     with seeded.db.begin() as conn:
         cat_map = store.category_map(conn, seeded.provider_id, "movie")
         store.upsert_items(
@@ -223,7 +223,7 @@ def test_items_under_several_categories(client: TestClient, seeded: Seeded) -> N
 
 
 def test_uncategorised_items(client: TestClient, seeded: Seeded) -> None:
-    record = MovieRecord(provider_id="lost-1", name="Nowhere Man", category_ids=("nope",))
+    record = MovieRecord(provider_item_id="lost-1", name="Nowhere Man", category_ids=("nope",))
     with seeded.db.begin() as conn:
         cat_map = store.category_map(conn, seeded.provider_id, "movie")
         store.upsert_items(

@@ -38,13 +38,15 @@ def named(seeded: Seeded) -> Seeded:
         seeded,
         "movie",
         [
-            MovieRecord(provider_id="bb-film", name="Breaking Bad: The Movie"),
-            MovieRecord(provider_id="amelie", name="Le Fabuleux Destin d'Amélie Poulain"),
-            MovieRecord(provider_id="zz", name="Zyxwv Unbreakable"),
+            MovieRecord(provider_item_id="bb-film", name="Breaking Bad: The Movie"),
+            MovieRecord(provider_item_id="amelie", name="Le Fabuleux Destin d'Amélie Poulain"),
+            MovieRecord(provider_item_id="zz", name="Zyxwv Unbreakable"),
         ],
     )
-    _add(seeded, "series", [SeriesRecord(provider_id="bb", name="Breaking Bad")])
-    _add(seeded, "channel", [ChannelRecord(provider_id="bbc", name="Breakfast TV", number=999)])
+    _add(seeded, "series", [SeriesRecord(provider_item_id="bb", name="Breaking Bad")])
+    _add(
+        seeded, "channel", [ChannelRecord(provider_item_id="bbc", name="Breakfast TV", number=999)]
+    )
     return seeded
 
 
@@ -116,7 +118,7 @@ def test_search_across_kinds_and_providers(
     client: TestClient, named: Seeded, db: sa.Engine
 ) -> None:
     other = seed_provider(db, seed=8, name="other")
-    _add(other, "movie", [MovieRecord(provider_id="bb2", name="Breaking Point")])
+    _add(other, "movie", [MovieRecord(provider_item_id="bb2", name="Breaking Point")])
     r = client.get("/api/search", params={"q": "break"})
     assert r.status_code == 200
     body = r.json()

@@ -38,7 +38,7 @@ def seed_movies(settings: Settings, provider_id: int, count: int, categories: in
             batch = []
             for n in range(1, count + 1):
                 record = MovieRecord(
-                    provider_id=str(n),
+                    provider_item_id=str(n),
                     name=movie_name(n),
                     year=1960 + n % 64,
                     rating=round((n % 91) / 10, 1),
@@ -88,7 +88,7 @@ def seed_channels(
             guide: list[dict[str, object]] = []
             for n in range(1, count + 1):
                 record = ChannelRecord(
-                    provider_id=str(n),
+                    provider_item_id=str(n),
                     name=channel_name(n),
                     number=n,
                     category_ids=(str(n % 10 + 1),),

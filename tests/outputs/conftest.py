@@ -198,7 +198,7 @@ def seed_alpha(db: sa.Engine) -> int:
                 conn,
                 pid,
                 kind,
-                [(c.provider_id, c.title, c.censored, c.position) for c in records],
+                [(c.provider_category_id, c.title, c.censored, c.position) for c in records],
                 version=1,
             )
         everything = {"channel": ALPHA_CHANNELS, "movie": ALPHA_MOVIES, "series": ALPHA_SERIES}
@@ -206,7 +206,7 @@ def seed_alpha(db: sa.Engine) -> int:
             _write(conn, pid, records, kind, 1, now)
         # A second complete walk that no longer sees one item of each kind: swept (soft delete).
         for kind, records in everything.items():
-            kept = [r for r in records if r.provider_id != DELETED[kind]]
+            kept = [r for r in records if r.provider_item_id != DELETED[kind]]
             _write(conn, pid, kept, kind, 2, now)
             catalogue.sweep_unseen(
                 conn, kind, pid, run_id=2, version=2, now=now, guard_ratio=1.0, guard_min_items=100

@@ -40,7 +40,7 @@ def test_ipytv_reads_every_channel_and_attribute(
     open_server: AppServer, seeded: Seeded, db: sa.Engine, settings: Settings
 ) -> None:
     pl = ipytv_playlist.loadu(f"{open_server.url}/playlist.m3u?provider={seeded.alpha}")
-    live = [c for c in ALPHA_CHANNELS if c.provider_id != "c6"]  # c6 was removed (soft delete)
+    live = [c for c in ALPHA_CHANNELS if c.provider_item_id != "c6"]  # c6 was removed (soft delete)
     assert pl.length() == len(live)
     guide = pl.get_attribute("x-tvg-url")
     assert guide == f"{open_server.url}/xmltv.xml.gz?provider={seeded.alpha}"
@@ -55,7 +55,7 @@ def test_ipytv_reads_every_channel_and_attribute(
         "No Number",
     ]
     for record in live:
-        row = seeded.row(db, "channel", seeded.alpha, record.provider_id)
+        row = seeded.row(db, "channel", seeded.alpha, record.provider_item_id)
         ch = by_name[record.name]
         attrs = ch.attributes
         assert attrs["tvg-id"] == (record.epg_id or "")

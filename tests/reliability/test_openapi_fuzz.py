@@ -43,7 +43,7 @@ def _seed(settings: Settings) -> None:
         )
         for kind in (Kind.MOVIE, Kind.CHANNEL):
             cats = store.upsert_categories(
-                conn, pid, kind.value, [(c.provider_id, c.title, False, 0) for c in (
+                conn, pid, kind.value, [(c.provider_category_id, c.title, False, 0) for c in (
                     CategoryRecord(kind, "1", "One"),
                 )], version=1
             )  # fmt: skip

@@ -20,7 +20,7 @@ CATEGORIES = {"10": 1, "11": 2, "__uncategorised__": 99}
 CASES: list[tuple[CatalogueRecord, str, dict[str, object]]] = [
     (
         ChannelRecord(
-            provider_id="c1",
+            provider_item_id="c1",
             name="News 24",
             number=7,
             logo="http://l/1.png",
@@ -37,13 +37,13 @@ CASES: list[tuple[CatalogueRecord, str, dict[str, object]]] = [
         {"category_id": 1, "category_ids": [1, 2], "detail": {"tvg-shift": "1"}},
     ),
     (
-        ChannelRecord(provider_id="c2", name="", category_ids=(), cmd=None),
+        ChannelRecord(provider_item_id="c2", name="", category_ids=(), cmd=None),
         "ac1168c5a5ed6d422f41da9842b46014",
         {"name": "#c2", "category_id": 99, "category_ids": None, "detail": None},
     ),
     (
         MovieRecord(
-            provider_id="m1",
+            provider_item_id="m1",
             name="Film (2001)",
             year=2001,
             rating=7.5,
@@ -70,7 +70,7 @@ CASES: list[tuple[CatalogueRecord, str, dict[str, object]]] = [
     ),
     (
         SeriesRecord(
-            provider_id="s1",
+            provider_item_id="s1",
             name="Show",
             category_ids=("unknown",),
             added_at=datetime(2020, 1, 1, tzinfo=UTC),
@@ -83,14 +83,14 @@ CASES: list[tuple[CatalogueRecord, str, dict[str, object]]] = [
 
 
 @pytest.mark.parametrize(
-    ("record", "digest", "values"), CASES, ids=lambda c: getattr(c, "provider_id", "")
+    ("record", "digest", "values"), CASES, ids=lambda c: getattr(c, "provider_item_id", "")
 )
 def test_rows_and_their_hashes_are_stable(
     record: CatalogueRecord, digest: str, values: dict[str, object]
 ) -> None:
     row = record_to_row(record, CATEGORIES)
     assert row["hash"] == digest
-    assert row["provider_item_id"] == record.provider_id
+    assert row["provider_item_id"] == record.provider_item_id
     for key, value in values.items():
         assert row[key] == value, key
     assert ("extension" in row) is isinstance(record, MovieRecord)

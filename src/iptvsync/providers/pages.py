@@ -63,7 +63,7 @@ class Deduper:
         return position
 
     def accept(self, record: ListRecord) -> ListRecord | None:
-        key = _compact_key(record.provider_id)
+        key = _compact_key(record.provider_item_id)
         previous = self._seen.get(key)
         is_channel = isinstance(record, ChannelRecord)
         if previous is None:

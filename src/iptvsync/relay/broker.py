@@ -345,14 +345,18 @@ class Relay:
                 yield chunk
 
         async def close() -> None:
-            with contextlib.suppress(Exception):
-                await up.close()
-            await self.slots.release(holder, user_holder)
-            stream.done.set()
+            try:
+                with contextlib.suppress(Exception):
+                    await up.close()
+                await self.slots.release(holder, user_holder)
+            finally:
+                # Listed until its slots are free: a seek that zapped this stream (its user's
+                # slot first) finds it here and waits for ``done`` before taking the slot.
+                self.vod.pop(viewer.id, None)
+                stream.done.set()
 
         def cleanup() -> None:
             self.viewers.pop(viewer.id, None)
-            self.vod.pop(viewer.id, None)
             self._spawn(close())
 
         def gone() -> None:

@@ -36,9 +36,9 @@ def store_seasons(
     updates: list[dict[str, Any]] = []
     for season in seasons:
         for ep in season.episodes:
-            if ep.provider_id in seen:
+            if ep.provider_item_id in seen:
                 continue
-            seen.add(ep.provider_id)
+            seen.add(ep.provider_item_id)
             values = {
                 "season": season.number,
                 "number": ep.number,
@@ -47,14 +47,14 @@ def store_seasons(
                 "cmd": ep.cmd,
                 "extension": ep.extension,
             }
-            if ep.provider_id in existing:
-                updates.append({"_id": existing[ep.provider_id], **values})
+            if ep.provider_item_id in existing:
+                updates.append({"_id": existing[ep.provider_item_id], **values})
             else:
                 inserts.append(
                     {
                         "series_id": series_id,
                         "provider_id": provider_id,
-                        "provider_item_id": ep.provider_id,
+                        "provider_item_id": ep.provider_item_id,
                         **values,
                     }
                 )

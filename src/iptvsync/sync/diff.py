@@ -32,8 +32,8 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
         ours = list(dict.fromkeys(category_ids[c] for c in cats if c in category_ids))
     primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
     row: dict[str, Any] = {
-        "provider_item_id": record.provider_id,
-        "name": record.name or f"#{record.provider_id}",
+        "provider_item_id": record.provider_item_id,
+        "name": record.name or f"#{record.provider_item_id}",
         "category_id": primary,
         "category_ids": ours if len(ours) > 1 else None,
         "censored": record.censored,

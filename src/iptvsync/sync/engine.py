@@ -329,9 +329,10 @@ async def _sync_scope(
     for kind in kinds:
         records = await client.categories(kind)
         rows = [
-            (c.provider_id, c.title, c.censored, c.position or i) for i, c in enumerate(records)
+            (c.provider_category_id, c.title, c.censored, c.position or i)
+            for i, c in enumerate(records)
         ]
-        seen_categories[kind] = {c.provider_id for c in records}
+        seen_categories[kind] = {c.provider_category_id for c in records}
         cat_maps[kind] = await _db(_write_categories, ctx, state, kind, rows)
 
     incremental_paging = mode == "incremental" and not client.whole_lists
@@ -376,7 +377,7 @@ async def _sync_scope(
         for record in page.records:
             kind = record_kind(record)
             if kind in buffer:
-                buffer[kind][record.provider_id] = record
+                buffer[kind][record.provider_item_id] = record
         buffered += len(page.records)
         state.done_items += len(page.records)
         if incremental_paging:

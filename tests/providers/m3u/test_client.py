@@ -57,7 +57,7 @@ async def walk(client: M3uClient, scope: Scope) -> tuple[dict[str, dict[str, Any
 
     async def on_page(page: Page) -> bool:
         for record in page.records:
-            out.setdefault(page.stream, {})[record.provider_id] = record
+            out.setdefault(page.stream, {})[record.provider_item_id] = record
         return True
 
     result = await client.walk(scope, on_page)
@@ -119,7 +119,7 @@ async def test_identity_is_stable_across_downloads(fake: tuple[Any, ProviderHttp
     tokenised = [c for c in first["live"].values() if c.cmd and "token=" in c.cmd]
     assert tokenised, "the fake puts rotating tokens in some URLs"
     assert set(first["live"]) == set(second["live"])
-    key = tokenised[0].provider_id
+    key = tokenised[0].provider_item_id
     assert first["live"][key].cmd != second["live"][key].cmd  # same entry, new token
 
 
@@ -132,8 +132,8 @@ async def test_categories(fake: tuple[Any, ProviderHttp], catalogue: Catalogue) 
             catalogue.get_category(i.category_id).title  # type: ignore[union-attr]
             for i in catalogue.items(fake_kind)
         }
-        assert {c.provider_id for c in cats} == used
-        assert all(c.provider_id == c.title and c.kind is kind for c in cats)
+        assert {c.provider_category_id for c in cats} == used
+        assert all(c.provider_category_id == c.title and c.kind is kind for c in cats)
     series_cats = await client.categories(Kind.SERIES)
     assert any(c.censored for c in series_cats) == any(
         catalogue.get_category(s.category_id).censored  # type: ignore[union-attr]
@@ -160,7 +160,7 @@ async def test_series_detail_groups_episodes(
         assert episode.cmd == f"http://m3u/series/u/p/{first.id}.{first.extension}"
         assert episode.extension == first.extension
         play = await client.resolve_play(
-            PlayTarget("episode", episode.provider_id, cmd=episode.cmd)
+            PlayTarget("episode", episode.provider_item_id, cmd=episode.cmd)
         )
         assert play == episode.cmd
     assert await client.series_detail("s-unknown") == []
@@ -173,7 +173,7 @@ async def test_resolve_play_finds_the_entry_without_cmd(
     client = make_client(http)
     channels, _ = await walk(client, Scope.CHANNELS)
     with_headers = next(c for c in channels["live"].values() if c.cmd)
-    assert await client.resolve_play(PlayTarget("channel", with_headers.provider_id)) == (
+    assert await client.resolve_play(PlayTarget("channel", with_headers.provider_item_id)) == (
         with_headers.cmd
     )
     assert await client.resolve_play(
@@ -308,7 +308,7 @@ async def test_one_pass_serves_the_categories_and_both_walks(
     assert set(pages) == {"live", "vod", "series"}
     # The replayed walk gives what a pass over the entries gives: every movie once.
     movies = [r for p in pages["vod"] for r in p.records]
-    assert len(movies) == len({r.provider_id for r in movies}) > 0
+    assert len(movies) == len({r.provider_item_id for r in movies}) > 0
     assert client._index is not None
     index_files = client._index.files()
     assert len(index_files) == 3  # a small file: one part, a file per stream

@@ -112,17 +112,17 @@ async def test_walks_give_the_records_of_their_scope(playlist: Path) -> None:
     expected: dict[str, dict[str, Any]] = {"live": {}, "vod": {}, "series": {}}
     for record in records:
         if isinstance(record, EpisodeEntry):
-            expected["series"].setdefault(record.series.provider_id, record.series)
+            expected["series"].setdefault(record.series.provider_item_id, record.series)
         elif isinstance(record, ChannelRecord):
-            expected["live"].setdefault(record.provider_id, record)
+            expected["live"].setdefault(record.provider_item_id, record)
         else:
             assert isinstance(record, MovieRecord)
-            expected["vod"].setdefault(record.provider_id, record)
+            expected["vod"].setdefault(record.provider_item_id, record)
     got: dict[str, dict[str, Any]] = {"live": {}, "vod": {}, "series": {}}
 
     async def on_page(page: Page) -> bool:
         for record in page.records:
-            got[page.stream].setdefault(record.provider_id, record)
+            got[page.stream].setdefault(record.provider_item_id, record)
         return True
 
     for scope in (Scope.CHANNELS, Scope.VOD):

@@ -60,7 +60,7 @@ async def _walk_all(client: M3uClient) -> dict[str, Any]:
     return {
         "categories": categories,
         # The engine keeps the last copy of an id in a batch: compare what it would store.
-        "stored": {s: {r.provider_id: r for r in records} for s, records in pages.items()},
+        "stored": {s: {r.provider_item_id: r for r in records} for s, records in pages.items()},
         "stats": client.parse_stats,
         "header": client.header,
     }

@@ -134,7 +134,7 @@ async def walk(client: StalkerClient, scope: Scope, **kwargs: Any) -> tuple[Walk
 
 
 def keys(pages: list[Page]) -> list[tuple[str, str]]:
-    return [(str(r.kind), r.provider_id) for p in pages for r in p.records]
+    return [(str(r.kind), r.provider_item_id) for p in pages for r in p.records]
 
 
 def vod_keys(cat: Catalogue) -> set[tuple[str, str]]:
@@ -191,13 +191,15 @@ async def test_probe(family: str) -> None:
 async def test_categories(family: str) -> None:
     async with rig(family) as r:
         channels = await r.client.categories(Kind.CHANNEL)
-        assert [c.provider_id for c in channels] == [
+        assert [c.provider_category_id for c in channels] == [
             str(c.id) for c in r.catalogue.categories_of("channel")
         ]
         assert any(c.censored for c in channels) and all(c.kind is Kind.CHANNEL for c in channels)
         series = await r.client.categories(Kind.SERIES)
         series_ids = {str(c.id) for c in r.catalogue.categories_of("series")}
-        assert series_ids <= {c.provider_id for c in series}  # stock: VOD categories hold them
+        assert series_ids <= {
+            c.provider_category_id for c in series
+        }  # stock: VOD categories hold them
         assert all(c.kind is Kind.SERIES for c in series)
 
 
@@ -243,7 +245,9 @@ async def test_walk_vod_gets_everything_once(family: str, hide_adult: bool) -> N
         movie = next(rec for rec in records if isinstance(rec, MovieRecord))
         assert movie.added_at is not None and movie.cmd
         assert all(
-            isinstance(rec, SeriesRecord) for rec in records if rec.provider_id.startswith("100000")
+            isinstance(rec, SeriesRecord)
+            for rec in records
+            if rec.provider_item_id.startswith("100000")
         )
         assert min(content_pages(r)) == 1
 
@@ -262,7 +266,9 @@ async def test_walk_channels(family: str, all_channels: bool) -> None:
         adult_ids = r.portal.adult_ids()
         adult = [c for c in r.catalogue.channels if c.category_id in adult_ids]
         assert sum(rec.censored for rec in records) == len(adult) >= 3
-        first = next(rec for rec in records if rec.provider_id == str(r.catalogue.channels[5].id))
+        first = next(
+            rec for rec in records if rec.provider_item_id == str(r.catalogue.channels[5].id)
+        )
         assert first.number == r.catalogue.channels[5].number and first.cmd
         itv_pages = [p for p in pages if p.stream == "itv"]
         visible = len(r.catalogue.channels) - len(adult)
@@ -300,7 +306,7 @@ async def test_early_termination_and_page_cap() -> None:
         # newest first: the first page holds the most recently added titles
         first = [rec for p in pages if p.stream == "vod" and p.number == 1 for rec in p.records]
         newest = max(r.catalogue.movies + r.catalogue.series, key=lambda i: (i.added, i.id))  # type: ignore[operator]
-        assert first[0].provider_id == str(newest.id)
+        assert first[0].provider_item_id == str(newest.id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,15 +503,17 @@ async def test_resolve_play(family: str, quirk: dict[str, Any]) -> None:
         _, pages = await walk(r.client, Scope.VOD)
         movie = next(rec for p in pages for rec in p.records if isinstance(rec, MovieRecord))
         show = next(rec for p in pages for rec in p.records if isinstance(rec, SeriesRecord))
-        episode = (await r.client.series_detail(show.provider_id))[0].episodes[1]
+        episode = (await r.client.series_detail(show.provider_item_id))[0].episodes[1]
         targets = [
-            PlayTarget("channel", channel.provider_id, cmd=channel.cmd, extra=dict(channel.extra)),
-            PlayTarget("movie", movie.provider_id, cmd=movie.cmd, extension=movie.extension),
+            PlayTarget(
+                "channel", channel.provider_item_id, cmd=channel.cmd, extra=dict(channel.extra)
+            ),
+            PlayTarget("movie", movie.provider_item_id, cmd=movie.cmd, extension=movie.extension),
             PlayTarget(
                 "episode",
-                episode.provider_id,
+                episode.provider_item_id,
                 cmd=episode.cmd,
-                series_provider_id=show.provider_id,
+                series_provider_id=show.provider_item_id,
                 season=episode.season,
                 episode=episode.number,
             ),
@@ -560,7 +568,9 @@ async def test_over_a_real_socket() -> None:
             stats = orjson.loads((await http.get_small(f"{server.url}/_control/stats")).content)
             assert stats["max_in_flight"] >= 2  # pages were fetched concurrently
             movie = next(rec for p in pages for rec in p.records if isinstance(rec, MovieRecord))
-            url = await client.resolve_play(PlayTarget("movie", movie.provider_id, cmd=movie.cmd))
+            url = await client.resolve_play(
+                PlayTarget("movie", movie.provider_item_id, cmd=movie.cmd)
+            )
             assert (await http.get_small(url)).status_code == 200
 
 

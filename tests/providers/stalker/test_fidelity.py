@@ -148,7 +148,7 @@ async def test_the_series_module_is_asked_on_every_portal(family: str, shape: st
         episode = got[0].episodes[0]
         target = PlayTarget(
             "episode",
-            episode.provider_id,
+            episode.provider_item_id,
             cmd=episode.cmd,
             series_provider_id=str(show.id),
             season=episode.season,
@@ -185,10 +185,10 @@ async def test_the_portrait_cover_is_the_poster(family: str) -> None:
         _, pages = await walk(lv.client, Scope.VOD)
         records = [r for p in pages for r in p.records if isinstance(r, MovieRecord | SeriesRecord)]
         by_id = {str(m.id): m for m in [*lv.catalogue.movies, *lv.catalogue.series]}
-        with_cover = [r for r in records if by_id[r.provider_id].poster]
+        with_cover = [r for r in records if by_id[r.provider_item_id].poster]
         assert with_cover
         for record in with_cover:
-            assert record.poster and record.poster.endswith(by_id[record.provider_id].poster)
+            assert record.poster and record.poster.endswith(by_id[record.provider_item_id].poster)
             assert "backdrop" not in record.poster
 
 

@@ -13,7 +13,7 @@ from iptvsync.records import MovieRecord, Page
 
 
 def movies(ids: range | list[int]) -> list[MovieRecord]:
-    return [MovieRecord(provider_id=str(i), name=f"m{i}") for i in ids]
+    return [MovieRecord(provider_item_id=str(i), name=f"m{i}") for i in ids]
 
 
 class Source:
@@ -64,7 +64,7 @@ async def test_pages_arrive_in_order_with_concurrency() -> None:
     source = Source(total=100)
     pages, outcome = await collect(source)
     assert [p.number for p in pages] == list(range(1, 9))
-    assert [r.provider_id for p in pages for r in p.records] == [str(i) for i in range(100)]
+    assert [r.provider_item_id for p in pages for r in p.records] == [str(i) for i in range(100)]
     assert outcome.complete and outcome.stop_reason is None  # type: ignore[attr-defined]
     assert pages[0].total_pages == 8 and pages[0].total_items == 100
     assert 1 < source.max_in_flight <= 5
@@ -93,7 +93,7 @@ async def test_early_termination_and_page_cap() -> None:
 async def test_dedupe_across_streams_and_empty_lists() -> None:
     seen: set[tuple[str, str]] = {("movie", "0"), ("movie", "5")}
     pages, outcome = await collect(Source(total=20), seen=seen)
-    delivered = [r.provider_id for p in pages for r in p.records]
+    delivered = [r.provider_item_id for p in pages for r in p.records]
     assert "0" not in delivered and "5" not in delivered and len(delivered) == 18
     assert outcome.complete
     pages, outcome = await collect(Source(total=0))

@@ -241,7 +241,7 @@ def test_parse_when(value: Any, expected: datetime | None) -> None:
 
 def test_a_category_without_a_name_is_named_by_its_id() -> None:
     (only,) = parse.parse_categories([{"id": "7"}, {"id": "*", "title": "All"}], Kind.MOVIE)
-    assert (only.provider_id, only.title) == ("7", "Category 7")
+    assert (only.provider_category_id, only.title) == ("7", "Category 7")
 
 
 def test_categories_drop_all_and_keep_censored() -> None:
@@ -256,7 +256,7 @@ def test_categories_drop_all_and_keep_censored() -> None:
         {"id": "1", "title": "News again"},
     ]
     cats = parse_categories(stock, Kind.CHANNEL)
-    assert [(c.provider_id, c.title, c.censored, c.position) for c in cats] == [
+    assert [(c.provider_category_id, c.title, c.censored, c.position) for c in cats] == [
         ("1", "News", False, 0),
         ("19", "For Adults", True, 1),
         ("20", "sport", False, 2),
@@ -264,7 +264,7 @@ def test_categories_drop_all_and_keep_censored() -> None:
     reseller = [{"id": "*", "title": "All", "alias": "All", "active_sub": True, "censored": 0},
                 {"id": 12, "title": "ENGLISH MOVIES | LATEST", "censored": 1}]  # fmt: skip
     (cat,) = parse_categories(reseller, Kind.MOVIE)
-    assert cat.provider_id == "12" and cat.censored and cat.kind is Kind.MOVIE
+    assert cat.provider_category_id == "12" and cat.censored and cat.kind is Kind.MOVIE
     assert parse_categories({"data": reseller}, Kind.SERIES)[0].kind is Kind.SERIES
     assert parse_categories([], Kind.MOVIE) == []
     assert parse_categories(None, Kind.MOVIE) == []
@@ -321,26 +321,26 @@ XC_CHANNEL = {
     ("row", "urls", "expected"),
     [
         (STOCK_CHANNEL, STOCK, ChannelRecord(
-            provider_id="153", name="USA NETWORK", number=105,
+            provider_item_id="153", name="USA NETWORK", number=105,
             logo="http://portal.example.com/stalker_portal/misc/logos/320/153.png",
             category_ids=("1",), cmd="ffrt http://localhost/ch/353",
             epg_id="I105.58452.schedulesdirect.org", archive=True, archive_days=7)),
         (XC_CHANNEL, RESELLER, ChannelRecord(
-            provider_id="2838", name="UK: BBC ONE HD", number=7,
+            provider_item_id="2838", name="UK: BBC ONE HD", number=7,
             logo="http://cdn.example.com/logos/bbc1.png", category_ids=("4",),
             cmd="ffmpeg http://localhost/ch/2838_")),
         ({**STOCK_CHANNEL, "logo": "/stalker_portal/misc/logos/120/153.png", "number": "N/A",
           "cmd": "", "censored": "1", "tv_genre_id": "0"}, STOCK, ChannelRecord(
-            provider_id="153", name="USA NETWORK", number=None,
+            provider_item_id="153", name="USA NETWORK", number=None,
             logo="http://portal.example.com/stalker_portal/misc/logos/120/153.png",
             cmd="ffrt http://localhost/ch/353", epg_id="I105.58452.schedulesdirect.org",
             archive=True, archive_days=7, censored=True)),
         ({"id": 1, "name": "", "logo": "", "radio": "1"}, RESELLER, ChannelRecord(
-            provider_id="1", name="Channel 1", radio=True)),
+            provider_item_id="1", name="Channel 1", radio=True)),
         ({"id": 2, "name": "X", "logo": "//img.example.com/x.png"}, RESELLER, ChannelRecord(
-            provider_id="2", name="X", logo="http://img.example.com/x.png")),
+            provider_item_id="2", name="X", logo="http://img.example.com/x.png")),
         ({"id": 3, "name": "Y", "logo": "javascript:alert(1)"}, RESELLER, ChannelRecord(
-            provider_id="3", name="Y")),
+            provider_item_id="3", name="Y")),
     ],
 )  # fmt: skip
 def test_channels(row: dict[str, Any], urls: PortalUrls, expected: ChannelRecord) -> None:
@@ -393,7 +393,7 @@ XC_MOVIE = {
 def test_stock_movie() -> None:
     record = parse_vod_item(STOCK_MOVIE, STOCK)
     assert record == MovieRecord(
-        provider_id="49831",
+        provider_item_id="49831",
         name="The Blacklist",
         year=2023,
         rating=7.58,
@@ -411,7 +411,7 @@ def test_stock_movie() -> None:
 def test_reseller_movie() -> None:
     record = parse_vod_item(XC_MOVIE, RESELLER)
     assert isinstance(record, MovieRecord)
-    assert record.provider_id == "1234" and record.name == "EN - Heat (1995)"
+    assert record.provider_item_id == "1234" and record.name == "EN - Heat (1995)"
     assert record.year is None and record.description is None and record.director is None
     assert record.rating == 8.3  # XC_VM misspells rating_im
     assert record.duration_min == 110
@@ -490,7 +490,7 @@ def test_reseller_seasons() -> None:
         (2, "Season 2", 3),
     ]
     ep = seasons[2].episodes[2]
-    assert (ep.provider_id, ep.season, ep.number, ep.cmd) == ("55:2:3", 2, 3, season_cmd)
+    assert (ep.provider_item_id, ep.season, ep.number, ep.cmd) == ("55:2:3", 2, 3, season_cmd)
 
 
 @pytest.mark.parametrize(
@@ -532,7 +532,7 @@ def test_stock_seasons_episodes_files() -> None:
         movie_id="49831",
         season=seasons[0],
     )  # fmt: skip
-    assert [(e.provider_id, e.season, e.number, e.name) for e in episodes] == [
+    assert [(e.provider_item_id, e.season, e.number, e.name) for e in episodes] == [
         ("49831:77:901", 1, 1, "Episode 1. One"),
         ("49831:77:902", 1, 2, "Two"),
         ("49831:77:903", 1, 3, "Episode 3"),

@@ -26,13 +26,13 @@ async def test_radio_module_stations_are_radio_channels(family: str) -> None:
         assert set(keys(pages)) == expected
         records = [r for p in pages for r in p.records if isinstance(r, ChannelRecord)]
         radio = [r for r in records if r.radio]
-        assert {r.provider_id for r in radio} == {f"radio:{i}" for i in stations}
-        assert not any(r.radio for r in records if not r.provider_id.startswith("radio:"))
+        assert {r.provider_item_id for r in radio} == {f"radio:{i}" for i in stations}
+        assert not any(r.radio for r in records if not r.provider_item_id.startswith("radio:"))
         station = radio[0]
         url = await lv.client.resolve_play(
-            PlayTarget("channel", station.provider_id, cmd=station.cmd)
+            PlayTarget("channel", station.provider_item_id, cmd=station.cmd)
         )
-        assert url == f"{lv.url}/radio/{station.provider_id.split(':')[1]}.aac"
+        assert url == f"{lv.url}/radio/{station.provider_item_id.split(':')[1]}.aac"
 
 
 @pytest.mark.parametrize("family", FAMILIES)

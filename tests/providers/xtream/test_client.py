@@ -75,7 +75,7 @@ def by_id(pages: list[Page], stream: str) -> dict[str, Any]:
     for page in pages:
         if page.stream == stream:
             for record in page.records:
-                out[record.provider_id] = record  # later copies win, as on upsert
+                out[record.provider_item_id] = record  # later copies win, as on upsert
     return out
 
 
@@ -119,7 +119,9 @@ async def test_probe_and_walk_counts_match_the_catalogue(
     assert channels[str(archived.id)].archive_days == archived.archive_days
 
     cats = await client.categories(Kind.MOVIE)
-    assert {c.provider_id for c in cats} == {str(c.id) for c in catalogue.categories_of("movie")}
+    assert {c.provider_category_id for c in cats} == {
+        str(c.id) for c in catalogue.categories_of("movie")
+    }
     assert any(c.censored for c in cats)
 
 
@@ -266,7 +268,7 @@ async def test_series_detail_every_shape(
         assert [s.number for s in got] == [s.number for s in want]
         for got_season, want_season in zip(got, want, strict=True):
             assert [
-                (e.provider_id, e.number, e.name, e.extension) for e in got_season.episodes
+                (e.provider_item_id, e.number, e.name, e.extension) for e in got_season.episodes
             ] == [(str(e.id), e.number, e.name, e.extension) for e in want_season.episodes]
     assert await client.series_detail("123") == []
 

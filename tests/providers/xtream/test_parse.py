@@ -206,7 +206,7 @@ def test_categories() -> None:
         "junk",
     ]
     cats = parse_categories(rows, Kind.CHANNEL)
-    assert [(c.provider_id, c.title, c.censored) for c in cats] == [
+    assert [(c.provider_category_id, c.title, c.censored) for c in cats] == [
         ("22", "Sports", False),
         ("4", "News", False),
         ("9", "XXX | Adults", True),
@@ -248,7 +248,7 @@ LIVE_XUI = {
 def test_live_row_both_families(row: dict[str, object]) -> None:
     ch = parse_live_row(row)
     assert ch is not None
-    assert (ch.provider_id, ch.name, ch.number, ch.epg_id) == (
+    assert (ch.provider_item_id, ch.name, ch.number, ch.epg_id) == (
         "1001",
         "UK: BBC One HD",
         1,
@@ -304,7 +304,7 @@ def test_vod_row() -> None:
     }
     m = parse_vod_row(row)
     assert m is not None
-    assert (m.provider_id, m.year, m.rating, m.extension) == ("2001", 2020, 7.5, "mkv")
+    assert (m.provider_item_id, m.year, m.rating, m.extension) == ("2001", 2020, 7.5, "mkv")
     assert m.added_at == datetime.fromtimestamp(1600000000, UTC)
     assert parse_vod_row({**row, "rating": ""}).rating is None  # type: ignore[union-attr]
     assert parse_vod_row({**row, "rating": 0}).rating is None  # type: ignore[union-attr]
@@ -327,7 +327,7 @@ def test_series_row() -> None:
     }
     s = parse_series_row(row)
     assert s is not None
-    assert (s.provider_id, s.poster, s.year, s.rating, s.duration_min) == (
+    assert (s.provider_item_id, s.poster, s.year, s.rating, s.duration_min) == (
         "3001",
         "http://img/s.jpg",
         2019,
@@ -391,7 +391,7 @@ SERIES_SHAPES = {
 @pytest.mark.parametrize("shape", SERIES_SHAPES)
 def test_series_info_shapes(shape: str) -> None:
     seasons = parse_series_info(SERIES_SHAPES[shape])
-    assert [(s.number, [e.provider_id for e in s.episodes]) for s in seasons] == [
+    assert [(s.number, [e.provider_item_id for e in s.episodes]) for s in seasons] == [
         (1, ["40001", "40002"]),
         (2, ["40003"]),
     ]
@@ -414,7 +414,7 @@ def test_series_info_episodes_without_season_or_number() -> None:
     # A flat list of episodes: season 1, numbered in order, named from the title or the number.
     (season,) = parse_series_info({"episodes": [{"id": "5", "title": "Pilot"}, {"id": "6"}]})
     assert season.number == 1 and season.name == "Season 1"
-    assert [(e.provider_id, e.season, e.number, e.name) for e in season.episodes] == [
+    assert [(e.provider_item_id, e.season, e.number, e.name) for e in season.episodes] == [
         ("5", 1, 1, "Pilot"),
         ("6", 1, 2, "Episode 2"),
     ]
@@ -445,7 +445,7 @@ def test_vod_info_shapes() -> None:
         102,
         2020,
     )
-    fallback = MovieRecord(provider_id="2001", name="From list", extension="mp4")
+    fallback = MovieRecord(provider_item_id="2001", name="From list", extension="mp4")
     bare = parse_vod_info({"info": [], "movie_data": []}, fallback)
     assert bare == fallback
 
@@ -494,7 +494,7 @@ def test_page_builder_last_page_carries_totals(count: int, sizes: list[int]) -> 
     pages = []
     for i in range(count):
         for _ in range(2):  # every row twice: de-duplicated
-            page = builder.add(MovieRecord(provider_id=str(i), name="m", category_ids=("1",)))
+            page = builder.add(MovieRecord(provider_item_id=str(i), name="m", category_ids=("1",)))
             if page is not None:
                 pages.append(page)
     pages += builder.finish()

@@ -315,11 +315,11 @@ class M3uClient:
         async with aclosing(self.records()) as records:
             async for record in records:
                 if isinstance(record, ChannelRecord):
-                    channels.add(record.provider_id)
+                    channels.add(record.provider_item_id)
                 elif isinstance(record, MovieRecord):
-                    movies.add(record.provider_id)
+                    movies.add(record.provider_item_id)
                 else:
-                    series.add(record.series.provider_id)
+                    series.add(record.series.provider_item_id)
         return ProbeResult(
             family="m3u",
             endpoint=safe_url(self._url) if _local_path(self._url) is None else "file",
@@ -410,16 +410,18 @@ class M3uClient:
             async for record in records:
                 if (
                     isinstance(record, EpisodeEntry)
-                    and record.series.provider_id == series_provider_id
+                    and record.series.provider_item_id == series_provider_id
                 ):
                     episode = record.episode
-                    seasons.setdefault(episode.season, {}).setdefault(episode.provider_id, episode)
+                    seasons.setdefault(episode.season, {}).setdefault(
+                        episode.provider_item_id, episode
+                    )
         return [
             SeasonRecord(
                 number=number,
                 name=f"Season {number}",
                 episodes=tuple(
-                    sorted(seasons[number].values(), key=lambda e: (e.number, e.provider_id))
+                    sorted(seasons[number].values(), key=lambda e: (e.number, e.provider_item_id))
                 ),
             )
             for number in sorted(seasons)

@@ -337,7 +337,7 @@ def to_record(
         for prop, value in entry.kodi_props.items():
             extra[f"kodiprop:{prop}"] = value
         return ChannelRecord(
-            provider_id=key,
+            provider_item_id=key,
             name=entry.name,
             number=_int(entry.attrs.get("tvg-chno") or entry.attrs.get("channel-number")),
             logo=logo,
@@ -353,7 +353,7 @@ def to_record(
     if kind is EntryKind.MOVIE:
         match = _YEAR.search(entry.name)
         return MovieRecord(
-            provider_id=key,
+            provider_item_id=key,
             name=entry.name,
             year=int(match.group(1)) if match else None,
             poster=logo,
@@ -370,7 +370,7 @@ def to_record(
     else:  # an XC /series/ URL without a marker in its name
         season, number, episode_name = 1, 0, entry.name
     episode = EpisodeRecord(
-        provider_id=key,
+        provider_item_id=key,
         season=season,
         number=number,
         name=episode_name,
@@ -405,7 +405,7 @@ def _series_of(
     """One record for all the episodes of a series (dozens each): built, keyed, once."""
     match = _YEAR.search(title)
     return SeriesRecord(
-        provider_id=series_key(title),
+        provider_item_id=series_key(title),
         name=title,
         year=int(match.group(1)) if match else None,
         poster=poster,

@@ -131,7 +131,7 @@ async def walk_stream(
                 out.complete = True
                 return out
 
-            keys = [(str(r.kind), r.provider_id) for r in page.records]
+            keys = [(str(r.kind), r.provider_item_id) for r in page.records]
             if keys and all(k in stream_ids for k in keys):
                 out.stop_reason = "repeated_page"
                 out.warnings.append(

@@ -99,8 +99,10 @@ class StalkerProbe(StalkerSession):
                 return found
             # A stock portal with a series module may keep is_series items in VOD too.
             vod = await self._category_call("vod", "get_categories")
-            ids = {c.provider_id for c in found}
-            extra = [c for c in parse.parse_categories(vod.js, kind) if c.provider_id not in ids]
+            ids = {c.provider_category_id for c in found}
+            extra = [
+                c for c in parse.parse_categories(vod.js, kind) if c.provider_category_id not in ids
+            ]
             return found + [replace(c, position=len(found) + i) for i, c in enumerate(extra)]
         else:  # stock portals keep series in the VOD categories
             env = await self._category_call("vod", "get_categories")

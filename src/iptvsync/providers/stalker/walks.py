@@ -57,7 +57,7 @@ class StalkerWalks(StalkerSession):
                 if scope is Scope.CHANNELS:
                     for record in page.records:
                         if isinstance(record, ChannelRecord) and record.epg_id:
-                            self._channel_keys[record.provider_id] = record.epg_id
+                            self._channel_keys[record.provider_item_id] = record.epg_id
                 return (await on_page(page)) is not False
 
         self._notes = []
@@ -146,7 +146,7 @@ class StalkerWalks(StalkerSession):
         genres = parse.parse_categories(
             (await self._category_call("itv", "get_genres")).js, Kind.CHANNEL
         )
-        censored = frozenset(g.provider_id for g in genres if g.censored)
+        censored = frozenset(g.provider_category_id for g in genres if g.censored)
         urls = self._require_endpoint().urls
 
         def fetcher(genre: str) -> FetchPage:
@@ -216,7 +216,7 @@ class StalkerWalks(StalkerSession):
         size = max(1, self._settings.channel_chunk)
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
         for number, chunk in enumerate(chunks, start=1):
-            keys = [(str(r.kind), r.provider_id) for r in chunk]
+            keys = [(str(r.kind), r.provider_item_id) for r in chunk]
             fresh = [r for r, k in zip(chunk, keys, strict=True) if k not in seen]
             seen.update(keys)
             outcome.pages += 1
@@ -247,7 +247,7 @@ class StalkerWalks(StalkerSession):
             cats[module] = parse.parse_categories(env.js, kind)
 
         def fetcher(module: str, category: str) -> FetchPage:
-            censored = frozenset(c.provider_id for c in cats[module] if c.censored)
+            censored = frozenset(c.provider_category_id for c in cats[module] if c.censored)
 
             async def fetch(number: int) -> FetchedPage:
                 payload = await self._page(self._vod_params(module, category, number))
@@ -266,7 +266,7 @@ class StalkerWalks(StalkerSession):
         jobs: list[tuple[str, FetchPage]] = [(m, fetcher(m, "*")) for m in modules]
         # Censored categories may be hidden from "All" (show_adult_*_in_common_list=false).
         for module in modules:
-            censored = frozenset(c.provider_id for c in cats[module] if c.censored)
+            censored = frozenset(c.provider_category_id for c in cats[module] if c.censored)
 
             def items_of(
                 rows: list[dict[str, Any]],
@@ -284,8 +284,8 @@ class StalkerWalks(StalkerSession):
 
             for cat in cats[module]:
                 if cat.censored:
-                    name = f"{module}:category:{cat.provider_id}"
-                    jobs.append((name, self._hidden(module, cat.provider_id, items_of)))
+                    name = f"{module}:category:{cat.provider_category_id}"
+                    jobs.append((name, self._hidden(module, cat.provider_category_id, items_of)))
         return await self._run_streams(jobs, deliver, seen, page_cap)
 
     async def _run_streams(

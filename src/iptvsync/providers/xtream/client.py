@@ -508,7 +508,7 @@ class XtreamClient:
         """``get_vod_info`` → a MovieRecord with description, cast, duration (not in the lists)."""
         await self._ensure_login()
         payload = await self._get_json("get_vod_info", vod_id=movie_provider_id)
-        fallback = MovieRecord(provider_id=str(movie_provider_id), name="")
+        fallback = MovieRecord(provider_item_id=str(movie_provider_id), name="")
         record = parse_vod_info(payload, fallback)
         return record if record is not None and record.name else None
 

@@ -99,7 +99,7 @@ def parse_categories(payload: Any, kind: Kind) -> list[CategoryRecord]:
         out.append(
             CategoryRecord(
                 kind=kind,
-                provider_id=cid,
+                provider_category_id=cid,
                 title=title,
                 censored=to_bool(row.get("is_adult")) or looks_adult(title),
                 position=position,
@@ -126,7 +126,7 @@ def parse_live_row(row: Any) -> ChannelRecord | None:
         extra["stream_type"] = stream_type
     # Dispatcharr substitutes a generated name for null/empty names (§1.4).
     return ChannelRecord(
-        provider_id=str(sid),
+        provider_item_id=str(sid),
         name=to_str(row.get("name")) or f"Channel {sid}",
         number=to_int(row.get("num")),
         logo=to_str(row.get("stream_icon")),
@@ -149,7 +149,7 @@ def parse_vod_row(row: Any) -> MovieRecord | None:
         return None
     name = to_str(row.get("name")) or to_str(row.get("title")) or f"Movie {sid}"
     return MovieRecord(
-        provider_id=str(sid),
+        provider_item_id=str(sid),
         name=name,
         year=year_of(row.get("year"), row.get("release_date"), row.get("releasedate"))
         or year_from_name(name),
@@ -176,7 +176,7 @@ def parse_series_row(row: Any) -> SeriesRecord | None:
         return None
     name = to_str(row.get("name")) or to_str(row.get("title")) or f"Series {sid}"
     return SeriesRecord(
-        provider_id=str(sid),
+        provider_item_id=str(sid),
         name=name,
         year=year_of(row.get("year"), row.get("release_date"), row.get("releaseDate"))
         or year_from_name(name),
@@ -209,10 +209,10 @@ def parse_vod_info(payload: Any, fallback: MovieRecord | None = None) -> MovieRe
     data = as_object(payload.get("movie_data"))
     sid = to_int(data.get("stream_id"))
     if sid is None and fallback is not None:
-        sid = to_int(fallback.provider_id)
+        sid = to_int(fallback.provider_item_id)
     if sid is None:
         return None
-    base = fallback or MovieRecord(provider_id=str(sid), name=f"Movie {sid}")
+    base = fallback or MovieRecord(provider_item_id=str(sid), name=f"Movie {sid}")
     name = to_str(data.get("name")) or base.name or to_str(info.get("name")) or base.name
     duration = minutes_of(info.get("duration"))
     if duration is None:
@@ -221,7 +221,7 @@ def parse_vod_info(payload: Any, fallback: MovieRecord | None = None) -> MovieRe
     cats = _category_ids(data) or base.category_ids
     return dataclasses.replace(
         base,
-        provider_id=str(sid),
+        provider_item_id=str(sid),
         name=name,
         year=year_of(info.get("releasedate"), info.get("release_date")) or base.year,
         rating=_rating(info.get("rating")) or base.rating,
@@ -307,12 +307,16 @@ def parse_series_info(payload: Any) -> list[SeasonRecord]:
         seasons.setdefault(season, {}).setdefault(
             str(eid),
             EpisodeRecord(
-                provider_id=str(eid), season=season, number=number, name=name, extension=extension
+                provider_item_id=str(eid),
+                season=season,
+                number=number,
+                name=name,
+                extension=extension,
             ),
         )
     out: list[SeasonRecord] = []
     for number in sorted(seasons):
-        episodes = sorted(seasons[number].values(), key=lambda e: (e.number, e.provider_id))
+        episodes = sorted(seasons[number].values(), key=lambda e: (e.number, e.provider_item_id))
         out.append(
             SeasonRecord(
                 number=number,

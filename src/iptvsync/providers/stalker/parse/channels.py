@@ -37,7 +37,7 @@ def parse_channel(
         if (v := to_str(row.get(k))) is not None
     }
     return ChannelRecord(
-        provider_id=cid,
+        provider_item_id=cid,
         name=to_str(row.get("name")) or f"Channel {cid}",
         number=to_int(row.get("number")),
         logo=urls.logo(row.get("logo")),
@@ -116,5 +116,7 @@ def radio_channels(rows: Iterable[Mapping[str, Any]], urls: PortalUrls) -> list[
     for row in rows:
         record = parse_channel(row, urls)
         if record is not None:
-            out.append(replace(record, provider_id=RADIO_PREFIX + record.provider_id, radio=True))
+            out.append(
+                replace(record, provider_item_id=RADIO_PREFIX + record.provider_item_id, radio=True)
+            )
     return out

@@ -44,7 +44,7 @@ def parse_categories(js: Any, kind: Kind) -> list[CategoryRecord]:
         out.append(
             CategoryRecord(
                 kind=kind,
-                provider_id=cid,
+                provider_category_id=cid,
                 title=title,
                 censored=to_bool(row.get("censored")),
                 position=len(out),

@@ -58,7 +58,7 @@ def parse_reseller_seasons(rows: Iterable[Mapping[str, Any]], show_id: str) -> l
         cmd = to_str(row.get("cmd"))
         episodes = tuple(
             EpisodeRecord(
-                provider_id=f"{show_id}:{number}:{position}",
+                provider_item_id=f"{show_id}:{number}:{position}",
                 season=number,
                 number=position,
                 name=f"Episode {position}",
@@ -117,7 +117,7 @@ def parse_stock_episodes(
         out.setdefault(
             number,
             EpisodeRecord(
-                provider_id=f"{movie_id}:{season.id}:{eid}",
+                provider_item_id=f"{movie_id}:{season.id}:{eid}",
                 season=season.number,
                 number=number,
                 name=name,

@@ -119,7 +119,7 @@ def parse_vod_item(
     category = to_str(row.get("category_id"))
     cmd = to_str(row.get("cmd"))
     common: dict[str, Any] = {
-        "provider_id": item_id,
+        "provider_item_id": item_id,
         "name": name,
         "year": _year(row.get("year")) or _year(row.get("releasedate")),
         "rating": _rating(row),
