@@ -269,3 +269,19 @@ def _ensure_adult_item(cat: Catalogue, kind: str) -> None:
 def ids_of(items: Sequence[Any]) -> list[int]:
     """Convenience for tests and the control API."""
     return [item.id for item in items]
+
+
+class CatalogueControls:
+    """What every fake provider lets a test (or ``/_control``) do to its catalogue: add,
+    remove and truncate items of a kind. The fake's state holds the ``catalogue``."""
+
+    catalogue: Catalogue
+
+    def add(self, kind: str, count: int) -> list[int]:
+        return [item.id for item in self.catalogue.add(kind, count)]
+
+    def remove(self, kind: str, ids: Iterable[int]) -> int:
+        return self.catalogue.remove(kind, ids)
+
+    def truncate(self, kind: str, keep: int) -> int:
+        return self.catalogue.truncate(kind, keep)

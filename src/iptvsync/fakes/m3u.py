@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.catalogue import Catalogue, CatalogueControls
 from iptvsync.fakes.items import FakeSeries, seasons
 from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.xtream import (
@@ -70,20 +70,12 @@ class M3uFakeConfig:
 
 
 @dataclass
-class FakeM3uProvider:
+class FakeM3uProvider(CatalogueControls):
     catalogue: Catalogue
     config: M3uFakeConfig
     stats: Counter[str] = field(default_factory=Counter)
     downloads: int = 0
 
-    def add(self, kind: str, n: int) -> list[int]:
-        return [item.id for item in self.catalogue.add(kind, n)]
-
-    def remove(self, kind: str, ids: Iterable[int]) -> int:
-        return self.catalogue.remove(kind, ids)
-
-    def truncate(self, kind: str, keep: int) -> int:
-        return self.catalogue.truncate(kind, keep)
 
     def set(self, **switches: Any) -> None:
         apply_switches(self.config, switches)

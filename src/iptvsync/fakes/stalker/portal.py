@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from iptvsync.fakes.catalogue import Catalogue
+from iptvsync.fakes.catalogue import Catalogue, CatalogueControls
 from iptvsync.fakes.stalker.config import RESELLER_PATHS, STOCK_PATHS, StalkerFakeConfig
 from iptvsync.fakes.stalker.handlers import _HANDLERS
 from iptvsync.fakes.stalker.lists import OrderedLists
@@ -93,7 +93,7 @@ class _AuthFailure(Exception):
         self.text = text
 
 
-class FakeStalkerPortal(OrderedLists):
+class FakeStalkerPortal(OrderedLists, CatalogueControls):
     """The portal's state and behaviour; ``app.state.portal`` for in-process tests."""
 
     def __init__(self, catalogue: Catalogue, config: StalkerFakeConfig | None = None) -> None:
@@ -112,14 +112,6 @@ class FakeStalkerPortal(OrderedLists):
 
     # -- control (Python API; the /_control routes call these) ---------------------------------
 
-    def add(self, kind: str, count: int) -> list[int]:
-        return [item.id for item in self.catalogue.add(kind, count)]
-
-    def remove(self, kind: str, ids: Iterable[int]) -> int:
-        return self.catalogue.remove(kind, ids)
-
-    def truncate(self, kind: str, keep: int) -> int:
-        return self.catalogue.truncate(kind, keep)
 
     def configure(self, **changes: Any) -> StalkerFakeConfig:
         names = {f.name for f in dataclasses.fields(StalkerFakeConfig)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from iptvsync.fakes.catalogue import Catalogue, generate
+from iptvsync.fakes.catalogue import Catalogue, CatalogueControls, generate
 
 #: The default "large account" of the benchmarks: sizes of a real reseller line.
 LARGE_ACCOUNT = {"channels": 56_713, "movies": 178_007, "series": 47_568}
@@ -66,7 +66,7 @@ class XtreamFakeConfig:
 
 
 @dataclass
-class FakeXtreamProvider:
+class FakeXtreamProvider(CatalogueControls):
     """The state behind the app: catalogue, switches and request stats."""
 
     catalogue: Catalogue
@@ -74,15 +74,6 @@ class FakeXtreamProvider:
     stats: Counter[str] = field(default_factory=Counter)
     streams_open: int = 0
 
-    # control helpers (also reachable over HTTP under /_control)
-    def add(self, kind: str, n: int) -> list[int]:
-        return [item.id for item in self.catalogue.add(kind, n)]
-
-    def remove(self, kind: str, ids: Iterable[int]) -> int:
-        return self.catalogue.remove(kind, ids)
-
-    def truncate(self, kind: str, keep: int) -> int:
-        return self.catalogue.truncate(kind, keep)
 
     def set(self, **switches: Any) -> None:
         apply_switches(self.config, switches)
