@@ -33,6 +33,7 @@ from iptvsync.store import providers as provider_store
 from iptvsync.store import runs
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
+from iptvsync.store.run_state import FINAL
 from iptvsync.sync.procrastinate_runner import ProcrastinateRunner
 from iptvsync.sync.service import request_sync
 
@@ -91,7 +92,7 @@ async def run_case(workers: int, args: argparse.Namespace) -> dict[str, Any]:
                     for run_id in run_ids:
                         if run_id not in finished:
                             row = runs.get_run(conn, run_id)
-                            if row.status in runs.FINAL:
+                            if row.status in FINAL:
                                 finished[run_id] = row
             wall = time.perf_counter() - started
             await runner.stop()
