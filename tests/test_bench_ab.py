@@ -14,6 +14,7 @@ from bench.ab_all import (
     compare,
     dig,
     figures,
+    fixed_script,
     json_lines,
     side_by_side,
     split_self_ab,
@@ -75,6 +76,18 @@ def test_compare_skips_pairs_missing_a_figure() -> None:
     assert out["noise"] == 3.0
     only_current = compare([None, None], [1.0, 2.0])
     assert only_current["ratio"] is None
+    assert only_current["same"] is False
+
+
+def test_compare_says_whether_zero_counts_agree() -> None:
+    assert compare([0, 0], [0, 0]) == {
+        "ref": [0, 0],
+        "cur": [0, 0],
+        "ratio": None,
+        "noise": None,
+        "same": True,
+    }
+    assert compare([0, 0], [0, 2])["same"] is False
 
 
 def test_compare_shows_whether_non_numbers_agree() -> None:
@@ -93,12 +106,19 @@ def test_side_by_side_lists_metrics_of_either_version() -> None:
     cur = [Run(0, 1.0, [{"case": "a", "wall_s": 3.0, "join_cpu_ms": 0.5}])]
     out = side_by_side(ref, cur, spec)
     assert out["a/wall_s"]["ratio"] == 1.5
-    assert out["a/join_cpu_ms"] == {"ref": [None], "cur": [0.5], "ratio": None, "noise": None}
+    assert out["a/join_cpu_ms"] == {
+        "ref": [None],
+        "cur": [0.5],
+        "ratio": None,
+        "noise": None,
+        "same": False,
+    }
     assert side_by_side([None], cur, spec)["a/wall_s"] == {
         "ref": [None],
         "cur": [3.0],
         "ratio": None,
         "noise": None,
+        "same": False,
     }
 
 
@@ -131,3 +151,13 @@ def test_unaccepted_reads_a_real_argparse_help() -> None:
     assert unaccepted(text, ["--users", "--movies", "5"]) == ["--users not accepted"]
     # argparse would take an abbreviation; the specs spell every option out, so none is sought
     assert unaccepted(text, ["--mov", "5"]) == ["--mov not accepted"]
+
+
+def test_a_reference_fix_is_a_copy_with_each_replacement_made_once(tmp_path: Path) -> None:
+    script = tmp_path / "relay.py"
+    script.write_text('SECRET = "short"\nADMIN = "a"\n', encoding="utf-8")
+    copy, why = fixed_script(script, [('"short"', '"long-enough"'), ('"a"', '"admin"')])
+    assert (copy, why) == (tmp_path / "_ab_relay.py", "")
+    assert copy.read_text(encoding="utf-8") == 'SECRET = "long-enough"\nADMIN = "admin"\n'
+    assert script.read_text(encoding="utf-8") == 'SECRET = "short"\nADMIN = "a"\n'
+    assert fixed_script(script, [("missing", "x")]) == (None, "'missing' is not in the script once")
