@@ -30,6 +30,7 @@ KEY_FILE = "secret.key"
 NEXT_SUFFIX = ".next"
 PREVIOUS_SUFFIX = ".previous"
 MIN_SECRET_CHARS = 24
+KEY_BYTES = 32
 
 _cache: dict[tuple[str, ...], KeyRing] = {}
 _lock = threading.Lock()
@@ -122,23 +123,36 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def _read(path: Path) -> bytes:
-    return bytes.fromhex(path.read_text().strip())
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) != KEY_BYTES:  # never an empty or cut key: it would seal secrets readably
+        raise ValueError(
+            f"{path} does not hold a {KEY_BYTES}-byte key ({2 * KEY_BYTES} hex digits)"
+        )
+    return key
 
 
 def _write_new(path: Path, key: bytes) -> None:
-    # O_EXCL: two processes starting at once agree on whichever key was written first.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key.hex())
-        f.flush()
-        os.fsync(f.fileno())
+    """Create ``path`` holding ``key``, or raise FileExistsError: two processes starting at once
+    agree on whichever key was linked first. The key is written to a file of this process's own
+    and linked into place whole: created empty and written after (O_EXCL), the file could be
+    read in between, and that process used an empty key."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex())
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
+    finally:
+        tmp.unlink()
 
 
 def _load_or_create(path: Path) -> bytes:
     ensure_private_dir(path.parent)
     with contextlib.suppress(FileNotFoundError):
         return _read(path)
-    fresh = secrets.token_bytes(32)
+    fresh = secrets.token_bytes(KEY_BYTES)
     try:
         _write_new(path, fresh)
     except FileExistsError:
@@ -157,7 +171,7 @@ def start_file_rotation(settings: Settings) -> tuple[KeyRing, KeyRing]:
     path = Path(settings.data_dir) / (KEY_FILE + NEXT_SUFFIX)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # left by a rotation that stopped before re-encrypting: start over
-    fresh = secrets.token_bytes(32)
+    fresh = secrets.token_bytes(KEY_BYTES)
     _write_new(path, fresh)
     return old, KeyRing(fresh, (old.current, *old.older))
 
