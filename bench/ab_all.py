@@ -142,9 +142,11 @@ SPECS: dict[str, Spec] = {
         ref_fix_why="its keys lengthened to HEAD's: its own app refuses keys under 24 characters"
         " (docs/security.md), so its script stopped at the app's start",
     ),
+    # --timeout: a run that never ends (594d4c6's workers could start with an empty secret key
+    # and fail their job, leaving the run "running") ends the bench in minutes, not 30.
     "scale": Spec(
-        "--providers 4 --movies 8000 --series 2400 --channels 600",
-        "--providers 2 --movies 300 --series 100 --channels 50",
+        "--providers 4 --movies 8000 --series 2400 --channels 600 --timeout 300",
+        "--providers 2 --movies 300 --series 100 --channels 50 --timeout 120",
         "workers",
         "statuses items_stored wall_s speedup_2_over_1",
     ),
