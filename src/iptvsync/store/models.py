@@ -269,7 +269,6 @@ programmes = sa.Table(
     sa.Column("category", sa.Text),
     sa.Column("episode", sa.String(100)),
     sa.Index("ix_programmes_channel", "provider_id", "channel_key", "start"),
-    sa.Index("ix_programmes_stop", "provider_id", "stop"),
 )
 
 users = sa.Table(
