@@ -10,7 +10,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -312,11 +312,14 @@ def _shape(table: sa.Table) -> _RowShape:
 
 
 def sqlite_datetime(value: Any) -> Any:
-    """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (its time zone
-    dropped, as SQLAlchemy does): ``isoformat`` pads the year to four digits and, asked for
-    microseconds, always writes six; the offset it appends is cut off."""
+    """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff``, of the value in UTC
+    (as ``UtcDateTime`` binds it: an aware value is converted, a naive one taken as it is):
+    ``isoformat`` pads the year to four digits and, asked for microseconds, always writes six;
+    the offset it appends is cut off."""
     if value is None:
         return None
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:26]
 
 
