@@ -60,6 +60,9 @@ def _duration_min(value: Any) -> int | None:
     return minutes if 0 < minutes < 10_000 else None
 
 
+_EXTENSION = re.compile(r"[a-z0-9]{1,5}")
+
+
 def _extension(row: Mapping[str, Any], cmd: str | None) -> str | None:
     ext = to_str(row.get("container_extension"))
     decoded = decode_b64_cmd(cmd) if ext is None else None
@@ -75,7 +78,7 @@ def _extension(row: Mapping[str, Any], cmd: str | None) -> str | None:
     if ext is None:
         return None
     ext = ext.lstrip(".").lower()
-    return ext if re.fullmatch(r"[a-z0-9]{1,5}", ext) else None
+    return ext if _EXTENSION.fullmatch(ext) else None
 
 
 #: Portrait covers before the landscape screenshot: a poster is a cover (issue 16, point 5).
