@@ -11,6 +11,7 @@ Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
     ``cli-20ms-resync``: the same command again on the unchanged catalogue (≤ 1.0 s, ≤ 12
     requests)
   cli-0ms: the same CLI sync at 0 ms: items/s (issue 21: ≥ 15,000) and peak RSS (≤ 150 MB)
+  cli-20ms-vod: ``iptvsync sync --vod`` (movies and series) at 20 ms
 
 ``--pin`` puts the fake portal on the last core and the client on the others (where the machine
 has two or more), so the portal's CPU is not the client's; ``--pin-portal`` puts the portal on
@@ -71,6 +72,15 @@ CASES: dict[str, dict[str, Any]] = {
         "guide": False,
     },
     "cli-0ms-noguide": {"latency_ms": 0.0, "capacity": None, "cli": True, "guide": False},
+    # ``iptvsync sync --vod``: movies and series only (issue 21's job beside MacReplayXC's and
+    # stalker-to-m3u's walks), 20 ms, 32 in flight.
+    "cli-20ms-vod": {
+        "latency_ms": 20.0,
+        "capacity": None,
+        "cli": True,
+        "floor_in_flight": 32,
+        "sync_args": ["--vod"],
+    },
 }
 CLI = str(Path(sys.executable).parent / "iptvsync")
 MAC = "00:1A:79:12:34:56"
@@ -176,7 +186,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         for label in (name, f"{name}-resync"):
             httpx.post(f"{portal.url}/_control/reset-stats")
             fake_before = cpu_s(fake)
-            ran = _cli(["sync", "b"], env, cores)
+            ran = _cli(["sync", "b", *case.get("sync_args", [])], env, cores)
             stats = httpx.get(f"{portal.url}/_control/stats").json()
             db = create_db_engine(f"sqlite:///{tmp}/iptvsync.db")
             with db.connect() as conn:
