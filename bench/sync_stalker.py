@@ -11,9 +11,11 @@ Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
     ``cli-20ms-resync``: the same command again on the unchanged catalogue (≤ 1.0 s, ≤ 12
     requests)
   cli-0ms: the same CLI sync at 0 ms: items/s (issue 21: ≥ 15,000) and peak RSS (≤ 150 MB)
+  cli-20ms-vod: ``iptvsync sync --vod`` (movies and series) at 20 ms
 
-``--pin`` puts the fake portal on the last core and the client on the others (where the
-machine has two or more), so the portal's CPU is not the client's ("-noguide" CLI cases: the
+``--pin`` puts the fake portal on the last core and the client on the others (where the machine
+has two or more), so the portal's CPU is not the client's; ``--pin-portal`` puts the portal on
+the last core and leaves the client every core, as its own machine's ("-noguide" CLI cases: the
 provider's ``guide: "none"``). One JSON line per case: wall seconds, requests, 429s received,
 items/s, peak RSS (MB), the CPU seconds the sync's process and the fake portal's spent during
 the sync, and the ratio to the protocol floor (content pages × latency ÷ capacity, or ÷ 32 in
@@ -70,6 +72,15 @@ CASES: dict[str, dict[str, Any]] = {
         "guide": False,
     },
     "cli-0ms-noguide": {"latency_ms": 0.0, "capacity": None, "cli": True, "guide": False},
+    # ``iptvsync sync --vod``: movies and series only (issue 21's job beside MacReplayXC's and
+    # stalker-to-m3u's walks), 20 ms, 32 in flight.
+    "cli-20ms-vod": {
+        "latency_ms": 20.0,
+        "capacity": None,
+        "cli": True,
+        "floor_in_flight": 32,
+        "sync_args": ["--vod"],
+    },
 }
 CLI = str(Path(sys.executable).parent / "iptvsync")
 MAC = "00:1A:79:12:34:56"
@@ -100,13 +111,20 @@ def content_pages(stats: dict[str, Any]) -> int:
     return sum(v for k, v in per_action.items() if "get_ordered_list" in k or "all_channels" in k)
 
 
-def _pin(portal: ServerProcess, pin: bool) -> set[int] | None:
-    """With ``--pin``: the portal on the last core, the client's cores (the rest) returned."""
+def _pin(portal: ServerProcess, pin: str | None) -> set[int] | None:
+    """``--pin``: the portal on the last core, the client's cores (the rest) returned.
+    ``--pin-portal``: the portal on the last core, the client on every core (None), as a
+    client whose provider is another machine has its own machine's cores: it shares the last
+    one with the portal's (at 0 ms, about a quarter of it)."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if not pin or len(cores) < 2 or portal.proc is None:
         return None
     os.sched_setaffinity(portal.proc.pid, {cores[-1]})
-    return set(cores[:-1])
+    return set(cores[:-1]) if pin == "both" else None
+
+
+def _pinning(args: argparse.Namespace) -> str | None:
+    return "both" if args.pin else "portal" if args.pin_portal else None
 
 
 def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[str, Any]:
@@ -153,7 +171,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             capacity=case["capacity"],
         ) as portal,
     ):
-        cores = _pin(portal, args.pin)
+        cores = _pin(portal, _pinning(args))
         env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
         env["IPTVSYNC_DATA_DIR"] = tmp
         add = [CLI, "provider", "add", "stalker", "--url", f"{portal.url}/c/", "--mac", MAC]
@@ -168,7 +186,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         for label in (name, f"{name}-resync"):
             httpx.post(f"{portal.url}/_control/reset-stats")
             fake_before = cpu_s(fake)
-            ran = _cli(["sync", "b"], env, cores)
+            ran = _cli(["sync", "b", *case.get("sync_args", [])], env, cores)
             stats = httpx.get(f"{portal.url}/_control/stats").json()
             db = create_db_engine(f"sqlite:///{tmp}/iptvsync.db")
             with db.connect() as conn:
@@ -187,7 +205,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "bench": "sync_stalker",
                     "case": label,
                     "family": args.family,
-                    "pinned": bool(cores),
+                    "pinned": _pinning(args),
                     **ran,
                     "status": last[0] if last else None,
                     "items": items,
@@ -219,7 +237,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             capacity=case["capacity"],
         ) as portal,
     ):
-        cores = _pin(portal, args.pin)
+        cores = _pin(portal, _pinning(args))
         if cores:
             os.sched_setaffinity(0, cores)
         settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db")
@@ -265,7 +283,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "bench": "sync_stalker",
                     "case": name,
                     "family": args.family,
-                    "pinned": bool(cores),
+                    "pinned": _pinning(args),
                     "status": run["status"],
                     "items": items,
                     "programmes": programmes_stored,
@@ -311,13 +329,18 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=5_000)
     parser.add_argument("--family", default="stock")
     parser.add_argument("--case", action="append", choices=sorted(CASES))
-    parser.add_argument("--pin", action="store_true", help="portal on its own core")
+    parser.add_argument(
+        "--pin", action="store_true", help="portal on its own core, client on the rest"
+    )
+    parser.add_argument(
+        "--pin-portal", action="store_true", help="portal on its own core, client on every core"
+    )
     args = parser.parse_args()
     if not args.case:
         # One process per case, so each peak RSS is that case's own.
         sizes = [f"--movies={args.movies}", f"--series={args.series}"]
         sizes += [f"--channels={args.channels}", f"--family={args.family}"]
-        sizes += ["--pin"] if args.pin else []
+        sizes += ["--pin"] if args.pin else ["--pin-portal"] if args.pin_portal else []
         for name in CASES:
             subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
         return

@@ -38,7 +38,11 @@ class CategoryRecord:
     position: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+# Channel, movie and series records are not frozen: a frozen dataclass sets every field through
+# ``object.__setattr__`` (3.2 µs for a movie's 15 fields against 0.65), and a sync makes one
+# per item (100k+). They are still values: nothing assigns to a record once it is built
+# (``dataclasses.replace`` makes a new one).
+@dataclass(slots=True)
 class ChannelRecord:
     provider_item_id: str
     name: str
@@ -56,7 +60,7 @@ class ChannelRecord:
     kind = Kind.CHANNEL
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MovieRecord:
     provider_item_id: str
     name: str
@@ -77,7 +81,7 @@ class MovieRecord:
     kind = Kind.MOVIE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SeriesRecord:
     provider_item_id: str
     name: str

@@ -85,3 +85,32 @@ def test_empty_batch_writes_nothing(db: sa.Engine) -> None:
     with db.begin() as conn:
         insert_programmes(conn, pid, [])
         assert _read(conn, pid) == []
+
+
+def test_times_in_other_zones_are_stored_as_sqlalchemy_stores_them(db: sa.Engine) -> None:
+    """An aware time in another zone is stored as its UTC instant, as SQLAlchemy Core stores
+    it through ``UtcDateTime``; the same instant in two zones is one time (the batch remembers
+    each time's text, and must not hand one zone's text to the other)."""
+    from datetime import timezone
+
+    plus2, india = timezone(timedelta(hours=2)), timezone(timedelta(hours=5, minutes=30))
+    records = [
+        ProgrammeRecord("a", START.astimezone(plus2), (START + timedelta(hours=1)), "x"),
+        ProgrammeRecord("b", START, (START + timedelta(hours=1)).astimezone(india), "y"),
+        ProgrammeRecord("c", START.astimezone(india), START.astimezone(plus2) + timedelta(1), "z"),
+    ]
+    fast, general = _provider(db), _provider(db)
+    with db.begin() as conn:
+        insert_programmes(conn, fast, records)
+        conn.execute(  # SQLAlchemy Core itself, not the store's SQLite fast path
+            programmes.insert(),
+            [{"provider_id": general, **dict(zip(COLUMNS, r, strict=True))} for r in records],
+        )
+        ours, theirs = _read(conn, fast), _read(conn, general)
+        same_start = conn.execute(
+            sa.select(sa.func.count()).where(programmes.c.start == START)
+        ).scalar_one()
+    assert ours == theirs
+    assert [r["start"] for r in ours] == [START, START, START]
+    assert ours[2]["stop"] == START + timedelta(days=1)
+    assert same_start == 6

@@ -269,7 +269,6 @@ programmes = sa.Table(
     sa.Column("category", sa.Text),
     sa.Column("episode", sa.String(100)),
     sa.Index("ix_programmes_channel", "provider_id", "channel_key", "start"),
-    sa.Index("ix_programmes_stop", "provider_id", "stop"),
 )
 
 users = sa.Table(
@@ -315,48 +314,40 @@ stream_slots = sa.Table(
 # Per viewer (an output user, or the admin: user_id NULL): favourites and resume positions
 # (store/library.py; migration 0008). One row per (viewer, provider, kind, item); the unique
 # indexes use coalesce(user_id, 0) because NULLs are never equal in a unique constraint.
-favourites = sa.Table(
-    "favourites",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
-    sa.Column(
-        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
-    ),
-    # channel | movie | series
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("item_id", sa.Integer, nullable=False),
-    sa.Column("created_at", TS, nullable=False),
-)
-sa.Index(
-    "uq_favourites_key",
-    sa.func.coalesce(favourites.c.user_id, 0),
-    favourites.c.provider_id,
-    favourites.c.kind,
-    favourites.c.item_id,
-    unique=True,
-)
+def _viewer_table(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A per-viewer table keyed by (viewer, provider, kind, item)."""
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
+        sa.Column(
+            "provider_id",
+            sa.Integer,
+            sa.ForeignKey("providers.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("item_id", sa.Integer, nullable=False),
+        *columns,
+    )
+    sa.Index(
+        f"uq_{name}_key",
+        sa.func.coalesce(table.c.user_id, 0),
+        table.c.provider_id,
+        table.c.kind,
+        table.c.item_id,
+        unique=True,
+    )
+    return table
 
-resume_positions = sa.Table(
+
+# kind: channel | movie | series
+favourites = _viewer_table("favourites", sa.Column("created_at", TS, nullable=False))
+# kind: movie | episode
+resume_positions = _viewer_table(
     "resume_positions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
-    sa.Column(
-        "provider_id", sa.Integer, sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
-    ),
-    # movie | episode
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("item_id", sa.Integer, nullable=False),
     sa.Column("position_s", sa.Float, nullable=False),
     sa.Column("duration_s", sa.Float),
     sa.Column("updated_at", TS, nullable=False),
-)
-sa.Index(
-    "uq_resume_positions_key",
-    sa.func.coalesce(resume_positions.c.user_id, 0),
-    resume_positions.c.provider_id,
-    resume_positions.c.kind,
-    resume_positions.c.item_id,
-    unique=True,
 )

@@ -31,16 +31,14 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
     else:
         ours = list(dict.fromkeys(category_ids[c] for c in cats if c in category_ids))
     primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
-    row: dict[str, Any] = {
-        "provider_item_id": record.provider_item_id,
-        "name": record.name or f"#{record.provider_item_id}",
-        "category_id": primary,
-        "category_ids": ours if len(ours) > 1 else None,
-        "censored": record.censored,
-        "cmd": record.cmd,
-    }
     if isinstance(record, ChannelRecord):
-        row |= {
+        row: dict[str, Any] = {
+            "provider_item_id": record.provider_item_id,
+            "name": record.name or f"#{record.provider_item_id}",
+            "category_id": primary,
+            "category_ids": ours if len(ours) > 1 else None,
+            "censored": record.censored,
+            "cmd": record.cmd,
             "number": record.number,
             "logo": record.logo,
             "epg_id": record.epg_id,
@@ -50,7 +48,13 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
             "detail": dict(record.extra) or None,
         }
     else:
-        row |= {
+        row = {
+            "provider_item_id": record.provider_item_id,
+            "name": record.name or f"#{record.provider_item_id}",
+            "category_id": primary,
+            "category_ids": ours if len(ours) > 1 else None,
+            "censored": record.censored,
+            "cmd": record.cmd,
             "year": record.year,
             "rating": record.rating,
             "poster": record.poster,
@@ -60,24 +64,25 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
         if isinstance(record, MovieRecord):
             row["extension"] = record.extension
     hashed = {k: v for k, v in row.items() if v is not None}
-    if "added_at" in hashed:
-        hashed["added_at"] = hashed["added_at"].isoformat()
+    added = hashed.get("added_at")
+    if added is not None:
+        hashed["added_at"] = added.isoformat()
     row["hash"] = content_hash(hashed)
     return row
 
 
 def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
-    detail = {
-        k: v
-        for k, v in (
-            ("description", record.description),
-            ("director", record.director),
-            ("actors", record.actors),
-            ("genres", record.genres),
-            ("duration_min", record.duration_min),
-        )
-        if v is not None and v != ""
-    }
+    detail: dict[str, Any] = {}
+    if record.description:
+        detail["description"] = record.description
+    if record.director:
+        detail["director"] = record.director
+    if record.actors:
+        detail["actors"] = record.actors
+    if record.genres:
+        detail["genres"] = record.genres
+    if record.duration_min is not None:
+        detail["duration_min"] = record.duration_min
     return detail or None
 
 

@@ -30,6 +30,8 @@ def decode_b64_cmd(cmd: str | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+_SPACE = re.compile(r"\s")
+_POSITION = re.compile(r"\s+position:\d+$")
 _SOLUTION = re.compile(r"^(?P<solution>[a-z][a-z0-9_]*)\s+(?P<rest>\S.*)$", re.IGNORECASE)
 _LINK_ERRORS = {
     "nothing_to_play": "nothing to play for this item",
@@ -45,10 +47,12 @@ def strip_solution(cmd: str) -> str:
     """``"ffrt http://x/ch/1"`` → ``"http://x/ch/1"``: drop the player "solution" prefix
     (ffmpeg, ffrt, ffrt2, auto, rtp...), and a trailing `` position:<sec>`` resume marker."""
     text = cmd.strip()
+    if _SPACE.search(text) is None:  # nearly every VOD cmd: neither a solution nor a position
+        return text
     match = _SOLUTION.match(text)
     if match and "://" not in match.group("solution"):
         text = match.group("rest").strip()
-    return re.sub(r"\s+position:\d+$", "", text)
+    return _POSITION.sub("", text)
 
 
 def needs_create_link(cmd: str | None, *, tmp_link: bool = False) -> bool:

@@ -60,6 +60,9 @@ def _duration_min(value: Any) -> int | None:
     return minutes if 0 < minutes < 10_000 else None
 
 
+_EXTENSION = re.compile(r"[a-z0-9]{1,5}")
+
+
 def _extension(row: Mapping[str, Any], cmd: str | None) -> str | None:
     ext = to_str(row.get("container_extension"))
     decoded = decode_b64_cmd(cmd) if ext is None else None
@@ -75,7 +78,7 @@ def _extension(row: Mapping[str, Any], cmd: str | None) -> str | None:
     if ext is None:
         return None
     ext = ext.lstrip(".").lower()
-    return ext if re.fullmatch(r"[a-z0-9]{1,5}", ext) else None
+    return ext if _EXTENSION.fullmatch(ext) else None
 
 
 #: Portrait covers before the landscape screenshot: a poster is a cover (issue 16, point 5).
@@ -112,32 +115,36 @@ def parse_vod_item(
     """A VOD row as a MovieRecord, or a SeriesRecord when it is a series (``force_series`` for
     rows of the reseller ``type=series`` module). ``cmd`` is kept verbatim (base64 included).
     This runs for every one of a catalogue's 100k+ rows: keep it cheap."""
-    item_id = to_str(row.get("id"))
+    get = row.get
+    item_id = to_str(get("id"))
     if item_id is None:
         return None
-    name = to_str(row.get("name")) or to_str(row.get("o_name")) or f"Untitled {item_id}"
-    category = to_str(row.get("category_id"))
-    cmd = to_str(row.get("cmd"))
-    common: dict[str, Any] = {
-        "provider_item_id": item_id,
-        "name": name,
-        "year": _year(row.get("year")) or _year(row.get("releasedate")),
-        "rating": _rating(row),
-        "poster": _poster(row, urls),
-        "category_ids": (category,) if category and category != "0" else (),
-        "added_at": parse_when(row.get("added")),
-        "cmd": cmd,
-        "description": _clean(row.get("description"), 4000),
-        "director": _clean(row.get("director"), 500),
-        "actors": _clean(row.get("actors"), 1000),
-        "genres": _clean(row.get("genres_str"), 300),
-        "duration_min": _duration_min(row.get("time")),
-        "censored": to_bool(row.get("censored"))
-        or (category is not None and category in censored_categories),
-    }
+    name = to_str(get("name")) or to_str(get("o_name")) or f"Untitled {item_id}"
+    category = to_str(get("category_id"))
+    cmd = to_str(get("cmd"))
+    censored = to_bool(get("censored")) or (
+        category is not None and category in censored_categories
+    )
+    # Positional, in the records' field order (MovieRecord and SeriesRecord share the first
+    # thirteen): no keyword dict to build and unpack a row.
+    common = (
+        item_id,
+        name,
+        _year(get("year")) or _year(get("releasedate")),
+        _rating(row),
+        _poster(row, urls),
+        (category,) if category and category != "0" else (),
+        parse_when(get("added")),
+        cmd,
+        _clean(get("description"), 4000),
+        _clean(get("director"), 500),
+        _clean(get("actors"), 1000),
+        _clean(get("genres_str"), 300),
+        _duration_min(get("time")),
+    )
     if force_series or is_series_row(row):
-        return SeriesRecord(**common)
-    return MovieRecord(**common, extension=_extension(row, cmd))
+        return SeriesRecord(*common, censored)
+    return MovieRecord(*common, _extension(row, cmd), censored)
 
 
 def parse_vod_items(
