@@ -176,7 +176,14 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         return runs.public_run(run)
     state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
     state.warnings.extend(ctx.notes)
-    secrets = provider_secrets(provider)
+    try:
+        secrets = provider_secrets(provider)
+    except IptvsyncError as exc:
+        # The provider's secrets cannot be read (the server's secret key changed): the run is
+        # already ``running``, so it must be closed here, or it would hold the provider's
+        # one-sync-at-a-time lock for good (every later sync a 409).
+        error = {"code": exc.code, "message": exc.message}
+        return await _db(_finish, ctx, state, RunStatus.FAILED, error)
     if run.cancel_requested:
         ctx.cancel.set()
 
