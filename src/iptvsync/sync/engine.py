@@ -182,8 +182,8 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         # The provider's secrets cannot be read (the server's secret key changed): the run is
         # already ``running``, so it must be closed here, or it would hold the provider's
         # one-sync-at-a-time lock for good (every later sync a 409).
-        error = {"code": exc.code, "message": exc.message}
-        return await _db(_finish, ctx, state, RunStatus.FAILED, error)
+        unreadable = {"code": exc.code, "message": exc.message}
+        return await _db(_finish, ctx, state, RunStatus.FAILED, unreadable)
     if run.cancel_requested:
         ctx.cancel.set()
 
