@@ -45,7 +45,9 @@ if [ "${1:-}" = "--cov" ]; then
   rm -f .coverage .coverage.*
 fi
 WORKERS=${IPTVSYNC_TEST_WORKERS:-4}
-E2E_WORKERS=${IPTVSYNC_TEST_E2E_WORKERS:-2}
+# One browser worker: beside the parallel run the 2 cores are busy already, and a second one
+# doubled the session fixtures (server, media, seeded providers) for no earlier end.
+E2E_WORKERS=${IPTVSYNC_TEST_E2E_WORKERS:-1}
 PYTEST=(.venv/bin/pytest -q -p no:cacheprovider --durations=20)
 # Python writes no bytecode where PYTHONDONTWRITEBYTECODE is set (CI images often do): compile
 # src/ and tests/ once, or every Python process the suite starts (xdist workers, servers, CLI
