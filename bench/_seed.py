@@ -201,7 +201,7 @@ def serve_api(data_dir: Path, database_url: str, **env: str) -> Iterator[str]:
             "-m",
             "uvicorn",
             "--factory",
-            "iptvsync.api.app:app_factory",
+            "iptvsync.app:app_factory",
             "--host",
             "127.0.0.1",
             "--port",

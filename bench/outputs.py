@@ -180,7 +180,7 @@ def main() -> None:
         env.pop("IPTVSYNC_ADMIN_TOKEN", None)
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "--factory", "iptvsync.api.app:app_factory",
+                sys.executable, "-m", "uvicorn", "--factory", "iptvsync.app:app_factory",
                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
             ],
             env=env,

@@ -241,7 +241,7 @@ def main() -> None:
         procs = [
             subprocess.Popen([sys.executable, __file__, "--serve-fake", str(fake_port)], env=env),
             subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "iptvsync.api.app:app_factory",
+                [sys.executable, "-m", "uvicorn", "--factory", "iptvsync.app:app_factory",
                  "--host", "127.0.0.1", "--port", str(app_port), "--log-level", "warning",
                  "--no-access-log"],
                 env=env,

@@ -20,9 +20,10 @@ The backend rule, for every new test too:
 ``IPTVSYNC_TEST_ALL_BACKENDS=1`` runs every database test on each backend.
 
 Parallel runs. ``scripts/test.sh`` runs the suite in three pytest invocations: every test but
-the browser and serial ones under pytest-xdist; the browser (``e2e``) tests under xdist in
-processes of their own (Playwright's sync API leaves an event loop in the process, so no
-asyncio test may follow it there); then the ``serial`` tests in one process. Mark ``serial`` a
+the browser and serial ones under pytest-xdist and, at the same time, the browser (``e2e``)
+tests under xdist in processes of their own (Playwright's sync API leaves an event loop in the
+process, so no asyncio test may follow it there); then the ``serial`` tests alone, in one
+process. Mark ``serial`` a
 test that disturbs what other tests share (it restarts PostgreSQL) or whose latency or frame
 bounds parallel neighbours would break; ``slow`` a long one (it is started first).
 Nothing may use a fixed port or path: bind port 0, write under ``tmp_path`` (``own_spool``

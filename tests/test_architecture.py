@@ -1,7 +1,9 @@
 """The rules of docs/architecture.md, checked on the source itself.
 
 - Layers point one way: nothing in ``store/``, ``providers/``, ``sync/`` or ``snapshot/``
-  imports ``api/``, ``outputs/``, ``web/`` or the CLI.
+  imports ``api/``, ``outputs/``, ``web/``, the app factory (``app.py``) or the CLI.
+- ``api/``, ``outputs/`` and ``web/`` are siblings under ``app.py``, which assembles them:
+  ``api/`` imports neither ``outputs/`` nor ``web/`` (nor ``app.py``).
 - SQL lives under ``store/`` (and its migrations).
 - Run statuses are ``store.run_state.RunStatus`` (no bare status string elsewhere).
 - No source file is over 600 lines.
@@ -28,7 +30,9 @@ def _sources() -> Iterator[tuple[str, Path]]:
 # --- layers ---------------------------------------------------------------------------------
 
 LOW = ("store/", "providers/", "sync/", "snapshot/")
-HIGH = ("iptvsync.api", "iptvsync.outputs", "iptvsync.web", "iptvsync.cli")
+HIGH = ("iptvsync.api", "iptvsync.outputs", "iptvsync.web", "iptvsync.app", "iptvsync.cli")
+#: What ``api/`` may not import: its siblings and what stands above them.
+ABOVE_API = ("iptvsync.outputs", "iptvsync.web", "iptvsync.app", "iptvsync.cli")
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:
@@ -40,9 +44,9 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.module
 
 
-def _is_high(module: str) -> bool:
+def _is_high(module: str, high: tuple[str, ...] = HIGH) -> bool:
     return any(
-        module == h or module.startswith(h + ".") or module.startswith(h + "_") for h in HIGH
+        module == h or module.startswith(h + ".") or module.startswith(h + "_") for h in high
     )
 
 
@@ -57,12 +61,41 @@ def test_lower_layers_never_import_the_upper_ones() -> None:
     assert found == []
 
 
+def test_api_never_imports_its_siblings_or_the_app() -> None:
+    found = [
+        f"{rel}:{line} imports {module}"
+        for rel, path in _sources()
+        if rel.startswith("api/")
+        for line, module in _imports(path)
+        if _is_high(module, ABOVE_API)
+    ]
+    assert found == []
+
+
 def test_the_import_check_sees_an_upward_edge(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("from iptvsync.api.services import Svc\nimport iptvsync.cli_common\n")
     assert [m for _, m in _imports(probe) if _is_high(m)] == [
         "iptvsync.api.services",
         "iptvsync.cli_common",
+    ]
+
+
+def test_the_import_check_sees_api_importing_a_sibling(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from iptvsync.outputs import routes\n"
+        "import iptvsync.web.routes\n"
+        "from iptvsync.app import create_app\n"
+        "from iptvsync.api.errors import envelope\n"
+        "def later():\n"
+        "    from iptvsync.outputs.hdhomerun_discovery import start_for\n"
+    )
+    assert [m for _, m in _imports(probe) if _is_high(m, ABOVE_API)] == [
+        "iptvsync.outputs",
+        "iptvsync.web.routes",
+        "iptvsync.app",
+        "iptvsync.outputs.hdhomerun_discovery",
     ]
 
 

@@ -86,7 +86,7 @@ def serve(
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from iptvsync.api.app import create_app, freeze_startup_heap
+    from iptvsync.app import create_app, freeze_startup_heap
 
     runner = None
     if settings.runner == "procrastinate":

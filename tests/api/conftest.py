@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from bench._seed import write_catalogue
 from fastapi.testclient import TestClient
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import Catalogue, generate
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store

@@ -13,7 +13,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.settings import Settings
 from iptvsync.store import migrate
 from iptvsync.store.models import episodes, user_providers, users

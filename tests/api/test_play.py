@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from iptvsync.api.app import create_app
 from iptvsync.api.signing import play_query, sign, sign_play_url, verify
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import Catalogue, generate
 from iptvsync.fakes.items import seasons
 from iptvsync.fakes.server import ServedHttp

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.errors import ValidationFailed
 from iptvsync.providers.options import M3uOptions, XtreamOptions, checked, parse_options
 from iptvsync.settings import Settings

@@ -19,7 +19,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from iptvsync.api import sync as sync_routes
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig

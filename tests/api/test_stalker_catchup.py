@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import Catalogue, generate
 from iptvsync.fakes.items import FakeChannel
 from iptvsync.fakes.server import ServerThread, _bind

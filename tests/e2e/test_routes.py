@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.settings import Settings
 from iptvsync.web.routes import STATIC_DIR, etag_matches
 from tests.e2e.support import Server

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import uvicorn
 from pydantic import SecretStr
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.xtream import XtreamFakeConfig

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import uvicorn
 from pydantic import SecretStr
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread, _bind, create_fake_app
 from iptvsync.fakes.stalker.config import DEFAULT_MAC

@@ -44,7 +44,7 @@ class Replica:
             "IPTVSYNC_SECRET_KEY": SHARED_KEY,
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "iptvsync.api.app:app_factory",
+            [sys.executable, "-m", "uvicorn", "--factory", "iptvsync.app:app_factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=env,
         )  # fmt: skip

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from iptvsync.api.app import create_app as create_api
+from iptvsync.app import create_app as create_api
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServedHttp, ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app

@@ -20,7 +20,7 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.server import free_port
 from iptvsync.records import CategoryRecord, ChannelRecord, Kind, MovieRecord
 from iptvsync.settings import Settings

@@ -24,7 +24,7 @@ import zstandard
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import StalkerFakeConfig

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
 from iptvsync.store import runs

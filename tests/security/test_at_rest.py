@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from iptvsync.api.app import create_app
 from iptvsync.api.signing import sign, verify
+from iptvsync.app import create_app
 from iptvsync.cli import app as cli
 from iptvsync.runtime import open_database
 from iptvsync.store import secrets

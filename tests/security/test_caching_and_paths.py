@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from iptvsync.api.app import create_app
+from iptvsync.app import create_app
 from iptvsync.outputs.m3u import clean_name, clean_value, entry
 from iptvsync.settings import Settings
 from iptvsync.snapshot.build import build_snapshot

@@ -123,8 +123,12 @@ def test_unknown_and_known_users_take_the_same_time(unthrottled: ServeProcess) -
                 )
                 out.append(time.perf_counter() - started)
                 assert r.status_code == 403
-    k, u = statistics.median(known), statistics.median(unknown)
-    print(f"known {k * 1000:.1f} ms, unknown {u * 1000:.1f} ms (median of 50)")
+    # The fastest of each: a busy host only ever adds time, to one side or the other, and the
+    # suite runs this beside the browser tests on 2 cores, where medians (0.19 s against
+    # 0.26 s) and even lower quartiles (76 ms against 60 ms) came apart. What is left is the
+    # work itself: without the dummy hash an unknown user takes ~1 ms against ~30 ms.
+    k, u = min(known), min(unknown)
+    print(f"known {k * 1000:.1f} ms, unknown {u * 1000:.1f} ms (fastest of 50)")
     assert abs(k - u) <= 0.2 * max(k, u), (k, u)
 
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from iptvsync.api.app import InsecureSettings, create_app
 from iptvsync.api.signing import sign, verify
+from iptvsync.app import InsecureSettings, create_app
 from iptvsync.cli import app as cli
 from iptvsync.settings import Settings
 

@@ -66,7 +66,7 @@ def test_content_negotiation_and_validators(
 
 
 def test_max_age_is_configurable(db: sa.Engine, settings: Settings, seeded: Seeded) -> None:
-    from iptvsync.api.app import create_app
+    from iptvsync.app import create_app
 
     build_snapshot(db, settings, seeded.provider_id)
     settings = settings.model_copy(update={"snapshot_max_age_s": 60})
@@ -182,7 +182,7 @@ def test_deltas(client: TestClient, db: sa.Engine, settings: Settings, seeded: S
 def test_versions_outside_the_kept_window_are_too_old(
     db: sa.Engine, settings: Settings, seeded: Seeded
 ) -> None:
-    from iptvsync.api.app import create_app
+    from iptvsync.app import create_app
 
     settings = settings.model_copy(update={"snapshot_keep_versions": 2})
     build_snapshot(db, settings, seeded.provider_id)
@@ -220,7 +220,7 @@ def test_missing_files_are_built_again(
 def test_snapshot_needs_read_access(db: sa.Engine, settings: Settings, seeded: Seeded) -> None:
     from pydantic import SecretStr
 
-    from iptvsync.api.app import create_app
+    from iptvsync.app import create_app
 
     build_snapshot(db, settings, seeded.provider_id)
     settings = settings.model_copy(

@@ -111,7 +111,7 @@ def test_every_server_closes_a_dead_workers_run_without_a_new_request(
 
     from fastapi.testclient import TestClient
 
-    from iptvsync.api.app import create_app as create_api
+    from iptvsync.app import create_app as create_api
     from iptvsync.store.providers import utcnow
 
     with db.begin() as conn:

@@ -1,6 +1,6 @@
 """The playlist index cut into parts indexed by child processes gives what one pass gives.
 
-The children are real processes (``python -m iptvsync.providers.m3u.index``); parts are forced
+The children are real processes (the workers of a ``ProcessPoolExecutor``); parts are forced
 small so that the test playlists (a few hundred KB) are cut several ways.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ def _index_files() -> set[Path]:
     return set(spool_dir().glob("iptvsync-m3u-*"))
 
 
-async def test_a_cancelled_pass_kills_its_workers_and_leaves_no_files(
+async def test_a_cancelled_pass_stops_its_workers_and_leaves_no_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_spool: Path
 ) -> None:
     # own_spool: other xdist workers' index files come and go in the shared spool folder.
@@ -178,29 +179,59 @@ async def test_a_cancelled_pass_kills_its_workers_and_leaves_no_files(
     task = asyncio.create_task(
         m3u_index.build_index(path, ("x", 0, 0), ("sekrit",), read=read, parts=2, min_part_bytes=1)
     )
-    while not pools or len(pools[0]._processes or {}) < 2:
-        await asyncio.sleep(0.01)
-    workers = list(pools[0]._processes.values())
-    command_lines = [" ".join(psutil_cmdline(w.pid)) for w in workers]
-    await asyncio.sleep(0.3)
+    while not any(f.stat().st_size > 0 for f in _index_files() - before):
+        await asyncio.sleep(0.01)  # until a worker is at work: it wrote a chunk of its part
+    workers = _pool_workers()
+    assert len(workers) == 2
+    command_lines = [" ".join(w.cmdline()) for w in workers]
+    assert not task.done(), "still at work when cancelled"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for worker in workers:
-        worker.join(5)
-    assert all(w.exitcode is not None and w.exitcode != 0 for w in workers), "killed, not done"
+    # Each worker dropped its part (it saw the stop flag), none finished it; all are gone.
+    futures = pools[0].futures
+    assert len(futures) == 2 and all(f.done() for f in futures)
+    assert all(isinstance(f.exception(), m3u_index._Stopped) for f in futures), futures
+    assert not any(w.is_running() for w in workers)
     assert _index_files() == before
     # Credentials travel through the pool's pipe, never on a command line.
     assert all(line and "sekrit" not in line for line in command_lines)
 
 
-def psutil_cmdline(pid: int | None) -> list[str]:
+def _pool_workers() -> list[Any]:
+    """This process's children that are pool workers (not Multiprocessing's resource
+    tracker)."""
     import psutil
 
-    try:
-        return list(psutil.Process(pid).cmdline())
-    except psutil.Error:  # gone already: it had no command line left to leak
-        return []
+    return [
+        child
+        for child in psutil.Process().children()
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+
+
+def test_a_worker_stops_before_touching_its_files_once_the_pool_is_closed(
+    playlist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that takes a part after the pool is closed leaves its files alone: the caller
+    # may have removed them already.
+    stop = threading.Event()
+    monkeypatch.setattr(m3u_index, "_STOP", stop)
+    files = {name: tmp_path / f"{name}.pickle" for name in m3u_index.STREAMS}
+    job = {
+        "path": str(playlist),
+        "start": 0,
+        "end": playlist.stat().st_size,
+        "files": {name: str(p) for name, p in files.items()},
+        "secrets": [],
+    }
+    assert isinstance(m3u_index._index_part(job), m3u_index.PassResult)
+    for path in files.values():
+        path.unlink()
+    stop.set()
+    with pytest.raises(m3u_index._Stopped):
+        m3u_index._index_part(job)
+    assert not any(path.exists() for path in files.values())
 
 
 async def test_not_a_playlist_is_refused_whatever_the_parts(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ import pickle
 import re
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -327,7 +327,7 @@ async def _in_children(
     secrets: tuple[str, ...],
 ) -> list[PassResult] | None:
     """Each part in a worker process (``_pool``); None when one of them failed (the caller
-    indexes the file here instead). Workers are killed if this is cancelled."""
+    indexes the file here instead). Workers are stopped if this is cancelled."""
     jobs = [
         {
             "path": str(path),
@@ -343,9 +343,9 @@ async def _in_children(
     except OSError as exc:  # no process can be started: index here
         log.warning("indexing the playlist in one process: %s", exc)
         return None
-    loop = asyncio.get_running_loop()
+    answers: list[Any] | None = None
     try:
-        answers = await asyncio.gather(*(loop.run_in_executor(pool, _WORKER, job) for job in jobs))
+        answers = await asyncio.gather(*(pool.submit(job) for job in jobs))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a worker raised, died (BrokenProcessPool) or could not start
@@ -356,41 +356,76 @@ async def _in_children(
         )
         return None
     finally:
-        _stop(pool)
+        # Every answer in: the workers are idle. Otherwise (cancelled, or one failed while the
+        # others still work) they stop first.
+        pool.close(stop=answers is None)
     if not all(isinstance(a, PassResult) for a in answers):
         log.warning("a playlist indexing process answered something else; indexing in one process")
         return None
     return list(answers)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """Fresh interpreters (``spawn``): a fork would copy this process's threads and event loop."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+class _Workers:
+    """The pass's worker processes: a ``ProcessPoolExecutor`` of fresh interpreters
+    (``spawn``: a fork would copy this process's threads and event loop), with a stop flag
+    they share (the pool's ``initializer`` hands it to each).
+
+    A cancelled pass stops its workers through the flag: each looks at it between chunks and
+    before it opens a part's files (``_index_part``), so it is out within one chunk. Killing
+    them is no option: the executor reaches its processes only through private attributes
+    before Python 3.14 (``kill_workers``), and a worker killed while it holds the lock of the
+    pool's call queue leaves the others waiting on it forever (its ``shutdown`` hangs)."""
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop: Any = context.Event()
+        self.executor = ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=context,
+            initializer=_worker_starts,
+            initargs=(self._stop,),
+        )
+        #: Every part handed to a worker, in order.
+        self.futures: list[Future[Any]] = []
+
+    def submit(self, job: dict[str, Any]) -> asyncio.Future[Any]:
+        future = self.executor.submit(_WORKER, job)
+        self.futures.append(future)
+        return asyncio.wrap_future(future)
+
+    def close(self, *, stop: bool) -> None:
+        """Shut the pool down (``stop``: its workers drop their parts first); returns once
+        every worker is gone, before the caller removes the index files they write."""
+        if stop:
+            self._stop.set()
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down without waiting; workers still at work (a cancelled pass) are killed.
+def _pool(workers: int) -> _Workers:
+    return _Workers(workers)
 
-    ``ProcessPoolExecutor`` gains ``kill_workers`` in Python 3.14; before that its processes are
-    only reachable through ``_processes``."""
-    kill = getattr(pool, "kill_workers", None)
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    if kill is not None:
-        kill()
-    else:
-        for process in processes:
-            if process.exitcode is None:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    process.kill()
-    # Gone before the caller removes the index files, which a live worker could write again.
-    for process in processes:
-        with contextlib.suppress(ValueError, AssertionError):
-            process.join(2.0)
+
+#: In a worker process: the pool's stop flag (``_Workers``).
+_STOP: Any = None
+
+
+def _worker_starts(stop: Any) -> None:
+    global _STOP
+    _STOP = stop
+
+
+def _stopped() -> bool:
+    return _STOP is not None and _STOP.is_set()
+
+
+class _Stopped(Exception):
+    """The pool was closed while this worker had a part: its work is thrown away."""
 
 
 def _index_part(job: dict[str, Any]) -> PassResult:
     """A child's work: the pass over bytes ``start``..``end`` of the file."""
+    if _stopped():  # before the part's files are opened: the caller may have removed them
+        raise _Stopped
     files = {name: Path(p) for name, p in job["files"].items()}
     start, end = int(job["start"]), int(job["end"])
     one = _Pass(files, tuple(job["secrets"]), at_start=start == 0)
@@ -401,6 +436,9 @@ def _index_part(job: dict[str, Any]) -> PassResult:
             chunk = handle.read(min(READ_CHUNK, left))
             if not chunk:
                 break
+            if _stopped():
+                one.abort()
+                raise _Stopped
             left -= len(chunk)
             one.feed(chunk)
     return one.finish()

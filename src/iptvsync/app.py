@@ -1,5 +1,9 @@
-"""The app factory. Resources are built in the lifespan and injected (docs/contributing.md §5); the
-CLI builds the same ``Services`` for its own commands."""
+"""The app factory: the one module that assembles the edges (docs/architecture.md).
+
+``create_app`` includes the routers of ``api/``, ``outputs/`` and ``web/`` (siblings: none of
+them imports this module or builds the application) and runs the lifespan that builds the
+process's ``Services`` (``runtime.py``) and injects them (docs/contributing.md §5); the CLI
+builds the same ``Services`` for its own commands."""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iptvsync import __version__
 from iptvsync.api import (
@@ -29,8 +32,9 @@ from iptvsync.api import (
     streams,
     sync,
 )
+from iptvsync.api.body_limit import BodyLimit
 from iptvsync.api.caching import PrivateCaching
-from iptvsync.api.errors import envelope, install_error_handlers
+from iptvsync.api.errors import install_error_handlers
 from iptvsync.api.guard import RequestGuard
 from iptvsync.api.responses import JSONResponse
 from iptvsync.outputs import hdhomerun, xtream_streams
@@ -173,50 +177,8 @@ class _NoRunner:
         return None
 
 
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` (413) before reading them into memory."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = envelope(
-            413, "validation_error", f"request body larger than {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
 def app_factory() -> Any:
-    """For ``uvicorn --factory iptvsync.api.app:app_factory``."""
+    """For ``uvicorn --factory iptvsync.app:app_factory``."""
     app = create_app()
     freeze_startup_heap()
     return app
