@@ -232,7 +232,8 @@ def test_request_size_limit(env: Env) -> None:
     huge = {"name": "x", "kind": "m3u", "url": "http://h/a.m3u", "options": {"x": "y" * 2_000_000}}
     answer = env.client.post("/api/providers", json=huge)
     assert answer.status_code == 413
-    assert answer.json()["error"]["code"] == "validation_error"
+    # docs/api.md's code for it (it answered ``validation_error`` before)
+    assert answer.json()["error"]["code"] == "payload_too_large"
 
 
 def test_plays_reuse_one_portal_session(env: Env) -> None:

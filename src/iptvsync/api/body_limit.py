@@ -41,7 +41,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = envelope(
-            413, "validation_error", f"request body larger than {self.max_bytes} bytes"
+            413, "payload_too_large", f"request body larger than {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
 
