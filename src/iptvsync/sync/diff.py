@@ -31,36 +31,28 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
     else:
         ours = list(dict.fromkeys(category_ids[c] for c in cats if c in category_ids))
     primary = ours[0] if ours else category_ids.get(UNCATEGORISED)
+    row: dict[str, Any] = {
+        "provider_item_id": record.provider_item_id,
+        "name": record.name or f"#{record.provider_item_id}",
+        "category_id": primary,
+        "category_ids": ours if len(ours) > 1 else None,
+        "censored": record.censored,
+        "cmd": record.cmd,
+    }
     if isinstance(record, ChannelRecord):
-        row: dict[str, Any] = {
-            "provider_item_id": record.provider_item_id,
-            "name": record.name or f"#{record.provider_item_id}",
-            "category_id": primary,
-            "category_ids": ours if len(ours) > 1 else None,
-            "censored": record.censored,
-            "cmd": record.cmd,
-            "number": record.number,
-            "logo": record.logo,
-            "epg_id": record.epg_id,
-            "archive": record.archive,
-            "archive_days": record.archive_days,
-            "radio": record.radio,
-            "detail": dict(record.extra) or None,
-        }
+        row["number"] = record.number
+        row["logo"] = record.logo
+        row["epg_id"] = record.epg_id
+        row["archive"] = record.archive
+        row["archive_days"] = record.archive_days
+        row["radio"] = record.radio
+        row["detail"] = dict(record.extra) or None
     else:
-        row = {
-            "provider_item_id": record.provider_item_id,
-            "name": record.name or f"#{record.provider_item_id}",
-            "category_id": primary,
-            "category_ids": ours if len(ours) > 1 else None,
-            "censored": record.censored,
-            "cmd": record.cmd,
-            "year": record.year,
-            "rating": record.rating,
-            "poster": record.poster,
-            "added_at": record.added_at,
-            "detail": _detail(record),
-        }
+        row["year"] = record.year
+        row["rating"] = record.rating
+        row["poster"] = record.poster
+        row["added_at"] = record.added_at
+        row["detail"] = _detail(record)
         if isinstance(record, MovieRecord):
             row["extension"] = record.extension
     hashed = {k: v for k, v in row.items() if v is not None}
