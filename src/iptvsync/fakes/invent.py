@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from iptvsync.fakes.items import (
     EXTENSIONS,
@@ -300,19 +300,28 @@ def _with_lang(rng: random.Random, cat: Catalogue, name: str, category_id: int, 
     return name
 
 
+def _vod_fields(cat: Catalogue, kind: str, item_id: int, added: datetime) -> dict[str, Any]:
+    """What movies and series share, drawn in this order (a seed's catalogue stays the same)."""
+    rng = cat._rng
+    category_id = cat._pick_category(kind)
+    year = _year(rng)
+    return {
+        "id": item_id,
+        "name": _with_lang(rng, cat, _title(rng), category_id, year),
+        "year": year,
+        "rating": _rating(rng),
+        "poster": _poster(rng),
+        "category_id": category_id,
+        "added": added,
+        "description": _description(rng),
+    }
+
+
 def make_movie(cat: Catalogue, item_id: int, added: datetime) -> FakeMovie:
     rng = cat._rng
-    category_id = cat._pick_category("movie")
-    year = _year(rng)
+    common = _vod_fields(cat, "movie", item_id, added)
     return FakeMovie(
-        id=item_id,
-        name=_with_lang(rng, cat, _title(rng), category_id, year),
-        year=year,
-        rating=_rating(rng),
-        poster=_poster(rng),
-        category_id=category_id,
-        added=added,
-        description=_description(rng),
+        **common,
         director=_person(rng),
         actors=", ".join(_person(rng) for _ in range(rng.randint(2, 4))),
         genres=_genres(rng),
@@ -322,20 +331,7 @@ def make_movie(cat: Catalogue, item_id: int, added: datetime) -> FakeMovie:
 
 
 def make_series(cat: Catalogue, item_id: int, added: datetime) -> FakeSeries:
-    rng = cat._rng
-    category_id = cat._pick_category("series")
-    year = _year(rng)
-    return FakeSeries(
-        id=item_id,
-        name=_with_lang(rng, cat, _title(rng), category_id, year),
-        year=year,
-        rating=_rating(rng),
-        poster=_poster(rng),
-        category_id=category_id,
-        added=added,
-        description=_description(rng),
-        genres=_genres(rng),
-    )
+    return FakeSeries(**_vod_fields(cat, "series", item_id, added), genres=_genres(cat._rng))
 
 
 def make_channel(cat: Catalogue, item_id: int, number: int, added: datetime) -> FakeChannel:
