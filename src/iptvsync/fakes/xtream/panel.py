@@ -307,15 +307,25 @@ class XtreamPanel:
             ]
         }
 
-    async def get_php(self, request: Request) -> Response:
+    def _file_refusal(self, request: Request, name: str) -> Response | None:
+        """The gate and the credentials of ``get.php`` / ``xmltv.php`` (counted as ``name``):
+        the refusal a panel answers those files with, or None."""
         blocked = self.gate(request)
         if blocked is not None:
             return blocked
+        params = request.query_params
+        self.provider.stats[name] += 1
+        if not self.credentials_ok(params.get("username"), params.get("password")):
+            xui = self.provider.config.family == "xui"
+            return _html(404, "404 Not Found") if xui else _html(401, "Denied")
+        return None
+
+    async def get_php(self, request: Request) -> Response:
+        denied = self._file_refusal(request, "get.php")
+        if denied is not None:
+            return denied
         cfg = self.provider.config
         params = request.query_params
-        self.provider.stats["get.php"] += 1
-        if not self.credentials_ok(params.get("username"), params.get("password")):
-            return _html(404, "404 Not Found") if cfg.family == "xui" else _html(401, "Denied")
         refused = self.account_refusal()
         if refused is not None:
             return _html(404, "404 Not Found")
@@ -332,14 +342,11 @@ class XtreamPanel:
         )
 
     async def xmltv_php(self, request: Request) -> Response:
-        blocked = self.gate(request)
-        if blocked is not None:
-            return blocked
+        denied = self._file_refusal(request, "xmltv.php")
+        if denied is not None:
+            return denied
         cfg = self.provider.config
         params = request.query_params
-        self.provider.stats["xmltv.php"] += 1
-        if not self.credentials_ok(params.get("username"), params.get("password")):
-            return _html(404, "404 Not Found") if cfg.family == "xui" else _html(401, "Denied")
         if cfg.no_guide:
             return _html(404, "404 Not Found")
         chunks: Iterable[bytes] = xmltv_documents(
