@@ -214,6 +214,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         batch_size=200,
         whole_list_batch_size=200,
+        # Syncs write in this process: at 200 a batch, most tests' syncs would start a write
+        # process each (~0.4 s of CPU) only to finish before it is up. Its own tests turn it
+        # on (tests/sync/test_write_process.py).
+        write_process=False,
         # Starlette's TestClient sends ``Host: testserver``; open mode answers loopback names
         # and the allowed ones only.
         allowed_hosts=["testserver"],

@@ -46,14 +46,15 @@ from iptvsync.store.providers import (
 )
 from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
-from iptvsync.sync.diff import record_kind, record_to_row
+from iptvsync.sync.batch_write import COUNT_KEY, write_items
+from iptvsync.sync.diff import record_kind
 from iptvsync.sync.guide import store_guide
+from iptvsync.sync.write_process import RunWriter
 
 log = logging.getLogger("iptvsync.sync")
 T = TypeVar("T")
 
 ClientFactory = Callable[[ProviderConfig, ProviderHttp, Settings], ProviderClient]
-COUNT_KEY = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
 FLUSH_EVERY_S = 0.5
 
 
@@ -81,6 +82,8 @@ class RunState:
     run_id: int
     provider_id: int
     version: int
+    #: Where the bulk writes go: this process, or the write process for a large run.
+    writer: RunWriter
     phase: Phase = Phase.PLANNING
     counts: dict[str, dict[str, int]] = field(default_factory=runs.empty_counts)
     warnings: list[str] = field(default_factory=list)
@@ -174,7 +177,20 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     run, provider = await _db(start)
     if run.status != RunStatus.RUNNING:
         return runs.public_run(run)
-    state = RunState(run_id, provider.id, version=provider.snapshot_version + 1)
+    state = RunState(
+        run_id,
+        provider.id,
+        version=provider.snapshot_version + 1,
+        writer=RunWriter(db, enabled=ctx.settings.write_process),
+    )
+    try:
+        return await _run(ctx, state, run, provider)
+    finally:
+        # The child finishes the write it has (nothing is queued past it) and exits.
+        await asyncio.shield(asyncio.to_thread(state.writer.close))
+
+
+async def _run(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> dict[str, Any]:
     state.warnings.extend(ctx.notes)
     try:
         secrets = provider_secrets(provider)
@@ -198,7 +214,7 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         status = RunStatus.FAILED
         error = {"code": exc.code, "message": mask_secrets(exc.message, secrets)}
     except Exception as exc:  # a bug must still close the run, not leave it running
-        log.exception("sync run %s crashed", run_id)
+        log.exception("sync run %s crashed", state.run_id)
         status = RunStatus.FAILED
         error = {"code": "internal_error", "message": type(exc).__name__}
     finally:
@@ -304,6 +320,8 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
             if not guide.done():
                 state.phase = Phase.EPG
             await guide
+        # The bulk writes are over: the write process's memory goes before the snapshot's.
+        await asyncio.to_thread(state.writer.close)
         if state.changed() or provider.snapshot_version == 0:
             state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
@@ -355,7 +373,15 @@ async def _sync_scope(
     writing: OneInFlight[int] = OneInFlight()
 
     async def write(batches: dict[Kind, list[CatalogueRecord]]) -> int:
-        new, deltas = await _db(_write_batches, ctx, state, batches, cat_maps)
+        new, deltas = await _db(
+            state.writer.call,
+            write_items,
+            state.provider_id,
+            state.run_id,
+            state.version,
+            batches,
+            cat_maps,
+        )
         for name, delta in deltas.items():
             for key, value in delta.items():
                 state.counts[name][key] += value
@@ -371,6 +397,8 @@ async def _sync_scope(
         if wait or not batches:
             await writing.wait()  # in order, and a failed write stops the walk
             return await write(batches) if batches else 0
+        # A whole batch with the walk still going: a large catalogue (docs/sync.md).
+        state.writer.expect_more()
         await writing.submit(write(batches))
         return 0
 
@@ -445,38 +473,6 @@ def _write_categories(
         )
 
 
-def _write_batches(
-    ctx: SyncContext,
-    state: RunState,
-    batches: dict[Kind, list[CatalogueRecord]],
-    cat_maps: dict[Kind, dict[str, int]],
-) -> tuple[int, dict[str, dict[str, int]]]:
-    """One transaction for the buffered pages: how many items were new, and the counts."""
-    now = utcnow()
-    new = 0
-    deltas: dict[str, dict[str, int]] = {}
-    with ctx.db.begin() as conn:
-        for kind, records in batches.items():
-            cat_map = cat_maps[kind]
-            rows = [record_to_row(r, cat_map) for r in records]
-            result = store.upsert_items(
-                conn,
-                kind.value,
-                state.provider_id,
-                rows,
-                run_id=state.run_id,
-                version=state.version,
-                now=now,
-            )
-            deltas[COUNT_KEY[kind]] = {
-                "added": result.added,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-            }
-            new += len(result.new_keys)
-    return new, deltas
-
-
 def _sweep(
     ctx: SyncContext, state: RunState, kinds: list[Kind], seen_categories: dict[Kind, set[str]]
 ) -> list[tuple[Kind, store.SweepResult]]:
@@ -532,7 +528,7 @@ async def _sync_guide(
         timedelta(days=ctx.settings.epg_future_days),
     )
     try:
-        stored = await store_guide(ctx.db, state.provider_id, guide, window)
+        stored = await store_guide(ctx.db, state.provider_id, guide, window, state.writer)
         log.info("guide of provider %s: %s programmes", state.provider_id, stored)
         # A guide may report what it dropped (a Stalker portal's programmes with broken times).
         notes: list[str] = list(getattr(client, "guide_warnings", None) or [])

@@ -23,6 +23,8 @@ from iptvsync.records import ProgrammeRecord
 from iptvsync.store import guide_write
 from iptvsync.store.providers import utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread
+from iptvsync.sync.batch_write import write_programmes
+from iptvsync.sync.write_process import RunWriter
 
 BATCH = 2000
 
@@ -32,7 +34,10 @@ async def store_guide(
     provider_id: int,
     guide: AsyncIterator[ProgrammeRecord],
     window: tuple[timedelta, timedelta],
+    writer: RunWriter | None = None,
 ) -> int:
+    """Store ``guide`` for ``provider_id``; ``writer`` is the run's (the write process for a
+    large run), else the batches are written here."""
     now = utcnow()
     start, end = now - window[0], now + window[1]
 
@@ -48,8 +53,10 @@ async def store_guide(
     writing: OneInFlight[None] = OneInFlight()
 
     def write(rows: list[ProgrammeRecord]) -> None:
-        with db.begin() as conn:
-            guide_write.insert_programmes(conn, provider_id, rows)
+        if writer is None:
+            write_programmes(db, provider_id, rows)
+        else:
+            writer.call(write_programmes, provider_id, rows)
 
     try:
         async for p in guide:
@@ -60,6 +67,8 @@ async def store_guide(
                 earliest[p.channel_key] = p.start
             batch.append(p)
             if len(batch) >= BATCH:
+                if writer is not None:
+                    writer.expect_more()
                 await writing.submit(in_db_thread(write, batch))
                 stored += len(batch)
                 batch = []

@@ -91,7 +91,7 @@ async def test_early_termination_and_page_cap() -> None:
 
 
 async def test_dedupe_across_streams_and_empty_lists() -> None:
-    seen: set[tuple[str, str]] = {("movie", "0"), ("movie", "5")}
+    seen: set[str] = {"movie:0", "movie:5"}
     pages, outcome = await collect(Source(total=20), seen=seen)
     delivered = [r.provider_item_id for p in pages for r in p.records]
     assert "0" not in delivered and "5" not in delivered and len(delivered) == 18

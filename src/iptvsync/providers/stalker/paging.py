@@ -48,7 +48,13 @@ class StreamOutcome:
 
 FetchPage = Callable[[int], Coroutine[Any, Any, FetchedPage]]
 Deliver = Callable[[Page], Awaitable[bool]]
-SeenKey = tuple[str, str]
+#: ``"movie:153"``: one small string per item walked, where a tuple of two new strings was
+#: three objects (a sync of 88k items kept ~9 MB more; docs/benchmarks.md, issue 21).
+SeenKey = str
+
+
+def seen_key(record: CatalogueRecord) -> SeenKey:
+    return f"{record.kind}:{record.provider_item_id}"
 
 #: Pages fetched before the first answer tells the total: guessing wider wastes requests on
 #: small lists (a censored genre is often one page).
@@ -131,7 +137,7 @@ async def walk_stream(
                 out.complete = True
                 return out
 
-            keys = [(str(r.kind), r.provider_item_id) for r in page.records]
+            keys = [seen_key(r) for r in page.records]
             if keys and all(k in stream_ids for k in keys):
                 out.stop_reason = "repeated_page"
                 out.warnings.append(

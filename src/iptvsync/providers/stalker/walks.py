@@ -17,7 +17,9 @@ from iptvsync.providers.stalker.paging import (
     Deliver,
     FetchedPage,
     FetchPage,
+    SeenKey,
     StreamOutcome,
+    seen_key,
     walk_stream,
 )
 from iptvsync.providers.stalker.session import StalkerSession
@@ -49,7 +51,7 @@ class StalkerWalks(StalkerSession):
         """Walk channels or VOD. VOD is always read ``sortby=added`` (newest first), which
         suits full and incremental walks alike; ``newest_first`` is accepted for the protocol."""
         await self._ensure_session()
-        seen: set[tuple[str, str]] = set()
+        seen: set[SeenKey] = set()
 
         async def deliver(page: Page) -> bool:
             # One consumer call at a time, whatever stream the page belongs to.
@@ -141,7 +143,7 @@ class StalkerWalks(StalkerSession):
     # -- walks -------------------------------------------------------------------------------
 
     async def _walk_channels(
-        self, deliver: Deliver, seen: set[tuple[str, str]], page_cap: int | None
+        self, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
     ) -> list[StreamOutcome]:
         genres = parse.parse_categories(
             (await self._category_call("itv", "get_genres")).js, Kind.CHANNEL
@@ -189,7 +191,7 @@ class StalkerWalks(StalkerSession):
     async def _all_channels_stream(
         self,
         deliver: Deliver,
-        seen: set[tuple[str, str]],
+        seen: set[SeenKey],
         censored: frozenset[str],
         page_cap: int | None,
     ) -> StreamOutcome | None:
@@ -216,7 +218,7 @@ class StalkerWalks(StalkerSession):
         size = max(1, self._settings.channel_chunk)
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
         for number, chunk in enumerate(chunks, start=1):
-            keys = [(str(r.kind), r.provider_item_id) for r in chunk]
+            keys = [seen_key(r) for r in chunk]
             fresh = [r for r, k in zip(chunk, keys, strict=True) if k not in seen]
             seen.update(keys)
             outcome.pages += 1
@@ -234,7 +236,7 @@ class StalkerWalks(StalkerSession):
         return outcome
 
     async def _walk_vod(
-        self, deliver: Deliver, seen: set[tuple[str, str]], page_cap: int | None
+        self, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
     ) -> list[StreamOutcome]:
         # No family guess switches a module off: the series module is asked on every portal
         # and kept when it answers (a stock path may serve one too).
@@ -292,7 +294,7 @@ class StalkerWalks(StalkerSession):
         self,
         jobs: list[tuple[str, FetchPage]],
         deliver: Deliver,
-        seen: set[tuple[str, str]],
+        seen: set[SeenKey],
         page_cap: int | None,
     ) -> list[StreamOutcome]:
         """Walk the streams concurrently (they share the budget); the first failure cancels

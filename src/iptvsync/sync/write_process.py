@@ -1,0 +1,213 @@
+"""A large SQLite sync's bulk writes, in a second process (docs/sync.md, "The write process").
+
+A first sync of a big catalogue is CPU-bound in one interpreter: fetching and parsing pages on
+the event loop, turning records into rows and inserting them (nine indexes and the search
+index) on the database thread. Threads do not help: the GIL keeps them on one core, and
+SQLite's insert gives the GIL back for every row, only to wait for it again. So once a run
+proves large (its walk fills a whole batch, or its guide does), its batches of items and
+programmes are written by a child process on the machine's other core, while this process
+goes on fetching (docs/benchmarks.md, issue 21).
+
+It is a fast path with one home: :class:`RunWriter.call` runs ``fn(db, *args)`` here, or the
+same ``fn`` with the child's own engine on the same database file there; the functions are
+the ordinary store calls, so both paths write the same rows (``tests/sync/
+test_write_process.py`` compares them). Only SQLite files use it: PostgreSQL already writes
+in its own server processes.
+
+The child is a plain ``python -m iptvsync.sync.write_process`` that imports the store and
+nothing else, talks over two pipes (pickled calls and answers), ignores Ctrl-C (the parent
+still writes what it fetched before it stops) and exits when its pipe closes, whoever closed
+it: a parent that dies takes it down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from iptvsync.errors import IptvsyncError
+
+log = logging.getLogger("iptvsync.sync")
+
+T = TypeVar("T")
+
+#: The child's first answer: it imported the store and opened the database.
+_READY = "ready"
+
+
+class WriteProcessFailed(IptvsyncError):
+    """The write process died or could not start; the run fails and can be resumed (every
+    batch it committed is kept; the one it was writing is rolled back by SQLite)."""
+
+    code = "internal_error"
+
+
+class WriteProcess:
+    """The child and its two pipes. ``call`` blocks: it runs on the run's database thread."""
+
+    def __init__(self, url: str) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w),
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        except BaseException:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            raise
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._out = Connection(to_child_w, readable=False)
+        self._in = Connection(from_child_r, writable=False)
+        self._lock = threading.Lock()
+        self._ready = False
+        self._out.send(url)
+
+    def ready(self) -> bool:
+        """Whether the child has started (never blocks)."""
+        with self._lock:
+            if not self._ready and self._in.poll(0):
+                self._hello()
+            return self._ready
+
+    def _hello(self) -> None:
+        try:
+            hello = self._in.recv()
+        except (EOFError, OSError) as exc:
+            raise WriteProcessFailed("the write process did not start") from exc
+        if hello != _READY:
+            raise WriteProcessFailed(f"the write process did not start: {hello}")
+        self._ready = True
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(db, *args)`` in the child, with its engine on the same database."""
+        with self._lock:
+            if not self._ready:
+                self._hello()
+            try:
+                self._out.send((fn, args))
+                ok, value = self._in.recv()
+            except (EOFError, OSError) as exc:
+                raise WriteProcessFailed(
+                    f"the write process stopped (exit {self._proc.poll()})"
+                ) from exc
+        if ok:
+            return value
+        raise value
+
+    def close(self) -> None:
+        """Let the child finish its call and exit; kill it if it will not."""
+        with contextlib.suppress(OSError):
+            self._out.send(None)
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._out.close()
+        self._in.close()
+
+
+class RunWriter:
+    """Where one run's bulk writes go: this process's database thread until the run proves
+    large (:meth:`expect_more`), then the write process once it has started."""
+
+    def __init__(self, db: sa.Engine, *, enabled: bool) -> None:
+        self.db = db
+        database = db.url.database if db.dialect.name == "sqlite" else None
+        self._eligible = enabled and bool(database) and database != ":memory:"
+        self._process: WriteProcess | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    def expect_more(self) -> None:
+        """The run has a batch's worth and more to come: start the child (once)."""
+        with self._lock:
+            if self._eligible and self._process is None:
+                self._process = WriteProcess(self.db.url.render_as_string(hide_password=False))
+                log.debug("write process started")
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(db, *args)``: in the child when it is up, else here. Blocking (database
+        thread). Calls are serial either way, so switching between two calls keeps order."""
+        process = self._process
+        if process is not None and process.ready():
+            return process.call(fn, *args)
+        return fn(self.db, *args)
+
+    def close(self) -> None:
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None:
+            process.close()
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The child's error as the parent can unpickle it (the type is kept where it can be)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _serve(inbox: Connection, outbox: Connection) -> None:
+    from iptvsync.store.db import create_db_engine
+
+    url = inbox.recv()
+    try:
+        db = create_db_engine(url)
+        with db.connect():
+            pass  # a database it cannot open is said now, as the answer to "ready?"
+    except Exception as exc:
+        outbox.send(f"{type(exc).__name__}: {exc}")
+        return
+    outbox.send(_READY)
+    try:
+        while True:
+            try:
+                message = inbox.recv()
+            except EOFError:
+                return
+            if message is None:
+                return
+            fn, args = message
+            try:
+                answer: tuple[bool, Any] = (True, fn(db, *args))
+            except Exception as exc:
+                answer = (False, _portable(exc))
+            outbox.send(answer)
+    finally:
+        db.dispose()
+
+
+def main(argv: list[str]) -> None:
+    # Ctrl-C reaches the whole process group; the parent handles it and still sends what it
+    # had fetched, so the child must outlive it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inbox = Connection(int(argv[0]), writable=False)
+    outbox = Connection(int(argv[1]), readable=False)
+    with contextlib.suppress(BrokenPipeError):  # the parent is gone
+        _serve(inbox, outbox)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,264 @@
+"""The write process (``sync/write_process.py``): a large SQLite sync's batches of items and
+programmes written by a child process. It is a fast path: these tests hold it to the general
+one (the same rows), and to what a sync owes its user when the child fails (a clear error,
+nothing committed lost, a later sync that completes)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from iptvsync.fakes.catalogue import generate
+from iptvsync.fakes.server import ServedHttp
+from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app
+from iptvsync.providers.registry import make_client
+from iptvsync.records import ChannelRecord, Kind, MovieRecord, ProgrammeRecord, SeriesRecord
+from iptvsync.settings import Settings
+from iptvsync.store import providers as provider_store
+from iptvsync.store import secrets
+from iptvsync.store.db import create_db_engine
+from iptvsync.store.migrate import upgrade
+from iptvsync.store.models import ITEM_TABLES, programmes
+from iptvsync.sync.batch_write import write_programmes
+from iptvsync.sync.engine import SyncContext, execute_run
+from iptvsync.sync.service import prepare_run
+from iptvsync.sync.write_process import RunWriter, WriteProcess, WriteProcessFailed
+
+SIZES = {"movies": 700, "series": 120, "channels": 60}
+#: Columns that differ between two databases for the same catalogue (ids, clocks).
+VOLATILE = {"id", "provider_id", "first_seen_at", "updated_at"}
+
+
+class Calls:
+    """Counts the calls the parent sent to a write process, by function name. A run waits
+    here for its child to start (a real one goes on writing in its own thread meanwhile): a
+    test's catalogue is synced before a child has imported the store."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.names: list[str] = []
+        original = WriteProcess.call
+
+        def ready(process: WriteProcess) -> bool:
+            with process._lock:
+                if not process._ready:
+                    process._hello()
+            return True
+
+        monkeypatch.setattr(WriteProcess, "ready", ready)
+
+        def call(process: WriteProcess, fn: Any, *args: Any) -> Any:
+            self.names.append(fn.__name__)
+            return original(process, fn, *args)
+
+        monkeypatch.setattr(WriteProcess, "call", call)
+
+
+def _settings(tmp_path: Path, name: str, *, process: bool) -> Settings:
+    return Settings(
+        data_dir=tmp_path / name,
+        database_url=f"sqlite:///{(tmp_path / name / 'iptvsync.db').as_posix()}",
+        batch_size=200,
+        write_process=process,
+    )
+
+
+class Site:
+    """One database and the fake portal (real HTTP handling, in process) it syncs from."""
+
+    def __init__(self, settings: Settings, portal_config: StalkerFakeConfig) -> None:
+        self.settings = settings
+        self.db = create_db_engine(settings.resolved_database_url())
+        secrets.bind(self.db, secrets.codec_for(settings))
+        upgrade(self.db)
+        self.http = ServedHttp(create_app(generate(seed=11, **SIZES), portal_config))
+        with self.db.begin() as conn:
+            self.provider_id = provider_store.create_provider(
+                conn,
+                {
+                    "name": "p",
+                    "kind": "stalker",
+                    "url": "http://portal.test/c/",
+                    "mac": DEFAULT_MAC,
+                },
+            )
+
+    async def sync(self) -> dict[str, Any]:
+        run_id, _ = prepare_run(self.db, self.settings, self.provider_id)
+        ctx = SyncContext(
+            db=self.db, settings=self.settings, http=self.http, make_client=make_client
+        )
+        return await execute_run(ctx, run_id)
+
+    def rows(self, table: sa.Table) -> list[tuple[Any, ...]]:
+        # A channel has no date of its own at the portal: its ``added_at`` is the write's.
+        volatile = VOLATILE | ({"added_at"} if table.name == "channels" else set())
+        columns = [c for c in table.c if c.name not in volatile]
+        with self.db.connect() as conn:
+            return sorted(tuple(row) for row in conn.execute(sa.select(*columns)).all())
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        self.db.dispose()
+
+
+@pytest.fixture
+async def sites(tmp_path: Path) -> AsyncIterator[dict[str, Site]]:
+    made = {
+        name: Site(_settings(tmp_path, name, process=name == "process"), StalkerFakeConfig())
+        for name in ("thread", "process")
+    }
+    yield made
+    for site in made.values():
+        await site.aclose()
+
+
+async def test_the_write_process_stores_what_this_process_stores(
+    sites: dict[str, Site], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = Calls(monkeypatch)
+    runs = {name: await site.sync() for name, site in sites.items()}
+    for run in runs.values():
+        assert run["status"] == "succeeded", run
+    # The child did the bulk of it: item batches and guide batches went through it.
+    assert calls.names.count("write_items") >= 3
+    assert "write_programmes" in calls.names
+    assert runs["process"]["counts"] == runs["thread"]["counts"]
+    assert runs["process"]["counts"]["movies"]["added"] == SIZES["movies"]
+    for table in (*ITEM_TABLES.values(), programmes):
+        thread_rows, process_rows = (sites[n].rows(table) for n in ("thread", "process"))
+        assert thread_rows, table.name
+        assert process_rows == thread_rows, table.name
+
+    # An unchanged re-sync through the child finds every item unchanged, as it does here.
+    again = {name: await site.sync() for name, site in sites.items()}
+    assert again["process"]["counts"] == again["thread"]["counts"]
+
+
+async def test_a_dying_write_process_fails_the_run_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = Site(_settings(tmp_path, "site", process=True), StalkerFakeConfig(epg_info=False))
+    try:
+        Calls(monkeypatch)  # the child starts before the walk ends
+        original = WriteProcess.call
+        sent: list[int] = []
+
+        def call(process: WriteProcess, fn: Any, *args: Any) -> Any:
+            sent.append(1)
+            if len(sent) == 2:  # the second batch: the child is killed while it has it
+                os.kill(process._proc.pid, signal.SIGKILL)
+            return original(process, fn, *args)
+
+        monkeypatch.setattr(WriteProcess, "call", call)
+        run = await site.sync()
+        assert run["status"] == "failed"
+        assert run["error"]["code"] == "internal_error"
+        assert "write process stopped" in run["error"]["message"]
+        kept = len(site.rows(ITEM_TABLES["movie"])) + len(site.rows(ITEM_TABLES["series"]))
+        assert kept >= 200  # the batch the child committed (and this process's before it)
+
+        monkeypatch.setattr(WriteProcess, "call", original)
+        again = await site.sync()
+        assert again["status"] == "succeeded", again
+        assert len(site.rows(ITEM_TABLES["movie"])) == SIZES["movies"]
+        assert len(site.rows(ITEM_TABLES["series"])) == SIZES["series"]
+    finally:
+        await site.aclose()
+
+
+def _sqlite(tmp_path: Path) -> sa.Engine:
+    settings = _settings(tmp_path, "db", process=True)
+    db = create_db_engine(settings.resolved_database_url())
+    upgrade(db)
+    return db
+
+
+def test_an_error_in_the_child_comes_back_with_its_type(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path)
+    process = WriteProcess(db.url.render_as_string(hide_password=False))
+    try:
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        orphan = [ProgrammeRecord("c1", start, start.replace(hour=1), "News")]
+        with pytest.raises(sqlite3.IntegrityError):  # no provider 999: the foreign key refuses
+            process.call(write_programmes, 999, orphan)
+        # The child is still serving after an error.
+        with pytest.raises(sqlite3.IntegrityError):
+            process.call(write_programmes, 999, orphan)
+    finally:
+        process.close()
+        db.dispose()
+    assert process._proc.returncode == 0
+
+
+def test_the_child_exits_when_its_parent_goes(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path)
+    process = WriteProcess(db.url.render_as_string(hide_password=False))
+    assert _wait(process.ready)
+    # A parent that dies closes its pipe ends without a word: the child must not linger.
+    process._out.close()
+    deadline = time.monotonic() + 10
+    while process._proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process._proc.returncode == 0
+    process._in.close()
+    db.dispose()
+
+
+def test_only_a_sqlite_file_gets_a_write_process(tmp_path: Path) -> None:
+    memory = sa.create_engine("sqlite://")
+    postgres = create_db_engine("postgresql://postgres@127.0.0.1:5432/test")
+    disabled = _sqlite(tmp_path)
+    for engine, enabled in ((memory, True), (postgres, True), (disabled, False)):
+        writer = RunWriter(engine, enabled=enabled)
+        writer.expect_more()
+        assert not writer.started
+        assert writer.call(lambda db, e=engine: db is e) is True  # written here instead
+        writer.close()
+        engine.dispose()
+
+
+def test_a_failed_start_is_a_clear_error(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path)
+    # A child that cannot open the database answers with its error instead of "ready".
+    (tmp_path / "a-file").write_text("not a folder")
+    process = WriteProcess("sqlite:///" + (tmp_path / "a-file" / "x.db").as_posix())
+    try:
+        with pytest.raises(WriteProcessFailed, match="did not start"):
+            _wait(process.ready)
+    finally:
+        process.close()
+        db.dispose()
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        ChannelRecord("7", "News", 3, extra={"xmltv_id": "news.uk"}, radio=True),
+        MovieRecord("9", "Film", 2001, 7.5, added_at=datetime(2024, 1, 1, tzinfo=UTC)),
+        SeriesRecord("4", "Show", category_ids=("1", "2"), censored=True),
+    ],
+)
+def test_records_pickle_as_their_values(record: Any) -> None:
+    back = pickle.loads(pickle.dumps(record))
+    assert back == record and type(back) is type(record)
+    assert back.kind is record.kind and record.kind in set(Kind)
+    assert record.__reduce__()[1][:2] == (record.provider_item_id, record.name)
+
+
+def _wait(ready: Any) -> bool:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        time.sleep(0.02)
+    return False
