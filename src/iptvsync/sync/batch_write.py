@@ -1,8 +1,8 @@
 """The writes a sync repeats most: a batch of walked items, a batch of guide programmes.
 
 A module of its own, importing only the store and the row builder, because the write process
-runs these too (``sync/write_process.py``) and loads no more than they need: the store's
-provider module alone would bring pydantic and cryptography, ~19 MB of its memory.
+runs the item batches (``sync/write_process.py``) and loads no more than they need: the
+store's provider module alone would bring pydantic and cryptography, ~19 MB of its memory.
 """
 
 from __future__ import annotations

@@ -528,7 +528,7 @@ async def _sync_guide(
         timedelta(days=ctx.settings.epg_future_days),
     )
     try:
-        stored = await store_guide(ctx.db, state.provider_id, guide, window, state.writer)
+        stored = await store_guide(ctx.db, state.provider_id, guide, window)
         log.info("guide of provider %s: %s programmes", state.provider_id, stored)
         # A guide may report what it dropped (a Stalker portal's programmes with broken times).
         notes: list[str] = list(getattr(client, "guide_warnings", None) or [])

@@ -24,7 +24,6 @@ from iptvsync.store import guide_write
 from iptvsync.store.providers import utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread
 from iptvsync.sync.batch_write import write_programmes
-from iptvsync.sync.write_process import RunWriter
 
 BATCH = 2000
 
@@ -34,10 +33,11 @@ async def store_guide(
     provider_id: int,
     guide: AsyncIterator[ProgrammeRecord],
     window: tuple[timedelta, timedelta],
-    writer: RunWriter | None = None,
 ) -> int:
-    """Store ``guide`` for ``provider_id``; ``writer`` is the run's (the write process for a
-    large run), else the batches are written here."""
+    """Store ``guide`` for ``provider_id``. Its batches are written in this process even in
+    a run with a write process (``sync/write_process.py``): pickling a programme costs about
+    what its insert does (2.3 against ~3.5 µs), and the fake portal's guide measured slower
+    through the child (docs/benchmarks.md, issue 21)."""
     now = utcnow()
     start, end = now - window[0], now + window[1]
 
@@ -53,10 +53,7 @@ async def store_guide(
     writing: OneInFlight[None] = OneInFlight()
 
     def write(rows: list[ProgrammeRecord]) -> None:
-        if writer is None:
-            write_programmes(db, provider_id, rows)
-        else:
-            writer.call(write_programmes, provider_id, rows)
+        write_programmes(db, provider_id, rows)
 
     try:
         async for p in guide:
@@ -67,8 +64,6 @@ async def store_guide(
                 earliest[p.channel_key] = p.start
             batch.append(p)
             if len(batch) >= BATCH:
-                if writer is not None:
-                    writer.expect_more()
                 await writing.submit(in_db_thread(write, batch))
                 stored += len(batch)
                 batch = []

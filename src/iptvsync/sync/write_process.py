@@ -4,9 +4,10 @@ A first sync of a big catalogue is CPU-bound in one interpreter: fetching and pa
 the event loop, turning records into rows and inserting them (nine indexes and the search
 index) on the database thread. Threads do not help: the GIL keeps them on one core, and
 SQLite's insert gives the GIL back for every row, only to wait for it again. So once a run
-proves large (its walk fills a whole batch, or its guide does), its batches of items and
-programmes are written by a child process on the machine's other core, while this process
-goes on fetching (docs/benchmarks.md, issue 21).
+proves large (its walk fills a whole batch), its batches of items are written by a child
+process on the machine's other core, while this process
+goes on fetching (docs/benchmarks.md, issue 21). A guide's programmes stay here
+(``sync/guide.py`` says why).
 
 It is a fast path with one home: :class:`RunWriter.call` runs ``fn(db, *args)`` here, or the
 same ``fn`` with the child's own engine on the same database file there; the functions are
