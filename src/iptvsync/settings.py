@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     #: ~1 s faster at 5,000). A paged portal's walk stays at ``batch_size``: a bigger batch
     #: holds the GIL longer and stalls its request pipeline.
     whole_list_batch_size: int = 5000
-    #: A SQLite sync that fills a whole batch writes its batches of items and programmes in
-    #: a second process, on another core (``sync/write_process.py``; docs/sync.md).
+    #: A SQLite sync that fills a whole batch writes its batches of items in a second
+    #: process, on another core (``sync/write_process.py``; docs/sync.md).
     write_process: bool = True
 
     # Politeness budget defaults (per provider; options may override)

@@ -226,6 +226,19 @@ def test_only_a_sqlite_file_gets_a_write_process(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def test_a_run_whose_child_cannot_start_writes_in_its_own_process(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path)
+    writer = RunWriter(db, enabled=True)
+    writer.expect_more()
+    assert writer._process is not None
+    writer._process._proc.kill()  # gone before it said "ready" (its imports take ~0.3 s)
+    writer._process._proc.wait()
+    assert writer.call(lambda engine: engine is db) is True
+    assert not writer.started
+    writer.close()
+    db.dispose()
+
+
 def test_a_failed_start_is_a_clear_error(tmp_path: Path) -> None:
     db = _sqlite(tmp_path)
     # A child that cannot open the database answers with its error instead of "ready".

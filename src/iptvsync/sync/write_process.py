@@ -150,9 +150,20 @@ class RunWriter:
         """``fn(db, *args)``: in the child when it is up, else here. Blocking (database
         thread). Calls are serial either way, so switching between two calls keeps order."""
         process = self._process
-        if process is not None and process.ready():
+        if process is not None and self._up(process):
             return process.call(fn, *args)
         return fn(self.db, *args)
+
+    def _up(self, process: WriteProcess) -> bool:
+        try:
+            return process.ready()
+        except WriteProcessFailed as exc:
+            # A child that could not start costs the run nothing: it writes here, as before.
+            log.warning("%s; this sync writes in its own process", exc)
+            with self._lock:
+                self._process = None
+            process.close()
+            return False
 
     def close(self) -> None:
         with self._lock:
