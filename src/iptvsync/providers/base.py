@@ -59,6 +59,21 @@ class ProviderConfig:
         return f"ProviderConfig(kind={self.kind!r}, url={self.url!r})"
 
 
+class GuideOffload(Protocol):
+    """Where a guide's raw answer may be decoded and stored instead of in the client's
+    process: the sync's write process (``sync/guide_sink.py``). ``start`` gets the client's
+    decoder (a picklable push parser with ``feed(bytes)`` and ``close()``, see
+    ``providers/stalker/guide_split.GuideDecoder``) and says whether it took it; ``finish``
+    answers the decoder's ``(seen, broken)``: the channels the answer held, and the
+    programmes dropped for broken times."""
+
+    async def start(self, decoder: Any) -> bool: ...
+
+    async def feed(self, data: bytes) -> None: ...
+
+    async def finish(self) -> tuple[int, int]: ...
+
+
 class ProviderClient(Protocol):
     #: True when a provider sends each list whole (Xtream, M3U): every walk is complete.
     whole_lists: bool
@@ -85,8 +100,9 @@ class ProviderClient(Protocol):
 
     async def resolve_play(self, target: PlayTarget) -> str: ...
 
-    def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
-        """The provider's guide as a stream, or None when it has none."""
+    def guide(self, offload: GuideOffload | None = None) -> AsyncIterator[ProgrammeRecord] | None:
+        """The provider's guide as a stream, or None when it has none. A client may hand
+        the raw answer to ``offload`` instead of yielding its programmes."""
         ...
 
     async def aclose(self) -> None: ...

@@ -112,4 +112,3 @@ def checked(model: type[M], options: Mapping[str, Any] | None) -> M:
             f"bad provider option {name!r}: {first['msg']}",
             detail={"field": f"options.{name}" if first["loc"] else "options"},
         ) from None
-

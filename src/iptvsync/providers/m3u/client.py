@@ -32,7 +32,7 @@ from iptvsync.errors import (
     ProviderError,
     ProviderUnreachable,
 )
-from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
+from iptvsync.providers.base import GuideOffload, PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.guard import check_scheme
 from iptvsync.providers.http import BodyKind, ProviderHttp, safe_url
@@ -441,9 +441,10 @@ class M3uClient:
             raise ProviderBadResponse("the playlist no longer has this entry")
         return url.split("|", 1)[0].strip()
 
-    def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
+    def guide(self, offload: GuideOffload | None = None) -> AsyncIterator[ProgrammeRecord] | None:
         """The provider's ``epg_url``, else the playlist header's ``x-tvg-url``/``url-tvg``
-        (the first one). None when the playlist is known to name no guide."""
+        (the first one). None when the playlist is known to name no guide. Parsed here:
+        ``offload`` is not used."""
         if not self._epg_url and self.header is not None and not self.header.guide_urls:
             return None
         return self._guide()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from iptvsync.providers.base import GuideOffload
 from iptvsync.providers.budget import PolitenessBudget
 from iptvsync.providers.http import ProviderHttp, safe_url
 from iptvsync.providers.stalker.guide import guide_stream
@@ -67,12 +68,12 @@ class StalkerClient(StalkerWalks, StalkerProbe, StalkerPlay):
         # The http client is injected: its owner closes it.
         self._closed = True
 
-    def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
+    def guide(self, offload: GuideOffload | None = None) -> AsyncIterator[ProgrammeRecord] | None:
         """The portal's own guide (``guide.py``); ``options.guide = "none"`` turns it off."""
         if self._guide_mode == "none":
             return None
         self._guide_notes = []
-        return guide_stream(self, self._guide_channels, self._guide_notes)
+        return guide_stream(self, self._guide_channels, self._guide_notes, offload)
 
     @property
     def guide_warnings(self) -> list[str]:

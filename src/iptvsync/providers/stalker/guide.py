@@ -24,13 +24,12 @@ from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import ijson
-
 from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout, ProviderUnreachable
+from iptvsync.providers.base import GuideOffload
 from iptvsync.providers.budget import Outcome
 from iptvsync.providers.http import BodyKind
 from iptvsync.providers.stalker import parse
-from iptvsync.providers.stalker.guide_split import Rows, guide_channels
+from iptvsync.providers.stalker.guide_split import GuideDecoder, Rows
 from iptvsync.providers.stalker.parse.epg import parse_programme
 from iptvsync.records import ProgrammeRecord
 
@@ -62,34 +61,44 @@ class GuideReader:
         self._notes = notes
         self._zone = zone_of(client.identity.timezone)
 
-    async def programmes(self) -> AsyncIterator[ProgrammeRecord]:
+    async def programmes(
+        self, offload: GuideOffload | None = None
+    ) -> AsyncIterator[ProgrammeRecord]:
+        """The guide's programmes. With ``offload``, a streamed all-channels answer may be
+        decoded (and stored) elsewhere: its programmes are then not yielded here."""
+        decoder = GuideDecoder(self._channels, self._zone)
         broken = 0
-        done: set[str] = set()
-        bulk = 0
+        elsewhere: bool | None = None  # decided at the answer's first bytes
         try:
-            async for ch_id, rows in self._bulk():
-                bulk += 1
-                key = self._channels.get(ch_id)
-                if key is None or key in done:
-                    continue
-                done.add(key)
-                for row in rows:
-                    record = None
-                    if isinstance(row, dict):
-                        record = parse_programme(row, key, self._zone)
-                    if record is None:
-                        broken += 1
-                    else:
+            async for item in self._bulk():
+                if not isinstance(item, bytes):  # the answer read the usual way
+                    for record in decoder.programmes_of([item]):
                         yield record
-            if not bulk:
+                    continue
+                if elsewhere is None:
+                    elsewhere = offload is not None and await offload.start(decoder)
+                if elsewhere:
+                    assert offload is not None
+                    await offload.feed(item)
+                else:
+                    for record in decoder.feed(item):
+                        yield record
+            if elsewhere:
+                assert offload is not None
+                decoder.seen, decoder.broken = await offload.finish()
+            else:
+                for record in decoder.close():
+                    yield record
+            broken = decoder.broken
+            if not decoder.seen:
                 async for ch_id, rows in self._short():
                     key = self._channels[ch_id]
                     for row in rows:
-                        record = parse_programme(row, key, self._zone)
-                        if record is None:
+                        short = parse_programme(row, key, self._zone)
+                        if short is None:
                             broken += 1
                         else:
-                            yield record
+                            yield short
         finally:
             if broken:
                 self._notes.append(
@@ -103,7 +112,9 @@ class GuideReader:
         period = self._client.settings.guide_period_h
         return {"type": "itv", "action": "get_epg_info", "period": str(period)}
 
-    async def _bulk(self) -> AsyncIterator[Rows]:
+    async def _bulk(self) -> AsyncIterator[bytes | Rows]:
+        """The answer's bytes as they arrive when it is JSON; else its channels, read the
+        usual way (that re-authenticates once)."""
         c = self._client
         await c.connect()
         params = self._bulk_params()
@@ -130,14 +141,14 @@ class GuideReader:
                             break
                         head += chunk
                     if not head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"{"):
-                        # Not JSON: an auth failure or an error page. Read it the usual way
-                        # (that re-authenticates once), below.
+                        # Not JSON: an auth failure or an error page.
                         slot.record(Outcome.NEUTRAL)
                         fallback = True
                     else:
                         fallback = False
-                        async for pair in guide_channels(head, chunks):
-                            yield pair
+                        yield head
+                        async for chunk in chunks:
+                            yield chunk
                         slot.record(Outcome.OK)
             except ProviderTimeout as exc:
                 slot.record(Outcome.TIMEOUT)
@@ -149,8 +160,6 @@ class GuideReader:
             except ProviderError:
                 slot.record(Outcome.NEUTRAL)
                 raise
-            except ijson.JSONError as exc:
-                raise ProviderBadResponse("the portal's guide is not valid JSON") from exc
         if fallback:
             env = await c.call(params)
             data = env.js.get("data") if isinstance(env.js, dict) else None
@@ -201,14 +210,17 @@ class GuideReader:
 
 
 def guide_stream(
-    client: StalkerClient, channels: Callable[[], Any], notes: list[str]
+    client: StalkerClient,
+    channels: Callable[[], Any],
+    notes: list[str],
+    offload: GuideOffload | None = None,
 ) -> AsyncIterator[ProgrammeRecord]:
     """``StalkerClient.guide()``'s stream: the channel map is read when the stream starts."""
 
     async def stream() -> AsyncIterator[ProgrammeRecord]:
         mapping = await channels()
         reader = GuideReader(client, mapping, notes)
-        async for record in reader.programmes():
+        async for record in reader.programmes(offload):
             yield record
 
     return stream()

@@ -14,13 +14,16 @@ one huge channel), goes on through ijson from where the cutting stopped: the pla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import tzinfo
 from typing import Any
 
 import ijson
 import orjson
 
 from iptvsync.errors import ProviderBadResponse
+from iptvsync.providers.stalker.parse.epg import parse_programme
+from iptvsync.records import ProgrammeRecord
 
 Rows = tuple[str, list[Any]]
 #: How a compact guide starts; anything else is read by ijson.
@@ -112,3 +115,89 @@ async def guide_channels(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIter
         body = PREFIX + splitter.pending  # no cut in megabytes: ijson from here
     async for ch_id, rows in ijson.kvitems_async(Reader(body, chunks), "js.data"):
         yield str(ch_id), rows if isinstance(rows, list) else []
+
+
+class GuideDecoder:
+    """The all-channels answer's bytes in, programmes out: ``guide_channels`` as a push
+    parser (the cut and orjson while it holds, then ijson), the channel map and
+    ``parse_programme``. Pure: no I/O and no clock, and it pickles before its first ``feed``,
+    so a sync may run it in its write process, next to the writes (``sync/guide_sink.py``).
+    ``GuideReader`` runs it here otherwise: one decoder for both places."""
+
+    def __init__(self, channels: Mapping[str, str], zone: tzinfo) -> None:
+        self.channels = dict(channels)  # channel id → guide key, one channel per key
+        self.zone = zone
+        self.broken = 0  # programmes dropped for broken times
+        self.seen = 0  # channels the answer held (0: the caller falls back to the short EPG)
+        self._done: set[str] = set()
+        self._head = b""
+        self._splitter: GuideSplitter | None = None
+        self._items: list[Rows] | None = None  # ijson's output, when it took over
+        self._ijson: Any = None
+
+    def feed(self, data: bytes) -> list[ProgrammeRecord]:
+        if self._ijson is not None:
+            try:
+                self._ijson.send(data)
+            except ijson.JSONError as exc:
+                raise ProviderBadResponse("the portal's guide is not valid JSON") from exc
+            return self._drain()
+        if self._splitter is None:
+            self._head = (self._head + data).lstrip(_LEAD)
+            if len(self._head) < len(PREFIX):
+                return []  # not enough of the answer to tell its shape
+            data, self._head = self._head, b""
+            if not data.startswith(PREFIX):
+                return self._to_ijson(data)
+            self._splitter = GuideSplitter()
+            data = data[len(PREFIX) :]
+        run = self._splitter.feed(data)
+        if run is None:  # no cut in megabytes: ijson from here
+            return self._to_ijson(PREFIX + self._splitter.pending)
+        return self.programmes_of(_pairs(run))
+
+    def close(self) -> list[ProgrammeRecord]:
+        if self._ijson is not None:
+            try:
+                self._ijson.close()
+            except ijson.JSONError as exc:
+                raise ProviderBadResponse("the portal's guide is not valid JSON") from exc
+            return self._drain()
+        if self._splitter is None:
+            if not self._head:
+                return []
+            return self._to_ijson(self._head) + self.close()
+        return self.programmes_of(_pairs(self._splitter.close()))
+
+    def _to_ijson(self, data: bytes) -> list[ProgrammeRecord]:
+        self._items = ijson.sendable_list()
+        self._ijson = ijson.kvitems_coro(self._items, "js.data")
+        try:
+            self._ijson.send(data)
+        except ijson.JSONError as exc:
+            raise ProviderBadResponse("the portal's guide is not valid JSON") from exc
+        return self._drain()
+
+    def _drain(self) -> list[ProgrammeRecord]:
+        assert self._items is not None
+        pairs = [(str(k), v if isinstance(v, list) else []) for k, v in self._items]
+        del self._items[:]
+        return self.programmes_of(pairs)
+
+    def programmes_of(self, pairs: list[Rows]) -> list[ProgrammeRecord]:
+        """The programmes of whole channels (``(channel id, rows)``), in order."""
+        out: list[ProgrammeRecord] = []
+        zone, done = self.zone, self._done
+        for ch_id, rows in pairs:
+            self.seen += 1
+            key = self.channels.get(ch_id)
+            if key is None or key in done:
+                continue
+            done.add(key)
+            for row in rows:
+                record = parse_programme(row, key, zone) if isinstance(row, dict) else None
+                if record is None:
+                    self.broken += 1
+                else:
+                    out.append(record)
+        return out

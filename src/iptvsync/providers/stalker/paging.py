@@ -56,6 +56,7 @@ SeenKey = str
 def seen_key(record: CatalogueRecord) -> SeenKey:
     return f"{record.kind}:{record.provider_item_id}"
 
+
 #: Pages fetched before the first answer tells the total: guessing wider wastes requests on
 #: small lists (a censored genre is often one page).
 _BLIND_PAGES = 2

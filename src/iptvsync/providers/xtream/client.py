@@ -24,7 +24,7 @@ import ijson
 import orjson
 
 from iptvsync.errors import GuideMissing, ProviderAuthFailed, ProviderBadResponse, ProviderError
-from iptvsync.providers.base import PageHandler, PlayTarget, ProviderConfig
+from iptvsync.providers.base import GuideOffload, PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.http import BodyKind, ProviderHttp
 from iptvsync.providers.options import XtreamOptions, checked
@@ -531,8 +531,9 @@ class XtreamClient:
         password = quote(self._password, safe="@.-_~")
         return f"{self._base}/{prefix}/{user}/{password}/{item}.{ext}"
 
-    def guide(self) -> AsyncIterator[ProgrammeRecord] | None:
-        """``xmltv.php`` (or the provider's ``epg_url``) as a stream of programmes."""
+    def guide(self, offload: GuideOffload | None = None) -> AsyncIterator[ProgrammeRecord] | None:
+        """``xmltv.php`` (or the provider's ``epg_url``) as a stream of programmes (parsed
+        here: ``offload`` is not used)."""
         if self._guide_mode == "none":
             return None
         return self._guide()

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from iptvsync.providers.http import redact
+from iptvsync.providers.redact import redact
 
 _MISSING = frozenset({"", "n/a", "na", "null", "none", "undefined", "false", "-"})
 
