@@ -29,6 +29,7 @@ from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.models import ITEM_TABLES, programmes
+from iptvsync.sync import guide_sink
 from iptvsync.sync.batch_write import write_programmes
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
@@ -80,7 +81,9 @@ class Site:
         self.db = create_db_engine(settings.resolved_database_url())
         secrets.bind(self.db, secrets.codec_for(settings))
         upgrade(self.db)
-        self.http = ServedHttp(create_app(generate(seed=11, **SIZES), portal_config))
+        app = create_app(generate(seed=11, **SIZES), portal_config)
+        self.portal = app.state.portal
+        self.http = ServedHttp(app)
         with self.db.begin() as conn:
             self.provider_id = provider_store.create_provider(
                 conn,
@@ -92,8 +95,11 @@ class Site:
                 },
             )
 
-    async def sync(self) -> dict[str, Any]:
-        run_id, _ = prepare_run(self.db, self.settings, self.provider_id)
+    async def full_sync(self) -> dict[str, Any]:
+        return await self.sync(mode="full")
+
+    async def sync(self, mode: str = "auto") -> dict[str, Any]:
+        run_id, _ = prepare_run(self.db, self.settings, self.provider_id, mode=mode)
         ctx = SyncContext(
             db=self.db, settings=self.settings, http=self.http, make_client=make_client
         )
@@ -125,12 +131,18 @@ async def sites(tmp_path: Path) -> AsyncIterator[dict[str, Site]]:
 async def test_the_write_process_stores_what_this_process_stores(
     sites: dict[str, Site], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The guide of this test's 60 channels goes through the child too (a real one needs 500).
+    monkeypatch.setattr(guide_sink, "MIN_CHANNELS", 10)
+    monkeypatch.setattr(guide_sink, "CHUNK", 4096)  # many feeds, cut anywhere in a channel
     calls = Calls(monkeypatch)
     runs = {name: await site.sync() for name, site in sites.items()}
     for run in runs.values():
         assert run["status"] == "succeeded", run
-    # The child did the bulk of it: the item batches went through it.
+    # The child did the bulk of it: the item batches and the guide went through it.
     assert calls.names.count("write_items") >= 3
+    assert calls.names.count("sink_feed") >= 2
+    assert calls.names.count("sink_open") == calls.names.count("sink_close") == 1
+    assert "write_programmes" not in calls.names  # the child decoded the guide itself
     assert runs["process"]["counts"] == runs["thread"]["counts"]
     assert runs["process"]["counts"]["movies"]["added"] == SIZES["movies"]
     for table in (*ITEM_TABLES.values(), programmes):
@@ -173,6 +185,44 @@ async def test_a_dying_write_process_fails_the_run_and_loses_nothing(
         assert len(site.rows(ITEM_TABLES["series"])) == SIZES["series"]
     finally:
         await site.aclose()
+
+
+async def test_a_guide_through_the_child_counts_and_refuses_as_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Broken times are counted the same; an answer cut half-way is refused and the previous
+    guide kept, with the child's half of the new one removed."""
+    monkeypatch.setattr(guide_sink, "MIN_CHANNELS", 10)
+    monkeypatch.setattr(guide_sink, "CHUNK", 4096)
+    calls = Calls(monkeypatch)
+    made = {
+        name: Site(
+            _settings(tmp_path, name, process=name == "process"),
+            StalkerFakeConfig(epg_broken_every=7),
+        )
+        for name in ("thread", "process")
+    }
+    try:
+        first = {name: await site.sync() for name, site in made.items()}
+        notes = {
+            n: [w for w in r["warnings"] if w.startswith("epg_bad_times")] for n, r in first.items()
+        }
+        assert notes["process"] and notes["process"] == notes["thread"]
+        before = {name: site.rows(programmes) for name, site in made.items()}
+        assert before["process"] == before["thread"] and before["process"]
+        assert "sink_close" in calls.names
+
+        for site in made.values():
+            site.portal.config.epg_fail = "truncate"
+        again = {name: await site.full_sync() for name, site in made.items()}
+        for name, run in again.items():
+            assert run["status"] == "succeeded", run
+            assert any(w.startswith("epg_rejected") for w in run["warnings"]), run["warnings"]
+            assert made[name].rows(programmes) == before[name]  # the previous guide, whole
+        assert calls.names.count("sink_open") == 2 and "sink_drop" in calls.names
+    finally:
+        for site in made.values():
+            await site.aclose()
 
 
 def _sqlite(tmp_path: Path) -> sa.Engine:

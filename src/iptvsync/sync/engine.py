@@ -49,6 +49,7 @@ from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
 from iptvsync.sync.batch_write import COUNT_KEY, write_items
 from iptvsync.sync.diff import record_kind
 from iptvsync.sync.guide import store_guide
+from iptvsync.sync.guide_sink import ProcessOffload
 from iptvsync.sync.write_process import RunWriter
 
 log = logging.getLogger("iptvsync.sync")
@@ -520,15 +521,17 @@ async def _sync_guide(
         age = utcnow() - last
         if age < timedelta(seconds=ctx.settings.epg_refresh_after_s):
             return
-    guide = client.guide()
-    if guide is None:
-        return
     window = (
         timedelta(hours=ctx.settings.epg_past_hours),
         timedelta(days=ctx.settings.epg_future_days),
     )
+    # A large guide's raw answer may be decoded and written by the write process.
+    offload = ProcessOffload(state.writer, state.provider_id, utcnow(), window)
+    guide = client.guide(offload)
+    if guide is None:
+        return
     try:
-        stored = await store_guide(ctx.db, state.provider_id, guide, window)
+        stored = await store_guide(ctx.db, state.provider_id, guide, window, offload)
         log.info("guide of provider %s: %s programmes", state.provider_id, stored)
         # A guide may report what it dropped (a Stalker portal's programmes with broken times).
         notes: list[str] = list(getattr(client, "guide_warnings", None) or [])

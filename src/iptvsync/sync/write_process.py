@@ -146,6 +146,29 @@ class RunWriter:
                 self._process = WriteProcess(self.db.url.render_as_string(hide_password=False))
                 log.debug("write process started")
 
+    def ensure_process(self) -> bool:
+        """Start the child if it may run, and wait until it is up (blocking: not on the
+        event loop). False when there is none: the caller works here instead."""
+        self.expect_more()
+        process = self._process
+        if process is None:
+            return False
+        with process._lock:
+            try:
+                if not process._ready:
+                    process._hello()
+            except WriteProcessFailed:
+                pass
+        return self._up(process)
+
+    def call_process(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(db, *args)`` in the child, which must be up: for calls that keep state there
+        (``sync/guide_sink.py``), which must not land here half-way."""
+        process = self._process
+        if process is None:
+            raise WriteProcessFailed("the write process stopped")
+        return process.call(fn, *args)
+
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(db, *args)``: in the child when it is up, else here. Blocking (database
         thread). Calls are serial either way, so switching between two calls keeps order."""

@@ -82,7 +82,9 @@ class StalkerFakeConfig:
     radio_module: bool = False
     # -- the programme guide (fakes/stalker/epg.py) ---------------------------------------------
     epg_info: bool = True  # get_epg_info answers (False: unknown action, short EPG only)
-    epg_fail: str | None = None  # "500": guide actions answer HTTP 500; "timeout": slow
+    #: "500": guide actions answer HTTP 500; "timeout": slow; "truncate": the all-channels
+    #: answer ends half-way through its channels
+    epg_fail: str | None = None
     epg_delay_s: float = 30.0  # how slow get_epg_info is with epg_fail="timeout"
     epg_timestamps: bool = True  # False: only the local time strings, no Unix timestamps
     epg_broken_every: int | None = None  # every Nth programme has broken times

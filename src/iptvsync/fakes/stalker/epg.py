@@ -4,7 +4,8 @@ programmes for a period, ``{"js": {"data": {"<ch_id>": [...]}}}``) and ``get_sho
 Programme rows carry Unix ``start_timestamp`` / ``stop_timestamp`` and ``time`` / ``time_to``
 strings in the ``timezone`` cookie's zone, as stock servers write them. Switches:
 ``epg_info`` (False: the action is unknown, an empty ``js``), ``epg_fail`` (``"500"``: HTTP
-500; ``"timeout"``: the answer comes after ``epg_delay_s``), ``epg_timestamps`` (False: only
+500; ``"timeout"``: the answer comes after ``epg_delay_s``; ``"truncate"``: the all-channels
+answer ends half-way, as a cut connection does), ``epg_timestamps`` (False: only
 the local time strings), ``epg_broken_every`` (every Nth programme has broken times).
 Only channels with an ``xmltv_id`` have a guide (stock answers ``[]`` for the others).
 
@@ -151,6 +152,8 @@ async def epg_info(ctx: _Ctx) -> Response:
             stats.items_served += len(rows)
             lead = b"," if index else b""
             yield lead + orjson.dumps(str(channel.id)) + b":" + orjson.dumps(rows)
+            if cfg.epg_fail == "truncate" and index >= len(guided) // 2:
+                return  # the connection's end half-way: no closing brackets
             if index % 10 == 9:
                 # A few ms of work at a time, then the other requests: a real portal builds
                 # this answer in one of its PHP workers while the others serve the walk's

@@ -15,7 +15,7 @@ one huge channel), goes on through ijson from where the cutting stopped: the pla
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 import ijson
@@ -31,24 +31,6 @@ PREFIX = b'{"js":{"data":{'
 _CUT = b'],"'
 #: A byte-order mark and whitespace before the JSON.
 _LEAD = b"\xef\xbb\xbf \r\n\t"
-
-
-class Reader:
-    """An async file-like object over a provider byte stream, for ijson."""
-
-    def __init__(self, head: bytes, chunks: AsyncIterator[bytes]) -> None:
-        self._buffer = head
-        self._chunks = chunks
-
-    async def read(self, size: int = -1) -> bytes:
-        if not self._buffer:
-            self._buffer = await anext(self._chunks, b"")
-        if size < 0 or size >= len(self._buffer):
-            out, self._buffer = self._buffer, b""
-            return out
-        # At most ``size`` bytes: ijson's C backend reads into a buffer of that size.
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
 
 
 class GuideSplitter:
@@ -93,28 +75,16 @@ def _pairs(run: dict[str, Any]) -> list[Rows]:
 
 async def guide_channels(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[Rows]:
     """``(channel id, rows)`` of the guide whose first bytes are ``head`` (JSON, maybe after a
-    BOM or whitespace) and the rest ``chunks``, in document order."""
-    body = head.lstrip(_LEAD)
-    while len(body) < len(PREFIX):  # enough of the answer to tell its shape
-        chunk = await anext(chunks, None)
-        if chunk is None:
-            break
-        body = (body + chunk).lstrip(_LEAD)
-    if body.startswith(PREFIX):
-        splitter = GuideSplitter()
-        run = splitter.feed(body[len(PREFIX) :])
-        while run is not None:
-            for pair in _pairs(run):
-                yield pair
-            chunk = await anext(chunks, None)
-            if chunk is None:
-                for pair in _pairs(splitter.close()):
-                    yield pair
-                return
-            run = splitter.feed(chunk)
-        body = PREFIX + splitter.pending  # no cut in megabytes: ijson from here
-    async for ch_id, rows in ijson.kvitems_async(Reader(body, chunks), "js.data"):
-        yield str(ch_id), rows if isinstance(rows, list) else []
+    BOM or whitespace) and the rest ``chunks``, in document order: ``GuideDecoder``'s cut,
+    without the programmes."""
+    decoder = GuideDecoder({}, UTC)
+    for pair in decoder.pairs(head):
+        yield pair
+    async for chunk in chunks:
+        for pair in decoder.pairs(chunk):
+            yield pair
+    for pair in decoder.close_pairs():
+        yield pair
 
 
 class GuideDecoder:
@@ -136,12 +106,15 @@ class GuideDecoder:
         self._ijson: Any = None
 
     def feed(self, data: bytes) -> list[ProgrammeRecord]:
+        return self.programmes_of(self.pairs(data))
+
+    def close(self) -> list[ProgrammeRecord]:
+        return self.programmes_of(self.close_pairs())
+
+    def pairs(self, data: bytes) -> list[Rows]:
+        """The channels ``data`` completed (maybe none)."""
         if self._ijson is not None:
-            try:
-                self._ijson.send(data)
-            except ijson.JSONError as exc:
-                raise ProviderBadResponse("the portal's guide is not valid JSON") from exc
-            return self._drain()
+            return self._send(data)
         if self._splitter is None:
             self._head = (self._head + data).lstrip(_LEAD)
             if len(self._head) < len(PREFIX):
@@ -154,9 +127,10 @@ class GuideDecoder:
         run = self._splitter.feed(data)
         if run is None:  # no cut in megabytes: ijson from here
             return self._to_ijson(PREFIX + self._splitter.pending)
-        return self.programmes_of(_pairs(run))
+        return _pairs(run)
 
-    def close(self) -> list[ProgrammeRecord]:
+    def close_pairs(self) -> list[Rows]:
+        """The last channels, at the end of the answer."""
         if self._ijson is not None:
             try:
                 self._ijson.close()
@@ -166,23 +140,26 @@ class GuideDecoder:
         if self._splitter is None:
             if not self._head:
                 return []
-            return self._to_ijson(self._head) + self.close()
-        return self.programmes_of(_pairs(self._splitter.close()))
+            return self._to_ijson(self._head) + self.close_pairs()
+        return _pairs(self._splitter.close())
 
-    def _to_ijson(self, data: bytes) -> list[ProgrammeRecord]:
+    def _to_ijson(self, data: bytes) -> list[Rows]:
         self._items = ijson.sendable_list()
         self._ijson = ijson.kvitems_coro(self._items, "js.data")
+        return self._send(data)
+
+    def _send(self, data: bytes) -> list[Rows]:
         try:
             self._ijson.send(data)
         except ijson.JSONError as exc:
             raise ProviderBadResponse("the portal's guide is not valid JSON") from exc
         return self._drain()
 
-    def _drain(self) -> list[ProgrammeRecord]:
+    def _drain(self) -> list[Rows]:
         assert self._items is not None
         pairs = [(str(k), v if isinstance(v, list) else []) for k, v in self._items]
         del self._items[:]
-        return self.programmes_of(pairs)
+        return pairs
 
     def programmes_of(self, pairs: list[Rows]) -> list[ProgrammeRecord]:
         """The programmes of whole channels (``(channel id, rows)``), in order."""

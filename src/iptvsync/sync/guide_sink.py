@@ -1,0 +1,158 @@
+"""A portal's guide decoded and stored in the run's write process (docs/sync.md, "The write
+process").
+
+A 3-day guide of 5,000 channels is ~255k programmes. Decoded and inserted in the sync's own
+process, they cost its one busy core ~10 µs each while the catalogue walk waits for it
+(docs/benchmarks.md, issues 16 and 21). So when the client can hand over its raw answer
+(``providers/base.GuideOffload``), the answer's bytes go to the write process instead, in
+chunks of ~256 KB, and the child runs the client's own decoder and writes the programmes in
+batches, keeping the same window and the same per-channel first start that ``store_guide``
+keeps here. Pickling bytes costs next to nothing; pickling a decoded programme cost about
+what its insert does, which is why decoded programmes are not sent.
+
+The ``sink_*`` functions run in the child (``WriteProcess.call``), which keeps each open
+guide's state under its token until ``sink_close`` or ``sink_drop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from iptvsync.records import ProgrammeRecord
+from iptvsync.sync.background import OneInFlight, in_db_thread
+from iptvsync.sync.batch_write import write_programmes
+from iptvsync.sync.write_process import RunWriter
+
+#: Programmes a transaction, as ``store_guide`` writes them.
+BATCH = 2000
+#: Bytes sent to the child at a time: a few hundred calls for a 60 MB guide.
+CHUNK = 256 * 1024
+#: A guide for fewer channels is decoded here: a child is not worth starting for it.
+MIN_CHANNELS = 500
+
+_tokens = itertools.count(1)
+
+
+@dataclass
+class _Sink:
+    decoder: Any
+    provider_id: int
+    start: datetime
+    end: datetime
+    batch: list[ProgrammeRecord] = field(default_factory=list)
+    earliest: dict[str, datetime] = field(default_factory=dict)
+    stored: int = 0
+
+    def take(self, db: sa.Engine, records: list[ProgrammeRecord]) -> None:
+        start, end, earliest, batch = self.start, self.end, self.earliest, self.batch
+        for p in records:
+            if p.stop <= start or p.start >= end:
+                continue
+            first = earliest.get(p.channel_key)
+            if first is None or p.start < first:
+                earliest[p.channel_key] = p.start
+            batch.append(p)
+        if len(batch) >= BATCH:
+            self.flush(db)
+
+    def flush(self, db: sa.Engine) -> None:
+        if self.batch:
+            write_programmes(db, self.provider_id, self.batch)
+            self.stored += len(self.batch)
+            self.batch = []
+
+
+_SINKS: dict[int, _Sink] = {}
+
+
+def sink_open(
+    db: sa.Engine, token: int, decoder: Any, provider_id: int, start: datetime, end: datetime
+) -> None:
+    _SINKS[token] = _Sink(decoder, provider_id, start, end)
+
+
+def sink_feed(db: sa.Engine, token: int, data: bytes) -> None:
+    sink = _SINKS[token]
+    sink.take(db, sink.decoder.feed(data))
+
+
+def sink_close(db: sa.Engine, token: int) -> tuple[int, dict[str, datetime], tuple[int, int]]:
+    """Write the rest: ``(stored, first start per channel, (seen, broken))``."""
+    sink = _SINKS.pop(token)
+    sink.take(db, sink.decoder.close())
+    sink.flush(db)
+    return sink.stored, sink.earliest, (sink.decoder.seen, sink.decoder.broken)
+
+
+def sink_drop(db: sa.Engine, token: int) -> None:
+    _SINKS.pop(token, None)
+
+
+class ProcessOffload:
+    """The sync's side of ``GuideOffload``: takes a large guide's decoder to the write
+    process, then its bytes. ``store_guide`` reads ``stored`` and ``earliest`` after the
+    stream ends."""
+
+    def __init__(self, writer: RunWriter, provider_id: int, now: datetime, window: Any) -> None:
+        self._writer = writer
+        self.provider_id = provider_id
+        self.now = now
+        self.first: datetime = now - window[0]  # the window kept, as ``store_guide`` keeps it
+        self.last: datetime = now + window[1]
+        self._token = next(_tokens)
+        self._open = False
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._writing: OneInFlight[None] = OneInFlight()
+        self.stored = 0
+        self.earliest: dict[str, datetime] = {}
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        return await in_db_thread(self._writer.call_process, fn, *args)
+
+    async def start(self, decoder: Any) -> bool:
+        if len(getattr(decoder, "channels", ())) < MIN_CHANNELS:
+            return False
+        if not await asyncio.to_thread(self._writer.ensure_process):
+            return False
+        await self._call(sink_open, self._token, decoder, self.provider_id, self.first, self.last)
+        self._open = True
+        return True
+
+    async def feed(self, data: bytes) -> None:
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= CHUNK:
+            await self._send()
+
+    async def _send(self) -> None:
+        data = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        # One chunk in the child while the next is read (``OneInFlight``).
+        await self._writing.submit(self._call(sink_feed, self._token, data))
+
+    async def finish(self) -> tuple[int, int]:
+        if self._buffer:
+            await self._send()
+        await self._writing.wait()
+        stored, earliest, counts = await self._call(sink_close, self._token)
+        self._open = False
+        self.stored, self.earliest = stored, earliest
+        seen, broken = counts
+        return seen, broken
+
+    async def abort(self) -> None:
+        """After a failed guide: the child forgets it (what it wrote, ``store_guide``
+        removes, as it does its own)."""
+        if self._open:
+            self._open = False
+            try:
+                await self._writing.wait()
+            finally:
+                await self._call(sink_drop, self._token)
