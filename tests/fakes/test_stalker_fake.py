@@ -533,3 +533,32 @@ def test_fake_in_a_child_process() -> None:
             assert profile["js"]["status"] == 0
             counts = client.get("/_control/counts").json()
             assert counts["movies"] == 100
+
+
+async def test_a_prerendered_guide_is_the_guide_it_would_render(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``epg_prerendered`` (the bench's ``--guide-prerendered``): the answer rendered when the
+    portal starts is byte for byte the one it renders per request, served without rendering."""
+    from iptvsync.fakes.stalker import epg
+
+    monkeypatch.setattr(FakeStalkerPortal, "clock", lambda self: 1_800_000_000.0)
+    bodies = {}
+    for prerendered in (False, True):
+        app = create_app(catalogue, StalkerFakeConfig(epg_prerendered=prerendered))
+        if prerendered:
+            assert portal_of(app).guide_renders  # rendered at start
+            # A request must not render it again.
+            monkeypatch.setattr(epg, "guide_parts", lambda *a: pytest.fail("rendered again"))
+        box = Box(app)
+        box.client.headers["Cookie"] = f"mac={quote(DEFAULT_MAC)}; stb_lang=en; timezone=UTC"
+        await box.login()
+        response = await box.call(type="itv", action="get_epg_info", period=72)
+        assert response.status_code == 200
+        bodies[prerendered] = response.content
+        served = portal_of(app).stats.items_served
+        await box.aclose()
+        assert served > 0
+    assert bodies[True] == bodies[False]
+    data = json.loads(bodies[True])["js"]["data"]
+    assert len(data) == sum(1 for c in catalogue.channels if c.xmltv_id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import json
 import select
 import socket
 import subprocess
@@ -176,7 +177,10 @@ class ServerProcess:
         family: str | None = None,
         latency_ms: float = 0.0,
         capacity: int | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
+        """``options``: more config fields of the fake (Stalker: ``StalkerFakeConfig``'s),
+        JSON values."""
         self.host = host
         self.port = port
         self.args = [
@@ -196,6 +200,8 @@ class ServerProcess:
             self.args.append(f"--family={family}")
         if capacity is not None:
             self.args.append(f"--capacity={capacity}")
+        for key, value in (options or {}).items():
+            self.args.append(f"--option={key}={json.dumps(value)}")
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -255,6 +261,7 @@ def serve_fake(
     family: str,
     latency_ms: float,
     capacity: int | None,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Generate a catalogue and serve the fake ``kind`` on host:port until interrupted.
 
@@ -263,7 +270,7 @@ def serve_fake(
     printed on stdout as ``IPTVSYNC-FAKE-LISTENING <port>``.
     """
     catalogue = generate(seed=seed, movies=movies, series=series, channels=channels)
-    options: dict[str, Any] = {"mac_allowed": None} if kind == "stalker" else {}
+    options = {**({"mac_allowed": None} if kind == "stalker" else {}), **(options or {})}
     app = create_fake_app(
         kind, catalogue, family=family, latency_ms=latency_ms, capacity=capacity, **options
     )
@@ -287,7 +294,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--family", default="")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--capacity", type=int, default=None)
+    parser.add_argument(
+        "--option", action="append", default=[], help="KEY=JSON: another config field"
+    )
     args = parser.parse_args(argv)
+    options = {}
+    for item in args.option:
+        key, _, value = item.partition("=")
+        options[key] = json.loads(value)
     serve_fake(
         args.kind,
         args.host,
@@ -299,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         family=args.family or ("stock" if args.kind == "stalker" else ""),
         latency_ms=args.latency_ms,
         capacity=args.capacity,
+        options=options,
     )
 
 

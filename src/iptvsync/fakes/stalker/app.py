@@ -21,6 +21,7 @@ from iptvsync.fakes.catalogue import Catalogue
 from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.stalker.archive import archive_routes
 from iptvsync.fakes.stalker.config import RESELLER_PATHS, STOCK_PATHS, StalkerFakeConfig
+from iptvsync.fakes.stalker.epg import prerender_guide
 from iptvsync.fakes.stalker.portal import FakeStalkerPortal
 
 
@@ -42,6 +43,8 @@ def placeholder_svg(name: str) -> bytes:
 def create_app(catalogue: Catalogue, config: StalkerFakeConfig | None = None) -> Starlette:
     """The fake portal. ``app.state.portal`` is the ``FakeStalkerPortal`` behind it."""
     portal = FakeStalkerPortal(catalogue, config)
+    if portal.config.epg_prerendered:
+        prerender_guide(portal, portal.config)
     media = FakeMedia()
 
     def mag_box(request: Request) -> bool:

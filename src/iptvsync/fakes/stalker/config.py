@@ -85,6 +85,10 @@ class StalkerFakeConfig:
     #: "500": guide actions answer HTTP 500; "timeout": slow; "truncate": the all-channels
     #: answer ends half-way through its channels
     epg_fail: str | None = None
+    #: Render the all-channels guide (72 h, UTC: the client's defaults) when the portal
+    #: starts and serve it from memory: the guide's CPU is then the portal's machine's, as a
+    #: real portal's is, not the client's (``bench/sync_stalker.py --guide-prerendered``).
+    epg_prerendered: bool = False
     epg_delay_s: float = 30.0  # how slow get_epg_info is with epg_fail="timeout"
     epg_timestamps: bool = True  # False: only the local time strings, no Unix timestamps
     epg_broken_every: int | None = None  # every Nth programme has broken times

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,7 +57,10 @@ def archived(channel: FakeChannel, begin: int, end: int, now: float) -> bool:
 
 
 def _zone(ctx: _Ctx) -> Any:
-    name = ctx.request.cookies.get("timezone", "") or "UTC"
+    return _zone_named(ctx.request.cookies.get("timezone", "") or "UTC")
+
+
+def _zone_named(name: str) -> Any:
     try:
         return ZoneInfo(name.replace("%2F", "/"))
     except (ZoneInfoNotFoundError, ValueError):
@@ -130,29 +133,28 @@ async def epg_info(ctx: _Ctx) -> Response:
     if cfg.epg_fail == "timeout":
         await asyncio.sleep(cfg.epg_delay_s)
     period_h = max(1, min(_int_or_none(ctx.params.get("period", "")) or 3, 24 * 14))
-    now = ctx.portal.clock()
-    until = now + period_h * 3600
     zone = _zone(ctx)
-    guided = [c for c in ctx.portal.catalogue.channels if c.xmltv_id]
     stats = ctx.portal.stats
+    rendered = ctx.portal.guide_renders.get(_render_key(cfg, period_h, zone))
+    if rendered is not None:
+        parts, served = rendered
+        stats.items_served += served
+
+        async def replay() -> AsyncIterator[bytes]:
+            for part in parts:
+                yield part
+                await asyncio.sleep(0)
+
+        return StreamingResponse(replay(), 200, media_type="application/json")
+    channels = guide_parts(ctx.portal, cfg, period_h, zone)
+    half = len(_guided(ctx.portal)) // 2
 
     async def body() -> AsyncIterator[bytes]:
         # Written channel by channel: the fake's memory stays flat whatever the guide's size.
-        yield b'{"js":{"data":{'
-        for index, channel in enumerate(guided):
-            rows = programme_rows(
-                channel,
-                now,
-                until,
-                zone=zone,
-                timestamps=cfg.epg_timestamps,
-                broken_every=cfg.epg_broken_every,
-                now=now,
-            )
-            stats.items_served += len(rows)
-            lead = b"," if index else b""
-            yield lead + orjson.dumps(str(channel.id)) + b":" + orjson.dumps(rows)
-            if cfg.epg_fail == "truncate" and index >= len(guided) // 2:
+        for index, (part, rows) in enumerate(channels):
+            stats.items_served += rows
+            yield part
+            if cfg.epg_fail == "truncate" and index > half:
                 return  # the connection's end half-way: no closing brackets
             if index % 10 == 9:
                 # A few ms of work at a time, then the other requests: a real portal builds
@@ -160,9 +162,52 @@ async def epg_info(ctx: _Ctx) -> Response:
                 # pages. Every 200 channels (~0.1 s) stalled the walk's pages in batches, and
                 # a client that measures latency (the politeness budget) saw a slow portal.
                 await asyncio.sleep(0)
-        yield b"}}}"
 
     return StreamingResponse(body(), 200, media_type="application/json")
+
+
+def _guided(portal: Any) -> list[Any]:
+    return [c for c in portal.catalogue.channels if c.xmltv_id]
+
+
+def _render_key(cfg: Any, period_h: int, zone: Any) -> tuple[Any, ...]:
+    return (period_h, str(zone), cfg.epg_timestamps, cfg.epg_broken_every)
+
+
+def guide_parts(
+    portal: Any, cfg: Any, period_h: int, zone: Any
+) -> Iterator[tuple[bytes, int]]:
+    """The all-channels answer as it is written: its opening, then one part per guided
+    channel (the channel's bytes and its programme count), its closing last."""
+    now = portal.clock()
+    until = now + period_h * 3600
+    yield b'{"js":{"data":{', 0
+    for index, channel in enumerate(_guided(portal)):
+        rows = programme_rows(
+            channel,
+            now,
+            until,
+            zone=zone,
+            timestamps=cfg.epg_timestamps,
+            broken_every=cfg.epg_broken_every,
+            now=now,
+        )
+        lead = b"," if index else b""
+        yield lead + orjson.dumps(str(channel.id)) + b":" + orjson.dumps(rows), len(rows)
+    yield b"}}}", 0
+
+
+def prerender_guide(portal: Any, cfg: Any, period_h: int = 72, zone_name: str = "UTC") -> None:
+    """``epg_prerendered``: render the answer for ``period_h`` and the ``timezone`` cookie
+    ``zone_name`` now (the defaults are the client's), and serve that one from memory, in
+    parts of 10 channels. A real portal builds its guide on its own machine, in one of
+    many workers; this fake is one process on the client's machine, and rendering 255k
+    programmes there (~3 s of CPU) measured as the guide's cost to the client
+    (docs/benchmarks.md, issue 16)."""
+    zone = _zone_named(zone_name)
+    made = list(guide_parts(portal, cfg, period_h, zone))
+    parts = [b"".join(p for p, _ in made[i : i + 10]) for i in range(0, len(made), 10)]
+    portal.guide_renders[_render_key(cfg, period_h, zone)] = (parts, sum(n for _, n in made))
 
 
 def short_epg(ctx: _Ctx) -> Response:

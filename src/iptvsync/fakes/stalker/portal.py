@@ -100,6 +100,8 @@ class FakeStalkerPortal(OrderedLists, CatalogueControls):
         self.catalogue = catalogue
         self.config = config or StalkerFakeConfig()
         self.stats = FakeStats()
+        #: ``epg_prerendered``: all-channels guide answers rendered ahead (``epg.py``).
+        self.guide_renders: dict[tuple[Any, ...], tuple[list[bytes], int]] = {}
         self.sessions: dict[str, _Session] = {}
         self.banned: set[str] = set()
         self._rng = random.Random(self.config.seed)
