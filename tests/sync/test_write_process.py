@@ -285,6 +285,9 @@ def test_a_run_whose_child_cannot_start_writes_in_its_own_process(tmp_path: Path
     writer._process._proc.wait()
     assert writer.call(lambda engine: engine is db) is True
     assert not writer.started
+    writer.expect_more()  # and it starts no other for this run
+    assert not writer.started
+    assert writer.ensure_process() is False
     writer.close()
     db.dispose()
 

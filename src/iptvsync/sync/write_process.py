@@ -153,13 +153,17 @@ class RunWriter:
         process = self._process
         if process is None:
             return False
+        failed: WriteProcessFailed | None = None
         with process._lock:
             try:
                 if not process._ready:
                     process._hello()
-            except WriteProcessFailed:
-                pass
-        return self._up(process)
+            except WriteProcessFailed as exc:
+                failed = exc
+        if failed is not None:
+            self._give_up(process, failed)
+            return False
+        return True
 
     def call_process(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(db, *args)`` in the child, which must be up: for calls that keep state there
@@ -181,12 +185,17 @@ class RunWriter:
         try:
             return process.ready()
         except WriteProcessFailed as exc:
-            # A child that could not start costs the run nothing: it writes here, as before.
-            log.warning("%s; this sync writes in its own process", exc)
-            with self._lock:
-                self._process = None
-            process.close()
+            self._give_up(process, exc)
             return False
+
+    def _give_up(self, process: WriteProcess, exc: WriteProcessFailed) -> None:
+        """A child that could not start costs the run nothing: it writes here, as before,
+        and starts no other."""
+        log.warning("%s; this sync writes in its own process", exc)
+        with self._lock:
+            self._process = None
+            self._eligible = False
+        process.close()
 
     def close(self) -> None:
         with self._lock:
