@@ -29,7 +29,7 @@ from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.models import ITEM_TABLES, programmes
-from iptvsync.sync import guide_sink
+from iptvsync.sync import guide_sink, write_process
 from iptvsync.sync.batch_write import write_programmes
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
@@ -289,6 +289,26 @@ def test_a_run_whose_child_cannot_start_writes_in_its_own_process(tmp_path: Path
     assert not writer.started
     assert writer.ensure_process() is False
     writer.close()
+    db.dispose()
+
+
+def test_one_core_gets_no_write_process(tmp_path: Path) -> None:
+    if write_process.usable_cores() < 2:
+        pytest.skip("this machine has one core: the other half of the test cannot run")
+    db = _sqlite(tmp_path)
+    cores = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(cores)})
+        assert write_process.usable_cores() == 1
+        writer = RunWriter(db, enabled=True)
+    finally:
+        os.sched_setaffinity(0, cores)
+    writer.expect_more()
+    assert not writer.started
+    two = RunWriter(db, enabled=True)
+    two.expect_more()
+    assert two.started
+    two.close()
     db.dispose()
 
 

@@ -131,7 +131,11 @@ class RunWriter:
     def __init__(self, db: sa.Engine, *, enabled: bool) -> None:
         self.db = db
         database = db.url.database if db.dialect.name == "sqlite" else None
-        self._eligible = enabled and bool(database) and database != ":memory:"
+        # On one core a child only adds its start-up and the pickling to the same work
+        # (`bench/sync_stalker.py --pin`: 7.51 → 8.38 s; docs/benchmarks.md).
+        self._eligible = (
+            enabled and bool(database) and database != ":memory:" and usable_cores() > 1
+        )
         self._process: WriteProcess | None = None
         self._lock = threading.Lock()
 
@@ -202,6 +206,13 @@ class RunWriter:
             process, self._process = self._process, None
         if process is not None:
             process.close()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _portable(exc: BaseException) -> BaseException:
