@@ -50,9 +50,7 @@ class Calls:
         original = WriteProcess.call
 
         def ready(process: WriteProcess) -> bool:
-            with process._lock:
-                if not process._ready:
-                    process._hello()
+            process.wait_ready()
             return True
 
         monkeypatch.setattr(WriteProcess, "ready", ready)

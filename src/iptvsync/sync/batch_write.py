@@ -51,3 +51,43 @@ def write_programmes(db: sa.Engine, provider_id: int, rows: list[ProgrammeRecord
     """One transaction for a batch of guide programmes (``sync/guide.py``)."""
     with db.begin() as conn:
         guide_write.insert_programmes(conn, provider_id, rows)
+
+
+#: Programmes a guide transaction holds.
+GUIDE_BATCH = 2000
+
+
+class GuideBatches:
+    """A guide's programmes kept for its window, gathered into transactions of
+    ``GUIDE_BATCH``, with each channel's first start (what replaces the old guide there).
+    One keeper for ``store_guide`` here and for the write process's sink
+    (``sync/guide_sink.py``)."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.end = start, end
+        self.earliest: dict[str, datetime] = {}
+        self.batch: list[ProgrammeRecord] = []
+        self.stored = 0  # programmes handed out in batches
+
+    def add(self, p: ProgrammeRecord) -> list[ProgrammeRecord] | None:
+        """Keep ``p`` if it is in the window; a full batch to write, when there is one."""
+        if p.stop <= self.start or p.start >= self.end:
+            return None
+        first = self.earliest.get(p.channel_key)
+        if first is None or p.start < first:
+            self.earliest[p.channel_key] = p.start
+        self.batch.append(p)
+        return self.take() if len(self.batch) >= GUIDE_BATCH else None
+
+    def take(self) -> list[ProgrammeRecord]:
+        """The programmes gathered since the last batch (maybe none)."""
+        out, self.batch = self.batch, []
+        self.stored += len(out)
+        return out
+
+    def merge(self, stored: int, earliest: dict[str, datetime]) -> None:
+        """Count in what another keeper stored (the write process's)."""
+        self.stored += stored
+        for key, first in earliest.items():
+            if key not in self.earliest or first < self.earliest[key]:
+                self.earliest[key] = first

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,10 +23,8 @@ from iptvsync.records import ProgrammeRecord
 from iptvsync.store import guide_write
 from iptvsync.store.providers import utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread
-from iptvsync.sync.batch_write import write_programmes
+from iptvsync.sync.batch_write import GuideBatches, write_programmes
 from iptvsync.sync.guide_sink import ProcessOffload
-
-BATCH = 2000
 
 
 async def store_guide(
@@ -48,9 +46,7 @@ async def store_guide(
             return guide_write.high_water(conn)
 
     cutoff = await in_db_thread(high_water)
-    earliest: dict[str, datetime] = {}  # per channel, the new guide's first start
-    batch: list[ProgrammeRecord] = []
-    stored = 0
+    kept = GuideBatches(start, end)
     # The batch being written while the next one is parsed (see ``OneInFlight``).
     writing: OneInFlight[None] = OneInFlight()
 
@@ -60,19 +56,13 @@ async def store_guide(
     try:
         async for p in guide:
             # The record is the row (``store/guide_write.py``): kept as it is.
-            if p.stop <= start or p.start >= end:
-                continue
-            if p.channel_key not in earliest or p.start < earliest[p.channel_key]:
-                earliest[p.channel_key] = p.start
-            batch.append(p)
-            if len(batch) >= BATCH:
-                await writing.submit(in_db_thread(write, batch))
-                stored += len(batch)
-                batch = []
+            full = kept.add(p)
+            if full:
+                await writing.submit(in_db_thread(write, full))
         await writing.wait()
-        if batch:
-            await in_db_thread(write, batch)
-            stored += len(batch)
+        rest = kept.take()
+        if rest:
+            await in_db_thread(write, rest)
     except BaseException:
         with contextlib.suppress(Exception):
             await asyncio.shield(writing.wait())
@@ -82,12 +72,9 @@ async def store_guide(
         await in_db_thread(_drop_newer, db, provider_id, cutoff)
         raise
     if offload is not None:
-        stored += offload.stored
-        for key, first in offload.earliest.items():
-            if key not in earliest or first < earliest[key]:
-                earliest[key] = first
-    await in_db_thread(_drop_older, db, provider_id, cutoff, start, now, earliest)
-    return stored
+        kept.merge(offload.stored, offload.earliest)
+    await in_db_thread(_drop_older, db, provider_id, cutoff, start, now, kept.earliest)
+    return kept.stored
 
 
 def _drop_newer(db: sa.Engine, provider_id: int, cutoff: int) -> None:

@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from iptvsync.records import ProgrammeRecord
 from iptvsync.sync.background import OneInFlight, in_db_thread
-from iptvsync.sync.batch_write import write_programmes
+from iptvsync.sync.batch_write import GuideBatches, write_programmes
 from iptvsync.sync.write_process import RunWriter
 
-#: Programmes a transaction, as ``store_guide`` writes them.
-BATCH = 2000
 #: Bytes sent to the child at a time: a few hundred calls for a 60 MB guide.
 CHUNK = 256 * 1024
 #: A guide for fewer channels is decoded here: a child is not worth starting for it.
@@ -43,29 +41,13 @@ _tokens = itertools.count(1)
 class _Sink:
     decoder: Any
     provider_id: int
-    start: datetime
-    end: datetime
-    batch: list[ProgrammeRecord] = field(default_factory=list)
-    earliest: dict[str, datetime] = field(default_factory=dict)
-    stored: int = 0
+    kept: GuideBatches
 
     def take(self, db: sa.Engine, records: list[ProgrammeRecord]) -> None:
-        start, end, earliest, batch = self.start, self.end, self.earliest, self.batch
         for p in records:
-            if p.stop <= start or p.start >= end:
-                continue
-            first = earliest.get(p.channel_key)
-            if first is None or p.start < first:
-                earliest[p.channel_key] = p.start
-            batch.append(p)
-        if len(batch) >= BATCH:
-            self.flush(db)
-
-    def flush(self, db: sa.Engine) -> None:
-        if self.batch:
-            write_programmes(db, self.provider_id, self.batch)
-            self.stored += len(self.batch)
-            self.batch = []
+            full = self.kept.add(p)
+            if full:
+                write_programmes(db, self.provider_id, full)
 
 
 _SINKS: dict[int, _Sink] = {}
@@ -74,7 +56,7 @@ _SINKS: dict[int, _Sink] = {}
 def sink_open(
     db: sa.Engine, token: int, decoder: Any, provider_id: int, start: datetime, end: datetime
 ) -> None:
-    _SINKS[token] = _Sink(decoder, provider_id, start, end)
+    _SINKS[token] = _Sink(decoder, provider_id, GuideBatches(start, end))
 
 
 def sink_feed(db: sa.Engine, token: int, data: bytes) -> None:
@@ -86,8 +68,10 @@ def sink_close(db: sa.Engine, token: int) -> tuple[int, dict[str, datetime], tup
     """Write the rest: ``(stored, first start per channel, (seen, broken))``."""
     sink = _SINKS.pop(token)
     sink.take(db, sink.decoder.close())
-    sink.flush(db)
-    return sink.stored, sink.earliest, (sink.decoder.seen, sink.decoder.broken)
+    rest = sink.kept.take()
+    if rest:
+        write_programmes(db, sink.provider_id, rest)
+    return sink.kept.stored, sink.kept.earliest, (sink.decoder.seen, sink.decoder.broken)
 
 
 def sink_drop(db: sa.Engine, token: int) -> None:
@@ -99,7 +83,13 @@ class ProcessOffload:
     process, then its bytes. ``store_guide`` reads ``stored`` and ``earliest`` after the
     stream ends."""
 
-    def __init__(self, writer: RunWriter, provider_id: int, now: datetime, window: Any) -> None:
+    def __init__(
+        self,
+        writer: RunWriter,
+        provider_id: int,
+        now: datetime,
+        window: tuple[timedelta, timedelta],
+    ) -> None:
         self._writer = writer
         self.provider_id = provider_id
         self.now = now

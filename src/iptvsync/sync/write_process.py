@@ -86,6 +86,12 @@ class WriteProcess:
                 self._hello()
             return self._ready
 
+    def wait_ready(self) -> None:
+        """Block until the child has started (``WriteProcessFailed`` if it cannot)."""
+        with self._lock:
+            if not self._ready:
+                self._hello()
+
     def _hello(self) -> None:
         try:
             hello = self._in.recv()
@@ -97,9 +103,8 @@ class WriteProcess:
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(db, *args)`` in the child, with its engine on the same database."""
+        self.wait_ready()
         with self._lock:
-            if not self._ready:
-                self._hello()
             try:
                 self._out.send((fn, args))
                 ok, value = self._in.recv()
@@ -157,15 +162,10 @@ class RunWriter:
         process = self._process
         if process is None:
             return False
-        failed: WriteProcessFailed | None = None
-        with process._lock:
-            try:
-                if not process._ready:
-                    process._hello()
-            except WriteProcessFailed as exc:
-                failed = exc
-        if failed is not None:
-            self._give_up(process, failed)
+        try:
+            process.wait_ready()
+        except WriteProcessFailed as exc:
+            self._give_up(process, exc)
             return False
         return True
 
