@@ -194,6 +194,10 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
     }
 
 
+def _fake_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"epg_prerendered": args.guide_prerendered}
+
+
 def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """A full ``iptvsync sync`` on a fresh data dir, then the unchanged re-sync."""
     case = CASES[name]
@@ -208,7 +212,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             family=args.family,
             latency_ms=case["latency_ms"],
             capacity=case["capacity"],
-            options={"epg_prerendered": True} if args.guide_prerendered else None,
+            options=_fake_options(args),
         ) as portal,
     ):
         cores = _pin(portal, _pinning(args))
@@ -276,7 +280,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             family=args.family,
             latency_ms=case["latency_ms"],
             capacity=case["capacity"],
-            options={"epg_prerendered": True} if args.guide_prerendered else None,
+            options=_fake_options(args),
         ) as portal,
     ):
         cores = _pin(portal, _pinning(args))
@@ -390,6 +394,7 @@ def main() -> None:
         sizes = [f"--movies={args.movies}", f"--series={args.series}"]
         sizes += [f"--channels={args.channels}", f"--family={args.family}"]
         sizes += ["--pin"] if args.pin else ["--pin-portal"] if args.pin_portal else []
+        sizes += ["--guide-prerendered"] if args.guide_prerendered else []
         for name in CASES:
             subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
         return

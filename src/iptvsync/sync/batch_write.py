@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from iptvsync.records import CatalogueRecord, Kind, ProgrammeRecord
+from iptvsync.records import CatalogueItem, Kind, ProgrammeRecord, resolve
 from iptvsync.store import catalogue as store
 from iptvsync.store import guide_write
 from iptvsync.sync.diff import record_to_row
@@ -24,7 +24,7 @@ def write_items(
     provider_id: int,
     run_id: int,
     version: int,
-    batches: dict[Kind, list[CatalogueRecord]],
+    batches: dict[Kind, list[CatalogueItem]],
     cat_maps: dict[Kind, dict[str, int]],
 ) -> tuple[int, dict[str, dict[str, int]]]:
     """One transaction for the buffered pages: how many items were new, and the counts."""
@@ -34,7 +34,7 @@ def write_items(
     with db.begin() as conn:
         for kind, records in batches.items():
             cat_map = cat_maps[kind]
-            rows = [record_to_row(r, cat_map) for r in records]
+            rows = [record_to_row(resolve(r), cat_map) for r in records]
             result = store.upsert_items(
                 conn, kind.value, provider_id, rows, run_id=run_id, version=version, now=now
             )

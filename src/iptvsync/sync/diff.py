@@ -10,7 +10,15 @@ from typing import Any
 
 import orjson
 
-from iptvsync.records import CatalogueRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
+from iptvsync.records import (
+    CatalogueItem,
+    CatalogueRecord,
+    ChannelRecord,
+    DeferredRecord,
+    Kind,
+    MovieRecord,
+    SeriesRecord,
+)
 from iptvsync.store.catalogue import UNCATEGORISED
 
 
@@ -78,7 +86,9 @@ def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
     return detail or None
 
 
-def record_kind(record: CatalogueRecord) -> Kind:
+def record_kind(record: CatalogueItem) -> Kind:
+    if isinstance(record, DeferredRecord):
+        return record.kind
     if isinstance(record, ChannelRecord):
         return Kind.CHANNEL
     if isinstance(record, SeriesRecord):

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,6 +47,7 @@ from iptvsync.records import (
     Scope,
     SeriesRecord,
     WalkResult,
+    resolve,
 )
 from iptvsync.settings import Settings
 
@@ -121,7 +122,10 @@ async def rig(
         await client.aclose()
 
 
-async def walk(client: StalkerClient, scope: Scope, **kwargs: Any) -> tuple[WalkResult, list[Page]]:
+async def walk_raw(
+    client: StalkerClient, scope: Scope, **kwargs: Any
+) -> tuple[WalkResult, list[Page]]:
+    """The pages as delivered (VOD items deferred: ``parse/deferred.py``)."""
     pages: list[Page] = []
     stop_after = kwargs.pop("stop_after", None)
 
@@ -131,6 +135,12 @@ async def walk(client: StalkerClient, scope: Scope, **kwargs: Any) -> tuple[Walk
 
     result = await client.walk(scope, on_page, **kwargs)
     return result, pages
+
+
+async def walk(client: StalkerClient, scope: Scope, **kwargs: Any) -> tuple[WalkResult, list[Page]]:
+    """The pages with every item's record (as the writer builds them)."""
+    result, pages = await walk_raw(client, scope, **kwargs)
+    return result, [replace(p, records=[resolve(r) for r in p.records]) for p in pages]
 
 
 def keys(pages: list[Page]) -> list[tuple[str, str]]:
