@@ -70,3 +70,17 @@ def test_rows_without_an_id_are_skipped_as_the_eager_parser_does() -> None:
     assert isinstance(records[0], SeriesRecord) and records[1].censored
     assert all(isinstance(i, DeferredRecord) for i in items)
     assert resolve(records[0]) is records[0]  # a record is its own
+
+
+def test_a_page_holds_its_decoded_rows_only_until_its_last_item() -> None:
+    body = b'{"js": {"data": [{"id": "1"}, {"id": "2"}, {"id": "3"}, {"name": "no id"}]}}'
+    urls = PortalUrls.from_endpoint("http://portal.example/c/server/load.php")
+    rows = parse.parse_page(parse.decode_envelope(body).js).rows
+    items = defer_vod_items(body, rows, urls)
+    page = items[0].page
+    assert page.last == 2
+    assert [resolve(i).provider_item_id for i in items[:2]] == ["1", "2"]
+    assert page._rows is not None  # decoded once, kept for the rest
+    assert resolve(items[2]).provider_item_id == "3"
+    assert page._rows is None  # let go after the last item
+    assert resolve(items[0]).provider_item_id == "1"  # out of order: decoded again

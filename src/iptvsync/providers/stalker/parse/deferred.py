@@ -25,27 +25,36 @@ from iptvsync.records import CatalogueRecord, DeferredRecord, Kind
 
 
 class VodPage:
-    """One page's body and how its rows are parsed. The decoded rows are kept while its items
-    are being written (one decode per page), never sent to another process."""
+    """One page's body and how its rows are parsed. Its items are written in row order, so
+    the rows are decoded once, at the first, and let go after the ``last`` (a write
+    process holds one page's rows at a time, not a batch's); never sent to another process."""
 
-    __slots__ = ("_rows", "body", "censored", "force_series", "urls")
+    __slots__ = ("_rows", "body", "censored", "force_series", "last", "urls")
 
     def __init__(
-        self, body: bytes, urls: PortalUrls, force_series: bool, censored: frozenset[str]
+        self,
+        body: bytes,
+        urls: PortalUrls,
+        force_series: bool,
+        censored: frozenset[str],
+        last: int,
     ) -> None:
         self.body = body
         self.urls = urls
         self.force_series = force_series
         self.censored = censored
+        self.last = last  # the index of its last item
         self._rows: Sequence[Mapping[str, Any]] | None = None
 
     def row(self, index: int) -> Mapping[str, Any]:
-        if self._rows is None:
-            self._rows = parse_page(decode_envelope(self.body).js).rows
-        return self._rows[index]
+        rows = self._rows
+        if rows is None:
+            rows = parse_page(decode_envelope(self.body).js).rows
+        self._rows = None if index >= self.last else rows
+        return rows[index]
 
     def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        return VodPage, (self.body, self.urls, self.force_series, self.censored)
+        return VodPage, (self.body, self.urls, self.force_series, self.censored, self.last)
 
 
 class DeferredVod(DeferredRecord):
@@ -85,12 +94,14 @@ def defer_vod_items(
 ) -> list[DeferredVod]:
     """The items of a page whose ``rows`` were decoded from ``body``: the rows
     ``parse_vod_items`` would make records of (those with an id), with the same kinds."""
-    page = VodPage(body, urls, force_series, censored_categories)
-    out = []
+    found = []
     for index, row in enumerate(rows):
         item_id = to_str(row.get("id"))
         if item_id is None:
             continue
         kind = Kind.SERIES if force_series or is_series_row(row) else Kind.MOVIE
-        out.append(DeferredVod(kind, item_id, page, index))
-    return out
+        found.append((kind, item_id, index))
+    if not found:
+        return []
+    page = VodPage(body, urls, force_series, censored_categories, found[-1][2])
+    return [DeferredVod(kind, item_id, page, index) for kind, item_id, index in found]
