@@ -230,6 +230,64 @@ def _sqlite(tmp_path: Path) -> sa.Engine:
     return db
 
 
+def _cache_size(db: sa.Engine) -> int:
+    with db.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+
+
+def test_the_child_writes_with_a_small_page_cache(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path)
+    process = WriteProcess(db.url.render_as_string(hide_password=False))
+    try:
+        assert process.call(_cache_size) == -write_process.CHILD_CACHE_KIB
+        assert _cache_size(db) == -8192  # a reading connection here keeps its own
+    finally:
+        process.close()
+        db.dispose()
+
+
+def test_a_finished_writer_starts_no_other_child(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path)
+    writer = RunWriter(db, enabled=True)
+    writer.expect_more()
+    assert writer.started
+    writer.finish()
+    assert not writer.started
+    writer.expect_more()
+    assert not writer.started and writer.ensure_process() is False
+    assert writer.call(lambda engine: engine is db) is True  # written here
+    db.dispose()
+
+
+async def test_the_write_process_is_gone_before_the_vod_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep after the VOD walk reads every row in this process: the child, whose
+    writes are over, has gone by then, so the two processes' memory never adds up to it."""
+    from iptvsync.sync import engine
+
+    site = Site(_settings(tmp_path, "site", process=True), StalkerFakeConfig(epg_info=False))
+    calls = Calls(monkeypatch)
+    swept: list[tuple[list[Kind], bool]] = []
+    sweep = engine._sweep
+
+    def watched(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
+        swept.append((kinds, state.writer.started))
+        return sweep(ctx, state, kinds, *args)
+
+    monkeypatch.setattr(engine, "_sweep", watched)
+    try:
+        provider_store_options = {"options": {"guide": "none"}}
+        with site.db.begin() as conn:
+            provider_store.update_provider(conn, site.provider_id, provider_store_options)
+        run = await site.full_sync()
+    finally:
+        await site.aclose()
+    assert run["status"] == "succeeded", run
+    assert calls.names.count("write_items") >= 3  # the child wrote the batches
+    assert ([Kind.MOVIE, Kind.SERIES], False) in swept
+
+
 def test_an_error_in_the_child_comes_back_with_its_type(tmp_path: Path) -> None:
     db = _sqlite(tmp_path)
     process = WriteProcess(db.url.render_as_string(hide_password=False))

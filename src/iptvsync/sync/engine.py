@@ -96,6 +96,8 @@ class RunState:
     walk_started: float | None = None
     finished_totals: bool = False
     client: ProviderClient | None = None
+    #: The guide, stored beside the VOD walk (``_run_plan``).
+    guide: asyncio.Task[None] | None = None
 
     def progress(self) -> dict[str, Any]:
         done_pages = sum(self.stream_pages.values())
@@ -308,6 +310,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         guide: asyncio.Task[None] | None = None
         if plan.get("channels"):
             guide = asyncio.create_task(_sync_guide(ctx, state, client, provider, plan["channels"]))
+            state.guide = guide
         try:
             if plan.get("vod"):
                 await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
@@ -442,6 +445,11 @@ async def _sync_scope(
             log.exception("writing the pages fetched before a failed walk failed too")
         raise
     await flush(wait=True)
+    if scope is Scope.VOD and (state.guide is None or state.guide.done()):
+        # The run's bulk writes are over (the VOD walk is the last, and no guide is being
+        # stored): the write process goes now, before the sweep below reads every row here,
+        # so the two processes' memory never adds up with that read's (docs/sync.md).
+        await asyncio.to_thread(state.writer.finish)
     state.warnings.extend(w for w in result.warnings if w not in state.warnings)
     if result.stop_reason not in (None, "early_termination", "end") and not result.complete:
         state.incomplete = True
