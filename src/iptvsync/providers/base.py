@@ -77,6 +77,9 @@ class GuideOffload(Protocol):
 class ProviderClient(Protocol):
     #: True when a provider sends each list whole (Xtream, M3U): every walk is complete.
     whole_lists: bool
+    #: True when its channel and VOD walks may run at once, sharing its politeness budget
+    #: (Stalker: the VOD walk's start no longer waits for the channels, docs/sync.md).
+    concurrent_scopes: bool
 
     @property
     def requests(self) -> int:

@@ -302,24 +302,8 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
     state.client = client
     try:
         plan = run.plan or {}
-        if plan.get("channels"):
-            await _sync_scope(ctx, state, client, Scope.CHANNELS, plan["channels"])
-        # The guide needs only the channels: it runs beside the VOD walk. It is one long
-        # streamed answer whose database writes release the interpreter, so the two overlap
-        # instead of adding up (docs/benchmarks.md, issue 16).
-        guide: asyncio.Task[None] | None = None
-        if plan.get("channels"):
-            guide = asyncio.create_task(_sync_guide(ctx, state, client, provider, plan["channels"]))
-            state.guide = guide
-        try:
-            if plan.get("vod"):
-                await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
-        except BaseException:
-            if guide is not None:
-                guide.cancel()
-                with contextlib.suppress(BaseException):
-                    await guide
-            raise
+        await _walk_scopes(ctx, state, client, provider, plan)
+        guide = state.guide
         if guide is not None:
             if not guide.done():
                 state.phase = Phase.EPG
@@ -336,6 +320,50 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         tried: list[dict[str, Any]] = list(getattr(client, "mac_states", None) or [])
         if tried:
             await asyncio.shield(_db(_record_macs, ctx, state, tried))
+
+
+async def _walk_scopes(
+    ctx: SyncContext, state: RunState, client: ProviderClient, provider: Any, plan: dict[str, Any]
+) -> None:
+    """The channel walk, then the guide beside what follows; the VOD walk beside both where
+    the client allows (``concurrent_scopes``): its start then no longer waits for the
+    channels' (~0.3 s of a Stalker sync, docs/benchmarks.md, issue 21). The guide needs only
+    the channels; it is one long streamed answer whose database writes release the
+    interpreter, so it and the VOD walk overlap instead of adding up (issue 16).
+
+    The first failure cancels the rest (each walk keeps what it fetched) and is raised as
+    it is; so is a cancellation."""
+
+    async def channels() -> None:
+        await _sync_scope(ctx, state, client, Scope.CHANNELS, plan["channels"])
+        state.guide = asyncio.create_task(
+            _sync_guide(ctx, state, client, provider, plan["channels"])
+        )
+
+    async def vod() -> None:
+        await _sync_scope(ctx, state, client, Scope.VOD, plan["vod"])
+
+    walks: list[asyncio.Task[None]] = []
+    try:
+        if plan.get("channels") and plan.get("vod") and client.concurrent_scopes:
+            walks = [asyncio.create_task(channels()), asyncio.create_task(vod())]
+            done, _ = await asyncio.wait(walks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in walks:
+                if task in done:
+                    task.result()  # the first failure, as it is
+        else:
+            if plan.get("channels"):
+                await channels()
+            if plan.get("vod"):
+                await vod()
+    except BaseException:
+        pending = [t for t in (*walks, state.guide) if t is not None and not t.done()]
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(BaseException):
+                await task
+        raise
 
 
 def _mac_pool(ctx: SyncContext, state: RunState) -> list[dict[str, Any]]:

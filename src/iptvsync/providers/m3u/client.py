@@ -135,6 +135,8 @@ class M3uClient:
 
     whole_lists = True
 
+    concurrent_scopes = False
+
     def __init__(
         self,
         config: ProviderConfig,

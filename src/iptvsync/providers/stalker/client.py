@@ -40,6 +40,8 @@ class StalkerClient(StalkerWalks, StalkerProbe, StalkerPlay):
 
     whole_lists = False
 
+    concurrent_scopes = True
+
     # -- ProviderClient ----------------------------------------------------------------------
 
     @property

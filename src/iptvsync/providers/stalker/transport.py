@@ -30,7 +30,6 @@ from iptvsync.providers.stalker.discovery import (
     Endpoint,
     FetchResult,
 )
-from iptvsync.providers.stalker.filters import CategoryStream
 from iptvsync.providers.stalker.identity import StalkerIdentity
 from iptvsync.providers.stalker.options import StalkerSettings
 from iptvsync.providers.stalker.pool import MacPool
@@ -83,7 +82,6 @@ class StalkerTransport:
         self._tokenless = False
         self._profile: parse.Profile | None = None
         self._auth_lock = asyncio.Lock()
-        self._deliver_lock = asyncio.Lock()
         self._requests = 0
         self._answered = False  # a content call succeeded once: a later 404 means a ban
         self._handshakes = 0
@@ -91,8 +89,6 @@ class StalkerTransport:
         self._closed = False
         self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
         self._category_answers: dict[tuple[str, str], Any] = {}
-        self._notes: list[str] = []  # warnings of the current walk (hidden categories)
-        self._hidden_streams: list[CategoryStream] = []
         self._series_module: bool | None = None
         self._channel_keys: dict[str, str] = {}  # channel id → guide key (xmltv_id)
         self._guide_notes: list[str] = []

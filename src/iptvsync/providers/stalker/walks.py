@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from iptvsync.errors import ProviderBadResponse
@@ -53,29 +54,30 @@ class StalkerWalks(StalkerSession):
         suits full and incremental walks alike; ``newest_first`` is accepted for the protocol."""
         await self._ensure_session()
         seen: set[SeenKey] = set()
+        # A walk's own state: the channel and VOD walks of one sync may run at once
+        # (``concurrent_scopes``), each with its consumer.
+        walk = _Walk()
 
         async def deliver(page: Page) -> bool:
-            # One consumer call at a time, whatever stream the page belongs to.
-            async with self._deliver_lock:
+            # One consumer call at a time, whatever stream of this walk the page belongs to.
+            async with walk.deliver_lock:
                 if scope is Scope.CHANNELS:
                     for record in page.records:
                         if isinstance(record, ChannelRecord) and record.epg_id:
                             self._channel_keys[record.provider_item_id] = record.epg_id
                 return (await on_page(page)) is not False
 
-        self._notes = []
-        self._hidden_streams = []
         if scope is Scope.CHANNELS:
-            outcomes = await self._walk_channels(deliver, seen, page_cap)
+            outcomes = await self._walk_channels(walk, deliver, seen, page_cap)
         else:
-            outcomes = await self._walk_vod(deliver, seen, page_cap)
-        for stream in self._hidden_streams:
+            outcomes = await self._walk_vod(walk, deliver, seen, page_cap)
+        for stream in walk.hidden_streams:
             stream.finish()  # stray rows dropped from a hidden category: a warning
         result = _merge(outcomes)
-        result.warnings.extend(n for n in self._notes if n not in result.warnings)
+        result.warnings.extend(n for n in walk.notes if n not in result.warnings)
         return result
 
-    def _hidden(self, module: str, category: str, to_records: Any) -> FetchPage:
+    def _hidden(self, walk: _Walk, module: str, category: str, to_records: Any) -> FetchPage:
         """Pages of one hidden category, its filter parameter found by trying (filters.py)."""
 
         def params(variant: dict[str, str], number: int) -> dict[str, str]:
@@ -94,9 +96,9 @@ class StalkerWalks(StalkerSession):
             params=params,
             get_page=self._page,
             to_records=to_records,
-            warn=self._notes.append,
+            warn=walk.notes.append,
         )
-        self._hidden_streams.append(stream)
+        walk.hidden_streams.append(stream)
         return stream.fetch
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]:
@@ -144,7 +146,7 @@ class StalkerWalks(StalkerSession):
     # -- walks -------------------------------------------------------------------------------
 
     async def _walk_channels(
-        self, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
+        self, walk: _Walk, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
     ) -> list[StreamOutcome]:
         genres = parse.parse_categories(
             (await self._category_call("itv", "get_genres")).js, Kind.CHANNEL
@@ -170,7 +172,7 @@ class StalkerWalks(StalkerSession):
             return list(parse.parse_channels(rows, urls, censored_genres=censored))
 
         for genre in sorted(censored):
-            jobs.append((f"itv:genre:{genre}", self._hidden("itv", genre, channels_of)))
+            jobs.append((f"itv:genre:{genre}", self._hidden(walk, "itv", genre, channels_of)))
         # The radio module is asked on every portal too; what answers is channels flagged radio.
         jobs.append(("radio", self._radio_fetcher()))
         outcomes = [main] if main is not None else []
@@ -237,7 +239,7 @@ class StalkerWalks(StalkerSession):
         return outcome
 
     async def _walk_vod(
-        self, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
+        self, walk: _Walk, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
     ) -> list[StreamOutcome]:
         # No family guess switches a module off: the series module is asked on every portal
         # and kept when it answers (a stock path may serve one too).
@@ -291,7 +293,8 @@ class StalkerWalks(StalkerSession):
             for cat in cats[module]:
                 if cat.censored:
                     name = f"{module}:category:{cat.provider_category_id}"
-                    jobs.append((name, self._hidden(module, cat.provider_category_id, items_of)))
+                    fetch = self._hidden(walk, module, cat.provider_category_id, items_of)
+                    jobs.append((name, fetch))
         return await self._run_streams(jobs, deliver, seen, page_cap)
 
     async def _run_streams(
@@ -331,6 +334,15 @@ class StalkerWalks(StalkerSession):
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
+
+
+@dataclass(slots=True)
+class _Walk:
+    """One walk's warnings (hidden categories), hidden-category streams and consumer lock."""
+
+    notes: list[str] = field(default_factory=list)
+    hidden_streams: list[CategoryStream] = field(default_factory=list)
+    deliver_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _fetched(records: list[Any], payload: parse.PagePayload) -> FetchedPage:

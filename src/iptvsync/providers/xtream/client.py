@@ -250,6 +250,8 @@ class XtreamClient:
 
     whole_lists = True
 
+    concurrent_scopes = False
+
     def __init__(
         self,
         config: ProviderConfig,
