@@ -4,6 +4,7 @@ on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -177,6 +178,34 @@ async def test_wrong_mac_fails_with_auth_code(harness: Harness) -> None:
 
 
 @pytest.mark.both_backends  # the engine's writes
+async def test_the_vod_walk_goes_beside_the_channel_walk(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Stalker portal's VOD walk starts without waiting for its channel walk to end
+    (``concurrent_scopes``): the portal is asked for VOD while channel requests are still
+    unanswered, and the run stores exactly the catalogue."""
+    from iptvsync.fakes.stalker import FakeStalkerPortal
+
+    harness.portal.configure(latency_ms=20)
+    events: list[tuple[str, str]] = []  # ("asked" | "answered", module), in order
+    handle = FakeStalkerPortal.handle
+
+    async def logged(portal: FakeStalkerPortal, request: Any) -> Any:
+        module = request.query_params.get("type", "")
+        events.append(("asked", module))
+        response = await handle(portal, request)
+        events.append(("answered", module))
+        return response
+
+    monkeypatch.setattr(FakeStalkerPortal, "handle", logged)
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    _assert_exact(harness)
+    first_vod = events.index(("asked", "vod"))
+    last_channel = max(i for i, e in enumerate(events) if e[0] == "answered" and e[1] == "itv")
+    assert first_vod < last_channel, events
+
+
 async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness) -> None:
     # Slow enough that the walk is still going when the cancel lands (one page at a time).
     harness.portal.configure(latency_ms=300, capacity=1, hard_limit=100)
