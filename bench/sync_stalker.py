@@ -12,6 +12,8 @@ Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
     requests)
   cli-0ms: the same CLI sync at 0 ms: items/s (issue 21: ≥ 15,000) and peak RSS (≤ 150 MB)
   cli-20ms-vod: ``iptvsync sync --vod`` (movies and series) at 20 ms
+  harness-20ms: the fake's VOD pages ("All", newest first) read by a bare aiohttp client at
+    32 in flight: the harness's own floor on this machine, before any of iptvsync's work
 
 ``--guide-prerendered`` has the fake render its 3-day guide when it starts and serve it from
 memory: on this two-core machine, the fake rendering 255k programmes during the sync (~3 s
@@ -89,6 +91,10 @@ CASES: dict[str, dict[str, Any]] = {
         "sync_args": ["--vod"],
     },
 }
+# The harness's own floor: the same fake serving the VOD walk's pages (the "All" list) to a
+# client that only reads them, 32 in flight: what the portal and the machine allow before
+# any of iptvsync's work (issue 21).
+CASES["harness-20ms"] = {"latency_ms": 20.0, "capacity": None, "harness": True}
 CLI = str(Path(sys.executable).parent / "iptvsync")
 MAC = "00:1A:79:12:34:56"
 
@@ -265,8 +271,77 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     return out
 
 
+async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The fake's pages read by a bare aiohttp client (no parsing, no database)."""
+    import aiohttp
+
+    case = CASES[name]
+    in_flight = 32
+    with ServerProcess(
+        "stalker",
+        movies=args.movies,
+        series=args.series,
+        channels=args.channels,
+        family=args.family,
+        latency_ms=case["latency_ms"],
+        capacity=case["capacity"],
+        options=_fake_options(args),
+    ) as portal:
+        _pin(portal, _pinning(args))
+        assert portal.proc is not None
+        fake = psutil.Process(portal.proc.pid)
+        path = "/stalker_portal/server/load.php" if args.family == "stock" else "/portal.php"
+        endpoint = f"{portal.url}{path}?JsHttpRequest=1-xml&"
+        box = {"Cookie": f"mac={MAC}; stb_lang=en; timezone=UTC", "User-Agent": "MAG200"}
+        vod = "type=vod&action=get_ordered_list&category=*&genre=*&sortby=added&p="
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+
+            async def get(query: str, headers: dict[str, str]) -> bytes:
+                async with http.get(endpoint + query, headers=headers) as response:
+                    return await response.read()
+
+            hello = await get("type=stb&action=handshake&token=&prehash=0", box)
+            headers = {**box, "Authorization": f"Bearer {json.loads(hello)['js']['token']}"}
+            await get("type=stb&action=get_profile", headers)
+            first = json.loads(await get(vod + "1", headers))["js"]
+            pages = -(-int(first["total_items"]) // len(first["data"]))
+            gate = asyncio.Semaphore(in_flight)
+            latencies: list[float] = []
+
+            async def page(number: int) -> None:
+                async with gate:
+                    sent = time.perf_counter()
+                    await get(vod + str(number), headers)
+                    latencies.append(time.perf_counter() - sent)
+
+            fake_before, client_before = cpu_s(fake), time.process_time()
+            started = time.perf_counter()
+            await asyncio.gather(*(page(n) for n in range(1, pages + 1)))
+            wall = time.perf_counter() - started
+        latencies.sort()
+        floor = pages * case["latency_ms"] / 1000 / in_flight
+        return [
+            {
+                "bench": "sync_stalker",
+                "case": name,
+                "family": args.family,
+                "pinned": _pinning(args),
+                "pages": pages,
+                "wall_s": round(wall, 2),
+                "pages_per_s": round(pages / wall, 1),
+                "median_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+                "client_cpu_s": round(time.process_time() - client_before, 2),
+                "portal_cpu_s": round(cpu_s(fake) - fake_before, 2),
+                "floor_s": round(floor, 2),
+                "ratio_to_floor": round(wall / floor, 3),
+            }
+        ]
+
+
 async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     case = CASES[name]
+    if case.get("harness"):
+        return await run_harness_case(name, args)
     if case.get("cli"):
         return await asyncio.to_thread(run_cli_case, name, args)
     out: list[dict[str, Any]] = []
