@@ -8,7 +8,7 @@ import random
 import pytest
 
 from iptvsync.errors import ProviderTimeout
-from iptvsync.providers.stalker.paging import FetchedPage, walk_stream
+from iptvsync.providers.stalker.paging import FetchedPage, Seen, walk_stream
 from iptvsync.records import MovieRecord, Page
 
 
@@ -54,7 +54,7 @@ async def collect(source: Source, **kwargs: object) -> tuple[list[Page], object]
         source,
         deliver,
         window=lambda: 4,
-        seen=kwargs.pop("seen", set()),  # type: ignore[arg-type]
+        seen=kwargs.pop("seen", Seen()),  # type: ignore[arg-type]
         **kwargs,  # type: ignore[arg-type]
     )
     return pages, outcome
@@ -90,8 +90,23 @@ async def test_early_termination_and_page_cap() -> None:
     assert outcome.complete  # the end came first
 
 
+async def test_a_page_repeats_only_what_its_own_stream_delivered() -> None:
+    # The items of another stream (a hidden category listed in "All" too) are filtered as
+    # duplicates, but a page made of them is no repeat of this stream's pages.
+    seen = Seen()
+    seen.add("vod:category:9", [f"movie:{i}" for i in range(10, 20)])
+    pages, outcome = await collect(Source(total=30, size=5), seen=seen)
+    assert [len(p.records) for p in pages] == [5, 5, 0, 0, 5, 5]
+    assert outcome.complete and outcome.stop_reason is None  # type: ignore[attr-defined]
+    # A key several streams delivered counts for each of them.
+    assert seen.all_from("vod", ["movie:12"]) and seen.all_from("vod:category:9", ["movie:12"])
+    assert not seen.all_from("vod", []) and not seen.all_from("radio", ["movie:12"])
+    assert len(seen) == 30 and "movie:29" in seen
+
+
 async def test_dedupe_across_streams_and_empty_lists() -> None:
-    seen: set[str] = {"movie:0", "movie:5"}
+    seen = Seen()
+    seen.add("another", ["movie:0", "movie:5"])
     pages, outcome = await collect(Source(total=20), seen=seen)
     delivered = [r.provider_item_id for p in pages for r in p.records]
     assert "0" not in delivered and "5" not in delivered and len(delivered) == 18
@@ -111,7 +126,7 @@ async def test_unknown_totals_walk_until_an_empty_page() -> None:
         pages.append(page)
         return True
 
-    outcome = await walk_stream("x", fetch, deliver, window=lambda: 3, seen=set())
+    outcome = await walk_stream("x", fetch, deliver, window=lambda: 3, seen=Seen())
     assert outcome.complete and sum(len(p.records) for p in pages) == 45
 
 
@@ -128,7 +143,7 @@ async def test_empty_page_mid_list_is_skipped() -> None:
         got.append(page.number)
         return True
 
-    outcome = await walk_stream("x", fetch, deliver, window=lambda: 2, seen=set())
+    outcome = await walk_stream("x", fetch, deliver, window=lambda: 2, seen=Seen())
     assert got == [1, 3] and outcome.complete
 
 
@@ -151,5 +166,5 @@ async def test_a_failing_page_raises_and_cancels_the_rest() -> None:
         return True
 
     with pytest.raises(ProviderTimeout):
-        await walk_stream("x", fetch, deliver, window=lambda: 4, seen=set())
+        await walk_stream("x", fetch, deliver, window=lambda: 4, seen=Seen())
     assert cancelled  # in-flight pages were cancelled, not leaked

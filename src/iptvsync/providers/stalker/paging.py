@@ -57,6 +57,47 @@ def seen_key(record: CatalogueItem) -> SeenKey:
     return f"{record.kind}:{record.provider_item_id}"
 
 
+class Seen:
+    """The keys a walk's streams delivered, and which stream delivered each: what the walk
+    de-duplicates against, and what tells a stream that a page repeats its own earlier ones.
+
+    One dict (key → its stream, or the set of them for a key several streams listed) where a
+    set for the walk and a set per stream were: at the end of a VOD walk of 83k items the two
+    sets' tables held 16 MB, the dict ~3 MB (docs/benchmarks.md, issue 21)."""
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[SeenKey, str | set[str]] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by
+
+    def __len__(self) -> int:
+        return len(self._by)
+
+    def all_from(self, stream: str, keys: list[SeenKey]) -> bool:
+        """Whether ``stream`` delivered every one of ``keys`` before (False when empty)."""
+        by = self._by
+        for key in keys:
+            tag = by.get(key)
+            if tag is None or not (tag == stream if isinstance(tag, str) else stream in tag):
+                return False
+        return bool(keys)
+
+    def add(self, stream: str, keys: list[SeenKey]) -> None:
+        by = self._by
+        for key in keys:
+            tag = by.get(key)
+            if tag is None:
+                by[key] = stream
+            elif isinstance(tag, str):
+                if tag != stream:
+                    by[key] = {tag, stream}
+            else:
+                tag.add(stream)
+
+
 #: Pages fetched before the first answer tells the total: guessing wider wastes requests on
 #: small lists (a censored genre is often one page).
 _BLIND_PAGES = 2
@@ -68,7 +109,7 @@ async def walk_stream(
     deliver: Deliver,
     *,
     window: Callable[[], int],
-    seen: set[SeenKey],
+    seen: Seen,
     page_cap: int | None = None,
     max_ahead: int = 256,
 ) -> StreamOutcome:
@@ -81,7 +122,6 @@ async def walk_stream(
     out = StreamOutcome(stream=stream, complete=False)
     tasks: dict[int, asyncio.Task[FetchedPage]] = {}
     ready: dict[int, FetchedPage] = {}
-    stream_ids: set[SeenKey] = set()
     next_launch = next_deliver = 1
     total_pages: int | None = None
     total_items: int | None = None
@@ -139,16 +179,15 @@ async def walk_stream(
                 return out
 
             keys = [seen_key(r) for r in page.records]
-            if keys and all(k in stream_ids for k in keys):
+            if seen.all_from(stream, keys):
                 out.stop_reason = "repeated_page"
                 out.warnings.append(
                     f"{stream}: page {number} repeats items of earlier pages; the portal "
                     f"seems to ignore paging, so the walk stopped there (incomplete)"
                 )
                 return out
-            stream_ids.update(keys)
             fresh = [r for r, k in zip(page.records, keys, strict=True) if k not in seen]
-            seen.update(keys)
+            seen.add(stream, keys)
             out.pages += 1
             out.items += len(fresh)
             keep_going = await deliver(

@@ -18,7 +18,7 @@ from iptvsync.providers.stalker.paging import (
     Deliver,
     FetchedPage,
     FetchPage,
-    SeenKey,
+    Seen,
     StreamOutcome,
     seen_key,
     walk_stream,
@@ -53,7 +53,7 @@ class StalkerWalks(StalkerSession):
         """Walk channels or VOD. VOD is always read ``sortby=added`` (newest first), which
         suits full and incremental walks alike; ``newest_first`` is accepted for the protocol."""
         await self._ensure_session()
-        seen: set[SeenKey] = set()
+        seen = Seen()
         # A walk's own state: the channel and VOD walks of one sync may run at once
         # (``concurrent_scopes``), each with its consumer.
         walk = _Walk()
@@ -146,7 +146,7 @@ class StalkerWalks(StalkerSession):
     # -- walks -------------------------------------------------------------------------------
 
     async def _walk_channels(
-        self, walk: _Walk, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
+        self, walk: _Walk, deliver: Deliver, seen: Seen, page_cap: int | None
     ) -> list[StreamOutcome]:
         genres = parse.parse_categories(
             (await self._category_call("itv", "get_genres")).js, Kind.CHANNEL
@@ -194,7 +194,7 @@ class StalkerWalks(StalkerSession):
     async def _all_channels_stream(
         self,
         deliver: Deliver,
-        seen: set[SeenKey],
+        seen: Seen,
         censored: frozenset[str],
         page_cap: int | None,
     ) -> StreamOutcome | None:
@@ -223,7 +223,7 @@ class StalkerWalks(StalkerSession):
         for number, chunk in enumerate(chunks, start=1):
             keys = [seen_key(r) for r in chunk]
             fresh = [r for r, k in zip(chunk, keys, strict=True) if k not in seen]
-            seen.update(keys)
+            seen.add("itv", keys)
             outcome.pages += 1
             outcome.items += len(fresh)
             page = Page("itv", number, list(fresh), len(chunks), len(records))
@@ -239,7 +239,7 @@ class StalkerWalks(StalkerSession):
         return outcome
 
     async def _walk_vod(
-        self, walk: _Walk, deliver: Deliver, seen: set[SeenKey], page_cap: int | None
+        self, walk: _Walk, deliver: Deliver, seen: Seen, page_cap: int | None
     ) -> list[StreamOutcome]:
         # No family guess switches a module off: the series module is asked on every portal
         # and kept when it answers (a stock path may serve one too).
@@ -301,7 +301,7 @@ class StalkerWalks(StalkerSession):
         self,
         jobs: list[tuple[str, FetchPage]],
         deliver: Deliver,
-        seen: set[SeenKey],
+        seen: Seen,
         page_cap: int | None,
     ) -> list[StreamOutcome]:
         """Walk the streams concurrently (they share the budget); the first failure cancels
