@@ -29,7 +29,7 @@ from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.models import ITEM_TABLES, programmes
-from iptvsync.sync import guide_sink, write_process
+from iptvsync.sync import guide_sink, write_child, write_process
 from iptvsync.sync.batch_write import write_programmes
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
@@ -230,16 +230,40 @@ def _sqlite(tmp_path: Path) -> sa.Engine:
     return db
 
 
-def _cache_size(db: sa.Engine) -> int:
-    with db.connect() as conn:
-        return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+def _cache_size(target: Any) -> int:
+    """The page cache of the connection ``target`` writes with (the child's or ours)."""
+    if isinstance(target, sa.Engine):
+        with target.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    return int(target.conn.execute("PRAGMA cache_size").fetchone()[0])
+
+
+def test_the_child_and_what_it_runs_import_no_sqlalchemy() -> None:
+    """The write process holds the database with ``sqlite3`` alone: SQLAlchemy would be
+    ~20 MB of its memory. So do the functions it is sent and what their arguments are."""
+    import subprocess
+    import sys
+
+    modules = [
+        "iptvsync.sync.write_child",
+        "iptvsync.sync.batch_write",  # write_items, write_programmes, the guide's sink
+        "iptvsync.providers.stalker.parse.deferred",  # VOD rows parsed there
+        "iptvsync.providers.stalker.guide_split",  # the guide's decoder
+    ]
+    code = (
+        f"import sys; import {', '.join(modules)}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'pydantic', 'aiohttp', 'asyncio')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_the_child_writes_with_a_small_page_cache(tmp_path: Path) -> None:
     db = _sqlite(tmp_path)
-    process = WriteProcess(db.url.render_as_string(hide_password=False))
+    process = WriteProcess(str(db.url.database))
     try:
-        assert process.call(_cache_size) == -write_process.CHILD_CACHE_KIB
+        assert process.call(_cache_size) == -write_child.CACHE_KIB
         assert _cache_size(db) == -8192  # a reading connection here keeps its own
     finally:
         process.close()
@@ -255,7 +279,7 @@ def test_a_finished_writer_starts_no_other_child(tmp_path: Path) -> None:
     assert not writer.started
     writer.expect_more()
     assert not writer.started and writer.ensure_process() is False
-    assert writer.call(lambda engine: engine is db) is True  # written here
+    assert writer.call(lambda target: target.db is db) is True  # written here
     db.dispose()
 
 
@@ -290,7 +314,7 @@ async def test_the_write_process_is_gone_before_the_vod_sweep(
 
 def test_an_error_in_the_child_comes_back_with_its_type(tmp_path: Path) -> None:
     db = _sqlite(tmp_path)
-    process = WriteProcess(db.url.render_as_string(hide_password=False))
+    process = WriteProcess(str(db.url.database))
     try:
         start = datetime(2026, 1, 1, tzinfo=UTC)
         orphan = [ProgrammeRecord("c1", start, start.replace(hour=1), "News")]
@@ -307,7 +331,7 @@ def test_an_error_in_the_child_comes_back_with_its_type(tmp_path: Path) -> None:
 
 def test_the_child_exits_when_its_parent_goes(tmp_path: Path) -> None:
     db = _sqlite(tmp_path)
-    process = WriteProcess(db.url.render_as_string(hide_password=False))
+    process = WriteProcess(str(db.url.database))
     assert _wait(process.ready)
     # A parent that dies closes its pipe ends without a word: the child must not linger.
     process._out.close()
@@ -327,7 +351,7 @@ def test_only_a_sqlite_file_gets_a_write_process(tmp_path: Path) -> None:
         writer = RunWriter(engine, enabled=enabled)
         writer.expect_more()
         assert not writer.started
-        assert writer.call(lambda db, e=engine: db is e) is True  # written here instead
+        assert writer.call(lambda target, e=engine: target.db is e) is True  # written here
         writer.close()
         engine.dispose()
 
@@ -339,7 +363,7 @@ def test_a_run_whose_child_cannot_start_writes_in_its_own_process(tmp_path: Path
     assert writer._process is not None
     writer._process._proc.kill()  # gone before it said "ready" (its imports take ~0.3 s)
     writer._process._proc.wait()
-    assert writer.call(lambda engine: engine is db) is True
+    assert writer.call(lambda target: target.db is db) is True
     assert not writer.started
     writer.expect_more()  # and it starts no other for this run
     assert not writer.started

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import operator
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
+from iptvsync.store import bulk
+from iptvsync.store.bulk import UNCATEGORISED, UpsertResult, sqlite_datetime
 from iptvsync.store.models import (
     ITEM_TABLES,
     UtcDateTime,
@@ -28,16 +28,7 @@ from iptvsync.store.models import (
     sync_runs,
 )
 
-UNCATEGORISED = "__uncategorised__"
 UNCATEGORISED_TITLE = "Uncategorised"
-
-
-@dataclass(slots=True)
-class UpsertResult:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    new_keys: list[str] = field(default_factory=list)
 
 
 def upsert_items(
@@ -50,187 +41,95 @@ def upsert_items(
     version: int,
     now: datetime,
 ) -> UpsertResult:
-    """Insert new rows, rewrite changed ones (or ones that come back), touch the rest.
-
-    ``rows`` are column dicts with at least ``provider_item_id``, ``name`` and ``hash``; they
-    must be unique by ``provider_item_id`` (the engine de-duplicates).
-    """
+    """Insert new rows, rewrite changed ones (or ones that come back), touch the rest
+    (``bulk.upsert``): with the driver's ``executemany`` on SQLite (``bulk.SqliteItemWriter``,
+    the write process's code too), through SQLAlchemy Core elsewhere."""
     table = ITEM_TABLES[kind]
-    result = UpsertResult()
-    if not rows:
-        return result
-    writer: _Writer = _SqliteWriter(table) if conn.dialect.name == "sqlite" else _CoreWriter(table)
-    existing = writer.existing(conn, provider_id, [r["provider_item_id"] for r in rows])
-
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    touches: list[int] = []
-    for r in rows:
-        found = existing.get(r["provider_item_id"])
-        if found is None:
-            inserts.append(r)
-            result.new_keys.append(r["provider_item_id"])
-        elif found[1] != r["hash"] or found[2]:
-            values = {k: v for k, v in r.items() if k != "provider_item_id"}
-            if values.get("added_at") is None:
-                values.pop("added_at", None)
-            values.update(
-                _id=found[0],
-                updated_at=now,
-                last_seen_run=run_id,
-                changed_version=version,
-                deleted_at=None,
-                deleted_version=None,
-            )
-            updates.append(values)
-            if found[2]:  # a title that comes back counts as new for early termination
-                result.new_keys.append(r["provider_item_id"])
-        else:
-            touches.append(found[0])
-
-    if inserts:
-        # The same for every new row of the batch; ``added_at`` is the row's when it has one.
-        same = {
-            "provider_id": provider_id,
-            "first_seen_at": now,
-            "updated_at": now,
-            "last_seen_run": run_id,
-            "created_version": version,
-            "changed_version": version,
-        }
-        writer.insert(conn, inserts, same, {"added_at": now})
-    if updates:
-        # executemany needs the same keys in every row: group by key set.
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for u in updates:
-            groups.setdefault(tuple(sorted(u)), []).append(u)
-        for cols, group in groups.items():
-            writer.update(conn, [c for c in cols if c != "_id"], group)
-    if touches:
-        writer.touch(conn, touches, run_id)
-    result.added = len(inserts)
-    result.updated = len(updates)
-    result.unchanged = len(touches)
-    return result
-
-
-Existing = dict[str, tuple[int, str, bool]]
-
-
-class _Writer(Protocol):
-    def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing: ...
-    def insert(
-        self,
-        conn: sa.Connection,
-        rows: list[dict[str, Any]],
-        same: dict[str, Any],
-        fallback: dict[str, Any],
-    ) -> None:
-        """Insert ``rows`` completed with ``same`` (every row's value) and ``fallback`` (the
-        value of a key a row lacks or holds None for)."""
-
-    def update(
-        self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]
-    ) -> None: ...
-    def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None: ...
+    writer: bulk.ItemWriter
+    if conn.dialect.name == "sqlite":
+        writer = bulk.SqliteItemWriter(conn.connection.driver_connection, row_shape(table))  # type: ignore[arg-type]
+    else:
+        writer = _CoreWriter(conn, table)
+    return bulk.upsert(writer, provider_id, rows, run_id=run_id, version=version, now=now)
 
 
 class _CoreWriter:
-    """Writes through SQLAlchemy Core (PostgreSQL)."""
+    """``bulk.ItemWriter`` through SQLAlchemy Core (PostgreSQL)."""
 
-    def __init__(self, table: sa.Table) -> None:
+    def __init__(self, conn: sa.Connection, table: sa.Table) -> None:
+        self.conn = conn
         self.table = table
 
-    def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
+    def existing(self, provider_id: int, keys: list[str]) -> bulk.Existing:
         t = self.table
         query = sa.select(t.c.provider_item_id, t.c.id, t.c.hash, t.c.deleted_at).where(
             t.c.provider_id == provider_id, t.c.provider_item_id.in_(keys)
         )
-        return {r[0]: (r[1], r[2], r[3] is not None) for r in conn.execute(query)}
+        return {r[0]: (r[1], r[2], r[3] is not None) for r in self.conn.execute(query)}
 
     def insert(
-        self,
-        conn: sa.Connection,
-        rows: list[dict[str, Any]],
-        same: dict[str, Any],
-        fallback: dict[str, Any],
+        self, rows: list[dict[str, Any]], constant: dict[str, Any], fallback: dict[str, Any]
     ) -> None:
         completed = [
-            {**row, **same, **{k: row.get(k) or v for k, v in fallback.items()}} for row in rows
+            {**row, **constant, **{k: row.get(k) or v for k, v in fallback.items()}} for row in rows
         ]
-        conn.execute(self.table.insert(), completed)
+        self.conn.execute(self.table.insert(), completed)
 
-    def update(self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    def update(self, columns: list[str], rows: list[dict[str, Any]]) -> None:
         t = self.table
         stmt = (
             t.update()
             .where(t.c.id == sa.bindparam("_id"))
             .values({c: sa.bindparam(c) for c in columns})
         )
-        conn.execute(stmt, rows)
+        self.conn.execute(stmt, rows)
 
-    def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
+    def touch(self, ids: list[int], run_id: int) -> None:
         t = self.table
-        conn.execute(t.update().where(t.c.id.in_(ids)).values(last_seen_run=run_id))
+        self.conn.execute(t.update().where(t.c.id.in_(ids)).values(last_seen_run=run_id))
 
 
-class _SqliteWriter:
-    """Writes with the driver's own ``executemany`` (SQLite).
+class EngineTarget:
+    """``bulk.BulkTarget`` on an engine: the sync's own process (any database)."""
 
-    A sync writes tens of thousands of rows; SQLAlchemy's per-row parameter processing cost
-    ~60 µs a row, three times SQLite's own work. Values are stored exactly as SQLAlchemy stores
-    them (its datetime text format, JSON text with None as ``null``, booleans as 0/1), so rows
-    written here and rows written through SQLAlchemy read back the same. Key lists travel as
-    one JSON parameter (``json_each``) instead of thousands of placeholders.
+    def __init__(self, db: sa.Engine) -> None:
+        self.db = db
 
-    New rows are added to the FTS5 index by one statement per batch (migration 0003: ~2.5 µs
-    a row instead of ~25 through a row trigger). The batch holds the write lock (``BEGIN
-    IMMEDIATE``), so the rows with an id above the largest one before the insert are exactly
-    the batch's.
-    """
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[EngineTx]:
+        with self.db.begin() as conn:
+            yield EngineTx(conn)
 
-    def __init__(self, table: sa.Table) -> None:
-        self.table = table
 
-    def existing(self, conn: sa.Connection, provider_id: int, keys: list[str]) -> Existing:
-        sql = (
-            f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.table.name} "
-            "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
-        )
-        with driver_cursor(conn) as cursor:
-            found = cursor.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
-        return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
+class EngineTx:
+    """``bulk.BulkTx`` on a connection inside its transaction."""
 
-    def insert(
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def upsert_items(
         self,
-        conn: sa.Connection,
+        kind: str,
+        provider_id: int,
         rows: list[dict[str, Any]],
-        same: dict[str, Any],
-        fallback: dict[str, Any],
-    ) -> None:
-        name = self.table.name
-        last = conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar() or 0
-        shape = _shape(self.table)
-        with driver_cursor(conn) as cursor:
-            cursor.executemany(shape.sql, map(shape.compile(same, fallback), rows))
-        conn.exec_driver_sql(
-            f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
-            (last,),
+        *,
+        run_id: int,
+        version: int,
+        now: datetime,
+    ) -> UpsertResult:
+        return upsert_items(
+            self.conn, kind, provider_id, rows, run_id=run_id, version=version, now=now
         )
 
-    def update(self, conn: sa.Connection, columns: list[str], rows: list[dict[str, Any]]) -> None:
-        convert = [(c, _sqlite_converter(self.table.c[c])) for c in columns]
-        params = [(*(f(row[c]) for c, f in convert), row["_id"]) for row in rows]
-        assignments = ", ".join(f"{c} = ?" for c in columns)
-        with driver_cursor(conn) as cursor:
-            cursor.executemany(f"UPDATE {self.table.name} SET {assignments} WHERE id = ?", params)
+    def insert_programmes(self, provider_id: int, rows: Sequence[bulk.Programme]) -> None:
+        from iptvsync.store import guide_write  # it imports this module
 
-    def touch(self, conn: sa.Connection, ids: list[int], run_id: int) -> None:
-        conn.exec_driver_sql(
-            f"UPDATE {self.table.name} SET last_seen_run = ? "
-            "WHERE id IN (SELECT value FROM json_each(?))",
-            (run_id, orjson.dumps(ids).decode()),
-        )
+        guide_write.insert_programmes(self.conn, provider_id, rows)
+
+
+def bulk_shapes() -> dict[str, bulk.RowShape]:
+    """The item tables' shapes, for the write process (which has no SQLAlchemy)."""
+    return {table.name: row_shape(table) for table in ITEM_TABLES.values()}
 
 
 @contextlib.contextmanager
@@ -245,120 +144,45 @@ def driver_cursor(conn: sa.Connection) -> Iterator[Any]:
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """``INSERT`` many rows: with the driver's ``executemany`` on SQLite (values stored as
-    SQLAlchemy stores them, see ``_SqliteWriter``), through SQLAlchemy Core elsewhere."""
+    SQLAlchemy stores them, see ``store/bulk.py``), through SQLAlchemy Core elsewhere."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
         conn.execute(table.insert(), rows)
         return
-    shape = _shape(table)
+    shape = row_shape(table)
     with driver_cursor(conn) as cursor:
         cursor.executemany(shape.sql, map(shape.values, rows))
 
 
-class _RowShape:
-    """How a table's rows become driver parameters on SQLite (every column but ``id``)."""
-
-    def __init__(self, table: sa.Table) -> None:
-        self.columns = [c for c in table.columns if c.name != "id"]
-        names = [c.name for c in self.columns]
-        marks = ", ".join("?" * len(self.columns))
-        self.sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-        self.values = self.compile({}, {})
-
-    def compile(
-        self, same: dict[str, Any], fallback: dict[str, Any]
-    ) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-        """``row → parameters``: each column's value converted as SQLAlchemy stores it; a key
-        the row lacks gets what SQLAlchemy would insert; ``same`` and ``fallback`` as for
-        ``_Writer.insert``, converted once here.
-
-        Per row: one dict merge (the defaults, the row, then ``same``), the few columns whose
-        stored form differs from the Python value converted, and ``itemgetter`` for the
-        tuple, ~1.6 µs a row where a loop over the 21 columns cost ~3 (an ``exec``-generated
-        function was dropped for ~1.5 µs, docs/benchmarks.md, issue 18)."""
-        defaults: dict[str, Any] = {}
-        constants: dict[str, Any] = {}
-        converted: list[tuple[str, Callable[[Any], Any], Any]] = []  # per row: name, f, fallback
-        for column in self.columns:
-            name, convert = column.name, _sqlite_converter(column)
-            if name in same:
-                constants[name] = convert(same[name])
-                continue
-            defaults[name] = _default(column)
-            if name in fallback:
-                converted.append((name, convert, convert(fallback[name])))
-            elif convert is not _same:
-                converted.append((name, convert, _NO_FALLBACK))
-        getter = operator.itemgetter(*(c.name for c in self.columns))
-
-        def values(row: dict[str, Any]) -> tuple[Any, ...]:
-            merged = {**defaults, **row, **constants}
-            for name, convert, value in converted:
-                given = merged[name]
-                if value is _NO_FALLBACK:
-                    merged[name] = convert(given)
-                else:  # a fallback stands in for a missing or empty value
-                    merged[name] = convert(given) if given else value
-            return getter(merged)
-
-        return values
-
-
-#: ``compile``'s mark for a converted column without a fallback.
-_NO_FALLBACK = object()
-
-
 @functools.cache
-def _shape(table: sa.Table) -> _RowShape:
-    return _RowShape(table)
-
-
-def sqlite_datetime(value: Any) -> Any:
-    """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff``, of the value in UTC
-    (as ``UtcDateTime`` binds it: an aware value is converted, a naive one taken as it is):
-    ``isoformat`` pads the year to four digits and, asked for microseconds, always writes six;
-    the offset it appends is cut off."""
-    if value is None:
-        return None
-    if value.tzinfo is not None and value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
-
-
-def _sqlite_json(value: Any) -> str | None:
-    if value is _ABSENT:  # a key the row does not have: SQLAlchemy inserts SQL NULL
-        return None
-    return orjson.dumps(value).decode()  # None → 'null', as SQLAlchemy's JSON type stores it
-
-
-def _sqlite_bool(value: Any) -> Any:
-    return None if value is None else int(bool(value))
-
-
-def _same(value: Any) -> Any:
-    return value
+def row_shape(table: sa.Table) -> bulk.RowShape:
+    """The table's ``bulk.RowShape``: every column but ``id``, how each is stored on SQLite,
+    and what SQLAlchemy would insert for a key a row does not have."""
+    columns = [c for c in table.columns if c.name != "id"]
+    return bulk.RowShape(
+        table.name,
+        [c.name for c in columns],
+        [_sqlite_converter(c) for c in columns],
+        [_default(c) for c in columns],
+    )
 
 
 def _sqlite_converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
     if isinstance(column.type, sa.DateTime | UtcDateTime):
         return sqlite_datetime
     if isinstance(column.type, sa.JSON):
-        return _sqlite_json
+        return bulk.sqlite_json
     if isinstance(column.type, sa.Boolean):
-        return _sqlite_bool
-    return _same
-
-
-#: A JSON column's value for a key the row does not have (a None given is JSON ``null``).
-_ABSENT = object()
+        return bulk.sqlite_bool
+    return bulk.same
 
 
 def _default(column: sa.Column[Any]) -> Any:
     """The Python value SQLAlchemy would insert for a key a row does not have."""
     default = column.default
     if default is None or not getattr(default, "is_scalar", False):
-        return _ABSENT if isinstance(column.type, sa.JSON) else None
+        return bulk.ABSENT if isinstance(column.type, sa.JSON) else None
     return default.arg  # type: ignore[attr-defined]
 
 

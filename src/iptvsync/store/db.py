@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from iptvsync.store import bulk
+
 
 def create_db_engine(url: str, **kwargs: Any) -> sa.Engine:
     """Build an engine for ``url`` with the settings each backend needs."""
@@ -62,22 +64,7 @@ def _private_sqlite_files(path: Path) -> None:
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    # WAL: readers never block the writer and the writer never blocks readers.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    # 8 MiB of page cache per connection: enough for the hot index pages; a pool of
-    # connections at 64 MiB each was most of a sync's peak memory.
-    cur.execute("PRAGMA cache_size=-8192")
-    cur.execute("PRAGMA temp_store=MEMORY")
-    # Checkpoint every 40 MB of WAL instead of 4 MB: a sync batch dirties a few thousand
-    # pages, and checkpointing after every commit copied each of them to the database again
-    # (with an fsync) — half of the write cost. Readers are unaffected.
-    cur.execute("PRAGMA wal_autocheckpoint=10000")
-    cur.execute("PRAGMA journal_size_limit=67108864")
-    cur.close()
+    bulk.apply_pragmas(dbapi_conn)  # the write process's connection gets the same
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:

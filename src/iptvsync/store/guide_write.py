@@ -13,34 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.store.catalogue import driver_cursor, sqlite_datetime
+from iptvsync.store import bulk
 from iptvsync.store.models import programmes
 
 #: The columns a programme row holds after ``provider_id``, in ``ProgrammeRecord``'s order.
-COLUMNS = (
-    "channel_key",
-    "start",
-    "stop",
-    "title",
-    "subtitle",
-    "description",
-    "category",
-    "episode",
-)
-_SQLITE_INSERT = (
-    f"INSERT INTO programmes (provider_id, {', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (len(COLUMNS) + 1))})"
-)
+COLUMNS = bulk.PROGRAMME_COLUMNS
 
-Programme = tuple[str, datetime, datetime, str, Any, Any, Any, Any]
+Programme = bulk.Programme
 
 
 def insert_programmes(conn: sa.Connection, provider_id: int, rows: Sequence[Programme]) -> None:
-    """Insert ``rows`` (``ProgrammeRecord``s or tuples in ``COLUMNS`` order) for a provider."""
+    """Insert ``rows`` (``ProgrammeRecord``s or tuples in ``COLUMNS`` order) for a provider:
+    ``bulk.insert_programmes`` on SQLite (the write process's code too), Core elsewhere."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
@@ -49,36 +36,7 @@ def insert_programmes(conn: sa.Connection, provider_id: int, rows: Sequence[Prog
             [{"provider_id": provider_id, **dict(zip(COLUMNS, r, strict=True))} for r in rows],
         )
         return
-    # Each time's text remembered for the batch: a guide's programmes start and end on the
-    # same few times on every channel (a 3-day guide of 5,000 channels: 510k times, a few
-    # hundred distinct), and the text costs ~0.4 µs where a lookup inlined here costs ~0.05
-    # (two a programme; docs/benchmarks.md). Equal datetimes are the same instant, and
-    # ``sqlite_datetime`` writes an instant's UTC text, so a hit is exact.
-    texts: dict[datetime, str] = {}
-    known = texts.get
-    with driver_cursor(conn) as cursor:
-        cursor.executemany(
-            _SQLITE_INSERT,
-            [
-                (
-                    provider_id,
-                    key,
-                    known(start) or _remember(texts, start),
-                    known(stop) or _remember(texts, stop),
-                    title,
-                    sub,
-                    desc,
-                    cat,
-                    ep,
-                )
-                for key, start, stop, title, sub, desc, cat, ep in rows
-            ],
-        )
-
-
-def _remember(texts: dict[datetime, str], value: datetime) -> str:
-    text = texts[value] = sqlite_datetime(value)
-    return text
+    bulk.insert_programmes(conn.connection.driver_connection, provider_id, rows)  # type: ignore[arg-type]
 
 
 def high_water(conn: sa.Connection) -> int:

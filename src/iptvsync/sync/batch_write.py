@@ -1,26 +1,28 @@
-"""The writes a sync repeats most: a batch of walked items, a batch of guide programmes.
+"""The writes a sync repeats most: a batch of walked items, a batch of guide programmes, and
+a guide decoded where it is written.
 
-A module of its own, importing only the store and the row builder, because the write process
-runs the item batches (``sync/write_process.py``) and loads no more than they need: the
-store's provider module alone would bring pydantic and cryptography, ~19 MB of its memory.
+A module of its own, importing neither SQLAlchemy nor the store's models, because the write
+process (``sync/write_child.py``) runs these functions and loads no more than they need:
+they write through a ``bulk.BulkTarget``, which is ``catalogue.EngineTarget`` in the sync's
+own process and ``bulk.SqliteFile`` in the write process (docs/sync.md, "The write process").
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import sqlalchemy as sa
+from typing import Any
 
 from iptvsync.records import CatalogueItem, Kind, ProgrammeRecord, resolve
-from iptvsync.store import catalogue as store
-from iptvsync.store import guide_write
+from iptvsync.store.bulk import BulkTarget
 from iptvsync.sync.diff import record_to_row
 
 COUNT_KEY = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
 
 
 def write_items(
-    db: sa.Engine,
+    target: BulkTarget,
     provider_id: int,
     run_id: int,
     version: int,
@@ -31,12 +33,12 @@ def write_items(
     now = datetime.now(UTC)
     new = 0
     deltas: dict[str, dict[str, int]] = {}
-    with db.begin() as conn:
+    with target.begin() as tx:
         for kind, records in batches.items():
             cat_map = cat_maps[kind]
             rows = [record_to_row(resolve(r), cat_map) for r in records]
-            result = store.upsert_items(
-                conn, kind.value, provider_id, rows, run_id=run_id, version=version, now=now
+            result = tx.upsert_items(
+                kind.value, provider_id, rows, run_id=run_id, version=version, now=now
             )
             deltas[COUNT_KEY[kind]] = {
                 "added": result.added,
@@ -47,10 +49,10 @@ def write_items(
     return new, deltas
 
 
-def write_programmes(db: sa.Engine, provider_id: int, rows: list[ProgrammeRecord]) -> None:
+def write_programmes(target: BulkTarget, provider_id: int, rows: list[ProgrammeRecord]) -> None:
     """One transaction for a batch of guide programmes (``sync/guide.py``)."""
-    with db.begin() as conn:
-        guide_write.insert_programmes(conn, provider_id, rows)
+    with target.begin() as tx:
+        tx.insert_programmes(provider_id, rows)
 
 
 #: Programmes a guide transaction holds.
@@ -91,3 +93,58 @@ class GuideBatches:
         for key, first in earliest.items():
             if key not in self.earliest or first < self.earliest[key]:
                 self.earliest[key] = first
+
+
+# -- a guide decoded in the write process (``sync/guide_sink.py`` sends it) ------------------
+#
+# The ``sink_*`` functions run in the child (``WriteProcess.call``), which keeps each open
+# guide's state under its token until ``sink_close`` or ``sink_drop``.
+
+#: Tokens of the guides a process hands to its write process.
+sink_tokens = itertools.count(1)
+
+
+@dataclass
+class _Sink:
+    decoder: Any
+    provider_id: int
+    kept: GuideBatches
+
+    def take(self, target: BulkTarget, records: list[ProgrammeRecord]) -> None:
+        for p in records:
+            full = self.kept.add(p)
+            if full:
+                write_programmes(target, self.provider_id, full)
+
+
+_SINKS: dict[int, _Sink] = {}
+
+
+def sink_open(
+    target: BulkTarget,
+    token: int,
+    decoder: Any,
+    provider_id: int,
+    start: datetime,
+    end: datetime,
+) -> None:
+    _SINKS[token] = _Sink(decoder, provider_id, GuideBatches(start, end))
+
+
+def sink_feed(target: BulkTarget, token: int, data: bytes) -> None:
+    sink = _SINKS[token]
+    sink.take(target, sink.decoder.feed(data))
+
+
+def sink_close(target: BulkTarget, token: int) -> tuple[int, dict[str, datetime], tuple[int, int]]:
+    """Write the rest: ``(stored, first start per channel, (seen, broken))``."""
+    sink = _SINKS.pop(token)
+    sink.take(target, sink.decoder.close())
+    rest = sink.kept.take()
+    if rest:
+        write_programmes(target, sink.provider_id, rest)
+    return sink.kept.stored, sink.kept.earliest, (sink.decoder.seen, sink.decoder.broken)
+
+
+def sink_drop(target: BulkTarget, token: int) -> None:
+    _SINKS.pop(token, None)

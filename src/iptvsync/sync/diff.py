@@ -19,7 +19,7 @@ from iptvsync.records import (
     MovieRecord,
     SeriesRecord,
 )
-from iptvsync.store.catalogue import UNCATEGORISED
+from iptvsync.store.bulk import UNCATEGORISED
 
 
 def content_hash(values: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from iptvsync.records import ProgrammeRecord
 from iptvsync.store import guide_write
+from iptvsync.store.catalogue import EngineTarget
 from iptvsync.store.providers import utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread
 from iptvsync.sync.batch_write import GuideBatches, write_programmes
@@ -50,8 +51,10 @@ async def store_guide(
     # The batch being written while the next one is parsed (see ``OneInFlight``).
     writing: OneInFlight[None] = OneInFlight()
 
+    target = EngineTarget(db)
+
     def write(rows: list[ProgrammeRecord]) -> None:
-        write_programmes(db, provider_id, rows)
+        write_programmes(target, provider_id, rows)
 
     try:
         async for p in guide:

@@ -10,72 +10,24 @@ batches, keeping the same window and the same per-channel first start that ``sto
 keeps here. Pickling bytes costs next to nothing; pickling a decoded programme cost about
 what its insert does, which is why decoded programmes are not sent.
 
-The ``sink_*`` functions run in the child (``WriteProcess.call``), which keeps each open
-guide's state under its token until ``sink_close`` or ``sink_drop``.
+The ``sink_*`` functions it calls there are in ``sync/batch_write.py``, which the child
+imports (this module is the parent's side).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
-from iptvsync.records import ProgrammeRecord
 from iptvsync.sync.background import OneInFlight, in_db_thread
-from iptvsync.sync.batch_write import GuideBatches, write_programmes
+from iptvsync.sync.batch_write import sink_close, sink_drop, sink_feed, sink_open, sink_tokens
 from iptvsync.sync.write_process import RunWriter
 
 #: Bytes sent to the child at a time: a few hundred calls for a 60 MB guide.
 CHUNK = 256 * 1024
 #: A guide for fewer channels is decoded here: a child is not worth starting for it.
 MIN_CHANNELS = 500
-
-_tokens = itertools.count(1)
-
-
-@dataclass
-class _Sink:
-    decoder: Any
-    provider_id: int
-    kept: GuideBatches
-
-    def take(self, db: sa.Engine, records: list[ProgrammeRecord]) -> None:
-        for p in records:
-            full = self.kept.add(p)
-            if full:
-                write_programmes(db, self.provider_id, full)
-
-
-_SINKS: dict[int, _Sink] = {}
-
-
-def sink_open(
-    db: sa.Engine, token: int, decoder: Any, provider_id: int, start: datetime, end: datetime
-) -> None:
-    _SINKS[token] = _Sink(decoder, provider_id, GuideBatches(start, end))
-
-
-def sink_feed(db: sa.Engine, token: int, data: bytes) -> None:
-    sink = _SINKS[token]
-    sink.take(db, sink.decoder.feed(data))
-
-
-def sink_close(db: sa.Engine, token: int) -> tuple[int, dict[str, datetime], tuple[int, int]]:
-    """Write the rest: ``(stored, first start per channel, (seen, broken))``."""
-    sink = _SINKS.pop(token)
-    sink.take(db, sink.decoder.close())
-    rest = sink.kept.take()
-    if rest:
-        write_programmes(db, sink.provider_id, rest)
-    return sink.kept.stored, sink.kept.earliest, (sink.decoder.seen, sink.decoder.broken)
-
-
-def sink_drop(db: sa.Engine, token: int) -> None:
-    _SINKS.pop(token, None)
 
 
 class ProcessOffload:
@@ -95,7 +47,7 @@ class ProcessOffload:
         self.now = now
         self.first: datetime = now - window[0]  # the window kept, as ``store_guide`` keeps it
         self.last: datetime = now + window[1]
-        self._token = next(_tokens)
+        self._token = next(sink_tokens)
         self._open = False
         self._buffer: list[bytes] = []
         self._buffered = 0

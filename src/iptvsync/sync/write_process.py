@@ -5,20 +5,17 @@ the event loop, turning records into rows and inserting them (nine indexes and t
 index) on the database thread. Threads do not help: the GIL keeps them on one core, and
 SQLite's insert gives the GIL back for every row, only to wait for it again. So once a run
 proves large (its walk fills a whole batch), its batches of items are written by a child
-process on the machine's other core, while this process
-goes on fetching (docs/benchmarks.md, issue 21). A guide's programmes stay here
-(``sync/guide.py`` says why).
+process on the machine's other core, while this process goes on fetching (docs/benchmarks.md,
+issue 21).
 
-It is a fast path with one home: :class:`RunWriter.call` runs ``fn(db, *args)`` here, or the
-same ``fn`` with the child's own engine on the same database file there; the functions are
-the ordinary store calls, so both paths write the same rows (``tests/sync/
-test_write_process.py`` compares them). Only SQLite files use it: PostgreSQL already writes
-in its own server processes.
+It is a fast path with one home: :class:`RunWriter.call` runs ``fn(target, *args)`` here, with
+``catalogue.EngineTarget`` on the run's engine, or the same ``fn`` there, with the child's
+``bulk.SqliteFile`` on the same database file; on SQLite both run ``store/bulk.py``, so both
+write the same rows (``tests/sync/test_write_process.py`` compares them). Only SQLite files
+use it: PostgreSQL already writes in its own server processes.
 
-The child is a plain ``python -m iptvsync.sync.write_process`` that imports the store and
-nothing else, talks over two pipes (pickled calls and answers), ignores Ctrl-C (the parent
-still writes what it fetched before it stops) and exits when its pipe closes, whoever closed
-it: a parent that dies takes it down.
+The child is ``python -m iptvsync.sync.write_child`` (that module says how it talks and
+ends): it imports no SQLAlchemy, only what the functions it runs need.
 """
 
 from __future__ import annotations
@@ -26,8 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
-import signal
 import subprocess
 import sys
 import threading
@@ -38,13 +33,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from iptvsync.errors import IptvsyncError
+from iptvsync.store import catalogue
+from iptvsync.sync import write_child
 
 log = logging.getLogger("iptvsync.sync")
 
 T = TypeVar("T")
-
-#: The child's first answer: it imported the store and opened the database.
-_READY = "ready"
 
 
 class WriteProcessFailed(IptvsyncError):
@@ -57,12 +51,12 @@ class WriteProcessFailed(IptvsyncError):
 class WriteProcess:
     """The child and its two pipes. ``call`` blocks: it runs on the run's database thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, path: str) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(to_child_r), str(from_child_w)],
+                [sys.executable, "-m", write_child.__name__, str(to_child_r), str(from_child_w)],
                 pass_fds=(to_child_r, from_child_w),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
@@ -77,7 +71,8 @@ class WriteProcess:
         self._in = Connection(from_child_r, writable=False)
         self._lock = threading.Lock()
         self._ready = False
-        self._out.send(url)
+        # The child has no SQLAlchemy: the tables' shapes go to it as plain data.
+        self._out.send((path, catalogue.bulk_shapes()))
 
     def ready(self) -> bool:
         """Whether the child has started (never blocks)."""
@@ -97,12 +92,12 @@ class WriteProcess:
             hello = self._in.recv()
         except (EOFError, OSError) as exc:
             raise WriteProcessFailed("the write process did not start") from exc
-        if hello != _READY:
+        if hello != write_child.READY:
             raise WriteProcessFailed(f"the write process did not start: {hello}")
         self._ready = True
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(db, *args)`` in the child, with its engine on the same database."""
+        """``fn(target, *args)`` in the child, on its ``bulk.SqliteFile`` of the database."""
         self.wait_ready()
         with self._lock:
             try:
@@ -135,6 +130,7 @@ class RunWriter:
 
     def __init__(self, db: sa.Engine, *, enabled: bool) -> None:
         self.db = db
+        self.target = catalogue.EngineTarget(db)
         database = db.url.database if db.dialect.name == "sqlite" else None
         # On one core a child only adds its start-up and the pickling to the same work
         # (`bench/sync_stalker.py --pin`: 7.51 → 8.38 s; docs/benchmarks.md).
@@ -152,7 +148,8 @@ class RunWriter:
         """The run has a batch's worth and more to come: start the child (once)."""
         with self._lock:
             if self._eligible and self._process is None:
-                self._process = WriteProcess(self.db.url.render_as_string(hide_password=False))
+                assert self.db.url.database  # eligible: a database file
+                self._process = WriteProcess(self.db.url.database)
                 log.debug("write process started")
 
     def ensure_process(self) -> bool:
@@ -170,7 +167,7 @@ class RunWriter:
         return True
 
     def call_process(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(db, *args)`` in the child, which must be up: for calls that keep state there
+        """``fn(target, *args)`` in the child, which must be up: for calls that keep state there
         (``sync/guide_sink.py``), which must not land here half-way."""
         process = self._process
         if process is None:
@@ -178,12 +175,12 @@ class RunWriter:
         return process.call(fn, *args)
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(db, *args)``: in the child when it is up, else here. Blocking (database
+        """``fn(target, *args)``: in the child when it is up, else here. Blocking (database
         thread). Calls are serial either way, so switching between two calls keeps order."""
         process = self._process
         if process is not None and self._up(process):
             return process.call(fn, *args)
-        return fn(self.db, *args)
+        return fn(self.target, *args)
 
     def _up(self, process: WriteProcess) -> bool:
         try:
@@ -219,69 +216,3 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """The child's error as the parent can unpickle it (the type is kept where it can be)."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-#: The child's page cache, KiB. It only writes, into the right-hand pages of its tables'
-#: indexes: 2 MiB wrote as fast as the 8 a reading connection keeps, with 7 MB less memory
-#: (docs/benchmarks.md, issue 21).
-CHILD_CACHE_KIB = 2048
-
-
-def _child_connection(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute(f"PRAGMA cache_size=-{CHILD_CACHE_KIB}")
-    cursor.close()
-
-
-def _serve(inbox: Connection, outbox: Connection) -> None:
-    from iptvsync.store.db import create_db_engine
-
-    url = inbox.recv()
-    try:
-        db = create_db_engine(url)
-        sa.event.listen(db, "connect", _child_connection)
-        with db.connect():
-            pass  # a database it cannot open is said now, as the answer to "ready?"
-    except Exception as exc:
-        outbox.send(f"{type(exc).__name__}: {exc}")
-        return
-    outbox.send(_READY)
-    try:
-        while True:
-            try:
-                message = inbox.recv()
-            except EOFError:
-                return
-            if message is None:
-                return
-            fn, args = message
-            try:
-                answer: tuple[bool, Any] = (True, fn(db, *args))
-            except Exception as exc:
-                answer = (False, _portable(exc))
-            outbox.send(answer)
-    finally:
-        db.dispose()
-
-
-def main(argv: list[str]) -> None:
-    # Ctrl-C reaches the whole process group; the parent handles it and still sends what it
-    # had fetched, so the child must outlive it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    inbox = Connection(int(argv[0]), writable=False)
-    outbox = Connection(int(argv[1]), readable=False)
-    with contextlib.suppress(BrokenPipeError):  # the parent is gone
-        _serve(inbox, outbox)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,0 +1,444 @@
+"""A sync's bulk writes on a SQLite file, without SQLAlchemy (docs/sync.md, "The write
+process").
+
+A sync writes tens of thousands of items and hundreds of thousands of programmes; on SQLite
+they go through the driver's own ``executemany`` (SQLAlchemy's per-row parameter processing
+cost ~60 µs a row, three times SQLite's own work). This module is that path, and it imports
+no SQLAlchemy: the write process runs it on its own ``sqlite3`` connection, and SQLAlchemy
+would be ~20 MB of that process's memory (docs/benchmarks.md, issue 21). The sync's own
+process runs the same code on its engine's driver connection (``store/catalogue.py``), so
+both write the same rows.
+
+Values are stored exactly as SQLAlchemy stores them (its datetime text format, JSON text with
+None as ``null``, booleans as 0/1), so rows written here and rows written through SQLAlchemy
+read back the same (``tests/store/test_catalogue_writer.py``). A table's shape (its columns,
+their conversions and defaults) comes from the SQLAlchemy models, through
+``catalogue.row_shape``, and travels to the write process as plain data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import operator
+import sqlite3
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+#: Our "Uncategorised" category's key, for items with no or an unknown provider category.
+UNCATEGORISED = "__uncategorised__"
+
+#: The table of each kind's items.
+ITEM_TABLE_NAMES = {"channel": "channels", "movie": "movies", "series": "series"}
+
+
+class _Mark(enum.Enum):
+    """Markers that must stay themselves through pickling (an enum member does)."""
+
+    ABSENT = "absent"  # a key the row does not have: SQLAlchemy inserts SQL NULL for JSON
+    NO_FALLBACK = "no_fallback"  # ``RowShape.compile``: a converted column without a fallback
+
+
+ABSENT = _Mark.ABSENT
+
+
+def sqlite_datetime(value: Any) -> Any:
+    """SQLAlchemy's SQLite DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff``, of the value in UTC
+    (as ``UtcDateTime`` binds it: an aware value is converted, a naive one taken as it is):
+    ``isoformat`` pads the year to four digits and, asked for microseconds, always writes six;
+    the offset it appends is cut off."""
+    if value is None:
+        return None
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def sqlite_json(value: Any) -> str | None:
+    if value is ABSENT:
+        return None
+    return orjson.dumps(value).decode()  # None → 'null', as SQLAlchemy's JSON type stores it
+
+
+def sqlite_bool(value: Any) -> Any:
+    return None if value is None else int(bool(value))
+
+
+def same(value: Any) -> Any:
+    return value
+
+
+class RowShape:
+    """How a table's rows become driver parameters (every column but ``id``): plain data,
+    pickled to the write process as its columns, their converters and their defaults."""
+
+    def __init__(
+        self,
+        table: str,
+        columns: Sequence[str],
+        converters: Sequence[Callable[[Any], Any]],
+        defaults: Sequence[Any],
+    ) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.converters = tuple(converters)
+        self.defaults = tuple(defaults)
+        self.by_name = dict(zip(self.columns, self.converters, strict=True))
+        marks = ", ".join("?" * len(self.columns))
+        self.sql = f"INSERT INTO {table} ({', '.join(self.columns)}) VALUES ({marks})"
+        self.values = self.compile({}, {})
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return RowShape, (self.table, self.columns, self.converters, self.defaults)
+
+    def compile(
+        self, constant: dict[str, Any], fallback: dict[str, Any]
+    ) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """``row → parameters``: each column's value converted as SQLAlchemy stores it; a key
+        the row lacks gets what SQLAlchemy would insert; ``constant`` (every row's value) and
+        ``fallback`` (the value of a key a row lacks or holds None for) converted once here.
+
+        Per row: one dict merge (the defaults, the row, then the constants), the few columns
+        whose stored form differs from the Python value converted, and ``itemgetter`` for the
+        tuple, ~1.6 µs a row where a loop over the 21 columns cost ~3 (an ``exec``-generated
+        function was dropped for ~1.5 µs, docs/benchmarks.md, issue 18)."""
+        defaults: dict[str, Any] = {}
+        constants: dict[str, Any] = {}
+        converted: list[tuple[str, Callable[[Any], Any], Any]] = []  # per row: name, f, fallback
+        for name, convert, default in zip(
+            self.columns, self.converters, self.defaults, strict=True
+        ):
+            if name in constant:
+                constants[name] = convert(constant[name])
+                continue
+            defaults[name] = default
+            if name in fallback:
+                converted.append((name, convert, convert(fallback[name])))
+            elif convert is not same:
+                converted.append((name, convert, _Mark.NO_FALLBACK))
+        getter = operator.itemgetter(*self.columns)
+
+        def values(row: dict[str, Any]) -> tuple[Any, ...]:
+            merged = {**defaults, **row, **constants}
+            for name, convert, value in converted:
+                given = merged[name]
+                if value is _Mark.NO_FALLBACK:
+                    merged[name] = convert(given)
+                else:  # a fallback stands in for a missing or empty value
+                    merged[name] = convert(given) if given else value
+            return getter(merged)
+
+        return values
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_keys: list[str] = field(default_factory=list)
+
+
+#: provider_item_id → (id, hash, deleted)
+Existing = dict[str, tuple[int, str, bool]]
+
+
+class ItemWriter(Protocol):
+    """The four statements of an upsert, on one connection inside the caller's transaction."""
+
+    def existing(self, provider_id: int, keys: list[str]) -> Existing: ...
+
+    def insert(
+        self, rows: list[dict[str, Any]], constant: dict[str, Any], fallback: dict[str, Any]
+    ) -> None:
+        """Insert ``rows`` completed with ``constant`` (every row's value) and ``fallback``
+        (the value of a key a row lacks or holds None for)."""
+
+    def update(self, columns: list[str], rows: list[dict[str, Any]]) -> None: ...
+
+    def touch(self, ids: list[int], run_id: int) -> None: ...
+
+
+def upsert(
+    writer: ItemWriter,
+    provider_id: int,
+    rows: list[dict[str, Any]],
+    *,
+    run_id: int,
+    version: int,
+    now: datetime,
+) -> UpsertResult:
+    """Insert new rows, rewrite changed ones (or ones that come back), touch the rest.
+
+    ``rows`` are column dicts with at least ``provider_item_id``, ``name`` and ``hash``; they
+    must be unique by ``provider_item_id`` (the engine de-duplicates).
+    """
+    result = UpsertResult()
+    if not rows:
+        return result
+    existing = writer.existing(provider_id, [r["provider_item_id"] for r in rows])
+
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    touches: list[int] = []
+    for r in rows:
+        found = existing.get(r["provider_item_id"])
+        if found is None:
+            inserts.append(r)
+            result.new_keys.append(r["provider_item_id"])
+        elif found[1] != r["hash"] or found[2]:
+            values = {k: v for k, v in r.items() if k != "provider_item_id"}
+            if values.get("added_at") is None:
+                values.pop("added_at", None)
+            values.update(
+                _id=found[0],
+                updated_at=now,
+                last_seen_run=run_id,
+                changed_version=version,
+                deleted_at=None,
+                deleted_version=None,
+            )
+            updates.append(values)
+            if found[2]:  # a title that comes back counts as new for early termination
+                result.new_keys.append(r["provider_item_id"])
+        else:
+            touches.append(found[0])
+
+    if inserts:
+        # The same for every new row of the batch; ``added_at`` is the row's when it has one.
+        constant = {
+            "provider_id": provider_id,
+            "first_seen_at": now,
+            "updated_at": now,
+            "last_seen_run": run_id,
+            "created_version": version,
+            "changed_version": version,
+        }
+        writer.insert(inserts, constant, {"added_at": now})
+    if updates:
+        # executemany needs the same keys in every row: group by key set.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for u in updates:
+            groups.setdefault(tuple(sorted(u)), []).append(u)
+        for cols, group in groups.items():
+            writer.update([c for c in cols if c != "_id"], group)
+    if touches:
+        writer.touch(touches, run_id)
+    result.added = len(inserts)
+    result.updated = len(updates)
+    result.unchanged = len(touches)
+    return result
+
+
+class SqliteItemWriter:
+    """``ItemWriter`` with the driver's own ``executemany`` on a ``sqlite3`` connection.
+
+    New rows are added to the FTS5 index by one statement per batch (migration 0003: ~2.5 µs
+    a row instead of ~25 through a row trigger). The batch holds the write lock (``BEGIN
+    IMMEDIATE``), so the rows with an id above the largest one before the insert are exactly
+    the batch's. Key lists travel as one JSON parameter (``json_each``) instead of thousands
+    of placeholders.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, shape: RowShape) -> None:
+        self.conn = conn
+        self.shape = shape
+
+    def existing(self, provider_id: int, keys: list[str]) -> Existing:
+        sql = (
+            f"SELECT provider_item_id, id, hash, deleted_at IS NOT NULL FROM {self.shape.table} "
+            "WHERE provider_id = ? AND provider_item_id IN (SELECT value FROM json_each(?))"
+        )
+        found = self.conn.execute(sql, (provider_id, orjson.dumps(keys).decode())).fetchall()
+        return {r[0]: (r[1], r[2], bool(r[3])) for r in found}
+
+    def insert(
+        self, rows: list[dict[str, Any]], constant: dict[str, Any], fallback: dict[str, Any]
+    ) -> None:
+        name = self.shape.table
+        last = self.conn.execute(f"SELECT max(id) FROM {name}").fetchone()[0] or 0
+        self.conn.executemany(self.shape.sql, map(self.shape.compile(constant, fallback), rows))
+        self.conn.execute(
+            f"INSERT INTO {name}_fts(rowid, name) SELECT id, name FROM {name} WHERE id > ?",
+            (last,),
+        )
+
+    def update(self, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        convert = [(c, self.shape.by_name[c]) for c in columns]
+        params = [(*(f(row[c]) for c, f in convert), row["_id"]) for row in rows]
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.executemany(f"UPDATE {self.shape.table} SET {assignments} WHERE id = ?", params)
+
+    def touch(self, ids: list[int], run_id: int) -> None:
+        self.conn.execute(
+            f"UPDATE {self.shape.table} SET last_seen_run = ? "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (run_id, orjson.dumps(ids).decode()),
+        )
+
+
+#: The columns a programme row holds after ``provider_id``, in ``ProgrammeRecord``'s order.
+PROGRAMME_COLUMNS = (
+    "channel_key",
+    "start",
+    "stop",
+    "title",
+    "subtitle",
+    "description",
+    "category",
+    "episode",
+)
+_PROGRAMMES_INSERT = (
+    f"INSERT INTO programmes (provider_id, {', '.join(PROGRAMME_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(PROGRAMME_COLUMNS) + 1))})"
+)
+
+Programme = tuple[str, datetime, datetime, str, Any, Any, Any, Any]
+
+
+def insert_programmes(
+    conn: sqlite3.Connection, provider_id: int, rows: Sequence[Programme]
+) -> None:
+    """Insert ``rows`` (``ProgrammeRecord``s or tuples in ``PROGRAMME_COLUMNS`` order).
+
+    A guide is hundreds of thousands of programmes, so the rows stay tuples from the parser to
+    the driver. Each time's text is remembered for the batch: a guide's programmes start and
+    end on the same few times on every channel (a 3-day guide of 5,000 channels: 510k times,
+    a few hundred distinct), and the text costs ~0.4 µs where a lookup inlined here costs
+    ~0.05 (docs/benchmarks.md). Equal datetimes are the same instant, and ``sqlite_datetime``
+    writes an instant's UTC text, so a hit is exact."""
+    if not rows:
+        return
+    texts: dict[datetime, str] = {}
+    known = texts.get
+    conn.executemany(
+        _PROGRAMMES_INSERT,
+        [
+            (
+                provider_id,
+                key,
+                known(start) or _remember(texts, start),
+                known(stop) or _remember(texts, stop),
+                title,
+                sub,
+                desc,
+                cat,
+                ep,
+            )
+            for key, start, stop, title, sub, desc, cat, ep in rows
+        ],
+    )
+
+
+def _remember(texts: dict[datetime, str], value: datetime) -> str:
+    text = texts[value] = sqlite_datetime(value)
+    return text
+
+
+#: Every connection's settings (``store/db.py`` applies them to the engine's connections).
+PRAGMAS = (
+    # WAL: readers never block the writer and the writer never blocks readers.
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+    # 8 MiB of page cache per connection: enough for the hot index pages; a pool of
+    # connections at 64 MiB each was most of a sync's peak memory.
+    "PRAGMA cache_size=-8192",
+    "PRAGMA temp_store=MEMORY",
+    # Checkpoint every 40 MB of WAL instead of 4 MB: a sync batch dirties a few thousand
+    # pages, and checkpointing after every commit copied each of them to the database again
+    # (with an fsync) — half of the write cost. Readers are unaffected.
+    "PRAGMA wal_autocheckpoint=10000",
+    "PRAGMA journal_size_limit=67108864",
+)
+
+
+def apply_pragmas(conn: sqlite3.Connection, *extra: str) -> None:
+    cursor = conn.cursor()
+    for pragma in (*PRAGMAS, *extra):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+class BulkTx(Protocol):
+    """The bulk writes of one transaction."""
+
+    def upsert_items(
+        self,
+        kind: str,
+        provider_id: int,
+        rows: list[dict[str, Any]],
+        *,
+        run_id: int,
+        version: int,
+        now: datetime,
+    ) -> UpsertResult: ...
+
+    def insert_programmes(self, provider_id: int, rows: Sequence[Programme]) -> None: ...
+
+
+class BulkTarget(Protocol):
+    """Where bulk writes go: ``begin()`` is one transaction (BEGIN IMMEDIATE on SQLite)."""
+
+    def begin(self) -> contextlib.AbstractContextManager[BulkTx]: ...
+
+
+class SqliteTx:
+    """``BulkTx`` on a ``sqlite3`` connection inside its transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, shapes: dict[str, RowShape]) -> None:
+        self.conn = conn
+        self.shapes = shapes
+
+    def upsert_items(
+        self,
+        kind: str,
+        provider_id: int,
+        rows: list[dict[str, Any]],
+        *,
+        run_id: int,
+        version: int,
+        now: datetime,
+    ) -> UpsertResult:
+        writer = SqliteItemWriter(self.conn, self.shapes[ITEM_TABLE_NAMES[kind]])
+        return upsert(writer, provider_id, rows, run_id=run_id, version=version, now=now)
+
+    def insert_programmes(self, provider_id: int, rows: Sequence[Programme]) -> None:
+        insert_programmes(self.conn, provider_id, rows)
+
+
+class SqliteFile:
+    """A SQLite database file as the write process holds it: one connection with the usual
+    settings (and its own page cache size), one transaction at a time."""
+
+    def __init__(self, path: str, shapes: dict[str, RowShape], *, cache_kib: int) -> None:
+        self.shapes = shapes
+        # Read-write, never create: the file is the run's database, which exists.
+        uri = f"file:{urllib.parse.quote(path)}?mode=rw"
+        self.conn = sqlite3.connect(uri, timeout=30, isolation_level=None, uri=True)
+        try:
+            apply_pragmas(self.conn, f"PRAGMA cache_size=-{cache_kib}")
+            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[SqliteTx]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")  # queue for the write lock (store/db.py says why)
+        try:
+            yield SqliteTx(conn, self.shapes)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
