@@ -283,6 +283,38 @@ def test_a_finished_writer_starts_no_other_child(tmp_path: Path) -> None:
     db.dispose()
 
 
+async def test_batches_for_the_write_process_are_smaller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the child writes them, batches hold ``write_process_batch_size`` items (less
+    memory in both processes at once); before, ``batch_size``; the catalogue is whole."""
+    settings = _settings(tmp_path, "site", process=True).model_copy(
+        update={"write_process_batch_size": 90}
+    )
+    site = Site(settings, StalkerFakeConfig(epg_info=False))
+    sizes: list[int] = []
+    original = WriteProcess.call
+
+    def call(process: WriteProcess, fn: Any, *args: Any) -> Any:
+        if fn.__name__ == "write_items":
+            sizes.append(sum(len(items) for items in args[3].values()))
+        return original(process, fn, *args)
+
+    monkeypatch.setattr(WriteProcess, "ready", lambda process: process.wait_ready() or True)
+    monkeypatch.setattr(WriteProcess, "call", call)
+    try:
+        run = await site.full_sync()
+        movies = site.rows(ITEM_TABLES["movie"])
+    finally:
+        await site.aclose()
+    assert run["status"] == "succeeded", run
+    assert len(movies) == SIZES["movies"]
+    # The batch that starts the child is a whole one; the next ones are the smaller size
+    # (a page more at most), the last one whatever was left.
+    assert sizes[0] >= 200 and len(sizes) >= 5
+    assert all(90 <= size <= 90 + 14 for size in sizes[1:-1]), sizes
+
+
 async def test_the_write_process_is_gone_before_the_vod_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -396,6 +396,7 @@ async def _sync_scope(
     batch_size = (
         ctx.settings.whole_list_batch_size if client.whole_lists else ctx.settings.batch_size
     )
+    write_batch_size = min(batch_size, ctx.settings.write_process_batch_size)
     state.phase = Phase.walking(scope)
     if state.walk_started is None:
         state.walk_started = time.monotonic()
@@ -449,7 +450,7 @@ async def _sync_scope(
         state.done_items += len(page.records)
         if incremental_paging:
             return await flush(wait=True) > 0
-        if buffered >= batch_size:
+        if buffered >= (write_batch_size if state.writer.started else batch_size):
             await flush(wait=False)
         return True
 
