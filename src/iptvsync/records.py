@@ -105,30 +105,6 @@ class SeriesRecord:
 CatalogueRecord = ChannelRecord | MovieRecord | SeriesRecord
 
 
-class DeferredRecord:
-    """An item walked but not parsed yet: its kind and id (what the walk needs to page and
-    de-duplicate) and a way to its record, built where the item is written. A large sync
-    writes in a second process, so a provider can hand it the page as the portal sent it
-    and leave the parsing to that process (docs/sync.md, "The write process")."""
-
-    __slots__ = ()
-
-    kind: Kind
-    provider_item_id: str
-
-    def record(self) -> CatalogueRecord:
-        raise NotImplementedError
-
-
-#: What a walk delivers: records, or items whose record is built when it is written.
-CatalogueItem = CatalogueRecord | DeferredRecord
-
-
-def resolve(item: CatalogueItem) -> CatalogueRecord:
-    """The item's record (a deferred item is parsed now)."""
-    return item.record() if isinstance(item, DeferredRecord) else item
-
-
 def _pickled_as_values(cls: type) -> None:
     """Pickle ``cls`` as its class and its field values, in order: a large sync sends every
     record to its write process (``sync/write_process.py``), and the default for a slots
@@ -213,7 +189,7 @@ class Page:
 
     stream: str
     number: int
-    records: list[CatalogueItem]
+    records: list[CatalogueRecord]
     total_pages: int | None = None
     total_items: int | None = None
 

@@ -247,7 +247,6 @@ def test_the_child_and_what_it_runs_import_no_sqlalchemy() -> None:
     modules = [
         "iptvsync.sync.write_child",
         "iptvsync.sync.batch_write",  # write_items, write_programmes, the guide's sink
-        "iptvsync.providers.stalker.parse.deferred",  # VOD rows parsed there
         "iptvsync.providers.stalker.guide_split",  # the guide's decoder
     ]
     code = (

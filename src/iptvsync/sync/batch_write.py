@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from iptvsync.records import CatalogueItem, Kind, ProgrammeRecord, resolve
+from iptvsync.records import CatalogueRecord, Kind, ProgrammeRecord
 from iptvsync.store.bulk import BulkTarget
 from iptvsync.sync.diff import record_to_row
 
@@ -26,7 +26,7 @@ def write_items(
     provider_id: int,
     run_id: int,
     version: int,
-    batches: dict[Kind, list[CatalogueItem]],
+    batches: dict[Kind, list[CatalogueRecord]],
     cat_maps: dict[Kind, dict[str, int]],
 ) -> tuple[int, dict[str, dict[str, int]]]:
     """One transaction for the buffered pages: how many items were new, and the counts."""
@@ -36,7 +36,7 @@ def write_items(
     with target.begin() as tx:
         for kind, records in batches.items():
             cat_map = cat_maps[kind]
-            rows = [record_to_row(resolve(r), cat_map) for r in records]
+            rows = [record_to_row(r, cat_map) for r in records]
             result = tx.upsert_items(
                 kind.value, provider_id, rows, run_id=run_id, version=version, now=now
             )

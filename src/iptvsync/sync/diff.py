@@ -10,15 +10,7 @@ from typing import Any
 
 import orjson
 
-from iptvsync.records import (
-    CatalogueItem,
-    CatalogueRecord,
-    ChannelRecord,
-    DeferredRecord,
-    Kind,
-    MovieRecord,
-    SeriesRecord,
-)
+from iptvsync.records import CatalogueRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
 from iptvsync.store.bulk import UNCATEGORISED
 
 
@@ -86,9 +78,7 @@ def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
     return detail or None
 
 
-def record_kind(record: CatalogueItem) -> Kind:
-    if isinstance(record, DeferredRecord):
-        return record.kind
+def record_kind(record: CatalogueRecord) -> Kind:
     if isinstance(record, ChannelRecord):
         return Kind.CHANNEL
     if isinstance(record, SeriesRecord):

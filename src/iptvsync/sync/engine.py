@@ -31,7 +31,7 @@ from iptvsync.errors import (
 from iptvsync.providers.base import ProviderClient, ProviderConfig
 from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.masking import mask_secrets
-from iptvsync.records import CatalogueItem, Kind, Page, Scope, WalkResult
+from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
@@ -400,12 +400,12 @@ async def _sync_scope(
     state.phase = Phase.walking(scope)
     if state.walk_started is None:
         state.walk_started = time.monotonic()
-    buffer: dict[Kind, dict[str, CatalogueItem]] = {k: {} for k in kinds}
+    buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
     buffered = 0
     # The batch being written while the walk goes on fetching (see ``OneInFlight``).
     writing: OneInFlight[int] = OneInFlight()
 
-    async def write(batches: dict[Kind, list[CatalogueItem]]) -> int:
+    async def write(batches: dict[Kind, list[CatalogueRecord]]) -> int:
         new, deltas = await _db(
             state.writer.call,
             write_items,

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,7 +47,6 @@ from iptvsync.records import (
     Scope,
     SeriesRecord,
     WalkResult,
-    resolve,
 )
 from iptvsync.settings import Settings
 
@@ -122,10 +121,7 @@ async def rig(
         await client.aclose()
 
 
-async def walk_raw(
-    client: StalkerClient, scope: Scope, **kwargs: Any
-) -> tuple[WalkResult, list[Page]]:
-    """The pages as delivered (VOD items deferred: ``parse/deferred.py``)."""
+async def walk(client: StalkerClient, scope: Scope, **kwargs: Any) -> tuple[WalkResult, list[Page]]:
     pages: list[Page] = []
     stop_after = kwargs.pop("stop_after", None)
 
@@ -135,12 +131,6 @@ async def walk_raw(
 
     result = await client.walk(scope, on_page, **kwargs)
     return result, pages
-
-
-async def walk(client: StalkerClient, scope: Scope, **kwargs: Any) -> tuple[WalkResult, list[Page]]:
-    """The pages with every item's record (as the writer builds them)."""
-    result, pages = await walk_raw(client, scope, **kwargs)
-    return result, [replace(p, records=[resolve(r) for r in p.records]) for p in pages]
 
 
 def keys(pages: list[Page]) -> list[tuple[str, str]]:

@@ -219,12 +219,6 @@ class StalkerTransport:
     async def _page(self, params: Mapping[str, str]) -> parse.PagePayload:
         return parse.parse_page((await self._call(params)).js)
 
-    async def _page_and_body(self, params: Mapping[str, str]) -> tuple[parse.PagePayload, bytes]:
-        """A page and the body it was decoded from (``parse/deferred.py`` parses its rows
-        again where they are written)."""
-        env, body = await self._call(params, decode=_with_body)
-        return parse.parse_page(env.js), body
-
     async def _all_rows(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """Every row of a small paged list (seasons, episodes): page 1, then the rest at once."""
         first = await self._page({**params, "p": "1"})
@@ -346,7 +340,3 @@ def _pages_by_rows(first: parse.PagePayload) -> int | None:
     if 0 < rows < total:
         size = min(size, rows)
     return -(-total // size)
-
-
-def _with_body(body: bytes) -> tuple[parse.Envelope, bytes]:
-    return parse.decode_envelope(body), body

@@ -23,7 +23,6 @@ from iptvsync.providers.stalker.paging import (
     seen_key,
     walk_stream,
 )
-from iptvsync.providers.stalker.parse.deferred import defer_vod_items
 from iptvsync.providers.stalker.session import StalkerSession
 from iptvsync.providers.stalker.transport import radio_params
 from iptvsync.records import (
@@ -255,19 +254,16 @@ class StalkerWalks(StalkerSession):
             censored = frozenset(c.provider_category_id for c in cats[module] if c.censored)
 
             async def fetch(number: int) -> FetchedPage:
-                params = self._vod_params(module, category, number)
-                payload, body = await self._page_and_body(params)
+                payload = await self._page(self._vod_params(module, category, number))
                 if payload.page_size and self._page_size is None:
                     self._page_size = payload.page_size
-                # Parsed where they are written (parse/deferred.py): the walk needs ids only.
-                items = defer_vod_items(
-                    body,
+                records = parse.parse_vod_items(
                     payload.rows,
                     urls,
                     force_series=module == "series",
                     censored_categories=censored,
                 )
-                return _fetched(items, payload)
+                return _fetched(list(records), payload)
 
             return fetch
 
