@@ -200,8 +200,18 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
     }
 
 
-def _fake_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"epg_prerendered": args.guide_prerendered}
+def _fake(args: argparse.Namespace, case: dict[str, Any]) -> ServerProcess:
+    """The fake portal of a case, in its own process."""
+    return ServerProcess(
+        "stalker",
+        movies=args.movies,
+        series=args.series,
+        channels=args.channels,
+        family=args.family,
+        latency_ms=case["latency_ms"],
+        capacity=case["capacity"],
+        options={"epg_prerendered": args.guide_prerendered},
+    )
 
 
 def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -210,16 +220,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        ServerProcess(
-            "stalker",
-            movies=args.movies,
-            series=args.series,
-            channels=args.channels,
-            family=args.family,
-            latency_ms=case["latency_ms"],
-            capacity=case["capacity"],
-            options=_fake_options(args),
-        ) as portal,
+        _fake(args, case) as portal,
     ):
         cores = _pin(portal, _pinning(args))
         env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
@@ -277,16 +278,7 @@ async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str
 
     case = CASES[name]
     in_flight = 32
-    with ServerProcess(
-        "stalker",
-        movies=args.movies,
-        series=args.series,
-        channels=args.channels,
-        family=args.family,
-        latency_ms=case["latency_ms"],
-        capacity=case["capacity"],
-        options=_fake_options(args),
-    ) as portal:
+    with _fake(args, case) as portal:
         _pin(portal, _pinning(args))
         assert portal.proc is not None
         fake = psutil.Process(portal.proc.pid)
@@ -347,16 +339,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
-        ServerProcess(
-            "stalker",
-            movies=args.movies,
-            series=args.series,
-            channels=args.channels,
-            family=args.family,
-            latency_ms=case["latency_ms"],
-            capacity=case["capacity"],
-            options=_fake_options(args),
-        ) as portal,
+        _fake(args, case) as portal,
     ):
         cores = _pin(portal, _pinning(args))
         if cores:

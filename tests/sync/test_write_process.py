@@ -47,6 +47,7 @@ class Calls:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.names: list[str] = []
+        self.batch_sizes: list[int] = []  # items of each write_items call
         original = WriteProcess.call
 
         def ready(process: WriteProcess) -> bool:
@@ -57,6 +58,8 @@ class Calls:
 
         def call(process: WriteProcess, fn: Any, *args: Any) -> Any:
             self.names.append(fn.__name__)
+            if fn.__name__ == "write_items":  # (provider, run, version, batches, categories)
+                self.batch_sizes.append(sum(len(items) for items in args[3].values()))
             return original(process, fn, *args)
 
         monkeypatch.setattr(WriteProcess, "call", call)
@@ -291,16 +294,7 @@ async def test_batches_for_the_write_process_are_smaller(
         update={"write_process_batch_size": 90}
     )
     site = Site(settings, StalkerFakeConfig(epg_info=False))
-    sizes: list[int] = []
-    original = WriteProcess.call
-
-    def call(process: WriteProcess, fn: Any, *args: Any) -> Any:
-        if fn.__name__ == "write_items":
-            sizes.append(sum(len(items) for items in args[3].values()))
-        return original(process, fn, *args)
-
-    monkeypatch.setattr(WriteProcess, "ready", lambda process: process.wait_ready() or True)
-    monkeypatch.setattr(WriteProcess, "call", call)
+    calls = Calls(monkeypatch)
     try:
         run = await site.full_sync()
         movies = site.rows(ITEM_TABLES["movie"])
@@ -310,6 +304,7 @@ async def test_batches_for_the_write_process_are_smaller(
     assert len(movies) == SIZES["movies"]
     # The batch that starts the child is a whole one; the next ones are the smaller size
     # (a page more at most), the last one whatever was left.
+    sizes = calls.batch_sizes
     assert sizes[0] >= 200 and len(sizes) >= 5
     assert all(90 <= size <= 90 + 14 for size in sizes[1:-1]), sizes
 
