@@ -172,6 +172,8 @@ def main() -> None:
                 line = asyncio.run(coro)
         line["rss_start_mb"] = round(rss.start_mb, 1)
         line["peak_rss_mb"] = round(rss.peak_mb, 1)
+        # With the sync's write process (sampled every tenth tick: 100 ms).
+        line["peak_with_children_mb"] = round(rss.peak_with_children_mb, 1)
         print(json.dumps(line), flush=True)
         return
     with (
