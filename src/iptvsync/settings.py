@@ -65,9 +65,10 @@ class Settings(BaseSettings):
     #: A SQLite sync that fills a whole batch writes its batches of items in a second
     #: process, on another core (``sync/write_process.py``; docs/sync.md).
     write_process: bool = True
-    #: Items per transaction once the write process writes them: half of ``batch_size``.
-    #: Off the fetching process's path, the smaller batch costs little (the child's CPU
-    #: +6 %), and the two processes hold ~10 MB less at once (docs/benchmarks.md, issue 21).
+    #: Items per transaction once the write process writes them, whatever the provider
+    #: (fewer than ``batch_size`` or the whole lists' 5,000): off the fetching process's
+    #: path the smaller transaction costs little (the child's CPU +6 %), and the two
+    #: processes hold 10-20 MB less at once (docs/benchmarks.md, issue 21).
     write_process_batch_size: int = 1000
 
     # Politeness budget defaults (per provider; options may override)
