@@ -241,6 +241,39 @@ def _cache_size(target: Any) -> int:
     return int(target.conn.execute("PRAGMA cache_size").fetchone()[0])
 
 
+async def test_a_vod_walk_that_ends_first_leaves_the_child_to_the_channels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walks run at once: a short VOD walk that ends while the channel walk still writes
+    through the child must not close it under that walk (its next write would find it gone).
+    It stays until the run's end, and every channel is stored."""
+    from iptvsync.sync import engine
+
+    monkeypatch.setattr(
+        "tests.sync.test_write_process.SIZES", {"movies": 20, "series": 5, "channels": 1500}
+    )
+    portal = StalkerFakeConfig(epg_info=False, get_all_channels_enabled=False, latency_ms=5)
+    site = Site(_settings(tmp_path, "site", process=True), portal)
+    calls = Calls(monkeypatch)
+    swept: list[tuple[list[Kind], bool]] = []
+    sweep = engine._sweep
+
+    def watched(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
+        swept.append((kinds, state.writer.started))
+        return sweep(ctx, state, kinds, *args)
+
+    monkeypatch.setattr(engine, "_sweep", watched)
+    try:
+        run = await site.full_sync()
+        channels = site.rows(ITEM_TABLES["channel"])
+    finally:
+        await site.aclose()
+    assert run["status"] == "succeeded", run
+    assert len(channels) == 1500
+    assert swept[0] == ([Kind.MOVIE, Kind.SERIES], True)  # the VOD walk ended first...
+    assert calls.batch_sizes and sum(calls.batch_sizes) >= 1000  # ...the channels went on
+
+
 def test_the_child_and_what_it_runs_import_no_sqlalchemy() -> None:
     """The write process holds the database with ``sqlite3`` alone: SQLAlchemy would be
     ~20 MB of its memory. So do the functions it is sent and what their arguments are."""

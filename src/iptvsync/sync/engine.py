@@ -98,6 +98,8 @@ class RunState:
     client: ProviderClient | None = None
     #: The guide, stored beside the VOD walk (``_run_plan``).
     guide: asyncio.Task[None] | None = None
+    #: Walks in progress (the channel and VOD walks may run at once).
+    walks: int = 0
 
     def progress(self) -> dict[str, Any]:
         done_pages = sum(self.stream_pages.values())
@@ -379,6 +381,7 @@ def _record_macs(ctx: SyncContext, state: RunState, tried: list[dict[str, Any]])
 async def _sync_scope(
     ctx: SyncContext, state: RunState, client: ProviderClient, scope: Scope, mode: str
 ) -> None:
+    state.walks += 1  # before any wait; counted down once its last batch is written
     kinds = [Kind.CHANNEL] if scope is Scope.CHANNELS else [Kind.MOVIE, Kind.SERIES]
     state.phase = Phase.walking(scope, "categories")
     cat_maps: dict[Kind, dict[str, int]] = {}
@@ -474,10 +477,12 @@ async def _sync_scope(
             log.exception("writing the pages fetched before a failed walk failed too")
         raise
     await flush(wait=True)
-    if scope is Scope.VOD and (state.guide is None or state.guide.done()):
-        # The run's bulk writes are over (the VOD walk is the last, and no guide is being
-        # stored): the write process goes now, before the sweep below reads every row here,
-        # so the two processes' memory never adds up with that read's (docs/sync.md).
+    state.walks -= 1
+    if scope is Scope.VOD and not state.walks and (state.guide is None or state.guide.done()):
+        # The run's bulk writes are over (the VOD walk is the last, no other walk is still
+        # writing, and no guide is being stored): the write process goes now, before the
+        # sweep below reads every row here, so the two processes' memory never adds up with
+        # that read's (docs/sync.md).
         await asyncio.to_thread(state.writer.finish)
     state.warnings.extend(w for w in result.warnings if w not in state.warnings)
     if result.stop_reason not in (None, "early_termination", "end") and not result.complete:
