@@ -65,6 +65,21 @@ class Calls:
         monkeypatch.setattr(WriteProcess, "call", call)
 
 
+def _watch_sweeps(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[Kind], bool]]:
+    """Each sweep of a run, as (its kinds, whether the write process was still up)."""
+    from iptvsync.sync import engine
+
+    swept: list[tuple[list[Kind], bool]] = []
+    sweep = engine._sweep
+
+    def watched(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
+        swept.append((kinds, state.writer.started))
+        return sweep(ctx, state, kinds, *args)
+
+    monkeypatch.setattr(engine, "_sweep", watched)
+    return swept
+
+
 def _settings(tmp_path: Path, name: str, *, process: bool) -> Settings:
     return Settings(
         data_dir=tmp_path / name,
@@ -247,22 +262,13 @@ async def test_a_vod_walk_that_ends_first_leaves_the_child_to_the_channels(
     """The walks run at once: a short VOD walk that ends while the channel walk still writes
     through the child must not close it under that walk (its next write would find it gone).
     It stays until the run's end, and every channel is stored."""
-    from iptvsync.sync import engine
-
     monkeypatch.setattr(
         "tests.sync.test_write_process.SIZES", {"movies": 20, "series": 5, "channels": 1500}
     )
     portal = StalkerFakeConfig(epg_info=False, get_all_channels_enabled=False, latency_ms=5)
     site = Site(_settings(tmp_path, "site", process=True), portal)
     calls = Calls(monkeypatch)
-    swept: list[tuple[list[Kind], bool]] = []
-    sweep = engine._sweep
-
-    def watched(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
-        swept.append((kinds, state.writer.started))
-        return sweep(ctx, state, kinds, *args)
-
-    monkeypatch.setattr(engine, "_sweep", watched)
+    swept = _watch_sweeps(monkeypatch)
     try:
         run = await site.full_sync()
         channels = site.rows(ITEM_TABLES["channel"])
@@ -347,18 +353,10 @@ async def test_the_write_process_is_gone_before_the_vod_sweep(
 ) -> None:
     """The sweep after the VOD walk reads every row in this process: the child, whose
     writes are over, has gone by then, so the two processes' memory never adds up to it."""
-    from iptvsync.sync import engine
 
     site = Site(_settings(tmp_path, "site", process=True), StalkerFakeConfig(epg_info=False))
     calls = Calls(monkeypatch)
-    swept: list[tuple[list[Kind], bool]] = []
-    sweep = engine._sweep
-
-    def watched(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
-        swept.append((kinds, state.writer.started))
-        return sweep(ctx, state, kinds, *args)
-
-    monkeypatch.setattr(engine, "_sweep", watched)
+    swept = _watch_sweeps(monkeypatch)
     try:
         provider_store_options = {"options": {"guide": "none"}}
         with site.db.begin() as conn:
