@@ -65,8 +65,11 @@ class Calls:
         monkeypatch.setattr(WriteProcess, "call", call)
 
 
-def _watch_sweeps(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[Kind], bool]]:
-    """Each sweep of a run, as (its kinds, whether the write process was still up)."""
+def _watch_sweeps(
+    monkeypatch: pytest.MonkeyPatch, then: Any = None
+) -> list[tuple[list[Kind], bool]]:
+    """Each sweep of a run, as (its kinds, whether the write process was still up); ``then``
+    is called with its kinds, on the sweep's worker thread."""
     from iptvsync.sync import engine
 
     swept: list[tuple[list[Kind], bool]] = []
@@ -74,6 +77,8 @@ def _watch_sweeps(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[Kind], boo
 
     def watched(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
         swept.append((kinds, state.writer.started))
+        if then is not None:
+            then(kinds)
         return sweep(ctx, state, kinds, *args)
 
     monkeypatch.setattr(engine, "_sweep", watched)
@@ -259,16 +264,46 @@ def _cache_size(target: Any) -> int:
 async def test_a_vod_walk_that_ends_first_leaves_the_child_to_the_channels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The walks run at once: a short VOD walk that ends while the channel walk still writes
+    """The walks run at once: a VOD walk that ends while the channel walk still writes
     through the child must not close it under that walk (its next write would find it gone).
-    It stays until the run's end, and every channel is stored."""
+    The channel walk is held, once the child writes its batches, until the VOD walk's sweep:
+    the child is still up there, and every channel is stored."""
+    import asyncio
+
+    from iptvsync.providers.stalker.client import StalkerClient
+    from iptvsync.records import Scope
+
     monkeypatch.setattr(
         "tests.sync.test_write_process.SIZES", {"movies": 20, "series": 5, "channels": 1500}
     )
-    portal = StalkerFakeConfig(epg_info=False, get_all_channels_enabled=False, latency_ms=5)
+    portal = StalkerFakeConfig(epg_info=False, get_all_channels_enabled=False)
     site = Site(_settings(tmp_path, "site", process=True), portal)
     calls = Calls(monkeypatch)
-    swept = _watch_sweeps(monkeypatch)
+    loop = asyncio.get_running_loop()
+    vod_swept = asyncio.Event()
+
+    def after_sweep(kinds: list[Kind]) -> None:
+        if kinds == [Kind.MOVIE, Kind.SERIES]:
+            loop.call_soon_threadsafe(vod_swept.set)
+
+    swept = _watch_sweeps(monkeypatch, after_sweep)
+    walk = StalkerClient.walk
+
+    async def held_walk(client: StalkerClient, scope: Scope, on_page: Any, **kwargs: Any) -> Any:
+        if scope is not Scope.CHANNELS:
+            return await walk(client, scope, on_page, **kwargs)
+        delivered = 0
+
+        async def held(page: Any) -> Any:
+            nonlocal delivered
+            delivered += len(page.records)
+            if delivered >= 600:  # three batches: the child writes them
+                await asyncio.wait_for(vod_swept.wait(), 30)
+            return await on_page(page)
+
+        return await walk(client, scope, held, **kwargs)
+
+    monkeypatch.setattr(StalkerClient, "walk", held_walk)
     try:
         run = await site.full_sync()
         channels = site.rows(ITEM_TABLES["channel"])
@@ -276,8 +311,8 @@ async def test_a_vod_walk_that_ends_first_leaves_the_child_to_the_channels(
         await site.aclose()
     assert run["status"] == "succeeded", run
     assert len(channels) == 1500
-    assert swept[0] == ([Kind.MOVIE, Kind.SERIES], True)  # the VOD walk ended first...
-    assert calls.batch_sizes and sum(calls.batch_sizes) >= 1000  # ...the channels went on
+    assert swept[0] == ([Kind.MOVIE, Kind.SERIES], True)  # the child still up after VOD...
+    assert sum(calls.batch_sizes) >= 1000  # ...and the channels went on through it
 
 
 def test_the_child_and_what_it_runs_import_no_sqlalchemy() -> None:
