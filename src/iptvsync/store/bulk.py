@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import operator
 import sqlite3
 import urllib.parse
@@ -32,9 +33,6 @@ import orjson
 
 #: Our "Uncategorised" category's key, for items with no or an unknown provider category.
 UNCATEGORISED = "__uncategorised__"
-
-#: The table of each kind's items.
-ITEM_TABLE_NAMES = {"channel": "channels", "movie": "movies", "series": "series"}
 
 
 class _Mark(enum.Enum):
@@ -366,35 +364,17 @@ def apply_pragmas(conn: sqlite3.Connection, *extra: str) -> None:
     cursor.close()
 
 
-class BulkTx(Protocol):
-    """The bulk writes of one transaction."""
+class BulkTx:
+    """The bulk writes of one transaction, whichever connection holds it: ``writer(kind)``
+    gives the kind's ``ItemWriter`` and ``programmes`` inserts a guide's rows."""
 
-    def upsert_items(
+    def __init__(
         self,
-        kind: str,
-        provider_id: int,
-        rows: list[dict[str, Any]],
-        *,
-        run_id: int,
-        version: int,
-        now: datetime,
-    ) -> UpsertResult: ...
-
-    def insert_programmes(self, provider_id: int, rows: Sequence[Programme]) -> None: ...
-
-
-class BulkTarget(Protocol):
-    """Where bulk writes go: ``begin()`` is one transaction (BEGIN IMMEDIATE on SQLite)."""
-
-    def begin(self) -> contextlib.AbstractContextManager[BulkTx]: ...
-
-
-class SqliteTx:
-    """``BulkTx`` on a ``sqlite3`` connection inside its transaction."""
-
-    def __init__(self, conn: sqlite3.Connection, shapes: dict[str, RowShape]) -> None:
-        self.conn = conn
-        self.shapes = shapes
+        writer: Callable[[str], ItemWriter],
+        programmes: Callable[[int, Sequence[Programme]], None],
+    ) -> None:
+        self.writer = writer
+        self.insert_programmes = programmes
 
     def upsert_items(
         self,
@@ -406,11 +386,13 @@ class SqliteTx:
         version: int,
         now: datetime,
     ) -> UpsertResult:
-        writer = SqliteItemWriter(self.conn, self.shapes[ITEM_TABLE_NAMES[kind]])
-        return upsert(writer, provider_id, rows, run_id=run_id, version=version, now=now)
+        return upsert(self.writer(kind), provider_id, rows, run_id=run_id, version=version, now=now)
 
-    def insert_programmes(self, provider_id: int, rows: Sequence[Programme]) -> None:
-        insert_programmes(self.conn, provider_id, rows)
+
+class BulkTarget(Protocol):
+    """Where bulk writes go: ``begin()`` is one transaction (BEGIN IMMEDIATE on SQLite)."""
+
+    def begin(self) -> contextlib.AbstractContextManager[BulkTx]: ...
 
 
 class SqliteFile:
@@ -418,6 +400,7 @@ class SqliteFile:
     settings (and its own page cache size), one transaction at a time."""
 
     def __init__(self, path: str, shapes: dict[str, RowShape], *, cache_kib: int) -> None:
+        """``shapes``: each item kind's table shape (``catalogue.bulk_shapes``)."""
         self.shapes = shapes
         # Read-write, never create: the file is the run's database, which exists.
         uri = f"file:{urllib.parse.quote(path)}?mode=rw"
@@ -430,11 +413,14 @@ class SqliteFile:
             raise
 
     @contextlib.contextmanager
-    def begin(self) -> Iterator[SqliteTx]:
-        conn = self.conn
+    def begin(self) -> Iterator[BulkTx]:
+        conn, shapes = self.conn, self.shapes
         conn.execute("BEGIN IMMEDIATE")  # queue for the write lock (store/db.py says why)
         try:
-            yield SqliteTx(conn, self.shapes)
+            yield BulkTx(
+                lambda kind: SqliteItemWriter(conn, shapes[kind]),
+                functools.partial(insert_programmes, conn),
+            )
         except BaseException:
             conn.execute("ROLLBACK")
             raise

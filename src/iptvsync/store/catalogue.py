@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,13 +45,16 @@ def upsert_items(
     """Insert new rows, rewrite changed ones (or ones that come back), touch the rest
     (``bulk.upsert``): with the driver's ``executemany`` on SQLite (``bulk.SqliteItemWriter``,
     the write process's code too), through SQLAlchemy Core elsewhere."""
-    table = ITEM_TABLES[kind]
-    writer: bulk.ItemWriter
-    if conn.dialect.name == "sqlite":
-        writer = bulk.SqliteItemWriter(conn.connection.driver_connection, row_shape(table))  # type: ignore[arg-type]
-    else:
-        writer = _CoreWriter(conn, table)
+    writer = item_writer(conn, kind)
     return bulk.upsert(writer, provider_id, rows, run_id=run_id, version=version, now=now)
+
+
+def item_writer(conn: sa.Connection, kind: str) -> bulk.ItemWriter:
+    """The kind's ``bulk.ItemWriter`` on ``conn``, inside its transaction."""
+    table = ITEM_TABLES[kind]
+    if conn.dialect.name == "sqlite":
+        return bulk.SqliteItemWriter(sqlite_connection(conn), row_shape(table))
+    return _CoreWriter(conn, table)
 
 
 class _CoreWriter:
@@ -96,46 +100,33 @@ class EngineTarget:
         self.db = db
 
     @contextlib.contextmanager
-    def begin(self) -> Iterator[EngineTx]:
-        with self.db.begin() as conn:
-            yield EngineTx(conn)
-
-
-class EngineTx:
-    """``bulk.BulkTx`` on a connection inside its transaction."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-
-    def upsert_items(
-        self,
-        kind: str,
-        provider_id: int,
-        rows: list[dict[str, Any]],
-        *,
-        run_id: int,
-        version: int,
-        now: datetime,
-    ) -> UpsertResult:
-        return upsert_items(
-            self.conn, kind, provider_id, rows, run_id=run_id, version=version, now=now
-        )
-
-    def insert_programmes(self, provider_id: int, rows: Sequence[bulk.Programme]) -> None:
+    def begin(self) -> Iterator[bulk.BulkTx]:
         from iptvsync.store import guide_write  # it imports this module
 
-        guide_write.insert_programmes(self.conn, provider_id, rows)
+        with self.db.begin() as conn:
+            yield bulk.BulkTx(
+                functools.partial(item_writer, conn),
+                functools.partial(guide_write.insert_programmes, conn),
+            )
 
 
 def bulk_shapes() -> dict[str, bulk.RowShape]:
-    """The item tables' shapes, for the write process (which has no SQLAlchemy)."""
-    return {table.name: row_shape(table) for table in ITEM_TABLES.values()}
+    """Each item kind's table shape, for the write process (which has no SQLAlchemy)."""
+    return {kind: row_shape(table) for kind, table in ITEM_TABLES.items()}
+
+
+def sqlite_connection(conn: sa.Connection) -> sqlite3.Connection:
+    """The ``sqlite3`` connection under ``conn`` (same transaction)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
 
 
 @contextlib.contextmanager
 def driver_cursor(conn: sa.Connection) -> Iterator[Any]:
-    """A cursor of the DBAPI connection under ``conn`` (same transaction), closed after use."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    """A cursor of the ``sqlite3`` connection under ``conn`` (same transaction), closed after
+    use."""
+    cursor = sqlite_connection(conn).cursor()
     try:
         yield cursor
     finally:

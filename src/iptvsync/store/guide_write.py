@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from iptvsync.store import bulk
+from iptvsync.store.catalogue import sqlite_connection
 from iptvsync.store.models import programmes
 
 #: The columns a programme row holds after ``provider_id``, in ``ProgrammeRecord``'s order.
@@ -36,7 +37,7 @@ def insert_programmes(conn: sa.Connection, provider_id: int, rows: Sequence[Prog
             [{"provider_id": provider_id, **dict(zip(COLUMNS, r, strict=True))} for r in rows],
         )
         return
-    bulk.insert_programmes(conn.connection.driver_connection, provider_id, rows)  # type: ignore[arg-type]
+    bulk.insert_programmes(sqlite_connection(conn), provider_id, rows)
 
 
 def high_water(conn: sa.Connection) -> int:

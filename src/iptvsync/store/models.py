@@ -27,6 +27,7 @@ metadata = sa.MetaData(
     }
 )
 
+
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """A timestamp that is UTC and aware on the way in and on the way out, on every backend.
 
@@ -310,6 +311,7 @@ stream_slots = sa.Table(
     sa.Column("since", sa.Float, nullable=False),
     sa.Column("lease_until", sa.Float, nullable=False),
 )
+
 
 # Per viewer (an output user, or the admin: user_id NULL): favourites and resume positions
 # (store/library.py; migration 0008). One row per (viewer, provider, kind, item); the unique
