@@ -112,8 +112,9 @@ class WriteProcess:
         raise value
 
     def close(self) -> None:
-        """Let the child finish its call and exit; kill it if it will not."""
-        with contextlib.suppress(OSError):
+        """Let the child finish its call and exit; kill it if it will not. Under the lock:
+        the last word never lands inside a call another thread is sending."""
+        with self._lock, contextlib.suppress(OSError):
             self._out.send(None)
         try:
             self._proc.wait(timeout=30)
