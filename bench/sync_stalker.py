@@ -175,6 +175,7 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
             os.sched_setaffinity(0, cores)
 
     started = time.perf_counter()
+    spawned_at = time.time()
     proc = subprocess.Popen(
         [CLI, *args],
         env=env,
@@ -185,6 +186,7 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
     tree_peak = _TreeRss(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    exited_at = time.time()
     tree_peak.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     error = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
@@ -197,6 +199,8 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
         "peak_rss_main_mb": round(usage.ru_maxrss / 1024, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "error": error if proc.returncode else None,
+        "spawned_at": spawned_at,
+        "exited_at": exited_at,
     }
 
 
@@ -239,6 +243,18 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             fake_before = cpu_s(fake)
             ran = _cli(["sync", "b", *case.get("sync_args", [])], env, cores)
             stats = httpx.get(f"{portal.url}/_control/stats").json()
+            spawned_at, exited_at = ran.pop("spawned_at"), ran.pop("exited_at")
+            # The run's three parts: before its first request (imports, the database), the
+            # requests, and after the last one (the last writes, the snapshot, the exit).
+            phases = (
+                {
+                    "start_s": round(stats["first_at"] - spawned_at, 2),
+                    "requests_s": round(stats["last_at"] - stats["first_at"], 2),
+                    "end_s": round(exited_at - stats["last_at"], 2),
+                }
+                if stats.get("first_at")
+                else {}
+            )
             db = create_db_engine(f"sqlite:///{tmp}/iptvsync.db")
             with db.connect() as conn:
                 last = conn.execute(
@@ -265,6 +281,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "requests": last[1] if last else None,
                     "content_pages": pages,
                     "portal_cpu_s": round(cpu_s(fake) - fake_before, 2),
+                    **phases,
                     "floor_s": round(floor, 2) if floor else None,
                     "ratio_to_floor": round(ran["wall_s"] / floor, 3) if floor else None,
                 }

@@ -67,6 +67,10 @@ class FakeStats:
     items_served: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    #: Wall-clock times (Unix seconds) of the first and the last request since the reset:
+    #: what a benchmark splits a client's run into start, walk and end by.
+    first_at: float | None = None
+    last_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,8 @@ class FakeStats:
             "items_served": self.items_served,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
         }
 
 
@@ -156,6 +162,9 @@ class FakeStalkerPortal(OrderedLists, CatalogueControls):
             return Response(b"<h1>404 Not Found</h1>", 404, media_type="text/html")
         stats = self.stats
         stats.requests += 1
+        stats.last_at = time.time()
+        if stats.first_at is None:
+            stats.first_at = stats.last_at
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
