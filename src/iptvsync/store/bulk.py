@@ -364,6 +364,21 @@ def apply_pragmas(conn: sqlite3.Connection, *extra: str) -> None:
     cursor.close()
 
 
+def open_file(path: str, *pragmas: str) -> sqlite3.Connection:
+    """A connection of its own to the database file ``path``, with the usual settings and
+    ``pragmas``; autocommit (the caller says BEGIN)."""
+    # Read-write, never create: the file is the run's database, which exists.
+    uri = f"file:{urllib.parse.quote(path)}?mode=rw"
+    conn = sqlite3.connect(uri, timeout=30, isolation_level=None, uri=True)
+    try:
+        apply_pragmas(conn, *pragmas)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class BulkTx:
     """The bulk writes of one transaction, whichever connection holds it: ``writer(kind)``
     gives the kind's ``ItemWriter`` and ``programmes`` inserts a guide's rows."""
@@ -402,15 +417,7 @@ class SqliteFile:
     def __init__(self, path: str, shapes: dict[str, RowShape], *, cache_kib: int) -> None:
         """``shapes``: each item kind's table shape (``catalogue.bulk_shapes``)."""
         self.shapes = shapes
-        # Read-write, never create: the file is the run's database, which exists.
-        uri = f"file:{urllib.parse.quote(path)}?mode=rw"
-        self.conn = sqlite3.connect(uri, timeout=30, isolation_level=None, uri=True)
-        try:
-            apply_pragmas(self.conn, f"PRAGMA cache_size=-{cache_kib}")
-            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except BaseException:
-            self.conn.close()
-            raise
+        self.conn = open_file(path, f"PRAGMA cache_size=-{cache_kib}")
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[BulkTx]:

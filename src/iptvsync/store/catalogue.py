@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.store import bulk
+from iptvsync.store import bulk, first_load
 from iptvsync.store.bulk import UNCATEGORISED, UpsertResult, sqlite_datetime
 from iptvsync.store.models import (
     ITEM_TABLES,
@@ -131,6 +131,37 @@ def driver_cursor(conn: sa.Connection) -> Iterator[Any]:
         yield cursor
     finally:
         cursor.close()
+
+
+def defer_read_indexes(conn: sa.Connection) -> list[str]:
+    """The empty item tables whose read indexes wait for the end of the load
+    (``store/first_load.py``); none on PostgreSQL, whose bulk path is another."""
+    if conn.dialect.name != "sqlite":
+        return []
+    return first_load.defer(sqlite_connection(conn))
+
+
+def build_deferred_indexes(conn: sa.Connection) -> int:
+    """Build the read indexes a load dropped (``store/first_load.py``); how many."""
+    if conn.dialect.name != "sqlite":
+        return 0
+    driver = sqlite_connection(conn)
+    if not _has_table(driver, "deferred_indexes") or not first_load.pending(driver):
+        return 0
+    return first_load.restore(driver)
+
+
+def build_deferred_indexes_apart(db: sa.Engine) -> int:
+    """``build_deferred_indexes`` on a connection of its own (``first_load.build``)."""
+    if db.dialect.name != "sqlite" or db.url.database in (None, "", ":memory:"):
+        with db.begin() as conn:
+            return build_deferred_indexes(conn)
+    return first_load.build(db.url.database)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

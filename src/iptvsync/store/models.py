@@ -254,6 +254,15 @@ provider_macs = sa.Table(
     sa.Column("checked_at", TS),
 )
 
+#: The read indexes a first load dropped, until they are built again (``store/first_load.py``).
+deferred_indexes = sa.Table(
+    "deferred_indexes",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("table_name", sa.String(200), nullable=False),
+    sa.Column("sql", sa.Text, nullable=False),
+)
+
 programmes = sa.Table(
     "programmes",
     metadata,

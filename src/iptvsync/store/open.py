@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from iptvsync.secret_key import ensure_private_dir
 from iptvsync.settings import Settings
 from iptvsync.store import secrets
+from iptvsync.store.catalogue import build_deferred_indexes
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 
@@ -31,6 +32,11 @@ def open_database(settings: Settings) -> sa.Engine:
     db = create_db_engine(url)
     codec = secrets.codec_for(settings)
     secrets.bind(db, codec)
+    if url.startswith("sqlite"):
+        # A first load that died left its read indexes unbuilt: build them before a
+        # migration expects them (store/first_load.py).
+        with db.begin() as conn:
+            build_deferred_indexes(conn)
     upgrade(db)
     with db.begin() as conn:
         secrets.seal_plain_rows(conn, codec)  # written by a tool without the key: encrypt now

@@ -75,6 +75,8 @@ class Phase(StrEnum):
     VOD = "vod"
     VOD_SWEEP = "vod:sweep"
     EPG = "epg"
+    #: A first load's read indexes being built (``store/first_load.py``).
+    INDEXES = "indexes"
     SNAPSHOT = "snapshot"
     DONE = "done"
 

@@ -100,6 +100,9 @@ class RunState:
     guide: asyncio.Task[None] | None = None
     #: Walks in progress (the channel and VOD walks may run at once).
     walks: int = 0
+    #: Item tables this run found empty and loads without their read indexes, built once
+    #: its writes are over (``store/first_load.py``).
+    deferred_indexes: list[str] = field(default_factory=list)
 
     def progress(self) -> dict[str, Any]:
         done_pages = sum(self.stream_pages.values())
@@ -193,6 +196,8 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     finally:
         # The child finishes the write it has (nothing is queued past it) and exits.
         await asyncio.shield(asyncio.to_thread(state.writer.close))
+        if state.deferred_indexes:  # a failed or cancelled first load: its indexes still
+            await asyncio.shield(_db(_build_indexes, ctx, state))
 
 
 async def _run(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> dict[str, Any]:
@@ -304,6 +309,8 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
     state.client = client
     try:
         plan = run.plan or {}
+        if ctx.settings.defer_first_load_indexes:
+            state.deferred_indexes = await _db(_defer_indexes, ctx)
         await _walk_scopes(ctx, state, client, provider, plan)
         guide = state.guide
         if guide is not None:
@@ -312,6 +319,9 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
             await guide
         # The bulk writes are over: the write process's memory goes before the snapshot's.
         await asyncio.to_thread(state.writer.close)
+        if state.deferred_indexes:
+            state.phase = Phase.INDEXES
+            await _db(_build_indexes, ctx, state)
         if state.changed() or provider.snapshot_version == 0:
             state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
@@ -505,6 +515,17 @@ async def _sync_scope(
                 )
             state.counts[COUNT_KEY[kind]]["removed"] += swept.removed
     await _db(_mark_synced, ctx, state, scope)
+
+
+def _defer_indexes(ctx: SyncContext) -> list[str]:
+    with ctx.db.begin() as conn:
+        return store.defer_read_indexes(conn)
+
+
+def _build_indexes(ctx: SyncContext, state: RunState) -> None:
+    built = store.build_deferred_indexes_apart(ctx.db)
+    log.info("run %s built %s read indexes after its first load", state.run_id, built)
+    state.deferred_indexes = []
 
 
 def _write_categories(

@@ -375,7 +375,7 @@ function progressBar(key, label) {
 function phaseLabel(phase) {
   if (!phase) return '';
   const [scope, step] = String(phase).split(':');
-  const names = { vod: 'movies and series', channels: 'channels', movie: 'movies', series: 'series', epg: 'guide', snapshot: 'building snapshot', planning: 'planning' };
+  const names = { vod: 'movies and series', channels: 'channels', movie: 'movies', series: 'series', epg: 'guide', indexes: 'building indexes', snapshot: 'building snapshot', planning: 'planning' };
   const what = names[scope] || scope;
   return step ? `${what}: ${step}` : what;
 }

@@ -1,0 +1,95 @@
+"""A first load's read indexes, built once after the walk instead of row by row (docs/sync.md,
+"A first sync's indexes").
+
+A first sync inserts a whole catalogue into empty tables, and every read index of an item table
+(migration 0002: eight on each VOD table) takes each new row at a random place: ~1.5 s of the
+write process's CPU for 88k items, where building the same indexes over the loaded rows takes
+~0.5 s (docs/benchmarks.md, issue 21). So a sync that finds an item table with no rows at all
+drops that table's read indexes before it writes and builds them again when its writes are
+over.
+
+- Only a table with no rows, whatever the provider: another provider's reads keep their
+  indexes. The unique key (what the upsert looks rows up by) and the search index are kept:
+  search stays as current as the rows, and its per-batch insert costs less than a rebuild.
+- The dropped statements are kept in ``deferred_indexes`` in the same transaction as the drop,
+  so a sync that dies leaves what to build; whoever comes next (the next sync, or any process
+  opening the database) builds it. Building is idempotent: an index that exists is skipped.
+- Plain ``sqlite3``, no SQLAlchemy, like ``store/bulk.py``: the statements are SQLite's own
+  (``sqlite_master.sql``), so no index is defined twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from iptvsync.store.bulk import open_file
+
+#: The tables a sync loads in bulk.
+ITEM_TABLES = ("channels", "movies", "series")
+
+#: The indexes a table's reads use: every one written in the schema (SQLite's own for a
+#: UNIQUE constraint have no SQL) that is not unique.
+_READ_INDEXES = (
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+    "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE %' ORDER BY name"
+)
+
+
+def defer(conn: sqlite3.Connection) -> list[str]:
+    """Drop the read indexes of every empty item table, keeping their statements; the tables
+    whose indexes were dropped. Inside the caller's write transaction."""
+    deferred: list[str] = []
+    for table in ITEM_TABLES:
+        if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
+            continue
+        found = conn.execute(_READ_INDEXES, (table,)).fetchall()
+        if not found:
+            continue
+        conn.executemany(
+            "INSERT OR REPLACE INTO deferred_indexes (name, table_name, sql) VALUES (?, ?, ?)",
+            [(name, table, sql) for name, sql in found],
+        )
+        for name, _sql in found:
+            conn.execute(f'DROP INDEX "{name}"')
+        deferred.append(table)
+    return deferred
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    """How many dropped indexes wait to be built."""
+    return int(conn.execute("SELECT count(*) FROM deferred_indexes").fetchone()[0])
+
+
+def restore(conn: sqlite3.Connection) -> int:
+    """Build every index a load dropped (skipping any that exists); how many were built.
+    Inside the caller's write transaction: the indexes and the record go together."""
+    found = conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY table_name, name")
+    built = 0
+    for name, sql in found.fetchall():
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+        ).fetchone()
+        if exists is None:
+            conn.execute(sql)
+            built += 1
+    conn.execute("DELETE FROM deferred_indexes")
+    return built
+
+
+def build(path: str) -> int:
+    """``restore`` on a connection of its own, closed after: the pages it wrote and the sort's
+    memory go with it, instead of staying in a pooled connection's cache through the
+    snapshot's reads (the peak of a sync's memory). Its sorts spill to a file past 2 MiB
+    (``temp_store``): an index of 300k names would otherwise sort in ~15 MB."""
+    conn = open_file(path, "PRAGMA cache_size=-2048", "PRAGMA temp_store=FILE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            built = restore(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return built
+    finally:
+        conn.close()

@@ -1,0 +1,217 @@
+"""A first load's read indexes (``store/first_load.py``): a sync that finds an item table empty
+loads it without its read indexes and builds them when its writes are over. A fast path: these
+tests hold it to the plain one (the same rows, the same schema after), and to what a sync owes
+its user when it fails or dies half-way (every index back, nothing lost)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from iptvsync.fakes.stalker import StalkerFakeConfig
+from iptvsync.records import Kind
+from iptvsync.settings import Settings
+from iptvsync.store import first_load
+from iptvsync.store import providers as provider_store
+from iptvsync.store.catalogue import defer_read_indexes, upsert_items
+from iptvsync.store.models import ITEM_TABLES
+from iptvsync.store.open import open_database
+from iptvsync.store.providers import utcnow
+from iptvsync.sync import engine
+from tests.sync.test_write_process import Site
+
+READ_INDEXES = (
+    "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+    "ORDER BY name"
+)
+
+
+def _settings(tmp_path: Path, name: str, *, defer: bool, process: bool = False) -> Settings:
+    return Settings(
+        data_dir=tmp_path / name,
+        database_url=f"sqlite:///{(tmp_path / name / 'iptvsync.db').as_posix()}",
+        batch_size=200,
+        write_process=process,
+        defer_first_load_indexes=defer,
+    )
+
+
+def _indexes(site: Site) -> list[tuple[Any, ...]]:
+    with site.db.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
+
+
+def _item_indexes(conn: sa.Connection | sqlite3.Connection, table: str) -> set[str]:
+    sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
+    if isinstance(conn, sqlite3.Connection):
+        return {r[0] for r in conn.execute(sql, (table,))}
+    return {r[0] for r in conn.exec_driver_sql(sql, (table,))}
+
+
+@pytest.fixture
+async def sites(tmp_path: Path) -> AsyncIterator[dict[str, Site]]:
+    made = {
+        name: Site(_settings(tmp_path, name, defer=name == "deferred"), StalkerFakeConfig())
+        for name in ("plain", "deferred")
+    }
+    yield made
+    for site in made.values():
+        await site.aclose()
+
+
+async def test_a_first_sync_loads_without_read_indexes_and_ends_with_all_of_them(
+    sites: dict[str, Site], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = _indexes(sites["plain"])  # a migrated database's, before any sync
+    assert {t for t, _n, _s in schema} >= {"movies", "series", "channels"}
+    # What each site's movie table had while its walk stored the rows (at the VOD sweep).
+    during: dict[str, set[str]] = {}
+    sweep = engine._sweep
+
+    def watched(ctx: Any, state: Any, kinds: Any, *args: Any) -> Any:
+        with ctx.db.connect() as conn:
+            name = "deferred" if ctx.settings.defer_first_load_indexes else "plain"
+            during.setdefault(name, _item_indexes(conn, "movies"))
+        return sweep(ctx, state, kinds, *args)
+
+    monkeypatch.setattr(engine, "_sweep", watched)
+    runs = {name: await site.full_sync() for name, site in sites.items()}
+    for run in runs.values():
+        assert run["status"] == "succeeded", run
+    assert runs["deferred"]["counts"] == runs["plain"]["counts"]
+    assert runs["deferred"]["counts"]["movies"]["added"] > 0
+
+    # The deferred load really wrote without them; the plain one with every one.
+    assert during["plain"] == {n for t, n, _s in schema if t == "movies"}
+    assert not any(name.startswith("ix_") for name in during["deferred"])
+    # Both end with the same rows and the migrated schema's indexes, statement for statement.
+    for table in ITEM_TABLES.values():
+        assert sites["deferred"].rows(table) == sites["plain"].rows(table), table.name
+    for site in sites.values():
+        assert _indexes(site) == schema
+        with site.db.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+    # Search was kept current by the batches themselves (it is not deferred): FTS5's own
+    # check of its index against the rows, and the same answers as the plain load's.
+    found = {}
+    for name, site in sites.items():
+        with site.db.begin() as conn:
+            for table in ("movies", "series", "channels"):
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table}_fts({table}_fts) VALUES ('integrity-check')"
+                )
+            found[name] = sorted(
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT m.provider_item_id FROM movies_fts "
+                    "JOIN movies m ON m.id = movies_fts.rowid WHERE movies_fts MATCH 'the'"
+                )
+            )
+    assert found["deferred"] and found["deferred"] == found["plain"]
+
+
+async def test_an_incremental_sync_keeps_its_indexes(
+    sites: dict[str, Site], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = sites["deferred"]
+    assert (await site.full_sync())["status"] == "succeeded"
+    schema = _indexes(site)
+    deferred: list[list[str]] = []
+    defer = engine._defer_indexes
+
+    def watched(ctx: Any) -> list[str]:
+        deferred.append(defer(ctx))
+        return deferred[-1]
+
+    monkeypatch.setattr(engine, "_defer_indexes", watched)
+    assert (await site.sync())["status"] == "succeeded"
+    assert deferred == [[]]  # no table was empty: nothing dropped
+    assert _indexes(site) == schema
+
+
+async def test_a_failed_first_load_still_ends_with_every_index(
+    sites: dict[str, Site], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = sites["deferred"]
+    schema = _indexes(sites["plain"])
+
+    sweep = engine._sweep
+
+    def broken(ctx: Any, state: Any, kinds: list[Kind], *args: Any) -> Any:
+        if Kind.MOVIE in kinds:  # the run fails after its VOD rows are written
+            raise RuntimeError("a bug in the sweep")
+        return sweep(ctx, state, kinds, *args)
+
+    monkeypatch.setattr(engine, "_sweep", broken)
+    run = await site.full_sync()
+    assert run["status"] == "failed", run
+    assert run["error"]["code"] == "internal_error"
+    assert site.rows(ITEM_TABLES["movie"])  # what it wrote is kept
+    assert _indexes(site) == schema
+    with site.db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+
+
+def test_a_table_with_rows_keeps_its_indexes(tmp_path: Path) -> None:
+    """Another provider's rows: that table is not loaded "first", and its reads keep their
+    indexes; the empty ones are deferred."""
+    settings = _settings(tmp_path, "db", defer=True)
+    db = open_database(settings)
+    try:
+        with db.begin() as conn:
+            provider = provider_store.create_provider(
+                conn, {"name": "x", "kind": "m3u", "url": "http://playlist.test/x.m3u"}
+            )
+            row = {"provider_item_id": "m1", "name": "A", "hash": "h"}
+            upsert_items(conn, "movie", provider, [row], run_id=1, version=1, now=utcnow())
+            before = _item_indexes(conn, "movies")
+            deferred = defer_read_indexes(conn)
+        assert deferred == ["channels", "series"]
+        with db.connect() as conn:
+            assert _item_indexes(conn, "movies") == before
+            assert not any(n.startswith("ix_") for n in _item_indexes(conn, "series"))
+            unique = [r[1] for r in conn.exec_driver_sql("PRAGMA index_list('series')") if r[2]]
+            assert unique  # the unique key (what the upsert looks rows up by) stays
+            kept = conn.exec_driver_sql("SELECT DISTINCT table_name FROM deferred_indexes")
+            assert sorted(r[0] for r in kept) == ["channels", "series"]
+    finally:
+        db.dispose()
+
+
+def test_indexes_a_dead_sync_left_unbuilt_are_built_when_the_database_opens(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path, "db", defer=True)
+    db = open_database(settings)
+    with db.connect() as conn:
+        schema = [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
+    db.dispose()
+    # A sync dropped them and died (nothing else ran: the process is gone).
+    path = str(tmp_path / "db" / "iptvsync.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    assert first_load.defer(conn) == ["channels", "movies", "series"]
+    conn.execute("COMMIT")
+    # One of them was built by hand meanwhile: building again skips it.
+    one = next(sql for _t, name, sql in schema if name == "ix_movies_live_name")
+    conn.execute(one)
+    conn.close()
+
+    db = open_database(settings)
+    try:
+        with db.connect() as conn:
+            assert [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)] == schema
+            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_defers_nothing(db: sa.Engine) -> None:
+    with db.begin() as conn:
+        assert defer_read_indexes(conn) == []
