@@ -23,7 +23,7 @@ from iptvsync.store.models import ITEM_TABLES
 from iptvsync.store.open import open_database
 from iptvsync.store.providers import utcnow
 from iptvsync.sync import engine
-from tests.sync.test_write_process import Site
+from tests.sync.test_write_process import Calls, Site
 
 READ_INDEXES = (
     "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
@@ -215,3 +215,29 @@ def test_indexes_a_dead_sync_left_unbuilt_are_built_when_the_database_opens(
 def test_postgresql_defers_nothing(db: sa.Engine) -> None:
     with db.begin() as conn:
         assert defer_read_indexes(conn) == []
+
+
+async def test_the_write_process_builds_them_before_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a write process stored the rows, it builds the indexes too (its memory, not this
+    process's, holds the sorts), and they are the schema's."""
+    plain = Site(_settings(tmp_path, "plain", defer=False), StalkerFakeConfig())
+    site = Site(_settings(tmp_path, "child", defer=True, process=True), StalkerFakeConfig())
+    try:
+        schema = _indexes(plain)
+        calls = Calls(monkeypatch)
+        run = await site.full_sync()
+        assert run["status"] == "succeeded", run
+        assert calls.names.count("write_items") >= 3
+        assert calls.names.count("build_indexes") == 1
+        assert calls.names.index("build_indexes") > max(
+            i for i, name in enumerate(calls.names) if name == "write_items"
+        )
+        assert _indexes(site) == schema
+        assert (await plain.full_sync())["counts"] == run["counts"]
+        for table in ITEM_TABLES.values():
+            assert site.rows(table) == plain.rows(table), table.name
+    finally:
+        await site.aclose()
+        await plain.aclose()

@@ -317,22 +317,38 @@ async def test_a_vod_walk_that_ends_first_leaves_the_child_to_the_channels(
 
 def test_the_child_and_what_it_runs_import_no_sqlalchemy() -> None:
     """The write process holds the database with ``sqlite3`` alone: SQLAlchemy would be
-    ~20 MB of its memory. So do the functions it is sent and what their arguments are."""
+    ~20 MB of its memory. So do the functions it is sent and what their arguments are, down
+    to what unpickling them imports (the tables' shapes once held SQLAlchemy's own ``str``)."""
     import subprocess
     import sys
+
+    from iptvsync.store.catalogue import bulk_shapes
+    from iptvsync.sync.batch_write import write_items
 
     modules = [
         "iptvsync.sync.write_child",
         "iptvsync.sync.batch_write",  # write_items, write_programmes, the guide's sink
         "iptvsync.providers.stalker.guide_split",  # the guide's decoder
+        "iptvsync.store.first_load",  # a first load's indexes, built there
     ]
+    # What the parent sends: the database and the shapes, then a batch to write.
+    items = {
+        Kind.MOVIE: [
+            MovieRecord("9", "Film", 2001, 7.5, added_at=datetime(2024, 1, 1, tzinfo=UTC))
+        ],
+        Kind.CHANNEL: [ChannelRecord("1", "One")],
+    }
+    sent = pickle.dumps(
+        [("db.sqlite", bulk_shapes()), (write_items, (1, 1, 1, items, {Kind.MOVIE: {}}))]
+    )
     code = (
-        f"import sys; import {', '.join(modules)}; "
+        f"import pickle, sys; import {', '.join(modules)}; "
+        "pickle.loads(sys.stdin.buffer.read()); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('sqlalchemy', 'pydantic', 'aiohttp', 'asyncio')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
+    out = subprocess.run([sys.executable, "-c", code], input=sent, capture_output=True, check=True)
+    assert out.stdout.decode().strip() == "[]", out.stdout
 
 
 def test_the_child_writes_with_a_small_page_cache(tmp_path: Path) -> None:

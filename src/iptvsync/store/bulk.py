@@ -82,8 +82,10 @@ class RowShape:
         converters: Sequence[Callable[[Any], Any]],
         defaults: Sequence[Any],
     ) -> None:
-        self.table = table
-        self.columns = tuple(columns)
+        # Plain ``str``: SQLAlchemy's names are a subclass of its own, which would make
+        # unpickling a shape import SQLAlchemy in the write process.
+        self.table = str(table)
+        self.columns = tuple(str(c) for c in columns)
         self.converters = tuple(converters)
         self.defaults = tuple(defaults)
         self.by_name = dict(zip(self.columns, self.converters, strict=True))
@@ -409,6 +411,9 @@ class BulkTarget(Protocol):
 
     def begin(self) -> contextlib.AbstractContextManager[BulkTx]: ...
 
+    def build_deferred_indexes(self) -> int:
+        """Build the read indexes a first load dropped (``store/first_load.py``); how many."""
+
 
 class SqliteFile:
     """A SQLite database file as the write process holds it: one connection with the usual
@@ -416,6 +421,7 @@ class SqliteFile:
 
     def __init__(self, path: str, shapes: dict[str, RowShape], *, cache_kib: int) -> None:
         """``shapes``: each item kind's table shape (``catalogue.bulk_shapes``)."""
+        self.path = path
         self.shapes = shapes
         self.conn = open_file(path, f"PRAGMA cache_size=-{cache_kib}")
 
@@ -432,6 +438,11 @@ class SqliteFile:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def build_deferred_indexes(self) -> int:
+        from iptvsync.store import first_load  # it imports this module
+
+        return first_load.build(self.path)
 
     def close(self) -> None:
         self.conn.close()

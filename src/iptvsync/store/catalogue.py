@@ -109,6 +109,9 @@ class EngineTarget:
                 functools.partial(guide_write.insert_programmes, conn),
             )
 
+    def build_deferred_indexes(self) -> int:
+        return build_deferred_indexes_apart(self.db)
+
 
 def bulk_shapes() -> dict[str, bulk.RowShape]:
     """Each item kind's table shape, for the write process (which has no SQLAlchemy)."""

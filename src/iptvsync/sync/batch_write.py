@@ -49,6 +49,12 @@ def write_items(
     return new, deltas
 
 
+def build_indexes(target: BulkTarget) -> int:
+    """Build the read indexes a first load dropped, where the writes were made: in the write
+    process, its memory goes with it (docs/sync.md, "A first sync's indexes")."""
+    return target.build_deferred_indexes()
+
+
 def write_programmes(target: BulkTarget, provider_id: int, rows: list[ProgrammeRecord]) -> None:
     """One transaction for a batch of guide programmes (``sync/guide.py``)."""
     with target.begin() as tx:

@@ -46,7 +46,7 @@ from iptvsync.store.providers import (
 )
 from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
-from iptvsync.sync.batch_write import COUNT_KEY, write_items
+from iptvsync.sync.batch_write import COUNT_KEY, build_indexes, write_items
 from iptvsync.sync.diff import record_kind
 from iptvsync.sync.guide import store_guide
 from iptvsync.sync.guide_sink import ProcessOffload
@@ -197,7 +197,8 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         # The child finishes the write it has (nothing is queued past it) and exits.
         await asyncio.shield(asyncio.to_thread(state.writer.close))
         if state.deferred_indexes:  # a failed or cancelled first load: its indexes still
-            await asyncio.shield(_db(_build_indexes, ctx, state))
+            built = await asyncio.shield(_db(build_indexes, state.writer.target))
+            _built(state, built)
 
 
 async def _run(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> dict[str, Any]:
@@ -318,10 +319,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
                 state.phase = Phase.EPG
             await guide
         # The bulk writes are over: the write process's memory goes before the snapshot's.
-        await asyncio.to_thread(state.writer.close)
-        if state.deferred_indexes:
-            state.phase = Phase.INDEXES
-            await _db(_build_indexes, ctx, state)
+        await _end_bulk_writes(state)
         if state.changed() or provider.snapshot_version == 0:
             state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
@@ -493,7 +491,7 @@ async def _sync_scope(
         # writing, and no guide is being stored): the write process goes now, before the
         # sweep below reads every row here, so the two processes' memory never adds up with
         # that read's (docs/sync.md).
-        await asyncio.to_thread(state.writer.finish)
+        await _end_bulk_writes(state)
     state.warnings.extend(w for w in result.warnings if w not in state.warnings)
     if result.stop_reason not in (None, "early_termination", "end") and not result.complete:
         state.incomplete = True
@@ -522,8 +520,18 @@ def _defer_indexes(ctx: SyncContext) -> list[str]:
         return store.defer_read_indexes(conn)
 
 
-def _build_indexes(ctx: SyncContext, state: RunState) -> None:
-    built = store.build_deferred_indexes_apart(ctx.db)
+async def _end_bulk_writes(state: RunState) -> None:
+    """The run's bulk writes are over: a first load's indexes are built where the writes were
+    made (the write process, whose memory then goes with it: built here, the sort's memory
+    stayed in this process through the snapshot, +12 MB at its peak), then the write process
+    goes and no other starts."""
+    if state.deferred_indexes:
+        state.phase = Phase.INDEXES
+        _built(state, await _db(state.writer.call, build_indexes))
+    await asyncio.to_thread(state.writer.finish)
+
+
+def _built(state: RunState, built: int) -> None:
     log.info("run %s built %s read indexes after its first load", state.run_id, built)
     state.deferred_indexes = []
 
