@@ -19,7 +19,7 @@ from iptvsync.settings import Settings
 from iptvsync.store import first_load
 from iptvsync.store import providers as provider_store
 from iptvsync.store.catalogue import defer_read_indexes, upsert_items
-from iptvsync.store.models import ITEM_TABLES
+from iptvsync.store.models import ITEM_TABLES, programmes
 from iptvsync.store.open import open_database
 from iptvsync.store.providers import utcnow
 from iptvsync.sync import engine
@@ -90,7 +90,8 @@ async def test_a_first_sync_loads_without_read_indexes_and_ends_with_all_of_them
     assert during["plain"] == {n for t, n, _s in schema if t == "movies"}
     assert not any(name.startswith("ix_") for name in during["deferred"])
     # Both end with the same rows and the migrated schema's indexes, statement for statement.
-    for table in ITEM_TABLES.values():
+    for table in (*ITEM_TABLES.values(), programmes):
+        assert sites["deferred"].rows(table), table.name
         assert sites["deferred"].rows(table) == sites["plain"].rows(table), table.name
     for site in sites.values():
         assert _indexes(site) == schema
@@ -171,14 +172,14 @@ def test_a_table_with_rows_keeps_its_indexes(tmp_path: Path) -> None:
             upsert_items(conn, "movie", provider, [row], run_id=1, version=1, now=utcnow())
             before = _item_indexes(conn, "movies")
             deferred = defer_read_indexes(conn)
-        assert deferred == ["channels", "series"]
+        assert deferred == ["channels", "series", "programmes"]
         with db.connect() as conn:
             assert _item_indexes(conn, "movies") == before
             assert not any(n.startswith("ix_") for n in _item_indexes(conn, "series"))
             unique = [r[1] for r in conn.exec_driver_sql("PRAGMA index_list('series')") if r[2]]
             assert unique  # the unique key (what the upsert looks rows up by) stays
             kept = conn.exec_driver_sql("SELECT DISTINCT table_name FROM deferred_indexes")
-            assert sorted(r[0] for r in kept) == ["channels", "series"]
+            assert sorted(r[0] for r in kept) == ["channels", "programmes", "series"]
     finally:
         db.dispose()
 
@@ -195,7 +196,7 @@ def test_indexes_a_dead_sync_left_unbuilt_are_built_when_the_database_opens(
     path = str(tmp_path / "db" / "iptvsync.db")
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
-    assert first_load.defer(conn) == ["channels", "movies", "series"]
+    assert first_load.defer(conn) == ["channels", "movies", "series", "programmes"]
     conn.execute("COMMIT")
     # One of them was built by hand meanwhile: building again skips it.
     one = next(sql for _t, name, sql in schema if name == "ix_movies_live_name")

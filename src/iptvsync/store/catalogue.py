@@ -137,7 +137,7 @@ def driver_cursor(conn: sa.Connection) -> Iterator[Any]:
 
 
 def defer_read_indexes(conn: sa.Connection) -> list[str]:
-    """The empty item tables whose read indexes wait for the end of the load
+    """The empty tables (catalogue, guide) whose read indexes wait for the end of the load
     (``store/first_load.py``); none on PostgreSQL, whose bulk path is another."""
     if conn.dialect.name != "sqlite":
         return []
