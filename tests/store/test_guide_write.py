@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from iptvsync.records import ProgrammeRecord
@@ -114,3 +115,43 @@ def test_times_in_other_zones_are_stored_as_sqlalchemy_stores_them(db: sa.Engine
     assert [r["start"] for r in ours] == [START, START, START]
     assert ours[2]["stop"] == START + timedelta(days=1)
     assert same_start == 6
+
+
+def test_times_remembered_across_batches_stay_exact(
+    db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The times' texts are remembered from one batch to the next (``bulk._TIME_TEXTS``), and
+    the memory is bounded: past its size it starts again. Every batch stores what SQLAlchemy
+    stores, however many times it meets."""
+    from iptvsync.store import bulk
+
+    monkeypatch.setattr(bulk, "_TIME_TEXTS", {})
+    monkeypatch.setattr(bulk, "_TIME_TEXTS_MAX", 5)
+    fast, general = _provider(db), _provider(db)
+    batches = [
+        [
+            ProgrammeRecord(
+                f"ch{n}",
+                START + timedelta(minutes=5 * (n + k)),
+                START + timedelta(minutes=5 * (n + k + 1)),
+                f"p{k}",
+            )
+            for k in range(4)
+        ]
+        for n in range(4)
+    ]
+    with db.begin() as conn:
+        for batch in batches:
+            insert_programmes(conn, fast, batch)
+            assert len(bulk._TIME_TEXTS) <= 5 + 2 * len(batch)  # cleared before it grows past
+        conn.execute(
+            programmes.insert(),
+            [
+                {"provider_id": general, **dict(zip(COLUMNS, r, strict=True))}
+                for batch in batches
+                for r in batch
+            ],
+        )
+        assert _read(conn, fast) == _read(conn, general)
+    if db.dialect.name == "sqlite":
+        assert bulk._TIME_TEXTS  # the last batch's times, kept for the next

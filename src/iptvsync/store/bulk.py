@@ -307,14 +307,17 @@ def insert_programmes(
     """Insert ``rows`` (``ProgrammeRecord``s or tuples in ``PROGRAMME_COLUMNS`` order).
 
     A guide is hundreds of thousands of programmes, so the rows stay tuples from the parser to
-    the driver. Each time's text is remembered for the batch: a guide's programmes start and
+    the driver. Each time's text is remembered (``_TIME_TEXTS``, across batches: a batch holds
+    a few channels, and each channel's schedule its own marks): a guide's programmes start and
     end on the same few times on every channel (a 3-day guide of 5,000 channels: 510k times,
-    a few hundred distinct), and the text costs ~0.4 µs where a lookup inlined here costs
+    under a thousand distinct), and the text costs ~0.4 µs where a lookup inlined here costs
     ~0.05 (docs/benchmarks.md). Equal datetimes are the same instant, and ``sqlite_datetime``
     writes an instant's UTC text, so a hit is exact."""
     if not rows:
         return
-    texts: dict[datetime, str] = {}
+    texts = _TIME_TEXTS
+    if len(texts) > _TIME_TEXTS_MAX:  # a guide of odd times: start again rather than grow
+        texts.clear()
     known = texts.get
     conn.executemany(
         _PROGRAMMES_INSERT,
@@ -333,6 +336,11 @@ def insert_programmes(
             for key, start, stop, title, sub, desc, cat, ep in rows
         ],
     )
+
+
+#: ``insert_programmes``' remembered time texts, and how many it keeps at most (~100 B each).
+_TIME_TEXTS: dict[datetime, str] = {}
+_TIME_TEXTS_MAX = 50_000
 
 
 def _remember(texts: dict[datetime, str], value: datetime) -> str:

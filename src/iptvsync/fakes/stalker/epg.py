@@ -31,6 +31,12 @@ from iptvsync.fakes.stalker.payloads import _PROGRAMMES, _Ctx
 from iptvsync.fakes.stalker.values import _int_or_none
 
 _LENGTHS_MIN = (30, 60, 90, 120)
+#: Programmes start on 5-minute marks, as a real guide's do (the reference's rows: 20:00 to
+#: 21:00), each channel's schedule shifted by its own number of marks. They once started at
+#: any second, so every channel's times were its own: a client's caches of converted times
+#: (``parse/epg.py``, ``store/bulk.py``), built for real guides, then missed on half its
+#: times (docs/benchmarks.md, session 10).
+_MARK_S = 300
 #: Programme ids: the slot number times this plus the channel id (unique, and read back).
 _ID_BASE = 1_000_000
 
@@ -46,9 +52,15 @@ def programme_of(programme: int) -> tuple[int, int]:
 
 def slot_times(channel: FakeChannel, k: int) -> tuple[int, int]:
     """Unix (start, stop) of the channel's k-th programme slot."""
-    length = _LENGTHS_MIN[channel.id % 4] * 60
-    begin = (channel.id * 7919) % length + k * length
+    length, offset = _schedule(channel)
+    begin = offset + k * length
     return begin, begin + length
+
+
+def _schedule(channel: FakeChannel) -> tuple[int, int]:
+    """The channel's programme length and its first slot's offset (seconds, from the epoch)."""
+    length = _LENGTHS_MIN[channel.id % 4] * 60
+    return length, (channel.id * 7919) % (length // _MARK_S) * _MARK_S
 
 
 def archived(channel: FakeChannel, begin: int, end: int, now: float) -> bool:
@@ -81,8 +93,7 @@ def programme_rows(
     """The channel's programmes from the one running at ``start`` until ``until``
     (``now`` for ``mark_archive``: the wall clock when not given)."""
     clock = time.time() if now is None else now
-    length = _LENGTHS_MIN[channel.id % 4] * 60
-    offset = (channel.id * 7919) % length
+    length, offset = _schedule(channel)
     first = int((start - offset) // length)
     rows: list[dict[str, Any]] = []
     k = first
