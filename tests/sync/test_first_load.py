@@ -242,3 +242,32 @@ async def test_the_write_process_builds_them_before_it_goes(
     finally:
         await site.aclose()
         await plain.aclose()
+
+
+async def test_a_resumed_load_builds_what_a_dead_sync_left(
+    sites: dict[str, Site], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync died after its first load's writes, before building (its rows stored, its
+    indexes dropped), and nothing opened the database since: the next run, which finds the
+    tables holding rows, takes the leftovers on and builds them at its end."""
+    site = sites["deferred"]
+    schema = _indexes(sites["plain"])
+    monkeypatch.setattr(engine, "build_indexes", lambda target: 0)  # dies before building
+    assert (await site.full_sync())["status"] == "succeeded"
+    assert _indexes(site) != schema
+    monkeypatch.undo()
+
+    taken: list[list[str]] = []
+    defer = engine._defer_indexes
+
+    def watched(ctx: Any) -> list[str]:
+        taken.append(defer(ctx))
+        return taken[-1]
+
+    monkeypatch.setattr(engine, "_defer_indexes", watched)
+    run = await site.full_sync()
+    assert run["status"] == "succeeded", run
+    assert taken == [["channels", "movies", "series", "programmes"]]  # left over, not new
+    assert _indexes(site) == schema
+    with site.db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0

@@ -40,8 +40,8 @@ _READ_INDEXES = (
 
 def defer(conn: sqlite3.Connection) -> list[str]:
     """Drop the read indexes of every empty table of ``TABLES``, keeping their statements; the
-    tables whose indexes were dropped. Inside the caller's write transaction."""
-    deferred: list[str] = []
+    tables whose indexes now wait to be built: these, and any a sync that died left (the run
+    that resumes its load builds them at its end). Inside the caller's write transaction."""
     for table in TABLES:
         if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
             continue
@@ -54,8 +54,8 @@ def defer(conn: sqlite3.Connection) -> list[str]:
         )
         for name, _sql in found:
             conn.execute(f'DROP INDEX "{name}"')
-        deferred.append(table)
-    return deferred
+    waiting = {r[0] for r in conn.execute("SELECT DISTINCT table_name FROM deferred_indexes")}
+    return [t for t in TABLES if t in waiting] + sorted(waiting - set(TABLES))
 
 
 def pending(conn: sqlite3.Connection) -> int:
