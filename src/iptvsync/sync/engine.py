@@ -100,7 +100,7 @@ class RunState:
     guide: asyncio.Task[None] | None = None
     #: Walks in progress (the channel and VOD walks may run at once).
     walks: int = 0
-    #: Item tables this run found empty and loads without their read indexes, built once
+    #: Tables (catalogue, guide) this run loads without their read indexes, built once
     #: its writes are over (``store/first_load.py``).
     deferred_indexes: list[str] = field(default_factory=list)
 
