@@ -16,16 +16,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from iptvsync.errors import (
-    GuideMissing,
     IptvsyncError,
-    ProviderBadResponse,
-    ProviderError,
     SyncCancelled,
 )
 from iptvsync.providers.base import ProviderClient, ProviderConfig
@@ -37,7 +33,6 @@ from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
 from iptvsync.store.providers import (
     get_provider,
-    mark_guide_stored,
     mark_walked,
     provider_config,
     provider_secrets,
@@ -48,8 +43,7 @@ from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
 from iptvsync.sync.batch_write import COUNT_KEY, build_indexes, write_items
 from iptvsync.sync.diff import record_kind
-from iptvsync.sync.guide import store_guide
-from iptvsync.sync.guide_sink import ProcessOffload
+from iptvsync.sync.guide import refresh_guide
 from iptvsync.sync.write_process import RunWriter
 
 log = logging.getLogger("iptvsync.sync")
@@ -582,41 +576,7 @@ def _bump_version(ctx: SyncContext, state: RunState) -> None:
 async def _sync_guide(
     ctx: SyncContext, state: RunState, client: ProviderClient, provider: Any, mode: str
 ) -> None:
-    """Store the guide, at most every ``epg_refresh_after_s`` unless the sync is a full one.
-
-    Guides run to tens or hundreds of MB and change a few times a day: downloading one at
-    every incremental sync would be the impolite part of an otherwise cheap run.
-    """
-    last = provider.last_epg_sync_at
-    if mode != "full" and last is not None:
-        age = utcnow() - last
-        if age < timedelta(seconds=ctx.settings.epg_refresh_after_s):
-            return
-    window = (
-        timedelta(hours=ctx.settings.epg_past_hours),
-        timedelta(days=ctx.settings.epg_future_days),
+    notes = await refresh_guide(
+        ctx.db, ctx.settings, state.writer, state.provider_id, client, provider, mode
     )
-    # A large guide's raw answer may be decoded and written by the write process.
-    offload = ProcessOffload(state.writer, state.provider_id, utcnow(), window)
-    guide = client.guide(offload)
-    if guide is None:
-        return
-    try:
-        stored = await store_guide(ctx.db, state.provider_id, guide, window, offload)
-        log.info("guide of provider %s: %s programmes", state.provider_id, stored)
-        # A guide may report what it dropped (a Stalker portal's programmes with broken times).
-        notes: list[str] = list(getattr(client, "guide_warnings", None) or [])
-        state.warnings.extend(n for n in notes if n not in state.warnings)
-        await _db(_mark_guide, ctx, state)
-    except ProviderBadResponse as exc:
-        # A hostile or broken guide is refused; the channels still sync (docs/api.md, "Guide").
-        state.warnings.append(f"epg_rejected: {exc.message}")
-    except GuideMissing as exc:
-        state.warnings.append(f"epg_unavailable: {exc.message}")
-    except ProviderError as exc:
-        state.warnings.append(f"epg_unavailable: {exc.code}")
-
-
-def _mark_guide(ctx: SyncContext, state: RunState) -> None:
-    with ctx.db.begin() as conn:
-        mark_guide_stored(conn, state.provider_id)
+    state.warnings.extend(n for n in notes if n not in state.warnings)

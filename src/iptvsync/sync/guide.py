@@ -13,19 +13,72 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from iptvsync.errors import GuideMissing, ProviderBadResponse, ProviderError
+from iptvsync.providers.base import ProviderClient
 from iptvsync.records import ProgrammeRecord
+from iptvsync.settings import Settings
 from iptvsync.store import guide_write
 from iptvsync.store.catalogue import EngineTarget
-from iptvsync.store.providers import utcnow
+from iptvsync.store.providers import mark_guide_stored, utcnow
 from iptvsync.sync.background import OneInFlight, in_db_thread
 from iptvsync.sync.batch_write import GuideBatches, write_programmes
 from iptvsync.sync.guide_sink import ProcessOffload
+from iptvsync.sync.write_process import RunWriter
+
+log = logging.getLogger("iptvsync.sync")
+
+
+async def refresh_guide(
+    db: sa.Engine,
+    settings: Settings,
+    writer: RunWriter,
+    provider_id: int,
+    client: ProviderClient,
+    provider: Any,
+    mode: str,
+) -> list[str]:
+    """A sync's guide step: store the guide, at most every ``epg_refresh_after_s`` unless the
+    sync is a full one; the run's warnings about it.
+
+    Guides run to tens or hundreds of MB and change a few times a day: downloading one at
+    every incremental sync would be the impolite part of an otherwise cheap run.
+    """
+    last = provider.last_epg_sync_at
+    if mode != "full" and last is not None:
+        age = utcnow() - last
+        if age < timedelta(seconds=settings.epg_refresh_after_s):
+            return []
+    window = (timedelta(hours=settings.epg_past_hours), timedelta(days=settings.epg_future_days))
+    # A large guide's raw answer may be decoded and written by the write process.
+    offload = ProcessOffload(writer, provider_id, utcnow(), window)
+    guide = client.guide(offload)
+    if guide is None:
+        return []
+    try:
+        stored = await store_guide(db, provider_id, guide, window, offload)
+        log.info("guide of provider %s: %s programmes", provider_id, stored)
+        await in_db_thread(_mark_guide, db, provider_id)
+    except ProviderBadResponse as exc:
+        # A hostile or broken guide is refused; the channels still sync (docs/api.md, "Guide").
+        return [f"epg_rejected: {exc.message}"]
+    except GuideMissing as exc:
+        return [f"epg_unavailable: {exc.message}"]
+    except ProviderError as exc:
+        return [f"epg_unavailable: {exc.code}"]
+    # A guide may report what it dropped (a Stalker portal's programmes with broken times).
+    return list(getattr(client, "guide_warnings", None) or [])
+
+
+def _mark_guide(db: sa.Engine, provider_id: int) -> None:
+    with db.begin() as conn:
+        mark_guide_stored(conn, provider_id)
 
 
 async def store_guide(
