@@ -53,6 +53,19 @@ def _item_indexes(conn: sa.Connection | sqlite3.Connection, table: str) -> set[s
     return {r[0] for r in conn.exec_driver_sql(sql, (table,))}
 
 
+def _watch_defer(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """What each run's ``_defer_indexes`` returned: the tables it loads without indexes."""
+    returned: list[list[str]] = []
+    defer = engine._defer_indexes
+
+    def watched(ctx: Any) -> list[str]:
+        returned.append(defer(ctx))
+        return returned[-1]
+
+    monkeypatch.setattr(engine, "_defer_indexes", watched)
+    return returned
+
+
 @pytest.fixture
 async def sites(tmp_path: Path) -> AsyncIterator[dict[str, Site]]:
     made = {
@@ -122,14 +135,7 @@ async def test_an_incremental_sync_keeps_its_indexes(
     site = sites["deferred"]
     assert (await site.full_sync())["status"] == "succeeded"
     schema = _indexes(site)
-    deferred: list[list[str]] = []
-    defer = engine._defer_indexes
-
-    def watched(ctx: Any) -> list[str]:
-        deferred.append(defer(ctx))
-        return deferred[-1]
-
-    monkeypatch.setattr(engine, "_defer_indexes", watched)
+    deferred = _watch_defer(monkeypatch)
     assert (await site.sync())["status"] == "succeeded"
     assert deferred == [[]]  # no table was empty: nothing dropped
     assert _indexes(site) == schema
@@ -257,14 +263,7 @@ async def test_a_resumed_load_builds_what_a_dead_sync_left(
     assert _indexes(site) != schema
     monkeypatch.undo()
 
-    taken: list[list[str]] = []
-    defer = engine._defer_indexes
-
-    def watched(ctx: Any) -> list[str]:
-        taken.append(defer(ctx))
-        return taken[-1]
-
-    monkeypatch.setattr(engine, "_defer_indexes", watched)
+    taken = _watch_defer(monkeypatch)
     run = await site.full_sync()
     assert run["status"] == "succeeded", run
     assert taken == [["channels", "movies", "series", "programmes"]]  # left over, not new
