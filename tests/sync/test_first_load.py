@@ -5,6 +5,7 @@ its user when it fails or dies half-way (every index back, nothing lost)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -270,3 +271,54 @@ async def test_a_resumed_load_builds_what_a_dead_sync_left(
     assert _indexes(site) == schema
     with site.db.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+
+
+async def test_two_first_loads_at_once_end_with_every_index(tmp_path: Path) -> None:
+    """Two providers' first syncs into one new database at the same time: the first to end
+    builds what both dropped, the other goes on with the indexes; both end with every row."""
+    from iptvsync.fakes.catalogue import generate
+    from iptvsync.fakes.server import ServedHttp
+    from iptvsync.fakes.stalker import DEFAULT_MAC, create_app
+    from iptvsync.providers.registry import make_client
+    from iptvsync.sync.engine import SyncContext, execute_run
+    from iptvsync.sync.service import prepare_run
+
+    settings = _settings(tmp_path, "both", defer=True)
+    db = open_database(settings)
+    with db.connect() as conn:
+        schema = [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
+    sizes = (
+        {"movies": 500, "series": 40, "channels": 30},
+        {"movies": 150, "series": 10, "channels": 80},
+    )
+    https, runs = [], []
+    try:
+        for n, size in enumerate(sizes):
+            https.append(ServedHttp(create_app(generate(seed=20 + n, **size), StalkerFakeConfig())))
+            with db.begin() as conn:
+                pid = provider_store.create_provider(
+                    conn,
+                    {
+                        "name": f"p{n}",
+                        "kind": "stalker",
+                        "url": "http://portal.test/c/",
+                        "mac": DEFAULT_MAC,
+                    },
+                )
+            run_id, _ = prepare_run(db, settings, pid, mode="full")
+            ctx = SyncContext(db=db, settings=settings, http=https[-1], make_client=make_client)
+            runs.append(execute_run(ctx, run_id))
+        done = await asyncio.gather(*runs)
+        assert [r["status"] for r in done] == ["succeeded", "succeeded"], done
+        assert [r["counts"]["movies"]["added"] for r in done] == [500, 150]
+        with db.connect() as conn:
+            assert [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)] == schema
+            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+            stored = conn.exec_driver_sql(
+                "SELECT provider_id, count(*) FROM movies GROUP BY provider_id ORDER BY 1"
+            ).all()
+        assert [n for _p, n in stored] == [500, 150]
+    finally:
+        for http in https:
+            await http.aclose()
+        db.dispose()
