@@ -401,18 +401,6 @@ class BulkTx:
         self.writer = writer
         self.insert_programmes = programmes
 
-    def upsert_items(
-        self,
-        kind: str,
-        provider_id: int,
-        rows: list[dict[str, Any]],
-        *,
-        run_id: int,
-        version: int,
-        now: datetime,
-    ) -> UpsertResult:
-        return upsert(self.writer(kind), provider_id, rows, run_id=run_id, version=version, now=now)
-
 
 class BulkTarget(Protocol):
     """Where bulk writes go: ``begin()`` is one transaction (BEGIN IMMEDIATE on SQLite)."""

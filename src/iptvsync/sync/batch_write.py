@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iptvsync.records import CatalogueRecord, Kind, ProgrammeRecord
-from iptvsync.store.bulk import BulkTarget
+from iptvsync.store.bulk import BulkTarget, upsert
 from iptvsync.sync.diff import record_to_row
 
 COUNT_KEY = {Kind.CHANNEL: "channels", Kind.MOVIE: "movies", Kind.SERIES: "series"}
@@ -37,9 +37,8 @@ def write_items(
         for kind, records in batches.items():
             cat_map = cat_maps[kind]
             rows = [record_to_row(r, cat_map) for r in records]
-            result = tx.upsert_items(
-                kind.value, provider_id, rows, run_id=run_id, version=version, now=now
-            )
+            writer = tx.writer(kind.value)
+            result = upsert(writer, provider_id, rows, run_id=run_id, version=version, now=now)
             deltas[COUNT_KEY[kind]] = {
                 "added": result.added,
                 "updated": result.updated,
