@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     #: path the smaller transaction costs little (the child's CPU +6 %), and the two
     #: processes hold 10-20 MB less at once (docs/benchmarks.md, issue 21).
     write_process_batch_size: int = 1000
-    #: A SQLite sync that finds an item table empty drops its read indexes while it loads
-    #: and builds them once after (``store/first_load.py``): ~3x less index work for a
+    #: A SQLite sync that finds a catalogue or guide table empty drops its read indexes while
+    #: it loads and builds them once after (``store/first_load.py``): ~3x less index work for a
     #: first sync (docs/sync.md, "A first sync's indexes").
     defer_first_load_indexes: bool = True
 

@@ -577,6 +577,12 @@ async def _sync_guide(
     ctx: SyncContext, state: RunState, client: ProviderClient, provider: Any, mode: str
 ) -> None:
     notes = await refresh_guide(
-        ctx.db, ctx.settings, state.writer, state.provider_id, client, provider, mode
+        ctx.db,
+        ctx.settings,
+        state.writer,
+        state.provider_id,
+        client,
+        provider.last_epg_sync_at,
+        mode,
     )
     state.warnings.extend(n for n in notes if n not in state.warnings)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,16 +41,15 @@ async def refresh_guide(
     writer: RunWriter,
     provider_id: int,
     client: ProviderClient,
-    provider: Any,
+    last: datetime | None,
     mode: str,
 ) -> list[str]:
-    """A sync's guide step: store the guide, at most every ``epg_refresh_after_s`` unless the
-    sync is a full one; the run's warnings about it.
+    """A sync's guide step: store the guide, at most every ``epg_refresh_after_s`` since the
+    ``last`` one stored unless the sync is a full one; the run's warnings about it.
 
     Guides run to tens or hundreds of MB and change a few times a day: downloading one at
     every incremental sync would be the impolite part of an otherwise cheap run.
     """
-    last = provider.last_epg_sync_at
     if mode != "full" and last is not None:
         age = utcnow() - last
         if age < timedelta(seconds=settings.epg_refresh_after_s):
