@@ -329,6 +329,24 @@ def test_an_output_users_library_follows_them_not_others(
         page.keyboard.press(" ")
         until(page, f"{VIDEO}.paused")
         page.keyboard.press("Escape")
+        # The position goes to the server from the pause and again from closing the player;
+        # a device is not put away within milliseconds, so wait for the server to hold it
+        # before closing this browser context (closing it can cut a request in flight).
+        import httpx
+
+        def ann_position() -> float:
+            headers = {"Authorization": f"Bearer {tokens['ann']}"}
+            got = httpx.get(
+                f"{secured.url}/api/me/progress/movie/{pid}/{movie['id']}",
+                headers=headers,
+                timeout=30,
+            ).json()
+            return float(got["position"] or 0)
+
+        deadline = time.monotonic() + 20
+        while ann_position() < 12 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ann_position() >= 12
         phone_like.close()
 
         laptop, page = device("ann")
@@ -359,7 +377,6 @@ def test_an_output_users_library_follows_them_not_others(
         expect(page.locator("#movies-continue")).to_be_hidden()
         other.close()
         # What the server holds, per user.
-        import httpx
 
         def mine(user: str, what: str) -> list[int]:
             headers = {"Authorization": f"Bearer {tokens[user]}"}
