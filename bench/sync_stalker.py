@@ -113,6 +113,16 @@ async def reset_stats(url: str) -> None:
         await http.post(f"{url}/_control/reset-stats")
 
 
+def warm_portal(url: str, args: argparse.Namespace) -> str:
+    """``--warm-portal``: the fake renders every VOD row ahead (``/_control/warm``), as a
+    portal with warm caches answers; "cold" otherwise, or where the fake has no such route
+    (an older checkout in an A/B run)."""
+    if not args.warm_portal:
+        return "cold"
+    answer = httpx.post(f"{url}/_control/warm", json={"sortby": "added"}, timeout=600)
+    return "warm" if answer.status_code == 200 else "cold"
+
+
 def cpu_s(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
@@ -238,6 +248,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             db.dispose()
         assert portal.proc is not None
         fake = psutil.Process(portal.proc.pid)
+        warmth = warm_portal(portal.url, args)
         for label in (name, f"{name}-resync"):
             httpx.post(f"{portal.url}/_control/reset-stats")
             fake_before = cpu_s(fake)
@@ -274,6 +285,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "family": args.family,
                     "pinned": _pinning(args),
                     "guide_prerendered": args.guide_prerendered,
+                    "portal": warmth,
                     **ran,
                     "status": last[0] if last else None,
                     "items": items,
@@ -299,6 +311,7 @@ async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str
         _pin(portal, _pinning(args))
         assert portal.proc is not None
         fake = psutil.Process(portal.proc.pid)
+        warmth = await asyncio.to_thread(warm_portal, portal.url, args)
         path = "/stalker_portal/server/load.php" if args.family == "stock" else "/portal.php"
         endpoint = f"{portal.url}{path}?JsHttpRequest=1-xml&"
         box = {"Cookie": f"mac={MAC}; stb_lang=en; timezone=UTC", "User-Agent": "MAG200"}
@@ -335,6 +348,7 @@ async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str
                 "case": name,
                 "family": args.family,
                 "pinned": _pinning(args),
+                "portal": warmth,
                 "pages": pages,
                 "wall_s": round(wall, 2),
                 "pages_per_s": round(pages / wall, 1),
@@ -378,6 +392,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         http = build_http_client(timeout_s=30)
         ctx = SyncContext(db=db, settings=settings, http=http, make_client=make_client)
         try:
+            warmth = await asyncio.to_thread(warm_portal, portal.url, args)
             await reset_stats(portal.url)
             run_id, _ = prepare_run(db, settings, provider_id)
             # CPU seconds of this process (the client) and of the fake portal's, during the
@@ -406,6 +421,7 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "family": args.family,
                     "pinned": _pinning(args),
                     "guide_prerendered": args.guide_prerendered,
+                    "portal": warmth,
                     "status": run["status"],
                     "items": items,
                     "programmes": programmes_stored,
@@ -463,6 +479,12 @@ def main() -> None:
         help="the fake renders its guide at start and serves it from memory (its CPU is then"
         " not the client's machine's, as a real portal's is not)",
     )
+    parser.add_argument(
+        "--warm-portal",
+        action="store_true",
+        help="the fake renders its VOD rows before the sync and serves them from memory, as a"
+        " portal with warm caches does (docs/benchmarks.md)",
+    )
     args = parser.parse_args()
     if not args.case:
         # One process per case, so each peak RSS is that case's own.
@@ -470,6 +492,7 @@ def main() -> None:
         sizes += [f"--channels={args.channels}", f"--family={args.family}"]
         sizes += ["--pin"] if args.pin else ["--pin-portal"] if args.pin_portal else []
         sizes += ["--guide-prerendered"] if args.guide_prerendered else []
+        sizes += ["--warm-portal"] if args.warm_portal else []
         for name in CASES:
             subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
         return

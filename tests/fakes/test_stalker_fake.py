@@ -562,3 +562,62 @@ async def test_a_prerendered_guide_is_the_guide_it_would_render(
     assert bodies[True] == bodies[False]
     data = json.loads(bodies[True])["js"]["data"]
     assert len(data) == sum(1 for c in catalogue.channels if c.xmltv_id)
+
+
+@pytest.mark.parametrize("family", ["stock", "reseller"])
+async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
+    """The fake remembers rendered VOD rows (and ``/_control/warm`` renders them ahead, for
+    benchmarks): pages are the same as rendering each row anew, for both sortby modes, and a
+    catalogue change (here: a new movie, newest first) shows on the next page."""
+    catalogue = generate(seed=9, movies=60, series=10, channels=5)
+    app = create_app(catalogue, StalkerFakeConfig(family=family))
+    portal = portal_of(app)
+    box = Box(app, family=family)
+    await box.login()
+    control = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://portal.test")
+    warmed = await control.post("/_control/warm", json={"sortby": "added"})
+    assert warmed.json() == {"rows": 70}
+    remembered = [key for key in portal._lists if key[0] == "vod-rows"]
+    assert len(remembered) == 1 and len(portal._lists[remembered[0]]) == 70
+
+    async def page(sortby: str) -> list[dict[str, Any]]:
+        js = await box.js(type="vod", action="get_ordered_list", category="*", sortby=sortby, p=1)
+        return list(js["data"])
+
+    def plain(rows: list[dict[str, Any]], sortby: str) -> list[dict[str, Any]]:
+        # Render the same items anew, without the memo.
+        from iptvsync.fakes.stalker.payloads import _Ctx
+
+        class _Req:
+            class url:  # the shape of starlette's request.url
+                scheme, netloc = "http", "portal.test"
+
+        ctx = _Ctx(portal, _Req(), {"sortby": sortby}, mac="")  # type: ignore[arg-type]
+        by_id = {
+            (isinstance(i, type(catalogue.movies[0])), i.id): i
+            for i in catalogue.movies + catalogue.series
+        }
+        out = []
+        for row in rows:
+            is_movie = row.get("is_movie", True) is True
+            out.append(orjson_roundtrip(ctx.vod_item(by_id[(is_movie, int(row["id"]))])))
+        return out
+
+    for sortby in ("added", "name"):
+        first = await page(sortby)
+        again = await page(sortby)
+        assert first == again == plain(first, sortby)
+    assert "today" in (await page("added"))[0]  # the sortby=added label is in the row
+    assert "today" not in (await page("name"))[0]
+
+    [new_id] = (await control.post("/_control/add", json={"kind": "movie"})).json()["ids"]
+    newest = await page("added")
+    assert int(newest[0]["id"]) == new_id
+    assert newest == plain(newest, "added")
+    await control.aclose()
+    await box.aclose()
+
+
+def orjson_roundtrip(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as a client reads it: through JSON."""
+    return dict(json.loads(json.dumps(row)))

@@ -22,6 +22,7 @@ from iptvsync.fakes.media import FakeMedia, wants_hls
 from iptvsync.fakes.stalker.archive import archive_routes
 from iptvsync.fakes.stalker.config import RESELLER_PATHS, STOCK_PATHS, StalkerFakeConfig
 from iptvsync.fakes.stalker.epg import prerender_guide
+from iptvsync.fakes.stalker.payloads import _Ctx
 from iptvsync.fakes.stalker.portal import FakeStalkerPortal
 
 
@@ -169,6 +170,18 @@ def _control_routes(portal: FakeStalkerPortal) -> list[Route]:
     async def counts(request: Request) -> Response:
         return ok(portal.catalogue.counts())
 
+    async def warm(request: Request) -> Response:
+        """Render every movie and series row ahead for this origin and ``sortby`` (default
+        "added", what iptvsync walks by), as a portal with warm caches answers: benchmarks
+        call it so the fake's own rendering is not counted on the client's cores
+        (docs/benchmarks.md). The rows stay until the catalogue changes."""
+        data = await body(request)
+        ctx = _Ctx(portal, request, {"sortby": str(data.get("sortby", "added"))}, mac="")
+        items = [*portal.catalogue.items("movie"), *portal.catalogue.items("series")]
+        for item in items:
+            ctx.vod_row(item)
+        return ok({"rows": len(items)})
+
     return [
         Route("/_control/add", add, methods=["POST"]),
         Route("/_control/remove", remove, methods=["POST"]),
@@ -178,4 +191,5 @@ def _control_routes(portal: FakeStalkerPortal) -> list[Route]:
         Route("/_control/reset-stats", reset_stats, methods=["POST"]),
         Route("/_control/kick", kick, methods=["POST"]),
         Route("/_control/counts", counts),
+        Route("/_control/warm", warm, methods=["POST"]),
     ]

@@ -191,7 +191,7 @@ def _vod_ordered_list(ctx: _Ctx) -> Response:
     search = params.get("search", "").strip().casefold()
     if search:
         items = [i for i in items if search in i.name.casefold()]
-    return ctx.page(items, ctx.vod_item)
+    return ctx.page(items, ctx.vod_row)
 
 
 def _stock_drill_down(ctx: _Ctx) -> Response:
@@ -383,7 +383,7 @@ def _series_ordered_list(ctx: _Ctx) -> Response:
     search = params.get("search", "").strip().casefold()
     if search:
         items = [i for i in items if search in i.name.casefold()]
-    return ctx.page(items, ctx.vod_item)
+    return ctx.page(items, ctx.vod_row)
 
 
 def _watchdog(ctx: _Ctx) -> Response:
