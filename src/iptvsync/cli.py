@@ -176,6 +176,9 @@ async def run_sync_with_progress(
     console.print(
         f"sync run [bold]{run_id}[/]: channels={plan.channels or '-'} vod={plan.vod or '-'}"
     )
+    from iptvsync.sync.heap import for_bulk_work
+
+    for_bulk_work()  # this process exists for the sync: the collector runs less (heap.py)
     try:
         with view:
             task = asyncio.create_task(execute_run(ctx, run_id))

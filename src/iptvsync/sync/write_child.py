@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from iptvsync.store.bulk import SqliteFile
+from iptvsync.sync.heap import for_bulk_work
 
 #: The child's first answer: it opened the database.
 READY = "ready"
@@ -71,6 +72,7 @@ def main(argv: list[str]) -> None:
     # Ctrl-C reaches the whole process group; the parent handles it and still sends what it
     # had fetched, so the child must outlive it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for_bulk_work()  # the collector runs less (heap.py)
     inbox = Connection(int(argv[0]), writable=False)
     outbox = Connection(int(argv[1]), readable=False)
     with contextlib.suppress(BrokenPipeError):  # the parent is gone

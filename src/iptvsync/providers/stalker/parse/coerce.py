@@ -123,8 +123,8 @@ def parse_when(value: Any) -> datetime | None:
     as an aware UTC datetime. Naive portal times are read as UTC (we send ``timezone=UTC``).
     ``0000-00-00``, ``Unlimited`` and garbage give None."""
     if isinstance(value, str) and len(value) == 19 and value[4] == "-" and value[0] != "0":
-        try:  # the common case, at C speed
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        try:  # the common case, at C speed (with the offset: ~0.4 µs, where .replace was ~2)
+            return datetime.fromisoformat(value + "+00:00")
         except ValueError:
             pass
     if isinstance(value, bool) or value is None:
