@@ -1,7 +1,8 @@
 """A Stalker VOD walk's client CPU per page, without the network or the database: the fake
 portal's own movie and series pages (rendered in-process, as a full walk asks for them) read
 by ``decode_envelope``, ``parse_page`` and ``parse_vod_items``, then turned into the rows the
-writer stores (``record_to_row``).
+writer stores (``record_to_row``) and written into a fresh database as the write process
+writes them (``write_items``).
 
 One JSON line: pages, items, and the best µs per item of ``--runs`` for each step. Compare two
 checkouts side by side with ``PYTHONPATH=<checkout>/src``.
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import gc
 import json
+import tempfile
 import time
 from typing import Any
 
@@ -24,7 +26,14 @@ from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app
 from iptvsync.providers.stalker import parse
 from iptvsync.providers.stalker.parse.urls import PortalUrls
-from iptvsync.sync.diff import record_to_row
+from iptvsync.records import Kind
+from iptvsync.store.bulk import SqliteFile
+from iptvsync.store.catalogue import bulk_shapes, defer_read_indexes
+from iptvsync.store.db import create_db_engine
+from iptvsync.store.migrate import upgrade
+from iptvsync.store.providers import create_provider
+from iptvsync.sync.batch_write import write_items
+from iptvsync.sync.diff import record_kind, record_to_row
 
 ENDPOINT = "/stalker_portal/server/load.php"
 
@@ -71,6 +80,37 @@ def best_of(runs: int, step: Any, inputs: list[Any]) -> tuple[float, list[Any]]:
     return best, out
 
 
+def write(records: list[Any], category_ids: dict[str, int], runs: int) -> float:
+    """The best CPU seconds of writing ``records`` into a fresh database, as the write process
+    does (``write_items`` on a ``SqliteFile``, batches of 2,000; ``row_us`` is part of it)."""
+    best = float("inf")
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/bench.db"
+            db = create_db_engine(f"sqlite:///{path}")
+            upgrade(db)
+            with db.begin() as conn:
+                provider_id = create_provider(
+                    conn, {"name": "b", "kind": "stalker", "url": "http://portal.test/c/"}
+                )
+                defer_read_indexes(conn)  # as a first sync does (store/first_load.py)
+            db.dispose()
+            target = SqliteFile(path, bulk_shapes(), cache_kib=2048)
+            by_kind: dict[Kind, list[Any]] = {Kind.MOVIE: [], Kind.SERIES: []}
+            for record in records:
+                by_kind[record_kind(record)].append(record)
+            cat_maps = {kind: category_ids for kind in by_kind}
+            gc.collect()
+            started = time.process_time()
+            for kind, group in by_kind.items():
+                for at in range(0, len(group), 2000):
+                    batch = {kind: group[at : at + 2000]}
+                    write_items(target, provider_id, 1, 1, batch, cat_maps)
+            best = min(best, time.process_time() - started)
+            target.close()
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--movies", type=int, default=64_106)
@@ -89,6 +129,7 @@ def main() -> None:
     category_ids = {r.category_ids[0]: i for i, r in enumerate(records) if r.category_ids}
     row_s, _ = best_of(args.runs, lambda record: record_to_row(record, category_ids), records)
     items = len(records)
+    write_s = write(records, category_ids, args.runs)
 
     def per_item(seconds: float) -> float:
         return round(seconds / items * 1e6, 2)
@@ -103,7 +144,8 @@ def main() -> None:
                 "page_us": per_item(page_s),
                 "parse_us": per_item(parse_s),
                 "row_us": per_item(row_s),
-                "total_us": per_item(decode_s + page_s + parse_s + row_s),
+                "write_us": per_item(write_s),
+                "total_us": per_item(decode_s + page_s + parse_s + write_s),
             }
         )
     )
