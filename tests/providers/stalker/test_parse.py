@@ -221,6 +221,9 @@ def test_account_info() -> None:
         ("March 5, 2026, 2:30 pm", datetime(2026, 3, 5, 14, 30, tzinfo=UTC)),
         ("05.03.2027", datetime(2027, 3, 5, tzinfo=UTC)),
         ("2023-07-14T17:39:14+02:00", datetime(2023, 7, 14, 15, 39, 14, tzinfo=UTC)),
+        # As long as the common form, with an offset of its own: converted, not replaced.
+        ("2023-07-14 17:39+02", datetime(2023, 7, 14, 15, 39, tzinfo=UTC)),
+        ("2023-07-14T17:39:14", datetime(2023, 7, 14, 17, 39, 14, tzinfo=UTC)),
         ("0000-00-00 00:00:00", None),
         ("Unlimited", None),
         ("N/A", None),
@@ -232,7 +235,9 @@ def test_account_info() -> None:
     ],
 )
 def test_parse_when(value: Any, expected: datetime | None) -> None:
-    assert parse_when(value) == expected
+    when = parse_when(value)
+    assert when == expected
+    assert when is None or when.tzinfo is UTC
 
 
 # ---------------------------------------------------------------------------------------------
