@@ -129,6 +129,12 @@ SPECS: dict[str, Spec] = {
         "case",
         "bytes seconds rss_growth_mb",
     ),
+    "parse_pages": Spec(
+        "--runs 3",
+        "--movies 2000 --series 500 --runs 1",
+        "",
+        "items decode_us parse_us row_us write_us total_us",
+    ),
     "relay": Spec(
         "--seconds 10",
         "--viewers 3 --seconds 1",
