@@ -56,11 +56,16 @@ async def wait_run(http: httpx.AsyncClient, base: str, pid: int) -> dict[str, An
 
 
 async def hammer(
-    base: str, pid: int, seconds: float, concurrency: int
+    base: str, pid: int, seconds: float, concurrency: int, min_requests: int = 0
 ) -> tuple[dict[str, list[float]], list[str]]:
+    """``concurrency`` clients for ``seconds``, and on until ``min_requests`` were made (at
+    most 60 s more): on a loaded machine a fixed time can hold too few requests to say
+    anything (the test's case)."""
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     deadline = time.monotonic() + seconds
+    hard_stop = deadline + 60
+    made = 0
     limits = httpx.Limits(max_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
@@ -90,9 +95,15 @@ async def hammer(
                 errors.append(f"{kind}: {type(exc).__name__}")
             latencies[kind].append((time.perf_counter() - started) * 1000)
 
+        def more() -> bool:
+            now = time.monotonic()
+            return now < deadline or (made < min_requests and now < hard_stop)
+
         async def worker(n: int) -> None:
+            nonlocal made
             rng = random.Random(n)
-            while time.monotonic() < deadline:
+            while more():
+                made += 1
                 await one(rng)
 
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -141,7 +152,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     "running"
                 ] is not None
             started = time.perf_counter()
-            latencies, errors = await hammer(base, pid, args.seconds, args.concurrency)
+            latencies, errors = await hammer(
+                base, pid, args.seconds, args.concurrency, args.min_requests
+            )
             elapsed = time.perf_counter() - started
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
                 state = (await http.get(f"/api/providers/{pid}/sync")).json()
@@ -179,6 +192,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--min-requests", type=int, default=0, help="go on past --seconds until this many"
+    )
     parser.add_argument("--movies", type=int, default=64_106)
     parser.add_argument("--series", type=int, default=19_076)
     parser.add_argument("--channels", type=int, default=5_000)
