@@ -176,11 +176,10 @@ async def run_sync_with_progress(
     console.print(
         f"sync run [bold]{run_id}[/]: channels={plan.channels or '-'} vod={plan.vod or '-'}"
     )
-    from iptvsync.sync.heap import for_bulk_work
+    from iptvsync.sync.heap import bulk_work
 
-    for_bulk_work()  # this process exists for the sync: the collector runs less (heap.py)
     try:
-        with view:
+        with view, bulk_work():  # the collector runs less during the sync (sync/heap.py)
             task = asyncio.create_task(execute_run(ctx, run_id))
             try:
                 run = await asyncio.shield(task)

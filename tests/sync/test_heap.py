@@ -45,3 +45,11 @@ def test_cyclic_garbage_is_still_collected(restored_gc: None) -> None:
     junk = [[i] for i in range(heap.YOUNG_THRESHOLD + 100)]
     del junk
     assert all(ref() is None for ref in freed)
+
+
+def test_bulk_work_gives_the_thresholds_back(restored_gc: None) -> None:
+    """For a process that goes on to other work after its sync (the demo serves)."""
+    gc.set_threshold(700, 10, 10)
+    with heap.bulk_work():
+        assert gc.get_threshold()[0] == heap.YOUNG_THRESHOLD
+    assert gc.get_threshold() == (700, 10, 10)
