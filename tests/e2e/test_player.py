@@ -334,14 +334,13 @@ def test_an_output_users_library_follows_them_not_others(
         # before closing this browser context (closing it can cut a request in flight).
         import httpx
 
+        def me(user: str, path: str) -> Any:
+            """``GET /api/me/<path>`` as ``user``: what the server holds for them."""
+            headers = {"Authorization": f"Bearer {tokens[user]}"}
+            return httpx.get(f"{secured.url}/api/me/{path}", headers=headers, timeout=30).json()
+
         def ann_position() -> float:
-            headers = {"Authorization": f"Bearer {tokens['ann']}"}
-            got = httpx.get(
-                f"{secured.url}/api/me/progress/movie/{pid}/{movie['id']}",
-                headers=headers,
-                timeout=30,
-            ).json()
-            return float(got["position"] or 0)
+            return float(me("ann", f"progress/movie/{pid}/{movie['id']}")["position"] or 0)
 
         deadline = time.monotonic() + 20
         while ann_position() < 12 and time.monotonic() < deadline:
@@ -379,9 +378,7 @@ def test_an_output_users_library_follows_them_not_others(
         # What the server holds, per user.
 
         def mine(user: str, what: str) -> list[int]:
-            headers = {"Authorization": f"Bearer {tokens[user]}"}
-            body = httpx.get(f"{secured.url}/api/me/{what}", headers=headers, timeout=30).json()
-            return [i["item_id"] for i in body["items"]]
+            return [i["item_id"] for i in me(user, what)["items"]]
 
         assert mine("ann", "favourites") == [movie["id"]]
         assert mine("ann", "continue") == [movie["id"]]

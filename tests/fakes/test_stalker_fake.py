@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from iptvsync.fakes.catalogue import Catalogue, generate
-from iptvsync.fakes.items import seasons
+from iptvsync.fakes.items import FakeMovie, seasons
 from iptvsync.fakes.server import ServerProcess, ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig, create_app
 
@@ -593,14 +593,11 @@ async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
                 scheme, netloc = "http", "portal.test"
 
         ctx = _Ctx(portal, _Req(), {"sortby": sortby}, mac="")  # type: ignore[arg-type]
-        by_id = {
-            (isinstance(i, type(catalogue.movies[0])), i.id): i
-            for i in catalogue.movies + catalogue.series
-        }
+        by_id = {(isinstance(i, FakeMovie), i.id): i for i in catalogue.movies + catalogue.series}
         out = []
         for row in rows:
             is_movie = row.get("is_movie", True) is True
-            out.append(orjson_roundtrip(ctx.vod_item(by_id[(is_movie, int(row["id"]))])))
+            out.append(through_json(ctx.vod_item(by_id[(is_movie, int(row["id"]))])))
         return out
 
     for sortby in ("added", "name"):
@@ -618,6 +615,6 @@ async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
     await box.aclose()
 
 
-def orjson_roundtrip(row: dict[str, Any]) -> dict[str, Any]:
+def through_json(row: dict[str, Any]) -> dict[str, Any]:
     """A row as a client reads it: through JSON."""
     return dict(json.loads(json.dumps(row)))
