@@ -57,6 +57,10 @@ class Env:
 def env(settings: Settings) -> Iterator[Env]:
     catalogue = generate(seed=9, movies=300, series=40, channels=40)
     portal = portal_app(catalogue, StalkerFakeConfig())
+    # No ticking scheduler here: a provider created with a schedule is due at once, so its
+    # first run would start whenever the first tick lands, and DELETE is 409 while it runs.
+    # Schedules have their own tests (tests/api/test_schedules_and_events.py).
+    settings = settings.model_copy(update={"scheduler": False})
     with ServerThread(portal) as server, TestClient(create_app(settings)) as client:
         yield Env(client, portal.state.portal, server.url)
 
@@ -81,6 +85,7 @@ def test_provider_crud_shapes_and_secrets(env: Env) -> None:
     assert (
         patched["name"] == "renamed" and env.client.get(f"/api/providers/{pid}").json() == patched
     )
+    assert env.client.get(f"/api/providers/{pid}/sync").json()["last_runs"] == []
     assert env.client.delete(f"/api/providers/{pid}").status_code == 204
     error_of(env.client.get(f"/api/providers/{pid}"), 404, "not_found")
 
@@ -189,6 +194,7 @@ def test_clean_keeps_settings_and_refuses_while_running(env: Env) -> None:
     env.portal.configure(latency_ms=60)
     env.client.post(f"/api/providers/{pid}/sync")
     error_of(env.client.delete(f"/api/providers/{pid}/clean"), 409, "sync_running")
+    error_of(env.client.delete(f"/api/providers/{pid}"), 409, "sync_running")
     env.client.post(f"/api/providers/{pid}/sync/cancel")
     env.wait(pid)
 
