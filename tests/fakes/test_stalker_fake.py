@@ -579,6 +579,12 @@ async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
     assert warmed.json() == {"rows": 70}
     remembered = [key for key in portal._lists if key[0] == "vod-rows"]
     assert len(remembered) == 1 and len(portal._lists[remembered[0]]) == 70
+    # The lists a walk's first pages read are in portal order already (not sorted then).
+    assert {("vod", "both", "added"), ("vod-groups", "both", "added"), ("newest",)} <= set(
+        portal._lists
+    )
+    listed = portal._lists[("vod", "both", "added")]
+    assert portal.vod_list("both", "*", "added", hide_adult=False) is listed
 
     async def page(sortby: str) -> list[dict[str, Any]]:
         js = await box.js(type="vod", action="get_ordered_list", category="*", sortby=sortby, p=1)

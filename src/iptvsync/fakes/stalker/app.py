@@ -176,10 +176,21 @@ def _control_routes(portal: FakeStalkerPortal) -> list[Route]:
         call it so the fake's own rendering is not counted on the client's cores
         (docs/benchmarks.md). The rows stay until the catalogue changes."""
         data = await body(request)
-        ctx = _Ctx(portal, request, {"sortby": str(data.get("sortby", "added"))}, mac="")
+        sortby = str(data.get("sortby", "added"))
+        ctx = _Ctx(portal, request, {"sortby": sortby}, mac="")
         items = [*portal.catalogue.items("movie"), *portal.catalogue.items("series")]
         for item in items:
             ctx.vod_row(item)
+        # The lists in portal order too (the whole list, without its adult part, and by
+        # category), which the first page of each walk would otherwise sort.
+        hide = portal.config.hide_adult_from_all
+        for kinds in ("movie", "series", "both"):
+            portal.vod_list(kinds, "*", sortby, hide)
+            portal.vod_list(kinds, "0", sortby, hide)
+        for hide_adult in (False, True):
+            portal.channel_list("*", "number", hide_adult)
+        portal.channel_list("0", "number", hide)
+        portal.newest_added()
         return ok({"rows": len(items)})
 
     return [
