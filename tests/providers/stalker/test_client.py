@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -334,6 +335,63 @@ async def test_concurrent_failures_share_one_handshake(family: str) -> None:
         assert all(results)
         assert r.client.handshakes == 2
         assert r.portal.stats.handshakes == handshakes + 1  # reseller: parallel ones would kill
+
+
+async def test_category_lists_asked_at_once_share_one_request() -> None:
+    """The engine asks every kind's categories at once, and movies and a stock portal's
+    series both read the VOD list: askers of one list at the same time share one request."""
+    async with rig("stock", latency_ms=20, options={"start_concurrency": 4}) as r:
+        await r.client.categories(Kind.CHANNEL)  # the session
+        before = r.portal.stats.by_action["vod.get_categories"]
+        lists = await asyncio.gather(*(r.client.categories(Kind.MOVIE) for _ in range(3)))
+        assert lists[0] and lists[0] == lists[1] == lists[2]
+        assert r.portal.stats.by_action["vod.get_categories"] == before + 1
+        assert await r.client.categories(Kind.SERIES)
+        assert r.portal.stats.by_action["vod.get_categories"] == before + 1
+
+
+async def test_the_whole_channel_list_is_parsed_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """get_all_channels is one long answer (~0.1 s to parse 5,000 channels): parsed in a
+    worker thread, so the loop goes on reading the VOD walk's answers meanwhile."""
+    from iptvsync.providers.stalker import walks
+
+    threads: list[str] = []
+    plain = walks.parse.parse_channel_stream
+
+    def parse_and_note(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(walks.parse, "parse_channel_stream", parse_and_note)
+    async with rig("stock") as r:
+        result, pages = await walk(r.client, Scope.CHANNELS)
+        assert result.complete and pages
+        assert threads and threading.main_thread().name not in threads
+
+
+async def test_a_failed_category_list_is_asked_again() -> None:
+    cat = catalogue()
+    fake = create_app(cat, StalkerFakeConfig())
+    failing = True
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        query = scope.get("query_string", b"").decode()
+        if scope["type"] == "http" and "action=get_categories" in query and failing:
+            await HTMLResponse("<h1>Internal error</h1>", 500)(scope, receive, send)
+            return
+        await fake(scope, receive, send)
+
+    async with ServedHttp(app) as http:
+        config = ProviderConfig(kind="stalker", url=portal_url("stock"), mac=MAC)
+        client = StalkerClient(config, http, budget=fast_budget(), settings=FAST)
+        with pytest.raises(ProviderBadResponse):
+            await client.categories(Kind.MOVIE)
+        failing = False
+        asked_again = {c.provider_category_id for c in await client.categories(Kind.MOVIE)}
+        assert {str(c.id) for c in cat.categories_of("movie")} <= asked_again
+        await client.aclose()
 
 
 @pytest.mark.parametrize("family", FAMILIES)

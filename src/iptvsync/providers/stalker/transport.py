@@ -88,7 +88,7 @@ class StalkerTransport:
         self._page_size: int | None = None
         self._closed = False
         self._header_cache: tuple[tuple[str | None, str | None], dict[str, str]] | None = None
-        self._category_answers: dict[tuple[str, str], Any] = {}
+        self._category_answers: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._series_module: bool | None = None
         self._channel_keys: dict[str, str] = {}  # channel id → guide key (xmltv_id)
         self._guide_notes: list[str] = []
@@ -98,9 +98,21 @@ class StalkerTransport:
         """A category list, asked once per client (one sync run): the engine's categories and
         the walk's censored genres are the same answer."""
         key = (module, action)
-        if key not in self._category_answers:
-            self._category_answers[key] = await self._call({"type": module, "action": action})
-        return self._category_answers[key]
+        # The request itself is shared: the engine asks every kind's categories at once
+        # (``concurrent_scopes``), and movies and stock series both read the VOD list.
+        asked = self._category_answers.get(key)
+        if asked is None:
+            asked = asyncio.ensure_future(self._call({"type": module, "action": action}))
+            # Its failure is raised to whoever awaits it; retrieved here too, so an answer
+            # whose askers were all cancelled is not reported as "never retrieved".
+            asked.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._category_answers[key] = asked
+        try:
+            return await asyncio.shield(asked)
+        except BaseException:
+            if asked.done() and (asked.cancelled() or asked.exception() is not None):
+                self._category_answers.pop(key, None)  # asked again next time
+            raise
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -112,10 +124,14 @@ class StalkerTransport:
         send_token: bool | None = None,
         timeout: float | None = None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
+        decode_in_thread: bool = False,
     ) -> Any:
         """One API call with retries and back-off. ``auth``: needs a session, and an auth
         failure re-authenticates once; ``send_token`` (default: ``auth``) adds the Bearer
-        token, as get_profile and do_auth need during the handshake itself."""
+        token, as get_profile and do_auth need during the handshake itself.
+        ``decode_in_thread``: the answer is one long list (get_all_channels: ~0.1 s to parse
+        5,000 channels), decoded in a worker thread so the event loop keeps serving the
+        walk's other answers meanwhile (issue 21)."""
         if auth:
             await self._ensure_session()
         endpoint = self._require_endpoint().url
@@ -126,7 +142,13 @@ class StalkerTransport:
         async def attempt(slot: Slot) -> Any:
             sent[0] = token = self._token if with_token else None
             return await self._attempt(
-                slot, url, endpoint=endpoint, token=token, timeout=timeout, decode=decode
+                slot,
+                url,
+                endpoint=endpoint,
+                token=token,
+                timeout=timeout,
+                decode=decode,
+                decode_in_thread=decode_in_thread,
             )
 
         own = 0  # handshakes this request did itself (others' renewals are just retried)
@@ -165,6 +187,7 @@ class StalkerTransport:
         token: str | None,
         timeout: float | None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
+        decode_in_thread: bool = False,
     ) -> Any:
         """One request and the verdict on its answer (``send`` retries a ``Retry``)."""
         self._requests += 1
@@ -174,7 +197,10 @@ class StalkerTransport:
         status = response.status_code
         if status == 200:
             try:
-                env = decode(response.content)
+                if decode_in_thread:
+                    env = await asyncio.to_thread(decode, response.content)
+                else:
+                    env = decode(response.content)
             except parse.PortalBusy as exc:
                 slot.record(Outcome.SERVER_ERROR)
                 raise Retry(exc) from None
