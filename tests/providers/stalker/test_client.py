@@ -611,6 +611,17 @@ async def test_no_secret_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> 
     assert token not in text
 
 
+async def test_the_portal_never_sees_more_requests_than_the_budget_allows() -> None:
+    """The pager keeps twice the budget's limit of pages going; the budget alone decides how
+    many requests are on the wire."""
+    async with rig("stock", latency_ms=10, budget=fast_budget(cap=3, start=3)) as r:
+        result, pages = await walk(r.client, Scope.VOD)
+        assert result.complete and set(keys(pages)) == vod_keys(r.catalogue)
+        # 2 × 3 + 1 pages go at once; the fake counts a request until its handler returns,
+        # which can be just after the client has read the answer and sent the next one.
+        assert 3 <= r.portal.stats.max_in_flight <= 4
+
+
 async def test_over_a_real_socket() -> None:
     cat = catalogue()
     app = create_app(cat, StalkerFakeConfig(family="reseller", latency_ms=15))
