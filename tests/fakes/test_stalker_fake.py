@@ -621,6 +621,46 @@ async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
     await box.aclose()
 
 
+@pytest.mark.parametrize("family", ["stock", "reseller"])
+async def test_remembered_channel_rows_are_the_rendered_ones(family: str) -> None:
+    """Channel rows are remembered as VOD rows are (and warmed): ``get_all_channels`` and the
+    ITV pages are the same as rendering each row anew, and a new channel shows at once."""
+    catalogue = generate(seed=9, movies=10, series=2, channels=30)
+    app = create_app(catalogue, StalkerFakeConfig(family=family))
+    portal = portal_of(app)
+    box = Box(app, family=family)
+    await box.login()
+    control = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://portal.test")
+    await control.post("/_control/warm", json={})
+    remembered = [key for key in portal._lists if key[0] == "itv-rows"]
+    assert len(remembered) == 1 and len(portal._lists[remembered[0]]) == 30
+
+    def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from iptvsync.fakes.stalker.payloads import _Ctx
+
+        class _Req:
+            class url:  # the shape of starlette's request.url
+                scheme, netloc = "http", "portal.test"
+
+        ctx = _Ctx(portal, _Req(), {}, mac="")  # type: ignore[arg-type]
+        by_id = {c.id: c for c in catalogue.channels}
+        return [through_json(ctx.channel(by_id[int(row["id"])])) for row in rows]
+
+    async def everything() -> list[dict[str, Any]]:
+        js = await box.js(type="itv", action="get_all_channels")
+        return list(js["data"])
+
+    first = await everything()
+    assert first and first == await everything() == plain(first)
+    page = list((await box.js(type="itv", action="get_ordered_list", genre="*", p=1))["data"])
+    assert page and page == plain(page)
+    [new_id] = (await control.post("/_control/add", json={"kind": "channel"})).json()["ids"]
+    after = await everything()
+    assert new_id in {int(row["id"]) for row in after} and after == plain(after)
+    await control.aclose()
+    await box.aclose()
+
+
 def through_json(row: dict[str, Any]) -> dict[str, Any]:
     """A row as a client reads it: through JSON."""
     return dict(json.loads(json.dumps(row)))

@@ -171,9 +171,9 @@ def _control_routes(portal: FakeStalkerPortal) -> list[Route]:
         return ok(portal.catalogue.counts())
 
     async def warm(request: Request) -> Response:
-        """Render every movie and series row ahead for this origin and ``sortby`` (default
-        "added", what iptvsync walks by), as a portal with warm caches answers: benchmarks
-        call it so the fake's own rendering is not counted on the client's cores
+        """Render every movie, series and channel row ahead for this origin and ``sortby``
+        (default "added", what iptvsync walks by), as a portal with warm caches answers:
+        benchmarks call it so the fake's own rendering is not counted on the client's cores
         (docs/benchmarks.md). The rows stay until the catalogue changes."""
         data = await body(request)
         sortby = str(data.get("sortby", "added"))
@@ -188,7 +188,8 @@ def _control_routes(portal: FakeStalkerPortal) -> list[Route]:
             portal.vod_list(kinds, "*", sortby, hide)
             portal.vod_list(kinds, "0", sortby, hide)
         for hide_adult in (False, True):
-            portal.channel_list("*", "number", hide_adult)
+            for channel in portal.channel_list("*", "number", hide_adult):
+                ctx.channel_row(channel)
         portal.channel_list("0", "number", hide)
         portal.newest_added()
         return ok({"rows": len(items)})

@@ -68,7 +68,7 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
             "max_page_items": cfg.effective_page_size,
             "selected_item": 0,
             "cur_page": 0,
-            "data": [ctx.channel(ch) for ch in shown],
+            "data": [ctx.channel_row(ch) for ch in shown],
         }
     )
 
@@ -76,10 +76,10 @@ def _itv_all_channels(ctx: _Ctx) -> Response:
 def _itv_ordered_list(ctx: _Ctx) -> Response:
     genre = ctx.list_filter(ctx.cfg.itv_filter)
     if genre is None or ctx.params.get("fav") == "1":
-        return ctx.page([], ctx.channel)
+        return ctx.page([], ctx.channel_row)
     sortby = "name" if ctx.params.get("sortby") == "name" else "number"
     items = _tv(ctx, ctx.portal.channel_list(genre, sortby, ctx.cfg.hide_adult_from_all))
-    return ctx.page(items, ctx.channel)
+    return ctx.page(items, ctx.channel_row)
 
 
 def _tv(ctx: _Ctx, channels: list[Any]) -> list[Any]:

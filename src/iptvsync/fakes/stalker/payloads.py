@@ -159,6 +159,19 @@ class _Ctx:
 
     # -- channels --------------------------------------------------------------------------------
 
+    def channel_row(self, ch: FakeChannel) -> dict[str, Any]:
+        """``channel``, remembered until the catalogue changes, as ``vod_row`` is: rendering
+        the 5,000 rows of ``get_all_channels`` held the fake's one event loop for ~60 ms, and
+        every page asked meanwhile waited, where a real portal answers them on other workers
+        (docs/benchmarks.md)."""
+        cfg = self.cfg
+        key = ("itv-rows", cfg.stock, cfg.radio_module, self.image_origin)
+        rows: dict[int, dict[str, Any]] = self.portal._cached(key, dict)
+        row = rows.get(ch.id)
+        if row is None:
+            row = rows[ch.id] = self.channel(ch)
+        return row
+
     def channel(self, ch: FakeChannel) -> dict[str, Any]:
         stock = self.cfg.stock
         censored = ch.category_id in self.portal.adult_ids()
