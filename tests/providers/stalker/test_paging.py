@@ -74,6 +74,17 @@ async def test_pages_arrive_in_order_with_concurrency() -> None:
     assert 0 not in source.requested  # p is 1-based (§8)
 
 
+async def test_a_capped_walk_reads_ahead_one_page_past_the_window() -> None:
+    """An incremental walk (it has a page cap) expects to stop early: what it asks past its
+    stop is wasted on the portal, so it keeps one page more than the window, not twice."""
+    source = Source(total=1000)
+    pages, outcome = await collect(source, page_cap=40, stop_at=12)
+    assert [p.number for p in pages] == list(range(1, 13))
+    assert outcome.stop_reason == "early_termination"  # type: ignore[attr-defined]
+    assert 1 < source.max_in_flight <= 5
+    assert max(source.requested) <= 12 + 5
+
+
 async def test_repeated_page_stops_incomplete() -> None:
     pages, outcome = await collect(Source(total=100, repeat_after=3))
     assert [p.number for p in pages] == [1, 2, 3]

@@ -98,7 +98,7 @@ class Seen:
                 tag.add(stream)
 
 
-#: Pages kept going per request the budget allows (see ``walk_stream``).
+#: Pages a whole walk keeps going per request the budget allows (see ``walk_stream``).
 _AHEAD_FACTOR = 2
 #: Pages fetched before the first answer tells the total: guessing wider wastes requests on
 #: small lists (a censored genre is often one page).
@@ -122,10 +122,13 @@ async def walk_stream(
     on the wire at its limit. A page still counts here while its answer waits to be parsed
     and collected: with only one page more than the limit, those pages held the next
     requests back, and a walk at 20 ms kept ~25 requests in flight of 32 (~29 now;
-    docs/benchmarks.md, issue 21). A page that fails for good raises its typed error, after
+    docs/benchmarks.md, issue 21). A walk with a ``page_cap`` (an incremental one, which
+    expects to stop early) keeps one page more than the limit: whatever it asks past its
+    stop is wasted on the portal. A page that fails for good raises its typed error, after
     the other requests of the stream are cancelled.
     """
     out = StreamOutcome(stream=stream, complete=False)
+    ahead = 1 if page_cap is not None else _AHEAD_FACTOR
     tasks: dict[int, asyncio.Task[FetchedPage]] = {}
     ready: dict[int, FetchedPage] = {}
     next_launch = next_deliver = 1
@@ -143,7 +146,7 @@ async def walk_stream(
             return False
         if next_launch - next_deliver >= max_ahead:
             return False
-        return len(tasks) < _AHEAD_FACTOR * max(1, window()) + 1
+        return len(tasks) < ahead * max(1, window()) + 1
 
     try:
         while True:
