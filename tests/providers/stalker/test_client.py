@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -348,27 +347,6 @@ async def test_category_lists_asked_at_once_share_one_request() -> None:
         assert r.portal.stats.by_action["vod.get_categories"] == before + 1
         assert await r.client.categories(Kind.SERIES)
         assert r.portal.stats.by_action["vod.get_categories"] == before + 1
-
-
-async def test_the_whole_channel_list_is_parsed_off_the_event_loop(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """get_all_channels is one long answer (~0.1 s to parse 5,000 channels): parsed in a
-    worker thread, so the loop goes on reading the VOD walk's answers meanwhile."""
-    from iptvsync.providers.stalker import walks
-
-    threads: list[str] = []
-    plain = walks.parse.parse_channel_stream
-
-    def parse_and_note(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return plain(*args, **kwargs)
-
-    monkeypatch.setattr(walks.parse, "parse_channel_stream", parse_and_note)
-    async with rig("stock") as r:
-        result, pages = await walk(r.client, Scope.CHANNELS)
-        assert result.complete and pages
-        assert threads and threading.main_thread().name not in threads
 
 
 async def test_a_failed_category_list_is_asked_again() -> None:

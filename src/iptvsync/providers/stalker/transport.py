@@ -124,14 +124,10 @@ class StalkerTransport:
         send_token: bool | None = None,
         timeout: float | None = None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
-        decode_in_thread: bool = False,
     ) -> Any:
         """One API call with retries and back-off. ``auth``: needs a session, and an auth
         failure re-authenticates once; ``send_token`` (default: ``auth``) adds the Bearer
-        token, as get_profile and do_auth need during the handshake itself.
-        ``decode_in_thread``: the answer is one long list (get_all_channels: ~0.1 s to parse
-        5,000 channels), decoded in a worker thread so the event loop keeps serving the
-        walk's other answers meanwhile (issue 21)."""
+        token, as get_profile and do_auth need during the handshake itself."""
         if auth:
             await self._ensure_session()
         endpoint = self._require_endpoint().url
@@ -142,13 +138,7 @@ class StalkerTransport:
         async def attempt(slot: Slot) -> Any:
             sent[0] = token = self._token if with_token else None
             return await self._attempt(
-                slot,
-                url,
-                endpoint=endpoint,
-                token=token,
-                timeout=timeout,
-                decode=decode,
-                decode_in_thread=decode_in_thread,
+                slot, url, endpoint=endpoint, token=token, timeout=timeout, decode=decode
             )
 
         own = 0  # handshakes this request did itself (others' renewals are just retried)
@@ -187,7 +177,6 @@ class StalkerTransport:
         token: str | None,
         timeout: float | None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
-        decode_in_thread: bool = False,
     ) -> Any:
         """One request and the verdict on its answer (``send`` retries a ``Retry``)."""
         self._requests += 1
@@ -197,10 +186,7 @@ class StalkerTransport:
         status = response.status_code
         if status == 200:
             try:
-                if decode_in_thread:
-                    env = await asyncio.to_thread(decode, response.content)
-                else:
-                    env = decode(response.content)
+                env = decode(response.content)
             except parse.PortalBusy as exc:
                 slot.record(Outcome.SERVER_ERROR)
                 raise Retry(exc) from None

@@ -206,7 +206,6 @@ class StalkerWalks(StalkerSession):
             records = await self._call(
                 {"type": "itv", "action": "get_all_channels", "force_ch_link_check": ""},
                 decode=decode,
-                decode_in_thread=True,
             )
         except ProviderBadResponse as exc:
             log.info(
