@@ -595,9 +595,11 @@ async def test_the_portal_never_sees_more_requests_than_the_budget_allows() -> N
     async with rig("stock", latency_ms=10, budget=fast_budget(cap=3, start=3)) as r:
         result, pages = await walk(r.client, Scope.VOD)
         assert result.complete and set(keys(pages)) == vod_keys(r.catalogue)
-        # 2 × 3 + 1 pages go at once; the fake counts a request until its handler returns,
-        # which can be just after the client has read the answer and sent the next one.
-        assert 3 <= r.portal.stats.max_in_flight <= 4
+        # Each stream keeps 2 × 3 + 1 pages going (several streams: the lists and the hidden
+        # categories), so without the budget the fake would see 7 and more at once. It can
+        # see one or two over 3: a hidden category's filter is found by trying variants at
+        # once, and the client lets go of the losers' slots while the fake still sleeps on them.
+        assert 3 <= r.portal.stats.max_in_flight <= 5
 
 
 async def test_over_a_real_socket() -> None:
