@@ -232,7 +232,9 @@ async def test_cancel_a_running_sync_through_the_queue(
     slow = create_app(catalogue, StalkerFakeConfig(latency_ms=60))
     runner = pr.ProcrastinateRunner(scale_settings, db=pg_db)
     with ServerThread(slow) as server:
-        provider_id = add_provider(pg_db, server.url)
+        # Two requests at a time: the walk's ~30 pages then take ~1 s at 60 ms, so the cancel
+        # lands mid-walk (at the default 32, the walk can end before the worker sees it).
+        provider_id = add_provider(pg_db, server.url, {"max_concurrency": 2})
         try:
             run_id, _ = await request_sync(pg_db, scale_settings, runner, provider_id)
             await wait_for(pg_db, run_id, lambda r: (r.progress or {}).get("done_items", 0) > 0)
@@ -242,7 +244,8 @@ async def test_cancel_a_running_sync_through_the_queue(
             assert run.status == "cancelled"
             assert time.monotonic() - asked < 5
             kept = sum(stored(pg_db, k, provider_id)[0] for k in ("channel", "movie", "series"))
-            assert 0 < kept < len(catalogue.movies) + len(catalogue.series)  # keeps what it wrote
+            everything = len(catalogue.channels) + len(catalogue.movies) + len(catalogue.series)
+            assert 0 < kept < everything  # keeps what it wrote, and it was not the end
         finally:
             await runner.stop()
 
