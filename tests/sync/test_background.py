@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from iptvsync.records import ProgrammeRecord
+from iptvsync.store import providers as provider_store
+from iptvsync.store.models import programmes
 from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
 
 
@@ -96,3 +103,46 @@ async def test_a_runs_database_work_shares_one_thread() -> None:
     # Outside a run, work goes to the default pool (not the run's thread, which has ended).
     outside = await in_db_thread(where)
     assert outside != threading.get_ident()
+
+
+async def test_the_guides_writes_wait_for_a_database_that_went_away(
+    db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guide batch whose transaction fails because the database is away (a PostgreSQL
+    restart) is written again once it is back, as the catalogue's batches are: the sync
+    pauses instead of failing (tests/reliability/test_faults.py restarts a real server)."""
+    from iptvsync.sync import guide
+
+    with db.begin() as conn:
+        pid = provider_store.create_provider(
+            conn, {"name": "p", "kind": "m3u", "url": "http://p.test/x.m3u"}
+        )
+    plain = guide.write_programmes
+    refused: list[int] = []
+
+    def away_once(target: Any, provider_id: int, rows: list[ProgrammeRecord]) -> None:
+        if not refused:
+            refused.append(len(rows))
+            raise sa.exc.OperationalError("INSERT", {}, Exception("server closed the connection"))
+        plain(target, provider_id, rows)
+
+    monkeypatch.setattr(guide, "write_programmes", away_once)
+    now = datetime.now(UTC)
+    shows = [
+        ProgrammeRecord(f"ch{i}", now + timedelta(hours=h), now + timedelta(hours=h + 1), "News")
+        for i in range(3)
+        for h in range(2)
+    ]
+
+    async def listed() -> AsyncIterator[ProgrammeRecord]:
+        for show in shows:
+            yield show
+
+    stored = await guide.store_guide(db, pid, listed(), (timedelta(hours=6), timedelta(days=1)))
+    assert refused == [len(shows)]
+    assert stored == len(shows)
+    with db.connect() as conn:
+        count = conn.execute(
+            sa.select(sa.func.count()).where(programmes.c.provider_id == pid)
+        ).scalar_one()
+    assert count == len(shows)

@@ -14,12 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
+import sqlalchemy as sa
+
 T = TypeVar("T")
+log = logging.getLogger("iptvsync.sync")
 
 _DB_THREAD: ContextVar[ThreadPoolExecutor | None] = ContextVar("sync_db_thread", default=None)
 
@@ -43,6 +47,33 @@ async def in_db_thread(fn: Callable[..., T], *args: Any) -> T:
     if executor is None:
         return await asyncio.to_thread(fn, *args)
     return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))
+
+
+#: How long database work is retried when the database goes away (a PostgreSQL restart, a
+#: locked SQLite file): the sync pauses instead of failing.
+DB_RETRY_S = 60.0
+_DB_TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+async def in_db_thread_retrying(fn: Callable[..., T], *args: Any) -> T:
+    """``in_db_thread``, retried while the database is unavailable.
+
+    Every function passed here is one transaction that leaves the run state alone until it
+    has committed (or is idempotent, as the guide's deletes are), so a retry never counts
+    twice. The catalogue's writes and the guide's go through it alike: a PostgreSQL restart
+    during either pauses the sync (tests/reliability/test_faults.py).
+    """
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            return await in_db_thread(fn, *args)
+        except _DB_TRANSIENT as exc:
+            if waited >= DB_RETRY_S:
+                raise
+            log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
 
 
 class OneInFlight(Generic[T]):

@@ -40,7 +40,7 @@ from iptvsync.store.providers import (
     utcnow,
 )
 from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
-from iptvsync.sync.background import OneInFlight, in_db_thread, run_db_thread
+from iptvsync.sync.background import OneInFlight, in_db_thread_retrying, run_db_thread
 from iptvsync.sync.batch_write import COUNT_KEY, build_indexes, write_items
 from iptvsync.sync.diff import record_kind
 from iptvsync.sync.guide import refresh_guide
@@ -124,29 +124,9 @@ class RunState:
         return any(c["added"] or c["updated"] or c["removed"] for c in self.counts.values())
 
 
-#: How long database work is retried when the database goes away (a PostgreSQL restart, a
-#: locked SQLite file): the sync pauses instead of failing.
-DB_RETRY_S = 60.0
-_DB_TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError)
-
-
-async def _db(fn: Callable[..., T], *args: Any) -> T:
-    """Run blocking database work in a thread, retrying while the database is unavailable.
-
-    Every function passed here is one transaction that leaves the run state alone until it
-    has committed, so a retry never counts twice.
-    """
-    delay, waited = 0.25, 0.0
-    while True:
-        try:
-            return await in_db_thread(fn, *args)
-        except _DB_TRANSIENT as exc:
-            if waited >= DB_RETRY_S:
-                raise
-            log.warning("database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 5.0)
+#: Blocking database work on the run's thread, retried while the database is away
+#: (``background.in_db_thread_retrying``, shared with the guide's writes).
+_db = in_db_thread_retrying
 
 
 async def execute_run(ctx: SyncContext, run_id: int) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from iptvsync.settings import Settings
 from iptvsync.store import guide_write
 from iptvsync.store.catalogue import EngineTarget
 from iptvsync.store.providers import mark_guide_stored, utcnow
-from iptvsync.sync.background import OneInFlight, in_db_thread
+from iptvsync.sync.background import OneInFlight, in_db_thread_retrying
 from iptvsync.sync.batch_write import GuideBatches, write_programmes
 from iptvsync.sync.guide_sink import ProcessOffload
 from iptvsync.sync.write_process import RunWriter
@@ -63,7 +63,7 @@ async def refresh_guide(
     try:
         stored = await store_guide(db, provider_id, guide, window, offload)
         log.info("guide of provider %s: %s programmes", provider_id, stored)
-        await in_db_thread(_mark_guide, db, provider_id)
+        await in_db_thread_retrying(_mark_guide, db, provider_id)
     except ProviderBadResponse as exc:
         # A hostile or broken guide is refused; the channels still sync (docs/api.md, "Guide").
         return [f"epg_rejected: {exc.message}"]
@@ -98,7 +98,7 @@ async def store_guide(
         with db.connect() as conn:
             return guide_write.high_water(conn)
 
-    cutoff = await in_db_thread(high_water)
+    cutoff = await in_db_thread_retrying(high_water)
     kept = GuideBatches(start, end)
     # The batch being written while the next one is parsed (see ``OneInFlight``).
     writing: OneInFlight[None] = OneInFlight()
@@ -113,22 +113,22 @@ async def store_guide(
             # The record is the row (``store/guide_write.py``): kept as it is.
             full = kept.add(p)
             if full:
-                await writing.submit(in_db_thread(write, full))
+                await writing.submit(in_db_thread_retrying(write, full))
         await writing.wait()
         rest = kept.take()
         if rest:
-            await in_db_thread(write, rest)
+            await in_db_thread_retrying(write, rest)
     except BaseException:
         with contextlib.suppress(Exception):
             await asyncio.shield(writing.wait())
         if offload is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(offload.abort())
-        await in_db_thread(_drop_newer, db, provider_id, cutoff)
+        await in_db_thread_retrying(_drop_newer, db, provider_id, cutoff)
         raise
     if offload is not None:
         kept.merge(offload.stored, offload.earliest)
-    await in_db_thread(_drop_older, db, provider_id, cutoff, start, now, kept.earliest)
+    await in_db_thread_retrying(_drop_older, db, provider_id, cutoff, start, now, kept.earliest)
     return kept.stored
 
 
