@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -564,19 +565,49 @@ async def test_a_prerendered_guide_is_the_guide_it_would_render(
     assert len(data) == sum(1 for c in catalogue.channels if c.xmltv_id)
 
 
+@dataclass
+class Warmed:
+    """A fake portal warmed through ``/_control/warm``, a box logged in to it, and a client
+    of its control routes."""
+
+    portal: Any
+    box: Box
+    control: httpx.AsyncClient
+    answer: dict[str, Any]
+
+    def fresh(self, params: dict[str, str]) -> Any:
+        """A request context that renders rows anew (the memo is not asked)."""
+        from iptvsync.fakes.stalker.payloads import _Ctx
+
+        class _Req:
+            class url:  # the shape of starlette's request.url
+                scheme, netloc = "http", "portal.test"
+
+        return _Ctx(self.portal, _Req(), params, mac="")  # type: ignore[arg-type]
+
+    async def aclose(self) -> None:
+        await self.control.aclose()
+        await self.box.aclose()
+
+
+async def warmed(catalogue: Any, family: str, **warm: Any) -> Warmed:
+    app = create_app(catalogue, StalkerFakeConfig(family=family))
+    box = Box(app, family=family)
+    await box.login()
+    control = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://portal.test")
+    answer = (await control.post("/_control/warm", json=warm)).json()
+    return Warmed(portal_of(app), box, control, answer)
+
+
 @pytest.mark.parametrize("family", ["stock", "reseller"])
 async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
     """The fake remembers rendered VOD rows (and ``/_control/warm`` renders them ahead, for
     benchmarks): pages are the same as rendering each row anew, for both sortby modes, and a
     catalogue change (here: a new movie, newest first) shows on the next page."""
     catalogue = generate(seed=9, movies=60, series=10, channels=5)
-    app = create_app(catalogue, StalkerFakeConfig(family=family))
-    portal = portal_of(app)
-    box = Box(app, family=family)
-    await box.login()
-    control = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://portal.test")
-    warmed = await control.post("/_control/warm", json={"sortby": "added"})
-    assert warmed.json() == {"rows": 70}
+    fake = await warmed(catalogue, family, sortby="added")
+    portal, box, control = fake.portal, fake.box, fake.control
+    assert fake.answer == {"rows": 70}
     remembered = [key for key in portal._lists if key[0] == "vod-rows"]
     assert len(remembered) == 1 and len(portal._lists[remembered[0]]) == 70
     # The lists a walk's first pages read are in portal order already (not sorted then).
@@ -591,14 +622,7 @@ async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
         return list(js["data"])
 
     def plain(rows: list[dict[str, Any]], sortby: str) -> list[dict[str, Any]]:
-        # Render the same items anew, without the memo.
-        from iptvsync.fakes.stalker.payloads import _Ctx
-
-        class _Req:
-            class url:  # the shape of starlette's request.url
-                scheme, netloc = "http", "portal.test"
-
-        ctx = _Ctx(portal, _Req(), {"sortby": sortby}, mac="")  # type: ignore[arg-type]
+        ctx = fake.fresh({"sortby": sortby})
         by_id = {(isinstance(i, FakeMovie), i.id): i for i in catalogue.movies + catalogue.series}
         out = []
         for row in rows:
@@ -617,8 +641,7 @@ async def test_remembered_vod_rows_are_the_rendered_ones(family: str) -> None:
     newest = await page("added")
     assert int(newest[0]["id"]) == new_id
     assert newest == plain(newest, "added")
-    await control.aclose()
-    await box.aclose()
+    await fake.aclose()
 
 
 @pytest.mark.parametrize("family", ["stock", "reseller"])
@@ -626,23 +649,13 @@ async def test_remembered_channel_rows_are_the_rendered_ones(family: str) -> Non
     """Channel rows are remembered as VOD rows are (and warmed): ``get_all_channels`` and the
     ITV pages are the same as rendering each row anew, and a new channel shows at once."""
     catalogue = generate(seed=9, movies=10, series=2, channels=30)
-    app = create_app(catalogue, StalkerFakeConfig(family=family))
-    portal = portal_of(app)
-    box = Box(app, family=family)
-    await box.login()
-    control = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://portal.test")
-    await control.post("/_control/warm", json={})
+    fake = await warmed(catalogue, family)
+    portal, box, control = fake.portal, fake.box, fake.control
     remembered = [key for key in portal._lists if key[0] == "itv-rows"]
     assert len(remembered) == 1 and len(portal._lists[remembered[0]]) == 30
 
     def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from iptvsync.fakes.stalker.payloads import _Ctx
-
-        class _Req:
-            class url:  # the shape of starlette's request.url
-                scheme, netloc = "http", "portal.test"
-
-        ctx = _Ctx(portal, _Req(), {}, mac="")  # type: ignore[arg-type]
+        ctx = fake.fresh({})
         by_id = {c.id: c for c in catalogue.channels}
         return [through_json(ctx.channel(by_id[int(row["id"])])) for row in rows]
 
@@ -657,8 +670,7 @@ async def test_remembered_channel_rows_are_the_rendered_ones(family: str) -> Non
     [new_id] = (await control.post("/_control/add", json={"kind": "channel"})).json()["ids"]
     after = await everything()
     assert new_id in {int(row["id"]) for row in after} and after == plain(after)
-    await control.aclose()
-    await box.aclose()
+    await fake.aclose()
 
 
 def through_json(row: dict[str, Any]) -> dict[str, Any]:
