@@ -289,15 +289,22 @@ async def test_a_vod_walk_that_ends_first_leaves_the_child_to_the_channels(
     swept = _watch_sweeps(monkeypatch, after_sweep)
     walk = StalkerClient.walk
 
+    channels_in_child = asyncio.Event()
+
     async def held_walk(client: StalkerClient, scope: Scope, on_page: Any, **kwargs: Any) -> Any:
         if scope is not Scope.CHANNELS:
-            return await walk(client, scope, on_page, **kwargs)
+            result = await walk(client, scope, on_page, **kwargs)
+            # The VOD walk (two pages) ends first, but only once the channel walk writes
+            # through the child: its sweep then meets the child up, whatever the timing.
+            await asyncio.wait_for(channels_in_child.wait(), 30)
+            return result
         delivered = 0
 
         async def held(page: Any) -> Any:
             nonlocal delivered
             delivered += len(page.records)
             if delivered >= 600:  # three batches: the child writes them
+                channels_in_child.set()
                 await asyncio.wait_for(vod_swept.wait(), 30)
             return await on_page(page)
 
