@@ -114,9 +114,9 @@ async def reset_stats(url: str) -> None:
 
 
 def warm_portal(url: str, args: argparse.Namespace) -> str:
-    """``--warm-portal``: the fake renders every VOD row ahead (``/_control/warm``), as a
-    portal with warm caches answers; "cold" otherwise, or where the fake has no such route
-    (an older checkout in an A/B run)."""
+    """``--warm-portal``: the fake renders every VOD and channel row and builds its lists in
+    portal order ahead (``/_control/warm``), as a portal with warm caches answers; "cold"
+    otherwise, or where the fake has no such route (an older checkout in an A/B run)."""
     if not args.warm_portal:
         return "cold"
     answer = httpx.post(f"{url}/_control/warm", json={"sortby": "added"}, timeout=600)
@@ -482,8 +482,8 @@ def main() -> None:
     parser.add_argument(
         "--warm-portal",
         action="store_true",
-        help="the fake renders its VOD rows before the sync and serves them from memory, as a"
-        " portal with warm caches does (docs/benchmarks.md)",
+        help="the fake renders its rows and sorts its lists before the sync and serves them"
+        " from memory, as a portal with warm caches does (docs/benchmarks.md)",
     )
     args = parser.parse_args()
     if not args.case:

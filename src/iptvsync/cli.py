@@ -152,6 +152,7 @@ async def run_sync_with_progress(
     from iptvsync.providers.http import build_http_client
     from iptvsync.providers.registry import make_client
     from iptvsync.sync.engine import SyncContext, execute_run
+    from iptvsync.sync.heap import bulk_work
     from iptvsync.sync.service import prepare_run
 
     run_id, plan = await asyncio.to_thread(
@@ -176,8 +177,6 @@ async def run_sync_with_progress(
     console.print(
         f"sync run [bold]{run_id}[/]: channels={plan.channels or '-'} vod={plan.vod or '-'}"
     )
-    from iptvsync.sync.heap import bulk_work
-
     try:
         with view, bulk_work():  # the collector runs less during the sync (sync/heap.py)
             task = asyncio.create_task(execute_run(ctx, run_id))

@@ -166,11 +166,7 @@ class _Ctx:
         (docs/benchmarks.md)."""
         cfg = self.cfg
         key = ("itv-rows", cfg.stock, cfg.radio_module, self.image_origin)
-        rows: dict[int, dict[str, Any]] = self.portal._cached(key, dict)
-        row = rows.get(ch.id)
-        if row is None:
-            row = rows[ch.id] = self.channel(ch)
-        return row
+        return self._remembered(key, ch.id, lambda: self.channel(ch))
 
     def channel(self, ch: FakeChannel) -> dict[str, Any]:
         stock = self.cfg.stock
@@ -222,11 +218,18 @@ class _Ctx:
             self.image_origin,
             self.params.get("sortby") == "added",
         )
-        rows: dict[tuple[bool, int], dict[str, Any]] = self.portal._cached(key, dict)
         at = (isinstance(item, FakeMovie), item.id)
+        return self._remembered(key, at, lambda: self.vod_item(item))
+
+    def _remembered(
+        self, key: tuple[Any, ...], at: Any, render: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Row ``at`` of the rows remembered under ``key`` (dropped with the portal's lists
+        when the catalogue changes), rendered on first use."""
+        rows: dict[Any, dict[str, Any]] = self.portal._cached(key, dict)
         row = rows.get(at)
         if row is None:
-            row = rows[at] = self.vod_item(item)
+            row = rows[at] = render()
         return row
 
     def vod_item(self, item: FakeMovie | FakeSeries) -> dict[str, Any]:
