@@ -4,6 +4,7 @@ on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -113,6 +114,33 @@ async def test_full_sync_removes_items_the_portal_dropped(harness: Harness) -> N
             sa.select(sa.func.count()).where(movies.c.deleted_at.is_not(None))
         ).scalar_one()
     assert deleted == 3
+
+
+@pytest.mark.both_backends  # the sweep's statements
+async def test_the_sweep_scans_only_kinds_that_held_rows_when_the_run_began(
+    harness: Harness,
+) -> None:
+    scans: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # The sweep's count of live and unseen rows (store.catalogue.sweep_unseen).
+        found = re.match(r"\s*SELECT count\(\*\).*?count\(CASE .*?FROM (\w+)", statement, re.S)
+        if found and "last_seen_run" in statement:
+            scans.append(found.group(1))
+
+    sa.event.listen(harness.db, "before_cursor_execute", seen)
+    try:
+        first = await harness.sync()
+        # A first sync wrote every live row itself: nothing can be unseen, nothing is scanned.
+        assert first["status"] == "succeeded"
+        assert scans == []
+        harness.portal.remove("movie", [harness.catalogue.movies[0].id])
+        again = await harness.sync(mode="full")
+    finally:
+        sa.event.remove(harness.db, "before_cursor_execute", seen)
+    assert sorted(scans) == ["channels", "movies", "series"]
+    assert again["counts"]["movies"]["removed"] == 1
+    _assert_exact(harness)
 
 
 @pytest.mark.both_backends  # the engine's writes

@@ -305,6 +305,19 @@ def retire_categories(
     )
 
 
+def kinds_without_live_items(conn: sa.Connection, provider_id: int) -> set[str]:
+    """The kinds of which the provider has no live item: a run that starts so writes every
+    live row of them itself, and its sweep has nothing to look for there."""
+    empty: set[str] = set()
+    for kind, table in ITEM_TABLES.items():
+        live = sa.select(table.c.id).where(
+            table.c.provider_id == provider_id, table.c.deleted_at.is_(None)
+        )
+        if conn.execute(live.limit(1)).first() is None:
+            empty.add(kind)
+    return empty
+
+
 @dataclass(slots=True)
 class SweepResult:
     alive: int

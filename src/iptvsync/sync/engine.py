@@ -97,6 +97,9 @@ class RunState:
     #: Tables (catalogue, guide) this run loads without their read indexes, built once
     #: its writes are over (``store/first_load.py``).
     deferred_indexes: list[str] = field(default_factory=list)
+    #: Kinds with no live item when the run began: every live row of them is this run's,
+    #: so the sweep skips its scan there (docs/sync.md, §3).
+    empty_at_start: set[Kind] = field(default_factory=set)
 
     def progress(self) -> dict[str, Any]:
         done_pages = sum(self.stream_pages.values())
@@ -284,6 +287,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
     state.client = client
     try:
         plan = run.plan or {}
+        state.empty_at_start = await _db(_empty_kinds, ctx, state)
         if ctx.settings.defer_first_load_indexes:
             state.deferred_indexes = await _db(_defer_indexes, ctx)
         await _walk_scopes(ctx, state, client, provider, plan)
@@ -497,6 +501,11 @@ async def _sync_scope(
     await _db(_mark_synced, ctx, state, scope)
 
 
+def _empty_kinds(ctx: SyncContext, state: RunState) -> set[Kind]:
+    with ctx.db.begin() as conn:
+        return {Kind(k) for k in store.kinds_without_live_items(conn, state.provider_id)}
+
+
 def _defer_indexes(ctx: SyncContext) -> list[str]:
     with ctx.db.begin() as conn:
         return store.defer_read_indexes(conn)
@@ -537,17 +546,20 @@ def _sweep(
     results = []
     with ctx.db.begin() as conn:
         for kind in kinds:
-            result = store.sweep_unseen(
-                conn,
-                kind.value,
-                state.provider_id,
-                run_id=state.run_id,
-                version=state.version,
-                now=now,
-                guard_ratio=ctx.settings.guard_ratio,
-                guard_min_items=ctx.settings.guard_min_items,
-            )
-            results.append((kind, result))
+            # Every live row of a kind empty at the start is this run's, so none is unseen:
+            # the scan is skipped (a first load's 64k movies: 0.1 s).
+            if kind not in state.empty_at_start:
+                result = store.sweep_unseen(
+                    conn,
+                    kind.value,
+                    state.provider_id,
+                    run_id=state.run_id,
+                    version=state.version,
+                    now=now,
+                    guard_ratio=ctx.settings.guard_ratio,
+                    guard_min_items=ctx.settings.guard_min_items,
+                )
+                results.append((kind, result))
             store.retire_categories(
                 conn, state.provider_id, kind.value, seen_categories[kind], now, state.version
             )
