@@ -47,7 +47,9 @@ from iptvsync.providers.stalker.parse import (
     parse_when,
     stream_id_from_cmd,
     strip_solution,
+    vod,
 )
+from iptvsync.providers.stalker.parse.coerce import to_bool, to_float
 from iptvsync.records import ChannelRecord, Kind, MovieRecord, SeriesRecord
 
 STOCK = PortalUrls.from_endpoint("http://portal.example.com/stalker_portal/server/load.php")
@@ -689,3 +691,48 @@ def test_every_parser_raises_only_typed_errors(js: Any) -> None:
 def test_any_bytes_decode_or_raise_typed(raw: bytes) -> None:
     with contextlib.suppress(ProviderError):
         decode_envelope(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast paths of the per-row coercions answer as the general ones do
+
+
+def _rating_by_to_float(raw: Any) -> float | None:
+    value = to_float(raw)
+    return None if value is None or value <= 0 else round(min(10.0, value), 2)
+
+
+_NUMBER_TEXTS = [
+    "7.70000", " 7.7 ", "7,7", "1_0", "nan", "-inf", "1e1", "0", "-1", "", "  ", "x", "11",
+    "\u0667.\u0665", "7.7\u2003", "9" * 40, " " * 30 + "5.5" + " " * 5, "0x10", "5.",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", _NUMBER_TEXTS)
+def test_a_rating_text_reads_as_to_float_reads_it(raw: str) -> None:
+    assert vod._rating({"rating_imdb": raw}) == _rating_by_to_float(raw)
+
+
+@given(st.text(max_size=40))
+def test_any_rating_text_reads_as_to_float_reads_it(raw: str) -> None:
+    assert vod._rating({"rating_imdb": raw}) == _rating_by_to_float(raw)
+
+
+@given(st.text(alphabet=" 01TRUEtrueyesnoOnf\t", max_size=8))
+def test_a_flag_text_reads_the_same_on_the_fast_path(raw: str) -> None:
+    assert to_bool(raw) is (raw.strip().lower() in ("1", "true", "yes", "on"))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/stalker_portal/screenshots/1.jpg", "http://portal.example.com/stalker_portal/screenshots/1.jpg"),
+        ("//cdn.example.net/p.jpg", "http://cdn.example.net/p.jpg"),
+        ("HTTPS://cdn.example.net/p.jpg", "HTTPS://cdn.example.net/p.jpg"),
+        ("javascript:alert(1)", None),
+        ("p.jpg", "http://portal.example.com/stalker_portal/p.jpg"),
+        ("  /x.png ", "http://portal.example.com/x.png"),
+    ],
+)  # fmt: skip
+def test_absolute_urls_of_every_form(value: str, expected: str | None) -> None:
+    assert STOCK.absolute(value) == expected

@@ -64,6 +64,10 @@ def to_float(value: Any) -> float | None:
 
 def to_bool(value: Any) -> bool:
     """``1``/``"1"``/``true``/``"true"``/``"yes"``/``"on"`` → True; ``""``/``0``/null → False."""
+    if type(value) is str:  # what portals send for flags, "0" and "1" most of all
+        if value == "0" or value == "":
+            return False
+        return value == "1" or value.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):

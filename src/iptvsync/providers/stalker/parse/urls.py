@@ -37,12 +37,12 @@ class PortalUrls:
         text = to_str(value)
         if text is None:
             return None
+        if text[0] == "/":  # most posters and logos: a path on the portal (no regex to run)
+            if text[:2] == "//":
+                return f"{urlsplit(self.origin).scheme}:{text}"
+            return self.origin + text
         if text.startswith(("http://", "https://")) or _HTTP_URL.match(text):
             return text
-        if text.startswith("//"):
-            return f"{urlsplit(self.origin).scheme}:{text}"
-        if text.startswith("/"):
-            return self.origin + text
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", text):
             return None  # data:, javascript: and friends are not images
         prefix = f"{self.base}/{bare_prefix.strip('/')}/" if bare_prefix else f"{self.base}/"

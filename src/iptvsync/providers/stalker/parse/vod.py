@@ -4,6 +4,7 @@ and SeriesRecords.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
@@ -32,7 +33,17 @@ def _rating(row: Mapping[str, Any]) -> float | None:
         raw = row.get(key)
         if raw is None or raw == "":  # most of the keys, on most rows: no call
             continue
-        value = to_float(raw)
+        if type(raw) is str and len(raw) <= 32 and "_" not in raw and "," not in raw:
+            # A plain number text, as nearly every portal sends ("7.70000"): what ``to_float``
+            # answers, without its checks (float() trims the same whitespace).
+            try:
+                value: float | None = float(raw)
+            except ValueError:
+                value = None
+            if value is not None and not math.isfinite(value):
+                value = None
+        else:
+            value = to_float(raw)
         if value is None or value <= 0:
             continue
         if key == "rating_5based":
