@@ -25,8 +25,9 @@ has two or more), so the portal's CPU is not the client's; ``--pin-portal`` puts
 the last core and leaves the client every core, as its own machine's ("-noguide" CLI cases: the
 provider's ``guide: "none"``). One JSON line per case: wall seconds, requests, 429s received,
 items/s, peak RSS (MB), the CPU seconds the sync's process and the fake portal's spent during
-the sync, and the ratio to the protocol floor (content pages × latency ÷ capacity, or ÷ 32 in
-flight for the CLI cases). The adaptive politeness budget runs with its defaults.
+the sync (for the CLI, ``children_cpu_s``: the write process's share of ``cpu_s``), and the
+ratio to the protocol floor (content pages × latency ÷ capacity, or ÷ 32 in flight for the CLI
+cases). The adaptive politeness budget runs with its defaults.
 
     .venv/bin/python bench/sync_stalker.py [--movies N --series N --channels N] [--case NAME]
 """
@@ -151,10 +152,12 @@ def _pinning(args: argparse.Namespace) -> str | None:
 
 
 class _TreeRss:
-    """Samples the summed RSS of a process and its children until stopped."""
+    """Samples the summed RSS of a process and its children until stopped, and each child's
+    CPU seconds as last seen (within a sample, 10 ms, of its exit)."""
 
     def __init__(self, pid: int) -> None:
         self.peak = 0
+        self.children_cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._proc = psutil.Process(pid)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -168,6 +171,9 @@ class _TreeRss:
                 for p in procs:
                     with contextlib.suppress(psutil.Error):
                         total += p.memory_info().rss
+                        if p is not self._proc:
+                            used = p.cpu_times()
+                            self.children_cpu[p.pid] = used.user + used.system
             except psutil.Error:
                 return
             self.peak = max(self.peak, total)
@@ -208,6 +214,9 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
         "peak_rss_mb": round(max(usage.ru_maxrss * 1024, tree_peak.peak) / 2**20, 1),
         "peak_rss_main_mb": round(usage.ru_maxrss / 1024, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        # Of it, the write process's (and any other child's), as last sampled: the rest is the
+        # CLI's own process (its event loop, database thread and snapshot threads).
+        "children_cpu_s": round(sum(tree_peak.children_cpu.values()), 2),
         "error": error if proc.returncode else None,
         "spawned_at": spawned_at,
         "exited_at": exited_at,
