@@ -384,7 +384,9 @@ def user_streams(
     from iptvsync.errors import NotFound, ValidationFailed
     from iptvsync.store.streams import set_user_limit
 
-    value = None if limit == "default" else int(limit) if limit.isdigit() else -1
+    value = (
+        None if limit == "default" else int(limit) if limit.isascii() and limit.isdigit() else -1
+    )
     if value is not None and not 1 <= value <= 100:
         fail(ValidationFailed("the limit is a number from 1 to 100, or 'default'"))
         return

@@ -72,6 +72,6 @@ def resolve_provider(db: Any, ref: str) -> int:
         if row.name == ref:
             return int(row.id)
     for row in rows:
-        if ref.isdigit() and row.id == int(ref):
+        if ref.isascii() and ref.isdigit() and row.id == int(ref):
             return int(row.id)
     raise NotFound(f"no provider with id or name {ref!r} (see `iptvsync provider list`)")

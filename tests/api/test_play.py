@@ -205,7 +205,9 @@ def test_play_needs_credentials_or_a_valid_signature(portal: Portal, db: sa.Engi
     later = f"{int(expires) + 1000}.{mac}"
     # Its last two characters changed, never to themselves (a MAC ends in "AA" once in 256).
     tampered = good[:-2] + ("BB" if good.endswith("AA") else "AA")
-    for bad in (expired, other_item, other_kind, later, "garbage", tampered):
+    # Digits int() refuses ("²" is a digit to str.isdigit) are a bad signature, not a crash.
+    superscript = f"\u00b2\u00b3.{mac}"
+    for bad in (expired, other_item, other_kind, later, "garbage", tampered, superscript):
         assert_error(c.get(path, params={"sig": bad}), 403, "forbidden")
 
     # An output user sees only the providers it is given.

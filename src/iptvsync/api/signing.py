@@ -66,7 +66,7 @@ def verify(
     if not sig or len(sig) > 64:
         return False
     expires_text, _, mac = sig.partition(".")
-    if not expires_text.isdigit() or not mac:
+    if not (expires_text.isascii() and expires_text.isdigit()) or not mac:  # "²" is a digit
         return False
     expires = int(expires_text)
     if expires < (time.time() if now is None else now):

@@ -93,7 +93,7 @@ def resolve_device(svc: Services, device: str, key: str) -> Device:
     elif len(key) > 64 or not hmac.compare_digest(key.encode(), device_key(svc, device).encode()):
         raise missing
     with svc.db.connect() as conn:
-        if device.startswith("u") and device[1:].isdigit():
+        if device.startswith("u") and device[1:].isascii() and device[1:].isdigit():
             row = user_by_id(conn, int(device[1:]))
             if row is None:
                 raise missing
@@ -101,7 +101,7 @@ def resolve_device(svc: Services, device: str, key: str) -> Device:
             limit = row.max_streams or svc.settings.default_max_streams
             pids = tuple(p.id for p in read.visible_providers(svc.db, who))
             return Device(device, who, pids, min(limit, MAX_TUNERS), row.username)
-        if device.startswith("p") and device[1:].isdigit():
+        if device.startswith("p") and device[1:].isascii() and device[1:].isdigit():
             try:
                 provider = queries.check_provider(conn, int(device[1:]))
             except NotFound:

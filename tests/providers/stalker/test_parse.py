@@ -649,6 +649,8 @@ _SCALARS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=40),
     st.sampled_from(["N/A", "0000-00-00 00:00:00", "*", "1", "ffrt http://localhost/ch/1_"]),
+    # Digits to str.isdigit() that int() refuses (superscripts), and ones it takes (Arabic).
+    st.sampled_from(["\u00b2", "\u00b9\u00b2\u00b3\u2074", "\u0663\u0660", "1\u00b2"]),
 )
 _KEYS = st.sampled_from(
     ["id", "name", "o_name", "number", "logo", "cmd", "data", "total_items", "max_page_items",
@@ -736,3 +738,20 @@ def test_a_flag_text_reads_the_same_on_the_fast_path(raw: str) -> None:
 )  # fmt: skip
 def test_absolute_urls_of_every_form(value: str, expected: str | None) -> None:
     assert STOCK.absolute(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "minutes"),
+    [
+        ("\u00b2", None, None),
+        ("\u00b9\u00b2\u00b3\u2074", None, None),  # "¹²³⁴": digits to isdigit(), not to int()
+        ("12\u00b3", None, 12),  # a leading number, as in "120 min"
+        ("\u0662\u0660\u0661\u0668", 2018, 2018),  # Arabic-Indic digits int() reads
+    ],
+)
+def test_digits_int_refuses_are_no_year_and_no_duration(
+    text: str, year: int | None, minutes: int | None
+) -> None:
+    record = parse_vod_item({"id": "1", "name": "x", "year": text, "time": text}, STOCK)
+    assert record is not None
+    assert (record.year, record.duration_min) == (year, minutes)

@@ -14,7 +14,7 @@ from iptvsync.errors import (
     ProviderBanned,
     ProviderUnreachable,
 )
-from iptvsync.providers.pages import Deduper, PageBuilder
+from iptvsync.providers.pages import Deduper, PageBuilder, _compact_key
 from iptvsync.providers.xtream.account import (
     classify_failure,
     normalise_base_url,
@@ -502,3 +502,11 @@ def test_page_builder_last_page_carries_totals(count: int, sizes: list[int]) -> 
     assert [p.number for p in pages] == list(range(1, len(sizes) + 1))
     assert (pages[-1].total_pages, pages[-1].total_items) == (len(sizes), count)
     assert all(p.total_items is None for p in pages[:-1])
+
+
+def test_dedupe_keys_of_ids_that_only_look_numeric() -> None:
+    """A dedupe key is an int only for ASCII digits: "²" is a digit to str.isdigit() that
+    int() refuses (it crashed the walk), and "٣" is 3 to int() but is not the id "3"."""
+    assert _compact_key("3") == 3
+    assert _compact_key("\u00b2") == "\u00b2"
+    assert _compact_key("\u0663") == "\u0663"

@@ -445,7 +445,7 @@ class XtreamClient:
                     continue
                 text = str(value).strip()
                 if text:
-                    seen.add(int(text) if text.isdigit() else text)
+                    seen.add(int(text) if text.isascii() and text.isdigit() else text)
         return len(seen)
 
     async def categories(self, kind: Kind) -> list[CategoryRecord]:
@@ -521,7 +521,7 @@ class XtreamClient:
         if prefix is None:
             raise ProviderBadResponse(f"cannot play a {target.kind!r}")
         item = str(target.provider_item_id).strip()
-        if not item.isdigit():
+        if not (item.isascii() and item.isdigit()):
             raise ProviderBadResponse("Xtream play ids are numeric")
         if target.kind == "channel":
             ext = target.extension or self._live_extension

@@ -21,7 +21,7 @@ def _year(value: Any) -> int | None:
     text = to_str(value)
     if text is None:
         return None
-    if len(text) == 4 and text.isdigit():
+    if len(text) == 4 and text.isdecimal():  # what int() reads ("²" is a digit, not decimal)
         number = int(text)
         return number if 1880 <= number <= 2100 else None
     match = re.search(r"\b(18[89]\d|19\d\d|20\d\d|2100)\b", text)
@@ -58,7 +58,7 @@ def _duration_min(value: Any) -> int | None:
     text = to_str(value)
     if text is None:
         return None
-    if text.isdigit():
+    if text.isdecimal():
         minutes = int(text)
         return minutes if 0 < minutes < 10_000 else None
     hms = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
