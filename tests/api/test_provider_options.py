@@ -32,6 +32,8 @@ def client(settings: Settings) -> Iterator[TestClient]:
     [
         ({**XTREAM, "options": {"retries": "x"}}, "max_attempts"),
         ({**M3U, "options": {"retries": "x"}}, "max_attempts"),
+        # "²" is a digit to str.isdigit() that int() refuses (docs/reliability.md, "Bad input").
+        ({**M3U, "options": {"retries": "\u00b2"}}, "max_attempts"),
         ({**XTREAM, "options": {"request_timeout_s": -1}}, "request_timeout_s"),
         ({**XTREAM, "options": {"guide": "portal"}}, "guide"),
         ({**M3U, "options": {"playlist_cache_s": "soon"}}, "playlist_cache_s"),

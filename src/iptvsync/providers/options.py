@@ -49,7 +49,13 @@ class CommonOptions(BaseModel):
         for old, new in _OLD_NAMES.items():
             if old in out and out.get(new) is None:
                 value = out.pop(old)
-                if old == "retries" and isinstance(value, int | str) and str(value).isdigit():
+                text = str(value)
+                if (
+                    old == "retries"
+                    and isinstance(value, int | str)
+                    and text.isascii()
+                    and text.isdigit()
+                ):
                     value = int(value) + 1
                 out[new] = value
         return out
