@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from iptvsync.errors import ValidationFailed
 
-_PLACEHOLDER = re.compile(r"\$?\{([A-Za-z]+)(?::(\d+))?\}")
+_PLACEHOLDER = re.compile(r"\$?\{([A-Za-z]+)(?::(\d{1,9}))?\}")  # int() refuses 4,300 digits
 
 
 class CatchupUnsupported(ValidationFailed):

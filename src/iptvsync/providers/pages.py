@@ -27,7 +27,8 @@ _HEX_KEY = re.compile(r"^[a-z][0-9a-f]{8,32}$")
 
 def _compact_key(pid: str) -> int | str:
     """Ids as ints where exact: Xtream's digits, and the M3U ``u<hex>`` / ``s<hex>`` keys."""
-    if pid.isascii() and pid.isdigit():  # "٣" must not become the id 3, nor "²" crash
+    # "٣" must not become the id 3, nor "²" or 4,300 digits (int() refuses both) crash.
+    if len(pid) <= 40 and pid.isascii() and pid.isdigit():
         return int(pid)
     if _HEX_KEY.match(pid):
         return (ord(pid[0]) << 132) | int(pid[1:], 16)

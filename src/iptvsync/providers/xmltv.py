@@ -86,7 +86,7 @@ def parse_xmltv_time(text: str | None) -> datetime | None:
     return (naive - timedelta(minutes=offset)).replace(tzinfo=UTC)
 
 
-_NS_PART = re.compile(r"^\s*(\d+)")
+_NS_PART = re.compile(r"^\s*(\d{1,9})(?!\d)")  # int() refuses 4,300 digits
 
 
 def episode_from_xmltv_ns(text: str | None) -> str | None:

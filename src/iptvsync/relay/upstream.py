@@ -36,7 +36,9 @@ class Upstream:
     def length(self) -> int | None:
         """The announced body length (``Content-Length``), when there is one."""
         value = self._stream.headers.get("content-length")
-        return int(value) if value is not None and value.isascii() and value.isdigit() else None
+        if value is None or len(value) > 20 or not (value.isascii() and value.isdigit()):
+            return None
+        return int(value)
 
     def header(self, name: str) -> str | None:
         value = self._stream.headers.get(name)

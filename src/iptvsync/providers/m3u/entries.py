@@ -271,7 +271,8 @@ def adult_groups(groups: tuple[str, ...]) -> bool:
 def _int(text: str | None) -> int | None:
     if not text:
         return None
-    match = re.match(r"\s*(-?\d+)", text)
+    # At most 18 digits: int() refuses a text of over 4,300 (docs/reliability.md).
+    match = re.match(r"\s*(-?\d{1,18})(?!\d)", text)
     return int(match.group(1)) if match else None
 
 

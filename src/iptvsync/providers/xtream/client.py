@@ -445,7 +445,8 @@ class XtreamClient:
                     continue
                 text = str(value).strip()
                 if text:
-                    seen.add(int(text) if text.isascii() and text.isdigit() else text)
+                    digits = len(text) <= 40 and text.isascii() and text.isdigit()
+                    seen.add(int(text) if digits else text)
         return len(seen)
 
     async def categories(self, kind: Kind) -> list[CategoryRecord]:

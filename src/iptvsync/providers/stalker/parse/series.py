@@ -10,9 +10,10 @@ from typing import Any
 from iptvsync.providers.stalker.parse.coerce import to_bool, to_int, to_str
 from iptvsync.records import EpisodeRecord, SeasonRecord
 
-_SEASON_PAIR = re.compile(r"^\s*\d+\s*:\s*(\d+)\s*$")
-_SEASON_WORD = re.compile(r"(?i)season\s*[-_ ]?(\d+)")
-_SEASON_SUFFIX = re.compile(r"(?i)[-_:]s(\d+)$")  # "20111-s1"
+_SEASON_PAIR = re.compile(r"^\s*\d+\s*:\s*(\d{1,9})\s*$")
+_SEASON_WORD = re.compile(r"(?i)season\s*[-_ ]?(\d{1,9})(?!\d)")
+# Numbers of at most 9 digits: int() refuses a text of over 4,300 (docs/reliability.md).
+_SEASON_SUFFIX = re.compile(r"(?i)[-_:]s(\d{1,9})$")  # "20111-s1"
 
 
 def season_number(row: Mapping[str, Any], fallback: int) -> int:
@@ -111,7 +112,7 @@ def parse_stock_episodes(
             continue
         number = to_int(row.get("series_number"))
         if number is None:
-            match = re.search(r"(?i)episode\s*(\d+)", to_str(row.get("name")) or "")
+            match = re.search(r"(?i)episode\s*(\d{1,9})(?!\d)", to_str(row.get("name")) or "")
             number = int(match.group(1)) if match else index + 1
         name = to_str(row.get("series_name")) or to_str(row.get("name")) or f"Episode {number}"
         out.setdefault(

@@ -58,7 +58,7 @@ def _duration_min(value: Any) -> int | None:
     text = to_str(value)
     if text is None:
         return None
-    if text.isdecimal():
+    if text.isdecimal() and len(text) <= 9:  # int() refuses 4,300 digits
         minutes = int(text)
         return minutes if 0 < minutes < 10_000 else None
     hms = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
