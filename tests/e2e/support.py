@@ -126,3 +126,27 @@ def shot(page: Any, name: str, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+#: Scroll the guide to a time: the ruler's half-hour marks give where a minute of the day is.
+_SCROLL_TO = """(grid, ms) => {
+  const day = new Date(ms);
+  day.setHours(0, 0, 0, 0);
+  const marks = grid.querySelectorAll('.guide-mark');
+  const x0 = parseFloat(marks[0].style.left);
+  const perMinute = (parseFloat(marks[1].style.left) - x0) / 30;
+  grid.scrollLeft = Math.max(0, x0 + ((ms - day.getTime()) / 60000) * perMinute - 120);
+}"""
+
+
+def show_in_guide(page: Any, start_ms: int) -> None:
+    """What a viewer does to see a programme in the guide: pick its day (in the browser's own
+    time zone) when it is not the one shown, then scroll to its time. Past midnight, the
+    programme that ended a few minutes ago is yesterday's."""
+    day = page.evaluate(
+        "ms => { const d = new Date(ms); d.setHours(0, 0, 0, 0); return d.getTime(); }", start_ms
+    )
+    select = page.locator("#guide-day")
+    if select.input_value() != str(day):
+        select.select_option(str(day))
+    page.locator("#guide-grid").evaluate(_SCROLL_TO, start_ms)

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.media import MOVIE_SECONDS, MediaHost, m3u_playlist, media_host
-from tests.e2e.support import DESKTOP, Server, shot
+from tests.e2e.support import DESKTOP, Server, shot, show_in_guide
 
 pytestmark = pytest.mark.e2e
 
@@ -255,6 +255,7 @@ def test_a_past_programme_plays_from_the_archive(
     finally:
         db.dispose()
     _open(page, "guide", pid)
+    show_in_guide(page, int((now - timedelta(minutes=50)).timestamp() * 1000))
     grid = page.locator("#guide-grid")
     past = grid.locator(".guide-cell.catchup", has_text="Earlier news")
     expect(past).to_be_visible(timeout=20_000)

@@ -18,7 +18,7 @@ from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import StalkerFakeConfig, create_app
 from iptvsync.fakes.stalker.epg import slot_times
-from tests.e2e.support import Server, shot
+from tests.e2e.support import Server, shot, show_in_guide
 from tests.e2e.test_player import _open, _wait_playing
 
 pytestmark = pytest.mark.e2e
@@ -66,9 +66,7 @@ def test_a_past_stalker_programme_plays_from_the_portals_archive(
         if int(datetime.fromisoformat(p["start"].replace("Z", "+00:00")).timestamp()) == start
     )  # fmt: skip
     _open(page, "guide", pid)
-    day = datetime.fromtimestamp(start).replace(hour=0, minute=0, second=0, microsecond=0)
-    if day.date() != datetime.now().date():  # two hours ago was yesterday: pick that day
-        page.locator("#guide-day").select_option(str(int(day.timestamp() * 1000)))
+    show_in_guide(page, start * 1000)  # two hours ago may be yesterday
     grid = page.locator("#guide-grid")
     row = grid.locator(f'.guide-row[data-channel="{ours["id"]}"]')
     past = row.locator(f'.guide-cell.catchup[data-start="{programme["start"]}"]')
