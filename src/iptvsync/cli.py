@@ -382,11 +382,10 @@ def user_streams(
     """Set how many streams a user may watch at once through the relay (and its HDHomeRun
     tuner count); 'default' uses IPTVSYNC_DEFAULT_MAX_STREAMS."""
     from iptvsync.errors import NotFound, ValidationFailed
+    from iptvsync.numbers import ascii_int
     from iptvsync.store.streams import set_user_limit
 
-    value = (
-        None if limit == "default" else int(limit) if limit.isascii() and limit.isdigit() else -1
-    )
+    value = None if limit == "default" else ascii_int(limit) or -1
     if value is not None and not 1 <= value <= 100:
         fail(ValidationFailed("the limit is a number from 1 to 100, or 'default'"))
         return

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 
+from iptvsync.numbers import ascii_int
+
 if TYPE_CHECKING:
     from iptvsync.errors import IptvsyncError
     from iptvsync.settings import Settings
@@ -71,7 +73,8 @@ def resolve_provider(db: Any, ref: str) -> int:
     for row in rows:
         if row.name == ref:
             return int(row.id)
+    number = ascii_int(ref)
     for row in rows:
-        if ref.isascii() and ref.isdigit() and row.id == int(ref):
+        if row.id == number:
             return int(row.id)
     raise NotFound(f"no provider with id or name {ref!r} (see `iptvsync provider list`)")

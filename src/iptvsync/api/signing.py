@@ -19,6 +19,7 @@ import hmac
 import time
 from urllib.parse import urlencode
 
+from iptvsync.numbers import ascii_int
 from iptvsync.secret_key import key_ring
 from iptvsync.settings import Settings
 
@@ -66,9 +67,9 @@ def verify(
     if not sig or len(sig) > 64:
         return False
     expires_text, _, mac = sig.partition(".")
-    if not (expires_text.isascii() and expires_text.isdigit()) or not mac:  # "²" is a digit
+    expires = ascii_int(expires_text)
+    if expires is None or not mac:
         return False
-    expires = int(expires_text)
     if expires < (time.time() if now is None else now):
         return False
     expected = _mac(signing_key(settings), provider_id, kind, item_id, expires)

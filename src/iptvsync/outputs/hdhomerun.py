@@ -33,6 +33,7 @@ from iptvsync.api.play import user_play_url
 from iptvsync.api.services import Services, Svc
 from iptvsync.api.signing import signing_key
 from iptvsync.errors import NotFound
+from iptvsync.numbers import ascii_int
 from iptvsync.relay.modes import UNLIMITED, play_options
 from iptvsync.store import batches as read
 from iptvsync.store import queries
@@ -93,17 +94,18 @@ def resolve_device(svc: Services, device: str, key: str) -> Device:
     elif len(key) > 64 or not hmac.compare_digest(key.encode(), device_key(svc, device).encode()):
         raise missing
     with svc.db.connect() as conn:
-        if device.startswith("u") and device[1:].isascii() and device[1:].isdigit():
-            row = user_by_id(conn, int(device[1:]))
+        number = ascii_int(device[1:])
+        if device.startswith("u") and number is not None:
+            row = user_by_id(conn, number)
             if row is None:
                 raise missing
             who = load_user(conn, row)
             limit = row.max_streams or svc.settings.default_max_streams
             pids = tuple(p.id for p in read.visible_providers(svc.db, who))
             return Device(device, who, pids, min(limit, MAX_TUNERS), row.username)
-        if device.startswith("p") and device[1:].isascii() and device[1:].isdigit():
+        if device.startswith("p") and number is not None:
             try:
-                provider = queries.check_provider(conn, int(device[1:]))
+                provider = queries.check_provider(conn, number)
             except NotFound:
                 raise missing from None
             return Device(

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from iptvsync.errors import ValidationFailed
+from iptvsync.numbers import ascii_int
 
 #: Old option names of the Xtream and M3U clients → the common name (and how to convert).
 _OLD_NAMES = {"timeout_s": "request_timeout_s", "retries": "max_attempts"}
@@ -49,14 +50,9 @@ class CommonOptions(BaseModel):
         for old, new in _OLD_NAMES.items():
             if old in out and out.get(new) is None:
                 value = out.pop(old)
-                text = str(value)
-                if (
-                    old == "retries"
-                    and isinstance(value, int | str)
-                    and text.isascii()
-                    and text.isdigit()
-                ):
-                    value = int(value) + 1
+                retries = ascii_int(str(value)) if isinstance(value, int | str) else None
+                if old == "retries" and retries is not None:
+                    value = retries + 1
                 out[new] = value
         return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from iptvsync.numbers import ascii_int
 from iptvsync.records import ChannelRecord, MovieRecord, Page, SeriesRecord
 
 _ADULT = re.compile(r"\b(xxx|adult|18\+|porn)", re.IGNORECASE)
@@ -27,9 +28,9 @@ _HEX_KEY = re.compile(r"^[a-z][0-9a-f]{8,32}$")
 
 def _compact_key(pid: str) -> int | str:
     """Ids as ints where exact: Xtream's digits, and the M3U ``u<hex>`` / ``s<hex>`` keys."""
-    # "٣" must not become the id 3, nor "²" or 4,300 digits (int() refuses both) crash.
-    if len(pid) <= 40 and pid.isascii() and pid.isdigit():
-        return int(pid)
+    number = ascii_int(pid, 40)  # "٣" must not become the id 3, nor "²" crash
+    if number is not None:
+        return number
     if _HEX_KEY.match(pid):
         return (ord(pid[0]) << 132) | int(pid[1:], 16)
     return pid

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from iptvsync.numbers import ascii_int
 from iptvsync.providers.http import BodyKind, ProviderHttp, Stream
 
 READ_TIMEOUT_S = 15.0
@@ -36,9 +37,7 @@ class Upstream:
     def length(self) -> int | None:
         """The announced body length (``Content-Length``), when there is one."""
         value = self._stream.headers.get("content-length")
-        if value is None or len(value) > 20 or not (value.isascii() and value.isdigit()):
-            return None
-        return int(value)
+        return None if value is None else ascii_int(value, 20)
 
     def header(self, name: str) -> str | None:
         value = self._stream.headers.get(name)

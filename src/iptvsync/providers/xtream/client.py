@@ -24,6 +24,7 @@ import ijson
 import orjson
 
 from iptvsync.errors import GuideMissing, ProviderAuthFailed, ProviderBadResponse, ProviderError
+from iptvsync.numbers import ascii_int
 from iptvsync.providers.base import GuideOffload, PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.http import BodyKind, ProviderHttp
@@ -445,8 +446,8 @@ class XtreamClient:
                     continue
                 text = str(value).strip()
                 if text:
-                    digits = len(text) <= 40 and text.isascii() and text.isdigit()
-                    seen.add(int(text) if digits else text)
+                    number = ascii_int(text, 40)
+                    seen.add(text if number is None else number)
         return len(seen)
 
     async def categories(self, kind: Kind) -> list[CategoryRecord]:
@@ -522,7 +523,7 @@ class XtreamClient:
         if prefix is None:
             raise ProviderBadResponse(f"cannot play a {target.kind!r}")
         item = str(target.provider_item_id).strip()
-        if not (item.isascii() and item.isdigit()):
+        if ascii_int(item, 40) is None:
             raise ProviderBadResponse("Xtream play ids are numeric")
         if target.kind == "channel":
             ext = target.extension or self._live_extension
