@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout, ProviderUnreachable
+from iptvsync.providers import lean
 from iptvsync.providers.budget import Outcome
 from iptvsync.providers.guard import (
     AddressPolicy,
@@ -99,6 +101,9 @@ class HttpLimits:
     max_guide_bytes: int = 8 * 2**30
     max_redirects: int = 5
     public_networks: tuple[str, ...] = ()
+    #: ``get_small`` on the page fast path (``lean.py``) where the URL allows; False: every
+    #: request through aiohttp.
+    lean_pages: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpLimits:
@@ -112,6 +117,7 @@ class HttpLimits:
             max_guide_bytes=settings.provider_max_guide_bytes,
             max_redirects=settings.provider_max_redirects,
             public_networks=tuple(settings.provider_public_networks),
+            lean_pages=settings.provider_lean_http,
         )
 
     def deadline(self, kind: BodyKind) -> float | None:
@@ -240,6 +246,18 @@ def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
             error = ProviderTimeout(f"the provider did not answer in time{where}")
     elif isinstance(exc, aiohttp.ClientConnectorError):
         error = ProviderUnreachable(f"cannot connect to the provider{where}: {_why(exc)}")
+    elif isinstance(exc, lean.ConnectFailed):
+        why = _why_os(exc.os_error) if exc.os_error else "the host name does not resolve"
+        error = ProviderUnreachable(f"cannot connect to the provider{where}: {why}")
+    elif isinstance(exc, lean.Dropped):
+        error = ProviderUnreachable(f"the provider dropped the connection{where}")
+    elif isinstance(exc, lean.Malformed):
+        error = ProviderBadResponse(f"the provider sent a malformed response{where}")
+    elif isinstance(exc, lean.TooLarge):
+        if exc.announced is not None:
+            error = too_large(f"{where[:-1]}: {exc.announced} bytes announced)")
+        else:
+            error = too_large(f"{where[:-1]}: over {exc.limit} bytes)")
     elif isinstance(exc, aiohttp.InvalidURL):
         error = ProviderUnreachable(f"unsupported or invalid provider URL{where}")
     elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
@@ -257,11 +275,15 @@ def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
 def _why(exc: aiohttp.ClientConnectorError) -> str:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "the host name does not resolve"
-    if isinstance(exc.os_error, ConnectionRefusedError):
+    return _why_os(exc.os_error)
+
+
+def _why_os(error: OSError) -> str:
+    if isinstance(error, ConnectionRefusedError):
         return "connection refused"
-    if isinstance(exc.os_error, TimeoutError):
+    if isinstance(error, TimeoutError):
         return "connection timed out"
-    return exc.os_error.strerror or type(exc.os_error).__name__
+    return error.strerror or type(error).__name__
 
 
 def outcome_of(error: ProviderError) -> Outcome:
@@ -346,6 +368,8 @@ class ProviderHttp:
         self._verify = verify
         self._any: aiohttp.ClientSession | None = None
         self._public: aiohttp.ClientSession | None = None
+        #: The page fast path's pools (``lean.py``), as the two sessions: any address, public only.
+        self._lean: dict[bool, lean.LeanPool] = {}
 
     def _session(self, allow_private: bool) -> aiohttp.ClientSession:
         current = self._any if allow_private else self._public
@@ -394,6 +418,7 @@ class ProviderHttp:
         read = read_timeout or limits.read_timeout_s
         sent = {**_DEFAULT_HEADERS, **(headers or {})}
         response, url = await self._follow(url, sent, allow_private, deadline, read)
+        assert isinstance(response, aiohttp.ClientResponse)  # not ``whole``: never the fast path
         try:
             length = response.content_length
             if limit is not None and length is not None and length > limit:
@@ -405,6 +430,19 @@ class ProviderHttp:
             else:
                 response.close()  # abandoned half-way: never reuse this connection
 
+    def lean_pool(self, allow_private: bool) -> lean.LeanPool:
+        pool = self._lean.get(allow_private)
+        if pool is None:
+            pool = self._lean[allow_private] = lean.LeanPool(
+                None if allow_private else self.policy,
+                AddressPolicy(self.limits.public_networks),
+                pins=self._pins,
+                verify=self._verify,
+                max_connections=self._max_connections,
+                keepalive_expiry=self._keepalive,
+            )
+        return pool
+
     async def get_small(
         self,
         url: str,
@@ -415,7 +453,8 @@ class ProviderHttp:
         allow_private: bool = True,
     ) -> Reply:
         """GET ``url`` and read the whole body (at most the kind's limit). The hot path of a
-        Stalker walk: kept lean (one aiohttp call and a read when the length is announced)."""
+        Stalker walk: on the page fast path (``lean.py``) where the URL allows, else one
+        aiohttp call and a read when the length is announced."""
         limits = self.limits
         loop = asyncio.get_running_loop()
         total = limits.deadline(kind)
@@ -423,7 +462,13 @@ class ProviderHttp:
         limit = limits.max_bytes(kind)
         read = timeout or limits.read_timeout_s
         sent = {**_DEFAULT_HEADERS, **headers} if headers else _DEFAULT_HEADERS
-        response, url = await self._follow(url, sent, allow_private, deadline, read)
+        response, url = await self._follow(
+            url, sent, allow_private, deadline, read, whole=self.limits.lean_pages, limit=limit
+        )
+        if isinstance(response, lean.Answer):  # the page fast path: read and decoded already
+            return Reply(
+                response.status, response.headers, response.body, url, response.peer_private
+            )
         try:
             private = last_peer_private()
             length = response.content_length
@@ -453,8 +498,14 @@ class ProviderHttp:
         allow_private: bool,
         deadline: float | None,
         read: float,
-    ) -> tuple[aiohttp.ClientResponse, str]:
+        *,
+        whole: bool = False,
+        limit: int | None = None,
+    ) -> tuple[aiohttp.ClientResponse | lean.Answer, str]:
+        """The answer after the redirects, with its URL. ``whole``: a hop whose URL the page
+        fast path sends as written goes there and is read whole, at most ``limit`` bytes."""
         loop = asyncio.get_running_loop()
+        response: aiohttp.ClientResponse | lean.Answer
         for _hop in range(self.limits.max_redirects + 1):
             parts = urlsplit(url)
             check_scheme(parts.scheme)
@@ -464,22 +515,35 @@ class ProviderHttp:
             connect = self.limits.connect_timeout_s
             if remaining is not None:
                 connect = min(connect, remaining)
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=connect, sock_connect=connect, sock_read=read
-            )
-            session = self._session(allow_private)
             with _mapped(url, deadline):
                 try:
-                    async with asyncio.timeout(remaining):
-                        response = await session.get(
-                            url, headers=headers, allow_redirects=False, timeout=timeout
+                    if whole and lean.sendable(parts, headers):
+                        response = await self.lean_pool(allow_private).get(
+                            parts,
+                            headers,
+                            limit=limit,
+                            decoders=functools.partial(_Inflater, limit=limit, url=url),
+                            connect_timeout=connect,
+                            read_timeout=read,
+                            deadline=deadline,
                         )
+                        private = response.peer_private
+                    else:
+                        timeout = aiohttp.ClientTimeout(
+                            total=None, connect=connect, sock_connect=connect, sock_read=read
+                        )
+                        session = self._session(allow_private)
+                        async with asyncio.timeout(remaining):
+                            response = await session.get(
+                                url, headers=headers, allow_redirects=False, timeout=timeout
+                            )
+                        private = last_peer_private()
                 except AddressRefused as exc:
                     raise AddressRefused(f"{exc.message} ({safe_url(url)})") from None
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
                 return response, url
-            if allow_private and not last_peer_private():
+            if allow_private and not private:
                 allow_private = False  # a public server may not send us into private space
             response.close()
             url = urljoin(url, location)
@@ -492,6 +556,9 @@ class ProviderHttp:
             if session is not None and not session.closed:
                 await session.close()
         self._any = self._public = None
+        for pool in self._lean.values():
+            pool.close()
+        self._lean = {}
         await asyncio.sleep(0)  # aiohttp closes its sockets on the next loop turn
 
     async def __aenter__(self) -> ProviderHttp:
