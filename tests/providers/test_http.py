@@ -36,6 +36,12 @@ def test_mask_mac_and_safe_url() -> None:
     )
 
 
+@pytest.fixture(params=[True, False], ids=["lean", "aiohttp"])
+def lean(request: pytest.FixtureRequest) -> bool:
+    """``get_small`` on the page fast path (providers/lean.py) or through aiohttp."""
+    return bool(request.param)
+
+
 @pytest.fixture
 async def small_server() -> AsyncIterator[str]:
     """A real server for ``get_small``: gzip and deflate bodies, a redirect, a header echo."""
@@ -99,8 +105,8 @@ async def small_server() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_get_small_decodes_follows_and_sends_headers(small_server: str) -> None:
-    async with build_http_client(timeout_s=3) as http:
+async def test_get_small_decodes_follows_and_sends_headers(small_server: str, lean: bool) -> None:
+    async with build_http_client(timeout_s=3, lean_pages=lean) as http:
         plain = await http.get_small(f"{small_server}/plain")
         assert plain.status_code == 429 and plain.headers.get("retry-after") == "7"
         for path in ("gz", "deflate", "moved"):
@@ -117,8 +123,8 @@ async def test_get_small_decodes_follows_and_sends_headers(small_server: str) ->
             await http.get_small(f"{small_server}/broken")
 
 
-async def test_redirect_loop_and_deadline(small_server: str) -> None:
-    async with build_http_client(timeout_s=3, page_deadline_s=0.5) as http:
+async def test_redirect_loop_and_deadline(small_server: str, lean: bool) -> None:
+    async with build_http_client(timeout_s=3, page_deadline_s=0.5, lean_pages=lean) as http:
         with pytest.raises(ProviderBadResponse, match="redirects more than 5"):
             await http.get_small(f"{small_server}/loop")
         with pytest.raises(ProviderTimeout):
@@ -132,9 +138,9 @@ async def test_redirect_loop_and_deadline(small_server: str) -> None:
         assert got.startswith(b"x")
 
 
-async def test_gzip_bomb_is_counted_after_decoding(small_server: str) -> None:
+async def test_gzip_bomb_is_counted_after_decoding(small_server: str, lean: bool) -> None:
     url = f"{small_server}/bomb"
-    async with build_http_client(timeout_s=3, max_page_bytes=100_000) as http:
+    async with build_http_client(timeout_s=3, max_page_bytes=100_000, lean_pages=lean) as http:
         with pytest.raises(ProviderBadResponse, match="response too large"):
             await http.get_small(url)
         async with http.stream(url, kind=BodyKind.LIST, max_bytes=100_000) as stream:
@@ -145,17 +151,17 @@ async def test_gzip_bomb_is_counted_after_decoding(small_server: str) -> None:
             assert seen <= 100_000  # at most the limit was inflated and handed on
 
 
-async def test_connection_refused_is_unreachable() -> None:
+async def test_connection_refused_is_unreachable(lean: bool) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, not listening: connection refused
-        async with build_http_client(timeout_s=2) as http:
+        async with build_http_client(timeout_s=2, lean_pages=lean) as http:
             with pytest.raises(ProviderUnreachable, match="refused"):
                 await http.get_small(f"http://127.0.0.1:{port}/x")
 
 
-async def test_only_http_and_https() -> None:
-    async with build_http_client() as http:
+async def test_only_http_and_https(lean: bool) -> None:
+    async with build_http_client(lean_pages=lean) as http:
         for url in ("file:///etc/passwd", "ftp://h/x", "/etc/passwd"):
             with pytest.raises(ProviderBadResponse, match="not http"):
                 await http.get_small(url)

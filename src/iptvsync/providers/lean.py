@@ -305,7 +305,7 @@ class LeanPool:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._busy = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
-        self.requests = 0  # answers read here (tests: the fast path really served the walk)
+        self.requests = 0  # requests sent here (tests: the fast path really served them)
 
     async def get(
         self,
@@ -327,6 +327,7 @@ class LeanPool:
         netloc = parts.netloc
         lines = "".join([f"{k}: {v}\r\n" for k, v in headers.items()])
         request = f"GET {target} HTTP/1.1\r\nHost: {netloc}\r\n{lines}\r\n".encode()
+        self.requests += 1
         for attempt in (1, 2):
             conn = await self._acquire(key, connect_timeout)
             try:
@@ -341,7 +342,6 @@ class LeanPool:
             except BaseException:
                 self._finish(key, conn, keep=False)
                 raise
-            self.requests += 1
             self._finish(key, conn, keep=conn.reusable)
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
