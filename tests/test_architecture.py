@@ -7,6 +7,9 @@
 - SQL lives under ``store/`` (and its migrations).
 - Run statuses are ``store.run_state.RunStatus`` (no bare status string elsewhere).
 - No source file is over 600 lines.
+- One HTTP stack for provider traffic: only ``providers/http.py`` and the modules it is made
+  of (``guard.py``, its page fast path ``lean.py``) import aiohttp or httptools, and only
+  ``http.py`` uses the fast path.
 
 Each test names what it found, so a failure says where to look.
 """
@@ -96,6 +99,50 @@ def test_the_import_check_sees_api_importing_a_sibling(tmp_path: Path) -> None:
         "iptvsync.web.routes",
         "iptvsync.app",
         "iptvsync.outputs.hdhomerun_discovery",
+    ]
+
+
+# --- one HTTP stack ------------------------------------------------------------------------
+
+HTTP_LAYER = {"providers/http.py", "providers/guard.py", "providers/lean.py"}
+
+
+def _imported(path: Path) -> Iterator[tuple[int, str]]:
+    """Every module a file imports, ``from a import b`` counted as ``a`` and ``a.b``."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+            for alias in node.names:
+                yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def _http_layer_breaches(sources: Iterator[tuple[str, Path]]) -> list[str]:
+    found = []
+    for rel, path in sources:
+        for line, module in _imported(path):
+            top = module.split(".")[0]
+            if top in ("aiohttp", "httptools") and rel not in HTTP_LAYER:
+                found.append(f"{rel}:{line} imports {module}")
+            if module == "iptvsync.providers.lean" and rel != "providers/http.py":
+                found.append(f"{rel}:{line} imports {module}")
+    return found
+
+
+def test_provider_traffic_has_one_http_layer() -> None:
+    found = _http_layer_breaches(_sources())
+    assert not found, "provider HTTP outside providers/http.py:\n" + "\n".join(found)
+
+
+def test_the_http_layer_check_sees_a_breach(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.py"
+    stray.write_text("from iptvsync.providers import lean\nimport httptools\n")
+    found = _http_layer_breaches(iter([("sync/stray.py", stray)]))
+    assert found == [
+        "sync/stray.py:1 imports iptvsync.providers.lean",
+        "sync/stray.py:2 imports httptools",
     ]
 
 

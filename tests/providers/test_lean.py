@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import gzip
 import ipaddress
 import ssl
@@ -205,6 +206,24 @@ async def test_connections_are_kept_alive_and_reused(scripted: Scripted) -> None
             assert (await http.get_small(scripted.url + path)).content == b"hello world"
         assert scripted.connections == 4
         assert http.lean_pool(True).requests == 9
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean", "aiohttp"])
+async def test_a_request_leaves_no_reference_cycle(scripted: Scripted, lean: bool) -> None:
+    """A page's answer is freed when its caller drops it, not at the collector's next full
+    pass: a timer callback that re-armed itself as a closure made one cycle per request,
+    holding ~27 MB of pages by the end of a 6,000-page walk."""
+    async with _client(lean) as http:
+        await http.get_small(scripted.url + "/ok")  # the pool and its connection exist
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(20):
+                await http.get_small(scripted.url + "/chunked")
+            found = gc.collect()
+        finally:
+            gc.enable()
+    assert found == 0
 
 
 async def test_a_connection_closed_while_idle_is_replaced_once(scripted: Scripted) -> None:

@@ -135,12 +135,24 @@ class _Connection(asyncio.Protocol):
         self._framed = False  # a length or chunks tell where the body ends
         self._head_done = False
         self._error: BaseException | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._read_timeout = 0.0
+        self._deadline: float | None = None
 
     # -- the exchange ------------------------------------------------------------------------
 
     def begin(
-        self, request: bytes, limit: int | None, decoders: Decoders | None
+        self,
+        request: bytes,
+        limit: int | None,
+        decoders: Decoders | None,
+        read_timeout: float,
+        deadline: float | None,
     ) -> asyncio.Future[Answer]:
+        """Send ``request``; the future of its answer. One timer watches it: it fires at the
+        deadline or when no byte came for ``read_timeout``, and moves on while bytes keep
+        coming (a bound method, not a closure: a closure that re-arms itself is a reference
+        cycle, and each would hold its page until the collector's next full pass)."""
         waiter: asyncio.Future[Answer] = self._loop.create_future()
         self._waiter = waiter
         self._parser = httptools.HttpResponseParser(self)
@@ -151,9 +163,31 @@ class _Connection(asyncio.Protocol):
         self.got_data = False
         self.reusable = False
         self.last_data = self._loop.time()
+        self._read_timeout = read_timeout
+        self._deadline = deadline
+        self._timer = self._loop.call_at(self._due(), self._on_timer)
         assert self.transport is not None
         self.transport.write(request)
         return waiter
+
+    def _due(self) -> float:
+        due = self.last_data + self._read_timeout
+        return due if self._deadline is None else min(due, self._deadline)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._waiter is None or self._waiter.done():
+            return
+        due = self._due()
+        if self._loop.time() >= due:
+            self.fail(TimeoutError())
+        else:
+            self._timer = self._loop.call_at(due, self._on_timer)
+
+    def stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _reset_message(self) -> None:
         self._headers = CIMultiDict()
@@ -331,9 +365,11 @@ class LeanPool:
         for attempt in (1, 2):
             conn = await self._acquire(key, connect_timeout)
             try:
-                answer = await self._exchange(
-                    conn, request, limit, decoders, read_timeout, deadline
-                )
+                waiter = conn.begin(request, limit, decoders, read_timeout, deadline)
+                try:
+                    answer = await waiter
+                finally:
+                    conn.stop_timer()
             except Dropped:
                 self._finish(key, conn, keep=False)
                 if attempt == 1 and conn.used and not conn.got_data:
@@ -345,41 +381,6 @@ class LeanPool:
             self._finish(key, conn, keep=conn.reusable)
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _exchange(
-        self,
-        conn: _Connection,
-        request: bytes,
-        limit: int | None,
-        decoders: Decoders | None,
-        read_timeout: float,
-        deadline: float | None,
-    ) -> Answer:
-        """One request and its answer under one timer: it fires at the deadline or when no
-        byte came for ``read_timeout``, and moves on while bytes keep coming."""
-        loop = asyncio.get_running_loop()
-        waiter = conn.begin(request, limit, decoders)
-        timer: asyncio.TimerHandle
-
-        def check() -> None:
-            nonlocal timer
-            if waiter.done():
-                return
-            now = loop.time()
-            due = conn.last_data + read_timeout
-            if deadline is not None:
-                due = min(due, deadline)
-            if now >= due:
-                conn.fail(TimeoutError())
-            else:
-                timer = loop.call_at(due, check)
-
-        first = conn.last_data + read_timeout
-        timer = loop.call_at(first if deadline is None else min(first, deadline), check)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
 
     # -- the pool ----------------------------------------------------------------------------
 
