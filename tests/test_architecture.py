@@ -8,7 +8,7 @@
 - Run statuses are ``store.run_state.RunStatus`` (no bare status string elsewhere).
 - No source file is over 600 lines.
 - One HTTP stack for provider traffic: only ``providers/http.py`` and the modules it is made
-  of (``guard.py``, its page fast path ``lean.py``) import aiohttp or httptools, and only
+  of (``connector.py``, its page fast path ``lean.py``) import aiohttp or httptools, and only
   ``http.py`` uses the fast path.
 
 Each test names what it found, so a failure says where to look.
@@ -104,7 +104,7 @@ def test_the_import_check_sees_api_importing_a_sibling(tmp_path: Path) -> None:
 
 # --- one HTTP stack ------------------------------------------------------------------------
 
-HTTP_LAYER = {"providers/http.py", "providers/guard.py", "providers/lean.py"}
+HTTP_LAYER = {"providers/http.py", "providers/connector.py", "providers/lean.py"}
 
 
 def _imported(path: Path) -> Iterator[tuple[int, str]]:

@@ -4,19 +4,16 @@ A URL the operator configured (a provider's URL, its ``--epg-url``) may point an
 a LAN host or loopback included. A URL that comes from provider content (a redirect, a
 playlist's ``x-tvg-url``) may only lead from a public provider to public addresses: the
 connector of the "public only" pool checks every resolved address at connect time
-(``GuardedConnector``), so a name that resolves to a public address for a check and to
-127.0.0.1 a moment later cannot slip through. docs/reliability.md, "Hostile providers".
+(``connector.GuardedConnector`` for aiohttp, ``lean.LeanPool`` for the page fast path), so a
+name that resolves to a public address for a check and to 127.0.0.1 a moment later cannot
+slip through. docs/reliability.md, "Hostile providers".
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any
-
-import aiohttp
-from aiohttp.abc import ResolveResult
 
 from iptvsync.errors import ProviderBadResponse
 
@@ -65,61 +62,12 @@ class AddressPolicy:
 Pins = Mapping[str, tuple[str, int]]
 
 
-class GuardedConnector(aiohttp.TCPConnector):
-    """A connector that, given a policy, refuses to connect to any address it calls private.
-
-    The check runs on the resolved addresses of every connection, names and literal IPs
-    alike, right before the socket connects. ``pins`` maps host names to a fixed address and
-    port, as ``curl --resolve`` does (tests serve ``http://portal.test/`` from a local port;
-    ``"*"`` pins every name)."""
-
-    def __init__(
-        self,
-        policy: AddressPolicy | None,
-        pins: Pins | None = None,
-        public_networks: Iterable[str] = (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._policy = policy
-        self._any_policy = AddressPolicy(public_networks)
-        self._pins = dict(pins or {})
-
-    async def _resolve_host(
-        self, host: str, port: int, traces: Sequence[Any] | None = None
-    ) -> list[ResolveResult]:
-        pinned = self._pins.get(host) or self._pins.get("*")
-        if pinned is not None:
-            host, port = pinned
-        results = await super()._resolve_host(host, port, traces)
-        if self._policy is None:
-            return results
-        policy = self._policy
-        allowed = [r for r in results if not policy.is_private(r["host"])]
-        if not allowed:
-            raise AddressRefused(
-                "the provider pointed at a private, loopback or link-local address; refused"
-            )
-        return allowed
-
-    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-        """A connection (new or from the pool), its peer checked and remembered for
-        ``last_peer_private`` (the caller learns where the answer really came from)."""
-        conn = await super().connect(req, traces, timeout)
-        transport = conn.transport
-        peer: Any = transport.get_extra_info("peername") if transport is not None else None
-        address = str(peer[0]) if peer else ""
-        private = bool(address) and (self._policy or self._any_policy).is_private(address)
-        if private and self._policy is not None:
-            conn.close()
-            raise AddressRefused(
-                "the provider pointed at a private, loopback or link-local address; refused"
-            )
-        _LAST_PEER_PRIVATE.set(private)
-        return conn
-
-
 _LAST_PEER_PRIVATE: ContextVar[bool] = ContextVar("iptvsync_last_peer_private", default=False)
+
+
+def set_last_peer_private(private: bool) -> None:
+    """Remember, for this task, whether the connection it just took leads to a private peer."""
+    _LAST_PEER_PRIVATE.set(private)
 
 
 def last_peer_private() -> bool:

@@ -24,15 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import zlib
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
 from multidict import CIMultiDictProxy
 
 from iptvsync.errors import ProviderBadResponse, ProviderError, ProviderTimeout, ProviderUnreachable
@@ -41,11 +40,11 @@ from iptvsync.providers.budget import Outcome
 from iptvsync.providers.guard import (
     AddressPolicy,
     AddressRefused,
-    GuardedConnector,
     Pins,
     check_scheme,
     last_peer_private,
 )
+from iptvsync.providers.inflate import Inflater, too_large
 from iptvsync.providers.redact import (  # re-exported: the historical home of these helpers
     RedactingFilter,
     install_log_redaction,
@@ -54,6 +53,9 @@ from iptvsync.providers.redact import (  # re-exported: the historical home of t
     safe_url,
 )
 from iptvsync.settings import Settings
+
+if TYPE_CHECKING:  # imported where a request needs it (``connector.py`` says why)
+    import aiohttp
 
 __all__ = [
     "BodyKind",
@@ -72,7 +74,6 @@ __all__ = [
 
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
-CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
 
@@ -158,70 +159,6 @@ def deadline_exceeded(url: str) -> ProviderTimeout:
     )
 
 
-def too_large(where: str = "") -> ProviderBadResponse:
-    return ProviderBadResponse(f"response too large{where}")
-
-
-class _Inflater:
-    """Decodes Content-Encoding and counts decoded bytes against ``limit``."""
-
-    def __init__(self, encoding: str | None, limit: int | None, url: str) -> None:
-        encoding = (encoding or "").strip().lower()
-        if encoding in ("", "identity"):
-            self._zlib: Any = None
-        elif encoding in ("gzip", "x-gzip", "deflate"):
-            self._zlib = zlib.decompressobj(47)  # gzip or zlib, told apart by the header
-        else:
-            raise ProviderBadResponse(f"unexpected Content-Encoding ({safe_url(url)})")
-        self._deflate = encoding == "deflate"
-        self._started = False
-        self._limit = limit
-        self._seen = 0
-        self._url = url
-
-    def _count(self, n: int) -> None:
-        self._seen += n
-        if self._limit is not None and self._seen > self._limit:
-            raise too_large(f" ({safe_url(self._url)}: over {self._limit} bytes)")
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._zlib is None:
-            self._count(len(data))
-            if data:
-                yield data
-            return
-        step = CHUNK * 4 if self._limit is None else min(CHUNK * 4, self._limit + 1)
-        try:
-            if not self._started and self._deflate and data:
-                self._started = True
-                try:  # zlib-wrapped deflate, else raw deflate as some servers send it
-                    zlib.decompressobj(47).decompress(data[:64])
-                except zlib.error:
-                    self._zlib = zlib.decompressobj(-15)
-            self._started = True
-            out = self._zlib.decompress(data, step)
-            while True:
-                self._count(len(out))
-                if out:
-                    yield out
-                tail = self._zlib.unconsumed_tail
-                if not tail:
-                    break
-                out = self._zlib.decompress(tail, step)
-        except zlib.error as exc:
-            raise ProviderBadResponse(f"the provider sent an undecodable body ({exc})") from exc
-
-    def flush(self) -> bytes:
-        if self._zlib is None:
-            return b""
-        try:
-            rest: bytes = self._zlib.flush()
-        except zlib.error as exc:
-            raise ProviderBadResponse("the provider sent an undecodable body") from exc
-        self._count(len(rest))
-        return rest
-
-
 @contextlib.contextmanager
 def _mapped(url: str, deadline: float | None = None) -> Iterator[None]:
     """aiohttp's and asyncio's exceptions as the errors.py tree. A timeout at ``deadline``
@@ -239,13 +176,11 @@ def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
     """Raise ``exc`` as the errors.py tree when it is a transport error (else return)."""
     where = f" ({safe_url(url)})"  # built only on failure: safe_url costs ~40 µs
     error: ProviderError
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is one too
         if deadline is not None and asyncio.get_running_loop().time() >= deadline - 0.05:
             error = deadline_exceeded(url)
         else:
             error = ProviderTimeout(f"the provider did not answer in time{where}")
-    elif isinstance(exc, aiohttp.ClientConnectorError):
-        error = ProviderUnreachable(f"cannot connect to the provider{where}: {_why(exc)}")
     elif isinstance(exc, lean.ConnectFailed):
         why = _why_os(exc.os_error) if exc.os_error else "the host name does not resolve"
         error = ProviderUnreachable(f"cannot connect to the provider{where}: {why}")
@@ -258,13 +193,9 @@ def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
             error = too_large(f"{where[:-1]}: {exc.announced} bytes announced)")
         else:
             error = too_large(f"{where[:-1]}: over {exc.limit} bytes)")
-    elif isinstance(exc, aiohttp.InvalidURL):
-        error = ProviderUnreachable(f"unsupported or invalid provider URL{where}")
-    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        error = ProviderUnreachable(f"the provider dropped the connection{where}")
-    elif isinstance(exc, aiohttp.ClientResponseError):  # malformed status line or headers
-        error = ProviderBadResponse(f"the provider sent a malformed response{where}")
-    elif isinstance(exc, aiohttp.ClientError | OSError):
+    elif "aiohttp" in sys.modules and (mapped := _aiohttp_error(exc, where)) is not None:
+        error = mapped  # never imported, aiohttp raised nothing
+    elif isinstance(exc, OSError):
         reason = redact(str(exc) or type(exc).__name__)[:200]
         error = ProviderUnreachable(f"network error talking to the provider{where}: {reason}")
     else:
@@ -272,10 +203,25 @@ def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
     raise error from exc
 
 
-def _why(exc: aiohttp.ClientConnectorError) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "the host name does not resolve"
-    return _why_os(exc.os_error)
+def _aiohttp_error(exc: BaseException, where: str) -> ProviderError | None:
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorError):  # before OSError: it is one
+        if isinstance(exc, aiohttp.ClientConnectorDNSError):
+            why = "the host name does not resolve"
+        else:
+            why = _why_os(exc.os_error)
+        return ProviderUnreachable(f"cannot connect to the provider{where}: {why}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ProviderUnreachable(f"unsupported or invalid provider URL{where}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return ProviderUnreachable(f"the provider dropped the connection{where}")
+    if isinstance(exc, aiohttp.ClientResponseError):  # malformed status line or headers
+        return ProviderBadResponse(f"the provider sent a malformed response{where}")
+    if isinstance(exc, aiohttp.ClientError):
+        reason = redact(str(exc) or type(exc).__name__)[:200]
+        return ProviderUnreachable(f"network error talking to the provider{where}: {reason}")
+    return None
 
 
 def _why_os(error: OSError) -> str:
@@ -315,7 +261,7 @@ class Stream:
         self._limit = limit
         self._deadline = deadline
         self._read_timeout = read_timeout
-        self._inflater = _Inflater(response.headers.get("Content-Encoding"), limit, url)
+        self._inflater = Inflater(response.headers.get("Content-Encoding"), limit, url)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """The decoded body, chunk by chunk. Raises ProviderBadResponse past the size limit,
@@ -375,6 +321,10 @@ class ProviderHttp:
         current = self._any if allow_private else self._public
         if current is not None and not current.closed:
             return current
+        import aiohttp
+
+        from iptvsync.providers.connector import GuardedConnector
+
         options: dict[str, Any] = {
             "limit": self._max_connections,
             "keepalive_timeout": self._keepalive,
@@ -418,7 +368,7 @@ class ProviderHttp:
         read = read_timeout or limits.read_timeout_s
         sent = {**_DEFAULT_HEADERS, **(headers or {})}
         response, url = await self._follow(url, sent, allow_private, deadline, read)
-        assert isinstance(response, aiohttp.ClientResponse)  # not ``whole``: never the fast path
+        assert not isinstance(response, lean.Answer)  # not ``whole``: never the fast path
         try:
             length = response.content_length
             if limit is not None and length is not None and length > limit:
@@ -483,7 +433,7 @@ class ProviderHttp:
                         raw = await response.read()
                 encoding = response.headers.get("Content-Encoding")
                 if encoding:
-                    inflater = _Inflater(encoding, limit, url)
+                    inflater = Inflater(encoding, limit, url)
                     body = b"".join([*inflater.feed(raw), inflater.flush()])
                 else:
                     body = raw
@@ -522,13 +472,15 @@ class ProviderHttp:
                             parts,
                             headers,
                             limit=limit,
-                            decoders=functools.partial(_Inflater, limit=limit, url=url),
+                            decoders=functools.partial(Inflater, limit=limit, url=url),
                             connect_timeout=connect,
                             read_timeout=read,
                             deadline=deadline,
                         )
                         private = response.peer_private
                     else:
+                        import aiohttp
+
                         timeout = aiohttp.ClientTimeout(
                             total=None, connect=connect, sock_connect=connect, sock_read=read
                         )

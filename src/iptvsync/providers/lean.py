@@ -73,7 +73,7 @@ class TooLarge(Exception):
 
 
 class Decoder(Protocol):
-    """A Content-Encoding's decoder (``http._Inflater``): it counts what it hands on."""
+    """A Content-Encoding's decoder (``inflate.Inflater``): it counts what it hands on."""
 
     def feed(self, data: bytes) -> Iterable[bytes]: ...
 
