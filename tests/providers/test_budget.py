@@ -69,6 +69,31 @@ async def test_starts_at_two_and_doubles_while_fast_and_used() -> None:
     assert budget.stats.peak_limit == 32
 
 
+@pytest.mark.parametrize("answered", [True, False])
+async def test_latency_stops_when_the_answer_is_in(answered: bool) -> None:
+    """What a caller does with an answer (decoding a 5,000-channel list on a busy event loop)
+    is not the provider's time: a slot marked ``answered`` at 20 ms and recorded 80 ms later
+    is a 20 ms sample, and slow start goes on doubling. Unmarked, the same answers read as
+    a queue four times the baseline: slow start ends and the limit falls back to 2."""
+    clock = FakeClock()
+    budget = make(clock)
+    for _ in range(2):
+        await round_trip(budget, clock, 2, 0.020)  # the baseline: 20 ms
+    assert budget.limit == 4
+    slots = []
+    async with AsyncExitStack() as stack:
+        for _ in range(4):
+            slots.append(await stack.enter_async_context(budget.slot()))
+        clock.now += 0.020
+        for slot in slots:
+            if answered:
+                slot.answered()
+        clock.now += 0.060  # the caller's own work on the answers
+        for slot in slots:
+            slot.record(Outcome.OK)
+    assert budget.limit == (8 if answered else 2)
+
+
 async def test_no_growth_when_the_caller_does_not_use_the_limit() -> None:
     clock = FakeClock()
     budget = make(clock)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ from iptvsync.fakes.items import KINDS, seasons
 from iptvsync.fakes.server import ServedHttp, ServerThread, free_port
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig, create_app
 from iptvsync.providers.base import PlayTarget, ProviderConfig
-from iptvsync.providers.budget import BudgetConfig, PolitenessBudget
+from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget
 from iptvsync.providers.http import ProviderHttp, build_http_client
+from iptvsync.providers.stalker import parse as stalker_parse
 from iptvsync.providers.stalker.client import StalkerClient, StalkerSettings
 from iptvsync.records import (
     ChannelRecord,
@@ -280,6 +282,36 @@ async def test_walk_channels(family: str, all_channels: bool) -> None:
         assert_in_order(pages)
         listed = r.portal.stats.by_action["itv.get_ordered_list"]
         assert listed >= (1 if all_channels else 9)
+
+
+async def test_the_channel_list_is_no_latency_sample_and_is_decoded_beside_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``get_all_channels`` is thousands of rows to render, send and decode: its time says
+    nothing of the portal's queue, and decoding it on the event loop stalled every page in
+    flight (a walk's slow start read both as a queue and ended at 4 in flight)."""
+    outcomes: list[Outcome] = []
+    record = PolitenessBudget._record
+
+    def spy(self: PolitenessBudget, outcome: Outcome, *args: Any) -> None:
+        outcomes.append(outcome)
+        record(self, outcome, *args)
+
+    decoded_in: list[int] = []
+    decode = stalker_parse.parse_channel_stream
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        decoded_in.append(threading.get_ident())
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(PolitenessBudget, "_record", spy)
+    monkeypatch.setattr(stalker_parse, "parse_channel_stream", watched)
+    async with rig("reseller", get_all_channels_enabled=True) as r:
+        result, pages = await walk(r.client, Scope.CHANNELS)
+    assert result.complete and len(pages) > 1
+    assert decoded_in and threading.get_ident() not in decoded_in
+    assert outcomes.count(Outcome.NEUTRAL) == 1  # the channel list, and only it
+    assert outcomes.count(Outcome.OK) == len(r.urls) - 1
 
 
 async def test_page_size_ten_and_p0_modes() -> None:

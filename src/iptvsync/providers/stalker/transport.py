@@ -124,10 +124,14 @@ class StalkerTransport:
         send_token: bool | None = None,
         timeout: float | None = None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
+        sample: bool = True,
     ) -> Any:
         """One API call with retries and back-off. ``auth``: needs a session, and an auth
         failure re-authenticates once; ``send_token`` (default: ``auth``) adds the Bearer
-        token, as get_profile and do_auth need during the handshake itself."""
+        token, as get_profile and do_auth need during the handshake itself. ``sample``: its
+        latency is one of a page's, a sample of the portal's load for the budget (a whole
+        list, thousands of rows to render and send, is not: it read as a queue, and the
+        walk's slow start ended at 4 in flight, docs/sync.md §6)."""
         if auth:
             await self._ensure_session()
         endpoint = self._require_endpoint().url
@@ -138,7 +142,13 @@ class StalkerTransport:
         async def attempt(slot: Slot) -> Any:
             sent[0] = token = self._token if with_token else None
             return await self._attempt(
-                slot, url, endpoint=endpoint, token=token, timeout=timeout, decode=decode
+                slot,
+                url,
+                endpoint=endpoint,
+                token=token,
+                timeout=timeout,
+                decode=decode,
+                sample=sample,
             )
 
         own = 0  # handshakes this request did itself (others' renewals are just retried)
@@ -177,16 +187,21 @@ class StalkerTransport:
         token: str | None,
         timeout: float | None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
+        sample: bool = True,
     ) -> Any:
         """One request and the verdict on its answer (``send`` retries a ``Retry``)."""
         self._requests += 1
         response = await self._http.get_small(
             url, headers=self._headers(token), timeout=timeout or self._settings.request_timeout_s
         )
+        slot.answered()
         status = response.status_code
         if status == 200:
             try:
-                env = decode(response.content)
+                if sample:
+                    env = decode(response.content)
+                else:  # a whole list: decoded beside the event loop (see ``_call``)
+                    env = await asyncio.to_thread(decode, response.content)
             except parse.PortalBusy as exc:
                 slot.record(Outcome.SERVER_ERROR)
                 raise Retry(exc) from None
@@ -198,7 +213,7 @@ class StalkerTransport:
                 raise Retry(
                     exc, attempts=min(self._settings.bad_body_attempts, self._settings.max_attempts)
                 ) from None
-            slot.record(Outcome.OK)
+            slot.record(Outcome.OK if sample else Outcome.NEUTRAL)
             return env
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:
