@@ -1,10 +1,11 @@
-"""Client CPU per provider request: the provider HTTP layer (aiohttp) against httpx + httpcore.
+"""Client CPU per provider request: the provider HTTP layer's page fast path (``lean.py``), the
+same layer through aiohttp, and httpx + httpcore.
 
 The fake Stalker portal runs in its own process; this process sends ``--requests`` page
 requests (a ``get_ordered_list`` page, ~10 KB of JSON), ``--concurrency`` in flight, through
 each stack, and prints one JSON line per stack with its CPU milliseconds per request (this
-process only) and requests per second. The reason ``providers/http.py`` is built on aiohttp
-(docs/providers.md, "The provider HTTP layer").
+process only) and requests per second. The reasons ``providers/http.py`` is built on aiohttp
+and reads pages on its own fast path (docs/providers.md, "The provider HTTP layer").
 
     .venv/bin/python bench/http_stack.py [--requests 3000] [--concurrency 16]
 """
@@ -36,6 +37,8 @@ async def _drive(fetch: Callable[[str], Awaitable[int]], base: str, n: int, widt
     await asyncio.gather(*(worker() for _ in range(width)))
 
 
+#: The provider HTTP layer's two paths for ``get_small`` (``lean_pages``).
+STACKS = {"lean (providers/lean.py)": True, "aiohttp (providers/http.py)": False}
 MAC_COOKIE = {"Cookie": "mac=00:1A:79:00:00:01"}
 
 
@@ -53,8 +56,8 @@ def session_headers(base: str) -> dict[str, str]:
 async def measure(
     name: str, base: str, n: int, width: int, headers: dict[str, str]
 ) -> dict[str, object]:
-    if name == "aiohttp (providers/http.py)":
-        http = build_http_client(timeout_s=30)
+    if name in STACKS:
+        http = build_http_client(timeout_s=30, lean_pages=STACKS[name])
 
         async def fetch(url: str) -> int:
             reply = await http.get_small(url, headers=headers)
@@ -99,7 +102,7 @@ def main() -> None:
     ) as portal:
         headers = session_headers(portal.url)
         for _ in range(args.rounds):
-            for name in ("aiohttp (providers/http.py)", "httpx + httpcore"):
+            for name in (*STACKS, "httpx + httpcore"):
                 line = asyncio.run(
                     measure(name, portal.url, args.requests, args.concurrency, headers)
                 )

@@ -107,7 +107,7 @@ def sendable(parts: SplitResult, headers: Mapping[str, str]) -> bool:
     target = parts.path + parts.query
     if not (target.isascii() and target.isprintable()) or " " in target:
         return False
-    return all(k.isprintable() and v.isprintable() for k, v in headers.items())
+    return ("".join(headers) + "".join(headers.values())).isprintable()
 
 
 class _Connection(asyncio.Protocol):
