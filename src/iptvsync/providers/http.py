@@ -193,8 +193,9 @@ def _raise_mapped(exc: BaseException, url: str, deadline: float | None) -> None:
             error = too_large(f"{where[:-1]}: {exc.announced} bytes announced)")
         else:
             error = too_large(f"{where[:-1]}: over {exc.limit} bytes)")
+    # aiohttp's own errors: never imported (a walk on the page fast path), it raised none.
     elif "aiohttp" in sys.modules and (mapped := _aiohttp_error(exc, where)) is not None:
-        error = mapped  # never imported, aiohttp raised nothing
+        error = mapped
     elif isinstance(exc, OSError):
         reason = redact(str(exc) or type(exc).__name__)[:200]
         error = ProviderUnreachable(f"network error talking to the provider{where}: {reason}")
