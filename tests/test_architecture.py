@@ -38,13 +38,17 @@ HIGH = ("iptvsync.api", "iptvsync.outputs", "iptvsync.web", "iptvsync.app", "ipt
 ABOVE_API = ("iptvsync.outputs", "iptvsync.web", "iptvsync.app", "iptvsync.cli")
 
 
-def _imports(path: Path) -> Iterator[tuple[int, str]]:
+def _imports(path: Path, *, names: bool = False) -> Iterator[tuple[int, str]]:
+    """Every module a file imports; ``names``: ``from a import b`` counts as ``a.b`` too."""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.lineno, node.module
+            if names:
+                for alias in node.names:
+                    yield node.lineno, f"{node.module}.{alias.name}"
 
 
 def _is_high(module: str, high: tuple[str, ...] = HIGH) -> bool:
@@ -107,22 +111,10 @@ def test_the_import_check_sees_api_importing_a_sibling(tmp_path: Path) -> None:
 HTTP_LAYER = {"providers/http.py", "providers/connector.py", "providers/lean.py"}
 
 
-def _imported(path: Path) -> Iterator[tuple[int, str]]:
-    """Every module a file imports, ``from a import b`` counted as ``a`` and ``a.b``."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.lineno, node.module
-            for alias in node.names:
-                yield node.lineno, f"{node.module}.{alias.name}"
-
-
 def _http_layer_breaches(sources: Iterator[tuple[str, Path]]) -> list[str]:
     found = []
     for rel, path in sources:
-        for line, module in _imported(path):
+        for line, module in _imports(path, names=True):
             top = module.split(".")[0]
             if top in ("aiohttp", "httptools") and rel not in HTTP_LAYER:
                 found.append(f"{rel}:{line} imports {module}")
