@@ -33,6 +33,7 @@ from iptvsync.errors import (
     ProviderUnreachable,
 )
 from iptvsync.providers.http import ProviderHttp, Reply, build_http_client
+from iptvsync.providers.lean import sendable
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"
 
@@ -40,6 +41,10 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"
 SCRIPT: dict[str, tuple[bytes, bool]] = {
     "/ok": (OK, False),
     "/close-delimited": (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello world", True),
+    "/coded-until-close": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nhello world",
+        True,
+    ),
     "/chunked": (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
@@ -146,6 +151,7 @@ async def _outcome(get: Callable[[], Awaitable[Reply]]) -> tuple[object, ...]:
 CASES: dict[str, tuple[int, bytes] | type[ProviderError]] = {
     "/ok": (200, b"hello world"),
     "/close-delimited": (200, b"hello world"),
+    "/coded-until-close": (200, b"hello world"),
     "/chunked": (200, b"hello world"),
     "/continue": (200, b"hello world"),
     "/gzip": (200, b"hello world"),
@@ -288,6 +294,24 @@ async def test_urls_and_headers_it_would_have_to_quote_go_through_aiohttp(
         assert http.lean_pool(True).requests == 0
     assert scripted.requests == ["/ok?q=caf%C3%A9+au+lait"]  # as yarl quotes it
     assert all(b"X-Evil" not in h for h in scripted.heads)
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "sent"),
+    [
+        ("http://portal.test:8080/c/portal.php?a=1&b=%2F", {"Cookie": "mac=x"}, True),
+        ("https://[::1]/x", {}, True),
+        ("http://user:secret@portal.test/x", {}, False),  # aiohttp makes it a header
+        ("http://caf\u00e9.test/x", {}, False),  # a name that needs IDNA
+        ("http://portal.test:99999/x", {}, False),  # a port out of range
+        ("http://portal.test/a b", {}, False),
+        ("http://portal.test/x", {"Host": "elsewhere"}, False),
+        ("http://portal.test/x", {"X": "a\tb"}, False),
+        ("ftp://portal.test/x", {}, False),
+    ],
+)
+def test_what_the_fast_path_sends_as_written(url: str, headers: dict[str, str], sent: bool) -> None:
+    assert sendable(urllib.parse.urlsplit(url), headers) is sent
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:

@@ -27,6 +27,7 @@ providers"):
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 from collections import deque
@@ -99,13 +100,21 @@ class Answer:
 
 
 def sendable(parts: SplitResult, headers: Mapping[str, str]) -> bool:
-    """Whether this module sends the request as aiohttp would: http(s), no user info (aiohttp
-    turns it into a header), and a target and headers that need no quoting or checks (printable
-    ASCII target without spaces; no control character in any header)."""
-    if parts.scheme not in _DEFAULT_PORTS or "@" in parts.netloc or not parts.hostname:
+    """Whether this module sends the request as aiohttp would: http(s), a host and port as
+    written (no user info, which aiohttp turns into a header; no name that needs IDNA; a valid
+    port), a target that needs no quoting (printable ASCII, no spaces), headers without a
+    control character, and no ``Host`` of the caller's (written here)."""
+    netloc = parts.netloc
+    if parts.scheme not in _DEFAULT_PORTS or "@" in netloc or not parts.hostname:
         return False
-    target = parts.path + parts.query
+    target = netloc + parts.path + parts.query
     if not (target.isascii() and target.isprintable()) or " " in target:
+        return False
+    try:
+        parts.port  # noqa: B018 (raises for a port out of range, which aiohttp refuses itself)
+    except ValueError:
+        return False
+    if "Host" in headers or "host" in headers:
         return False
     return ("".join(headers) + "".join(headers.values())).isprintable()
 
@@ -262,7 +271,9 @@ class _Connection(asyncio.Protocol):
         self._head_done = True
         headers = self._headers
         length = headers.get("Content-Length")
-        self._framed = length is not None or "Transfer-Encoding" in headers
+        # A length or a chunked coding ends the body; anything else ends with the connection.
+        coding = headers.get("Transfer-Encoding", "").lower()
+        self._framed = length is not None or "chunked" in coding
         if length is not None and self._limit is not None and int(length) > self._limit:
             self._error = TooLarge(self._limit, int(length))  # llhttp checked its digits
             raise self._error
@@ -311,6 +322,20 @@ class _Connection(asyncio.Protocol):
                 Answer(status, CIMultiDictProxy(self._headers), body, self.peer_private)
             )
         self._body = []
+
+
+async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[str]:
+    """The addresses of ``host``: an address itself (no resolver thread, as aiohttp skips its
+    resolver for one), else what ``getaddrinfo`` says."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise ConnectFailed(None) from None
+    return [str(info[4][0]) for info in infos]
 
 
 class LeanPool:
@@ -437,11 +462,7 @@ class LeanPool:
         address, to_port = pinned if pinned is not None else (host, port)
         context = self._context() if scheme == "https" else None
         async with asyncio.timeout(timeout):
-            try:
-                infos = await loop.getaddrinfo(address, to_port, type=socket.SOCK_STREAM)
-            except socket.gaierror:
-                raise ConnectFailed(None) from None
-            found = [str(info[4][0]) for info in infos]
+            found = await _resolve(loop, address, to_port)
             if self._policy is not None:
                 found = [a for a in found if not self._policy.is_private(a)]
                 if not found:
