@@ -61,6 +61,7 @@ SCRIPT: dict[str, tuple[bytes, bool]] = {
         + b"Content-Length: 2\r\n\r\nhi",
         False,
     ),
+    "/endless-header": (b"HTTP/1.1 200 OK\r\nX-Endless: " + b"a" * 3_000_000, False),
     "/garbage": (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", True),
     "/bad-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\nhello world!", True),
     "/announced": (b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"x" * 10, False),
@@ -158,6 +159,7 @@ CASES: dict[str, tuple[int, bytes] | type[ProviderError]] = {
     "/redirect": (200, b"hello world"),
     "/big-header": ProviderBadResponse,
     "/many-headers": ProviderBadResponse,
+    "/endless-header": ProviderBadResponse,  # cut by its size, not by the read timeout
     "/garbage": ProviderBadResponse,
     "/bad-length": ProviderBadResponse,
     "/announced": ProviderBadResponse,

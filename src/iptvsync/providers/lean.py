@@ -44,6 +44,9 @@ from iptvsync.providers.guard import AddressPolicy, AddressRefused, Pins
 #: aiohttp's defaults for a response's head (``max_field_size``, ``max_headers``).
 MAX_FIELD = 8190
 MAX_HEADERS = 128
+#: Bytes read before the head is complete: httptools holds a header until its end before
+#: handing it over, so a header that never ends is cut here, not by the deadline.
+MAX_HEAD = MAX_FIELD * (MAX_HEADERS + 1)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSED = "the provider pointed at a private, loopback or link-local address; refused"
 
@@ -141,6 +144,7 @@ class _Connection(asyncio.Protocol):
         self._fields = 0
         self._body: list[bytes] = []
         self._size = 0
+        self._head_size = 0
         self._framed = False  # a length or chunks tell where the body ends
         self._head_done = False
         self._error: BaseException | None = None
@@ -200,6 +204,7 @@ class _Connection(asyncio.Protocol):
 
     def _reset_message(self) -> None:
         self._headers = CIMultiDict()
+        self._head_size = 0
         self._fields = 0
         self._body = []
         self._size = 0
@@ -239,6 +244,11 @@ class _Connection(asyncio.Protocol):
             return
         self.got_data = True
         self.last_data = self._loop.time()
+        if not self._head_done:
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD:
+                self.fail(Malformed("headers too large"))
+                return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
