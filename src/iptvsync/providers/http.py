@@ -1,8 +1,10 @@
-"""The one HTTP layer for provider traffic: aiohttp, with limits on every response.
+"""The one HTTP layer for provider traffic: aiohttp and a page fast path, with limits on every
+response.
 
 Every byte a provider sends passes through ``ProviderHttp``: a page read whole
-(``get_small``) or a body streamed chunk by chunk (``stream``, for whole lists, playlists,
-guides and, later, media). On every response, streamed or not, it enforces:
+(``get_small``: on the fast path, ``lean.py``, where its URL allows) or a body streamed chunk
+by chunk (``stream``, for whole lists, playlists, guides and media, through aiohttp). On every
+response, on either path, streamed or not, it enforces:
 
 - a total deadline per request (connect + every read; ``BodyKind.MEDIA`` has none but keeps
   its per-read timeout);
