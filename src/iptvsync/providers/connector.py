@@ -14,7 +14,15 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import ResolveResult
 
-from iptvsync.providers.guard import AddressPolicy, AddressRefused, Pins, set_last_peer_private
+from iptvsync.providers.guard import (
+    AddressPolicy,
+    AddressRefused,
+    Pins,
+    allowed,
+    peer_private,
+    pinned,
+    set_last_peer_private,
+)
 
 
 class GuardedConnector(aiohttp.TCPConnector):
@@ -40,19 +48,10 @@ class GuardedConnector(aiohttp.TCPConnector):
     async def _resolve_host(
         self, host: str, port: int, traces: Sequence[Any] | None = None
     ) -> list[ResolveResult]:
-        pinned = self._pins.get(host) or self._pins.get("*")
-        if pinned is not None:
-            host, port = pinned
+        host, port = pinned(self._pins, host, port)
         results = await super()._resolve_host(host, port, traces)
-        if self._policy is None:
-            return results
-        policy = self._policy
-        allowed = [r for r in results if not policy.is_private(r["host"])]
-        if not allowed:
-            raise AddressRefused(
-                "the provider pointed at a private, loopback or link-local address; refused"
-            )
-        return allowed
+        kept = allowed(self._policy, [r["host"] for r in results])
+        return [r for r in results if r["host"] in kept]
 
     async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
         """A connection (new or from the pool), its peer checked and remembered for
@@ -60,12 +59,10 @@ class GuardedConnector(aiohttp.TCPConnector):
         conn = await super().connect(req, traces, timeout)
         transport = conn.transport
         peer: Any = transport.get_extra_info("peername") if transport is not None else None
-        address = str(peer[0]) if peer else ""
-        private = bool(address) and (self._policy or self._any_policy).is_private(address)
-        if private and self._policy is not None:
+        try:
+            private = peer_private(self._policy, self._any_policy, str(peer[0]) if peer else "")
+        except AddressRefused:
             conn.close()
-            raise AddressRefused(
-                "the provider pointed at a private, loopback or link-local address; refused"
-            )
+            raise
         set_last_peer_private(private)
         return conn

@@ -61,6 +61,32 @@ class AddressPolicy:
 
 Pins = Mapping[str, tuple[str, int]]
 
+REFUSED = "the provider pointed at a private, loopback or link-local address; refused"
+
+
+def pinned(pins: Pins, host: str, port: int) -> tuple[str, int]:
+    """Where ``host`` is reached: its pin (``"*"`` pins every name), else itself."""
+    return pins.get(host) or pins.get("*") or (host, port)
+
+
+def allowed(policy: AddressPolicy | None, addresses: list[str]) -> list[str]:
+    """The resolved addresses a connection may try (all without a policy); none is refused."""
+    if policy is None:
+        return addresses
+    found = [a for a in addresses if not policy.is_private(a)]
+    if not found:
+        raise AddressRefused(REFUSED)
+    return found
+
+
+def peer_private(policy: AddressPolicy | None, any_policy: AddressPolicy, address: str) -> bool:
+    """Whether a connection's peer is private; with a policy (the public-only pool) a private
+    peer is refused, after the fact, as a DNS answer may have changed since the check."""
+    private = bool(address) and (policy or any_policy).is_private(address)
+    if private and policy is not None:
+        raise AddressRefused(REFUSED)
+    return private
+
 
 _LAST_PEER_PRIVATE: ContextVar[bool] = ContextVar("iptvsync_last_peer_private", default=False)
 

@@ -39,7 +39,7 @@ from urllib.parse import SplitResult
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from iptvsync.providers.guard import AddressPolicy, AddressRefused, Pins
+from iptvsync.providers import guard
 
 #: aiohttp's defaults for a response's head (``max_field_size``, ``max_headers``).
 MAX_FIELD = 8190
@@ -48,7 +48,6 @@ MAX_HEADERS = 128
 #: handing it over, so a header that never ends is cut here, not by the deadline.
 MAX_HEAD = MAX_FIELD * (MAX_HEADERS + 1)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_REFUSED = "the provider pointed at a private, loopback or link-local address; refused"
 
 
 class ConnectFailed(Exception):
@@ -356,10 +355,10 @@ class LeanPool:
 
     def __init__(
         self,
-        policy: AddressPolicy | None,
-        any_policy: AddressPolicy,
+        policy: guard.AddressPolicy | None,
+        any_policy: guard.AddressPolicy,
         *,
-        pins: Pins,
+        pins: guard.Pins,
         verify: bool,
         max_connections: int,
         keepalive_expiry: float,
@@ -405,13 +404,11 @@ class LeanPool:
                     answer = await waiter
                 finally:
                     conn.stop_timer()
-            except Dropped:
+            except BaseException as exc:
                 self._finish(key, conn, keep=False)
-                if attempt == 1 and conn.used and not conn.got_data:
+                stale = isinstance(exc, Dropped) and conn.used and not conn.got_data
+                if attempt == 1 and stale:
                     continue  # it had gone stale while idle: once more on a new connection
-                raise
-            except BaseException:
-                self._finish(key, conn, keep=False)
                 raise
             self._finish(key, conn, keep=conn.reusable)
             return answer
@@ -468,15 +465,10 @@ class LeanPool:
     async def _connect(self, key: tuple[str, str, int], timeout: float) -> _Connection:
         scheme, host, port = key
         loop = asyncio.get_running_loop()
-        pinned = self._pins.get(host) or self._pins.get("*")
-        address, to_port = pinned if pinned is not None else (host, port)
+        address, to_port = guard.pinned(self._pins, host, port)
         context = self._context() if scheme == "https" else None
         async with asyncio.timeout(timeout):
-            found = await _resolve(loop, address, to_port)
-            if self._policy is not None:
-                found = [a for a in found if not self._policy.is_private(a)]
-                if not found:
-                    raise AddressRefused(_REFUSED)
+            found = guard.allowed(self._policy, await _resolve(loop, address, to_port))
             error: OSError | None = None
             for ip in dict.fromkeys(found):
                 try:
@@ -493,11 +485,13 @@ class LeanPool:
             else:
                 raise ConnectFailed(error)
         peer = transport.get_extra_info("peername")
-        private = bool(peer) and (self._policy or self._any_policy).is_private(str(peer[0]))
-        if private and self._policy is not None:
+        try:
+            conn.peer_private = guard.peer_private(
+                self._policy, self._any_policy, str(peer[0]) if peer else ""
+            )
+        except guard.AddressRefused:
             transport.close()
-            raise AddressRefused(_REFUSED)
-        conn.peer_private = private
+            raise
         return conn
 
     def _context(self) -> ssl.SSLContext:

@@ -124,14 +124,14 @@ class StalkerTransport:
         send_token: bool | None = None,
         timeout: float | None = None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
-        sample: bool = True,
+        whole_list: bool = False,
     ) -> Any:
         """One API call with retries and back-off. ``auth``: needs a session, and an auth
         failure re-authenticates once; ``send_token`` (default: ``auth``) adds the Bearer
-        token, as get_profile and do_auth need during the handshake itself. ``sample``: its
-        latency is one of a page's, a sample of the portal's load for the budget (a whole
-        list, thousands of rows to render and send, is not: it read as a queue, and the
-        walk's slow start ended at 4 in flight, docs/sync.md §6)."""
+        token, as get_profile and do_auth need during the handshake itself. ``whole_list``:
+        thousands of rows to render, send and decode (docs/sync.md §6): its time is no sample
+        of the portal's load for the budget (it read as a queue, and the walk's slow start
+        ended at 4 in flight), and it is decoded beside the event loop."""
         if auth:
             await self._ensure_session()
         endpoint = self._require_endpoint().url
@@ -148,7 +148,7 @@ class StalkerTransport:
                 token=token,
                 timeout=timeout,
                 decode=decode,
-                sample=sample,
+                whole_list=whole_list,
             )
 
         own = 0  # handshakes this request did itself (others' renewals are just retried)
@@ -187,7 +187,7 @@ class StalkerTransport:
         token: str | None,
         timeout: float | None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
-        sample: bool = True,
+        whole_list: bool = False,
     ) -> Any:
         """One request and the verdict on its answer (``send`` retries a ``Retry``)."""
         self._requests += 1
@@ -198,10 +198,10 @@ class StalkerTransport:
         status = response.status_code
         if status == 200:
             try:
-                if sample:
-                    env = decode(response.content)
-                else:  # a whole list: decoded beside the event loop (see ``_call``)
+                if whole_list:  # decoded beside the event loop (see ``_call``)
                     env = await asyncio.to_thread(decode, response.content)
+                else:
+                    env = decode(response.content)
             except parse.PortalBusy as exc:
                 slot.record(Outcome.SERVER_ERROR)
                 raise Retry(exc) from None
@@ -213,7 +213,7 @@ class StalkerTransport:
                 raise Retry(
                     exc, attempts=min(self._settings.bad_body_attempts, self._settings.max_attempts)
                 ) from None
-            slot.record(Outcome.OK if sample else Outcome.NEUTRAL)
+            slot.record(Outcome.NEUTRAL if whole_list else Outcome.OK)
             return env
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:

@@ -206,7 +206,7 @@ class StalkerWalks(StalkerSession):
             records = await self._call(
                 {"type": "itv", "action": "get_all_channels", "force_ch_link_check": ""},
                 decode=decode,
-                sample=False,
+                whole_list=True,
             )
         except ProviderBadResponse as exc:
             log.info(
