@@ -162,6 +162,13 @@ SPECS: dict[str, Spec] = {
         "case",
         "status items programmes requests wall_s client_cpu_s peak_rss_mb",
     ),
+    "sync_instructions": Spec(
+        "",
+        "--movies 300 --series 100 --channels 50",
+        "",
+        "main child main_start main_per_item child_per_item",
+        timeout_s=600.0,
+    ),
     "sync_xtream": Spec(
         "--movies 17800 --series 4757 --channels 5671",
         "--movies 500 --series 150 --channels 150",

@@ -1,0 +1,127 @@
+"""A whole CLI sync's CPU in instructions, not seconds: ``iptvsync sync`` of the fake Stalker
+portal run under valgrind's callgrind, which counts every instruction the CLI's process and its
+write process execute (the fake portal runs apart, uncounted).
+
+Seconds on a shared two-core host drift by ±20 % within minutes (docs/benchmarks.md), so a
+change worth 2 % of the client's CPU is lost in any wall-clock pair; the instruction count of
+the same run is the same to ~1 % in the CLI's process (its event loop turns as the answers
+come) and to ~0.01 % in the write process. It is the figure for a change that only trims CPU;
+whether the trim reaches the wall is ``sync_stalker.py``'s to say. Under callgrind a sync runs
+~50× slower, so the catalogue is small (default 6,000 movies, 1,500 series, 300 channels: about
+a minute and a half), at 0 ms latency, without the guide.
+
+One JSON line: items, and for the CLI's process (``main``) and the write process (``child``)
+the instructions in all and per item; ``main_start`` is the CLI's imports alone (the modules a
+sync loads, in a fresh interpreter), so ``(main - main_start) / items`` is the walk's and the
+snapshot's share per item. Needs ``valgrind`` (Debian's package).
+
+    PYTHONPATH=<checkout>/src .venv/bin/python bench/sync_instructions.py [--movies N ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.sync_stalker import MAC, _fake, warm_portal
+
+from iptvsync.settings import Settings
+from iptvsync.store import providers as provider_store
+from iptvsync.store.open import open_database
+
+#: What ``iptvsync sync`` imports before its first request (the start's share).
+SYNC_IMPORTS = (
+    "import iptvsync.cli, iptvsync.sync.service, iptvsync.sync.engine, "
+    "iptvsync.providers.stalker.client, iptvsync.snapshot.build"
+)
+
+
+def callgrind(argv: list[str], env: dict[str, str], out: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--trace-children=yes",
+            f"--callgrind-out-file={out}.%p",
+            "--dump-instr=no",
+            "--collect-jumps=no",
+            *argv,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def totals(out: str) -> dict[str, int]:
+    """Instructions of each process a callgrind run wrote: ``main`` and ``child``."""
+    found: dict[str, int] = {}
+    for path in glob.glob(f"{out}.*"):
+        text = Path(path).read_text(errors="replace")
+        cmd = next((line for line in text.splitlines() if line.startswith("cmd:")), "")
+        total = next(
+            int(line.split()[1]) for line in text.splitlines() if line.startswith("totals:")
+        )
+        found["child" if "write_child" in cmd else "main"] = total
+    return found
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--movies", type=int, default=6000)
+    ap.add_argument("--series", type=int, default=1500)
+    ap.add_argument("--channels", type=int, default=300)
+    args = ap.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    args.family, args.guide_prerendered, args.warm_portal = "stock", False, True
+    items = args.movies + args.series + args.channels
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _fake(args, {"latency_ms": 0.0, "capacity": None}) as portal,
+    ):
+        env["IPTVSYNC_DATA_DIR"] = tmp
+        add = [sys.executable, "-m", "iptvsync", "provider", "add", "stalker"]
+        add += ["--url", f"{portal.url}/c/", "--mac", MAC, "--name", "b"]
+        subprocess.run(add, env=env, capture_output=True, check=True)
+        db = open_database(Settings(data_dir=Path(tmp)))
+        with db.begin() as conn:  # the catalogue alone: the guide has benchmarks of its own
+            provider_store.update_provider(conn, 1, {"options": {"guide": "none"}})
+        db.dispose()
+        warm_portal(portal.url, args)
+        started = time.perf_counter()
+        ran = callgrind([sys.executable, "-m", "iptvsync", "sync", "b"], env, f"{tmp}/sync")
+        wall = time.perf_counter() - started
+        if ran.returncode != 0:
+            raise SystemExit(f"the sync failed under valgrind: {ran.stderr[-800:]}")
+        counted = totals(f"{tmp}/sync")
+        callgrind([sys.executable, "-c", SYNC_IMPORTS], env, f"{tmp}/start")
+        start = totals(f"{tmp}/start").get("main", 0)
+    line: dict[str, Any] = {
+        "bench": "sync_instructions",
+        "items": items,
+        "main": counted.get("main"),
+        "child": counted.get("child"),
+        "main_start": start,
+        "main_per_item": round((counted.get("main", 0) - start) / items),
+        "child_per_item": round(counted.get("child", 0) / items),
+        "wall_under_valgrind_s": round(wall, 1),
+    }
+    print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
