@@ -90,6 +90,57 @@ async def test_a_failed_piece_stops_what_is_queued_after_it() -> None:
     assert ran == []
 
 
+async def test_ahead_lets_the_submitter_run_ahead_of_a_slow_piece() -> None:
+    """A walk hands its writer up to ``ahead`` batches before it waits: a slow write (the WAL
+    checkpoint) no longer holds the walk at once; still one write at a time, in order."""
+    pipeline: OneInFlight[int] = OneInFlight(ahead=3)
+    gate = asyncio.Event()
+    running = most = 0
+    order: list[int] = []
+
+    async def piece(n: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        if n == 0:
+            await gate.wait()  # the slow one
+        order.append(n)
+        running -= 1
+        return n
+
+    for n in range(3):  # three handed over while the first is stuck: none waits
+        await asyncio.wait_for(pipeline.submit(piece(n)), 1.0)
+    fourth = asyncio.create_task(pipeline.submit(piece(3)))
+    await asyncio.sleep(0.02)
+    assert not fourth.done()  # the fourth waits for the oldest
+    assert order == []
+    gate.set()
+    await asyncio.wait_for(fourth, 1.0)
+    assert await pipeline.wait() == 3
+    assert order == [0, 1, 2, 3] and most == 1
+
+
+async def test_ahead_still_stops_at_a_failed_piece() -> None:
+    pipeline: OneInFlight[int] = OneInFlight(ahead=2)
+    ran: list[int] = []
+
+    async def fails() -> int:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("disk full")
+
+    async def piece(n: int) -> int:
+        ran.append(n)
+        return n
+
+    await pipeline.submit(fails())
+    await pipeline.submit(piece(1))  # one ahead: no wait yet
+    with pytest.raises(RuntimeError, match="disk full"):
+        await pipeline.submit(piece(2))  # waits on the failed piece
+    with pytest.raises(RuntimeError, match="disk full"):
+        await pipeline.wait()
+    assert ran == []
+
+
 async def test_a_runs_database_work_shares_one_thread() -> None:
     def where() -> int:
         return threading.get_ident()

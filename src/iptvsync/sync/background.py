@@ -12,6 +12,7 @@ and threads, about 20 MB more at its peak for no gain in speed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -80,24 +81,31 @@ class OneInFlight(Generic[T]):
     """Background work that runs in submission order, one piece at a time.
 
     ``submit`` queues the work at once, so a batch handed over is never lost, even when the
-    submitter is cancelled while it waits; then it waits for the piece before it, so one piece
-    runs while the next is queued (memory: two batches). Several submitters (the streams of a
-    walk) queue in the order they submit. A piece that fails stops the pieces queued after it:
-    its error is raised to the submitter waiting on it and by ``wait``.
+    submitter is cancelled while it waits; then, once more than ``ahead`` pieces are
+    outstanding, it waits for the oldest (memory: ``ahead`` + 1 batches). With ``ahead=1`` one
+    piece runs while the next is queued. Several submitters (the streams of a walk) queue in
+    the order they submit. A piece that fails stops the pieces queued after it: its error is
+    raised to the submitter waiting on it (at most ``ahead`` submissions later) and by
+    ``wait``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: int = 1) -> None:
         self._last: asyncio.Task[T] | None = None
+        self._ahead = ahead
+        self._queued: collections.deque[asyncio.Task[T]] = collections.deque()
 
     async def submit(self, work: Coroutine[Any, Any, T]) -> None:
         previous = self._last
-        self._last = asyncio.create_task(_after(previous, work))
-        if previous is not None:
+        self._last = task = asyncio.create_task(_after(previous, work))
+        self._queued.append(task)
+        while len(self._queued) > self._ahead:
+            waited = self._queued.popleft()
             # Shielded: cancelling the submitter must not cancel the write it waits for.
-            await asyncio.shield(previous)
+            await asyncio.shield(waited)
 
     async def wait(self) -> T | None:
         """Wait for all submitted work: the last piece's result (None when nothing was queued)."""
+        self._queued.clear()
         last, self._last = self._last, None
         return None if last is None else await asyncio.shield(last)
 

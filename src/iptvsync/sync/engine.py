@@ -127,6 +127,13 @@ class RunState:
         return any(c["added"] or c["updated"] or c["removed"] for c in self.counts.values())
 
 
+#: Batches a walk may hand to the writer before it waits for the oldest (``OneInFlight``).
+#: With one, any write slower than the next batch's fetch held every stream of the walk: the
+#: WAL checkpoint (~40 MB copied, once or twice a large first load) took 3× a batch's write,
+#: and the walk fell to 1-6 requests in flight (0.02-0.08 s a run under half its limit; with
+#: three, none: docs/benchmarks.md, issue 21). Memory: two batches of 1,000 items more.
+WRITES_AHEAD = 3
+
 #: Blocking database work on the run's thread, retried while the database is away
 #: (``background.in_db_thread_retrying``, shared with the guide's writes).
 _db = in_db_thread_retrying
@@ -399,8 +406,8 @@ async def _sync_scope(
         state.walk_started = time.monotonic()
     buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
     buffered = 0
-    # The batch being written while the walk goes on fetching (see ``OneInFlight``).
-    writing: OneInFlight[int] = OneInFlight()
+    # The batches being written while the walk goes on fetching (see ``WRITES_AHEAD``).
+    writing: OneInFlight[int] = OneInFlight(ahead=WRITES_AHEAD)
 
     async def write(batches: dict[Kind, list[CatalogueRecord]]) -> int:
         new, deltas = await _db(
