@@ -94,6 +94,46 @@ async def test_latency_stops_when_the_answer_is_in(answered: bool) -> None:
     assert budget.limit == (8 if answered else 2)
 
 
+async def test_a_slower_window_in_slow_start_is_held_not_an_exit() -> None:
+    """One round trip 40 % slower (a stall of the client's own: a list decoded, a process
+    starting) is not clearly a queue: slow start holds the limit for it, then goes on doubling
+    when the next is as fast as ever."""
+    clock = FakeClock()
+    budget = make(clock)
+    for _ in range(2):
+        await round_trip(budget, clock, 2, 0.020)
+    assert budget.limit == 4
+    await round_trip(budget, clock, 4, 0.028)
+    assert budget.limit == 4  # held
+    await round_trip(budget, clock, 4, 0.020)
+    assert budget.limit == 8  # still slow start: doubled
+
+
+async def test_slow_start_ends_when_the_slowdown_stays() -> None:
+    clock = FakeClock()
+    budget = make(clock)
+    for _ in range(2):
+        await round_trip(budget, clock, 2, 0.020)
+    assert budget.limit == 4
+    for _ in range(3):  # two held windows, then the third ends slow start
+        await round_trip(budget, clock, 4, 0.028)
+    assert budget.limit < 4
+    for _ in range(4):  # now the gradient's, which steps up instead of doubling
+        await round_trip(budget, clock, budget.limit, 0.020)
+    assert budget.limit <= 12  # slow start would be at 32 by now
+
+
+async def test_a_clear_queue_ends_slow_start_at_once() -> None:
+    clock = FakeClock()
+    budget = make(clock)
+    for _ in range(2):
+        await round_trip(budget, clock, 2, 0.020)
+    await round_trip(budget, clock, 4, 0.040)  # twice the baseline: a queue
+    assert budget.limit <= 4
+    await round_trip(budget, clock, budget.limit, 0.020)
+    assert budget.limit < 8
+
+
 async def test_no_growth_when_the_caller_does_not_use_the_limit() -> None:
     clock = FakeClock()
     budget = make(clock)

@@ -4,7 +4,9 @@ One ``PolitenessBudget`` per provider, shared by every request to it. It combine
 
 - an adaptive concurrency limit, judged once per round trip (a window of ``limit`` answers):
   * slow start: from 2 in flight, double while answers come back as fast as ever (leave early,
-    HyStart-style, when a quarter of the round trip already shows a clear queue);
+    HyStart-style, when a quarter of the round trip already shows a clear queue; hold the
+    limit through up to two round trips that are a little slower but not clearly queued,
+    HyStart++'s guard against a spurious exit);
   * then a delay gradient (TCP Vegas, Netflix's concurrency-limits): by Little's law a portal
     that answers ``load`` requests ``ratio`` times slower than with no queue is really serving
     ``load / ratio`` at a time; the next limit is that capacity plus ``headroom`` (25%) of
@@ -71,6 +73,9 @@ _CAPACITY_WINDOWS = 8
 #: Probe for more room every this many round trips; keep it if answers/s rose this much.
 _PROBE_EVERY = 4
 _PROBE_GAIN = 0.10
+#: Slow-start windows in a row held for a latency rise that is not clearly a queue, before
+#: slow start ends (``_adjust``).
+_SLOW_START_DOUBTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +213,7 @@ class PolitenessBudget:
         self._waiters: deque[asyncio.Future[None]] = deque()
         # AIMD / gradient state
         self._slow_start = True
+        self._doubts = 0  # slow-start windows in a row that were slower, but not clearly queued
         self._epoch = 0  # bumped on every limit change; older samples don't judge the new limit
         self._window: list[tuple[float, int]] = []  # (latency, load) of current-epoch answers
         self._window_peak = 0  # most requests in flight while this window's samples were taken
@@ -446,7 +452,13 @@ class PolitenessBudget:
         # Slow start tolerates the queue it is allowed to build anyway (headroom) before it
         # ends: single samples jitter by more than fast_tolerance on a busy machine.
         fast = 1.0 + (cfg.headroom if self._slow_start else cfg.fast_tolerance)
+        doubtful = (
+            self._slow_start
+            and ratio <= 1.0 + 2 * cfg.headroom
+            and self._doubts < _SLOW_START_DOUBTS
+        )
         if ratio <= fast:
+            self._doubts = 0
             # Answers as fast as ever: the server has room. Grow only if we actually used the
             # whole limit (RFC 7661): a caller sending one request at a time proves nothing
             # about 32, and a limit inflated that way would burst at the next walk.
@@ -459,6 +471,14 @@ class PolitenessBudget:
                 # a limit cut by jitter recovers in a few round trips; the gradient below
                 # brings an overshoot straight back.
                 new = max(limit + 1.0, limit * (1.0 + 2 * cfg.headroom) / ratio)
+        elif doubtful:
+            # A little slower, not clearly queued: a stall of our own (a GC pass, a list
+            # decoded, the write process starting) reads the same as a portal near its knee.
+            # Hold the limit and judge the next window: slow start goes on if it is fast
+            # again, and ends if it stays slow (HyStart++'s spurious-exit guard, RFC 9406;
+            # docs/sync.md §6). A clear queue (the early exit above) ends it at once.
+            self._doubts += 1
+            new = limit
         else:
             self._slow_start = False
             # Little's law: with `load` in flight answering `ratio` times slower than one alone,

@@ -33,6 +33,7 @@ from iptvsync.providers.stalker.discovery import (
 from iptvsync.providers.stalker.identity import StalkerIdentity
 from iptvsync.providers.stalker.options import StalkerSettings
 from iptvsync.providers.stalker.pool import MacPool
+from iptvsync.providers.steps import Steps, run_steps_async
 from iptvsync.settings import Settings
 
 #: Handshakes one request may do itself before the session counts as stolen for good.
@@ -124,14 +125,15 @@ class StalkerTransport:
         send_token: bool | None = None,
         timeout: float | None = None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
-        whole_list: bool = False,
+        whole_list: Callable[[bytes], Steps[Any]] | None = None,
     ) -> Any:
         """One API call with retries and back-off. ``auth``: needs a session, and an auth
         failure re-authenticates once; ``send_token`` (default: ``auth``) adds the Bearer
-        token, as get_profile and do_auth need during the handshake itself. ``whole_list``:
-        thousands of rows to render, send and decode (docs/sync.md §6): its time is no sample
-        of the portal's load for the budget (it read as a queue, and the walk's slow start
-        ended at 4 in flight), and it is decoded beside the event loop."""
+        token, as get_profile and do_auth need during the handshake itself. ``whole_list``,
+        instead of ``decode``: thousands of rows to render, send and decode (docs/sync.md
+        §6). Its time is no sample of the portal's load for the budget (it read as a queue,
+        and the walk's slow start ended at 4 in flight), and it is decoded in steps on the
+        event loop, which reads the other answers in between (``providers/steps.py``)."""
         if auth:
             await self._ensure_session()
         endpoint = self._require_endpoint().url
@@ -187,7 +189,7 @@ class StalkerTransport:
         token: str | None,
         timeout: float | None,
         decode: Callable[[bytes], Any] = parse.decode_envelope,
-        whole_list: bool = False,
+        whole_list: Callable[[bytes], Steps[Any]] | None = None,
     ) -> Any:
         """One request and the verdict on its answer (``send`` retries a ``Retry``)."""
         self._requests += 1
@@ -198,8 +200,8 @@ class StalkerTransport:
         status = response.status_code
         if status == 200:
             try:
-                if whole_list:  # decoded beside the event loop (see ``_call``)
-                    env = await asyncio.to_thread(decode, response.content)
+                if whole_list is not None:  # decoded in steps (see ``_call``)
+                    env = await run_steps_async(whole_list(response.content))
                 else:
                     env = decode(response.content)
             except parse.PortalBusy as exc:
@@ -213,7 +215,7 @@ class StalkerTransport:
                 raise Retry(
                     exc, attempts=min(self._settings.bad_body_attempts, self._settings.max_attempts)
                 ) from None
-            slot.record(Outcome.NEUTRAL if whole_list else Outcome.OK)
+            slot.record(Outcome.OK if whole_list is None else Outcome.NEUTRAL)
             return env
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:

@@ -25,6 +25,7 @@ from iptvsync.providers.stalker.paging import (
 )
 from iptvsync.providers.stalker.session import StalkerSession
 from iptvsync.providers.stalker.transport import radio_params
+from iptvsync.providers.steps import Steps
 from iptvsync.records import (
     CategoryRecord,
     ChannelRecord,
@@ -199,14 +200,13 @@ class StalkerWalks(StalkerSession):
     ) -> StreamOutcome | None:
         urls = self._require_endpoint().urls
 
-        def decode(body: bytes) -> list[ChannelRecord]:
-            return parse.parse_channel_stream(body, urls, censored_genres=censored)
+        def decode(body: bytes) -> Steps[list[ChannelRecord]]:
+            return parse.channel_stream_steps(body, urls, censored_genres=censored)
 
         try:
             records = await self._call(
                 {"type": "itv", "action": "get_all_channels", "force_ch_link_check": ""},
-                decode=decode,
-                whole_list=True,
+                whole_list=decode,
             )
         except ProviderBadResponse as exc:
             log.info(

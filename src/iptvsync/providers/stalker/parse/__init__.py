@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from iptvsync.providers.stalker.parse.channels import (
     RADIO_PREFIX,
+    channel_stream_steps,
     parse_channel,
     parse_channel_stream,
     parse_channels,
@@ -63,6 +64,7 @@ __all__ = [
     "PortalUrls",
     "Profile",
     "StockSeason",
+    "channel_stream_steps",
     "decode_b64_cmd",
     "decode_envelope",
     "is_series_row",

@@ -15,6 +15,7 @@ from iptvsync.providers.stalker.parse.coerce import to_bool, to_int, to_str
 from iptvsync.providers.stalker.parse.envelope import decode_envelope
 from iptvsync.providers.stalker.parse.lists import parse_page
 from iptvsync.providers.stalker.parse.urls import PortalUrls
+from iptvsync.providers.steps import Steps, run_steps
 from iptvsync.records import ChannelRecord
 
 
@@ -75,16 +76,34 @@ def parse_channels(
     return out
 
 
+#: Rows decoded between two pauses of ``channel_stream_steps``: ~1–2 ms of the event loop's
+#: time, so the answers of the requests in flight are read while the list is decoded.
+CHANNEL_STEP = 16
+
+
 def parse_channel_stream(
     body: bytes, urls: PortalUrls, *, censored_genres: Iterable[str] = ()
 ) -> list[ChannelRecord]:
-    """``get_all_channels`` → records, one row at a time.
+    """``get_all_channels`` → records, in one go (``channel_stream_steps`` run to its end)."""
+    return run_steps(channel_stream_steps(body, urls, censored_genres=censored_genres))
+
+
+def channel_stream_steps(
+    body: bytes, urls: PortalUrls, *, censored_genres: Iterable[str] = ()
+) -> Steps[list[ChannelRecord]]:
+    """``get_all_channels`` → records, one row at a time, pausing (a bare ``yield``) every
+    ``CHANNEL_STEP`` rows; the records are the generator's return value.
 
     The answer holds every channel at once (tens of MB on big portals, each row the whole
     ``itv`` table); parsing it whole would hold every row's dict at the same time. ijson walks
     ``js.data`` row by row and only the compact records stay. Anything that is not the
     ``{"js": {"data": [...]}}`` shape goes through ``decode_envelope``, which knows every
     error body.
+
+    The pauses let a sync decode the list on its event loop between the answers of the
+    requests in flight (``StalkerTransport._call``'s ``steps``): decoded whole, in a thread or
+    not, the list held the interpreter for ~0.15 s, every answer meanwhile waited for it, and
+    the politeness budget read that wait as a queue at the portal (docs/sync.md §6).
     """
     stripped = body.strip()
     if not stripped.startswith(b"{"):
@@ -93,11 +112,15 @@ def parse_channel_stream(
     genres = frozenset(censored_genres)
     out: list[ChannelRecord] = []
     try:
-        for row in ijson.items(stripped, "js.data.item", use_float=True):
+        for number, row in enumerate(
+            ijson.items(stripped, "js.data.item", use_float=True), start=1
+        ):
             if isinstance(row, dict):
                 record = parse_channel(row, urls, censored_genres=genres)
                 if record is not None:
                     out.append(record)
+            if number % CHANNEL_STEP == 0:
+                yield
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
         raise ProviderBadResponse("the portal's channel list is not valid JSON") from None
     if not out:
