@@ -175,6 +175,12 @@ SPECS: dict[str, Spec] = {
         "case",
         "status items requests wall_s peak_rss_mb",
     ),
+    "walk_trace": Spec(
+        "--runs 3",
+        "--movies 2000 --series 500 --channels 200",
+        "case",
+        "exit walk_s to_cap_s in_flight_first_s in_flight_mean under_half_s",
+    ),
     "web_guide": Spec(
         "--vs {ref} --pairs {pairs}",
         "--vs {ref} --pairs {pairs} --channels 100",
