@@ -101,7 +101,7 @@ def channel_stream_steps(
     error body.
 
     The pauses let a sync decode the list on its event loop between the answers of the
-    requests in flight (``StalkerTransport._call``'s ``steps``): decoded whole, in a thread or
+    requests in flight (``StalkerTransport._call``'s ``whole_list``): decoded whole, in a thread or
     not, the list held the interpreter for ~0.15 s, every answer meanwhile waited for it, and
     the politeness budget read that wait as a queue at the portal (docs/sync.md §6).
     """
