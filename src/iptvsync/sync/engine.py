@@ -466,8 +466,8 @@ async def _sync_scope(
             page_cap=ctx.settings.incremental_page_cap if incremental_paging else None,
         )
     except (asyncio.CancelledError, SyncCancelled):
-        # Cancelled: what was fetched is kept too (at most two batches, written in well under
-        # a second).
+        # Cancelled: what was fetched is kept too (at most WRITES_AHEAD + 1 batches, written
+        # in well under a second).
         await asyncio.shield(flush(wait=True))
         raise
     except Exception:
