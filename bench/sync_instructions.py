@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -34,11 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.sync_stalker import MAC, _fake, warm_portal
-
-from iptvsync.settings import Settings
-from iptvsync.store import providers as provider_store
-from iptvsync.store.open import open_database
+from bench.sync_stalker import _fake, cli_provider, warm_portal
 
 #: What ``iptvsync sync`` imports before its first request (the start's share).
 SYNC_IMPORTS = (
@@ -88,19 +83,12 @@ def main() -> None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     args.family, args.guide_prerendered, args.warm_portal = "stock", False, True
     items = args.movies + args.series + args.channels
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
     with (
         tempfile.TemporaryDirectory() as tmp,
         _fake(args, {"latency_ms": 0.0, "capacity": None}) as portal,
     ):
-        env["IPTVSYNC_DATA_DIR"] = tmp
-        add = [sys.executable, "-m", "iptvsync", "provider", "add", "stalker"]
-        add += ["--url", f"{portal.url}/c/", "--mac", MAC, "--name", "b"]
-        subprocess.run(add, env=env, capture_output=True, check=True)
-        db = open_database(Settings(data_dir=Path(tmp)))
-        with db.begin() as conn:  # the catalogue alone: the guide has benchmarks of its own
-            provider_store.update_provider(conn, 1, {"options": {"guide": "none"}})
-        db.dispose()
+        # The catalogue alone: the guide has benchmarks of its own.
+        env = cli_provider(portal.url, tmp, guide=False)
         warm_portal(portal.url, args)
         started = time.perf_counter()
         ran = callgrind([sys.executable, "-m", "iptvsync", "sync", "b"], env, f"{tmp}/sync")

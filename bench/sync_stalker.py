@@ -237,6 +237,21 @@ def _fake(args: argparse.Namespace, case: dict[str, Any]) -> ServerProcess:
     )
 
 
+def cli_provider(portal_url: str, data_dir: str, *, guide: bool = True) -> dict[str, str]:
+    """The environment of a CLI on a fresh data dir holding the fake portal as provider "b"
+    (without its guide unless ``guide``): what every CLI benchmark of the portal starts from."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
+    env["IPTVSYNC_DATA_DIR"] = data_dir
+    add = [CLI, "provider", "add", "stalker", "--url", f"{portal_url}/c/", "--mac", MAC]
+    subprocess.run([*add, "--name", "b"], env=env, capture_output=True, check=True)
+    if not guide:
+        db = open_database(Settings(data_dir=Path(data_dir)))
+        with db.begin() as conn:
+            provider_store.update_provider(conn, 1, {"options": {"guide": "none"}})
+        db.dispose()
+    return env
+
+
 def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """A full ``iptvsync sync`` on a fresh data dir, then the unchanged re-sync."""
     case = CASES[name]
@@ -246,15 +261,7 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         _fake(args, case) as portal,
     ):
         cores = _pin(portal, _pinning(args))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
-        env["IPTVSYNC_DATA_DIR"] = tmp
-        add = [CLI, "provider", "add", "stalker", "--url", f"{portal.url}/c/", "--mac", MAC]
-        subprocess.run([*add, "--name", "b"], env=env, capture_output=True, check=True)
-        if not case.get("guide", True):
-            db = open_database(Settings(data_dir=Path(tmp)))
-            with db.begin() as conn:
-                provider_store.update_provider(conn, 1, {"options": {"guide": "none"}})
-            db.dispose()
+        env = cli_provider(portal.url, tmp, guide=case.get("guide", True))
         assert portal.proc is not None
         fake = psutil.Process(portal.proc.pid)
         warmth = warm_portal(portal.url, args)

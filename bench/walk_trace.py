@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,11 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.sync_stalker import MAC, _fake, warm_portal
-
-from iptvsync.settings import Settings
-from iptvsync.store import providers as provider_store
-from iptvsync.store.open import open_database
+from bench.sync_stalker import _fake, cli_provider, warm_portal
 
 TRACER = str(Path(__file__).resolve().parent / "_walk_tracer.py")
 
@@ -67,17 +62,9 @@ def main() -> None:
     args.family, args.guide_prerendered, args.warm_portal = "stock", False, True
     case = {"latency_ms": args.latency_ms, "capacity": None}
     for _ in range(args.runs):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
         with tempfile.TemporaryDirectory() as tmp, _fake(args, case) as portal:
-            env["IPTVSYNC_DATA_DIR"] = tmp
+            env = cli_provider(portal.url, tmp, guide=False)
             env["WALK_TRACE_OUT"] = trace = f"{tmp}/trace.json"
-            add = [sys.executable, "-m", "iptvsync", "provider", "add", "stalker"]
-            add += ["--url", f"{portal.url}/c/", "--mac", MAC, "--name", "b"]
-            subprocess.run(add, env=env, capture_output=True, check=True)
-            db = open_database(Settings(data_dir=Path(tmp)))
-            with db.begin() as conn:
-                provider_store.update_provider(conn, 1, {"options": {"guide": "none"}})
-            db.dispose()
             warm_portal(portal.url, args)
             sync = [sys.executable, TRACER, "sync", "b", *(["--vod"] if args.vod else [])]
             ran = subprocess.run(sync, env=env, capture_output=True, text=True, check=False)
