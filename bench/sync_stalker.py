@@ -52,6 +52,10 @@ import httpx
 import psutil
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._replay import ReplayPortal
+
 from iptvsync.fakes.server import ServerProcess
 from iptvsync.providers.http import build_http_client
 from iptvsync.providers.registry import make_client
@@ -127,6 +131,18 @@ def warm_portal(url: str, args: argparse.Namespace) -> str:
 def cpu_s(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
+
+
+def portal_processes(portal: ServerProcess | ReplayPortal) -> list[psutil.Process]:
+    """The portal's processes: the fake's, or with ``--replay`` the front's and the fake's."""
+    if isinstance(portal, ReplayPortal):
+        return [psutil.Process(pid) for pid in portal.processes()]
+    assert portal.proc is not None
+    return [psutil.Process(portal.proc.pid)]
+
+
+def portal_cpu_s(processes: list[psutil.Process]) -> float:
+    return sum(cpu_s(p) for p in processes)
 
 
 def content_pages(stats: dict[str, Any]) -> int:
@@ -223,18 +239,35 @@ def _cli(args: list[str], env: dict[str, str], cores: set[int] | None) -> dict[s
     }
 
 
-def _fake(args: argparse.Namespace, case: dict[str, Any]) -> ServerProcess:
-    """The fake portal of a case, in its own process."""
-    return ServerProcess(
+def _fake(args: argparse.Namespace, case: dict[str, Any]) -> ServerProcess | ReplayPortal:
+    """The fake portal of a case, in its own process; with ``--replay``, behind the replaying
+    front (``bench/_replay.py``), which adds the case's latency to a fake run at 0 ms."""
+    replay = getattr(args, "replay", False)
+    if replay and case["capacity"]:
+        raise SystemExit("--replay has no capacity model: use the fake itself for this case")
+    fake = ServerProcess(
         "stalker",
         movies=args.movies,
         series=args.series,
         channels=args.channels,
         family=args.family,
-        latency_ms=case["latency_ms"],
+        latency_ms=0.0 if replay else case["latency_ms"],
         capacity=case["capacity"],
         options={"epg_prerendered": args.guide_prerendered},
     )
+    return ReplayPortal(fake, case["latency_ms"]) if replay else fake
+
+
+def record(portal: ServerProcess | ReplayPortal, case: dict[str, Any]) -> None:
+    """``--replay``: one sync and its re-sync through the front into a throwaway data dir, so
+    that the measured runs ask it nothing it has not answered before."""
+    if not isinstance(portal, ReplayPortal):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        env = cli_provider(portal.url, tmp, guide=case.get("guide", True))
+        for _ in range(2):
+            sync = [CLI, "sync", "b", *case.get("sync_args", [])]
+            subprocess.run(sync, env=env, capture_output=True, check=True)
 
 
 def cli_provider(portal_url: str, data_dir: str, *, guide: bool = True) -> dict[str, str]:
@@ -262,12 +295,12 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     ):
         cores = _pin(portal, _pinning(args))
         env = cli_provider(portal.url, tmp, guide=case.get("guide", True))
-        assert portal.proc is not None
-        fake = psutil.Process(portal.proc.pid)
+        fake = portal_processes(portal)
         warmth = warm_portal(portal.url, args)
+        record(portal, case)
         for label in (name, f"{name}-resync"):
             httpx.post(f"{portal.url}/_control/reset-stats")
-            fake_before = cpu_s(fake)
+            fake_before = portal_cpu_s(fake)
             ran = _cli(["sync", "b", *case.get("sync_args", [])], env, cores)
             stats = httpx.get(f"{portal.url}/_control/stats").json()
             spawned_at, exited_at = ran.pop("spawned_at"), ran.pop("exited_at")
@@ -302,13 +335,14 @@ def run_cli_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                     "pinned": _pinning(args),
                     "guide_prerendered": args.guide_prerendered,
                     "portal": warmth,
+                    "replay": isinstance(portal, ReplayPortal),
                     **ran,
                     "status": last[0] if last else None,
                     "items": items,
                     "items_per_s": round(items / ran["wall_s"], 1) if items else None,
                     "requests": last[1] if last else None,
                     "content_pages": pages,
-                    "portal_cpu_s": round(cpu_s(fake) - fake_before, 2),
+                    "portal_cpu_s": round(portal_cpu_s(fake) - fake_before, 2),
                     **phases,
                     "floor_s": round(floor, 2) if floor else None,
                     "ratio_to_floor": round(ran["wall_s"] / floor, 3) if floor else None,
@@ -325,8 +359,7 @@ async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str
     in_flight = 32
     with _fake(args, case) as portal:
         _pin(portal, _pinning(args))
-        assert portal.proc is not None
-        fake = psutil.Process(portal.proc.pid)
+        fake = portal_processes(portal)
         warmth = await asyncio.to_thread(warm_portal, portal.url, args)
         path = "/stalker_portal/server/load.php" if args.family == "stock" else "/portal.php"
         endpoint = f"{portal.url}{path}?JsHttpRequest=1-xml&"
@@ -352,7 +385,10 @@ async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str
                     await get(vod + str(number), headers)
                     latencies.append(time.perf_counter() - sent)
 
-            fake_before, client_before = cpu_s(fake), time.process_time()
+            if isinstance(portal, ReplayPortal):  # the recording walk, not measured
+                await asyncio.gather(*(page(n) for n in range(1, pages + 1)))
+                latencies.clear()
+            fake_before, client_before = portal_cpu_s(fake), time.process_time()
             started = time.perf_counter()
             await asyncio.gather(*(page(n) for n in range(1, pages + 1)))
             wall = time.perf_counter() - started
@@ -365,12 +401,13 @@ async def run_harness_case(name: str, args: argparse.Namespace) -> list[dict[str
                 "family": args.family,
                 "pinned": _pinning(args),
                 "portal": warmth,
+                "replay": isinstance(portal, ReplayPortal),
                 "pages": pages,
                 "wall_s": round(wall, 2),
                 "pages_per_s": round(pages / wall, 1),
                 "median_ms": round(latencies[len(latencies) // 2] * 1000, 1),
                 "client_cpu_s": round(time.process_time() - client_before, 2),
-                "portal_cpu_s": round(cpu_s(fake) - fake_before, 2),
+                "portal_cpu_s": round(portal_cpu_s(fake) - fake_before, 2),
                 "floor_s": round(floor, 2),
                 "ratio_to_floor": round(wall / floor, 3),
             }
@@ -383,6 +420,8 @@ async def run_case(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         return await run_harness_case(name, args)
     if case.get("cli"):
         return await asyncio.to_thread(run_cli_case, name, args)
+    if args.replay:
+        raise SystemExit(f"--replay is for the cli-* and harness-* cases, not {name}")
     out: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -501,6 +540,13 @@ def main() -> None:
         help="the fake renders its rows and sorts its lists before the sync and serves them"
         " from memory, as a portal with warm caches does (docs/benchmarks.md)",
     )
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="a lean front answers the pages from memory after the latency, the fake behind it"
+        " at 0 ms: the portal's CPU is then a tenth of the fake's (cli-* and harness-* cases;"
+        " bench/_replay.py, docs/benchmarks.md)",
+    )
     args = parser.parse_args()
     if not args.case:
         # One process per case, so each peak RSS is that case's own.
@@ -509,7 +555,11 @@ def main() -> None:
         sizes += ["--pin"] if args.pin else ["--pin-portal"] if args.pin_portal else []
         sizes += ["--guide-prerendered"] if args.guide_prerendered else []
         sizes += ["--warm-portal"] if args.warm_portal else []
-        for name in CASES:
+        sizes += ["--replay"] if args.replay else []
+        for name, case in CASES.items():
+            measured_by_replay = (case.get("cli") or case.get("harness")) and not case["capacity"]
+            if args.replay and not measured_by_replay:
+                continue
             subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
         return
     for name in args.case:
