@@ -3,7 +3,7 @@
 On a two-core machine the fake portal (Starlette under uvicorn, the portal's logic in Python)
 spends about 0.45 ms of CPU per page, 2.4-2.9 s over a full walk, on the cores the client
 needs; a real portal's CPU is another machine's. This front answers every request it has seen
-before from memory, after the latency the case asks for, for about a tenth of that CPU; a
+before from memory, after the latency the case asks for, for about a third of that CPU; a
 request it has not seen goes to the fake (which runs at 0 ms) and its answer is kept. So a
 sync run once through the front (the recording run) and then again (the measured run) is
 answered by a portal that costs the client's machine almost nothing (docs/benchmarks.md,

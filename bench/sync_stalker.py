@@ -20,6 +20,13 @@ memory: on this two-core machine, the fake rendering 255k programmes during the 
 of its CPU, one process serving the walk too) measured as the guide's cost to the client,
 which a real portal's machine does not charge it (docs/benchmarks.md, issue 16).
 
+``--replay`` puts a lean front (``bench/_replay.py``) before the fake, which then runs at 0 ms:
+the front answers every page it has seen from memory after the case's latency, for about a
+third of the fake's CPU. Each ``cli-*`` case first runs one sync and its re-sync through it
+unmeasured (the recording), then the measured ones; ``harness-20ms`` walks twice. The fake's
+~0.45 ms of CPU a page is CPU a real portal spends on its own machine, not on the client's
+(docs/benchmarks.md, "The portal's CPU").
+
 ``--pin`` puts the fake portal on the last core and the client on the others (where the machine
 has two or more), so the portal's CPU is not the client's; ``--pin-portal`` puts the portal on
 the last core and leaves the client every core, as its own machine's ("-noguide" CLI cases: the
@@ -544,7 +551,7 @@ def main() -> None:
         "--replay",
         action="store_true",
         help="a lean front answers the pages from memory after the latency, the fake behind it"
-        " at 0 ms: the portal's CPU is then a tenth of the fake's (cli-* and harness-* cases;"
+        " at 0 ms: the portal's CPU is then a third of the fake's (cli-* and harness-* cases;"
         " bench/_replay.py, docs/benchmarks.md)",
     )
     args = parser.parse_args()
