@@ -9,9 +9,11 @@ sync run once through the front (the recording run) and then again (the measured
 answered by a portal that costs the client's machine almost nothing (docs/benchmarks.md,
 "The portal's CPU").
 
-- Answers are kept by method, request target and body; a GET answered 200 is kept, anything
-  else is passed through each time. A Stalker token travels in a header, and the recorded
-  handshake hands the client the recorded token, so the same walk asks the same targets.
+- Answers are kept by method, request target and body, not by header; a GET answered 200 is
+  kept, anything else is passed through each time. A Stalker token travels in a header, and
+  the recorded handshake hands the client the recorded token, so the same walk asks the same
+  targets. One client at a time: an answer recorded for one set of headers (a MAC, an
+  ``Accept-Encoding``) is replayed to any other.
 - ``/_control/stats`` answers the front's own counts in the fake's shape (``requests``,
   ``by_action``, ``first_at``, ``last_at``) plus ``hits``, ``misses`` and the fake's own
   stats under ``upstream``; ``/_control/reset-stats`` resets both; any other ``/_control/``
@@ -76,7 +78,10 @@ class Stats:
 
 def answer(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
     """A whole HTTP/1.1 answer, framed by its length."""
-    reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:  # a status Python has no name for
+        reason = ""
     head = [f"HTTP/1.1 {status} {reason}".encode()]
     head += [name + b": " + value for name, value in headers if name.lower() not in _HOP]
     head.append(b"Content-Length: " + str(len(body)).encode())
