@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import socket
+import subprocess
+import sys
 import zlib
 from collections.abc import AsyncIterator
 
@@ -165,3 +168,67 @@ async def test_only_http_and_https(lean: bool) -> None:
         for url in ("file:///etc/passwd", "ftp://h/x", "/etc/passwd"):
             with pytest.raises(ProviderBadResponse, match="not http"):
                 await http.get_small(url)
+
+
+# The first request that needs aiohttp, in an interpreter that has not imported it: a Stalker
+# sync's guide stream starts during the VOD walk, and ~0.14 s of imports on the event loop
+# held every page in flight (docs/benchmarks.md, "aiohttp off the loop").
+_FIRST_STREAM = """
+import asyncio, http.server, json, sys, threading
+
+first = {}
+
+
+class Watch:  # notes the thread that imports aiohttp first
+    def find_spec(self, name, path=None, target=None):
+        if name == "aiohttp" and not first:
+            first["thread"] = threading.current_thread().name
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"a guide" * 1000
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+
+from iptvsync.providers.http import BodyKind, build_http_client
+
+assert "aiohttp" not in sys.modules
+
+
+async def main():
+    http = build_http_client()
+    url = f"http://127.0.0.1:{server.server_address[1]}/guide"
+    async with http.stream(url, kind=BodyKind.GUIDE) as stream:
+        body = await stream.read()
+    again = await http.get_small(url)  # the fast path, beside an aiohttp session
+    await http.aclose()
+    return {"loop": threading.current_thread().name, "import": first.get("thread"),
+            "sizes": [len(body), len(again.content)]}
+
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_the_first_stream_imports_aiohttp_off_the_event_loop() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_STREAM], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout)
+    assert seen["import"] is not None and seen["import"] != seen["loop"]
+    assert seen["sizes"] == [7000, 7000]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ from iptvsync.settings import Settings
 
 if TYPE_CHECKING:  # imported where a request needs it (``connector.py`` says why)
     import aiohttp
+
+#: The module that brings aiohttp in, imported off the loop (``ProviderHttp._aiohttp_loaded``).
+_CONNECTOR = "iptvsync.providers.connector"
 
 __all__ = [
     "BodyKind",
@@ -320,6 +324,15 @@ class ProviderHttp:
         #: The page fast path's pools (``lean.py``), as the two sessions: any address, public only.
         self._lean: dict[bool, lean.LeanPool] = {}
 
+    async def _aiohttp_loaded(self) -> None:
+        """Import aiohttp (and the connector) in a worker thread the first time a request
+        needs it: ~0.14 s of imports that, run on the event loop, held every request of a
+        walk in flight (a Stalker sync's guide stream starts during the VOD walk; docs/
+        benchmarks.md, "aiohttp off the loop"). The loop goes on serving its answers while
+        the thread imports; the import costs the same CPU, spread instead of in one stall."""
+        if _CONNECTOR not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, _CONNECTOR)
+
     def _session(self, allow_private: bool) -> aiohttp.ClientSession:
         current = self._any if allow_private else self._public
         if current is not None and not current.closed:
@@ -482,6 +495,7 @@ class ProviderHttp:
                         )
                         private = response.peer_private
                     else:
+                        await self._aiohttp_loaded()
                         import aiohttp
 
                         timeout = aiohttp.ClientTimeout(
