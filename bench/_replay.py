@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import http
 import subprocess
@@ -151,8 +152,8 @@ class Front(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.upstream = Upstream(replay.host, replay.port)
-        self.queue: asyncio.Queue[tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]] = (
-            asyncio.Queue()
+        self.queue: collections.deque[tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]] = (
+            collections.deque()
         )
         self.worker: asyncio.Task[None] | None = None
         self._reset()
@@ -191,15 +192,13 @@ class Front(asyncio.Protocol):
         method = self.parser.get_method()
         request = (method, self.url, self.headers, b"".join(self.body))
         self._reset()
-        cached = self.replay.cache.get((method, request[1], request[3]))
-        if cached is not None and self.worker is None and self.queue.empty():
+        if self.worker is None and not self.queue:
             # The common case, kept off the task machinery: one timer per answer.
-            self.replay.stats.count(request[1])
-            self.replay.stats.hits += 1
-            assert self.transport is not None
-            asyncio.get_running_loop().call_later(self.replay.latency, self._send, cached)
-            return
-        self.queue.put_nowait(request)
+            cached = self.replay.hit(method, request[1], request[3])
+            if cached is not None:
+                asyncio.get_running_loop().call_later(self.replay.latency, self._send, cached)
+                return
+        self.queue.append(request)
         if self.worker is None:
             self.worker = asyncio.ensure_future(self._work())
 
@@ -209,8 +208,8 @@ class Front(asyncio.Protocol):
 
     async def _work(self) -> None:
         try:
-            while not self.queue.empty():
-                self._send(await self.replay.serve(self.upstream, *self.queue.get_nowait()))
+            while self.queue:
+                self._send(await self.replay.serve(self.upstream, *self.queue.popleft()))
         except (ConnectionError, OSError):
             if self.transport is not None:
                 self.transport.close()
@@ -226,6 +225,14 @@ class Replay:
         self.cache: dict[tuple[bytes, bytes, bytes], bytes] = {}
         self.stats = Stats()
 
+    def hit(self, method: bytes, target: bytes, body: bytes) -> bytes | None:
+        """The kept answer to a request, counted as served; None when there is none."""
+        cached = self.cache.get((method, target, body))
+        if cached is not None:
+            self.stats.count(target)
+            self.stats.hits += 1
+        return cached
+
     async def serve(
         self,
         upstream: Upstream,
@@ -235,7 +242,6 @@ class Replay:
         body: bytes,
     ) -> bytes:
         """The answer to one request that could not be answered at once."""
-        key = (method, target, body)
         path = target.partition(b"?")[0]
         if path.startswith(b"/_control/"):
             if path == b"/_control/stats":
@@ -246,16 +252,14 @@ class Replay:
                 self.stats = Stats()
             status, got_headers, got = await upstream.ask(method, target, headers, body)
             return answer(status, got_headers, got)
-        self.stats.count(target)
-        cached = self.cache.get(key)
+        cached = self.hit(method, target, body)
         if cached is None:
+            self.stats.count(target)
             self.stats.misses += 1
             status, got_headers, got = await upstream.ask(method, target, headers, body)
             cached = answer(status, got_headers, got)
             if method == b"GET" and status == 200:
-                self.cache[key] = cached
-        else:
-            self.stats.hits += 1
+                self.cache[(method, target, body)] = cached
         await asyncio.sleep(self.latency)
         return cached
 

@@ -272,8 +272,8 @@ def record(portal: ServerProcess | ReplayPortal, case: dict[str, Any]) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         env = cli_provider(portal.url, tmp, guide=case.get("guide", True))
+        sync = [CLI, "sync", "b", *case.get("sync_args", [])]
         for _ in range(2):
-            sync = [CLI, "sync", "b", *case.get("sync_args", [])]
             subprocess.run(sync, env=env, capture_output=True, check=True)
 
 
