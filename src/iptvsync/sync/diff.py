@@ -10,7 +10,14 @@ from typing import Any
 
 import orjson
 
-from iptvsync.records import CatalogueRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
+from iptvsync.records import (
+    CatalogueRecord,
+    ChannelRecord,
+    Kind,
+    MovieRecord,
+    SeriesRecord,
+    WalkedRecord,
+)
 from iptvsync.store.bulk import UNCATEGORISED
 
 
@@ -78,9 +85,5 @@ def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
     return detail or None
 
 
-def record_kind(record: CatalogueRecord) -> Kind:
-    if isinstance(record, ChannelRecord):
-        return Kind.CHANNEL
-    if isinstance(record, SeriesRecord):
-        return Kind.SERIES
-    return Kind.MOVIE
+def record_kind(record: WalkedRecord) -> Kind:
+    return record.kind

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from iptvsync.records import CatalogueRecord, Page
+from iptvsync.records import Page, WalkedRecord
 
 
 @dataclass(slots=True)
 class FetchedPage:
-    records: list[CatalogueRecord]
+    records: Sequence[WalkedRecord]
     rows: int  # rows the portal sent (records may be fewer: rows without ids are dropped)
     total_items: int | None = None
     page_size: int | None = None
@@ -53,7 +53,7 @@ Deliver = Callable[[Page], Awaitable[bool]]
 SeenKey = str
 
 
-def seen_key(record: CatalogueRecord) -> SeenKey:
+def seen_key(record: WalkedRecord) -> SeenKey:
     return f"{record.kind}:{record.provider_item_id}"
 
 
