@@ -9,7 +9,6 @@ engine, the store and the API never see a protocol's quirks. ``provider_item_id`
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -122,79 +121,6 @@ for _cls in (ChannelRecord, MovieRecord, SeriesRecord):
     _pickled_as_values(_cls)
 
 
-class RawPage:
-    """A page of items as the provider sent it, with the parser that reads it: its items are
-    parsed where they are written (the sync's write process) instead of on the walk's event
-    loop, where the parse was two fifths of a large Stalker walk's work (docs/sync.md,
-    "Pages parsed where they are written").
-
-    ``parse(body, *args)`` must be a module-level function (a pickle names it) that returns
-    the page's records in the order its ``DeferredRecord``s number them."""
-
-    __slots__ = ("args", "body", "parse")
-
-    def __init__(
-        self, body: bytes, parse: Callable[..., Sequence[CatalogueRecord]], args: tuple[Any, ...]
-    ) -> None:
-        self.body = body
-        self.parse = parse
-        self.args = args
-
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        return RawPage, (self.body, self.parse, self.args)
-
-    def records(self) -> Sequence[CatalogueRecord]:
-        return self.parse(self.body, *self.args)
-
-
-class DeferredRecord:
-    """One item of a ``RawPage``: the kind and id the walk needs (to de-duplicate, count and
-    buffer it), and where its record is; ``resolve_records`` parses it where it is written."""
-
-    __slots__ = ("index", "kind", "page", "provider_item_id")
-
-    def __init__(self, provider_item_id: str, kind: Kind, page: RawPage, index: int) -> None:
-        self.provider_item_id = provider_item_id
-        self.kind = kind
-        self.page = page
-        self.index = index
-
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        return DeferredRecord, (self.provider_item_id, self.kind, self.page, self.index)
-
-
-#: What a walk delivers: records, or items of a page parsed later.
-WalkedRecord = CatalogueRecord | DeferredRecord
-
-
-def resolve_records(items: list[WalkedRecord]) -> list[CatalogueRecord]:
-    """The records of ``items``, each ``RawPage`` parsed once. A page's parse must give the
-    kind and id the walk read for each item: anything else is a bug, and the batch fails
-    rather than writing one item's data under another's id."""
-    parsed: dict[int, Sequence[CatalogueRecord]] = {}
-    out: list[CatalogueRecord] = []
-    for item in items:
-        if type(item) is not DeferredRecord:
-            out.append(item)  # type: ignore[arg-type]
-            continue
-        page = item.page
-        records = parsed.get(id(page))
-        if records is None:
-            records = parsed[id(page)] = page.records()
-        record = records[item.index] if item.index < len(records) else None
-        if (
-            record is None
-            or record.provider_item_id != item.provider_item_id
-            or record.kind != item.kind
-        ):
-            raise ValueError(
-                f"a deferred page parsed differently from its walk: item {item.index} "
-                f"({item.kind}:{item.provider_item_id})"
-            )
-        out.append(record)
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class EpisodeRecord:
     provider_item_id: str
@@ -263,7 +189,7 @@ class Page:
 
     stream: str
     number: int
-    records: list[WalkedRecord]
+    records: list[CatalogueRecord]
     total_pages: int | None = None
     total_items: int | None = None
 

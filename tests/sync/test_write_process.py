@@ -22,22 +22,14 @@ from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.stalker import DEFAULT_MAC, StalkerFakeConfig, create_app
 from iptvsync.providers.registry import make_client
-from iptvsync.providers.stalker.parse import PortalUrls, defer_vod_items
-from iptvsync.records import (
-    ChannelRecord,
-    DeferredRecord,
-    Kind,
-    MovieRecord,
-    ProgrammeRecord,
-    SeriesRecord,
-)
+from iptvsync.records import ChannelRecord, Kind, MovieRecord, ProgrammeRecord, SeriesRecord
 from iptvsync.settings import Settings
 from iptvsync.store import providers as provider_store
 from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
 from iptvsync.store.models import ITEM_TABLES, programmes
-from iptvsync.sync import batch_write, guide_sink, write_child, write_process
+from iptvsync.sync import guide_sink, write_child, write_process
 from iptvsync.sync.batch_write import write_programmes
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
@@ -56,7 +48,6 @@ class Calls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.names: list[str] = []
         self.batch_sizes: list[int] = []  # items of each write_items call
-        self.deferred = 0  # items of those batches sent unparsed (``records.DeferredRecord``)
         original = WriteProcess.call
 
         def ready(process: WriteProcess) -> bool:
@@ -69,9 +60,6 @@ class Calls:
             self.names.append(fn.__name__)
             if fn.__name__ == "write_items":  # (provider, run, version, batches, categories)
                 self.batch_sizes.append(sum(len(items) for items in args[3].values()))
-                self.deferred += sum(
-                    type(item) is DeferredRecord for items in args[3].values() for item in items
-                )
             return original(process, fn, *args)
 
         monkeypatch.setattr(WriteProcess, "call", call)
@@ -168,32 +156,11 @@ async def test_the_write_process_stores_what_this_process_stores(
     monkeypatch.setattr(guide_sink, "MIN_CHANNELS", 10)
     monkeypatch.setattr(guide_sink, "CHUNK", 4096)  # many feeds, cut anywhere in a channel
     calls = Calls(monkeypatch)
-    # The child from the run's start: every VOD page then goes to it unparsed, whatever the
-    # walk fetched before its first batch (a timing of this machine's).
-    made = RunWriter.__init__
-
-    def eager(writer: RunWriter, *args: Any, **kwargs: Any) -> None:
-        made(writer, *args, **kwargs)
-        writer.expect_more()
-
-    monkeypatch.setattr(RunWriter, "__init__", eager)
-    parsed_here: list[int] = []  # items of pages deferred but parsed in this process
-    resolve = batch_write.resolve_records
-
-    def watched(items: list[Any]) -> Any:
-        parsed_here.append(sum(type(item) is DeferredRecord for item in items))
-        return resolve(items)
-
-    monkeypatch.setattr(batch_write, "resolve_records", watched)
     runs = {name: await site.sync() for name, site in sites.items()}
     for run in runs.values():
         assert run["status"] == "succeeded", run
     # The child did the bulk of it: the item batches and the guide went through it.
     assert calls.names.count("write_items") >= 3
-    # The VOD pages went to it unparsed (the censored categories' hidden pages are parsed
-    # where they are fetched); the thread's run parsed every page where it fetched it.
-    assert calls.deferred >= SIZES["movies"]
-    assert parsed_here and not any(parsed_here)
     assert calls.names.count("sink_feed") >= 2
     assert calls.names.count("sink_open") == calls.names.count("sink_close") == 1
     assert "write_programmes" not in calls.names  # the child decoded the guide itself
@@ -377,21 +344,13 @@ def test_the_child_and_what_it_runs_import_no_sqlalchemy() -> None:
             MovieRecord("9", "Film", 2001, 7.5, added_at=datetime(2024, 1, 1, tzinfo=UTC))
         ],
         Kind.CHANNEL: [ChannelRecord("1", "One")],
-        # A VOD page sent unparsed: unpickled, it imports its parser's modules.
-        Kind.SERIES: defer_vod_items(
-            [{"id": "5", "is_series": "1"}],
-            b'{"js": {"data": [{"id": "5", "is_series": "1"}]}}',
-            PortalUrls.from_endpoint("http://portal.test/c/"),
-        ),
     }
     sent = pickle.dumps(
         [("db.sqlite", bulk_shapes()), (write_items, (1, 1, 1, items, {Kind.MOVIE: {}}))]
     )
     code = (
         f"import pickle, sys; import {', '.join(modules)}; "
-        "from iptvsync.records import resolve_records; "
-        "sent = pickle.loads(sys.stdin.buffer.read()); "
-        "[resolve_records(items) for items in sent[1][1][3].values()]; "
+        "pickle.loads(sys.stdin.buffer.read()); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('sqlalchemy', 'pydantic', 'aiohttp', 'asyncio')))"
     )

@@ -27,11 +27,6 @@ from iptvsync.records import (
 # Called by the client for every page, in order within a stream. Returns False to stop that
 # stream (incremental sync: "this page brought nothing new"). Raising stops the whole walk.
 PageHandler = Callable[[Page], Awaitable[bool]]
-# Asked by a client for each page it could deliver unparsed (``records.RawPage``): True when
-# the page's items will be written in another process (the sync's write process), where their
-# parse costs the walk's event loop nothing. A client may ignore it (docs/sync.md, "Pages
-# parsed where they are written").
-DeferParse = Callable[[], bool]
 
 
 @dataclass(slots=True)
@@ -102,7 +97,6 @@ class ProviderClient(Protocol):
         *,
         newest_first: bool = False,
         page_cap: int | None = None,
-        defer_parse: DeferParse | None = None,
     ) -> WalkResult: ...
 
     async def series_detail(self, series_provider_id: str) -> list[SeasonRecord]: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from iptvsync.records import Kind, ProgrammeRecord, WalkedRecord, resolve_records
+from iptvsync.records import CatalogueRecord, Kind, ProgrammeRecord
 from iptvsync.store.bulk import BulkTarget, upsert
 from iptvsync.sync.diff import record_to_row
 
@@ -26,18 +26,17 @@ def write_items(
     provider_id: int,
     run_id: int,
     version: int,
-    batches: dict[Kind, list[WalkedRecord]],
+    batches: dict[Kind, list[CatalogueRecord]],
     cat_maps: dict[Kind, dict[str, int]],
 ) -> tuple[int, dict[str, dict[str, int]]]:
-    """One transaction for the buffered pages: how many items were new, and the counts.
-    Items of pages delivered unparsed are parsed here (``records.resolve_records``)."""
+    """One transaction for the buffered pages: how many items were new, and the counts."""
     now = datetime.now(UTC)
     new = 0
     deltas: dict[str, dict[str, int]] = {}
     with target.begin() as tx:
         for kind, records in batches.items():
             cat_map = cat_maps[kind]
-            rows = [record_to_row(r, cat_map) for r in resolve_records(records)]
+            rows = [record_to_row(r, cat_map) for r in records]
             writer = tx.writer(kind.value)
             result = upsert(writer, provider_id, rows, run_id=run_id, version=version, now=now)
             deltas[COUNT_KEY[kind]] = {

@@ -10,14 +10,7 @@ from typing import Any
 
 import orjson
 
-from iptvsync.records import (
-    CatalogueRecord,
-    ChannelRecord,
-    Kind,
-    MovieRecord,
-    SeriesRecord,
-    WalkedRecord,
-)
+from iptvsync.records import CatalogueRecord, ChannelRecord, Kind, MovieRecord, SeriesRecord
 from iptvsync.store.bulk import UNCATEGORISED
 
 
@@ -85,5 +78,9 @@ def _detail(record: MovieRecord | SeriesRecord) -> dict[str, Any] | None:
     return detail or None
 
 
-def record_kind(record: WalkedRecord) -> Kind:
-    return record.kind
+def record_kind(record: CatalogueRecord) -> Kind:
+    if isinstance(record, ChannelRecord):
+        return Kind.CHANNEL
+    if isinstance(record, SeriesRecord):
+        return Kind.SERIES
+    return Kind.MOVIE

@@ -27,7 +27,7 @@ from iptvsync.errors import (
 from iptvsync.providers.base import ProviderClient, ProviderConfig
 from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.masking import mask_secrets
-from iptvsync.records import Kind, Page, Scope, WalkedRecord, WalkResult
+from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
@@ -404,12 +404,12 @@ async def _sync_scope(
     state.phase = Phase.walking(scope)
     if state.walk_started is None:
         state.walk_started = time.monotonic()
-    buffer: dict[Kind, dict[str, WalkedRecord]] = {k: {} for k in kinds}
+    buffer: dict[Kind, dict[str, CatalogueRecord]] = {k: {} for k in kinds}
     buffered = 0
     # The batches being written while the walk goes on fetching (see ``WRITES_AHEAD``).
     writing: OneInFlight[int] = OneInFlight(ahead=WRITES_AHEAD)
 
-    async def write(batches: dict[Kind, list[WalkedRecord]]) -> int:
+    async def write(batches: dict[Kind, list[CatalogueRecord]]) -> int:
         new, deltas = await _db(
             state.writer.call,
             write_items,
@@ -464,8 +464,6 @@ async def _sync_scope(
             on_page,
             newest_first=mode == "incremental",
             page_cap=ctx.settings.incremental_page_cap if incremental_paging else None,
-            # Once the write process writes the batches, their pages are parsed there.
-            defer_parse=lambda: state.writer.started,
         )
     except (asyncio.CancelledError, SyncCancelled):
         # Cancelled: what was fetched is kept too (at most WRITES_AHEAD + 1 batches, written

@@ -32,13 +32,7 @@ from iptvsync.errors import (
     ProviderError,
     ProviderUnreachable,
 )
-from iptvsync.providers.base import (
-    DeferParse,
-    GuideOffload,
-    PageHandler,
-    PlayTarget,
-    ProviderConfig,
-)
+from iptvsync.providers.base import GuideOffload, PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.guard import check_scheme
 from iptvsync.providers.http import BodyKind, ProviderHttp, safe_url
@@ -367,14 +361,13 @@ class M3uClient:
         *,
         newest_first: bool = False,
         page_cap: int | None = None,
-        defer_parse: DeferParse | None = None,
     ) -> WalkResult:
         """The playlist's items of ``scope``, replayed from its index. CHANNELS → stream
         ``live`` (radio flagged); VOD → streams ``vod`` (movies) and ``series`` (series grouped
         from episode entries).
 
-        As for Xtream, ``newest_first``, ``page_cap`` and ``defer_parse`` are ignored (a playlist
-        is one whole, unsorted list) and a handler returning False stops its stream, making the walk
+        As for Xtream, ``newest_first`` and ``page_cap`` are ignored (a playlist is one whole,
+        unsorted list) and a handler returning False stops its stream, making the walk
         incomplete. Entries sharing an identity key are merged, categories unioned.
         """
         scope = Scope(scope)

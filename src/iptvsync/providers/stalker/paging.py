@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from iptvsync.records import Page, WalkedRecord
+from iptvsync.records import CatalogueRecord, Page
 
 
 @dataclass(slots=True)
 class FetchedPage:
-    records: Sequence[WalkedRecord]
+    records: list[CatalogueRecord]
     rows: int  # rows the portal sent (records may be fewer: rows without ids are dropped)
     total_items: int | None = None
     page_size: int | None = None
@@ -53,7 +53,7 @@ Deliver = Callable[[Page], Awaitable[bool]]
 SeenKey = str
 
 
-def seen_key(record: WalkedRecord) -> SeenKey:
+def seen_key(record: CatalogueRecord) -> SeenKey:
     return f"{record.kind}:{record.provider_item_id}"
 
 

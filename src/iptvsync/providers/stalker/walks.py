@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iptvsync.errors import ProviderBadResponse
-from iptvsync.providers.base import DeferParse, PageHandler
+from iptvsync.providers.base import PageHandler
 from iptvsync.providers.stalker import parse
 from iptvsync.providers.stalker.filters import CategoryStream
 from iptvsync.providers.stalker.paging import (
@@ -49,13 +49,9 @@ class StalkerWalks(StalkerSession):
         *,
         newest_first: bool = False,
         page_cap: int | None = None,
-        defer_parse: DeferParse | None = None,
     ) -> WalkResult:
         """Walk channels or VOD. VOD is always read ``sortby=added`` (newest first), which
-        suits full and incremental walks alike; ``newest_first`` is accepted for the protocol.
-        The VOD streams' pages go unparsed (``parse.defer_vod_items``) while ``defer_parse()``
-        says so; channels and hidden categories are always parsed here (their records are
-        read during the walk)."""
+        suits full and incremental walks alike; ``newest_first`` is accepted for the protocol."""
         await self._ensure_session()
         seen = Seen()
         # A walk's own state: the channel and VOD walks of one sync may run at once
@@ -74,7 +70,7 @@ class StalkerWalks(StalkerSession):
         if scope is Scope.CHANNELS:
             outcomes = await self._walk_channels(walk, deliver, seen, page_cap)
         else:
-            outcomes = await self._walk_vod(walk, deliver, seen, page_cap, defer_parse)
+            outcomes = await self._walk_vod(walk, deliver, seen, page_cap)
         for stream in walk.hidden_streams:
             stream.finish()  # stray rows dropped from a hidden category: a warning
         result = _merge(outcomes)
@@ -243,12 +239,7 @@ class StalkerWalks(StalkerSession):
         return outcome
 
     async def _walk_vod(
-        self,
-        walk: _Walk,
-        deliver: Deliver,
-        seen: Seen,
-        page_cap: int | None,
-        defer_parse: DeferParse | None = None,
+        self, walk: _Walk, deliver: Deliver, seen: Seen, page_cap: int | None
     ) -> list[StreamOutcome]:
         # No family guess switches a module off: the series module is asked on every portal
         # and kept when it answers (a stock path may serve one too).
@@ -264,29 +255,16 @@ class StalkerWalks(StalkerSession):
             censored = frozenset(c.provider_category_id for c in cats[module] if c.censored)
 
             async def fetch(number: int) -> FetchedPage:
-                params = self._vod_params(module, category, number)
-                records: list[Any]
-                if defer_parse is not None and defer_parse():
-                    env, body = await self._call(params, decode=_with_body)
-                    payload = parse.parse_page(env.js)
-                    records = parse.defer_vod_items(
-                        payload.rows,
-                        body,
-                        urls,
-                        force_series=module == "series",
-                        censored_categories=censored,
-                    )
-                else:
-                    payload = await self._page(params)
-                    records = parse.parse_vod_items(
-                        payload.rows,
-                        urls,
-                        force_series=module == "series",
-                        censored_categories=censored,
-                    )
+                payload = await self._page(self._vod_params(module, category, number))
                 if payload.page_size and self._page_size is None:
                     self._page_size = payload.page_size
-                return _fetched(records, payload)
+                records = parse.parse_vod_items(
+                    payload.rows,
+                    urls,
+                    force_series=module == "series",
+                    censored_categories=censored,
+                )
+                return _fetched(list(records), payload)
 
             return fetch
 
@@ -362,11 +340,6 @@ class _Walk:
     notes: list[str] = field(default_factory=list)
     hidden_streams: list[CategoryStream] = field(default_factory=list)
     deliver_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def _with_body(body: bytes) -> tuple[parse.Envelope, bytes]:
-    """An answer decoded, and its bytes kept for a parse elsewhere (``defer_vod_items``)."""
-    return parse.decode_envelope(body), bytes(body)
 
 
 def _fetched(records: list[Any], payload: parse.PagePayload) -> FetchedPage:

@@ -25,13 +25,7 @@ import orjson
 
 from iptvsync.errors import GuideMissing, ProviderAuthFailed, ProviderBadResponse, ProviderError
 from iptvsync.numbers import ascii_int
-from iptvsync.providers.base import (
-    DeferParse,
-    GuideOffload,
-    PageHandler,
-    PlayTarget,
-    ProviderConfig,
-)
+from iptvsync.providers.base import GuideOffload, PageHandler, PlayTarget, ProviderConfig
 from iptvsync.providers.budget import BudgetConfig, Outcome, PolitenessBudget, Slot
 from iptvsync.providers.http import BodyKind, ProviderHttp
 from iptvsync.providers.options import XtreamOptions, checked
@@ -468,17 +462,15 @@ class XtreamClient:
         *,
         newest_first: bool = False,
         page_cap: int | None = None,
-        defer_parse: DeferParse | None = None,
     ) -> WalkResult:
         """Walk a scope: one streamed list per stream, pages of ``PAGE_SIZE`` records.
 
-        ``newest_first``, ``page_cap`` and ``defer_parse`` are ignored: the panel sends each
-        list whole and unsorted, so every walk reads it to the end and is complete
-        (docs/sync.md §5); capping would only discard rows already downloaded. A handler
-        returning False stops that stream, and the walk is then incomplete. Duplicate rows are
-        merged by id; a record may come again in a later page with more ``category_ids``
-        (upsert: last wins). The last page of each stream carries ``total_pages`` and
-        ``total_items``.
+        ``newest_first`` and ``page_cap`` are ignored: the panel sends each list whole and
+        unsorted, so every walk reads it to the end and is complete (docs/sync.md §5);
+        capping would only discard rows already downloaded. A handler returning False stops
+        that stream, and the walk is then incomplete. Duplicate rows are merged by id; a
+        record may come again in a later page with more ``category_ids`` (upsert: last wins).
+        The last page of each stream carries ``total_pages`` and ``total_items``.
         """
         await self._ensure_login()
         result = WalkResult(complete=True)

@@ -53,12 +53,7 @@ from iptvsync.providers.stalker.parse.session import (
     parse_profile,
 )
 from iptvsync.providers.stalker.parse.urls import PortalUrls
-from iptvsync.providers.stalker.parse.vod import (
-    defer_vod_items,
-    is_series_row,
-    parse_vod_item,
-    parse_vod_items,
-)
+from iptvsync.providers.stalker.parse.vod import is_series_row, parse_vod_item, parse_vod_items
 
 __all__ = [
     "RADIO_PREFIX",
@@ -72,7 +67,6 @@ __all__ = [
     "channel_stream_steps",
     "decode_b64_cmd",
     "decode_envelope",
-    "defer_vod_items",
     "is_series_row",
     "needs_create_link",
     "parse_account_info",

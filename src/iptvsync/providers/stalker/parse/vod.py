@@ -10,11 +10,9 @@ from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from iptvsync.providers.stalker.parse.coerce import _clean, parse_when, to_bool, to_float, to_str
-from iptvsync.providers.stalker.parse.envelope import decode_envelope
 from iptvsync.providers.stalker.parse.links import decode_b64_cmd, strip_solution
-from iptvsync.providers.stalker.parse.lists import parse_page
 from iptvsync.providers.stalker.parse.urls import PortalUrls
-from iptvsync.records import DeferredRecord, Kind, MovieRecord, RawPage, SeriesRecord
+from iptvsync.records import MovieRecord, SeriesRecord
 
 
 def _year(value: Any) -> int | None:
@@ -155,14 +153,9 @@ def parse_vod_item(
         _clean(get("genres_str"), 300),
         _duration_min(get("time")),
     )
-    if vod_kind(row, force_series) is Kind.SERIES:
+    if force_series or is_series_row(row):
         return SeriesRecord(*common, censored)
     return MovieRecord(*common, _extension(row, cmd), censored)
-
-
-def vod_kind(row: Mapping[str, Any], force_series: bool) -> Kind:
-    """What ``parse_vod_item`` makes of a row with an id: a series or a movie."""
-    return Kind.SERIES if force_series or is_series_row(row) else Kind.MOVIE
 
 
 def parse_vod_items(
@@ -179,34 +172,3 @@ def parse_vod_items(
         if record is not None:
             out.append(record)
     return out
-
-
-def defer_vod_items(
-    rows: Iterable[Mapping[str, Any]],
-    body: bytes,
-    urls: PortalUrls,
-    *,
-    force_series: bool = False,
-    censored_categories: frozenset[str] = frozenset(),
-) -> list[DeferredRecord]:
-    """The items ``parse_vod_items`` would read from a page's ``rows`` (decoded from
-    ``body``), as ``DeferredRecord``s: their kind and id only, the rest parsed from the body
-    where they are written (``parse_vod_body``; docs/sync.md, "Pages parsed where they are
-    written"). ~1 µs a row here against ~10 for the whole parse."""
-    page = RawPage(body, parse_vod_body, (urls, force_series, censored_categories))
-    out: list[DeferredRecord] = []
-    for row in rows:
-        item_id = to_str(row.get("id"))
-        if item_id is not None:  # the rows ``parse_vod_item`` drops
-            out.append(DeferredRecord(item_id, vod_kind(row, force_series), page, len(out)))
-    return out
-
-
-def parse_vod_body(
-    body: bytes, urls: PortalUrls, force_series: bool, censored_categories: frozenset[str]
-) -> list[MovieRecord | SeriesRecord]:
-    """A ``get_ordered_list`` answer's items, from its bytes: a ``RawPage``'s parser."""
-    rows = parse_page(decode_envelope(body).js).rows
-    return parse_vod_items(
-        rows, urls, force_series=force_series, censored_categories=censored_categories
-    )
