@@ -41,14 +41,15 @@ log = logging.getLogger("iptvsync.snapshot")
 ENCODINGS: dict[str, str] = {"br": ".br", "zstd": ".zst", "gzip": ".gz", "identity": ""}
 #: Levels by CPU against size on the 20 MB default-catalogue document (docs/benchmarks.md):
 #: gzip 5 is 2 % larger than 6 at two thirds of its CPU; brotli stays at 6 (the encoding
-#: browsers and CDNs pick: 5 would save 0.06 s for 2 % more bytes). zstd 3: 2.22 MB in
-#: 0.08 s of CPU where 6 took 0.26 s for 1.96 MB. ``negotiate`` sends the smallest file a
-#: client accepts, so zstd is the answer only to clients that take zstd and not brotli (a
-#: browser takes both, and gets brotli's 2.04 MB); 0.18 s off every snapshot build, which
-#: is a sync's end on a busy machine (issue 21), is worth more than their 13 %.
+#: browsers and CDNs pick: 5 would save 0.06 s for 2 % more bytes). zstd 1: ``negotiate``
+#: sends the smallest file a client accepts, so zstd is the answer only to clients that take
+#: zstd and not brotli (a browser takes both, and gets brotli's); level 3 took 0.18 s less
+#: than 6 for 13 % more bytes, and level 1 half of 3's CPU again (0.047 against 0.102 s) for
+#: 0.4 % more (3.91 against 3.90 MB): the build's CPU is a sync's end on a busy machine
+#: (docs/benchmarks.md, issue 21).
 GZIP_LEVEL = 5
 BROTLI_QUALITY = 6  # 4% larger than q9 at a fifth of the time
-ZSTD_LEVEL = 3
+ZSTD_LEVEL = 1
 #: 1 MiB windows (brotli ``lgwin``, zstd ``window_log``) instead of the levels' 4-8 MiB: the
 #: compressors' state was ~34 of the 52 MB a snapshot build added to a sync's peak RSS, and
 #: on the 20 MB default-catalogue snapshot the files come out no larger (br 2,052,911 →
