@@ -35,8 +35,11 @@ property tests leave ``max_examples`` to the profile.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
+import pkgutil
 import shutil
 import tempfile
 import uuid
@@ -54,6 +57,29 @@ from iptvsync.settings import Settings
 from iptvsync.store import secrets
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.migrate import upgrade
+
+
+def _anyio_imported_whole() -> None:
+    """Import every part of anyio now, in the main thread. anyio is a pytest plugin, so pytest
+    rewrites its modules' asserts (an ``ast.parse``) as each is first imported, and anyio
+    imports its parts lazily, on first use: starlette's first ``FileResponse`` imported
+    ``anyio._core._fileio`` in a server's thread while another thread parsed, and CPython
+    3.11's AST constructor, which keeps one recursion count for the whole interpreter, failed
+    the test with "SystemError: AST constructor recursion depth mismatch" (cpython#106905;
+    a CI run of session 17)."""
+    import anyio
+
+    for package in ("anyio", "anyio._core", "anyio._backends", "anyio.abc", "anyio.streams"):
+        path = importlib.import_module(package).__path__
+        for found in pkgutil.iter_modules(path, package + "."):
+            if "trio" in found.name:  # trio's backend needs trio, which is not installed
+                continue
+            with contextlib.suppress(ImportError):  # to_interpreter needs Python 3.13
+                importlib.import_module(found.name)
+    assert anyio.open_file  # the lazy name the failure met, now bound
+
+
+_anyio_imported_whole()
 
 PG_URL = os.environ.get("IPTVSYNC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [
