@@ -6,7 +6,10 @@ its user when it fails or dies half-way (every index back, nothing lost)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +18,20 @@ import pytest
 import sqlalchemy as sa
 
 from iptvsync.fakes.stalker import StalkerFakeConfig
+from iptvsync.providers.registry import make_client
 from iptvsync.records import Kind
 from iptvsync.settings import Settings
+from iptvsync.snapshot.build import build_snapshot
 from iptvsync.store import first_load
 from iptvsync.store import providers as provider_store
 from iptvsync.store.catalogue import defer_read_indexes, upsert_items
+from iptvsync.store.db import create_db_engine
 from iptvsync.store.models import ITEM_TABLES, programmes
 from iptvsync.store.open import open_database
 from iptvsync.store.providers import utcnow
-from iptvsync.sync import engine
+from iptvsync.sync import engine, indexes
+from iptvsync.sync.engine import SyncContext, execute_run
+from iptvsync.sync.service import prepare_run
 from tests.sync.test_write_process import Calls, Site
 
 READ_INDEXES = (
@@ -55,15 +63,15 @@ def _item_indexes(conn: sa.Connection | sqlite3.Connection, table: str) -> set[s
 
 
 def _watch_defer(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """What each run's ``_defer_indexes`` returned: the tables it loads without indexes."""
+    """What each run's ``defer_indexes`` returned: the tables it loads without indexes."""
     returned: list[list[str]] = []
-    defer = engine._defer_indexes
+    defer = indexes.defer_indexes
 
-    def watched(ctx: Any) -> list[str]:
-        returned.append(defer(ctx))
+    def watched(db: Any) -> list[str]:
+        returned.append(defer(db))
         return returned[-1]
 
-    monkeypatch.setattr(engine, "_defer_indexes", watched)
+    monkeypatch.setattr(indexes, "defer_indexes", watched)
     return returned
 
 
@@ -225,23 +233,62 @@ def test_postgresql_defers_nothing(db: sa.Engine) -> None:
         assert defer_read_indexes(conn) == []
 
 
-async def test_the_write_process_builds_them_before_it_goes(
+async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_beside_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where a write process stored the rows, it builds the indexes too (its memory, not this
-    process's, holds the sorts), and they are the schema's."""
+    """Where a write process stored the rows, it builds the indexes the snapshot's reads walk
+    after its last batch (its memory, not this process's, holds the sorts), and goes; a
+    process of their own builds the rest while the snapshot is built. The run ends with the
+    schema's indexes and a plain load's rows."""
     plain = Site(_settings(tmp_path, "plain", defer=False), StalkerFakeConfig())
     site = Site(_settings(tmp_path, "child", defer=True, process=True), StalkerFakeConfig())
+    commands: list[list[str]] = []
+    run_apart = indexes._run
+
+    def watched(command: list[str]) -> Any:
+        commands.append(command)
+        return run_apart(command)
+
+    monkeypatch.setattr(indexes, "_run", watched)
+    at_snapshot: dict[str, Any] = {}
+
+    async def on_changed(provider_id: int) -> None:
+        with site.db.connect() as conn:
+            at_snapshot["indexes"] = set().union(
+                *(_item_indexes(conn, t.name) for t in ITEM_TABLES.values())
+            )
+        # The rest are built while the snapshot's step runs, not after it.
+        for _ in range(500):
+            with site.db.connect() as conn:
+                left = conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar()
+            if not left:
+                break
+            await asyncio.sleep(0.01)
+        at_snapshot["left"] = left
+
     try:
         schema = _indexes(plain)
         calls = Calls(monkeypatch)
-        run = await site.full_sync()
+        run_id, _ = prepare_run(site.db, site.settings, site.provider_id, mode="full")
+        ctx = SyncContext(
+            db=site.db,
+            settings=site.settings,
+            http=site.http,
+            make_client=make_client,
+            on_changed=on_changed,
+        )
+        run = await execute_run(ctx, run_id)
         assert run["status"] == "succeeded", run
         assert calls.names.count("write_items") >= 3
         assert calls.names.count("build_indexes") == 1
-        assert calls.names.index("build_indexes") > max(
-            i for i, name in enumerate(calls.names) if name == "write_items"
-        )
+        built = calls.names.index("build_indexes")
+        assert built > max(i for i, name in enumerate(calls.names) if name == "write_items")
+        assert calls.args[built] == (first_load.SNAPSHOT_ORDER,)
+        assert set(first_load.SNAPSHOT_ORDER) <= at_snapshot["indexes"]
+        assert not at_snapshot["indexes"] >= {n for _t, n, _s in schema if n.startswith("ix_")}
+        path = str(tmp_path / "child" / "iptvsync.db")
+        assert commands == [[sys.executable, "-m", "iptvsync.store.first_load", path]]
+        assert at_snapshot["left"] == 0
         assert _indexes(site) == schema
         assert (await plain.full_sync())["counts"] == run["counts"]
         for table in ITEM_TABLES.values():
@@ -249,6 +296,122 @@ async def test_the_write_process_builds_them_before_it_goes(
     finally:
         await site.aclose()
         await plain.aclose()
+
+
+async def test_a_failed_index_process_leaves_the_run_to_build_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The process building the rest could not (here: said so and exited 1): the run builds
+    them itself before it ends, and says why in the log."""
+    plain = Site(_settings(tmp_path, "plain", defer=False), StalkerFakeConfig())
+    site = Site(_settings(tmp_path, "child", defer=True, process=True), StalkerFakeConfig())
+
+    def failed(command: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "OperationalError: disk I/O error\n")
+
+    monkeypatch.setattr(indexes, "_run", failed)
+    try:
+        Calls(monkeypatch)  # the write process is up before the run writes its batches
+        run = await site.full_sync()
+        assert run["status"] == "succeeded", run
+        assert "building read indexes apart failed (OperationalError: disk I/O error)" in (
+            caplog.text
+        )
+        assert _indexes(site) == _indexes(plain)
+        with site.db.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+    finally:
+        await site.aclose()
+        await plain.aclose()
+
+
+def test_the_index_process_builds_what_waits_and_says_how_many(tmp_path: Path) -> None:
+    """``python -m iptvsync.store.first_load PATH``, as a sync starts it: the indexes still
+    waiting, built and counted; a database it cannot open, one line on stderr and exit 1."""
+    settings = _settings(tmp_path, "db", defer=True)
+    db = open_database(settings)
+    with db.connect() as conn:
+        schema = [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
+    db.dispose()
+    path = str(tmp_path / "db" / "iptvsync.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    first_load.defer(conn)
+    waiting = first_load.pending(conn)
+    assert first_load.restore(conn, first_load.SNAPSHOT_ORDER) == 3
+    conn.execute("COMMIT")
+    assert first_load.pending(conn) == waiting - 3
+    conn.close()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "iptvsync.store.first_load", path], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{waiting - 3}\n", "")
+    conn = sqlite3.connect(path)
+    assert [tuple(r) for r in conn.execute(READ_INDEXES)] == schema
+    assert first_load.pending(conn) == 0
+    conn.close()
+
+    missing = str(tmp_path / "nowhere" / "iptvsync.db")
+    failed = subprocess.run(
+        [sys.executable, "-m", "iptvsync.store.first_load", missing], capture_output=True, text=True
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("OperationalError: unable to open database file")
+    assert "Traceback" not in failed.stderr
+
+
+def _sorts_of_a_snapshot(settings: Settings) -> list[str]:
+    """Every step of the snapshot's SELECTs that sorts an item table's rows itself (SQLite's
+    plans), on ``settings``' database as it stands. A GROUP BY's count per category keeps one
+    entry per category in its temporary tree, not a row per item: not a sort of the rows."""
+    db = create_db_engine(settings.resolved_database_url())
+    statements: list[str] = []
+    sa.event.listen(db, "connect", lambda conn, _record: conn.set_trace_callback(statements.append))
+    try:
+        assert build_snapshot(db, settings, 1) is not None
+    finally:
+        db.dispose()
+    conn = sqlite3.connect(settings.resolved_database_url().removeprefix("sqlite:///"))
+    try:
+        selects = [" ".join(s.split()) for s in statements if s.lstrip().startswith("SELECT")]
+        items = [s for s in selects if re.search(r"FROM (movies|series|channels)\b", s)]
+        assert len(items) >= 6  # three kinds' counts and rows, the featured titles
+        return [
+            f"{plan[3]}: {sql[:150]}"
+            for sql in items
+            for plan in conn.execute(f"EXPLAIN QUERY PLAN {sql}")
+            if "TEMP B-TREE FOR ORDER BY" in plan[3]
+        ]
+    finally:
+        conn.close()
+
+
+def test_the_snapshot_reads_need_only_the_indexes_built_first(tmp_path: Path) -> None:
+    """``first_load.SNAPSHOT_ORDER`` is what the snapshot's reads walk: with only these of a
+    first load's read indexes, none of its SELECTs sorts rows itself (so it can be built
+    while the rest are); without one of them, one does."""
+    settings = _settings(tmp_path, "db", defer=True)
+    db = open_database(settings)
+    with db.begin() as conn:
+        provider = provider_store.create_provider(
+            conn, {"name": "x", "kind": "m3u", "url": "http://playlist.test/x.m3u"}
+        )
+        row = {"provider_item_id": "m1", "name": "A", "hash": "h", "poster": "http://p/1.jpg"}
+        upsert_items(conn, "movie", provider, [row], run_id=1, version=1, now=utcnow())
+        provider_store.set_snapshot_version(conn, provider, 1)
+    db.dispose()
+    conn = sqlite3.connect(str(tmp_path / "db" / "iptvsync.db"), isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("DELETE FROM movies")  # empty again: its indexes are deferred too
+    first_load.defer(conn)
+    first_load.restore(conn, first_load.SNAPSHOT_ORDER)
+    conn.execute("COMMIT")
+    assert _sorts_of_a_snapshot(settings) == []
+
+    conn.execute("DROP INDEX ix_movies_live_added")
+    assert any("movies" in sort for sort in _sorts_of_a_snapshot(settings))
+    conn.close()
 
 
 async def test_a_resumed_load_builds_what_a_dead_sync_left(
@@ -259,7 +422,7 @@ async def test_a_resumed_load_builds_what_a_dead_sync_left(
     tables holding rows, takes the leftovers on and builds them at its end."""
     site = sites["deferred"]
     schema = _indexes(sites["plain"])
-    monkeypatch.setattr(engine, "build_indexes", lambda target: 0)  # dies before building
+    monkeypatch.setattr(indexes, "build_indexes", lambda target: 0)  # dies before building
     assert (await site.full_sync())["status"] == "succeeded"
     assert _indexes(site) != schema
     monkeypatch.undo()

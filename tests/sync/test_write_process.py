@@ -47,6 +47,7 @@ class Calls:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.names: list[str] = []
+        self.args: list[tuple[Any, ...]] = []  # each call's arguments
         self.batch_sizes: list[int] = []  # items of each write_items call
         original = WriteProcess.call
 
@@ -58,6 +59,7 @@ class Calls:
 
         def call(process: WriteProcess, fn: Any, *args: Any) -> Any:
             self.names.append(fn.__name__)
+            self.args.append(args)
             if fn.__name__ == "write_items":  # (provider, run, version, batches, categories)
                 self.batch_sizes.append(sum(len(items) for items in args[3].values()))
             return original(process, fn, *args)

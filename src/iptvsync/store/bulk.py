@@ -24,7 +24,7 @@ import functools
 import operator
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -411,8 +411,9 @@ class BulkTarget(Protocol):
 
     def begin(self) -> contextlib.AbstractContextManager[BulkTx]: ...
 
-    def build_deferred_indexes(self) -> int:
-        """Build the read indexes a first load dropped (``store/first_load.py``); how many."""
+    def build_deferred_indexes(self, only: Collection[str] | None = None) -> int:
+        """Build the read indexes a first load dropped (``store/first_load.py``), or ``only``
+        those of them named; how many."""
 
 
 class SqliteFile:
@@ -439,10 +440,10 @@ class SqliteFile:
             raise
         conn.execute("COMMIT")
 
-    def build_deferred_indexes(self) -> int:
+    def build_deferred_indexes(self, only: Collection[str] | None = None) -> int:
         from iptvsync.store import first_load  # it imports this module
 
-        return first_load.build(self.path)
+        return first_load.build(self.path, only)
 
     def close(self) -> None:
         self.conn.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,8 +109,8 @@ class EngineTarget:
                 functools.partial(guide_write.insert_programmes, conn),
             )
 
-    def build_deferred_indexes(self) -> int:
-        return build_deferred_indexes_apart(self.db)
+    def build_deferred_indexes(self, only: Collection[str] | None = None) -> int:
+        return build_deferred_indexes_apart(self.db, only)
 
 
 def bulk_shapes() -> dict[str, bulk.RowShape]:
@@ -144,22 +144,23 @@ def defer_read_indexes(conn: sa.Connection) -> list[str]:
     return first_load.defer(sqlite_connection(conn))
 
 
-def build_deferred_indexes(conn: sa.Connection) -> int:
-    """Build the read indexes a load dropped (``store/first_load.py``); how many."""
+def build_deferred_indexes(conn: sa.Connection, only: Collection[str] | None = None) -> int:
+    """Build the read indexes a load dropped (``store/first_load.py``), or ``only`` those of
+    them named; how many."""
     if conn.dialect.name != "sqlite":
         return 0
     driver = sqlite_connection(conn)
     if not _has_table(driver, "deferred_indexes") or not first_load.pending(driver):
         return 0
-    return first_load.restore(driver)
+    return first_load.restore(driver, only)
 
 
-def build_deferred_indexes_apart(db: sa.Engine) -> int:
+def build_deferred_indexes_apart(db: sa.Engine, only: Collection[str] | None = None) -> int:
     """``build_deferred_indexes`` on a connection of its own (``first_load.build``)."""
     if db.dialect.name != "sqlite" or db.url.database in (None, "", ":memory:"):
         with db.begin() as conn:
-            return build_deferred_indexes(conn)
-    return first_load.build(db.url.database)
+            return build_deferred_indexes(conn, only)
+    return first_load.build(db.url.database, only)
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -16,11 +16,18 @@ again when its writes are over.
   opening the database) builds it. Building is idempotent: an index that exists is skipped.
 - Plain ``sqlite3``, no SQLAlchemy, like ``store/bulk.py``: the statements are SQLite's own
   (``sqlite_master.sql``), so no index is defined twice.
+- In two steps where the load had a write process (``sync/indexes.py``): ``SNAPSHOT_ORDER``
+  first, in that process, then the rest in a process of its own
+  (``python -m iptvsync.store.first_load PATH``) while the sync's own process builds the
+  snapshot, whose reads need only those.
 """
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import sys
+from collections.abc import Collection
 
 from iptvsync.store.bulk import open_file
 
@@ -58,28 +65,38 @@ def defer(conn: sqlite3.Connection) -> list[str]:
     return [t for t in TABLES if t in waiting] + sorted(waiting - set(TABLES))
 
 
+#: The read indexes a snapshot's reads walk: each item kind's live rows in its default order
+#: (``items.DEFAULT_SORT``: channels by number, movies and series newest first), which the
+#: featured titles read too. With these, the snapshot needs no sort of its own and can be built
+#: beside the rest (``tests/sync/test_first_load.py`` asks SQLite's query plans).
+SNAPSHOT_ORDER = ("ix_channels_live_number", "ix_movies_live_added", "ix_series_live_added")
+
+
 def pending(conn: sqlite3.Connection) -> int:
     """How many dropped indexes wait to be built."""
     return int(conn.execute("SELECT count(*) FROM deferred_indexes").fetchone()[0])
 
 
-def restore(conn: sqlite3.Connection) -> int:
-    """Build every index a load dropped (skipping any that exists); how many were built.
-    Inside the caller's write transaction: the indexes and the record go together."""
+def restore(conn: sqlite3.Connection, only: Collection[str] | None = None) -> int:
+    """Build every index a load dropped (or ``only`` those of them named), skipping any that
+    exists; how many were built. Inside the caller's write transaction: the indexes and the
+    record go together."""
     found = conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY table_name, name")
     built = 0
     for name, sql in found.fetchall():
+        if only is not None and name not in only:
+            continue
         exists = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
         ).fetchone()
         if exists is None:
             conn.execute(sql)
             built += 1
-    conn.execute("DELETE FROM deferred_indexes")
+        conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
     return built
 
 
-def build(path: str) -> int:
+def build(path: str, only: Collection[str] | None = None) -> int:
     """``restore`` on a connection of its own, closed after: the pages it wrote and the sort's
     memory go with it, instead of staying in a pooled connection's cache through the
     snapshot's reads (the peak of a sync's memory). Its sorts spill to a file past 2 MiB
@@ -88,7 +105,7 @@ def build(path: str) -> int:
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            built = restore(conn)
+            built = restore(conn, only)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -96,3 +113,20 @@ def build(path: str) -> int:
         return built
     finally:
         conn.close()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m iptvsync.store.first_load PATH``: ``build`` every index still waiting, print
+    how many. It finishes what it started whatever the terminal's Ctrl-C (a build cut short is
+    rolled back and waits for the next one); an error exits 1 with its text."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        built = build(argv[0])
+    except Exception as exc:
+        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        raise SystemExit(1) from None
+    sys.stdout.write(f"{built}\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ own process and ``bulk.SqliteFile`` in the write process (docs/sync.md, "The wri
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,10 +49,11 @@ def write_items(
     return new, deltas
 
 
-def build_indexes(target: BulkTarget) -> int:
-    """Build the read indexes a first load dropped, where the writes were made: in the write
-    process, its memory goes with it (docs/sync.md, "A first sync's indexes")."""
-    return target.build_deferred_indexes()
+def build_indexes(target: BulkTarget, only: Collection[str] | None = None) -> int:
+    """Build the read indexes a first load dropped (or ``only`` those of them named), where
+    the writes were made: in the write process, its memory goes with it (docs/sync.md, "A
+    first sync's indexes")."""
+    return target.build_deferred_indexes(only)
 
 
 def write_programmes(target: BulkTarget, provider_id: int, rows: list[ProgrammeRecord]) -> None:

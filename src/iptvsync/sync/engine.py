@@ -41,9 +41,10 @@ from iptvsync.store.providers import (
 )
 from iptvsync.store.run_state import COMPLETED, Phase, RunStatus, move
 from iptvsync.sync.background import OneInFlight, in_db_thread_retrying, run_db_thread
-from iptvsync.sync.batch_write import COUNT_KEY, build_indexes, write_items
+from iptvsync.sync.batch_write import COUNT_KEY, write_items
 from iptvsync.sync.diff import record_kind
 from iptvsync.sync.guide import refresh_guide
+from iptvsync.sync.indexes import LoadIndexes
 from iptvsync.sync.write_process import RunWriter
 
 log = logging.getLogger("iptvsync.sync")
@@ -94,12 +95,14 @@ class RunState:
     guide: asyncio.Task[None] | None = None
     #: Walks in progress (the channel and VOD walks may run at once).
     walks: int = 0
-    #: Tables (catalogue, guide) this run loads without their read indexes, built once
-    #: its writes are over (``store/first_load.py``).
-    deferred_indexes: list[str] = field(default_factory=list)
+    #: A first load's read indexes, built once its writes are over (``sync/indexes.py``).
+    indexes: LoadIndexes = field(init=False)
     #: Kinds with no live item when the run began: every live row of them is this run's,
     #: so the sweep skips its scan there (docs/sync.md, §3).
     empty_at_start: set[Kind] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.indexes = LoadIndexes(self.run_id, self.writer)
 
     def progress(self) -> dict[str, Any]:
         done_pages = sum(self.stream_pages.values())
@@ -180,9 +183,8 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
     finally:
         # The child finishes the write it has (nothing is queued past it) and exits.
         await asyncio.shield(asyncio.to_thread(state.writer.close))
-        if state.deferred_indexes:  # a failed or cancelled first load: its indexes still
-            built = await asyncio.shield(_db(build_indexes, state.writer.target))
-            _built(state, built)
+        # A failed or cancelled first load still ends with its indexes.
+        await asyncio.shield(state.indexes.finish())
 
 
 async def _run(ctx: SyncContext, state: RunState, run: Any, provider: Any) -> dict[str, Any]:
@@ -296,7 +298,7 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         plan = run.plan or {}
         state.empty_at_start = await _db(_empty_kinds, ctx, state)
         if ctx.settings.defer_first_load_indexes:
-            state.deferred_indexes = await _db(_defer_indexes, ctx)
+            await state.indexes.defer(ctx.db)
         await _walk_scopes(ctx, state, client, provider, plan)
         guide = state.guide
         if guide is not None:
@@ -308,8 +310,12 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         if state.changed() or provider.snapshot_version == 0:
             state.phase = Phase.SNAPSHOT
             await _db(_bump_version, ctx, state)
+            # The last write before the snapshot's own: a first load's last indexes are built
+            # from here, beside the snapshot (``sync/indexes.py``).
+            state.indexes.start_rest()
             if ctx.on_changed is not None:
                 await ctx.on_changed(state.provider_id)
+        await state.indexes.finish()
     finally:
         await client.aclose()
         tried: list[dict[str, Any]] = list(getattr(client, "mac_states", None) or [])
@@ -513,25 +519,14 @@ def _empty_kinds(ctx: SyncContext, state: RunState) -> set[Kind]:
         return {Kind(k) for k in store.kinds_without_live_items(conn, state.provider_id)}
 
 
-def _defer_indexes(ctx: SyncContext) -> list[str]:
-    with ctx.db.begin() as conn:
-        return store.defer_read_indexes(conn)
-
-
 async def _end_bulk_writes(state: RunState) -> None:
     """The run's bulk writes are over: a first load's indexes are built where the writes were
-    made (the write process, whose memory then goes with it: built here, the sort's memory
-    stayed in this process through the snapshot, +12 MB at its peak), then the write process
+    made (built here, the sort's memory stayed in this process through the snapshot, +12 MB
+    at its peak), all or the snapshot's first (``sync/indexes.py``), then the write process
     goes and no other starts."""
-    if state.deferred_indexes:
+    if state.indexes.waiting:
         state.phase = Phase.INDEXES
-        _built(state, await _db(state.writer.call, build_indexes))
-    await asyncio.to_thread(state.writer.finish)
-
-
-def _built(state: RunState, built: int) -> None:
-    log.info("run %s built %s read indexes after its first load", state.run_id, built)
-    state.deferred_indexes = []
+    await state.indexes.end_writes()
 
 
 def _write_categories(

@@ -1,0 +1,115 @@
+"""A first load's read indexes over one run (``store/first_load.py``; docs/sync.md, "A first
+sync's indexes"): dropped when the run starts on empty tables, built when its writes are over.
+
+Where the run had a write process (a large load on a machine with several cores), they are
+built in two steps, so that a sync's end is no longer the whole build and then the snapshot,
+each waiting for the other:
+
+1. after its last batch the write process builds ``first_load.SNAPSHOT_ORDER``, the three
+   the snapshot's reads walk (~0.05 s for 88k items), and goes;
+2. once the run's last write before its snapshot is made (the new version), a process of its
+   own, ``python -m iptvsync.store.first_load``, builds the rest (~0.35 s) while this process
+   builds the snapshot. The snapshot's record waits for it (SQLite has one writer), and the
+   run ends only when it is done.
+
+On two cores that took ~0.2 s off a sync's end (docs/benchmarks.md, issue 21). The process is
+a bare interpreter with SQLite's 2 MiB cache (~14 MB), not the write process kept alive
+(~30 MB), because it runs at the sync's peak of memory, the snapshot's. Anywhere else (no
+write process: a small load, one core) everything is built at once, in one step.
+
+Whatever happens, a run ends with every index: a run that fails first, or a process that
+fails, has them built here (``finish``); a sync that dies leaves their statements to whoever
+opens the database next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+
+import sqlalchemy as sa
+
+from iptvsync.store import catalogue as store
+from iptvsync.store import first_load
+from iptvsync.sync.background import in_db_thread_retrying
+from iptvsync.sync.batch_write import build_indexes
+from iptvsync.sync.write_process import RunWriter
+
+log = logging.getLogger("iptvsync.sync")
+
+_db = in_db_thread_retrying
+
+
+def defer_indexes(db: sa.Engine) -> list[str]:
+    """The tables loaded without their read indexes (``first_load.defer``)."""
+    with db.begin() as conn:
+        return store.defer_read_indexes(conn)
+
+
+class LoadIndexes:
+    """One run's first-load indexes: what waits, and the process building the rest."""
+
+    def __init__(self, run_id: int, writer: RunWriter) -> None:
+        self.run_id = run_id
+        self.writer = writer
+        #: Tables (catalogue, guide) loaded without their read indexes.
+        self.tables: list[str] = []
+        self._rest_apart = False
+        self._apart: asyncio.Future[subprocess.CompletedProcess[str]] | None = None
+        self._count = 0
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.tables)
+
+    async def defer(self, db: sa.Engine) -> None:
+        self.tables = await _db(defer_indexes, db)
+
+    async def end_writes(self) -> None:
+        """The run's bulk writes are over: build what is built where the writes were made (the
+        write process, whose memory goes with it), then the write process goes."""
+        if self.tables and not self._rest_apart:
+            if self.writer.started:
+                only = first_load.SNAPSHOT_ORDER
+                self._count += await _db(self.writer.call, build_indexes, only)
+                self._rest_apart = True
+            else:
+                self._built(await _db(self.writer.call, build_indexes))
+        await asyncio.to_thread(self.writer.finish)
+
+    def start_rest(self) -> None:
+        """After the run's last write before its snapshot: the rest, in their own process."""
+        if not (self._rest_apart and self.tables) or self._apart is not None:
+            return
+        path = self.writer.db.url.database
+        assert path  # a write process ran: a database file
+        command = [sys.executable, "-m", first_load.__name__, path]
+        self._apart = asyncio.ensure_future(asyncio.to_thread(_run, command))
+
+    async def finish(self) -> None:
+        """Every index built: by the process (waited for, even by a cancelled run), else here."""
+        if self._apart is not None:
+            done = await asyncio.shield(self._apart)
+            self._apart = None
+            if done.returncode == 0:
+                self._built(int(done.stdout))
+                return
+            failed = done.stderr.strip()[-300:]
+            log.warning("building read indexes apart failed (%s); building them here", failed)
+        if self.tables:
+            self._built(await _db(build_indexes, self.writer.target))
+
+    def _built(self, built: int) -> None:
+        self._count += built
+        log.info("run %s built %s read indexes after its first load", self.run_id, self._count)
+        self.tables = []
+        self._rest_apart = False
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    except OSError as exc:  # could not start: built here instead
+        return subprocess.CompletedProcess(command, 1, "", f"{type(exc).__name__}: {exc}")
