@@ -35,11 +35,12 @@ def _rating(row: Mapping[str, Any]) -> float | None:
             continue
         if type(raw) is str and len(raw) <= 32 and "_" not in raw and "," not in raw:
             # A plain number text, as nearly every portal sends ("7.70000"): what ``to_float``
-            # answers, without its checks (float() trims the same whitespace).
+            # answers, without its checks. A text float() refuses goes the general way: it
+            # trims less than ``str.strip`` does (not U+001C-U+001F, found by Hypothesis).
             try:
                 value: float | None = float(raw)
             except ValueError:
-                value = None
+                value = to_float(raw)
             if value is not None and not math.isfinite(value):
                 value = None
         else:
