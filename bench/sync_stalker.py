@@ -62,6 +62,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._replay import ReplayPortal
+from bench._rss import running_children
 
 from iptvsync.fakes.server import ServerProcess
 from iptvsync.providers.http import build_http_client
@@ -189,7 +190,8 @@ class _TreeRss:
     def _run(self) -> None:
         while not self._stop.wait(0.01):
             try:
-                procs = [self._proc, *self._proc.children(recursive=True)]
+                # Not a child between its fork and its exec: it repeats this one's pages.
+                procs = [self._proc, *running_children(self._proc)]
                 total = 0
                 for p in procs:
                     with contextlib.suppress(psutil.Error):
