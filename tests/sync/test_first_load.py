@@ -22,8 +22,9 @@ from iptvsync.providers.registry import make_client
 from iptvsync.records import Kind
 from iptvsync.settings import Settings
 from iptvsync.snapshot.build import build_snapshot
-from iptvsync.store import first_load
+from iptvsync.store import first_load, index_build
 from iptvsync.store import providers as provider_store
+from iptvsync.store.bulk import PRAGMAS
 from iptvsync.store.catalogue import defer_read_indexes, upsert_items
 from iptvsync.store.db import create_db_engine
 from iptvsync.store.models import ITEM_TABLES, programmes
@@ -287,7 +288,7 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
         assert set(first_load.SNAPSHOT_ORDER) <= at_snapshot["indexes"]
         assert not at_snapshot["indexes"] >= {n for _t, n, _s in schema if n.startswith("ix_")}
         path = str(tmp_path / "child" / "iptvsync.db")
-        assert commands == [[sys.executable, "-m", "iptvsync.store.first_load", path]]
+        assert commands == [[sys.executable, "-I", "-S", index_build.__file__, path]]
         assert at_snapshot["left"] == 0
         assert _indexes(site) == schema
         assert (await plain.full_sync())["counts"] == run["counts"]
@@ -326,8 +327,9 @@ async def test_a_failed_index_process_leaves_the_run_to_build_them(
 
 
 def test_the_index_process_builds_what_waits_and_says_how_many(tmp_path: Path) -> None:
-    """``python -m iptvsync.store.first_load PATH``, as a sync starts it: the indexes still
-    waiting, built and counted; a database it cannot open, one line on stderr and exit 1."""
+    """``store/index_build.py`` run as a sync starts it, in a bare interpreter (isolated, no
+    ``site``: the standard library only): the indexes still waiting, built and counted; a
+    database it cannot open, one line on stderr and exit 1."""
     settings = _settings(tmp_path, "db", defer=True)
     db = open_database(settings)
     with db.connect() as conn:
@@ -343,9 +345,8 @@ def test_the_index_process_builds_what_waits_and_says_how_many(tmp_path: Path) -
     assert first_load.pending(conn) == waiting - 3
     conn.close()
 
-    done = subprocess.run(
-        [sys.executable, "-m", "iptvsync.store.first_load", path], capture_output=True, text=True
-    )
+    bare = [sys.executable, "-I", "-S", index_build.__file__]
+    done = subprocess.run([*bare, path], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{waiting - 3}\n", "")
     conn = sqlite3.connect(path)
     assert [tuple(r) for r in conn.execute(READ_INDEXES)] == schema
@@ -353,12 +354,22 @@ def test_the_index_process_builds_what_waits_and_says_how_many(tmp_path: Path) -
     conn.close()
 
     missing = str(tmp_path / "nowhere" / "iptvsync.db")
-    failed = subprocess.run(
-        [sys.executable, "-m", "iptvsync.store.first_load", missing], capture_output=True, text=True
-    )
+    failed = subprocess.run([*bare, missing], capture_output=True, text=True)
     assert failed.returncode == 1
     assert failed.stderr.startswith("OperationalError: unable to open database file")
     assert "Traceback" not in failed.stderr
+
+
+def test_the_index_builds_settings_are_the_databases() -> None:
+    """``index_build`` cannot import ``store/bulk.py`` (it runs with the standard library
+    only): its settings are the same as every connection's but for its small cache and sorts
+    spilled to a file."""
+    own = ("PRAGMA cache_size", "PRAGMA temp_store")
+    assert [p for p in index_build.PRAGMAS if not p.startswith(own)] == [
+        p for p in PRAGMAS if not p.startswith(own)
+    ]
+    assert "PRAGMA cache_size=-2048" in index_build.PRAGMAS
+    assert "PRAGMA temp_store=FILE" in index_build.PRAGMAS
 
 
 def _sorts_of_a_snapshot(settings: Settings) -> list[str]:

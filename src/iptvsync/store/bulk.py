@@ -31,6 +31,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from iptvsync.store import index_build
+
 #: Our "Uncategorised" category's key, for items with no or an unknown provider category.
 UNCATEGORISED = "__uncategorised__"
 
@@ -441,9 +443,7 @@ class SqliteFile:
         conn.execute("COMMIT")
 
     def build_deferred_indexes(self, only: Collection[str] | None = None) -> int:
-        from iptvsync.store import first_load  # it imports this module
-
-        return first_load.build(self.path, only)
+        return index_build.build(self.path, only)
 
     def close(self) -> None:
         self.conn.close()

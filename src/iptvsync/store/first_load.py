@@ -16,20 +16,19 @@ again when its writes are over.
   opening the database) builds it. Building is idempotent: an index that exists is skipped.
 - Plain ``sqlite3``, no SQLAlchemy, like ``store/bulk.py``: the statements are SQLite's own
   (``sqlite_master.sql``), so no index is defined twice.
-- In two steps where the load had a write process (``sync/indexes.py``): ``SNAPSHOT_ORDER``
-  first, in that process, then the rest in a process of its own
-  (``python -m iptvsync.store.first_load PATH``) while the sync's own process builds the
-  snapshot, whose reads need only those.
+- Built by ``store/index_build.py`` (``restore``, ``build``), which needs nothing but the
+  standard library. In two steps where the load had a write process (``sync/indexes.py``):
+  ``SNAPSHOT_ORDER`` first, in that process, then the rest in a bare interpreter running that
+  file while the sync's own process builds the snapshot, whose reads need only those.
 """
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import sys
-from collections.abc import Collection
 
-from iptvsync.store.bulk import open_file
+from iptvsync.store.index_build import build, restore
+
+__all__ = ["SNAPSHOT_ORDER", "TABLES", "build", "defer", "pending", "restore"]
 
 #: The tables a sync loads in bulk: the catalogue's, and the guide's (255k programmes for
 #: 5,000 channels over 3 days: 1.06 s to insert under ``ix_programmes_channel``, 0.65 s
@@ -75,58 +74,3 @@ SNAPSHOT_ORDER = ("ix_channels_live_number", "ix_movies_live_added", "ix_series_
 def pending(conn: sqlite3.Connection) -> int:
     """How many dropped indexes wait to be built."""
     return int(conn.execute("SELECT count(*) FROM deferred_indexes").fetchone()[0])
-
-
-def restore(conn: sqlite3.Connection, only: Collection[str] | None = None) -> int:
-    """Build every index a load dropped (or ``only`` those of them named), skipping any that
-    exists; how many were built. Inside the caller's write transaction: the indexes and the
-    record go together."""
-    found = conn.execute("SELECT name, sql FROM deferred_indexes ORDER BY table_name, name")
-    built = 0
-    for name, sql in found.fetchall():
-        if only is not None and name not in only:
-            continue
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
-        ).fetchone()
-        if exists is None:
-            conn.execute(sql)
-            built += 1
-        conn.execute("DELETE FROM deferred_indexes WHERE name = ?", (name,))
-    return built
-
-
-def build(path: str, only: Collection[str] | None = None) -> int:
-    """``restore`` on a connection of its own, closed after: the pages it wrote and the sort's
-    memory go with it, instead of staying in a pooled connection's cache through the
-    snapshot's reads (the peak of a sync's memory). Its sorts spill to a file past 2 MiB
-    (``temp_store``): an index of 300k names would otherwise sort in ~15 MB."""
-    conn = open_file(path, "PRAGMA cache_size=-2048", "PRAGMA temp_store=FILE")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            built = restore(conn, only)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return built
-    finally:
-        conn.close()
-
-
-def main(argv: list[str]) -> None:
-    """``python -m iptvsync.store.first_load PATH``: ``build`` every index still waiting, print
-    how many. It finishes what it started whatever the terminal's Ctrl-C (a build cut short is
-    rolled back and waits for the next one); an error exits 1 with its text."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        built = build(argv[0])
-    except Exception as exc:
-        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
-        raise SystemExit(1) from None
-    sys.stdout.write(f"{built}\n")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

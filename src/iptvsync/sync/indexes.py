@@ -8,13 +8,14 @@ each waiting for the other:
 1. after its last batch the write process builds ``first_load.SNAPSHOT_ORDER``, the three
    the snapshot's reads walk (~0.05 s for 88k items), and goes;
 2. once the run's last write before its snapshot is made (the new version), a process of its
-   own, ``python -m iptvsync.store.first_load``, builds the rest (~0.35 s) while this process
-   builds the snapshot. The snapshot's record waits for it (SQLite has one writer), and the
+   own, ``python -I -S store/index_build.py FILE``, builds the rest (~0.35 s) while this
+   process builds the snapshot. The snapshot's record waits for it (SQLite has one writer), and the
    run ends only when it is done.
 
-On two cores that took ~0.2 s off a sync's end (docs/benchmarks.md, issue 21). The process is
-a bare interpreter with SQLite's 2 MiB cache (~14 MB), not the write process kept alive
-(~30 MB), because it runs at the sync's peak of memory, the snapshot's. Anywhere else (no
+On two cores that took ~0.1 s off a sync's end (docs/benchmarks.md, issue 21). The process is
+a bare interpreter (the standard library only) with SQLite's 2 MiB cache, ~10 MB, not the
+write process kept alive (~30 MB), because it runs at the sync's peak of memory, the
+snapshot's. Anywhere else (no
 write process: a small load, one core) everything is built at once, in one step.
 
 Whatever happens, a run ends with every index: a run that fails first, or a process that
@@ -32,7 +33,7 @@ import sys
 import sqlalchemy as sa
 
 from iptvsync.store import catalogue as store
-from iptvsync.store import first_load
+from iptvsync.store import first_load, index_build
 from iptvsync.sync.background import in_db_thread_retrying
 from iptvsync.sync.batch_write import build_indexes
 from iptvsync.sync.write_process import RunWriter
@@ -85,7 +86,7 @@ class LoadIndexes:
             return
         path = self.writer.db.url.database
         assert path  # a write process ran: a database file
-        command = [sys.executable, "-m", first_load.__name__, path]
+        command = [sys.executable, "-I", "-S", index_build.__file__, path]
         self._apart = asyncio.ensure_future(asyncio.to_thread(_run, command))
 
     async def finish(self) -> None:
