@@ -283,8 +283,10 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
         assert calls.names.count("write_items") >= 3
         assert calls.names.count("build_indexes") == 1
         built = calls.names.index("build_indexes")
-        assert built > max(i for i, name in enumerate(calls.names) if name == "write_items")
         assert calls.args[built] == (first_load.SNAPSHOT_ORDER,)
+        # This small load is within ``EARLY_PAGES`` of its end as soon as its write process
+        # is up: the three were built before its last batches, which went into them.
+        assert "write_items" in calls.names[built + 1 :]
         assert set(first_load.SNAPSHOT_ORDER) <= at_snapshot["indexes"]
         assert not at_snapshot["indexes"] >= {n for _t, n, _s in schema if n.startswith("ix_")}
         path = str(tmp_path / "child" / "iptvsync.db")
@@ -297,6 +299,34 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
     finally:
         await site.aclose()
         await plain.aclose()
+
+
+class _Writer:
+    started = True
+
+
+def test_the_snapshots_indexes_are_due_once_near_a_large_loads_end() -> None:
+    """``LoadIndexes.early``: due when the streams' pages left (by their totals and the pages
+    delivered; a finished stream leaves none) are ``EARLY_PAGES`` or fewer, once; never for a
+    load without a write process, nor for a run that deferred nothing."""
+    load = indexes.LoadIndexes(1, _Writer())  # type: ignore[arg-type]
+    load.tables = ["channels", "movies", "series"]
+    totals = {"itv": (1, 5000), "vod": (4000, 56000), "vod:category:9": (3, 40)}
+    left = indexes.EARLY_PAGES + 1
+    assert load.early(totals, {"itv": 1, "vod": 4000 - left, "vod:category:9": 3}) is None
+    first = load.early(totals, {"itv": 1, "vod": 4000 - left + 1, "vod:category:9": 3})
+    assert first is not None
+    first.close()  # the build itself is the large load's test above
+    assert load.early(totals, {"itv": 1, "vod": 3999, "vod:category:9": 3}) is None  # once
+
+    small = indexes.LoadIndexes(2, _Writer())  # type: ignore[arg-type]
+    assert small.early(totals, {"vod": 4000}) is None  # nothing deferred
+    small.tables = ["movies"]
+    _Writer.started = False
+    try:
+        assert small.early(totals, {"vod": 4000}) is None  # no write process
+    finally:
+        _Writer.started = True
 
 
 async def test_a_failed_index_process_leaves_the_run_to_build_them(

@@ -462,6 +462,8 @@ async def _sync_scope(
             return await flush(wait=True) > 0
         if buffered >= (write_batch_size if state.writer.started else batch_size):
             await flush(wait=False)
+        if (first := state.indexes.early(state.stream_totals, state.stream_pages)) is not None:
+            await writing.submit(first)  # a large first load near its end (sync/indexes.py)
         return True
 
     try:
