@@ -56,6 +56,17 @@ def _indexes(site: Site) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
 
 
+def _new_database(tmp_path: Path) -> tuple[Settings, list[tuple[Any, ...]], str]:
+    """A migrated database with no rows: its settings, its read indexes (the schema's) and its
+    file's path."""
+    settings = _settings(tmp_path, "db", defer=True)
+    db = open_database(settings)
+    with db.connect() as conn:
+        schema = [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
+    db.dispose()
+    return settings, schema, str(tmp_path / "db" / "iptvsync.db")
+
+
 def _item_indexes(conn: sa.Connection | sqlite3.Connection, table: str) -> set[str]:
     sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
     if isinstance(conn, sqlite3.Connection):
@@ -203,13 +214,8 @@ def test_a_table_with_rows_keeps_its_indexes(tmp_path: Path) -> None:
 def test_indexes_a_dead_sync_left_unbuilt_are_built_when_the_database_opens(
     tmp_path: Path,
 ) -> None:
-    settings = _settings(tmp_path, "db", defer=True)
-    db = open_database(settings)
-    with db.connect() as conn:
-        schema = [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
-    db.dispose()
+    settings, schema, path = _new_database(tmp_path)
     # A sync dropped them and died (nothing else ran: the process is gone).
-    path = str(tmp_path / "db" / "iptvsync.db")
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     assert first_load.defer(conn) == ["channels", "movies", "series", "programmes"]
@@ -360,12 +366,7 @@ def test_the_index_process_builds_what_waits_and_says_how_many(tmp_path: Path) -
     """``store/index_build.py`` run as a sync starts it, in a bare interpreter (isolated, no
     ``site``: the standard library only): the indexes still waiting, built and counted; a
     database it cannot open, one line on stderr and exit 1."""
-    settings = _settings(tmp_path, "db", defer=True)
-    db = open_database(settings)
-    with db.connect() as conn:
-        schema = [tuple(r) for r in conn.exec_driver_sql(READ_INDEXES)]
-    db.dispose()
-    path = str(tmp_path / "db" / "iptvsync.db")
+    _, schema, path = _new_database(tmp_path)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     first_load.defer(conn)
