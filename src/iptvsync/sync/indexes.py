@@ -55,7 +55,7 @@ def defer_indexes(db: sa.Engine) -> list[str]:
 
 #: Pages left to walk when the write process builds the snapshot's indexes: before the last
 #: batches instead of after them, ~50 ms off the end of a sync at 20 ms (issue 21). The
-#: ~1,800 rows of these pages are then written into them, newest last as they were sorted.
+#: ~1,800 rows of those pages then go into them as they are written.
 EARLY_PAGES = 128
 
 
