@@ -313,8 +313,8 @@ class _Writer:
 
 def test_the_snapshots_indexes_are_due_once_near_a_large_loads_end() -> None:
     """``LoadIndexes.early``: due when the streams' pages left (by their totals and the pages
-    delivered; a finished stream leaves none) are ``EARLY_PAGES`` or fewer, once; never for a
-    load without a write process, nor for a run that deferred nothing."""
+    delivered; a finished stream leaves none) are ``EARLY_PAGES`` or fewer but some, once;
+    never for a load without a write process, nor for a run that deferred nothing."""
     load = indexes.LoadIndexes(1, _Writer())  # type: ignore[arg-type]
     load.tables = ["channels", "movies", "series"]
     totals = {"itv": (1, 5000), "vod": (4000, 56000), "vod:category:9": (3, 40)}
@@ -324,6 +324,13 @@ def test_the_snapshots_indexes_are_due_once_near_a_large_loads_end() -> None:
     assert first is not None
     first.close()  # the build itself is the large load's test above
     assert load.early(totals, {"itv": 1, "vod": 3999, "vod:category:9": 3}) is None  # once
+
+    # No stream with pages left by its total: an Xtream panel's lists tell theirs with their
+    # last page, so the rows still to come are not known to be few.
+    whole = indexes.LoadIndexes(3, _Writer())  # type: ignore[arg-type]
+    whole.tables = ["channels", "movies", "series"]
+    assert whole.early({"live": (12, 5600)}, {"live": 12, "vod": 30}) is None
+    assert whole.early({}, {"live": 5}) is None
 
     small = indexes.LoadIndexes(2, _Writer())  # type: ignore[arg-type]
     assert small.early(totals, {"vod": 4000}) is None  # nothing deferred

@@ -83,11 +83,14 @@ class LoadIndexes:
     ) -> Coroutine[Any, Any, int] | None:
         """The build of the snapshot's indexes in the write process, to be queued behind the
         batches now (a large first load with at most ``EARLY_PAGES`` pages left to walk by its
-        streams' totals and pages delivered), or None."""
+        streams' totals and pages delivered), or None. Never when no stream says it has pages
+        left: a stream tells its total with its first page on a portal, with its last on an
+        Xtream panel (its lists come whole and unsorted), and the indexes built then would take
+        every row after at a random place."""
         if not self.tables or self._rest_apart or not self.writer.started:
             return None
         left = sum(max(0, (t[0] or 0) - pages.get(s, 0)) for s, t in totals.items())
-        if left > EARLY_PAGES:
+        if not 0 < left <= EARLY_PAGES:
             return None
         self._rest_apart = True
         return self._build_first()
