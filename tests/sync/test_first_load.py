@@ -276,15 +276,7 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
     try:
         schema = _indexes(plain)
         calls = Calls(monkeypatch)
-        run_id, _ = prepare_run(site.db, site.settings, site.provider_id, mode="full")
-        ctx = SyncContext(
-            db=site.db,
-            settings=site.settings,
-            http=site.http,
-            make_client=make_client,
-            on_changed=on_changed,
-        )
-        run = await execute_run(ctx, run_id)
+        run = await _full_sync(site, on_changed)
         assert run["status"] == "succeeded", run
         assert calls.names.count("write_items") >= 3
         assert calls.names.count("build_indexes") == 1
@@ -305,6 +297,47 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
     finally:
         await site.aclose()
         await plain.aclose()
+
+
+async def _full_sync(site: Site, on_changed: Any) -> dict[str, Any]:
+    """A full sync of ``site`` whose runner builds a snapshot (``on_changed``) at its end."""
+    run_id, _ = prepare_run(site.db, site.settings, site.provider_id, mode="full")
+    ctx = SyncContext(
+        db=site.db,
+        settings=site.settings,
+        http=site.http,
+        make_client=make_client,
+        on_changed=on_changed,
+    )
+    return await execute_run(ctx, run_id)
+
+
+async def _no_snapshot(provider_id: int) -> None:
+    """A runner's snapshot hook that builds nothing."""
+
+
+async def test_without_a_snapshot_the_write_process_builds_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner that builds no snapshot at the end (no ``on_changed``): nothing to build the
+    indexes beside, so the write process builds them all after its last batch, and no other
+    process starts."""
+    site = Site(_settings(tmp_path, "child", defer=True, process=True), StalkerFakeConfig())
+    commands: list[list[str]] = []
+    monkeypatch.setattr(indexes, "_run", commands.append)
+    try:
+        calls = Calls(monkeypatch)
+        run = await site.full_sync()
+        assert run["status"] == "succeeded", run
+        built = calls.names.index("build_indexes")
+        assert calls.names.count("build_indexes") == 1
+        assert calls.args[built] == ()
+        assert built > max(i for i, name in enumerate(calls.names) if name == "write_items")
+        assert commands == []
+        with site.db.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+    finally:
+        await site.aclose()
 
 
 class _Writer:
@@ -356,7 +389,7 @@ async def test_a_failed_index_process_leaves_the_run_to_build_them(
     monkeypatch.setattr(indexes, "_run", failed)
     try:
         Calls(monkeypatch)  # the write process is up before the run writes its batches
-        run = await site.full_sync()
+        run = await _full_sync(site, _no_snapshot)
         assert run["status"] == "succeeded", run
         assert "building read indexes apart failed (OperationalError: disk I/O error)" in (
             caplog.text

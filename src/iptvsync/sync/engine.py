@@ -178,6 +178,7 @@ async def _execute(ctx: SyncContext, run_id: int) -> dict[str, Any]:
         version=provider.snapshot_version + 1,
         writer=RunWriter(db, enabled=ctx.settings.write_process),
     )
+    state.indexes.beside_snapshot = ctx.on_changed is not None
     try:
         return await _run(ctx, state, run, provider)
     finally:

@@ -67,6 +67,10 @@ class LoadIndexes:
         self.writer = writer
         #: Tables (catalogue, guide) loaded without their read indexes.
         self.tables: list[str] = []
+        #: A snapshot is built at the run's end (the runner's ``on_changed``): the rest of the
+        #: indexes are built beside it. Without one there is nothing to build them beside, and
+        #: the write process builds them all at once, as before.
+        self.beside_snapshot = True
         self._rest_apart = False
         self._apart: asyncio.Future[subprocess.CompletedProcess[str]] | None = None
         self._count = 0
@@ -87,7 +91,7 @@ class LoadIndexes:
         left: a stream tells its total with its first page on a portal, with its last on an
         Xtream panel (its lists come whole and unsorted), and the indexes built then would take
         every row after at a random place."""
-        if not self.tables or self._rest_apart or not self.writer.started:
+        if not (self.tables and self.beside_snapshot and self.writer.started) or self._rest_apart:
             return None
         left = sum(max(0, (t[0] or 0) - pages.get(s, 0)) for s, t in totals.items())
         if not 0 < left <= EARLY_PAGES:
@@ -104,7 +108,7 @@ class LoadIndexes:
         """The run's bulk writes are over: build what is built where the writes were made (the
         write process, whose memory goes with it), then the write process goes."""
         if self.tables and not self._rest_apart:
-            if self.writer.started:
+            if self.writer.started and self.beside_snapshot:
                 only = first_load.SNAPSHOT_ORDER
                 self._count += await _db(self.writer.call, build_indexes, only)
                 self._rest_apart = True
