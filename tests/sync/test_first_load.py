@@ -411,7 +411,7 @@ def test_the_index_process_builds_what_waits_and_says_how_many(tmp_path: Path) -
     conn.execute("BEGIN IMMEDIATE")
     first_load.defer(conn)
     waiting = first_load.pending(conn)
-    assert first_load.restore(conn, first_load.SNAPSHOT_ORDER) == 3
+    assert index_build.restore(conn, first_load.SNAPSHOT_ORDER) == 3
     conn.execute("COMMIT")
     assert first_load.pending(conn) == waiting - 3
     conn.close()
@@ -487,7 +487,7 @@ def test_the_snapshot_reads_need_only_the_indexes_built_first(tmp_path: Path) ->
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("DELETE FROM movies")  # empty again: its indexes are deferred too
     first_load.defer(conn)
-    first_load.restore(conn, first_load.SNAPSHOT_ORDER)
+    index_build.restore(conn, first_load.SNAPSHOT_ORDER)
     conn.execute("COMMIT")
     assert _sorts_of_a_snapshot(settings) == []
 

@@ -23,7 +23,6 @@ import enum
 import functools
 import operator
 import sqlite3
-import urllib.parse
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -383,16 +382,7 @@ def apply_pragmas(conn: sqlite3.Connection, *extra: str) -> None:
 def open_file(path: str, *pragmas: str) -> sqlite3.Connection:
     """A connection of its own to the database file ``path``, with the usual settings and
     ``pragmas``; autocommit (the caller says BEGIN)."""
-    # Read-write, never create: the file is the run's database, which exists.
-    uri = f"file:{urllib.parse.quote(path)}?mode=rw"
-    conn = sqlite3.connect(uri, timeout=30, isolation_level=None, uri=True)
-    try:
-        apply_pragmas(conn, *pragmas)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+    return index_build.connect(path, (*PRAGMAS, *pragmas))
 
 
 class BulkTx:

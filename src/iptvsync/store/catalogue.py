@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from iptvsync.store import bulk, first_load
+from iptvsync.store import bulk, first_load, index_build
 from iptvsync.store.bulk import UNCATEGORISED, UpsertResult, sqlite_datetime
 from iptvsync.store.models import (
     ITEM_TABLES,
@@ -152,15 +152,15 @@ def build_deferred_indexes(conn: sa.Connection, only: Collection[str] | None = N
     driver = sqlite_connection(conn)
     if not _has_table(driver, "deferred_indexes") or not first_load.pending(driver):
         return 0
-    return first_load.restore(driver, only)
+    return index_build.restore(driver, only)
 
 
 def build_deferred_indexes_apart(db: sa.Engine, only: Collection[str] | None = None) -> int:
-    """``build_deferred_indexes`` on a connection of its own (``first_load.build``)."""
+    """``build_deferred_indexes`` on a connection of its own (``index_build.build``)."""
     if db.dialect.name != "sqlite" or db.url.database in (None, "", ":memory:"):
         with db.begin() as conn:
             return build_deferred_indexes(conn, only)
-    return first_load.build(db.url.database, only)
+    return index_build.build(db.url.database, only)
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -26,10 +26,6 @@ from __future__ import annotations
 
 import sqlite3
 
-from iptvsync.store.index_build import build, restore
-
-__all__ = ["SNAPSHOT_ORDER", "TABLES", "build", "defer", "pending", "restore"]
-
 #: The tables a sync loads in bulk: the catalogue's, and the guide's (255k programmes for
 #: 5,000 channels over 3 days: 1.06 s to insert under ``ix_programmes_channel``, 0.65 s
 #: without it and 0.19 s to build it after). A guide's swap finds the rows it replaces by id,

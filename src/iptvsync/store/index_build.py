@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import sys
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 #: The database's settings (``store/bulk.py``'s ``PRAGMAS``, which a test holds these to), with
 #: a small page cache, and sorts that spill to a file past it (``temp_store``): an index of
@@ -31,12 +31,14 @@ PRAGMAS = (
 )
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """A connection of its own to the database file ``path`` (which must exist), autocommit."""
+def connect(path: str, pragmas: Sequence[str] = PRAGMAS) -> sqlite3.Connection:
+    """A connection of its own to the database file ``path``, with ``pragmas``; autocommit
+    (the caller says BEGIN). Read-write, never create: the file is the run's database, which
+    exists. ``bulk.open_file`` opens through here too."""
     uri = f"file:{urllib.parse.quote(path)}?mode=rw"
     conn = sqlite3.connect(uri, timeout=30, isolation_level=None, uri=True)
     try:
-        for pragma in PRAGMAS:
+        for pragma in pragmas:
             conn.execute(pragma)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except BaseException:

@@ -523,10 +523,9 @@ def _empty_kinds(ctx: SyncContext, state: RunState) -> set[Kind]:
 
 
 async def _end_bulk_writes(state: RunState) -> None:
-    """The run's bulk writes are over: a first load's indexes are built where the writes were
-    made (built here, the sort's memory stayed in this process through the snapshot, +12 MB
-    at its peak), all or the snapshot's first (``sync/indexes.py``), then the write process
-    goes and no other starts."""
+    """The run's bulk writes are over: a first load's indexes (all of them, or the snapshot's
+    three when the rest are built beside it: ``sync/indexes.py``) are built where the writes
+    were made, then the write process goes and no other starts."""
     if state.indexes.waiting:
         state.phase = Phase.INDEXES
     await state.indexes.end_writes()
