@@ -27,7 +27,17 @@ STATUS_STYLE = {
 }
 
 
+#: Redraws a second (Rich's default is 10). Each redraw renders the bars in the syncing
+#: process, on the thread that also fetches and parses; a sync's numbers move smoothly at 4
+#: (docs/benchmarks.md, session 19).
+REFRESHES_PER_S = 4
+
+
 class SyncProgress:
+    """The bars while a sync runs, where the output is a terminal; elsewhere (a pipe, a log
+    file, cron) nothing until the summary: Rich would still render the bars on every refresh,
+    only to print them once at the end."""
+
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress = Progress(
@@ -40,6 +50,8 @@ class SyncProgress:
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            refresh_per_second=REFRESHES_PER_S,
+            disable=not console.is_terminal,
         )
         self.items: TaskID | None = None
         self.pages: TaskID | None = None
