@@ -16,6 +16,7 @@ export class BrowseView {
     this.query = '';
     this.loadedFor = null;
     this.loadToken = 0;
+    this.shown = null; // {data, value, query} of the list on screen
     this.build();
   }
 
@@ -178,6 +179,7 @@ export class BrowseView {
     this.loadedFor = null;
     this.chips.replaceChildren();
     this.count.textContent = '';
+    this.shown = null;
     this.list.setSource(new ArraySource([]));
   }
 
@@ -291,6 +293,7 @@ export class BrowseView {
       }
     }
     const token = ++this.loadToken;
+    const query = this.query;
     const category = value === 'all' || value === 'featured' || value === 'favourites' ? null : value;
     this.setStatus('Loading…');
     let source;
@@ -301,7 +304,13 @@ export class BrowseView {
       return;
     }
     if (token !== this.loadToken) return;
-    this.list.setSource(source);
+    // The list on screen loaded again (its chip clicked again, the favourites changed): the
+    // view stays where it is. That load can end after the user scrolled, even to the end of
+    // 64,000 items; going back to the top then undid the scroll.
+    const shown = this.shown;
+    const same = Boolean(shown && shown.data === data && shown.value === value && shown.query === query);
+    this.shown = { data, value, query };
+    this.list.setSource(source, { keepPosition: same });
     const what = this.query ? `“${this.query}” in ${label}` : label;
     this.list.setLabel(`${this.info.title}: ${what}`);
     const noun = source.length === 1 ? this.info.one : pluralOf(this.info);

@@ -80,8 +80,11 @@ export class VirtualList {
     this.root.removeAttribute('aria-activedescendant');
     if (!keepPosition) this.root.scrollTop = 0;
     this.relayout();
-    // Still focused (the list changed under the keyboard): keep an active option.
-    if (document.activeElement === this.root && this.length) this.setActive(0);
+    // Still focused (the list changed under the keyboard): keep an active option, in view
+    // (setActive scrolls to it, so 0 would undo keepPosition).
+    if (document.activeElement === this.root && this.length) {
+      this.setActive(keepPosition ? this.firstVisibleIndex() : 0);
+    }
   }
 
   get length() {
