@@ -238,6 +238,71 @@ async def test_the_vod_walk_goes_beside_the_channel_walk(
     assert first_vod < last_channel, events
 
 
+def _log_portal(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
+    """("asked" | "answered", "module.action", loop time) of every portal request, in order."""
+    from iptvsync.fakes.stalker import FakeStalkerPortal
+
+    events: list[tuple[str, str, float]] = []
+    handle = FakeStalkerPortal.handle
+
+    async def logged(portal: FakeStalkerPortal, request: Any) -> Any:
+        q = request.query_params
+        name = f"{q.get('type', '')}.{q.get('action', '')}"
+        events.append(("asked", name, asyncio.get_running_loop().time()))
+        response = await handle(portal, request)
+        events.append(("answered", name, asyncio.get_running_loop().time()))
+        return response
+
+    monkeypatch.setattr(FakeStalkerPortal, "handle", logged)
+    return events
+
+
+async def test_the_vod_walks_lists_take_the_sessions_first_requests(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both walks at once: after the handshake and the profile, the VOD walk's two lists take
+    the two requests a session starts with, and its first page is asked before the channels'
+    list is answered (sync/categories.py): one round trip sooner than when the channels'
+    list took one of the two."""
+    harness.portal.configure(latency_ms=20)
+    events = _log_portal(monkeypatch)
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    asked = [name for kind, name, _ in events if kind == "asked"]
+    after_profile = asked[asked.index("stb.get_profile") + 1 :]
+    assert set(after_profile[:2]) == {"vod.get_categories", "series.get_categories"}, asked
+    assert after_profile[2] == "itv.get_genres", asked
+    order = [(kind, name) for kind, name, _ in events]
+    first_page = order.index(("asked", "vod.get_ordered_list"))
+    genres_answered = len(order) - 1 - order[::-1].index(("answered", "itv.get_genres"))
+    assert first_page < genres_answered, asked
+
+
+@pytest.mark.both_backends  # the ids the database hands out
+async def test_channel_categories_are_stored_first_whichever_list_comes_last(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The channels' list answered 0.4 s after the VOD walk's lists and first pages: the VOD
+    walk went on walking, and the channels' categories still have the lower ids, as in a sync
+    where they come first (a first sync numbers its categories the same way every time)."""
+    harness.portal.configure(latency_ms=5, action_latency_ms={"itv.get_genres": 400.0})
+    events = _log_portal(monkeypatch)
+    run = await harness.sync()
+    assert run["status"] == "succeeded", run
+    _assert_exact(harness)
+    genres = [t for k, n, t in events if (k, n) == ("answered", "itv.get_genres")][-1]
+    pages_before = [
+        t for k, n, t in events if (k, n) == ("answered", "vod.get_ordered_list") and t < genres
+    ]
+    assert len(pages_before) >= 10, "the VOD walk waited for the channels' categories"
+    with harness.db.connect() as conn:
+        rows = conn.execute(sa.select(categories.c.kind, categories.c.id)).all()
+    channel_ids = [i for kind, i in rows if kind == "channel"]
+    vod_ids = [i for kind, i in rows if kind in ("movie", "series")]
+    assert channel_ids and vod_ids
+    assert max(channel_ids) < min(vod_ids)
+
+
 async def test_cancel_stops_quickly_and_keeps_what_was_written(harness: Harness) -> None:
     # Slow enough that the walk is still going when the cancel lands (one page at a time).
     harness.portal.configure(latency_ms=300, capacity=1, hard_limit=100)

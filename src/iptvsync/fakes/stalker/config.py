@@ -31,6 +31,9 @@ class StalkerFakeConfig:
     expires_at: datetime | None = datetime(2027, 3, 5, tzinfo=UTC)  # None: "Unlimited"
     token_free: bool = False  # no token checks at all (some panels)
     latency_ms: float = 0.0  # added to every portal request
+    # More latency for some actions ("itv.get_genres": 300.0): a portal whose list of one
+    # module is slow to build (its answer comes after others asked later).
+    action_latency_ms: dict[str, float] = field(default_factory=dict)
     # Capacity model: above `capacity` requests in flight latency scales with
     # in_flight / capacity; above `hard_limit` (default 2 x capacity) the answer is HTTP 429.
     capacity: int | None = None

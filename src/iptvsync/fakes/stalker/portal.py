@@ -186,7 +186,9 @@ class FakeStalkerPortal(OrderedLists, CatalogueControls):
             stats.sent_429 += 1
             body = _HTML_429 if cfg.html_429 else b""
             return Response(body, 429, media_type="text/html")
-        delay = cfg.latency_ms
+        query = request.query_params  # what a box sends (a POST's form is read below)
+        asked = f"{query.get('type', '')}.{query.get('action', '')}"
+        delay = cfg.latency_ms + cfg.action_latency_ms.get(asked, 0.0)
         if cfg.capacity:
             delay *= max(1.0, stats.in_flight / cfg.capacity)
         if delay > 0:
