@@ -354,6 +354,94 @@ def test_a_reload_of_the_list_shown_keeps_a_jump_to_its_end(
     assert below <= 1, below
 
 
+# The first item in a list's view (the lowest aria-posinset not above its top edge), with where
+# its top is relative to the list's top edge and its size.
+FIRST_IN_VIEW = """el => {
+  const top = el.getBoundingClientRect().top;
+  let first = null;
+  for (const option of el.querySelectorAll('[role=option]')) {
+    const box = option.getBoundingClientRect();
+    if (box.bottom <= top + 1) continue;
+    const at = Number(option.getAttribute('aria-posinset'));
+    if (!first || at < first.at) {
+      first = {at, text: option.textContent, offset: box.top - top, width: box.width,
+               height: box.height};
+    }
+  }
+  return first;
+}"""
+
+
+def open_big_all(page: Any, big_provider: int) -> Any:
+    """The 64k movies' All list, shown (All is the chip selected on opening)."""
+    open_view(page, "movies", big_provider)
+    all_tab = page.get_by_role("tablist", name="Movies categories").get_by_role(
+        "tab", name=re.compile("^All")
+    )
+    expect(all_tab).to_have_attribute("aria-selected", "true")
+    listbox = page.get_by_role("listbox", name="Movies: All")
+    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(BIG_MOVIES))
+    return listbox
+
+
+def test_a_resize_keeps_the_first_item_in_view_at_the_top(
+    page: Any, server: Server, big_provider: int
+) -> None:
+    """A narrower window has fewer, other-sized columns. The list used to keep its scroll offset
+    in pixels, which then was another row: the view jumped thousands of items away."""
+    listbox = open_big_all(page, big_provider)
+    listbox.evaluate("el => { el.scrollTop = Math.round(el.scrollHeight * 0.4); }")
+    handle = listbox.element_handle()
+    page.wait_for_function(
+        f"el => ({FIRST_IN_VIEW})(el)?.text.includes('Seeded Movie')", arg=handle
+    )
+    before = listbox.evaluate(FIRST_IN_VIEW)
+    assert BIG_MOVIES // 4 < before["at"] < BIG_MOVIES * 3 // 4, before
+    name = re.search(r"Seeded Movie \d{5}", before["text"])
+    assert name, before
+
+    page.set_viewport_size({"width": 700, "height": 860})
+    # Laid out again: the cards have another width.
+    page.wait_for_function(
+        f"el => Math.abs(({FIRST_IN_VIEW})(el)?.width - {before['width']}) > 2", arg=handle
+    )
+    item = listbox.locator(f"[aria-posinset='{before['at']}']")
+    expect(item).to_contain_text(name[0], timeout=5_000)
+    after = listbox.evaluate(FIRST_IN_VIEW)
+    # The same item, at the top of the view (or within one row of it: a card and the gap).
+    row = after["height"] + 12
+    offset = item.evaluate("(el) => el.getBoundingClientRect().top") - listbox.evaluate(
+        "el => el.getBoundingClientRect().top"
+    )
+    assert -row < offset < row, (before, after, offset)
+    shot(page, "movies-64k-resized")
+
+
+def test_a_resize_at_the_end_of_a_list_stays_at_its_end(
+    page: Any, server: Server, big_provider: int
+) -> None:
+    """Narrower, the list is taller: a view at its end stays there, its last row in view."""
+    listbox = open_big_all(page, big_provider)
+    listbox.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    last = listbox.locator(f"[aria-posinset='{BIG_MOVIES}']")
+    expect(last).to_contain_text(movie_name(1))
+    width = last.evaluate("el => el.getBoundingClientRect().width")
+
+    page.set_viewport_size({"width": 700, "height": 860})
+    page.wait_for_function(
+        f"el => Math.abs(el.getBoundingClientRect().width - {width}) > 2",
+        arg=last.element_handle(),
+    )
+    expect(last).to_contain_text(movie_name(1))
+    expect(last).to_be_in_viewport()
+    below = listbox.evaluate("el => el.scrollHeight - el.clientHeight - el.scrollTop")
+    assert below <= 1, below
+    box = last.bounding_box()
+    list_box = listbox.bounding_box()
+    assert box is not None and list_box is not None
+    assert box["y"] + box["height"] <= list_box["y"] + list_box["height"] + 1, (box, list_box)
+
+
 def test_cancel_a_running_sync(page: Any, server: Server, slow_portal: ServerThread) -> None:
     pid = server.add_provider("Slow portal", slow_portal.url)
     pick_provider(page, "dashboard", pid)

@@ -40,6 +40,8 @@ export class VirtualList {
     this.rowHeight = rowHeight;
     this.colWidth = 0;
     this.scale = 1;
+    this.renderedView = 0;
+    this.renderedHeight = 0;
     this.frame = 0;
 
     this.spacer = h('div', { class: 'vlist-spacer' });
@@ -94,6 +96,8 @@ export class VirtualList {
   relayout() {
     const width = this.root.clientWidth;
     if (!width) return; // hidden: laid out when shown again
+    // Read before the geometry changes: scrollTop is in pixels of the old rows (see reanchor).
+    const anchor = this.root.scrollTop > 0 ? this.anchor() : null;
     if (this.layout === 'grid') {
       // Phones get smaller posters, three across, as phone apps do.
       const min = width < 560 ? Math.round(this.minColumnWidth * 0.72) : this.minColumnWidth;
@@ -105,7 +109,46 @@ export class VirtualList {
       this.colWidth = width;
       this.rowHeight = this.fixedRowHeight;
     }
+    if (anchor && (anchor.cols !== this.cols || anchor.rowHeight !== this.rowHeight
+        || anchor.view !== this.root.clientHeight)) {
+      this.reanchor(anchor);
+    }
     this.render();
+  }
+
+  /** Where the view is, as an item: the first one in view and how far its row is scrolled past
+   * (a fraction of a row), with the geometry of the last render; and whether it is at the end. */
+  anchor() {
+    const top = this.root.scrollTop;
+    const virtualTop = top * this.scale;
+    const row = Math.floor(virtualTop / this.rowHeight);
+    // The view may already have its new height (the browser may have clamped scrollTop too):
+    // at the end under either height counts.
+    const view = Math.max(this.renderedView, this.root.clientHeight);
+    return {
+      cols: this.cols,
+      rowHeight: this.rowHeight,
+      view: this.renderedView,
+      index: row * this.cols,
+      within: virtualTop / this.rowHeight - row,
+      atEnd: top + view >= this.renderedHeight - 1,
+    };
+  }
+
+  /** After the columns, the row height or the view's height changed, the same scrollTop is
+   * another row (thousands of items away in a long list, or short of the end when rows got
+   * taller): scroll so the anchor's item is at the top again, or the end stays the end. */
+  reanchor(anchor) {
+    const { height, view } = this.metrics(); // the new geometry; sets this.scale
+    // The spacer first, or the browser clamps scrollTop to the old scroll range.
+    this.spacer.style.height = `${height}px`;
+    if (anchor.atEnd) {
+      this.root.scrollTop = height - view;
+    } else {
+      const row = Math.floor(anchor.index / this.cols) + anchor.within;
+      // A scaled range (see MAX_SCROLL_PX) maps back through the new scale.
+      this.root.scrollTop = (row * this.rowHeight) / this.scale;
+    }
   }
 
   schedule() {
@@ -135,6 +178,8 @@ export class VirtualList {
     if (!this.root.clientWidth) return;
     const { rows, height, view, virtualTop } = this.metrics();
     this.spacer.style.height = `${height}px`;
+    this.renderedView = view; // for anchor()
+    this.renderedHeight = height;
     const firstRow = Math.floor(virtualTop / this.rowHeight);
     const lastRow = Math.min(rows - 1, Math.floor((virtualTop + view) / this.rowHeight));
     const from = Math.max(0, firstRow - OVERSCAN_ROWS) * this.cols;
