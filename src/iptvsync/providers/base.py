@@ -54,6 +54,9 @@ class ProviderConfig:
     password: str | None = None
     epg_url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: What an earlier session learned of where the provider answers (Stalker: the API
+    #: endpoint discovery found, ``providers.endpoint``); None: find it.
+    endpoint: dict[str, Any] | None = None
 
     def __repr__(self) -> str:  # secrets hidden in reprs (docs/contributing.md §4)
         return f"ProviderConfig(kind={self.kind!r}, url={self.url!r})"

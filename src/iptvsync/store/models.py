@@ -66,6 +66,9 @@ providers = sa.Table(
     sa.Column("password", sa.Text),
     sa.Column("epg_url", sa.Text),
     sa.Column("options", sa.JSON, nullable=False, default=dict),
+    # Stalker: the API endpoint a session found ({"url", "token_free", "family_hint"}), so the
+    # next one skips discovery (migration 0011). Learned, not set: NULL when the URL moves.
+    sa.Column("endpoint", sa.JSON),
     sa.Column("snapshot_version", sa.Integer, nullable=False, default=0),
     sa.Column("last_channel_sync_at", TS),
     sa.Column("last_vod_sync_at", TS),

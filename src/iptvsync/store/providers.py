@@ -163,6 +163,8 @@ def update_provider(conn: sa.Connection, provider_id: int, changes: dict[str, An
         return 0
     if changes.get("name") is not None:
         check_name_free(conn, changes["name"], provider_id)
+    if changes.get("url") and changes["url"] != row.url:
+        changes = {**changes, "endpoint": None}  # found at the old URL: found again
     conn.execute(
         providers.update()
         .where(providers.c.id == provider_id)
@@ -197,6 +199,7 @@ def provider_config(row: Any) -> ProviderConfig:
         password=reveal(m["password"]),
         epg_url=m["epg_url"],
         options=reveal_options(m["options"]),
+        endpoint=m["endpoint"],
     )
 
 
@@ -208,6 +211,13 @@ def provider_secrets(row: Any) -> list[str]:
 
 
 # --- what a sync records on its provider ---------------------------------------------------------
+
+
+def record_endpoint(conn: sa.Connection, provider_id: int, endpoint: dict[str, Any]) -> None:
+    """The endpoint a session found (``providers.endpoint``): the next one starts there."""
+    conn.execute(
+        providers.update().where(providers.c.id == provider_id).values(endpoint=endpoint)
+    )
 
 
 def mark_walked(conn: sa.Connection, provider_id: int, *, channels: bool) -> None:

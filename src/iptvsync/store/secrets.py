@@ -199,6 +199,13 @@ def keep_masked(options: dict[str, Any], stored: dict[str, Any] | None) -> dict[
 # --- whole tables ------------------------------------------------------------------------------
 
 
+def secret_rows(conn: sa.Connection) -> list[Any]:
+    """Each provider's id and the columns that hold secrets, and only those: a migration runs
+    this against the schema of its own revision, which lacks columns added after it."""
+    columns = [providers.c.id, *(providers.c[c] for c in SECRET_COLUMNS), providers.c.options]
+    return list(conn.execute(sa.select(*columns)).all())
+
+
 def _needs(row: Any, check: Any) -> bool:
     m = row._mapping
     values = [m[c] for c in SECRET_COLUMNS]
@@ -209,7 +216,7 @@ def _needs(row: Any, check: Any) -> bool:
 def seal_plain_rows(conn: sa.Connection, codec: SecretCodec) -> int:
     """Encrypt every plain secret in ``providers``; the number of rows changed."""
     changed = 0
-    for row in conn.execute(sa.select(providers)).all():
+    for row in secret_rows(conn):
         if not _needs(row, lambda v: not is_sealed(v)):
             continue
         m = row._mapping
@@ -247,7 +254,7 @@ def _seal_pool_rows(conn: sa.Connection, codec: SecretCodec, *, fresh: bool) -> 
 def reseal_rows(conn: sa.Connection, codec: SecretCodec) -> int:
     """Re-encrypt every secret with ``codec``'s current key (``iptvsync rotate-key``)."""
     changed = 0
-    for row in conn.execute(sa.select(providers)).all():
+    for row in secret_rows(conn):
         m = row._mapping
         values: dict[str, Any] = {c: codec.reseal(m[c]) for c in SECRET_COLUMNS if m[c]}
         options = dict(m["options"] or {})

@@ -36,6 +36,7 @@ from iptvsync.store.providers import (
     mark_walked,
     provider_config,
     provider_secrets,
+    record_endpoint,
     set_snapshot_version,
     utcnow,
 )
@@ -325,6 +326,10 @@ async def _run_plan(ctx: SyncContext, state: RunState, run: Any, provider: Any) 
         tried: list[dict[str, Any]] = list(getattr(client, "mac_states", None) or [])
         if tried:
             await asyncio.shield(_db(_record_macs, ctx, state, tried))
+        # Where the portal's API was found: the next session starts there (docs/stalker.md §1).
+        found = getattr(client, "endpoint_found", None)
+        if found is not None and found != config.endpoint:
+            await asyncio.shield(_db(_record_endpoint, ctx, state, found))
 
 
 async def _walk_scopes(
@@ -387,6 +392,11 @@ def _mac_pool(ctx: SyncContext, state: RunState) -> list[dict[str, Any]]:
 def _record_macs(ctx: SyncContext, state: RunState, tried: list[dict[str, Any]]) -> None:
     with ctx.db.begin() as conn:
         macs.record_states(conn, state.provider_id, tried, utcnow())
+
+
+def _record_endpoint(ctx: SyncContext, state: RunState, found: dict[str, Any]) -> None:
+    with ctx.db.begin() as conn:
+        record_endpoint(conn, state.provider_id, found)
 
 
 async def _sync_scope(

@@ -30,6 +30,7 @@ class StalkerFakeConfig:
     password: str = "pass"
     expires_at: datetime | None = datetime(2027, 3, 5, tzinfo=UTC)  # None: "Unlimited"
     token_free: bool = False  # no token checks at all (some panels)
+    handshake_refused: bool = False  # the handshake answered as an auth failure (token-free panels)
     latency_ms: float = 0.0  # added to every portal request
     # More latency for some actions ("itv.get_genres": 300.0): a portal whose list of one
     # module is slow to build (its answer comes after others asked later).

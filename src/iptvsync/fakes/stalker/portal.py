@@ -318,6 +318,8 @@ class FakeStalkerPortal(OrderedLists, CatalogueControls):
         cfg = self.config
         self.stats.handshakes += 1
         ctx = _Ctx(self, request, params, mac)
+        if cfg.handshake_refused:
+            raise _AuthFailure("")
         if not cfg.stock and not self._registered(mac):
             return ctx.reply({"token": None})  # XC_VM, unregistered MAC (docs/stalker.md §4.1)
         session = self.sessions.setdefault(mac, _Session()) if mac else _Session()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from iptvsync.errors import (
@@ -64,6 +65,23 @@ class Endpoint:
     @property
     def urls(self) -> PortalUrls:
         return PortalUrls.from_endpoint(self.url)
+
+    def stored(self) -> dict[str, Any]:
+        """What ``providers.endpoint`` keeps of it (``from_stored`` reads it back)."""
+        return {"url": self.url, "token_free": self.token_free, "family_hint": self.family_hint}
+
+    @classmethod
+    def from_stored(cls, value: Any) -> Endpoint | None:
+        """An endpoint kept by an earlier session, or None for anything else (a row written
+        by hand, another version): discovery then finds it again."""
+        if not isinstance(value, dict):
+            return None
+        url, token_free, hint = value.get("url"), value.get("token_free"), value.get("family_hint")
+        if not (isinstance(url, str) and urlsplit(url).scheme in ("http", "https")):
+            return None
+        if not isinstance(token_free, bool) or hint not in (None, "stock", "reseller"):
+            return None
+        return cls(url=url, token_free=token_free, family_hint=hint)
 
 
 GENRES_PARAMS = {"type": "itv", "action": "get_genres", "JsHttpRequest": "1-xml"}

@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from iptvsync.errors import (
+    NotAPortal,
     ProviderAuthFailed,
     ProviderBadResponse,
     ProviderError,
@@ -38,11 +40,51 @@ class StalkerSession(StalkerTransport):
         async with self._auth_lock:
             if self._token is not None or self._tokenless:
                 return
+            if self._endpoint is None and self._learned is not None and await self._resume():
+                return
             if self._endpoint is None:
-                self._endpoint = await discover(self._config.url, self._discovery_fetch)
+                self._endpoint = self._found = await discover(
+                    self._config.url, self._discovery_fetch
+                )
                 if self._family is None:
                     self._family = self._endpoint.family_hint
             await self._authenticate_pool()
+
+    async def _resume(self) -> bool:
+        """A session at the endpoint an earlier one found (``providers.endpoint``): True when
+        it started. False when that endpoint no longer answers like a portal (a 404, a page
+        that is not the API: the portal moved), and discovery finds it again; any other
+        failure (a refused MAC, a ban) is the portal's answer and raised as it is. Caller
+        holds ``_auth_lock``."""
+        learned, self._learned = self._learned, None
+        assert learned is not None
+        family = self._family
+        self._endpoint = learned
+        if self._family is None:
+            self._family = learned.family_hint
+        try:
+            await self._authenticate_pool()
+        except (NotAPortal, ProviderBadResponse) as exc:
+            log.info(
+                "stalker: the endpoint found before answers no more (%s); finding it again",
+                exc.code,
+            )
+            self._endpoint, self._family, self._token = None, family, None
+            return False
+        return True
+
+    @property
+    def endpoint_found(self) -> dict[str, Any] | None:
+        """The endpoint this client's discovery found and a session started at, for the
+        provider to keep (``providers.endpoint``); None when none was found here."""
+        if self._found is None or self._endpoint is not self._found:
+            return None
+        if self._token is None and not self._tokenless:
+            return None
+        # Token-free as this session found it, not as the probe said: a stock portal answers
+        # the token-less probe until a token is bound to the MAC, and a kept "token-free"
+        # would later read a refused handshake as a panel that needs none.
+        return replace(self._found, token_free=self._tokenless).stored()
 
     async def _authenticate_pool(self) -> None:
         """Authenticate with the first MAC of the pool the portal accepts (``pool.py``).

@@ -78,6 +78,11 @@ class StalkerTransport:
         )
         endpoint = options.get("endpoint")
         self._endpoint: Endpoint | None = Endpoint(url=str(endpoint)) if endpoint else None
+        #: Where an earlier session found the API (``providers.endpoint``), tried before any
+        #: discovery; the endpoint set in ``options`` is used as it is.
+        self._learned = None if self._endpoint else Endpoint.from_stored(config.endpoint)
+        #: The endpoint this client's discovery found, for the provider to keep.
+        self._found: Endpoint | None = None
         self._family: str | None = options.get("family") if options.get("family") else None
         self._token: str | None = None
         self._tokenless = False

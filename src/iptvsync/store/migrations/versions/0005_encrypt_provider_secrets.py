@@ -54,7 +54,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
-    rows = conn.execute(sa.select(secrets.providers)).all()
+    rows = secrets.secret_rows(conn)  # this revision's columns only
     for row in rows:
         m = row._mapping
         values: dict[str, Any] = {c: secrets.reveal(m[c]) for c in secrets.SECRET_COLUMNS}
