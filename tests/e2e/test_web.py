@@ -331,16 +331,9 @@ def test_a_reload_of_the_list_shown_keeps_a_jump_to_its_end(
     """Clicking the chip of the list already shown loads that list again. A user who jumps to
     the end of it while that load is on its way stays at the end when the load ends (the view
     used to go back to the top: the 64k test above, on a slow CI run, never saw its last row)."""
-    open_view(page, "movies", big_provider)
-    all_tab = page.get_by_role("tablist", name="Movies categories").get_by_role(
-        "tab", name=re.compile("^All")
-    )
-    expect(all_tab).to_have_attribute("aria-selected", "true")
-    listbox = page.get_by_role("listbox", name="Movies: All")
-    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(BIG_MOVIES))
-
+    listbox = open_big_all(page, big_provider)
     page.evaluate(HOLD_NEXT_FIRST_PAGE)
-    all_tab.click()
+    all_tab(page).click()
     expect(page.locator("#movies-status")).to_have_text("Loading…")
     page.wait_for_function("() => Boolean(window.__release)")
     listbox.evaluate("el => { el.scrollTop = el.scrollHeight; }")
@@ -372,13 +365,16 @@ FIRST_IN_VIEW = """el => {
 }"""
 
 
+def all_tab(page: Any) -> Any:
+    """The movies' All chip."""
+    tabs = page.get_by_role("tablist", name="Movies categories")
+    return tabs.get_by_role("tab", name=re.compile("^All"))
+
+
 def open_big_all(page: Any, big_provider: int) -> Any:
     """The 64k movies' All list, shown (All is the chip selected on opening)."""
     open_view(page, "movies", big_provider)
-    all_tab = page.get_by_role("tablist", name="Movies categories").get_by_role(
-        "tab", name=re.compile("^All")
-    )
-    expect(all_tab).to_have_attribute("aria-selected", "true")
+    expect(all_tab(page)).to_have_attribute("aria-selected", "true")
     listbox = page.get_by_role("listbox", name="Movies: All")
     expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(BIG_MOVIES))
     return listbox
