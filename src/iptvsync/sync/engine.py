@@ -339,9 +339,9 @@ async def _walk_scopes(
     the client allows (``concurrent_scopes``): its start then no longer waits for the
     channels' (~0.3 s of a Stalker sync, docs/benchmarks.md, issue 21), and it starts first
     (``sync/categories.py``: one round trip sooner, categories stored in the same order as
-    ever). The guide needs only
-    the channels; it is one long streamed answer whose database writes release the
-    interpreter, so it and the VOD walk overlap instead of adding up (issue 16).
+    ever). The guide needs only the channels; it is one long streamed answer whose database
+    writes release the interpreter, so it and the VOD walk overlap instead of adding up
+    (issue 16).
 
     The first failure cancels the rest (each walk keeps what it fetched) and is raised as
     it is; so is a cancellation."""

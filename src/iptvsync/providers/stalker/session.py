@@ -53,9 +53,10 @@ class StalkerSession(StalkerTransport):
     async def _resume(self) -> bool:
         """A session at the endpoint an earlier one found (``providers.endpoint``): True when
         it started. False when that endpoint no longer answers like a portal (a 404, a page
-        that is not the API: the portal moved), and discovery finds it again; any other
-        failure (a refused MAC, a ban) is the portal's answer and raised as it is. Caller
-        holds ``_auth_lock``."""
+        that is not the API: the portal moved; or, after its retries, only server errors),
+        and discovery finds it again, one request a candidate. Any other failure (a refused
+        MAC, a ban, a timeout) is the portal's answer and raised as it is. Caller holds
+        ``_auth_lock``."""
         learned, self._learned = self._learned, None
         assert learned is not None
         family = self._family
