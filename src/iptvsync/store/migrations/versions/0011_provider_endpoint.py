@@ -5,10 +5,11 @@ Revises: 0010
 
 Discovery asks each candidate path with a token-less ``get_genres`` until one answers like a
 portal (``providers/stalker/discovery.py``): two requests on a stock portal, before every
-handshake, and requests no set-top box ever sends. The endpoint found, with what the answer
-said (token-free, family hint), is kept here; the next session starts with the handshake, and
-finds it again only when it no longer answers like a portal (docs/stalker.md §1). A learned
-fact, not a setting: NULL until a session finds one, and again when the provider's URL moves.
+handshake, and requests no set-top box ever sends. The endpoint found (with whether its
+session needed no token, and the family hint) is kept here; the next session starts with the
+handshake, and finds it again only when it no longer answers like a portal (docs/stalker.md
+§1). A learned fact, not a setting: NULL until a session finds one, and again when the
+provider's URL moves.
 """
 
 from __future__ import annotations
