@@ -14,4 +14,7 @@ if [ "${1:-}" = "--dev" ]; then
 else
   .venv/bin/python -m pip install --quiet --no-compile -c constraints.txt -e .
 fi
-.venv/bin/python -m compileall -q -j 0 "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null || true
+# src/ too: an editable install leaves the project's own modules there, and where
+# PYTHONDONTWRITEBYTECODE is set (CI machines, some containers) every command would compile them
+# again at its start (~30 ms of a sync's start-up; docs/benchmarks.md, session 19).
+.venv/bin/python -m compileall -q -j 0 "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" src >/dev/null || true
