@@ -174,6 +174,12 @@ class ProviderBadResponse(ProviderError):
     code = "provider_bad_response"
 
 
+class ProviderServerError(ProviderBadResponse):
+    """The provider kept answering HTTP 5xx: its server failing, which says nothing of what
+    it serves. Not "no such module" (an answer that is not the API's, ``ProviderBadResponse``
+    itself): a module asked during an outage is not taken for one the portal lacks."""
+
+
 class NotAPortal(ProviderError):
     code = "not_a_portal"
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from iptvsync.store import providers as provider_store
 from iptvsync.store import runs
 from iptvsync.store.models import categories, channels, movies
 from iptvsync.sync.runner import InlineRunner
@@ -344,3 +345,53 @@ async def test_channel_refresh_removes_channels_the_portal_dropped(harness: Harn
     assert run["plan"]["channels"] == "incremental"
     assert run["counts"]["channels"]["removed"] == 2
     _assert_exact(harness)
+
+
+def _few_attempts(h: Harness) -> None:
+    """Two attempts a request (the default five wait ~6 s for an answer that never comes)."""
+    with h.db.begin() as conn:
+        provider_store.update_provider(conn, h.provider_id, {"options": {"max_attempts": 2}})
+
+
+async def test_a_broken_vod_category_list_fails_the_run_with_the_portals_error(
+    harness: Harness, family: str
+) -> None:
+    """A VOD list answers 502 every time, the rest of the portal answers: the run fails with
+    the portal's error (after its retries), and the channel walk beside it keeps what it
+    stored. Nothing waits forever on categories that never come. A reseller panel's series
+    list failing is not taken for a panel without series (walked without them, every series
+    would look gone)."""
+    module = "vod" if family == "stock" else "series"
+    _few_attempts(harness)
+    harness.portal.configure(action_status={f"{module}.get_categories": 502})
+    run = await asyncio.wait_for(harness.sync(), timeout=60)
+    assert run["status"] == "failed", run
+    assert run["error"]["code"] == "provider_bad_response", run["error"]
+    assert "502" in run["error"]["message"]
+    with harness.db.connect() as conn:
+        kinds = {r[0] for r in conn.execute(sa.select(categories.c.kind).distinct())}
+    assert "channel" in kinds and not kinds & {"movie", "series"}
+
+
+async def test_a_broken_channel_list_fails_the_run_and_keeps_the_vod_walks_pages(
+    harness: Harness, family: str
+) -> None:
+    """The channels' list answers 502 every time: the run fails with that error. The VOD walk,
+    which went first and waits to store its categories after the channels', is not left
+    waiting: it stores them and keeps the pages it had fetched when the run stopped."""
+    # The endpoint is known (``providers.endpoint``): discovery, which asks the genres too,
+    # is not what fails here.
+    path = {"stock": "/server/load.php", "reseller": "/portal.php"}[family]
+    endpoint = {"url": f"http://portal.test{path}", "token_free": False, "family_hint": None}
+    with harness.db.begin() as conn:
+        provider_store.record_endpoint(conn, harness.provider_id, endpoint)
+    _few_attempts(harness)
+    harness.portal.configure(latency_ms=2, action_status={"itv.get_genres": 502})
+    run = await asyncio.wait_for(harness.sync(), timeout=60)
+    assert run["status"] == "failed", run
+    assert "502" in run["error"]["message"]
+    with harness.db.connect() as conn:
+        kinds = {r[0] for r in conn.execute(sa.select(categories.c.kind).distinct())}
+        stored = conn.execute(sa.select(sa.func.count()).select_from(movies)).scalar_one()
+    assert kinds & {"movie", "series"} and "channel" not in kinds
+    assert stored > 0

@@ -35,6 +35,9 @@ class StalkerFakeConfig:
     # More latency for some actions ("itv.get_genres": 300.0): a portal whose list of one
     # module is slow to build (its answer comes after others asked later).
     action_latency_ms: dict[str, float] = field(default_factory=dict)
+    # HTTP statuses for some actions ("vod.get_categories": 500): one module of the portal
+    # broken while the rest answers.
+    action_status: dict[str, int] = field(default_factory=dict)
     # Capacity model: above `capacity` requests in flight latency scales with
     # in_flight / capacity; above `hard_limit` (default 2 x capacity) the answer is HTTP 429.
     capacity: int | None = None

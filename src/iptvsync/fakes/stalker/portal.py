@@ -193,6 +193,8 @@ class FakeStalkerPortal(OrderedLists, CatalogueControls):
             delay *= max(1.0, stats.in_flight / cfg.capacity)
         if delay > 0:
             await asyncio.sleep(delay / 1000)
+        if asked in cfg.action_status:
+            return Response(_HTML_5XX, cfg.action_status[asked], media_type="text/html")
         if cfg.error_rate > 0 and self._error_rng.random() < cfg.error_rate:
             stats.sent_5xx += 1
             status = self._error_rng.choice((500, 502, 503))

@@ -9,7 +9,6 @@ so two overlapping handshakes would kill each other's token.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import replace
@@ -20,6 +19,7 @@ from iptvsync.errors import (
     ProviderAuthFailed,
     ProviderBadResponse,
     ProviderError,
+    ProviderServerError,
 )
 from iptvsync.providers.stalker import parse
 from iptvsync.providers.stalker.discovery import discover
@@ -65,6 +65,8 @@ class StalkerSession(StalkerTransport):
             self._family = learned.family_hint
         try:
             await self._authenticate_pool()
+        except ProviderServerError:
+            raise  # the portal is failing where it was found: finding it again would not help
         except (NotAPortal, ProviderBadResponse) as exc:
             log.info(
                 "stalker: the endpoint found before answers no more (%s); finding it again",
@@ -193,10 +195,14 @@ class StalkerSession(StalkerTransport):
         if self._family in ("stock", "reseller"):
             return self._family
         family = "stock"
-        with contextlib.suppress(ProviderBadResponse):
+        try:
             env = await self._category_call("series", "get_categories")
             if parse.parse_categories(env.js, Kind.SERIES):
                 family = "reseller"
+        except ProviderServerError:
+            raise  # an outage says nothing of the family (errors.ProviderServerError)
+        except ProviderBadResponse:
+            pass  # not the API's answer: no series module, a stock portal
         self._family = family
         return family
 
@@ -207,6 +213,10 @@ class StalkerSession(StalkerTransport):
             try:
                 env = await self._category_call("series", "get_categories")
                 self._series_module = bool(parse.parse_categories(env.js, Kind.SERIES))
+            except ProviderServerError:
+                # The module asked during an outage: walked without it, every series of a
+                # panel would look gone. The run fails with the portal's error instead.
+                raise
             except ProviderBadResponse:
-                self._series_module = False
+                self._series_module = False  # an answer not the API's: no such module
         return self._series_module

@@ -19,6 +19,7 @@ from iptvsync.errors import (
     ProviderAuthFailed,
     ProviderBadResponse,
     ProviderBanned,
+    ProviderServerError,
     ValidationFailed,
 )
 from iptvsync.providers.base import ProviderConfig
@@ -239,7 +240,7 @@ class StalkerTransport:
         if status >= 500:
             slot.record(Outcome.SERVER_ERROR)
             raise Retry(
-                ProviderBadResponse(f"the portal keeps answering HTTP {status}"),
+                ProviderServerError(f"the portal keeps answering HTTP {status}"),
                 retry_after=retry_after,
             )
         slot.record(Outcome.NEUTRAL)
