@@ -395,3 +395,33 @@ async def test_a_broken_channel_list_fails_the_run_and_keeps_the_vod_walks_pages
         stored = conn.execute(sa.select(sa.func.count()).select_from(movies)).scalar_one()
     assert kinds & {"movie", "series"} and "channel" not in kinds
     assert stored > 0
+
+
+@pytest.mark.both_backends  # the sweep's removals
+async def test_a_failing_radio_module_keeps_its_channels(harness: Harness) -> None:
+    """The radio module (optional: many portals have none) answers 502 every time on the next
+    full sync: its stream stops incomplete with a warning, the rest of the run goes on, and
+    no radio channel is taken as removed. A portal without the module (an answer that is not
+    the API's) is still read as having no radio."""
+    harness.portal.configure(radio_module=True)
+    first = await harness.sync()
+    assert first["status"] == "succeeded", first
+    radio = _live_radio(harness)
+    assert radio, "the fake serves radio channels"
+    _few_attempts(harness)
+    harness.portal.configure(action_status={"radio.get_ordered_list": 502})
+    again = await harness.sync(mode="full")
+    assert any("the radio module keeps failing" in w for w in again["warnings"]), again
+    assert again["counts"]["channels"]["removed"] == 0
+    assert _live_radio(harness) == radio
+    assert again["counts"]["movies"]["unchanged"] == len(harness.catalogue.movies)
+
+
+def _live_radio(h: Harness) -> set[str]:
+    with h.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(channels.c.provider_item_id).where(
+                channels.c.radio.is_(True), channels.c.deleted_at.is_(None)
+            )
+        )
+        return {r[0] for r in rows}

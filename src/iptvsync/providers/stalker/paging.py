@@ -9,6 +9,9 @@ stream at the first page that brings nothing new. Stop rules, in the order they 
 - a page whose ids were all seen earlier in this stream means the portal ignores ``p`` and
   repeats page 1: stop, incomplete, ``repeated_page``;
 - the consumer returning False stops the stream: ``early_termination``;
+- a fetch that raises ``StreamUnavailable`` (an optional module whose server keeps failing)
+  stops its stream, incomplete, ``unavailable``, with its reason as a warning: the rest of
+  the walk goes on, and nothing of that stream is taken as gone;
 - the last page by the portal's total is the end; ``page_cap`` pages stop it: ``page_cap``.
   The page size is ``max_page_items``, or the rows page 1 held when fewer (a portal may claim
   20 while its pages hold 14: trusting the claim would stop the walk early).
@@ -26,6 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iptvsync.records import CatalogueRecord, Page
+
+
+class StreamUnavailable(Exception):
+    """Raised by a fetch: its stream cannot be read now. The stream stops incomplete (so the
+    walk removes nothing) instead of failing the walk; ``str(exc)`` is the warning."""
 
 
 @dataclass(slots=True)
@@ -161,8 +169,13 @@ async def walk_stream(
                         out.stop_reason = "page_cap"
                     return out
                 done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-                for number in [n for n, t in tasks.items() if t in done]:
-                    ready[number] = tasks.pop(number).result()  # raises a failed page's error
+                try:
+                    for number in [n for n, t in tasks.items() if t in done]:
+                        ready[number] = tasks.pop(number).result()  # a failed page's error
+                except StreamUnavailable as exc:
+                    out.stop_reason = "unavailable"
+                    out.warnings.append(f"{stream}: {exc}")
+                    return out
                 continue
 
             number = next_deliver

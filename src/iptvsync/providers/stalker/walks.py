@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from iptvsync.errors import ProviderBadResponse
+from iptvsync.errors import ProviderBadResponse, ProviderServerError
 from iptvsync.providers.base import PageHandler
 from iptvsync.providers.stalker import parse
 from iptvsync.providers.stalker.filters import CategoryStream
@@ -20,6 +20,7 @@ from iptvsync.providers.stalker.paging import (
     FetchPage,
     Seen,
     StreamOutcome,
+    StreamUnavailable,
     seen_key,
     walk_stream,
 )
@@ -185,7 +186,12 @@ class StalkerWalks(StalkerSession):
         async def fetch(number: int) -> FetchedPage:
             try:
                 payload = await self._page(radio_params(number))
-            except ProviderBadResponse:
+            except ProviderServerError as exc:
+                # Failing, not absent: read as empty, every radio channel would look removed.
+                raise StreamUnavailable(
+                    f"the radio module keeps failing ({exc.message}); its channels are kept"
+                ) from exc
+            except ProviderBadResponse:  # not the API's answer: no radio module
                 payload = parse.PagePayload(rows=[], total_items=None, page_size=None)
             return _fetched(parse.radio_channels(payload.rows, urls), payload)
 
