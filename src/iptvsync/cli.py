@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -95,14 +96,26 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         runner = ProcrastinateRunner(settings)
     served = create_app(settings, runner=runner)
     freeze_startup_heap()
-    uvicorn.run(
-        served,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    # uvicorn shuts down on SIGTERM (a service manager's stop, `kill`), then raises the signal
+    # again for the handler it found. Python's default handler ends the process right there,
+    # and its callers' cleanup never ran: `iptvsync demo` left its fake portal running. As
+    # SystemExit, the signal unwinds them (the demo's portal stops, as on Ctrl-C).
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(
+            served,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 # --- sync ------------------------------------------------------------------------------------

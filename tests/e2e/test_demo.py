@@ -8,6 +8,7 @@ in its own process group, stopped with Ctrl-C (SIGINT) as a user stops it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -181,3 +182,32 @@ def test_the_demo_twice_in_a_row_keeps_every_picture(browser: Any, tmp_path: Pat
             third.stop()
     assert origin_3 != origin_1
     assert "stored image URLs follow it" in third.tail()
+
+
+def test_a_terminated_demo_stops_its_portal(tmp_path: Path) -> None:
+    """SIGTERM (a service manager's stop, `kill`) to the demo alone, not its process group:
+    it shuts down and its fake portal goes with it, as on Ctrl-C. uvicorn raises the signal
+    again once it has shut down, and the default handler used to end the process before the
+    demo could stop the portal, which went on holding its port."""
+    data_dir = tmp_path / "data"
+    demo = Demo(data_dir)
+    try:
+        portal_port = int((data_dir / PORT_FILE).read_text())
+        assert _listening(portal_port)
+        os.kill(demo.proc.pid, signal.SIGTERM)
+        assert demo.proc.wait(30) == 128 + signal.SIGTERM, demo.tail()
+        deadline = time.monotonic() + 10
+        while _listening(portal_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _listening(portal_port), "the fake portal outlived the demo"
+    finally:
+        if demo.proc.poll() is None:
+            demo.stop()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(demo.proc.pid, signal.SIGKILL)  # whatever is left of the group
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
