@@ -22,6 +22,7 @@ from tests.e2e.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
+    HUGE_MOVIES,
     PHONE,
     SMALL,
     Server,
@@ -76,6 +77,16 @@ def big_provider(server: Server, portal: ServerThread) -> int:
 
     provider_id = server.add_provider("Big catalogue", portal.url)
     seed_movies(server.settings, provider_id, BIG_MOVIES)
+    return provider_id
+
+
+@pytest.fixture(scope="session")
+def huge_provider(server: Server, portal: ServerThread) -> int:
+    """A provider with 240,000 movies (seeded, ~5 s): a list past the scroll range's cap."""
+    from tests.e2e.seed import seed_movies
+
+    provider_id = server.add_provider("Huge catalogue", portal.url)
+    seed_movies(server.settings, provider_id, HUGE_MOVIES)
     return provider_id
 
 

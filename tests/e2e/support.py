@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 SMALL = {"movies": 240, "series": 36, "channels": 90}
 BIG_MOVIES = 64_000
+#: A catalogue whose list is taller than the web list's scroll range (vlist.js MAX_SCROLL_PX,
+#: 8M px): the list maps its scroll offset through a scale (~10M px at 1280 px wide).
+HUGE_MOVIES = 240_000
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 MAC = DEFAULT_MAC

@@ -15,7 +15,16 @@ from playwright.sync_api import expect
 
 from iptvsync.fakes.server import ServerThread
 from tests.e2e.seed import movie_name
-from tests.e2e.support import BIG_MOVIES, MAC, SMALL, Server, shot, start_server, stop_server
+from tests.e2e.support import (
+    BIG_MOVIES,
+    HUGE_MOVIES,
+    MAC,
+    SMALL,
+    Server,
+    shot,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -371,29 +380,40 @@ def all_tab(page: Any) -> Any:
     return tabs.get_by_role("tab", name=re.compile("^All"))
 
 
-def open_big_all(page: Any, big_provider: int) -> Any:
-    """The 64k movies' All list, shown (All is the chip selected on opening)."""
+def open_big_all(page: Any, big_provider: int, count: int = BIG_MOVIES) -> Any:
+    """A seeded provider's All list (``count`` movies), shown (All is the chip selected on
+    opening)."""
     open_view(page, "movies", big_provider)
     expect(all_tab(page)).to_have_attribute("aria-selected", "true")
     listbox = page.get_by_role("listbox", name="Movies: All")
-    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(BIG_MOVIES))
+    expect(listbox.locator("[aria-posinset='1']")).to_contain_text(movie_name(count))
     return listbox
 
 
+#: The seeded catalogues the resize tests run on: 64k movies, and 240k, whose list is taller than
+#: the scroll range's cap, so that the list maps its offset through a scale.
+SIZES = pytest.mark.parametrize(
+    ("catalogue", "count"), [("big_provider", BIG_MOVIES), ("huge_provider", HUGE_MOVIES)]
+)
+
+
+@SIZES
 def test_a_resize_keeps_the_first_item_in_view_at_the_top(
-    page: Any, server: Server, big_provider: int
+    page: Any, server: Server, request: pytest.FixtureRequest, catalogue: str, count: int
 ) -> None:
     """A narrower window has fewer, other-sized columns. The list used to keep its scroll offset
     in pixels, which then was another row: the view jumped thousands of items away."""
-    listbox = open_big_all(page, big_provider)
+    listbox = open_big_all(page, request.getfixturevalue(catalogue), count)
+    scaled = listbox.evaluate("el => el.scrollHeight") >= 7_999_000
+    assert scaled == (count == HUGE_MOVIES), "the huge list no longer reaches the cap"
     listbox.evaluate("el => { el.scrollTop = Math.round(el.scrollHeight * 0.4); }")
     handle = listbox.element_handle()
     page.wait_for_function(
         f"el => ({FIRST_IN_VIEW})(el)?.text.includes('Seeded Movie')", arg=handle
     )
     before = listbox.evaluate(FIRST_IN_VIEW)
-    assert BIG_MOVIES // 4 < before["at"] < BIG_MOVIES * 3 // 4, before
-    name = re.search(r"Seeded Movie \d{5}", before["text"])
+    assert count // 4 < before["at"] < count * 3 // 4, before
+    name = re.search(r"Seeded Movie \d+", before["text"])
     assert name, before
 
     page.set_viewport_size({"width": 700, "height": 860})
@@ -410,16 +430,17 @@ def test_a_resize_keeps_the_first_item_in_view_at_the_top(
         "el => el.getBoundingClientRect().top"
     )
     assert -row < offset < row, (before, after, offset)
-    shot(page, "movies-64k-resized")
+    shot(page, f"movies-{count // 1000}k-resized")
 
 
+@SIZES
 def test_a_resize_at_the_end_of_a_list_stays_at_its_end(
-    page: Any, server: Server, big_provider: int
+    page: Any, server: Server, request: pytest.FixtureRequest, catalogue: str, count: int
 ) -> None:
     """Narrower, the list is taller: a view at its end stays there, its last row in view."""
-    listbox = open_big_all(page, big_provider)
+    listbox = open_big_all(page, request.getfixturevalue(catalogue), count)
     listbox.evaluate("el => { el.scrollTop = el.scrollHeight; }")
-    last = listbox.locator(f"[aria-posinset='{BIG_MOVIES}']")
+    last = listbox.locator(f"[aria-posinset='{count}']")
     expect(last).to_contain_text(movie_name(1))
     width = last.evaluate("el => el.getBoundingClientRect().width")
 
