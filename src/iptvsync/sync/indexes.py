@@ -11,14 +11,14 @@ each waiting for the other:
    last batch; then it goes;
 2. once the run's last write before its snapshot is made (the new version), a process of its
    own, ``python -I -S store/index_build.py FILE``, builds the rest (~0.35 s) while this
-   process builds the snapshot. The snapshot's record waits for it (SQLite has one writer), and the
-   run ends only when it is done.
+   process builds the snapshot. The snapshot's record waits for it (SQLite has one writer),
+   and the run ends only when it is done.
 
 On two cores that took ~0.1 s off a sync's end (docs/benchmarks.md, issue 21). The process is
 a bare interpreter (the standard library only) with SQLite's 2 MiB cache, ~10 MB, not the
 write process kept alive (~30 MB), because it runs at the sync's peak of memory, the
-snapshot's. Anywhere else (no
-write process: a small load, one core) everything is built at once, in one step.
+snapshot's. Anywhere else (no write process: a small load, one core) everything is built at
+once, in one step.
 
 Whatever happens, a run ends with every index: a run that fails first, or a process that
 fails, has them built here (``finish``); a sync that dies leaves their statements to whoever
@@ -100,18 +100,21 @@ class LoadIndexes:
         return self._build_first()
 
     async def _build_first(self) -> int:
-        self._count += await _db(self.writer.call, build_indexes, first_load.SNAPSHOT_ORDER)
+        await self._build_snapshot_order()
         log.debug("run %s built its snapshot's indexes before its last batches", self.run_id)
         return 0
+
+    async def _build_snapshot_order(self) -> None:
+        """Step 1, in the write process; the rest is left for ``start_rest``."""
+        self._count += await _db(self.writer.call, build_indexes, first_load.SNAPSHOT_ORDER)
+        self._rest_apart = True
 
     async def end_writes(self) -> None:
         """The run's bulk writes are over: build what is built where the writes were made (the
         write process, whose memory goes with it), then the write process goes."""
         if self.tables and not self._rest_apart:
             if self.writer.started and self.beside_snapshot:
-                only = first_load.SNAPSHOT_ORDER
-                self._count += await _db(self.writer.call, build_indexes, only)
-                self._rest_apart = True
+                await self._build_snapshot_order()
             else:
                 self._built(await _db(self.writer.call, build_indexes))
         await asyncio.to_thread(self.writer.finish)

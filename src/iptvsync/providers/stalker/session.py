@@ -194,17 +194,8 @@ class StalkerSession(StalkerTransport):
         ``type=series`` module."""
         if self._family in ("stock", "reseller"):
             return self._family
-        family = "stock"
-        try:
-            env = await self._category_call("series", "get_categories")
-            if parse.parse_categories(env.js, Kind.SERIES):
-                family = "reseller"
-        except ProviderServerError:
-            raise  # an outage says nothing of the family (errors.ProviderServerError)
-        except ProviderBadResponse:
-            pass  # not the API's answer: no series module, a stock portal
-        self._family = family
-        return family
+        self._family = "reseller" if await self._has_series_module() else "stock"
+        return self._family
 
     async def _has_series_module(self) -> bool:
         """Whether the portal answers ``type=series`` with categories: asked on every
