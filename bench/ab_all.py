@@ -166,7 +166,7 @@ SPECS: dict[str, Spec] = {
         "",
         "--movies 300 --series 100 --channels 50",
         "",
-        "main child main_start main_per_item child_per_item",
+        "main child indexes main_start main_per_item child_per_item",
         timeout_s=600.0,
     ),
     "sync_xtream": Spec(

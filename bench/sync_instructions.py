@@ -11,9 +11,10 @@ whether the trim reaches the wall is ``sync_stalker.py``'s to say. Under callgri
 a minute and a half), at 0 ms latency, without the guide.
 
 One JSON line: items, and for the CLI's process (``main``) and the write process (``child``)
-the instructions in all and per item; ``main_start`` is the CLI's imports alone (the modules a
-sync loads, in a fresh interpreter), so ``(main - main_start) / items`` is the walk's and the
-snapshot's share per item. Needs ``valgrind`` (Debian's package).
+the instructions in all and per item, and those of a first load's index build (``indexes``);
+``main_start`` is the CLI's imports alone (the modules a sync loads, in a fresh interpreter),
+so ``(main - main_start) / items`` is the walk's and the snapshot's share per item. Needs
+``valgrind`` (Debian's package).
 
     PYTHONPATH=<checkout>/src .venv/bin/python bench/sync_instructions.py [--movies N ...]
 """
@@ -60,8 +61,21 @@ def callgrind(argv: list[str], env: dict[str, str], out: str) -> subprocess.Comp
     )
 
 
+def role(cmd: str) -> str:
+    """Which of a sync's processes a callgrind file's ``cmd:`` line names: the write process
+    (``child``), a first load's index build (``indexes``: ``store/index_build.py``, since
+    session 18), else the CLI's own (``main``)."""
+    if "write_child" in cmd:
+        return "child"
+    if "index_build" in cmd:
+        return "indexes"
+    return "main"
+
+
 def totals(out: str) -> dict[str, int]:
-    """Instructions of each process a callgrind run wrote: ``main`` and ``child``."""
+    """Instructions of each process a callgrind run wrote, by ``role``. Each role is one
+    process; the index build's once went under ``main`` too, and whichever file was read last
+    was the CLI's count (one run of two read 0.34 G for the CLI's 4.6 G)."""
     found: dict[str, int] = {}
     for path in glob.glob(f"{out}.*"):
         text = Path(path).read_text(errors="replace")
@@ -69,7 +83,8 @@ def totals(out: str) -> dict[str, int]:
         total = next(
             int(line.split()[1]) for line in text.splitlines() if line.startswith("totals:")
         )
-        found["child" if "write_child" in cmd else "main"] = total
+        name = role(cmd)
+        found[name] = found.get(name, 0) + total
     return found
 
 
@@ -103,6 +118,7 @@ def main() -> None:
         "items": items,
         "main": counted.get("main"),
         "child": counted.get("child"),
+        "indexes": counted.get("indexes"),
         "main_start": start,
         "main_per_item": round((counted.get("main", 0) - start) / items),
         "child_per_item": round(counted.get("child", 0) / items),

@@ -109,6 +109,11 @@ async def run_sync(name: str, url: str, db_path: Path) -> dict[str, Any]:
         phases.setdefault(str(run.get("phase")), time.perf_counter() - started)
 
     http = build_http_client(timeout_s=120)
+    # aiohttp, which an Xtream panel's whole lists come through, is imported by the first
+    # request that needs it (``ProviderHttp._aiohttp_loaded``): ~0.1 s of imports, paid
+    # here, before the clock, so that ``wall_s`` is the sync's, as in checkouts that imported
+    # it with ``providers.http`` (``bench/ab_all.py`` compares them).
+    await http._aiohttp_loaded()
     ctx = SyncContext(
         db=db, settings=settings, http=http, make_client=make_client, on_progress=on_progress
     )
