@@ -130,20 +130,18 @@ def _cpu() -> str:
     return platform.machine()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+def measure(repeat: int = 5) -> dict[str, object]:
+    """The workload's figures: each part's best of ``repeat`` and their total (ms)."""
     items = _items()
     best: dict[str, float] = {}
     for name, part in PARTS.items():
         times = []
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             started = time.perf_counter()
             part(items)
             times.append(time.perf_counter() - started)
         best[name] = round(min(times) * 1000, 1)
-    line = {
+    return {
         "bench": "host",
         "items": N,
         "best_ms": best,
@@ -152,7 +150,13 @@ def main() -> None:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
     }
-    print(json.dumps(line), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.repeat)), flush=True)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ provider's ``guide: "none"``). One JSON line per case: wall seconds, requests, 4
 items/s, peak RSS (MB), the CPU seconds the sync's process and the fake portal's spent during
 the sync (for the CLI, ``children_cpu_s``: the write process's share of ``cpu_s``), and the
 ratio to the protocol floor (content pages × latency ÷ capacity, or ÷ 32 in flight for the CLI
-cases). The adaptive politeness budget runs with its defaults.
+cases), and ``host_ms``: ``bench/host.py``'s total, run in the case's process just before it.
+The adaptive politeness budget runs with its defaults.
 
     .venv/bin/python bench/sync_stalker.py [--movies N --series N --channels N] [--case NAME]
 """
@@ -61,6 +62,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import host
 from bench._replay import ReplayPortal
 from bench._rss import running_children
 
@@ -572,8 +574,11 @@ def main() -> None:
             subprocess.run([sys.executable, __file__, "--case", name, *sizes], check=False)
         return
     for name in args.case:
+        # The host's speed, measured in this process just before the case (nothing else of
+        # the case is running yet): a figure is read against its host (docs/benchmarks.md).
+        host_ms = host.measure()["total_ms"]
         for line in asyncio.run(run_case(name, args)):
-            print(json.dumps(line), flush=True)
+            print(json.dumps({**line, "host_ms": host_ms}), flush=True)
 
 
 if __name__ == "__main__":
