@@ -96,6 +96,24 @@ async def test_a_refused_mac_at_the_endpoint_kept_is_not_a_move(harness: Harness
     assert _stored(harness) is not None  # still where the portal answers
 
 
+async def test_a_failing_server_at_the_endpoint_kept_is_not_a_move(harness: Harness) -> None:
+    """The endpoint kept answers HTTP 500 to the handshake after every retry: the portal is
+    down there, not moved. The run fails with the portal's error; no discovery probes it."""
+    first = await harness.sync()
+    assert first["status"] == "succeeded", first
+    kept = _stored(harness)
+    with harness.db.begin() as conn:  # fewer retries, a shorter test
+        provider_store.update_provider(conn, harness.provider_id, {"options": {"max_attempts": 2}})
+    harness.portal.configure(action_status={"stb.handshake": 500})
+    harness.portal.reset_stats()
+    run = await harness.sync()
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == "provider_bad_response"
+    assert "HTTP 500" in run["error"]["message"]
+    assert _genres_asked(harness) == 0
+    assert _stored(harness) == kept
+
+
 async def test_a_new_url_forgets_the_endpoint(harness: Harness) -> None:
     await harness.sync()
     assert _stored(harness) is not None

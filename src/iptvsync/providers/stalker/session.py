@@ -53,9 +53,9 @@ class StalkerSession(StalkerTransport):
     async def _resume(self) -> bool:
         """A session at the endpoint an earlier one found (``providers.endpoint``): True when
         it started. False when that endpoint no longer answers like a portal (a 404, a page
-        that is not the API: the portal moved; or, after its retries, only server errors),
-        and discovery finds it again, one request a candidate. Any other failure (a refused
-        MAC, a ban, a timeout) is the portal's answer and raised as it is. Caller holds
+        that is not the API: the portal moved), and discovery finds it again, one request a
+        candidate. Any other failure (a refused MAC, a ban, a timeout, only server errors after
+        every retry) is the portal's answer and raised as it is. Caller holds
         ``_auth_lock``."""
         learned, self._learned = self._learned, None
         assert learned is not None
