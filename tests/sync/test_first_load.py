@@ -350,12 +350,19 @@ class _Writer:
 
 def test_the_snapshots_indexes_are_due_once_near_a_large_loads_end() -> None:
     """``LoadIndexes.early``: due when the streams' pages left (by their totals and the pages
-    delivered; a finished stream leaves none) are ``EARLY_PAGES`` or fewer but some, once;
+    delivered; a finished stream leaves none) are ``early_pages`` or fewer but some, once;
     never for a load without a write process, nor for a run that deferred nothing."""
+    # A share of the walk's pages, so that the build, which grows with the rows, is over
+    # before the walk is; at least ``EARLY_PAGES`` for a small one.
+    assert indexes.early_pages({"vod": (21_000, 294_000), "series": (1_000, 14_000)}) == 1_100
+    assert indexes.early_pages({"vod": (4_000, 56_000)}) == 200
+    assert indexes.early_pages({"vod": (400, 5_600)}) == indexes.EARLY_PAGES
+    assert indexes.early_pages({"live": (None, None)}) == indexes.EARLY_PAGES
     load = indexes.LoadIndexes(1, _Writer())  # type: ignore[arg-type]
     load.tables = ["channels", "movies", "series"]
     totals = {"itv": (1, 5000), "vod": (4000, 56000), "vod:category:9": (3, 40)}
-    left = indexes.EARLY_PAGES + 1
+    left = indexes.early_pages(totals) + 1
+    assert left == 201
     assert load.early(totals, {"itv": 1, "vod": 4000 - left, "vod:category:9": 3}) is None
     first = load.early(totals, {"itv": 1, "vod": 4000 - left + 1, "vod:category:9": 3})
     assert first is not None

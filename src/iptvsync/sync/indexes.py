@@ -6,7 +6,7 @@ built in two steps, so that a sync's end is no longer the whole build and then t
 each waiting for the other:
 
 1. the write process builds ``first_load.SNAPSHOT_ORDER``, the three the snapshot's reads
-   walk (~0.05 s for 88k items), when the walk has ``EARLY_PAGES`` pages or fewer left (the
+   walk (~0.1 s for 88k items), when the walk has ``early_pages`` pages or fewer left (the
    rows after go into them as they are written, at their end or near it), or else after its
    last batch; then it goes;
 2. once the run's last write before its snapshot is made (the new version), a process of its
@@ -53,10 +53,23 @@ def defer_indexes(db: sa.Engine) -> list[str]:
         return store.defer_read_indexes(conn)
 
 
-#: Pages left to walk when the write process builds the snapshot's indexes: before the last
-#: batches instead of after them, ~50 ms off the end of a sync at 20 ms (issue 21). The
-#: ~1,800 rows of those pages then go into them as they are written.
+#: When the write process builds the snapshot's indexes: with this share of the walk's pages
+#: (by its streams' totals) left, and at least ``EARLY_PAGES``. Before the last batches
+#: instead of after them, and early enough that the build (~1 µs a row written so far: ~0.1 s
+#: for 88k items) is over and the batches that waited on it are written before the walk ends;
+#: the rows of the pages left then go into the three as they are written (issue 21). A share,
+#: because the build grows with the rows and the time the pages left take with their count:
+#: 128 pages at the end (the first rule) was ~0.1 s of a 20 ms walk and the build ended with
+#: the walk, its waiting batches written ~0.07 s after; a 300k-item load's build would end
+#: ~0.25 s after (docs/benchmarks.md, session 21).
+EARLY_SHARE = 0.05
 EARLY_PAGES = 128
+
+
+def early_pages(totals: dict[str, tuple[int | None, int | None]]) -> int:
+    """Pages left to walk at which the snapshot's indexes are built (``LoadIndexes.early``)."""
+    pages = sum(t[0] or 0 for t in totals.values())
+    return max(EARLY_PAGES, round(pages * EARLY_SHARE))
 
 
 class LoadIndexes:
@@ -86,7 +99,7 @@ class LoadIndexes:
         self, totals: dict[str, tuple[int | None, int | None]], pages: dict[str, int]
     ) -> Coroutine[Any, Any, int] | None:
         """The build of the snapshot's indexes in the write process, to be queued behind the
-        batches now (a large first load with at most ``EARLY_PAGES`` pages left to walk by its
+        batches now (a large first load with at most ``early_pages`` pages left to walk by its
         streams' totals and pages delivered), or None. Never when no stream says it has pages
         left: a stream tells its total with its first page on a portal, with its last on an
         Xtream panel (its lists come whole and unsorted), and the indexes built then would take
@@ -94,7 +107,7 @@ class LoadIndexes:
         if not (self.tables and self.beside_snapshot and self.writer.started) or self._rest_apart:
             return None
         left = sum(max(0, (t[0] or 0) - pages.get(s, 0)) for s, t in totals.items())
-        if not 0 < left <= EARLY_PAGES:
+        if not 0 < left <= early_pages(totals):
             return None
         self._rest_apart = True
         return self._build_first()
