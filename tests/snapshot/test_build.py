@@ -135,6 +135,30 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     assert list((tmp_path / "snap").iterdir()) == []
 
 
+def test_an_encoder_failing_at_its_end_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each sink's thread finishes its own file (the encoder's tail, the fsync); an error
+    there reaches ``commit`` and no file, finished or not, is left behind."""
+    real = files.brotli.Compressor
+
+    class Failing:
+        def __init__(self, **kwargs: object) -> None:
+            self._inner = real(**kwargs)
+            self.process = self._inner.process
+
+        def finish(self) -> bytes:
+            raise OSError("no space left on device")
+
+    monkeypatch.setattr(files.brotli, "Compressor", Failing)
+    base = tmp_path / "snap" / "doc.json"
+    writer = files.MultiWriter(base)
+    writer.write(b'{"a": 1}' * 100_000)
+    with pytest.raises(OSError, match="no space"):
+        writer.commit()
+    assert list((tmp_path / "snap").iterdir()) == []
+
+
 def test_remove_snapshot_files(db: sa.Engine, settings: Settings, seeded: Seeded) -> None:
     build_snapshot(db, settings, seeded.provider_id)
     files.remove_snapshot_files(settings, seeded.provider_id)

@@ -82,7 +82,9 @@ class _Sink:
 
     Compression runs in the sink's own thread (zlib, brotli and zstd release the GIL), fed
     through a short queue: the builder keeps reading rows and making JSON while the three
-    encoders work, and memory stays at a few chunks per sink.
+    encoders work, and memory stays at a few chunks per sink. The thread also finishes its
+    file (the encoder's tail, the fsync), so the files that are done are synced while brotli
+    still works through its last chunks, not one after the other once it has.
     """
 
     def __init__(self, target: Path, encoding: str) -> None:
@@ -110,6 +112,7 @@ class _Sink:
             self._compress = self._flush = None
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
         self._error: BaseException | None = None
+        self._abandoned = False  # discard(): the file is not finished, only dropped
         self._thread = threading.Thread(target=self._run, name=f"snapshot-{encoding}", daemon=True)
         self._thread.start()
 
@@ -124,21 +127,13 @@ class _Sink:
                     self.size += len(out)
             except BaseException as exc:  # re-raised in the builder's thread
                 self._error = exc
+        if self._error is None and not self._abandoned:
+            try:
+                self._finish()
+            except BaseException as exc:
+                self._error = exc
 
-    def write(self, data: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(data)
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-
-    def commit(self) -> None:
-        self._stop()
-        if self._error is not None:
-            raise self._error
+    def _finish(self) -> None:
         if self._flush is not None:
             tail = self._flush()
             self.file.write(tail)
@@ -146,9 +141,31 @@ class _Sink:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
+
+    def write(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def finish(self) -> None:
+        """No more data: the thread finishes the file on its own (``commit`` waits for it)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def commit(self) -> None:
+        """Wait for the thread to finish the file, then move it into place."""
+        self._stop()
+        if self._error is not None:
+            raise self._error
         os.replace(self.tmp, self.target)
 
     def discard(self) -> None:
+        self._abandoned = True
         self._stop()
         with contextlib.suppress(OSError):
             self.file.close()
@@ -195,6 +212,8 @@ class MultiWriter:
         """Finish every file and move it into place; returns encoding → bytes on disk."""
         try:
             self._drain()
+            for sink in self.sinks:
+                sink.finish()
             for sink in self.sinks:
                 sink.commit()
         except BaseException:
