@@ -17,14 +17,13 @@ are dropped, so the output is always well-formed.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 import sqlalchemy as sa
 
-from iptvsync import __version__
+from iptvsync import __version__, deflate
 from iptvsync.store import batches as read
 from iptvsync.store.batches import ProviderRef
 
@@ -146,7 +145,7 @@ def document(db: sa.Engine, providers: list[ProviderRef]) -> Iterator[bytes]:
 
 def gzip_stream(chunks: Iterable[bytes], level: int = 6) -> Iterator[bytes]:
     """Gzip a stream of chunks as it goes (a real ``.gz`` file: magic ``1f 8b``)."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    compressor = deflate.gzip_compressor(level)  # zlib-ng where installed
     for chunk in chunks:
         out = compressor.compress(chunk)
         if out:

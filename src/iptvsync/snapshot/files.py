@@ -24,7 +24,6 @@ import shutil
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +32,7 @@ import brotli
 import sqlalchemy as sa
 import zstandard
 
+from iptvsync import deflate
 from iptvsync.settings import Settings
 
 log = logging.getLogger("iptvsync.snapshot")
@@ -97,7 +97,7 @@ class _Sink:
         self._compress: Callable[[bytes], bytes] | None
         self._flush: Callable[[], bytes] | None
         if encoding == "gzip":
-            z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            z = deflate.gzip_compressor(GZIP_LEVEL)  # zlib-ng where installed
             self._compress, self._flush = z.compress, z.flush
         elif encoding == "br":
             b = brotli.Compressor(mode=brotli.MODE_TEXT, quality=BROTLI_QUALITY, lgwin=WINDOW_LOG)

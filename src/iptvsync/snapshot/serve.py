@@ -7,7 +7,6 @@ byte-bounded LRU, so a thousand apps asking for the same delta cost one query.
 
 from __future__ import annotations
 
-import gzip
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -15,6 +14,7 @@ from collections.abc import Callable, Hashable
 import brotli
 import zstandard
 
+from iptvsync import deflate
 from iptvsync.snapshot.files import ENCODINGS
 
 #: Levels for bodies compressed per request: fast, since they are built while a client waits.
@@ -107,7 +107,7 @@ def etag_matches(header: str | None, etag: str) -> bool:
 
 def compress(data: bytes, encoding: str) -> bytes:
     if encoding == "gzip":
-        return gzip.compress(data, DYNAMIC_LEVELS["gzip"], mtime=0)
+        return deflate.gzip_bytes(data, DYNAMIC_LEVELS["gzip"])
     if encoding == "br":
         return bytes(brotli.compress(data, mode=brotli.MODE_TEXT, quality=DYNAMIC_LEVELS["br"]))
     if encoding == "zstd":
