@@ -37,8 +37,8 @@ TABLES = ("channels", "movies", "series", "programmes")
 #: own for a UNIQUE constraint have no SQL) that is neither unique nor partial. A partial index
 #: (``WHERE deleted_version IS NOT NULL``, ``WHERE category_ids <> 'null'``) takes next to none
 #: of a load's rows, so keeping it costs the writes one test of its condition a row, where
-#: building it after is one more scan of the loaded table: ~31 ms of the ~0.45 s of CPU the
-#: 88k-item catalogue's indexes took at a sync's end (docs/benchmarks.md, issue 21).
+#: building it after is one more scan of the loaded table: ~0.04 s of the ~0.45 s of CPU the
+#: 88k-item catalogue's indexes took at a sync's end (docs/benchmarks.md, session 21).
 _READ_INDEXES = (
     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
     "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE %' "
