@@ -3,10 +3,11 @@ the gzip answers made on the fly (``snapshot/serve.py``).
 
 zlib-ng where it is installed (``pyproject.toml`` asks for it on the machines it has wheels
 for: x86-64 and 64-bit ARM), the standard library's zlib anywhere else: both write the same
-format, which any gzip reader takes. On the 20 MB snapshot of the default catalogue, level 5,
-zlib-ng takes 0.10 s of CPU where zlib takes 0.16 s, and its file is 2.6 % smaller (2,518,970
-against 2,586,282 bytes): both the sync's end and every download of a client that takes gzip
-and not brotli (Android's OkHttp, most HTTP libraries) gain (docs/benchmarks.md, session 21).
+format, which any gzip reader takes. On the 20 MB snapshot of the default catalogue, zlib's
+level 5 (zlib-ng's 6: ``_NG_LEVEL``) takes 0.13 s of CPU where zlib takes 0.16 s, and the file
+is 3.0 % smaller (2,507,886 against 2,586,282 bytes): both the sync's end and every download of
+a client that takes gzip and not brotli (Android's OkHttp, most HTTP libraries) gain
+(docs/benchmarks.md, session 21).
 ``tests/test_deflate.py`` holds both engines to the same bytes once decompressed.
 """
 
@@ -35,11 +36,21 @@ def _engine() -> tuple[str, ModuleType]:
 ENGINE, _zlib = _engine()
 #: gzip's header and trailer around a deflate stream (window bits 16 + 15).
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+#: zlib's level → the zlib-ng level used for it: one up. zlib-ng's levels are its own, and at
+#: the same level its output was up to 5 % (level 5) and 21 % (level 6) larger than zlib's on
+#: XMLTV whose programmes share one description (the outputs benchmark's guide), though smaller
+#: on the snapshot's JSON. One level up it was smaller than zlib's on every sample measured at
+#: the two levels iptvsync uses, 5 and 6 (that guide, the fake Xtream guide, the snapshot's
+#: JSON, Python's source, Debian's documentation), in 47–81 % of zlib's CPU
+#: (docs/benchmarks.md, session 21). Other levels are passed as they are.
+_NG_LEVEL = {5: 6, 6: 7}
 
 
 def gzip_compressor(level: int, engine: ModuleType | None = None) -> Compressor:
-    """A streaming gzip compressor at ``level`` (``compress`` chunks, then ``flush``)."""
+    """A streaming gzip compressor at zlib's ``level`` (``compress`` chunks, then ``flush``)."""
     module = engine or _zlib
+    if module is not zlib:
+        level = _NG_LEVEL.get(level, level)
     compressor: Compressor = module.compressobj(level, module.DEFLATED, _GZIP_WBITS)
     return compressor
 
