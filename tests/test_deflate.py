@@ -4,6 +4,7 @@ library's zlib elsewhere; both must be gzip any reader takes, of the same bytes.
 from __future__ import annotations
 
 import gzip
+import sys
 import zlib
 from types import ModuleType
 
@@ -32,6 +33,16 @@ def test_zlib_ng_is_the_engine_here() -> None:
     # pyproject.toml asks for it on this machine kind (x86-64): a wheel that failed to install
     # would quietly cost every sync its gain.
     assert deflate.ENGINE == "zlib-ng"
+
+
+def test_without_zlib_ng_the_standard_library_writes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine zlib-ng has no wheels for (32-bit ARM): the import fails, zlib writes, at
+    zlib's own level."""
+    monkeypatch.setitem(sys.modules, "zlib_ng", None)  # ``import zlib_ng`` now raises
+    engine, module = deflate._engine()
+    assert (engine, module) == ("zlib", zlib)
+    data = _document()
+    assert deflate.gzip_bytes(data, 5, module) == zlib.compress(data, 5, wbits=31)
 
 
 @pytest.mark.parametrize("engine", [zlib_ng, zlib], ids=["zlib-ng", "zlib"])
