@@ -113,6 +113,7 @@ class _Sink:
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
         self._error: BaseException | None = None
         self._abandoned = False  # discard(): the file is not finished, only dropped
+        self._ended = False  # the end-of-data marker is queued (once)
         self._thread = threading.Thread(target=self._run, name=f"snapshot-{encoding}", daemon=True)
         self._thread.start()
 
@@ -149,13 +150,13 @@ class _Sink:
 
     def finish(self) -> None:
         """No more data: the thread finishes the file on its own (``commit`` waits for it)."""
-        if self._thread.is_alive():
+        if not self._ended:
+            self._ended = True
             self._queue.put(None)
 
     def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        self.finish()
+        self._thread.join()
 
     def commit(self) -> None:
         """Wait for the thread to finish the file, then move it into place."""
