@@ -181,6 +181,7 @@ SPECS: dict[str, Spec] = {
         "case",
         "exit walk_s to_cap_s in_flight_first_s in_flight_mean under_half_s",
     ),
+    "walk_loop": Spec("--runs 5", "--pages 300 --runs 1", "", "pages cpu_s us_per_page"),
     "web_guide": Spec(
         "--vs {ref} --pairs {pairs}",
         "--vs {ref} --pairs {pairs} --channels 100",

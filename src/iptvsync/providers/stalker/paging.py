@@ -93,6 +93,12 @@ class Seen:
                 return False
         return bool(keys)
 
+    def unseen(self, records: list[CatalogueRecord], keys: list[SeenKey]) -> list[CatalogueRecord]:
+        """The ``records`` whose ``keys`` (theirs, in order) no stream delivered before: one
+        dict lookup each, where ``key in seen`` was a call of ``__contains__`` each."""
+        by = self._by
+        return [r for r, k in zip(records, keys, strict=True) if k not in by]
+
     def add(self, stream: str, keys: list[SeenKey]) -> None:
         by = self._by
         for key in keys:
@@ -139,6 +145,21 @@ async def walk_stream(
     ahead = 1 if page_cap is not None else _AHEAD_FACTOR
     tasks: dict[int, asyncio.Task[FetchedPage]] = {}
     ready: dict[int, FetchedPage] = {}
+    # Pages whose requests are done, told by each task's own callback. ``asyncio.wait`` over
+    # every task in flight (up to 65) added and removed a callback on each of them at every
+    # wake-up, and finding the done ones scanned them all again: the walk's own CPU was 16 %
+    # more for it (``bench/walk_loop.py``; docs/benchmarks.md, session 22).
+    finished: list[int] = []
+    woken = asyncio.Event()
+
+    def launch(number: int) -> None:
+        def done(_: asyncio.Task[FetchedPage]) -> None:
+            finished.append(number)
+            woken.set()
+
+        tasks[number] = asyncio.create_task(fetch(number))
+        tasks[number].add_done_callback(done)
+
     next_launch = next_deliver = 1
     total_pages: int | None = None
     total_items: int | None = None
@@ -159,7 +180,7 @@ async def walk_stream(
     try:
         while True:
             while may_launch():
-                tasks[next_launch] = asyncio.create_task(fetch(next_launch))
+                launch(next_launch)
                 next_launch += 1
             if next_deliver not in ready:
                 if next_deliver not in tasks:
@@ -168,9 +189,13 @@ async def walk_stream(
                     if not out.complete:
                         out.stop_reason = "page_cap"
                     return out
-                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+                if not finished:
+                    woken.clear()
+                    await woken.wait()
+                done = sorted(finished)  # page order, as the tasks were launched
+                finished.clear()
                 try:
-                    for number in [n for n, t in tasks.items() if t in done]:
+                    for number in done:
                         ready[number] = tasks.pop(number).result()  # a failed page's error
                 except StreamUnavailable as exc:
                     out.stop_reason = "unavailable"
@@ -208,7 +233,7 @@ async def walk_stream(
                     f"seems to ignore paging, so the walk stopped there (incomplete)"
                 )
                 return out
-            fresh = [r for r, k in zip(page.records, keys, strict=True) if k not in seen]
+            fresh = seen.unseen(page.records, keys)
             seen.add(stream, keys)
             out.pages += 1
             out.items += len(fresh)
