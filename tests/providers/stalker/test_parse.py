@@ -756,3 +756,14 @@ def test_digits_int_refuses_are_no_year_and_no_duration(
     record = parse_vod_item({"id": "1", "name": "x", "year": text, "time": text}, STOCK)
     assert record is not None
     assert (record.year, record.duration_min) == (year, minutes)
+
+
+# Texts the year's and the duration's shortcut take (decimal digits of any script), and some it
+# leaves to the general reading (signs, spaces, "missing" words, other digits).
+_NUMBERISH = st.text(alphabet="0123456789\u0660\u0662\u0668\u09e6\u00b2 +-.:Nn/a\t", max_size=10)
+
+
+@given(_NUMBERISH)
+def test_the_year_and_duration_shortcuts_answer_as_the_general_reading(text: str) -> None:
+    assert vod._year(text) == vod._year_of(text)
+    assert vod._duration_min(text) == vod._duration_of(text)
