@@ -147,8 +147,8 @@ async def walk_stream(
     ready: dict[int, FetchedPage] = {}
     # Pages whose requests are done, told by each task's own callback. ``asyncio.wait`` over
     # every task in flight (up to 65) added and removed a callback on each of them at every
-    # wake-up, and finding the done ones scanned them all again: the walk's own CPU was 16 %
-    # more for it (``bench/walk_loop.py``; docs/benchmarks.md, session 22).
+    # wake-up, and finding the done ones scanned them all again: the loop took 74 µs of CPU a
+    # page, where it takes 58-61 now (``bench/walk_loop.py``; docs/benchmarks.md, session 22).
     finished: list[int] = []
     woken = asyncio.Event()
 

@@ -18,8 +18,8 @@ from iptvsync.records import MovieRecord, SeriesRecord
 def _year(value: Any) -> int | None:
     if type(value) is str and len(value) == 4 and value.isdecimal():
         # What nearly every portal sends ("2018"): ``_year_of``'s answer without its trim and
-        # its "missing" check (a decimal text has nothing to trim and is no such word), 0.4-0.8
-        # µs of a row's ~22 (bench/parse_pages.py, session 22).
+        # its "missing" check (a decimal text has nothing to trim and is no such word): 0.2-0.7
+        # µs of a row's ~21 on session 22's host (docs/benchmarks.md).
         number = int(value)
         return number if 1880 <= number <= 2100 else None
     return _year_of(value)
