@@ -181,7 +181,15 @@ SPECS: dict[str, Spec] = {
         "case",
         "exit walk_s to_cap_s in_flight_first_s in_flight_mean under_half_s",
     ),
-    "walk_loop": Spec("--runs 5", "--pages 300 --runs 1", "", "pages cpu_s us_per_page"),
+    # The walk's loop (paging.walk_stream) has the same interface before this script was
+    # written (session 22): the reference runs this checkout's script on its own code.
+    "walk_loop": Spec(
+        "--runs 5",
+        "--pages 300 --runs 1",
+        "",
+        "pages cpu_s us_per_page",
+        ref_runs_current_script=True,
+    ),
     "web_guide": Spec(
         "--vs {ref} --pairs {pairs}",
         "--vs {ref} --pairs {pairs} --channels 100",
