@@ -181,8 +181,8 @@ SPECS: dict[str, Spec] = {
         "case",
         "exit walk_s to_cap_s in_flight_first_s in_flight_mean under_half_s",
     ),
-    # The walk's loop (paging.walk_stream) has the same interface before this script was
-    # written (session 22): the reference runs this checkout's script on its own code.
+    # The script is new (session 22), and the walk's loop it drives (paging.walk_stream) had
+    # the same interface before it: the reference runs this checkout's script on its own code.
     "walk_loop": Spec(
         "--runs 5",
         "--pages 300 --runs 1",

@@ -153,12 +153,12 @@ async def walk_stream(
     woken = asyncio.Event()
 
     def launch(number: int) -> None:
-        def done(_: asyncio.Task[FetchedPage]) -> None:
+        def ended(_: asyncio.Task[FetchedPage]) -> None:
             finished.append(number)
             woken.set()
 
         tasks[number] = asyncio.create_task(fetch(number))
-        tasks[number].add_done_callback(done)
+        tasks[number].add_done_callback(ended)
 
     next_launch = next_deliver = 1
     total_pages: int | None = None
