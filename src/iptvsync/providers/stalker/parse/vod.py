@@ -13,6 +13,7 @@ from iptvsync.providers.stalker.parse.coerce import _clean, parse_when, to_bool,
 from iptvsync.providers.stalker.parse.links import decode_b64_cmd, strip_solution
 from iptvsync.providers.stalker.parse.urls import PortalUrls
 from iptvsync.records import MovieRecord, SeriesRecord
+from iptvsync.speedups import compiled_twin
 
 
 def _year(value: Any) -> int | None:
@@ -38,8 +39,12 @@ def _year_of(value: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
+#: The rating fields in order of trust: the first positive one is the rating.
+_RATING_KEYS = ("rating_imdb", "rating_im", "rating_kinopoisk", "rating", "rating_5based")
+
+
 def _rating(row: Mapping[str, Any]) -> float | None:
-    for key in ("rating_imdb", "rating_im", "rating_kinopoisk", "rating", "rating_5based"):
+    for key in _RATING_KEYS:
         raw = row.get(key)
         if raw is None or raw == "":  # most of the keys, on most rows: no call
             continue
@@ -179,7 +184,7 @@ def parse_vod_item(
     return MovieRecord(*common, _extension(row, cmd), censored)
 
 
-def parse_vod_items(
+def plain_parse_vod_items(
     rows: Iterable[Mapping[str, Any]],
     urls: PortalUrls,
     *,
@@ -193,3 +198,11 @@ def parse_vod_items(
         if record is not None:
             out.append(record)
     return out
+
+
+#: Every page of a VOD walk goes through this: the compiled twin (``vod_compiled.pyx``, the same
+#: answers at about half the CPU) where it is built, else the plain function above
+#: (``iptvsync/speedups.py``, docs/benchmarks.md, session 23).
+parse_vod_items = compiled_twin(
+    "iptvsync.providers.stalker.parse.vod_compiled", "parse_vod_items", plain_parse_vod_items
+)
