@@ -27,7 +27,7 @@ from iptvsync.errors import (
 from iptvsync.providers.base import ProviderClient, ProviderConfig
 from iptvsync.providers.http import ProviderHttp
 from iptvsync.providers.masking import mask_secrets
-from iptvsync.records import CatalogueRecord, Kind, Page, Scope, WalkResult
+from iptvsync.records import CatalogueRecord, Kind, Page, RecordBatch, Scope, WalkResult
 from iptvsync.settings import Settings
 from iptvsync.store import catalogue as store
 from iptvsync.store import macs, runs
@@ -442,7 +442,9 @@ async def _sync_scope(
     async def flush(*, wait: bool) -> int:
         """Write the buffer: in the background, or (``wait``) before returning its new count."""
         nonlocal buffered
-        batches = {k: list(v.values()) for k, v in buffer.items() if v}
+        batches: dict[Kind, list[CatalogueRecord]] = {
+            k: RecordBatch(v.values()) for k, v in buffer.items() if v
+        }
         for v in buffer.values():
             v.clear()
         buffered = 0
