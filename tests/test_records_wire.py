@@ -109,6 +109,9 @@ def test_a_plain_batch_goes_as_one_json_array_and_an_odd_one_record_by_record() 
         assert RecordBatch(odd).__reduce__()[0] is list
         assert all(same(a, b) for a, b in zip(odd, crossed(odd), strict=True))
     assert crossed([]) == []
+    # A value of another type than its field's (no parser makes one) crosses as it is.
+    (odd_rating,) = crossed([MovieRecord("1", "One", rating="7.5")])  # type: ignore[arg-type]
+    assert odd_rating.rating == "7.5"
 
 
 def test_a_channels_extra_crosses_too() -> None:

@@ -181,7 +181,7 @@ def _wire(records: list[CatalogueRecord]) -> tuple[type, bytes] | None:
         row = values(record)
         for i in floats:
             number = row[i]
-            if number is not None and not math.isfinite(number):
+            if type(number) is float and not math.isfinite(number):
                 return None
         rows.append(row)
     try:
