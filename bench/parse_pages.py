@@ -5,7 +5,8 @@ writer stores (``record_to_row``) and written into a fresh database as the write
 writes them (``write_items``).
 
 One JSON line: pages, items, and the best µs per item of ``--runs`` for each step. Compare two
-checkouts side by side with ``PYTHONPATH=<checkout>/src``.
+checkouts side by side with ``PYTHONPATH=<checkout>/src``, and the plain parse with its compiled
+twin with ``IPTVSYNC_COMPILED=0`` (``iptvsync/speedups.py``).
 
     .venv/bin/python bench/parse_pages.py [--movies 64106] [--series 19076] [--runs 5]
 """

@@ -284,7 +284,13 @@ def record(portal: ServerProcess | ReplayPortal, case: dict[str, Any]) -> None:
 def cli_provider(portal_url: str, data_dir: str, *, guide: bool = True) -> dict[str, str]:
     """The environment of a CLI on a fresh data dir holding the fake portal as provider "b"
     (without its guide unless ``guide``): what every CLI benchmark of the portal starts from."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
+    # None of the caller's settings, but its choice of the plain or the compiled paths
+    # (``IPTVSYNC_COMPILED=0``, iptvsync/speedups.py), so that the two compare in one checkout.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("IPTVSYNC_") or k == "IPTVSYNC_COMPILED"
+    }
     env["IPTVSYNC_DATA_DIR"] = data_dir
     add = [CLI, "provider", "add", "stalker", "--url", f"{portal_url}/c/", "--mac", MAC]
     subprocess.run([*add, "--name", "b"], env=env, capture_output=True, check=True)
