@@ -202,7 +202,8 @@ def plain_parse_vod_items(
 
 #: Every page of a VOD walk goes through this: the compiled twin (``vod_compiled.pyx``, the same
 #: answers at about half the CPU) where it is built, else the plain function above
-#: (``iptvsync/speedups.py``, docs/benchmarks.md, session 23).
+#: (``iptvsync/speedups.py``, docs/benchmarks.md, session 23). Last in the module: the twin
+#: reads this module's helpers when it loads.
 parse_vod_items = compiled_twin(
     "iptvsync.providers.stalker.parse.vod_compiled", "parse_vod_items", plain_parse_vod_items
 )

@@ -15,6 +15,7 @@ from libc.math cimport isfinite
 from datetime import datetime
 
 from iptvsync.providers.stalker.parse import coerce as _coerce
+# vod.py imports this module on its last line, so its helpers below exist already.
 from iptvsync.providers.stalker.parse import vod as _vod
 from iptvsync.records import MovieRecord, SeriesRecord
 
@@ -176,7 +177,7 @@ cdef bint _is_series(dict row) except -1:
 
 
 cdef object _item(dict row, object urls, bint force_series, object censored_categories):
-    cdef object item_id, name, category, cmd, added, common
+    cdef object item_id, name, category, cmd, added
     cdef bint censored
     item_id = _to_str(_get(row, "id"))
     if item_id is None:
