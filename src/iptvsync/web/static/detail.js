@@ -270,12 +270,14 @@ function seasonsBlock(providerId, series, play) {
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** from/to of today (local midnight to midnight): the channel detail lists the day. */
+/** from/to of today (local midnight to midnight): the channel detail lists the day. Late in
+ * the evening it lists three hours ahead at least, so that what comes on after midnight is
+ * still shown as next. */
 function dayRange() {
   const start = new Date();
   start.setHours(0, 0, 0, 0);
-  const end = new Date(start.getTime() + 86_400_000);
-  return new URLSearchParams({ from: start.toISOString(), to: end.toISOString() });
+  const end = Math.max(start.getTime() + 86_400_000, Date.now() + 3 * 3_600_000);
+  return new URLSearchParams({ from: start.toISOString(), to: new Date(end).toISOString() });
 }
 
 /** The day's programmes of the channel, the one on now marked. */
