@@ -210,6 +210,38 @@ async def test_slot_waits_for_room_and_is_fifo() -> None:
     assert order == [0, 1, 2, 3, 4] and budget.in_flight == 0
 
 
+async def test_an_answered_request_leaves_the_count_in_flight_at_once() -> None:
+    """Once its answer is in, a request is no longer at the provider: ``answered`` lets the
+    next one in while the caller still reads the answer, and leaving the slot after does not
+    count it out twice."""
+    budget = PolitenessBudget(BudgetConfig(start=1))
+    admitted: list[str] = []
+    answer_read = asyncio.Event()
+
+    async def job(name: str) -> None:
+        async with budget.slot() as slot:
+            admitted.append(name)
+            if name == "first":
+                await asyncio.sleep(0)  # the second one queues meanwhile
+                assert slot.answered() is True  # it let the second one in
+                assert slot.answered() is False  # and only once
+            await answer_read.wait()  # the first answer is still being read
+            slot.record(Outcome.OK)
+
+    first = asyncio.create_task(job("first"))
+    second = asyncio.create_task(job("second"))
+    await asyncio.sleep(0.01)
+    assert admitted == ["first", "second"] and budget.in_flight == 1
+    answer_read.set()
+    await asyncio.gather(first, second)
+    assert budget.in_flight == 0
+    async with budget.slot() as slot:
+        assert budget.in_flight == 1
+        assert slot.answered() is False  # nobody waiting: nothing let in
+        assert budget.in_flight == 0
+    assert budget.in_flight == 0
+
+
 async def test_cancelled_waiters_do_not_leak_slots() -> None:
     budget = PolitenessBudget(BudgetConfig(start=1))
     gate = asyncio.Event()

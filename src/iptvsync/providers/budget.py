@@ -158,7 +158,16 @@ class Slot:
     """One admitted request. ``record`` once; latency is measured from admission to
     ``answered`` (else to ``record``)."""
 
-    __slots__ = ("_answered", "_budget", "_epoch", "_load", "_recorded", "started", "trial")
+    __slots__ = (
+        "_answered",
+        "_budget",
+        "_epoch",
+        "_held",
+        "_load",
+        "_recorded",
+        "started",
+        "trial",
+    )
 
     def __init__(
         self, budget: PolitenessBudget, started: float, epoch: int, load: int, trial: bool
@@ -169,14 +178,24 @@ class Slot:
         self._load = load  # requests in flight when this one was admitted, itself included
         self._recorded = False
         self._answered: float | None = None
+        self._held = True  # counts as in flight at the provider
         self.trial = trial  # the one request let through a half-open circuit breaker
 
-    def answered(self) -> None:
-        """The answer is in: its latency stops here. What the caller does with it next
-        (decoding a 5,000-channel list took ~0.1 s of a busy event loop) is not the
-        provider's time, and as a latency sample it read as a queue at the provider."""
+    def answered(self) -> bool:
+        """The answer is in: its latency stops here, and the request leaves the provider's
+        count of requests in flight. What the caller does with it next (decoding a
+        5,000-channel list took ~0.1 s of a busy event loop) is not the provider's time: as
+        a latency sample it read as a queue at the provider, and as a held slot it kept the
+        next request from being sent. True when that let a waiting request in."""
         if self._answered is None:
             self._answered = self._budget._clock()
+        return self._let_go()
+
+    def _let_go(self) -> bool:
+        if not self._held:
+            return False
+        self._held = False
+        return self._budget._release()
 
     @property
     def recorded(self) -> bool:
@@ -298,7 +317,10 @@ class PolitenessBudget:
         finally:
             if trial and (slot is None or not slot.recorded):
                 self._half_open_trial = False  # the trial ended without a verdict: allow another
-            self._release()
+            if slot is None:
+                self._release()
+            else:
+                slot._let_go()
 
     def record(self, outcome: Outcome, latency: float) -> None:
         """Report a request's outcome when not using ``Slot.record`` (counts as current)."""
@@ -365,17 +387,20 @@ class PolitenessBudget:
         with suppress(ValueError):
             self._waiters.remove(fut)
 
-    def _release(self) -> None:
+    def _release(self) -> bool:
         self._in_flight -= 1
-        self._wake()
+        return self._wake()
 
-    def _wake(self) -> None:
+    def _wake(self) -> bool:
+        woke = False
         while self._waiters and self._in_flight < self.limit:
             fut = self._waiters.popleft()
             if fut.done():
                 continue
             self._in_flight += 1
             fut.set_result(None)
+            woke = True
+        return woke
 
     async def _take_token(self) -> None:
         rate = self.config.max_rps

@@ -285,6 +285,46 @@ async def test_walk_channels(family: str, all_channels: bool) -> None:
         assert listed >= (1 if all_channels else 9)
 
 
+async def test_the_next_page_is_asked_before_an_answer_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One request allowed at the portal at a time: once a page's answer is in, the next
+    page's request goes out before that answer is decoded and parsed, so the portal works
+    while the event loop reads. Held until the read was over, the next request waited for
+    it, and on a busy loop for the reads of every answer of the same round."""
+    events: list[str] = []
+    get_small = ProviderHttp.get_small
+    parse_page = stalker_parse.parse_page
+
+    async def sending(self: ProviderHttp, url: str, **kwargs: Any) -> Any:
+        if "get_ordered_list" in url:
+            events.append("sent")
+        return await get_small(self, url, **kwargs)
+
+    def reading(js: Any) -> Any:
+        events.append("read")
+        return parse_page(js)
+
+    monkeypatch.setattr(ProviderHttp, "get_small", sending)
+    monkeypatch.setattr(stalker_parse, "parse_page", reading)
+    async with rig(budget=fast_budget(start=1, cap=1)) as r:
+        result, pages = await walk(r.client, Scope.VOD)
+    assert result.complete, result
+    reads = events.count("read")
+    assert reads == events.count("sent") == len(pages) > 10
+    # At each read, how many pages were asked and not yet read, that one included: 2 when
+    # the next page was asked first. Only the walk's last page has none after it.
+    outstanding = []
+    asked = 0
+    for event in events:
+        asked += event == "sent"
+        if event == "read":
+            outstanding.append(asked)
+            asked -= 1
+    assert outstanding[:-1] == [2] * (reads - 1), events
+    assert outstanding[-1] == 1, events
+
+
 async def test_the_channel_list_is_no_latency_sample_and_is_decoded_in_steps(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -299,8 +339,8 @@ async def test_the_channel_list_is_no_latency_sample_and_is_decoded_in_steps(
         def __init__(self, slot: Any, url: str) -> None:
             self.slot, self.action = slot, parse_qs(urlsplit(url).query)["action"][0]
 
-        def answered(self) -> None:
-            self.slot.answered()
+        def answered(self) -> bool:
+            return bool(self.slot.answered())
 
         def record(self, outcome: Outcome, latency: float | None = None) -> None:
             outcomes.append((self.action, outcome))

@@ -202,7 +202,12 @@ class StalkerTransport:
         response = await self._http.get_small(
             url, headers=self._headers(token), timeout=timeout or self._settings.request_timeout_s
         )
-        slot.answered()
+        if slot.answered():
+            # A waiting request took the slot: let it be sent before this answer is decoded
+            # and parsed. Two turns of the loop, so that every request woken by this round of
+            # answers goes out before any of the round's answers is read.
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
         status = response.status_code
         if status == 200:
             try:
