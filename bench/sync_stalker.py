@@ -105,6 +105,15 @@ CASES: dict[str, dict[str, Any]] = {
         "floor_in_flight": 32,
         "sync_args": ["--vod"],
     },
+    # A portal across the world: the walk waits on the latency more than on the CPU, so a
+    # round's answers are read while the next round is at the portal (docs/sync.md §6).
+    "cli-60ms-noguide": {
+        "latency_ms": 60.0,
+        "capacity": None,
+        "cli": True,
+        "floor_in_flight": 32,
+        "guide": False,
+    },
 }
 # The harness's own floor: the same fake serving the VOD walk's pages (the "All" list) to a
 # client that only reads them, 32 in flight: what the portal and the machine allow before
