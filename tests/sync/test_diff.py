@@ -11,9 +11,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iptvsync.records import CatalogueRecord, ChannelRecord, MovieRecord, SeriesRecord
-from iptvsync.sync.diff import record_to_row
+from iptvsync.sync.diff import content_hash, record_to_row
 
 CATEGORIES = {"10": 1, "11": 2, "__uncategorised__": 99}
 
@@ -114,3 +116,26 @@ def test_any_stored_field_changes_the_hash() -> None:
     ]
     hashes = {record_to_row(replace(record, **change), CATEGORIES)["hash"] for change in changes}
     assert base not in hashes and len(hashes) == len(changes)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),
+        max_value=datetime(9998, 12, 31),
+        timezones=st.one_of(
+            st.none(),
+            st.just(UTC),
+            st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
+                timezone
+            ),
+        ),
+    )
+)
+def test_the_hash_reads_added_at_as_its_isoformat_text(added: datetime) -> None:
+    """orjson writes a UTC or naive ``added_at`` itself: the hash is the one the value's
+    ``isoformat`` text gave, for every offset (one with seconds goes through ``isoformat``)."""
+    record = replace(CASES[3][0], added_at=added)
+    row = record_to_row(record, CATEGORIES)
+    hashed = {k: v for k, v in row.items() if v is not None and k != "hash"}
+    hashed["added_at"] = added.isoformat()
+    assert row["hash"] == content_hash(hashed)

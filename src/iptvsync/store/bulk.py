@@ -35,6 +35,16 @@ from iptvsync.store import index_build
 #: Our "Uncategorised" category's key, for items with no or an unknown provider category.
 UNCATEGORISED = "__uncategorised__"
 
+# ``sqlite3`` binds int, float and str at once, and looks every other value up as something to
+# adapt, None included: a search of its adapters, then ``__adapt__`` asked of its protocol,
+# which raises and formats an AttributeError, then ``__conform__`` of the value. An item row
+# holds four or five Nones: ~0.45 µs each, a fifth of the driver's part of an insert. With an
+# adapter of its own, None is found at the first step. ``{}.get`` is that adapter because it
+# is C: None for None, without a Python frame per value (docs/benchmarks.md, session 24).
+# Process-wide, and the same NULL as before: ``tests/store/test_bulk.py`` holds both ways of
+# binding to the same rows.
+sqlite3.register_adapter(type(None), {}.get)
+
 
 class _Mark(enum.Enum):
     """Markers that must stay themselves through pickling (an enum member does)."""
@@ -54,7 +64,10 @@ def sqlite_datetime(value: Any) -> Any:
         return None
     if value.tzinfo is not None and value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
+    # orjson writes ``isoformat``'s text (``2026-03-01T12:00:00[.ffffff][+00:00]``) in half
+    # its time: ``isoformat`` formats through C's printf (docs/benchmarks.md, session 24).
+    text = orjson.dumps(value).decode()
+    return f"{text[1:11]} {text[12:20]}{text[20:27] if text[20] == '.' else '.000000'}"
 
 
 def sqlite_json(value: Any) -> str | None:
