@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import orjson
 
@@ -43,7 +43,7 @@ UNCATEGORISED = "__uncategorised__"
 # is C: None for None, without a Python frame per value (docs/benchmarks.md, session 24).
 # Process-wide, and the same NULL as before: ``tests/store/test_bulk.py`` holds both ways of
 # binding to the same rows.
-sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(type(None), cast("Callable[[None], None]", {}.get))
 
 
 class _Mark(enum.Enum):
