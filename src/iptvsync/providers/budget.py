@@ -155,8 +155,7 @@ class BudgetStats:
 
 
 class Slot:
-    """One admitted request. ``record`` once; latency is measured from admission to
-    ``answered`` (else to ``record``)."""
+    """One admitted request. ``record`` once; latency runs from admission to ``answered``."""
 
     __slots__ = (
         "_answered",
@@ -182,20 +181,13 @@ class Slot:
         self.trial = trial  # the one request let through a half-open circuit breaker
 
     def answered(self) -> bool:
-        """The answer is in: its latency stops here, and the request leaves the provider's
-        count of requests in flight. What the caller does with it next (decoding a
-        5,000-channel list took ~0.1 s of a busy event loop) is not the provider's time: as
-        a latency sample it read as a queue at the provider, and as a held slot it kept the
-        next request from being sent. True when that let a waiting request in."""
+        """The answer is in: its latency stops here, and the request leaves the count in
+        flight (what the caller then does with it, such as decoding a 5,000-channel list, is
+        not the provider's time; docs/sync.md §6). True when a waiting request got in."""
         if self._answered is None:
             self._answered = self._budget._clock()
-        return self._let_go()
-
-    def _let_go(self) -> bool:
-        if not self._held:
-            return False
-        self._held = False
-        return self._budget._release()
+        held, self._held = self._held, False
+        return held and self._budget._release()
 
     @property
     def recorded(self) -> bool:
@@ -317,10 +309,8 @@ class PolitenessBudget:
         finally:
             if trial and (slot is None or not slot.recorded):
                 self._half_open_trial = False  # the trial ended without a verdict: allow another
-            if slot is None:
+            if slot is None or slot._held:
                 self._release()
-            else:
-                slot._let_go()
 
     def record(self, outcome: Outcome, latency: float) -> None:
         """Report a request's outcome when not using ``Slot.record`` (counts as current)."""
@@ -392,15 +382,13 @@ class PolitenessBudget:
         return self._wake()
 
     def _wake(self) -> bool:
-        woke = False
+        before = self._in_flight
         while self._waiters and self._in_flight < self.limit:
             fut = self._waiters.popleft()
-            if fut.done():
-                continue
-            self._in_flight += 1
-            fut.set_result(None)
-            woke = True
-        return woke
+            if not fut.done():
+                self._in_flight += 1
+                fut.set_result(None)
+        return self._in_flight > before
 
     async def _take_token(self) -> None:
         rate = self.config.max_rps
