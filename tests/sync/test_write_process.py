@@ -390,28 +390,42 @@ def test_a_finished_writer_starts_no_other_child(tmp_path: Path) -> None:
 async def test_batches_for_the_write_process_are_smaller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Once the child writes them, batches hold ``write_process_batch_size`` items (less
-    memory in both processes at once); before, ``batch_size``; the catalogue is whole."""
+    """A list whose first page announces more than a batch starts the child at once: every
+    batch of the walk holds ``write_process_batch_size`` items (less memory in both processes
+    at once), the first one too. An unchanged re-sync, which stops at its first page, starts
+    no child at all."""
     settings = _settings(tmp_path, "site", process=True).model_copy(
         update={"write_process_batch_size": 90}
     )
     site = Site(settings, StalkerFakeConfig(epg_info=False))
     calls = Calls(monkeypatch)
+    started: list[str] = []
+    spawn = WriteProcess.__init__
+
+    def counted(process: WriteProcess, path: str) -> None:
+        started.append(path)
+        spawn(process, path)
+
+    monkeypatch.setattr(WriteProcess, "__init__", counted)
     try:
         run = await site.full_sync()
         movies = site.rows(ITEM_TABLES["movie"])
+        assert len(started) == 1
+        again = await site.sync(mode="incremental")
     finally:
         await site.aclose()
     assert run["status"] == "succeeded", run
     assert len(movies) == SIZES["movies"]
-    # The VOD walk's batches: the one that starts the child is a whole one; the next ones are
-    # the smaller size (a page more at most), the last one whatever was left. The channel
-    # walk beside it writes its own 60 whenever it ends: here or in the child, before, between
-    # or after those.
+    # The VOD walk's batches: the smaller size from the first (a page more at most), the last
+    # one whatever was left; before, the first batch was a whole ``batch_size`` (200), written
+    # here while the child started. The channel walk beside it writes its own 60 whenever it
+    # ends: here or in the child, before, between or after those.
     written = [a[3] for n, a in zip(calls.names, calls.args, strict=True) if n == "write_items"]
     sizes = [sum(len(v) for v in b.values()) for b in written if Kind.CHANNEL not in b]
-    assert sizes[0] >= 200 and len(sizes) >= 5
-    assert all(90 <= size <= 90 + 14 for size in sizes[1:-1]), sizes
+    assert len(sizes) >= 7, sizes
+    assert all(90 <= size <= 90 + 14 for size in sizes[:-1]), sizes
+    assert again["status"] == "succeeded", again
+    assert len(started) == 1  # the re-sync started none
 
 
 async def test_the_write_process_is_gone_before_the_vod_sweep(
