@@ -60,8 +60,9 @@ def record_to_row(record: CatalogueRecord, category_ids: dict[str, int]) -> dict
     added = hashed.get("added_at")
     if added is not None and added.tzinfo is not UTC and added.tzinfo is not None:
         # The hash reads ``added_at`` as its ``isoformat`` text. orjson writes the same text
-        # for a UTC or naive value (every one a parse makes) at a tenth of the cost; an
-        # offset with seconds it would write otherwise (``tests/sync/test_diff.py``).
+        # for a UTC or naive value (every one a parse makes) inside its dumps, where a call
+        # of ``isoformat`` took ~1.1 µs; an offset with seconds it would write otherwise
+        # (``tests/sync/test_diff.py``).
         hashed["added_at"] = added.isoformat()
     row["hash"] = content_hash(hashed)
     return row
