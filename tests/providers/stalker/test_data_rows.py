@@ -97,6 +97,19 @@ def test_what_it_cannot_prove_goes_to_ijson() -> None:
         assert fast(body) is None, body
 
 
+def test_a_row_with_more_candidates_than_allowed_goes_to_ijson() -> None:
+    """A row whose nested objects open as the rows do is tried at each of their ends; past
+    ``_MAX_TRIES`` of them the list is ijson's, read the same."""
+    from iptvsync.providers.stalker.parse import data_rows as module
+
+    nested = [{"id": str(n)} for n in range(module._MAX_TRIES + 2)]
+    few = [{"id": "1", "cmds": nested[:3]}, {"id": "2"}]
+    many = [{"id": "1", "cmds": nested}, {"id": "2"}]
+    assert fast(envelope(few, before={}, after={})) == few
+    body = envelope(many, before={}, after={})
+    assert fast(body) is None and plain(body) == many
+
+
 def test_a_separator_inside_a_row_is_passed_over() -> None:
     rows = [
         {"id": "1", "name": '},{"id":', "cmds": [{"id": "2"}, {"id": "3"}]},
