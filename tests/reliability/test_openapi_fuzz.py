@@ -9,6 +9,9 @@ machine. They have their own tests against fake providers.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import pkgutil
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +34,21 @@ from iptvsync.store.migrate import upgrade
 from iptvsync.sync.diff import record_to_row
 
 OUTBOUND = r".*/(probe|sync|sync-channels|play|play-link|series/\{series_id\})(/.*)?$"
+
+
+def _schemathesis_imported_whole() -> None:
+    """Import every part of schemathesis now, before the server's thread starts. schemathesis
+    is a pytest plugin, so pytest rewrites its modules' asserts (an ``ast.parse``) as each is
+    first imported, and it imports ~90 of them lazily, during the test: in a CI run of session
+    24 one such parse met another in the server's thread, and CPython 3.11's AST constructor,
+    which keeps one recursion count for the whole interpreter, failed the test with
+    "AST constructor recursion depth mismatch" (cpython#106905; tests/conftest.py tells the
+    same of anyio)."""
+    for found in pkgutil.walk_packages(
+        schemathesis.__path__, "schemathesis.", onerror=lambda _name: None
+    ):
+        with contextlib.suppress(Exception):  # an optional dependency that is not installed
+            importlib.import_module(found.name)
 
 
 def _seed(settings: Settings) -> None:
@@ -59,6 +77,7 @@ def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _schemathesis_imported_whole()
     data = Path(tmp_path_factory.mktemp("openapi"))
     app_settings = Settings(data_dir=data, database_url=f"sqlite:///{data}/api.db")
     _seed(app_settings)
