@@ -463,7 +463,8 @@ async def _sync_scope(
         state.stream_pages[page.stream] = state.stream_pages.get(page.stream, 0) + 1
         if page.total_pages is not None or page.total_items is not None:
             state.stream_totals[page.stream] = (page.total_pages, page.total_items)
-            if not incremental_paging and (page.total_items or 0) > batch_size:
+            large = not incremental_paging and (page.total_items or 0) > batch_size
+            if large and not state.writer.started:
                 state.writer.expect_more()  # a large list's first page: no need to fill a batch
         for record in page.records:
             kind = record_kind(record)

@@ -2,9 +2,10 @@
 decoded by orjson from its own bytes: the fast path of ``channels.channel_stream_steps``.
 
 ijson, the plain path, walks the answer token by token and builds each row through its event
-pipeline: ~150,000 instructions a 47-field channel row, where orjson decodes the same row in
-~35,000 (5,000 channels: ~0.2 s of the event loop at a walk's start; docs/benchmarks.md,
-session 24). Both keep one row's objects at a time, not the tens of MB of a whole list.
+pipeline: 17–19 µs a 47-field channel row, where this path takes ~7 (5,000 channels decoded
+and parsed in 92–96 ms of the event loop against 146–197, at a walk's start;
+docs/benchmarks.md, session 24). Both keep one row's objects at a time, not the tens of MB of
+a whole list.
 
 A row's end is found by looking for the bytes that close one row and open the next
 (``},{"cost":``, the first row's own opening), and proven by orjson: a slice from a row's
@@ -35,10 +36,10 @@ _KEY = b'"data":['
 #: a row, where a regular expression took ~13.
 _DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 _LONG_RUN = b"0" * 19
-#: Candidates tried for one row's end before giving up: a row with more nested objects than
-#: this is an odd portal's, read by ijson. Each failed try reads its candidate to the end
-#: (orjson checks the whole input: a 2 MB candidate took 2.5 ms), so a list that goes to
-#: ijson after 16 failures of its largest candidates has cost ~0.1 s at most.
+#: Candidates of each kind tried for one row's end before giving up: a row with more nested
+#: objects than this is an odd portal's, read by ijson. Each failed try reads its candidate to
+#: the end (orjson checks the whole input: a 2 MB candidate took 2.5 ms), so a list that goes
+#: to ijson after the failures of its largest candidates has cost ~0.1 s at most.
 _MAX_TRIES = 16
 
 
@@ -63,33 +64,16 @@ def data_rows(body: bytes) -> Iterator[dict[str, Any]]:
         # `},{"cost":`: one row's end and the next one's start, as the first row opens.
         separator = b"}," + body[pos : colon + 1]
         while True:
-            end = -1
-            tries = 0
-            cut = body.find(separator, pos)
-            while cut >= 0 and tries < _MAX_TRIES:
-                tries += 1
-                row = _row(loads, body, pos, cut + 1)
-                if row is not None:
-                    end = cut + 1
-                    yield row
-                    break
-                cut = body.find(separator, cut + 1)
-            if end >= 0:
-                pos = end + 1  # past the comma, at the next row's `{`
-                continue
-            # The last row: it ends at a `}` just before the array's `]`.
-            cut = body.find(b"}]", pos)
-            while cut >= 0 and tries < _MAX_TRIES:
-                tries += 1
-                row = _row(loads, body, pos, cut + 1)
-                if row is not None:
-                    yield row
-                    end = cut + 1
-                    break
-                cut = body.find(b"}]", cut + 1)
-            if end < 0:
-                raise Unproven
-            break
+            found = _next_row(loads, body, pos, separator)
+            if found is None:  # the last row: it ends at a `}` just before the array's `]`
+                found = _next_row(loads, body, pos, b"}]")
+                if found is None:
+                    raise Unproven
+                yield found[0]
+                end = found[1]
+                break
+            yield found[0]
+            pos = found[1] + 1  # past the comma, at the next row's `{`
     # ``end`` is the array's `]`. The envelope with the array emptied must be a `js` object
     # whose ``data`` is that array, and hold no other "data" key.
     rest = body[end + 1 :]
@@ -107,10 +91,26 @@ def data_rows(body: bytes) -> Iterator[dict[str, Any]]:
         raise Unproven
 
 
-def _row(loads: Any, body: bytes, start: int, stop: int) -> dict[str, Any] | None:
-    """``body[start:stop]`` as one JSON object, or None when it is not one (or holds a number
-    orjson could read otherwise than ijson)."""
-    piece = body[start:stop]
+def _next_row(
+    loads: Any, body: bytes, pos: int, closing: bytes
+) -> tuple[dict[str, Any], int] | None:
+    """The row that starts at ``pos`` and ends at the `}` of one of the next ``_MAX_TRIES``
+    occurrences of ``closing``, with the index just past that `}`; None when none of them ends
+    it."""
+    cut = body.find(closing, pos)
+    for _ in range(_MAX_TRIES):
+        if cut < 0:
+            return None
+        row = _row(loads, body[pos : cut + 1])
+        if row is not None:
+            return row, cut + 1
+        cut = body.find(closing, cut + 1)
+    return None
+
+
+def _row(loads: Any, piece: bytes) -> dict[str, Any] | None:
+    """``piece`` as one JSON object, or None when it is not one. Raises ``Unproven`` for a
+    number orjson could read otherwise than ijson."""
     try:
         row = loads(piece)
     except orjson.JSONDecodeError:
