@@ -53,18 +53,24 @@ class Demo:
                 start_new_session=True,
             )
         deadline = time.monotonic() + 120
+        serving = f"on http://127.0.0.1:{self.port}/"
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the demo exited:\n{self.tail()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            # Its own line first: a health check alone could be answered by another server
+            # on this port (docs/contributing.md, rule 8).
+            if serving in self.log.read_text(errors="replace") and self._healthy():
+                return
             if time.monotonic() > deadline:
                 self.stop()
                 raise AssertionError(f"the demo did not start serving:\n{self.tail()}")
             time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]

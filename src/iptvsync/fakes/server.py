@@ -18,9 +18,11 @@ the options it has fields for, the rest left at its defaults.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
+import random
 import select
 import socket
 import subprocess
@@ -28,6 +30,7 @@ import sys
 import threading
 import time
 import typing
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -40,8 +43,33 @@ from iptvsync.providers.registry import PROVIDER_KINDS
 _READY = "IPTVSYNC-FAKE-LISTENING"
 
 
+#: Ports below the kernel's ephemeral range, which port 0 and every outgoing connection draw
+#: from: a port chosen here is not handed to anyone else by the kernel before its server binds.
+_LOW_PORTS = (10_000, 32_768)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (prefer binding port 0 where you can)."""
+    """A port that was free a moment ago, for a server started later in another process
+    (prefer binding port 0 where you can).
+
+    The port comes from below the kernel's ephemeral range: a port 0 bind, or any outgoing
+    connection, could otherwise be given the same port while that server is still starting
+    (the demo syncs for seconds first). The test suite runs side by side with itself, and a
+    health check answered by another test's server on a "free" port has been seen
+    (docs/contributing.md, rule 8).
+    """
+    low, high = _LOW_PORTS
+    with contextlib.suppress(OSError, ValueError):
+        first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+        high = min(high, first)
+    for _ in range(50):
+        port = random.randrange(low, high) if high > low else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
