@@ -35,9 +35,14 @@ def fail_validation(message: str) -> NoReturn:
 
 
 def load_settings() -> Settings:
+    from iptvsync.settings import SettingsError
     from iptvsync.settings import load_settings as load
 
-    return load()
+    try:
+        return load()
+    except SettingsError as exc:  # a variable that does not read as its type: no traceback
+        err.print(f"[bold red]error[/]: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -1,29 +1,73 @@
-"""Typed settings, read once from the environment (``IPTVSYNC_*``) and passed down."""
+"""Typed settings, read once from the environment (``IPTVSYNC_*``) and passed down.
+
+A plain class, not pydantic-settings: importing pydantic and building a settings model took
+~0.18 s of the ~0.48 s a command spent importing before its work (a sync; a re-sync that has
+nothing to do), and nothing here needs more than reading a few typed values from text
+(docs/deploy.md, "Settings"; docs/benchmarks.md, issue 21). The API's request models are
+still pydantic's (FastAPI's), loaded by the server only.
+
+``Settings(**values)`` takes ``values`` first, then ``IPTVSYNC_<NAME>`` from the environment
+(names in any case), then the defaults below. Each field's type is its annotation, one of
+``_PARSERS``' forms; a variable that does not read as its type is a ``SettingsError`` naming
+it.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Any, ClassVar
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IPTVSYNC_", extra="ignore")
+class SettingsError(ValueError):
+    """A variable's value does not read as its setting's type (the message names it)."""
 
+
+class Secret:
+    """A secret setting (a token, a key): shown as ``**********`` wherever it is printed, so
+    that a repr of the settings in a log or a traceback does not carry it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = str(value)
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+
+class Settings:
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: sqlite file under data_dir
     snapshot_dir: Path | None = None  # default: data_dir / "snapshots"
     #: Every /api call needs it (or an output user's credentials); unset: open mode, loopback
     #: only. At least 24 characters; an empty value is refused at start (docs/security.md).
-    admin_token: SecretStr | None = None
+    admin_token: Secret | None = None
     #: The key play URLs are signed with and provider secrets are encrypted with (at least 24
     #: characters). Unset: a random key created once in ``<data_dir>/secret.key`` (mode 0600).
     #: Never derived from the admin token. Rotating it: ``iptvsync rotate-key``.
-    secret_key: SecretStr | None = None
+    secret_key: Secret | None = None
     #: The key before the last rotation, still accepted for decrypting provider secrets until
     #: ``iptvsync rotate-key`` re-encrypted them (docs/security.md).
-    previous_secret_key: SecretStr | None = None
+    previous_secret_key: Secret | None = None
     #: Host names open mode (no admin token) answers besides loopback ones, e.g. a LAN name.
     allowed_hosts: list[str] = []
     host: str = "127.0.0.1"
@@ -139,6 +183,47 @@ class Settings(BaseSettings):
     #: An incremental sync fetches the guide again only when it is older than this.
     epg_refresh_after_s: int = 6 * 3600
 
+    #: Field name → how its text and its given values are read (from the annotations above).
+    FIELDS: ClassVar[dict[str, Callable[[Any, bool], Any]]]
+
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - self.FIELDS.keys()
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        env = _environment(os.environ)
+        for name, read in self.FIELDS.items():
+            if name in values:
+                value = read(values[name], False)
+            elif name in env:
+                try:
+                    value = read(env[name], True)
+                except (TypeError, ValueError) as exc:
+                    raise SettingsError(f"IPTVSYNC_{name.upper()}: {exc}") from None
+            else:
+                default = getattr(type(self), name)
+                value = list(default) if isinstance(default, list) else default
+            setattr(self, name, value)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (read as ``Settings(...)`` reads its values)."""
+        unknown = changes.keys() - self.FIELDS.keys()
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        copy = object.__new__(Settings)
+        copy.__dict__.update(self.__dict__)
+        for name, value in changes.items():
+            setattr(copy, name, self.FIELDS[name](value, False))
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and other.__dict__ == self.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"Settings({shown})"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -148,5 +233,134 @@ class Settings(BaseSettings):
         return self.snapshot_dir or (self.data_dir / "snapshots")
 
 
-def load_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+def _environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``IPTVSYNC_*`` variables by field name, whatever their case (as pydantic-settings read
+    them before, docs/deploy.md)."""
+    prefix = "iptvsync_"
+    return {k[len(prefix) :].lower(): v for k, v in environ.items() if k.lower().startswith(prefix)}
+
+
+# -- reading a value as its field's type ------------------------------------------------------
+#
+# Each reader takes (value, from_text): text from the environment, or a value given in code
+# (``Settings(port=8000)``), taken as it is when it already has the type.
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def _bool(value: Any, from_text: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{value!r} is not a yes or no (true/false, 1/0, yes/no, on/off)")
+
+
+def _int(value: Any, from_text: bool) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+
+
+def _float(value: Any, from_text: bool) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _str(value: Any, from_text: bool) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a text")
+    return value
+
+
+def _path(value: Any, from_text: bool) -> Path:
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise TypeError(f"{value!r} is not a path")
+
+
+def _secret(value: Any, from_text: bool) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    reveal = getattr(value, "get_secret_value", None)  # another library's secret type
+    if callable(reveal):
+        return Secret(reveal())
+    raise TypeError("a secret must be given as text")
+
+
+def _texts(value: Any, from_text: bool) -> list[str]:
+    if from_text:
+        text = str(value).strip()
+        if not text.startswith("["):  # names separated by commas: tv.lan,tv.home
+            return [part.strip() for part in text.split(",") if part.strip()]
+        try:  # a JSON list, as documented: ["tv.lan", "tv.home"]
+            value = json.loads(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a JSON list of texts") from None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError(f"{value!r} is not a list of texts")
+
+
+def _optional(read: Callable[[Any, bool], Any], keep_empty: bool) -> Callable[[Any, bool], Any]:
+    """``X | None``: None stays None; an empty variable is None too, except for a text or a
+    secret, where it is what was set (an empty admin token is refused at start, not taken
+    for no token: docs/security.md)."""
+
+    def optional(value: Any, from_text: bool) -> Any:
+        if value is None:
+            return None
+        if from_text and not keep_empty and not str(value).strip():
+            return None
+        return read(value, from_text)
+
+    return optional
+
+
+_PARSERS: dict[str, Callable[[Any, bool], Any]] = {
+    "bool": _bool,
+    "int": _int,
+    "float": _float,
+    "str": _str,
+    "Path": _path,
+    "list[str]": _texts,
+    "str | None": _optional(_str, keep_empty=True),
+    "Secret | None": _optional(_secret, keep_empty=True),
+    "Path | None": _optional(_path, keep_empty=False),
+    "float | None": _optional(_float, keep_empty=False),
+}
+
+
+def _fields(cls: type) -> dict[str, Callable[[Any, bool], Any]]:
+    out: dict[str, Callable[[Any, bool], Any]] = {}
+    for name, annotation in cls.__annotations__.items():
+        if annotation.startswith("ClassVar"):
+            continue
+        if annotation not in _PARSERS:  # a new field's type needs its reader here
+            raise TypeError(f"Settings.{name}: no reader for {annotation!r}")
+        out[name] = _PARSERS[annotation]
+    return out
+
+
+Settings.FIELDS = _fields(Settings)

@@ -11,10 +11,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from iptvsync.app import create_app
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.store import migrate
 from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
@@ -63,8 +62,8 @@ def _episode(db: sa.Engine, seeded: Seeded) -> int:
 
 @pytest.fixture
 def guarded(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"admin_token": SecretStr("admin-secret-long-enough-for-tests"), "scheduler": False}
+    return settings.replace(
+        **{"admin_token": Secret("admin-secret-long-enough-for-tests"), "scheduler": False}
     )
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from iptvsync.api.signing import play_query, sign, sign_play_url, verify
 from iptvsync.app import create_app
@@ -22,7 +21,7 @@ from iptvsync.fakes.server import ServedHttp
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig
 from iptvsync.fakes.stalker import create_app as create_portal
 from iptvsync.providers.http import ProviderHttp
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.store.models import episodes, user_providers, users
 from iptvsync.store.providers import create_provider, utcnow
 from iptvsync.store.users import hash_token
@@ -71,8 +70,8 @@ def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
                 "options": {"play_mode": "redirect"},
             },
         )
-    settings = settings.model_copy(
-        update={"admin_token": SecretStr("admin-secret-long-enough-0123456"), "scheduler": False}
+    settings = settings.replace(
+        **{"admin_token": Secret("admin-secret-long-enough-0123456"), "scheduler": False}
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
         # The provider is reached through the fake on a loopback socket, as the sync tests do.
@@ -233,13 +232,13 @@ def test_signatures_are_bound_to_the_key(settings: Settings) -> None:
     sig = sign(settings, 1, "movie", 5, now=1_000)
     assert verify(settings, 1, "movie", 5, sig, now=1_001)
     assert not verify(settings, 1, "movie", 5, sig, now=1_000 + 8 * 24 * 3600)
-    other = settings.model_copy(update={"secret_key": SecretStr("another key")})
+    other = settings.replace(**{"secret_key": Secret("another key")})
     assert not verify(other, 1, "movie", 5, sig, now=1_001)
     # Without a configured key, the random key file keeps signatures valid across restarts.
     assert (settings.data_dir / "secret.key").exists()
-    assert verify(settings.model_copy(), 1, "movie", 5, sig, now=1_001)
+    assert verify(settings.replace(), 1, "movie", 5, sig, now=1_001)
     # The admin token plays no part in it (a play URL must not let anyone test token guesses).
-    tokened = settings.model_copy(update={"admin_token": SecretStr("x" * 30)})
+    tokened = settings.replace(**{"admin_token": Secret("x" * 30)})
     assert verify(tokened, 1, "movie", 5, sig, now=1_001)
 
 

@@ -10,14 +10,13 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread
 from iptvsync.fakes.stalker import DEFAULT_MAC, FakeStalkerPortal, StalkerFakeConfig
 from iptvsync.fakes.stalker import create_app as portal_app
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 
 RUN_KEYS = {
     "id", "provider_id", "scope", "mode", "plan", "status", "phase", "progress", "counts",
@@ -60,7 +59,7 @@ def env(settings: Settings) -> Iterator[Env]:
     # No ticking scheduler here: a provider created with a schedule is due at once, so its
     # first run would start whenever the first tick lands, and DELETE is 409 while it runs.
     # Schedules have their own tests (tests/api/test_schedules_and_events.py).
-    settings = settings.model_copy(update={"scheduler": False})
+    settings = settings.replace(**{"scheduler": False})
     with ServerThread(portal) as server, TestClient(create_app(settings)) as client:
         yield Env(client, portal.state.portal, server.url)
 
@@ -217,9 +216,7 @@ def test_probe_answers_and_its_errors(env: Env) -> None:
 
 
 def test_admin_token_guards_writes(settings: Settings) -> None:
-    locked = settings.model_copy(
-        update={"admin_token": SecretStr("t0ken-for-tests-long-enough-0123")}
-    )
+    locked = settings.replace(**{"admin_token": Secret("t0ken-for-tests-long-enough-0123")})
     with TestClient(create_app(locked)) as client:
         assert client.get("/healthz").status_code == 200
         error_of(client.get("/api/providers"), 401, "unauthorized")

@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from pydantic import SecretStr
 
 from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
@@ -42,7 +41,7 @@ from iptvsync.records import (
     SeasonRecord,
     SeriesRecord,
 )
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.store import catalogue, seasons
 from iptvsync.store import providers as provider_store
 from iptvsync.store.models import ITEM_TABLES, episodes, series
@@ -320,9 +319,9 @@ class AppServer:
 
 
 def server_settings(settings: Settings, *, admin: bool) -> Settings:
-    return settings.model_copy(
-        update={
-            "admin_token": SecretStr(ADMIN_TOKEN) if admin else None,
+    return settings.replace(
+        **{
+            "admin_token": Secret(ADMIN_TOKEN) if admin else None,
             "scheduler": False,
             "data_dir": Path(settings.data_dir),
         }

@@ -17,13 +17,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from pydantic import SecretStr
 
 from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
 from iptvsync.fakes.server import ServerThread, _bind, create_fake_app
 from iptvsync.fakes.stalker.config import DEFAULT_MAC
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.store.models import channels, users
 from iptvsync.store.providers import create_provider
 from iptvsync.store.users import create_user
@@ -134,7 +133,7 @@ def make_stack(tmp_path: Path) -> Iterator[Any]:
             port=int(sock.getsockname()[1]),
             data_dir=tmp_path / f"data{len(opened)}",
             database_url=database_url,
-            admin_token=SecretStr(ADMIN_TOKEN),
+            admin_token=Secret(ADMIN_TOKEN),
             scheduler=False,
             **settings_overrides,
         )

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from iptvsync.fakes.server import free_port
+from iptvsync.settings import Secret
 from tests.conftest import BACKENDS
 from tests.relay.conftest import ADMIN_TOKEN
 from tests.relay.support import Player, basic, held, wait_for
@@ -73,7 +73,7 @@ def replica(pg_url: str, tmp_path: Path) -> Iterator[list[Replica]]:
 
 def test_two_replicas_never_exceed_max_connections(make_stack, pg_url, replica, tmp_path) -> None:  # type: ignore[no-untyped-def]
     stack = make_stack("stalker", options={"max_connections": 2}, database_url=pg_url,
-                       stream_lease_s=LEASE_S, secret_key=SecretStr(SHARED_KEY))  # fmt: skip
+                       stream_lease_s=LEASE_S, secret_key=Secret(SHARED_KEY))  # fmt: skip
     other = Replica(pg_url, tmp_path / "other")
     replica.append(other)
     users = [basic(f"u{i}", stack.add_user(f"u{i}")[1]) for i in range(6)]
@@ -103,7 +103,7 @@ def test_a_killed_replicas_slots_come_back_within_the_lease(
     make_stack, pg_url, replica, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     stack = make_stack(  # 1 per MAC
-        "stalker", database_url=pg_url, stream_lease_s=LEASE_S, secret_key=SecretStr(SHARED_KEY)
+        "stalker", database_url=pg_url, stream_lease_s=LEASE_S, secret_key=Secret(SHARED_KEY)
     )
     other = Replica(pg_url, tmp_path / "other")
     replica.append(other)

@@ -22,7 +22,6 @@ import pytest
 import sqlalchemy as sa
 import zstandard
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from iptvsync.app import create_app
 from iptvsync.fakes.catalogue import generate
@@ -31,7 +30,7 @@ from iptvsync.fakes.stalker import StalkerFakeConfig
 from iptvsync.fakes.stalker import create_app as stalker_app
 from iptvsync.fakes.xtream import XtreamFakeConfig
 from iptvsync.fakes.xtream import create_app as xtream_app
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.store.models import sync_runs
 
 MAC = "00:1A:79:5E:C7:E7"
@@ -91,7 +90,7 @@ def _wait(client: TestClient, pid: int, headers: dict[str, str]) -> dict[str, An
 
 
 def test_no_secret_anywhere(settings: Settings, db: sa.Engine, recorder: Recorder) -> None:
-    locked = settings.model_copy(update={"admin_token": SecretStr(ADMIN)})
+    locked = settings.replace(**{"admin_token": Secret(ADMIN)})
     seen: list[str] = []
 
     def keep(answer: Any) -> Any:

@@ -139,9 +139,7 @@ class RecordingRunner:
 
 def _finish(db: sa.Engine, run_id: int, at: datetime) -> None:
     with db.begin() as conn:
-        set_run(
-            conn, run_id, status="succeeded", phase="done", created_at=at, finished_at=at
-        )
+        set_run(conn, run_id, status="succeeded", phase="done", created_at=at, finished_at=at)
 
 
 async def test_due_syncs_start_and_never_overlap(db: sa.Engine, settings: Settings) -> None:
@@ -196,7 +194,7 @@ async def test_embedded_scheduler_runs_in_the_app_lifespan(
 
 async def test_scheduler_can_be_switched_off(db: sa.Engine, settings: Settings) -> None:
     provider_id = _provider(db, {"schedule": {"every": "6h"}})
-    app = create_app(settings.model_copy(update={"scheduler": False}))
+    app = create_app(settings.replace(**{"scheduler": False}))
     async with app.router.lifespan_context(app):
         await asyncio.sleep(0.5)  # an enabled scheduler ticks at once
     with db.connect() as conn:

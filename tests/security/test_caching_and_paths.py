@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from iptvsync.app import create_app
 from iptvsync.outputs.m3u import clean_name, clean_value, entry
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.snapshot.build import build_snapshot
 from iptvsync.store.users import create_user
 from tests.api.conftest import Seeded, seeded
@@ -27,7 +26,7 @@ def test_authenticated_answers_are_private(
     build_snapshot(db, settings, pid)
     with db.begin() as conn:
         create_user(conn, "viewer", "viewer-password", all_providers=True)
-    locked = settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)})
+    locked = settings.replace(**{"admin_token": Secret(ADMIN_TOKEN)})
     base = f"/api/providers/{pid}"
     with TestClient(create_app(locked)) as client:
         for path in (

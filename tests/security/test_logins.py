@@ -19,11 +19,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from pydantic import SecretStr
 
 from iptvsync.errors import TooManyRequests
 from iptvsync.logins import Logins
-from iptvsync.settings import Settings
+from iptvsync.settings import Secret, Settings
 from iptvsync.store.db import create_db_engine
 
 from .conftest import ADMIN_TOKEN, KNOWN_PASS, KNOWN_USER, ServeProcess
@@ -182,7 +181,7 @@ def test_throttle_per_name_and_logging_without_password(
 ) -> None:
     settings = Settings(
         data_dir=data_dir,
-        admin_token=SecretStr(ADMIN_TOKEN),
+        admin_token=Secret(ADMIN_TOKEN),
         login_failures_per_user=3,
         login_failures_per_address=1000,
     )

@@ -46,7 +46,7 @@ LIMITS: dict[str, Any] = {
 
 
 def hostile_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update=LIMITS)
+    return settings.replace(**LIMITS)
 
 
 def _inner_app(kind: str, catalogue: Catalogue) -> Any:
