@@ -51,3 +51,16 @@ def test_alembic_only_when_the_database_is_behind(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert not _loaded(again, "alembic")
     assert not _loaded(again, "fastapi")  # nor the web framework, to list providers
+
+
+def test_a_sync_loads_no_pydantic(tmp_path: Path) -> None:
+    """pydantic is the API's (FastAPI's request models): a sync, and a listing, start without
+    it. Its import with typer 0.29's parameter adapters and pydantic-settings' model was ~22 %
+    of a short command's instructions (docs/benchmarks.md, session 25)."""
+    names, done = imported(["provider", "list"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _loaded(names, "typer") and _loaded(names, "iptvsync.settings")
+    assert not _loaded(names, "pydantic") and not _loaded(names, "pydantic_core")
+    names, done = imported(["sync", "nobody"], tmp_path)  # parameters parsed, settings read
+    assert done.returncode == 2 and "no provider with id or name 'nobody'" in done.stderr
+    assert not _loaded(names, "pydantic") and not _loaded(names, "pydantic_core")
