@@ -268,6 +268,7 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
             at_snapshot["indexes"] = set().union(
                 *(_item_indexes(conn, t.name) for t in ITEM_TABLES.values())
             )
+            at_snapshot["guide"] = _item_indexes(conn, "programmes")
         # The rest are built while the snapshot's step runs, not after it.
         for _ in range(500):
             with site.db.connect() as conn:
@@ -283,9 +284,12 @@ async def test_a_large_load_builds_the_snapshots_indexes_first_and_the_rest_besi
         run = await _full_sync(site, on_changed)
         assert run["status"] == "succeeded", run
         assert calls.names.count("write_items") >= 3
-        assert calls.names.count("build_indexes") == 1
-        built = calls.names.index("build_indexes")
-        assert calls.args[built] == (first_load.SNAPSHOT_ORDER,)
+        # Two steps in the write process: the snapshot's three near the walk's end, and the
+        # guide's index once its programmes are all written (the guide goes beside the walk).
+        steps = [calls.args[i] for i, n in enumerate(calls.names) if n == "build_indexes"]
+        assert sorted(steps) == sorted([(first_load.GUIDE_ORDER,), (first_load.SNAPSHOT_ORDER,)])
+        assert set(first_load.GUIDE_ORDER) <= at_snapshot["guide"]  # not left for the end
+        built = calls.args.index((first_load.SNAPSHOT_ORDER,))
         # This small load is within ``EARLY_PAGES`` of its end as soon as its write process
         # is up: the three were built before its last batches, which went into them.
         assert "write_items" in calls.names[built + 1 :]
@@ -504,6 +508,20 @@ def test_the_snapshot_reads_need_only_the_indexes_built_first(tmp_path: Path) ->
 
     conn.execute("DROP INDEX ix_movies_live_added")
     assert any("movies" in sort for sort in _sorts_of_a_snapshot(settings))
+    conn.close()
+
+
+def test_the_guides_early_step_is_every_read_index_of_the_guide(tmp_path: Path) -> None:
+    """``first_load.GUIDE_ORDER`` is all a first load defers of the guide's table: after that
+    step nothing of the guide is left for the sync's end."""
+    open_database(_settings(tmp_path, "db", defer=True)).dispose()
+    conn = sqlite3.connect(str(tmp_path / "db" / "iptvsync.db"), isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    assert "programmes" in first_load.defer(conn)
+    assert index_build.restore(conn, first_load.GUIDE_ORDER) == len(first_load.GUIDE_ORDER)
+    left = conn.execute("SELECT count(*) FROM deferred_indexes WHERE table_name = 'programmes'")
+    assert left.fetchone()[0] == 0
+    conn.execute("COMMIT")
     conn.close()
 
 

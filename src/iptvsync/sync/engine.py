@@ -597,3 +597,4 @@ async def _sync_guide(
         mode,
     )
     state.warnings.extend(n for n in notes if n not in state.warnings)
+    await state.indexes.guide_written()  # while the walk goes on (sync/indexes.py)

@@ -122,6 +122,14 @@ class LoadIndexes:
         self._count += await _db(self.writer.call, build_indexes, first_load.SNAPSHOT_ORDER)
         self._rest_apart = True
 
+    async def guide_written(self) -> None:
+        """The guide's programmes are all written (a load that defers its indexes, with a write
+        process): the write process builds the guide's index now, behind the batches sent
+        before, while the walk goes on, not at the sync's end (``first_load.GUIDE_ORDER``)."""
+        if "programmes" in self.tables and self.beside_snapshot and self.writer.started:
+            self._count += await _db(self.writer.call, build_indexes, first_load.GUIDE_ORDER)
+            log.debug("run %s built its guide's index after its last programmes", self.run_id)
+
     async def end_writes(self) -> None:
         """The run's bulk writes are over: build what is built where the writes were made (the
         write process, whose memory goes with it), then the write process goes."""
