@@ -110,6 +110,8 @@ def test_replace_makes_a_changed_copy(env: pytest.MonkeyPatch) -> None:
     assert (other.port, settings.port) == (8100, 8000)  # read as Settings(...) reads values
     assert other.admin_token == Secret("t" * 30) and settings.admin_token is None
     assert settings.replace() == settings and settings.replace() is not settings
+    with pytest.raises(SettingsError, match=r"^port: 'eighty' is not a whole number"):
+        settings.replace(port="eighty")
     with pytest.raises(TypeError, match="colour"):
         settings.replace(colour="red")
     with pytest.raises(TypeError, match="colour"):

@@ -192,12 +192,9 @@ class Settings:
         env = _environment(os.environ)
         for name, read in self.FIELDS.items():
             if name in values:
-                value = read(values[name], False)
+                value = _read(name, read, values[name], False)
             elif name in env:
-                try:
-                    value = read(env[name], True)
-                except (TypeError, ValueError) as exc:
-                    raise SettingsError(f"IPTVSYNC_{name.upper()}: {exc}") from None
+                value = _read(name, read, env[name], True)
             else:
                 default = getattr(type(self), name)
                 value = list(default) if isinstance(default, list) else default
@@ -211,7 +208,7 @@ class Settings:
         copy = object.__new__(Settings)
         copy.__dict__.update(self.__dict__)
         for name, value in changes.items():
-            setattr(copy, name, self.FIELDS[name](value, False))
+            setattr(copy, name, _read(name, self.FIELDS[name], value, False))
         return copy
 
     def __eq__(self, other: object) -> bool:
@@ -234,6 +231,15 @@ class Settings:
 
 def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
+
+
+def _read(name: str, read: Callable[[Any, bool], Any], value: Any, from_text: bool) -> Any:
+    """``value`` read as setting ``name``'s type; a ``SettingsError`` naming the variable (or,
+    for a value given in code, the setting) when it does not read."""
+    try:
+        return read(value, from_text)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{f'IPTVSYNC_{name.upper()}' if from_text else name}: {exc}") from None
 
 
 def _environment(environ: Mapping[str, str]) -> dict[str, str]:
