@@ -33,6 +33,7 @@ from iptvsync.store.providers import utcnow
 from iptvsync.sync import engine, indexes
 from iptvsync.sync.engine import SyncContext, execute_run
 from iptvsync.sync.service import prepare_run
+from iptvsync.sync.write_process import WriteProcess
 from tests.sync.test_write_process import Calls, Site
 
 READ_INDEXES = (
@@ -409,6 +410,35 @@ async def test_a_failed_index_process_leaves_the_run_to_build_them(
         assert "building read indexes apart failed (OperationalError: disk I/O error)" in (
             caplog.text
         )
+        assert _indexes(site) == _indexes(plain)
+        with site.db.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+    finally:
+        await site.aclose()
+        await plain.aclose()
+
+
+async def test_a_failed_early_guide_index_waits_for_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The write process could not build the guide's index when the guide was in: the sync
+    goes on, says why in the log, and the index is built at the end with the rest."""
+    plain = Site(_settings(tmp_path, "plain", defer=False), StalkerFakeConfig())
+    site = Site(_settings(tmp_path, "child", defer=True, process=True), StalkerFakeConfig())
+    calls = Calls(monkeypatch)
+    counted = WriteProcess.call
+
+    def refusing(process: WriteProcess, fn: Any, *args: Any) -> Any:
+        if fn.__name__ == "build_indexes" and args == (first_load.GUIDE_ORDER,):
+            raise RuntimeError("the write process is busy elsewhere")
+        return counted(process, fn, *args)
+
+    monkeypatch.setattr(WriteProcess, "call", refusing)
+    try:
+        run = await _full_sync(site, _no_snapshot)
+        assert run["status"] == "succeeded", run
+        assert calls.args.count((first_load.GUIDE_ORDER,)) == 0  # refused before it was sent
+        assert "building the guide's index early failed (the write process is busy" in caplog.text
         assert _indexes(site) == _indexes(plain)
         with site.db.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0

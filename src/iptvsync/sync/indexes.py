@@ -14,7 +14,9 @@ each waiting for the other:
    process builds the snapshot. The snapshot's record waits for it (SQLite has one writer),
    and the run ends only when it is done.
 
-On two cores that took ~0.1 s off a sync's end (docs/benchmarks.md, issue 21). The process is
+On two cores that took ~0.1 s off a sync's end (docs/benchmarks.md, issue 21). The guide's
+index goes earlier still: the write process builds it as soon as the guide's programmes are
+all written (``guide_written``), mostly while the walk goes on. The process is
 a bare interpreter (the standard library only) with SQLite's 2 MiB cache, ~10 MB, not the
 write process kept alive (~30 MB), because it runs at the sync's peak of memory, the
 snapshot's. Anywhere else (no write process: a small load, one core) everything is built at
@@ -126,9 +128,14 @@ class LoadIndexes:
         """The guide's programmes are all written (a load that defers its indexes, with a write
         process): the write process builds the guide's index now, behind the batches sent
         before, while the walk goes on, not at the sync's end (``first_load.GUIDE_ORDER``)."""
-        if "programmes" in self.tables and self.beside_snapshot and self.writer.started:
+        if not ("programmes" in self.tables and self.beside_snapshot and self.writer.started):
+            return
+        try:
             self._count += await _db(self.writer.call, build_indexes, first_load.GUIDE_ORDER)
-            log.debug("run %s built its guide's index after its last programmes", self.run_id)
+        except Exception as exc:  # still waiting: built at the end with the rest
+            log.warning("building the guide's index early failed (%s); it waits for the end", exc)
+            return
+        log.debug("run %s built its guide's index after its last programmes", self.run_id)
 
     async def end_writes(self) -> None:
         """The run's bulk writes are over: build what is built where the writes were made (the
