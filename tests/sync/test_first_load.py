@@ -410,12 +410,17 @@ async def test_a_failed_index_process_leaves_the_run_to_build_them(
         assert "building read indexes apart failed (OperationalError: disk I/O error)" in (
             caplog.text
         )
-        assert _indexes(site) == _indexes(plain)
-        with site.db.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+        _has_every_index(site, plain)
     finally:
         await site.aclose()
         await plain.aclose()
+
+
+def _has_every_index(site: Site, plain: Site) -> None:
+    """``site`` ends with the read indexes a load that deferred none has, none left waiting."""
+    assert _indexes(site) == _indexes(plain)
+    with site.db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
 
 
 async def test_a_failed_early_guide_index_waits_for_the_end(
@@ -439,9 +444,7 @@ async def test_a_failed_early_guide_index_waits_for_the_end(
         assert run["status"] == "succeeded", run
         assert calls.args.count((first_load.GUIDE_ORDER,)) == 0  # refused before it was sent
         assert "building the guide's index early failed (the write process is busy" in caplog.text
-        assert _indexes(site) == _indexes(plain)
-        with site.db.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM deferred_indexes").scalar() == 0
+        _has_every_index(site, plain)
     finally:
         await site.aclose()
         await plain.aclose()
