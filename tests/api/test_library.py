@@ -63,7 +63,7 @@ def _episode(db: sa.Engine, seeded: Seeded) -> int:
 @pytest.fixture
 def guarded(settings: Settings) -> Settings:
     return settings.replace(
-        **{"admin_token": Secret("admin-secret-long-enough-for-tests"), "scheduler": False}
+        admin_token=Secret("admin-secret-long-enough-for-tests"), scheduler=False
     )
 
 

@@ -71,7 +71,7 @@ def portal(settings: Settings, db: sa.Engine) -> Iterator[Portal]:
             },
         )
     settings = settings.replace(
-        **{"admin_token": Secret("admin-secret-long-enough-0123456"), "scheduler": False}
+        admin_token=Secret("admin-secret-long-enough-0123456"), scheduler=False
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
         # The provider is reached through the fake on a loopback socket, as the sync tests do.
@@ -232,13 +232,13 @@ def test_signatures_are_bound_to_the_key(settings: Settings) -> None:
     sig = sign(settings, 1, "movie", 5, now=1_000)
     assert verify(settings, 1, "movie", 5, sig, now=1_001)
     assert not verify(settings, 1, "movie", 5, sig, now=1_000 + 8 * 24 * 3600)
-    other = settings.replace(**{"secret_key": Secret("another key")})
+    other = settings.replace(secret_key=Secret("another key"))
     assert not verify(other, 1, "movie", 5, sig, now=1_001)
     # Without a configured key, the random key file keeps signatures valid across restarts.
     assert (settings.data_dir / "secret.key").exists()
     assert verify(settings.replace(), 1, "movie", 5, sig, now=1_001)
     # The admin token plays no part in it (a play URL must not let anyone test token guesses).
-    tokened = settings.replace(**{"admin_token": Secret("x" * 30)})
+    tokened = settings.replace(admin_token=Secret("x" * 30))
     assert verify(tokened, 1, "movie", 5, sig, now=1_001)
 
 

@@ -59,7 +59,7 @@ def env(settings: Settings) -> Iterator[Env]:
     # No ticking scheduler here: a provider created with a schedule is due at once, so its
     # first run would start whenever the first tick lands, and DELETE is 409 while it runs.
     # Schedules have their own tests (tests/api/test_schedules_and_events.py).
-    settings = settings.replace(**{"scheduler": False})
+    settings = settings.replace(scheduler=False)
     with ServerThread(portal) as server, TestClient(create_app(settings)) as client:
         yield Env(client, portal.state.portal, server.url)
 
@@ -216,7 +216,7 @@ def test_probe_answers_and_its_errors(env: Env) -> None:
 
 
 def test_admin_token_guards_writes(settings: Settings) -> None:
-    locked = settings.replace(**{"admin_token": Secret("t0ken-for-tests-long-enough-0123")})
+    locked = settings.replace(admin_token=Secret("t0ken-for-tests-long-enough-0123"))
     with TestClient(create_app(locked)) as client:
         assert client.get("/healthz").status_code == 200
         error_of(client.get("/api/providers"), 401, "unauthorized")

@@ -60,7 +60,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     [{"every": "30s"}, {"every": 59}, "45s", {"cron": "* * * * * 30", "scope": "vod"}],
 )
 def test_a_schedule_faster_than_the_tick_is_refused(settings: Settings, schedule: Any) -> None:
-    settings = settings.replace(**{"schedule_tick_s": 120.0})
+    settings = settings.replace(schedule_tick_s=120.0)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         message = _refused(
             client.post("/api/providers", json=_body({"schedule": schedule})),
@@ -86,7 +86,7 @@ def test_the_tick_rule_holds_for_edits_and_follows_the_setting(client: TestClien
 
 
 def test_a_shorter_tick_allows_shorter_schedules(settings: Settings) -> None:
-    settings = settings.replace(**{"schedule_tick_s": 10.0})
+    settings = settings.replace(schedule_tick_s=10.0)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         answer = client.post("/api/providers", json=_body({"schedule": {"every": "30s"}}))
         assert answer.status_code == 201, answer.text

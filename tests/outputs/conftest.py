@@ -320,11 +320,9 @@ class AppServer:
 
 def server_settings(settings: Settings, *, admin: bool) -> Settings:
     return settings.replace(
-        **{
-            "admin_token": Secret(ADMIN_TOKEN) if admin else None,
-            "scheduler": False,
-            "data_dir": Path(settings.data_dir),
-        }
+        admin_token=Secret(ADMIN_TOKEN) if admin else None,
+        scheduler=False,
+        data_dir=Path(settings.data_dir),
     )
 
 

@@ -187,7 +187,7 @@ async def test_pages_fetched_before_a_failure_are_written(
     wrapped = GarbageAfter(create_app(catalogue, StalkerFakeConfig()), page=6)
     http = ServedHttp(wrapped)
     pid = _provider(db, "http://portal.test/c/")
-    never_full = settings.replace(**{"batch_size": 1_000_000})
+    never_full = settings.replace(batch_size=1_000_000)
     try:
         run = await asyncio.wait_for(_run(db, never_full, pid, http, scope="vod"), 120)
         assert run["status"] == "failed", run

@@ -90,7 +90,7 @@ def _wait(client: TestClient, pid: int, headers: dict[str, str]) -> dict[str, An
 
 
 def test_no_secret_anywhere(settings: Settings, db: sa.Engine, recorder: Recorder) -> None:
-    locked = settings.replace(**{"admin_token": Secret(ADMIN)})
+    locked = settings.replace(admin_token=Secret(ADMIN))
     seen: list[str] = []
 
     def keep(answer: Any) -> Any:

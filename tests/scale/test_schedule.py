@@ -194,7 +194,7 @@ async def test_embedded_scheduler_runs_in_the_app_lifespan(
 
 async def test_scheduler_can_be_switched_off(db: sa.Engine, settings: Settings) -> None:
     provider_id = _provider(db, {"schedule": {"every": "6h"}})
-    app = create_app(settings.replace(**{"scheduler": False}))
+    app = create_app(settings.replace(scheduler=False))
     async with app.router.lifespan_context(app):
         await asyncio.sleep(0.5)  # an enabled scheduler ticks at once
     with db.connect() as conn:

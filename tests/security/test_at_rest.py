@@ -186,7 +186,7 @@ def test_rotate_key_reencrypts_and_voids_old_play_urls(
 
 
 def test_env_key_rotation_with_the_previous_key(settings) -> None:  # type: ignore[no-untyped-def]
-    first = settings.replace(**{"secret_key": Secret("first-key-" + "a" * 20)})
+    first = settings.replace(secret_key=Secret("first-key-" + "a" * 20))
     db = open_database(first)
     with db.begin() as conn:
         from iptvsync.store.providers import create_provider
@@ -197,16 +197,14 @@ def test_env_key_rotation_with_the_previous_key(settings) -> None:  # type: igno
     db.dispose()
     secrets._known.clear()
     second = settings.replace(
-        **{
-            "secret_key": Secret("second-key-" + "b" * 20),
-            "previous_secret_key": Secret("first-key-" + "a" * 20),
-        }
+        secret_key=Secret("second-key-" + "b" * 20),
+        previous_secret_key=Secret("first-key-" + "a" * 20),
     )
     db = open_database(second)
     try:
         assert secrets.rotate_key(db, second) == 1
         secrets._known.clear()
-        only_new = settings.replace(**{"secret_key": Secret("second-key-" + "b" * 20)})
+        only_new = settings.replace(secret_key=Secret("second-key-" + "b" * 20))
         secrets.bind(db, secrets.codec_for(only_new))
         with db.connect() as conn:
             assert provider_config(get_provider(conn, pid)).mac == MAC

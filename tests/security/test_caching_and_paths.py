@@ -26,7 +26,7 @@ def test_authenticated_answers_are_private(
     build_snapshot(db, settings, pid)
     with db.begin() as conn:
         create_user(conn, "viewer", "viewer-password", all_providers=True)
-    locked = settings.replace(**{"admin_token": Secret(ADMIN_TOKEN)})
+    locked = settings.replace(admin_token=Secret(ADMIN_TOKEN))
     base = f"/api/providers/{pid}"
     with TestClient(create_app(locked)) as client:
         for path in (

@@ -28,7 +28,7 @@ def local(tmp_path: Path) -> Settings:
 @pytest.mark.parametrize("token", ["", "   ", "letmein7", "x" * 23])
 def test_empty_or_short_admin_tokens_are_refused_at_start(local: Settings, token: str) -> None:
     with pytest.raises(InsecureSettings, match="IPTVSYNC_ADMIN_TOKEN"):
-        create_app(local.replace(**{"admin_token": Secret(token)}))
+        create_app(local.replace(admin_token=Secret(token)))
 
 
 def test_serve_refuses_an_empty_token_with_a_clear_message(
@@ -43,7 +43,7 @@ def test_serve_refuses_an_empty_token_with_a_clear_message(
 
 def test_short_secret_key_is_refused(local: Settings) -> None:
     with pytest.raises(InsecureSettings, match="IPTVSYNC_SECRET_KEY"):
-        create_app(local.replace(**{"secret_key": Secret("short")}))
+        create_app(local.replace(secret_key=Secret("short")))
 
 
 def _old_style_sig(token: str, provider_id: int, kind: str, item: int, expires: int) -> str:
@@ -55,7 +55,7 @@ def _old_style_sig(token: str, provider_id: int, kind: str, item: int, expires: 
 
 
 def test_signing_key_is_not_derived_from_the_admin_token(local: Settings) -> None:
-    locked = local.replace(**{"admin_token": Secret(ADMIN_TOKEN)})
+    locked = local.replace(admin_token=Secret(ADMIN_TOKEN))
     forged = _old_style_sig(ADMIN_TOKEN, 1, "channel", 7, 2_000_000_000)
     assert not verify(locked, 1, "channel", 7, forged, now=1_000)
     # It comes from a random key file, created once, private.
@@ -64,7 +64,7 @@ def test_signing_key_is_not_derived_from_the_admin_token(local: Settings) -> Non
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert local.data_dir.stat().st_mode & 0o777 == 0o700
     # IPTVSYNC_SECRET_KEY takes its place when set.
-    keyed = locked.replace(**{"secret_key": Secret("k" * 32)})
+    keyed = locked.replace(secret_key=Secret("k" * 32))
     assert not verify(keyed, 1, "channel", 7, sign(locked, 1, "channel", 7, now=1_000), now=1_001)
 
 
@@ -88,10 +88,10 @@ def test_open_mode_refuses_other_host_names(local: Settings) -> None:
         assert refused.status_code == 403
         assert "IPTVSYNC_ALLOWED_HOSTS" in refused.json()["error"]["message"]
         assert client.get("/api/providers").status_code == 403
-    lan = local.replace(**{"allowed_hosts": ["tv.lan"]})
+    lan = local.replace(allowed_hosts=["tv.lan"])
     with _client(lan, "tv.lan:8000") as client:
         assert client.get("/api/providers").status_code == 200
-    locked = local.replace(**{"admin_token": Secret(ADMIN_TOKEN)})
+    locked = local.replace(admin_token=Secret(ADMIN_TOKEN))
     with _client(locked, "tv.example.com") as client:  # with a token: any name
         assert client.get("/healthz").status_code == 200
 
@@ -109,7 +109,7 @@ def test_open_mode_refuses_other_host_names(local: Settings) -> None:
 def test_cross_site_state_changes_are_refused(
     local: Settings, headers: dict[str, str], admin: bool
 ) -> None:
-    settings = local.replace(**{"admin_token": Secret(ADMIN_TOKEN) if admin else None})
+    settings = local.replace(admin_token=Secret(ADMIN_TOKEN) if admin else None)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if admin else {}
     with _client(settings, "127.0.0.1:8000") as client:
         for method, path in (
@@ -128,7 +128,7 @@ def test_cross_site_state_changes_are_refused(
 
 
 def test_same_origin_and_non_browser_requests_pass(local: Settings) -> None:
-    trusted = local.replace(**{"cors_origins": ["https://app.example"]})
+    trusted = local.replace(cors_origins=["https://app.example"])
     with _client(trusted, "127.0.0.1:8000") as client:
         for headers in (
             {},

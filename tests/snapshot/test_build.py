@@ -75,7 +75,7 @@ def test_build_writes_every_encoding_of_one_document(
 
 
 def test_featured_rule(db: sa.Engine, settings: Settings, seeded: Seeded) -> None:
-    settings = settings.replace(**{"featured_count": 12})
+    settings = settings.replace(featured_count=12)
     build_snapshot(db, settings, seeded.provider_id)
     path = files.version_path(settings, seeded.provider_id, 1, "essentials")
     featured = _doc(path, "identity")["featured"]
@@ -108,7 +108,7 @@ def test_nothing_to_build_before_the_first_sync(db: sa.Engine, settings: Setting
 
 
 def test_kept_window_and_old_files(db: sa.Engine, settings: Settings, seeded: Seeded) -> None:
-    settings = settings.replace(**{"snapshot_keep_versions": 3})
+    settings = settings.replace(snapshot_keep_versions=3)
     for version in range(1, 6):
         with db.begin() as conn:
             conn.execute(

@@ -69,7 +69,7 @@ def test_max_age_is_configurable(db: sa.Engine, settings: Settings, seeded: Seed
     from iptvsync.app import create_app
 
     build_snapshot(db, settings, seeded.provider_id)
-    settings = settings.replace(**{"snapshot_max_age_s": 60})
+    settings = settings.replace(snapshot_max_age_s=60)
     with TestClient(create_app(settings)) as client:
         assert client.get(URL).headers["cache-control"] == "public, max-age=60"
 
@@ -184,7 +184,7 @@ def test_versions_outside_the_kept_window_are_too_old(
 ) -> None:
     from iptvsync.app import create_app
 
-    settings = settings.replace(**{"snapshot_keep_versions": 2})
+    settings = settings.replace(snapshot_keep_versions=2)
     build_snapshot(db, settings, seeded.provider_id)
     for _ in range(2):
         seeded.catalogue.add_movies(1)
@@ -222,7 +222,7 @@ def test_snapshot_needs_read_access(db: sa.Engine, settings: Settings, seeded: S
     from iptvsync.settings import Secret
 
     build_snapshot(db, settings, seeded.provider_id)
-    settings = settings.replace(**{"admin_token": Secret("t0k-long-enough-for-the-check")})
+    settings = settings.replace(admin_token=Secret("t0k-long-enough-for-the-check"))
     with TestClient(create_app(settings)) as client:
         assert_error(client.get(URL), 401, "unauthorized")
         assert_error(client.get(URL + "/essentials"), 401, "unauthorized")

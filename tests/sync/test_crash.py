@@ -128,7 +128,7 @@ def test_every_server_closes_a_dead_workers_run_without_a_new_request(
             worker="procrastinate:7@elsewhere:1",
             heartbeat_at=utcnow() - timedelta(hours=1),
         )
-    app = create_api(settings.replace(**{"run_sweep_s": 0.2, "scheduler": False}))
+    app = create_api(settings.replace(run_sweep_s=0.2, scheduler=False))
     with TestClient(app):
         deadline = time.monotonic() + 10
         while True:

@@ -394,7 +394,7 @@ async def test_batches_for_the_write_process_are_smaller(
     batch of the walk holds ``write_process_batch_size`` items (less memory in both processes
     at once), the first one too. An unchanged re-sync, which stops at its first page, starts
     no child at all."""
-    settings = _settings(tmp_path, "site", process=True).replace(**{"write_process_batch_size": 90})
+    settings = _settings(tmp_path, "site", process=True).replace(write_process_batch_size=90)
     site = Site(settings, StalkerFakeConfig(epg_info=False))
     calls = Calls(monkeypatch)
     started: list[str] = []
