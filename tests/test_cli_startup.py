@@ -10,7 +10,7 @@ from pathlib import Path
 
 HEAVY_FOR_HELP = (
     "sqlalchemy", "fastapi", "starlette", "httpx", "aiohttp", "alembic",
-    "pydantic_settings", "iptvsync.settings", "iptvsync.store", "asyncio",
+    "pydantic", "pydantic_core", "iptvsync.settings", "iptvsync.store", "asyncio",
 )  # fmt: skip
 
 
