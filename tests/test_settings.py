@@ -57,6 +57,8 @@ def test_yes_and_no(env: pytest.MonkeyPatch, text: str, value: bool) -> None:
     [
         ("IPTVSYNC_PORT", "eighty", "not a whole number"),
         ("IPTVSYNC_BATCH_SIZE", "2000.5", "not a whole number"),
+        ("IPTVSYNC_PORT", "٨٠٠٠", "not a whole number"),  # Arabic-Indic digits int() reads
+        ("IPTVSYNC_MAX_RPS", "1_0", "not a number"),
         ("IPTVSYNC_SCHEDULER", "maybe", "not a yes or no"),
         ("IPTVSYNC_GUARD_RATIO", "nan", "not a finite number"),
         ("IPTVSYNC_REQUEST_TIMEOUT_S", "", "not a number"),

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from iptvsync.numbers import ascii_int
+
 
 class SettingsError(ValueError):
     """A variable's value does not read as its setting's type (the message names it)."""
@@ -48,9 +50,6 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
-
-    def __len__(self) -> int:
-        return len(self._value)
 
 
 class Settings:
@@ -272,18 +271,24 @@ def _bool(value: Any, from_text: bool) -> bool:
 def _int(value: Any, from_text: bool) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a whole number") from None
+    text = str(value).strip()
+    # ASCII digits only, as every number read from text here (``numbers.ascii_int``): int()
+    # would take Arabic-Indic digits and underscores.
+    number = ascii_int(text.removeprefix("-"))
+    if number is None:
+        raise ValueError(f"{value!r} is not a whole number")
+    return -number if text.startswith("-") else number
 
 
 def _float(value: Any, from_text: bool) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
     else:
+        text = str(value).strip()
         try:
-            number = float(str(value).strip())
+            if not text.isascii() or "_" in text:  # float() takes other digits and "1_0"
+                raise ValueError
+            number = float(text)
         except ValueError:
             raise ValueError(f"{value!r} is not a number") from None
     if not math.isfinite(number):

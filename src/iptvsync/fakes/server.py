@@ -62,8 +62,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     with contextlib.suppress(OSError, ValueError):
         first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
         high = min(high, first)
-    for _ in range(50):
-        port = random.randrange(low, high) if high > low else 0
+    for _ in range(50 if high > low else 0):
+        port = random.randrange(low, high)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
