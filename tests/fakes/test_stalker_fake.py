@@ -565,6 +565,43 @@ async def test_a_prerendered_guide_is_the_guide_it_would_render(
     assert len(data) == sum(1 for c in catalogue.channels if c.xmltv_id)
 
 
+def test_the_guides_local_times_are_each_programmes_own_across_a_clock_change(
+    catalogue: Catalogue,
+) -> None:
+    """The all-channels answer makes each local time text once and shares it among its
+    channels (``epg._local_times``): every row's ``time`` / ``t_time`` (and their ``_to``) must
+    still be its own Unix time's in the asked zone, across a daylight-saving change, and a
+    second zone's answer must not take the first one's texts."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from iptvsync.fakes.stalker import epg
+
+    portal = FakeStalkerPortal(catalogue, StalkerFakeConfig())
+    # 2026-03-28 12:00 UTC: Europe/Berlin moves its clocks on the 29th, within the 72 hours.
+    portal.clock = lambda: 1_774_699_200.0  # type: ignore[method-assign]
+    checked = 0
+    for name in ("Europe/Berlin", "America/New_York"):
+        zone = ZoneInfo(name)
+        body = b"".join(p for p, _ in epg.guide_parts(portal, portal.config, 72, zone))
+        offsets = set()
+        for rows in json.loads(body)["js"]["data"].values():
+            for row in rows:
+                start = datetime.fromtimestamp(row["start_timestamp"], zone)
+                stop = datetime.fromtimestamp(row["stop_timestamp"], zone)
+                assert row["time"] == start.strftime("%Y-%m-%d %H:%M:%S")
+                assert row["time_to"] == stop.strftime("%Y-%m-%d %H:%M:%S")
+                assert (row["t_time"], row["t_time_to"]) == (
+                    start.strftime("%H:%M"),
+                    stop.strftime("%H:%M"),
+                )
+                offsets.add(start.utcoffset())
+                checked += 1
+        if name == "Europe/Berlin":
+            assert len(offsets) == 2  # the change is inside the answer
+    assert checked > 1000
+
+
 @dataclass
 class Warmed:
     """A fake portal warmed through ``/_control/warm``, a box logged in to it, and a client
