@@ -1,10 +1,12 @@
 """The programme path every guide shares, without HTTP: a Stalker all-channels guide (the fake
-portal's rows, 3 days of ``--channels`` channels) cut into channels (``guide_split``), read by
-``parse_programme`` and written by ``sync.guide.store_guide`` into a fresh SQLite file.
+portal's rows, 3 days of ``--channels`` channels) decoded by ``guide_split.GuideDecoder`` (cut
+into channels, decoded, read by ``parse_programme``) and written by ``sync.guide.store_guide``
+into a fresh SQLite file.
 
 One JSON line: programmes, the best process CPU of ``--runs`` (the database thread included)
 and µs per programme. Compare two checkouts side by side with ``PYTHONPATH=<checkout>/src``
-(a checkout without ``guide_split`` reads the guide with ijson, as it did).
+(a checkout without ``guide_split`` reads the guide with ijson, as it did). With
+``IPTVSYNC_COMPILED=0`` the decoder takes orjson's dicts, not its structs (session 26).
 
     .venv/bin/python bench/guide_path.py [--channels 2000] [--runs 3]
 """
@@ -35,12 +37,14 @@ from iptvsync.sync.background import run_db_thread
 from iptvsync.sync.guide import store_guide
 
 try:
-    from iptvsync.providers.stalker.guide_split import guide_channels
+    from iptvsync.providers.stalker.guide_split import GuideDecoder, guide_channels
 except ImportError:  # a checkout from before the cut: ijson
     guide_channels = None  # type: ignore[assignment]
+    GuideDecoder = None  # type: ignore[assignment,misc]
 
 
-def guide_body(channels: int) -> bytes:
+def guide_body(channels: int) -> tuple[bytes, dict[str, str]]:
+    """The answer, and its channels' map (each channel its own guide key)."""
     catalogue = generate(movies=0, series=0, channels=channels, seed=1)
     now = time.time()
     parts = [b'{"js":{"data":{']
@@ -49,7 +53,7 @@ def guide_body(channels: int) -> bytes:
         rows = programme_rows(ch, now - 3600, now + 72 * 3600)
         parts.append((b"," if i else b"") + orjson.dumps(str(ch.id)) + b":" + orjson.dumps(rows))
     parts.append(b"}}}")
-    return b"".join(parts)
+    return b"".join(parts), {str(ch.id): str(ch.id) for ch in guided}
 
 
 async def _pairs(body: bytes) -> AsyncIterator[tuple[str, Any]]:
@@ -68,7 +72,15 @@ async def _pairs(body: bytes) -> AsyncIterator[tuple[str, Any]]:
         yield pair
 
 
-async def _records(body: bytes) -> AsyncIterator[ProgrammeRecord]:
+async def _records(body: bytes, channels: dict[str, str]) -> AsyncIterator[ProgrammeRecord]:
+    if GuideDecoder is not None and hasattr(GuideDecoder, "programmes_of"):
+        decoder = GuideDecoder(channels, UTC)
+        for i in range(0, len(body), 1 << 16):
+            for programme in decoder.feed(body[i : i + (1 << 16)]):
+                yield programme
+        for programme in decoder.close():
+            yield programme
+        return
     async for key, rows in _pairs(body):
         for row in rows:
             record = parse_programme(row, key, UTC)
@@ -81,7 +93,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    body = guide_body(args.channels)
+    body, channels = guide_body(args.channels)
     with tempfile.TemporaryDirectory() as tmp:
         db = create_db_engine(f"sqlite:///{tmp}/guide.db")
         upgrade(db)
@@ -93,7 +105,7 @@ def main() -> None:
         async def once() -> int:
             with run_db_thread("bench-db"):
                 window = (timedelta(hours=6), timedelta(days=7))
-                return await store_guide(db, pid, _records(body), window)
+                return await store_guide(db, pid, _records(body, channels), window)
 
         best: tuple[float, int] | None = None
         for _ in range(args.runs):

@@ -1,4 +1,4 @@
-"""The portal's all-channels guide cut into runs of whole channels, each parsed by orjson.
+"""The portal's all-channels guide cut into runs of whole channels, each decoded at once.
 
 ``get_epg_info`` answers ``{"js":{"data":{"<ch_id>":[...],"<ch_id>":[...],...}}}``: tens of MB
 for thousands of channels, read as it arrives (``guide.py``). ijson costs ~3.5 µs a programme
@@ -10,11 +10,15 @@ refuses it), and then the rest starts with the next channel's key. A body that d
 with the compact prefix, or where no cut is found in ``MAX_PENDING`` bytes (pretty-printed, or
 one huge channel), goes on through ijson from where the cutting stopped: the plain path,
 ``tests/providers/stalker/test_guide_split.py`` checks both give the same channels.
+
+A run is decoded by orjson into dicts, or, in ``GuideDecoder``, into small structs of the
+values the parse reads (``parse/guide_rows.py``, the one fast path, held to orjson's by
+``test_guide_rows.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -22,7 +26,7 @@ import ijson
 import orjson
 
 from iptvsync.errors import ProviderBadResponse
-from iptvsync.providers.stalker.parse.epg import parse_programme
+from iptvsync.providers.stalker.parse.guide_rows import REFUSED, parse_row, run_loader
 from iptvsync.records import ProgrammeRecord
 
 Rows = tuple[str, list[Any]]
@@ -34,13 +38,15 @@ _LEAD = b"\xef\xbb\xbf \r\n\t"
 
 
 class GuideSplitter:
-    """Feed the bytes after ``PREFIX``; get the channels completed so far."""
+    """Feed the bytes after ``PREFIX``; get the channels completed so far. ``loads`` decodes a
+    run: orjson's, or ``guide_rows.loads_run`` (rows as structs, ``GuideDecoder``'s)."""
 
     MAX_PENDING = 8 << 20
     TRIES = 8
 
-    def __init__(self) -> None:
+    def __init__(self, loads: Callable[[bytes], Any] = orjson.loads) -> None:
         self.pending = b""
+        self._loads = loads
 
     def feed(self, data: bytes) -> dict[str, Any] | None:
         """Whole channels now complete (maybe none); None when this input needs ijson."""
@@ -50,8 +56,8 @@ class GuideSplitter:
             if cut < 0:
                 break
             try:
-                run = orjson.loads(b"{" + buf[: cut + 1] + b"}")
-            except orjson.JSONDecodeError:
+                run = self._loads(b"{" + buf[: cut + 1] + b"}")
+            except REFUSED:
                 cut = buf.rfind(_CUT, 0, cut)
                 continue
             self.pending = buf[cut + 2 :]
@@ -77,7 +83,7 @@ async def guide_channels(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIter
     """``(channel id, rows)`` of the guide whose first bytes are ``head`` (JSON, maybe after a
     BOM or whitespace) and the rest ``chunks``, in document order: ``GuideDecoder``'s cut,
     without the programmes."""
-    decoder = GuideDecoder({}, UTC)
+    decoder = GuideDecoder({}, UTC, orjson.loads)
     for pair in decoder.pairs(head):
         yield pair
     async for chunk in chunks:
@@ -89,13 +95,17 @@ async def guide_channels(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIter
 
 class GuideDecoder:
     """The all-channels answer's bytes in, programmes out: ``guide_channels`` as a push
-    parser (the cut and orjson while it holds, then ijson), the channel map and
+    parser (the cut and a run decoder while it holds, then ijson), the channel map and
     ``parse_programme``. Pure: no I/O and no clock, and it pickles before its first ``feed``,
     so a sync may run it in its write process, next to the writes (``sync/guide_sink.py``).
-    ``GuideReader`` runs it here otherwise: one decoder for both places."""
+    ``GuideReader`` runs it here otherwise: one decoder for both places. ``loads``: the run
+    decoder, ``guide_rows.run_loader()``'s when not given."""
 
-    def __init__(self, channels: Mapping[str, str], zone: tzinfo) -> None:
+    def __init__(
+        self, channels: Mapping[str, str], zone: tzinfo, loads: Callable[[bytes], Any] | None = None
+    ) -> None:
         self.channels = dict(channels)  # channel id → guide key, one channel per key
+        self.loads = loads or run_loader()
         self.zone = zone
         self.broken = 0  # programmes dropped for broken times
         self.seen = 0  # channels the answer held (0: the caller falls back to the short EPG)
@@ -122,7 +132,7 @@ class GuideDecoder:
             data, self._head = self._head, b""
             if not data.startswith(PREFIX):
                 return self._to_ijson(data)
-            self._splitter = GuideSplitter()
+            self._splitter = GuideSplitter(self.loads)
             data = data[len(PREFIX) :]
         run = self._splitter.feed(data)
         if run is None:  # no cut in megabytes: ijson from here
@@ -172,7 +182,7 @@ class GuideDecoder:
                 continue
             done.add(key)
             for row in rows:
-                record = parse_programme(row, key, zone) if isinstance(row, dict) else None
+                record = parse_row(row, key, zone)
                 if record is None:
                     self.broken += 1
                 else:

@@ -21,6 +21,10 @@ _LONGEST = timedelta(days=2)
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FLOOR = int(_EARLIEST.timestamp())
 _MAX_S = int(_LONGEST.total_seconds())
+#: The latest stop the common case takes: a Unix time past the platform's range (a hostile
+#: ``9000000000000000000``) raised from ``datetime.fromtimestamp`` and took the whole guide
+#: with it; past this, ``_stamp`` reads it (and refuses it), as any odd value.
+_CEILING = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -58,30 +62,22 @@ def parse_programme(
     row: Mapping[str, Any], channel_key: str, zone: tzinfo = UTC
 ) -> ProgrammeRecord | None:
     """One guide row, or None when its times are broken."""
-    first, last = row.get("start_timestamp"), row.get("stop_timestamp")
-    if type(first) is int and type(last) is int and _FLOOR <= first < last <= first + _MAX_S:
-        # The common case, kept cheap: a 3-day guide of 5,000 channels is 200k rows.
-        name = row.get("name")
-        if type(name) is str and len(name) <= 500 and "<" not in name and "&" not in name:
-            title = name.strip()
-        else:
-            title = _clean(name, 500) or ""
-        descr = row.get("descr")
-        category = row.get("category")
-        return ProgrammeRecord(
-            channel_key,
-            _utc(first),
-            _utc(last),
-            title,
-            None,
-            _clean(descr, 4000) if descr else None,
-            _clean(category, 200) if category else None,
-        )
+    common = programme_of_fields(
+        row.get("start_timestamp"),
+        row.get("stop_timestamp"),
+        row.get("name"),
+        row.get("descr"),
+        row.get("category"),
+        channel_key,
+    )
+    if common is not None:
+        return common
     start = _stamp(row.get("start_timestamp")) or _local(row.get("time"), zone)
     stop = _stamp(row.get("stop_timestamp")) or _local(row.get("time_to"), zone)
     if stop is None and start is not None:
         seconds = to_int(row.get("duration"))
-        stop = start + timedelta(seconds=seconds) if seconds and seconds > 0 else None
+        # Past two days it is broken anyway; past the calendar it overflowed (a hostile row).
+        stop = start + timedelta(seconds=seconds) if seconds and 0 < seconds <= _MAX_S else None
     if start is None or stop is None or stop <= start or stop - start > _LONGEST:
         return None
     return ProgrammeRecord(
@@ -91,4 +87,34 @@ def parse_programme(
         title=_clean(row.get("name"), 500) or "",
         description=_clean(row.get("descr"), 4000),
         category=_clean(row.get("category"), 200),
+    )
+
+
+def programme_of_fields(
+    first: Any, last: Any, name: Any, descr: Any, category: Any, channel_key: str
+) -> ProgrammeRecord | None:
+    """The common case of ``parse_programme``, from the row's values (``start_timestamp``,
+    ``stop_timestamp``, ``name``, ``descr``, ``category``): whole Unix seconds in range, kept
+    cheap (a 3-day guide of 5,000 channels is 285k rows). None when the times are anything
+    else: ``parse_programme`` then reads the row. One rule for both row shapes, the decoded
+    dict and ``guide_rows.GuideRow``."""
+    if not (
+        type(first) is int
+        and type(last) is int
+        and _FLOOR <= first < last <= first + _MAX_S
+        and last <= _CEILING
+    ):
+        return None
+    if type(name) is str and len(name) <= 500 and "<" not in name and "&" not in name:
+        title = name.strip()
+    else:
+        title = _clean(name, 500) or ""
+    return ProgrammeRecord(
+        channel_key,
+        _utc(first),
+        _utc(last),
+        title,
+        None,
+        _clean(descr, 4000) if descr else None,
+        _clean(category, 200) if category else None,
     )
