@@ -226,12 +226,34 @@ def test_any_rows_read_the_same_both_ways(data: dict[str, Any]) -> None:
 
 
 def test_switched_off_the_plain_decode_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``IPTVSYNC_COMPILED=0`` (the benchmarks' switch) gives orjson's dicts; else structs."""
+    """``IPTVSYNC_COMPILED=0`` (the benchmarks' switch) gives orjson's dicts; else structs,
+    chosen where the guide's first bytes are decoded."""
+    head = b'{"js":{"data":{'
     monkeypatch.setenv("IPTVSYNC_COMPILED", "0")
-    assert GuideDecoder({}, UTC).loads is orjson.loads
+    decoder = GuideDecoder({}, UTC)
+    assert decoder.loads is None  # nothing decoded yet: nothing chosen
+    decoder.pairs(head)
+    assert decoder.loads is orjson.loads
     monkeypatch.setenv("IPTVSYNC_COMPILED", "1")
     decoder = GuideDecoder({"1": "one"}, UTC)
+    decoder.pairs(head)
     assert decoder.loads is guide_rows.loads_run
-    run = decoder.loads(b'{"1":[{"name":"n","id":"7"}]}')
+    run = guide_rows.loads_run(b'{"1":[{"name":"n","id":"7"}]}')
     assert run == {"1": [GuideRow(name="n")]}
     assert msgspec.structs.asdict(run["1"][0])["name"] == "n"
+    with pytest.raises(orjson.JSONDecodeError):
+        guide_rows.loads_run(b'{"1":[{"name":"a],"')  # a cut inside a string
+
+
+def test_a_sync_starts_without_msgspec() -> None:
+    """The guide's module is imported at a sync's start; msgspec only where a guide is
+    decoded (a fresh interpreter, as the CLI's)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, iptvsync.providers.stalker.client, iptvsync.providers.stalker.guide_split;"
+        "print('msgspec' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -26,7 +26,6 @@ import ijson
 import orjson
 
 from iptvsync.errors import ProviderBadResponse
-from iptvsync.providers.stalker.parse.guide_rows import REFUSED, parse_row, run_loader
 from iptvsync.records import ProgrammeRecord
 
 Rows = tuple[str, list[Any]]
@@ -57,7 +56,7 @@ class GuideSplitter:
                 break
             try:
                 run = self._loads(b"{" + buf[: cut + 1] + b"}")
-            except REFUSED:
+            except orjson.JSONDecodeError:
                 cut = buf.rfind(_CUT, 0, cut)
                 continue
             self.pending = buf[cut + 2 :]
@@ -99,13 +98,15 @@ class GuideDecoder:
     ``parse_programme``. Pure: no I/O and no clock, and it pickles before its first ``feed``,
     so a sync may run it in its write process, next to the writes (``sync/guide_sink.py``).
     ``GuideReader`` runs it here otherwise: one decoder for both places. ``loads``: the run
-    decoder, ``guide_rows.run_loader()``'s when not given."""
+    decoder; when not given, ``guide_rows.run_loader()``'s, chosen at the first bytes where
+    they are decoded (msgspec is imported there only: not by a sync's start, nor by a parent
+    that hands its guide to the write process)."""
 
     def __init__(
         self, channels: Mapping[str, str], zone: tzinfo, loads: Callable[[bytes], Any] | None = None
     ) -> None:
         self.channels = dict(channels)  # channel id → guide key, one channel per key
-        self.loads = loads or run_loader()
+        self.loads = loads
         self.zone = zone
         self.broken = 0  # programmes dropped for broken times
         self.seen = 0  # channels the answer held (0: the caller falls back to the short EPG)
@@ -132,6 +133,10 @@ class GuideDecoder:
             data, self._head = self._head, b""
             if not data.startswith(PREFIX):
                 return self._to_ijson(data)
+            if self.loads is None:
+                from iptvsync.providers.stalker.parse.guide_rows import run_loader
+
+                self.loads = run_loader()
             self._splitter = GuideSplitter(self.loads)
             data = data[len(PREFIX) :]
         run = self._splitter.feed(data)
@@ -173,6 +178,8 @@ class GuideDecoder:
 
     def programmes_of(self, pairs: list[Rows]) -> list[ProgrammeRecord]:
         """The programmes of whole channels (``(channel id, rows)``), in order."""
+        from iptvsync.providers.stalker.parse.guide_rows import parse_row
+
         out: list[ProgrammeRecord] = []
         zone, done = self.zone, self._done
         for ch_id, rows in pairs:

@@ -11,7 +11,7 @@ The plain path stays the reference: ``loads_run`` hands any run msgspec will not
 structs (a row that is not an object, a channel that is not a list, a number out of range) to
 orjson whole, and ``parse_row`` reads a struct's common case with ``programme_of_fields``, the
 rule ``parse_programme`` uses, and anything else through ``parse_programme`` itself. Text that
-is not JSON is refused by both, with ``REFUSED``. ``IPTVSYNC_COMPILED=0`` switches it off, as
+is not JSON is refused by both, with orjson's error. ``IPTVSYNC_COMPILED=0`` switches it off, as
 it does the compiled twins (``iptvsync/speedups.py``);
 ``tests/providers/stalker/test_guide_rows.py`` holds the two paths to the same programmes.
 """
@@ -46,18 +46,18 @@ class GuideRow(msgspec.Struct, gc=False):
 
 _RUN = msgspec.json.Decoder(dict[str, list[GuideRow]])
 
-#: What a decode of text that is not JSON raises, on either path.
-REFUSED = (orjson.JSONDecodeError, msgspec.DecodeError)
-
 
 def loads_run(text: bytes) -> dict[str, Any]:
     """A run of whole channels (``{"<ch_id>": [row, ...], ...}``): rows as ``GuideRow``s, or
-    as orjson's dicts where the run holds anything else (the plain path decides). Raises one
-    of ``REFUSED`` for text that is not JSON."""
+    as orjson's dicts where the run holds anything else (the plain path decides). Text that is
+    not JSON raises ``orjson.JSONDecodeError``, as ``orjson.loads`` does (the cut between
+    channels tries an earlier one)."""
     try:
         return _RUN.decode(text)
     except msgspec.ValidationError:
         return orjson.loads(text)
+    except msgspec.DecodeError as exc:
+        raise orjson.JSONDecodeError(str(exc), "", 0) from exc
 
 
 def run_loader() -> Any:
