@@ -8,7 +8,9 @@ the same run is the same to ~1 % in the CLI's process (its event loop turns as t
 come) and to ~0.01 % in the write process. It is the figure for a change that only trims CPU;
 whether the trim reaches the wall is ``sync_stalker.py``'s to say. Under callgrind a sync runs
 ~50× slower, so the catalogue is small (default 6,000 movies, 1,500 series, 300 channels: about
-a minute and a half), at 0 ms latency, without the guide.
+a minute and a half), at 0 ms latency, without the guide; ``--guide`` syncs the portal's 3-day
+guide too (with ``--channels 1000``, ~57k programmes, decoded in the write process as a large
+guide is: ``sync/guide_sink.py``), and the line says ``"guide": true``.
 
 One JSON line: items, and for the CLI's process (``main``) and the write process (``child``)
 the instructions in all and per item, and those of a first load's index build (``indexes``);
@@ -93,6 +95,7 @@ def main() -> None:
     ap.add_argument("--movies", type=int, default=6000)
     ap.add_argument("--series", type=int, default=1500)
     ap.add_argument("--channels", type=int, default=300)
+    ap.add_argument("--guide", action="store_true")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -102,8 +105,8 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         _fake(args, {"latency_ms": 0.0, "capacity": None}) as portal,
     ):
-        # The catalogue alone: the guide has benchmarks of its own.
-        env = cli_provider(portal.url, tmp, guide=False)
+        # The catalogue alone unless asked: the guide has benchmarks of its own.
+        env = cli_provider(portal.url, tmp, guide=args.guide)
         warm_portal(portal.url, args)
         started = time.perf_counter()
         ran = callgrind([sys.executable, "-m", "iptvsync", "sync", "b"], env, f"{tmp}/sync")
@@ -116,6 +119,7 @@ def main() -> None:
     line: dict[str, Any] = {
         "bench": "sync_instructions",
         "items": items,
+        "guide": args.guide,
         "main": counted.get("main"),
         "child": counted.get("child"),
         "indexes": counted.get("indexes"),

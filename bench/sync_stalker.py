@@ -16,9 +16,10 @@ Cases (default catalogue: 64,106 movies + 19,076 series + 5,000 channels):
     32 in flight: the harness's own floor on this machine, before any of iptvsync's work
 
 ``--guide-prerendered`` has the fake render its 3-day guide when it starts and serve it from
-memory: on this two-core machine, the fake rendering 255k programmes during the sync (~3 s
-of its CPU, one process serving the walk too) measured as the guide's cost to the client,
-which a real portal's machine does not charge it (docs/benchmarks.md, issue 16).
+memory: on this two-core machine, the fake rendering 255k programmes during the sync (one
+process serving the walk too: 3-7 s of its CPU until session 26, 1.0-1.4 s since) measured
+as the guide's cost to the client, which a real portal's machine does not charge it
+(docs/benchmarks.md, issues 16 and 21).
 
 ``--replay`` puts a lean front (``bench/_replay.py``) before the fake, which then runs at 0 ms:
 the front answers every page it has seen from memory after the case's latency, for about a

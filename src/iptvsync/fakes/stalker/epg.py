@@ -228,8 +228,8 @@ def prerender_guide(portal: Any, cfg: Any, period_h: int = 72, zone_name: str = 
     ``zone_name`` now (the defaults are the client's), and serve that one from memory, in
     parts of 10 channels. A real portal builds its guide on its own machine, in one of
     many workers; this fake is one process on the client's machine, and rendering 255k
-    programmes there (~3 s of CPU) measured as the guide's cost to the client
-    (docs/benchmarks.md, issue 16)."""
+    programmes there (1.0-1.4 s of CPU, 3-7 s before ``_local_times``) measured as the
+    guide's cost to the client (docs/benchmarks.md, issue 16)."""
     zone = _zone_named(zone_name)
     made = list(guide_parts(portal, cfg, period_h, zone))
     parts = [b"".join(p for p, _ in made[i : i + 10]) for i in range(0, len(made), 10)]
