@@ -8,10 +8,15 @@ becomes 0.8-1.6 (decoded and read, 7.7-8.3 µs becomes 3.7-4.8), for the 285k pr
 3-day guide of 5,000 channels, in the write process whose work is a first sync's end.
 
 The plain path stays the reference: ``loads_run`` hands any run msgspec will not decode into
-structs (a row that is not an object, a channel that is not a list, a number out of range) to
+structs of the values orjson would make (a row that is not an object, a channel that is not a
+list, a value that is a list or an object, a number past 64 bits or a float's range) to
 orjson whole, and ``parse_row`` reads a struct's common case with ``programme_of_fields``, the
 rule ``parse_programme`` uses, and anything else through ``parse_programme`` itself. Text that
-is not JSON is refused by both, with orjson's error. ``IPTVSYNC_COMPILED=0`` switches it off, as
+is not JSON is refused by both, with orjson's error. One difference, on purpose: a number past
+a float's range (``1e400``) in a key the parse does not read. JSON puts no limit on numbers;
+orjson refuses the text, so the plain path refuses the whole answer, where msgspec skips the
+key unread and the guide is read (scanning every run for such numbers took ~4 s a 97 MB
+guide). ``IPTVSYNC_COMPILED=0`` switches it off, as
 it does the compiled twins (``iptvsync/speedups.py``);
 ``tests/providers/stalker/test_guide_rows.py`` holds the two paths to the same programmes.
 """
@@ -19,7 +24,7 @@ it does the compiled twins (``iptvsync/speedups.py``);
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
@@ -28,20 +33,26 @@ from iptvsync import speedups
 from iptvsync.providers.stalker.parse.epg import parse_programme, programme_of_fields
 from iptvsync.records import ProgrammeRecord
 
+#: A value as orjson decodes it to the same Python value: a text, a finite float, a boolean,
+#: null, or a whole number of 64 bits (orjson makes a larger one a float, and refuses one past
+#: a float's range; msgspec keeps every digit). Anything else (a list, an object, a number
+#: out of that range) fails the struct, and orjson decodes the run instead.
+Value = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)] | float | str | bool | None
+
 
 class GuideRow(msgspec.Struct, gc=False):
     """The values of a guide row ``parse_programme`` reads (a test holds the two to the same
     keys); absent and ``null`` are both None, as ``dict.get`` reads them. Not tracked by the
-    collector: a row holds decoded JSON values, which cannot form a cycle."""
+    collector: a row holds scalars only."""
 
-    start_timestamp: Any = None
-    stop_timestamp: Any = None
-    name: Any = None
-    descr: Any = None
-    category: Any = None
-    time: Any = None
-    time_to: Any = None
-    duration: Any = None
+    start_timestamp: Value = None
+    stop_timestamp: Value = None
+    name: Value = None
+    descr: Value = None
+    category: Value = None
+    time: Value = None
+    time_to: Value = None
+    duration: Value = None
 
 
 _RUN = msgspec.json.Decoder(dict[str, list[GuideRow]])
@@ -54,7 +65,7 @@ def loads_run(text: bytes) -> dict[str, Any]:
     channels tries an earlier one)."""
     try:
         return _RUN.decode(text)
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):  # RecursionError: nested past ~1,000
         return orjson.loads(text)
     except msgspec.DecodeError as exc:
         raise orjson.JSONDecodeError(str(exc), "", 0) from exc
