@@ -75,6 +75,40 @@ def test_fast_rows_read_back_as_the_general_path_writes_them(db: sa.Engine) -> N
     assert both == 4
 
 
+@pytest.mark.parametrize("count", [1, 49, 50, 51, 137])
+def test_rows_past_one_statement_are_written_whole_and_in_order(db: sa.Engine, count: int) -> None:
+    """On SQLite a statement inserts ``bulk.PROGRAMMES_A_STATEMENT`` rows, the rest one a
+    statement: every row is written, as Core writes it, and the ids follow the rows' order."""
+    from iptvsync.store import bulk
+
+    assert bulk.PROGRAMMES_A_STATEMENT == 50  # the counts above straddle it
+    records = [
+        ProgrammeRecord(
+            f"ch.{k % 7}",
+            START + timedelta(minutes=k),
+            START + timedelta(minutes=k + 30),
+            f"Show {k}",
+            description="d" if k % 3 else None,
+        )
+        for k in range(count)
+    ]
+    fast, general = _provider(db), _provider(db)
+    with db.begin() as conn:
+        insert_programmes(conn, fast, records)
+        conn.execute(
+            programmes.insert(),
+            [{"provider_id": general, **dict(zip(COLUMNS, r, strict=True))} for r in records],
+        )
+        ours, theirs = _read(conn, fast), _read(conn, general)
+        titles = conn.execute(
+            sa.select(programmes.c.title)
+            .where(programmes.c.provider_id == fast)
+            .order_by(programmes.c.id)
+        ).scalars()
+        assert list(titles) == [r.title for r in records]
+    assert ours == theirs and len(ours) == count
+
+
 def test_record_is_the_row_in_column_order() -> None:
     record = _records()[1]
     assert tuple(record) == tuple(getattr(record, c) for c in COLUMNS)
