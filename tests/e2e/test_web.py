@@ -535,6 +535,38 @@ def test_phone_viewport_has_no_horizontal_scroll(
     shot(phone, "phone-runs-table")
 
 
+def test_the_runs_table_stays_the_same_element_across_repaints(
+    page: Any, server: Server, synced_provider: int
+) -> None:
+    """The chart repaints on each refresh and resize. The runs table's <details> and summary
+    stay the same elements, open stays open, and only the table inside is new: a click on the
+    summary during a repaint pressed one element and released over its replacement, and the
+    table never opened (the phone test, on a loaded host)."""
+    open_view(page, "dashboard", synced_provider)
+    summary = page.locator("summary", has_text="Runs as a table")
+    summary.click()
+    table = page.locator(".runs-table .table-scroll")
+    expect(table).to_be_visible()
+    page.evaluate(
+        """() => {
+            document.querySelector('details.runs-table summary').dataset.kept = 'yes';
+            document.querySelector('.runs-table .table-scroll').dataset.kept = 'yes';
+            document.querySelector('#runs-chart-box svg').dataset.kept = 'yes';
+        }"""
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"] - 240, "height": size["height"]})
+    # Repainted: the chart's drawing and the table are new elements...
+    expect(page.locator("#runs-chart-box svg")).to_have_count(1)
+    expect(page.locator("#runs-chart-box svg[data-kept]")).to_have_count(0)
+    expect(page.locator(".runs-table .table-scroll[data-kept]")).to_have_count(0)
+    # ...the summary is the one the user pressed, and the table is still open.
+    expect(page.locator("details.runs-table[open] > summary[data-kept]")).to_have_count(1)
+    expect(table).to_be_visible()
+    summary.click()  # and it still closes
+    expect(table).to_be_hidden()
+
+
 def test_offline_from_the_cached_snapshot(page: Any, server: Server, synced_provider: int) -> None:
     pid = synced_provider
     open_view(page, "dashboard", pid)

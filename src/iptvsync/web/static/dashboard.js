@@ -214,10 +214,16 @@ export class DashboardView {
     if (!this.status) return;
     const width = this.chart.clientWidth;
     if (!width) return;
-    // A repaint (each refresh, each resize) keeps the runs table open if it was.
-    const open = !!this.chart.querySelector('details.runs-table[open]');
+    // A repaint (each refresh, each resize) keeps the runs table's own <details> and summary,
+    // open or not, and puts the new table inside: a click on the summary while the chart
+    // repainted pressed one element and released over its replacement, and was lost.
+    const kept = this.chart.querySelector('details.runs-table');
     this.chart.replaceChildren(runsChart(this.status.last_runs || [], width));
-    if (open) this.chart.querySelector('details.runs-table')?.setAttribute('open', '');
+    const fresh = this.chart.querySelector('details.runs-table');
+    if (kept && fresh) {
+      kept.querySelector('.table-scroll').replaceWith(fresh.querySelector('.table-scroll'));
+      fresh.replaceWith(kept);
+    }
   }
 
   async start() {
