@@ -68,7 +68,7 @@ async def run_case(kind: str, mode: Mode, args: argparse.Namespace) -> dict[str,
         upgrade(db)
         rig = HostileRig.open(kind, db, settings, Path(tmp))
         try:
-            first, _, _ = await rig.sync()
+            first, _, _ = await rig.sync(baseline=True)
             assert first["status"] == "succeeded", first
             before = rig.catalogue()
             runs = 1

@@ -29,7 +29,7 @@ async def rig(
     request: pytest.FixtureRequest, db: sa.Engine, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[HostileRig]:
     r = HostileRig.open(request.param, db, settings, tmp_path)
-    run, _, _ = await r.sync()
+    run, _, _ = await r.sync(baseline=True)
     assert run["status"] == "succeeded", run
     yield r
     await r.close()
