@@ -25,7 +25,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 def test_defaults_then_the_environment_then_given_values(env: pytest.MonkeyPatch) -> None:
     assert Settings().port == 8000 and Settings().data_dir == Path("./data")
-    env.setenv("IPTVSYNC_PORT", "9001")
+    env.setenv("IPTVSYNC_PORT", "+9001")  # a sign, as int() and pydantic took it
     env.setenv("iptvsync_data_dir", "/srv/iptv")  # any case, as pydantic-settings read them
     env.setenv("IPTVSYNC_SCHEDULER", "off")
     env.setenv("IPTVSYNC_MAX_RPS", "2.5")

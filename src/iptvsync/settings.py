@@ -273,8 +273,8 @@ def _int(value: Any, from_text: bool) -> int:
         return value
     text = str(value).strip()
     # ASCII digits only, as every number read from text here (``numbers.ascii_int``): int()
-    # would take Arabic-Indic digits and underscores.
-    number = ascii_int(text.removeprefix("-"))
+    # would take Arabic-Indic digits and underscores. A sign, either one, as int() took it.
+    number = ascii_int(text[1:] if text.startswith(("+", "-")) else text)
     if number is None:
         raise ValueError(f"{value!r} is not a whole number")
     return -number if text.startswith("-") else number

@@ -312,20 +312,21 @@ PROGRAMME_COLUMNS = (
     "episode",
 )
 _PROGRAMME_WIDTH = len(PROGRAMME_COLUMNS) + 1
-_PROGRAMME_VALUES = f"({', '.join('?' * _PROGRAMME_WIDTH)})"
-_PROGRAMMES_INSERT = (
-    f"INSERT INTO programmes (provider_id, {', '.join(PROGRAMME_COLUMNS)}) "
-    f"VALUES {_PROGRAMME_VALUES}"
-)
+
+
+def _programmes_insert(rows: int) -> str:
+    """The INSERT of ``rows`` programmes in one statement."""
+    one = f"({', '.join('?' * _PROGRAMME_WIDTH)})"
+    columns = ", ".join(PROGRAMME_COLUMNS)
+    return f"INSERT INTO programmes (provider_id, {columns}) VALUES {', '.join([one] * rows)}"
+
+
 #: Programmes one statement inserts: one execution for 50 rows instead of 50 took 22 % of the
 #: insert's CPU off (2.16-2.17 against 2.76-2.80 µs a programme into a fresh table, three
 #: alternated pairs; docs/benchmarks.md, session 26). 450 parameters, far under SQLite's
 #: limit (32,766).
 PROGRAMMES_A_STATEMENT = 50
-_PROGRAMMES_INSERT_MANY = (
-    f"INSERT INTO programmes (provider_id, {', '.join(PROGRAMME_COLUMNS)}) "
-    f"VALUES {', '.join([_PROGRAMME_VALUES] * PROGRAMMES_A_STATEMENT)}"
-)
+_PROGRAMMES_INSERT_MANY = _programmes_insert(PROGRAMMES_A_STATEMENT)
 
 Programme = tuple[str, datetime, datetime, str, Any, Any, Any, Any]
 
@@ -349,7 +350,7 @@ def insert_programmes(
         texts.clear()
     known = texts.get
     # Every row's values in one flat list, cut into statements of ``PROGRAMMES_A_STATEMENT``
-    # rows; the rest, one row a statement. Rows keep their order, and so their ids.
+    # rows; the rest in one statement of its own. Rows keep their order, and so their ids.
     values = [
         value
         for key, start, stop, title, sub, desc, cat, ep in rows
@@ -372,10 +373,7 @@ def insert_programmes(
             _PROGRAMMES_INSERT_MANY, [values[i : i + step] for i in range(0, whole, step)]
         )
     if whole < len(values):
-        conn.executemany(
-            _PROGRAMMES_INSERT,
-            [values[i : i + _PROGRAMME_WIDTH] for i in range(whole, len(values), _PROGRAMME_WIDTH)],
-        )
+        conn.execute(_programmes_insert(len(rows) % PROGRAMMES_A_STATEMENT), values[whole:])
 
 
 #: ``insert_programmes``' remembered time texts, and how many it keeps at most (~100 B each).
