@@ -64,3 +64,27 @@ def test_a_sync_loads_no_pydantic(tmp_path: Path) -> None:
     names, done = imported(["sync", "nobody"], tmp_path)  # parameters parsed, settings read
     assert done.returncode == 2 and "no provider with id or name 'nobody'" in done.stderr
     assert not _loaded(names, "pydantic") and not _loaded(names, "pydantic_core")
+
+
+def test_the_command_freezes_its_heap_before_the_teardown(tmp_path: Path) -> None:
+    """``main`` freezes the heap as the command ends, so the interpreter's teardown does not
+    collect it all once more (docs/benchmarks.md, session 27). An atexit handler runs after
+    ``main`` and before that teardown: it sees the frozen objects, and the command's own exit
+    code is kept, whether it succeeded or failed."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count(), file=sys.stderr))\n"
+        "from iptvsync.cli import main\n"
+        "sys.argv = ['iptvsync', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
+    env["IPTVSYNC_DATA_DIR"] = str(tmp_path)
+    for args, code in ((["--help"], 0), (["sync", "nobody"], 2)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        frozen = [line for line in done.stderr.splitlines() if line.startswith("frozen ")]
+        assert len(frozen) == 1 and int(frozen[0].split()[1]) > 1000, done.stderr

@@ -7,6 +7,7 @@ stay inside the commands, so ``iptvsync --help`` and every command start fast (c
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import signal
@@ -476,7 +477,14 @@ app.command()(cli_demo.demo)
 
 
 def main() -> None:
+    """The ``iptvsync`` command (``python -m iptvsync`` too): the process ends when it returns."""
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        # The interpreter's teardown collects every object once more before the process ends:
+        # 28-33 ms after a sync's heap, 12-18 ms with the heap frozen (the collector skips
+        # frozen objects; the OS takes the memory back either way). Files, connections and
+        # atexit handlers are closed as before (docs/benchmarks.md, session 27).
+        gc.freeze()

@@ -40,15 +40,17 @@ log = logging.getLogger("iptvsync.snapshot")
 #: Content-Encoding → file suffix. Smallest first: the order a tie in q-values is broken in.
 ENCODINGS: dict[str, str] = {"br": ".br", "zstd": ".zst", "gzip": ".gz", "identity": ""}
 #: Levels by CPU against size on the 20 MB default-catalogue document (docs/benchmarks.md):
-#: gzip 5 is 2 % larger than 6 at two thirds of its CPU; brotli stays at 6 (the encoding
-#: browsers and CDNs pick: 5 would save 0.06 s for 2 % more bytes). zstd 1: ``negotiate``
+#: gzip 5 is 2 % larger than 6 at two thirds of its CPU; brotli 5 is 1.8 % larger than 6
+#: (2,081,744 against 2,044,710 bytes) at three quarters of its CPU (0.176 against 0.227 s):
+#: the largest single cost of a first sync's end, where the two cores are busy with the
+#: snapshot and the read indexes (session 27). zstd 1: ``negotiate``
 #: sends the smallest file a client accepts, so zstd is the answer only to clients that take
 #: zstd and not brotli (a browser takes both, and gets brotli's); level 3 took 0.18 s less
 #: than 6 for 13 % more bytes, and level 1 half of 3's CPU again (0.047 against 0.102 s) for
 #: 0.4 % more (3.91 against 3.90 MB): the build's CPU is a sync's end on a busy machine
 #: (docs/benchmarks.md, issue 21).
 GZIP_LEVEL = 5
-BROTLI_QUALITY = 6  # 4% larger than q9 at a fifth of the time
+BROTLI_QUALITY = 5
 ZSTD_LEVEL = 1
 #: 1 MiB windows (brotli ``lgwin``, zstd ``window_log``) instead of the levels' 4-8 MiB: the
 #: compressors' state was ~34 of the 52 MB a snapshot build added to a sync's peak RSS, and
