@@ -14,12 +14,17 @@ HEAVY_FOR_HELP = (
 )  # fmt: skip
 
 
-def imported(args: list[str], data_dir: Path) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+def _env(data_dir: Path) -> dict[str, str]:
+    """This environment without the caller's iptvsync settings, with ``data_dir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
     env["IPTVSYNC_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def imported(args: list[str], data_dir: Path) -> tuple[set[str], subprocess.CompletedProcess[str]]:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "iptvsync", *args],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=_env(data_dir), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     names = {
         line.rsplit("|", 1)[1].strip()
@@ -78,12 +83,10 @@ def test_the_command_freezes_its_heap_before_the_teardown(tmp_path: Path) -> Non
         "sys.argv = ['iptvsync', *sys.argv[1:]]\n"
         "main()\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPTVSYNC_")}
-    env["IPTVSYNC_DATA_DIR"] = str(tmp_path)
     for args, code in ((["--help"], 0), (["sync", "nobody"], 2)):
         done = subprocess.run(
-            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
-            timeout=120,
+            [sys.executable, "-c", probe, *args], env=_env(tmp_path), capture_output=True,
+            text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == code, done.stderr
         frozen = [line for line in done.stderr.splitlines() if line.startswith("frozen ")]
